@@ -1,0 +1,3 @@
+//! The softpos reference acquirer host.
+
+fn main() {}

@@ -1,0 +1,491 @@
+//! The batch journal: append-only, hash-chained (R19), with totals kept as it grows (R10).
+//!
+//! Entries never change once written. A void or an acknowledged reversal is an entry of its
+//! own, and the current status of a sale (voided, reversed) is derived from what follows it;
+//! so appending is O(1) and the chain never needs rewriting.
+
+use crate::core::settlement::{LedgerLine, LineStatus, Tally};
+use crate::error::{Error, ErrorCode};
+use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// A journal entry before it is chained: everything but `seq`, `prev_hash` and `hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryDraft {
+    /// See [`JournalEntry::request_id`].
+    pub request_id: String,
+    /// See [`JournalEntry::kind`].
+    pub kind: EntryKind,
+    /// See [`JournalEntry::trace_no`].
+    pub trace_no: u32,
+    /// See [`JournalEntry::amount`].
+    pub amount: i64,
+    /// See [`JournalEntry::currency`].
+    pub currency: String,
+    /// See [`JournalEntry::status`].
+    pub status: EntryStatus,
+    /// See [`JournalEntry::response_code`].
+    pub response_code: Option<String>,
+    /// See [`JournalEntry::rrn`].
+    pub rrn: Option<String>,
+    /// See [`JournalEntry::auth_code`].
+    pub auth_code: Option<String>,
+    /// See [`JournalEntry::masked_pan`].
+    pub masked_pan: Option<String>,
+    /// See [`JournalEntry::original_trace_no`].
+    pub original_trace_no: Option<u32>,
+    /// See [`JournalEntry::original_rrn`].
+    pub original_rrn: Option<String>,
+    /// See [`JournalEntry::operator`].
+    pub operator: String,
+    /// See [`JournalEntry::at`].
+    pub at: String,
+}
+
+/// The hash the first entry of a batch chains to: it binds the chain to one terminal's batch,
+/// so entries cannot be moved between batches or terminals unnoticed.
+pub fn genesis_hash(merchant_id: &str, terminal_id: &str, batch_no: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(b"softpos-journal-genesis-v1\0");
+    put_str(&mut h, merchant_id);
+    put_str(&mut h, terminal_id);
+    h.update(batch_no.to_be_bytes());
+    hex(&h.finalize())
+}
+
+/// R19: SHA-256 over the entry's canonical bytes and `prev_hash`. The encoding is
+/// length-prefixed and field-ordered, so no two different entries share it.
+pub fn entry_hash(e: &JournalEntry) -> String {
+    let mut h = Sha256::new();
+    h.update(b"softpos-journal-v1\0");
+    put_str(&mut h, &e.prev_hash);
+    h.update(e.seq.to_be_bytes());
+    put_str(&mut h, &e.request_id);
+    put_str(&mut h, entry_kind_str(e.kind));
+    h.update(e.trace_no.to_be_bytes());
+    h.update(e.amount.to_be_bytes());
+    put_str(&mut h, &e.currency);
+    put_str(&mut h, entry_status_str(e.status));
+    put_opt(&mut h, e.response_code.as_deref());
+    put_opt(&mut h, e.rrn.as_deref());
+    put_opt(&mut h, e.auth_code.as_deref());
+    put_opt(&mut h, e.masked_pan.as_deref());
+    match e.original_trace_no {
+        Some(t) => {
+            h.update([1]);
+            h.update(t.to_be_bytes());
+        }
+        None => h.update([0]),
+    }
+    put_opt(&mut h, e.original_rrn.as_deref());
+    put_str(&mut h, &e.operator);
+    put_str(&mut h, &e.at);
+    hex(&h.finalize())
+}
+
+/// R19: checks that `entries` form one unbroken chain from `genesis`, numbered from 1.
+/// The error names the first entry that does not fit.
+pub fn verify_chain(genesis: &str, entries: &[JournalEntry]) -> Result<(), Error> {
+    let mut prev = genesis;
+    for (i, e) in entries.iter().enumerate() {
+        let expected_seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if e.seq != expected_seq || e.prev_hash != prev || entry_hash(e) != e.hash {
+            return Err(Error::with_detail(
+                ErrorCode::JournalTampered,
+                format_args!("the chain breaks at entry {}", i + 1),
+            ));
+        }
+        prev = &e.hash;
+    }
+    Ok(())
+}
+
+fn put_str(h: &mut Sha256, s: &str) {
+    // Lengths beyond u32 cannot occur: entries are bounded by the host's 16 MiB body limit.
+    h.update(u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
+    h.update(s.as_bytes());
+}
+
+fn put_opt(h: &mut Sha256, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            h.update([1]);
+            put_str(h, s);
+        }
+        None => h.update([0]),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+fn entry_kind_str(k: EntryKind) -> &'static str {
+    match k {
+        EntryKind::Sale => "sale",
+        EntryKind::Void => "void",
+        EntryKind::Refund => "refund",
+        EntryKind::Reversal => "reversal",
+    }
+}
+
+fn entry_status_str(s: EntryStatus) -> &'static str {
+    match s {
+        EntryStatus::Approved => "approved",
+        EntryStatus::Declined => "declined",
+        EntryStatus::Unknown => "unknown",
+        EntryStatus::Reversed => "reversed",
+        EntryStatus::Voided => "voided",
+    }
+}
+
+fn tx_kind(k: EntryKind) -> Option<TxKind> {
+    match k {
+        EntryKind::Sale => Some(TxKind::Sale),
+        EntryKind::Void => Some(TxKind::Void),
+        EntryKind::Refund => Some(TxKind::Refund),
+        EntryKind::Reversal => None,
+    }
+}
+
+fn line_status(s: EntryStatus) -> LineStatus {
+    match s {
+        EntryStatus::Approved | EntryStatus::Voided => LineStatus::Approved,
+        EntryStatus::Declined => LineStatus::Declined,
+        EntryStatus::Unknown | EntryStatus::Reversed => LineStatus::Reversed,
+    }
+}
+
+/// R10 reference: the totals of a list of entries by a full fold, with reversals applied.
+/// The journal keeps the same numbers incrementally; tests check the two agree.
+pub fn ledger_lines(entries: &[JournalEntry]) -> Vec<LedgerLine> {
+    let reversed: HashSet<&str> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Reversal)
+        .map(|e| e.request_id.as_str())
+        .collect();
+    entries
+        .iter()
+        .filter_map(|e| {
+            let kind = tx_kind(e.kind)?;
+            let status = if reversed.contains(e.request_id.as_str()) {
+                LineStatus::Reversed
+            } else {
+                line_status(e.status)
+            };
+            Some(LedgerLine {
+                request_id: e.request_id.clone(),
+                kind,
+                trace_no: e.trace_no,
+                amount: e.amount,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// One open batch's journal with its indexes and running totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    batch_no: u32,
+    genesis: String,
+    entries: Vec<JournalEntry>,
+    tally: Tally,
+    /// Transaction entries (not reversals) by trace number.
+    by_trace: HashMap<u32, usize>,
+    /// Transaction entries by request id.
+    by_request: HashMap<String, usize>,
+    /// Approved sales by RRN.
+    by_rrn: HashMap<String, usize>,
+    /// Trace numbers of sales undone by an approved void.
+    voided: HashSet<u32>,
+    /// Request ids undone by an acknowledged reversal.
+    reversed: HashSet<String>,
+    /// Sum of approved refunds per original RRN inside this batch.
+    refunded: HashMap<String, i64>,
+}
+
+impl Journal {
+    /// An empty journal for a batch.
+    pub fn new(merchant_id: &str, terminal_id: &str, batch_no: u32) -> Journal {
+        Journal {
+            batch_no,
+            genesis: genesis_hash(merchant_id, terminal_id, batch_no),
+            entries: Vec::new(),
+            tally: Tally::default(),
+            by_trace: HashMap::new(),
+            by_request: HashMap::new(),
+            by_rrn: HashMap::new(),
+            voided: HashSet::new(),
+            reversed: HashSet::new(),
+            refunded: HashMap::new(),
+        }
+    }
+
+    /// Rebuilds a journal from stored entries, checking the chain (R19).
+    pub fn restore(
+        merchant_id: &str,
+        terminal_id: &str,
+        batch_no: u32,
+        entries: Vec<JournalEntry>,
+    ) -> Result<Journal, Error> {
+        let mut journal = Journal::new(merchant_id, terminal_id, batch_no);
+        verify_chain(&journal.genesis, &entries)?;
+        journal.entries.reserve(entries.len());
+        for entry in entries {
+            journal.index(entry);
+        }
+        Ok(journal)
+    }
+
+    /// Chains and appends one entry; O(1) whatever the batch size.
+    pub fn append(&mut self, draft: EntryDraft) -> &JournalEntry {
+        let prev_hash = self
+            .entries
+            .last()
+            .map_or_else(|| self.genesis.clone(), |e| e.hash.clone());
+        let mut entry = JournalEntry {
+            seq: u32::try_from(self.entries.len() + 1).unwrap_or(u32::MAX),
+            request_id: draft.request_id,
+            kind: draft.kind,
+            trace_no: draft.trace_no,
+            amount: draft.amount,
+            currency: draft.currency,
+            status: draft.status,
+            response_code: draft.response_code,
+            rrn: draft.rrn,
+            auth_code: draft.auth_code,
+            masked_pan: draft.masked_pan,
+            original_trace_no: draft.original_trace_no,
+            original_rrn: draft.original_rrn,
+            operator: draft.operator,
+            at: draft.at,
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry);
+        self.index(entry);
+        // `index` just pushed it.
+        &self.entries[self.entries.len() - 1]
+    }
+
+    fn index(&mut self, entry: JournalEntry) {
+        let i = self.entries.len();
+        match tx_kind(entry.kind) {
+            Some(kind) => {
+                self.tally
+                    .add(kind, entry.amount, line_status(entry.status));
+                self.by_trace.insert(entry.trace_no, i);
+                self.by_request.insert(entry.request_id.clone(), i);
+                let approved = entry.status == EntryStatus::Approved;
+                match kind {
+                    TxKind::Sale if approved => {
+                        if let Some(rrn) = &entry.rrn {
+                            self.by_rrn.insert(rrn.clone(), i);
+                        }
+                    }
+                    TxKind::Void if approved => {
+                        if let Some(t) = entry.original_trace_no {
+                            self.voided.insert(t);
+                        }
+                    }
+                    TxKind::Refund if approved => {
+                        if let Some(rrn) = &entry.original_rrn {
+                            *self.refunded.entry(rrn.clone()).or_default() += entry.amount;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None => {
+                // Only an unknown transaction is ever reversed, and unknown ones never
+                // counted, so the totals do not move.
+                self.reversed.insert(entry.request_id.clone());
+            }
+        }
+        self.entries.push(entry);
+    }
+
+    /// The batch number.
+    pub fn batch_no(&self) -> u32 {
+        self.batch_no
+    }
+
+    /// The hash the first entry chains to.
+    pub fn genesis(&self) -> &str {
+        &self.genesis
+    }
+
+    /// All entries, oldest first.
+    pub fn entries(&self) -> &[JournalEntry] {
+        &self.entries
+    }
+
+    /// Number of entries (transactions and reversals).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No entries yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether any transaction has been journaled (reversals alone do not make a batch).
+    pub fn has_transactions(&self) -> bool {
+        !self.by_request.is_empty()
+    }
+
+    /// The running totals (R10).
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    /// The running totals in wire form.
+    pub fn totals(&self, currency: &str) -> BatchTotals {
+        self.tally.to_batch_totals(self.batch_no, currency)
+    }
+
+    /// The transaction entry with this trace number.
+    pub fn by_trace(&self, trace_no: u32) -> Option<&JournalEntry> {
+        self.by_trace.get(&trace_no).map(|&i| &self.entries[i])
+    }
+
+    /// The transaction entry with this request id.
+    pub fn by_request(&self, request_id: &str) -> Option<&JournalEntry> {
+        self.by_request.get(request_id).map(|&i| &self.entries[i])
+    }
+
+    /// The approved sale with this RRN.
+    pub fn sale_by_rrn(&self, rrn: &str) -> Option<&JournalEntry> {
+        self.by_rrn.get(rrn).map(|&i| &self.entries[i])
+    }
+
+    /// Whether a trace number is already used in this batch.
+    pub fn trace_used(&self, trace_no: u32) -> bool {
+        self.by_trace.contains_key(&trace_no)
+    }
+
+    /// Whether the sale with this trace number was voided.
+    pub fn is_voided(&self, trace_no: u32) -> bool {
+        self.voided.contains(&trace_no)
+    }
+
+    /// Sum of approved refunds of the sale with this RRN, inside this batch.
+    pub fn refunded(&self, rrn: &str) -> i64 {
+        self.refunded.get(rrn).copied().unwrap_or(0)
+    }
+
+    /// The status of an entry as it stands now: a voided sale shows `voided`, a reversed
+    /// transaction `reversed`.
+    pub fn current_status(&self, entry: &JournalEntry) -> EntryStatus {
+        if entry.kind == EntryKind::Reversal {
+            return EntryStatus::Reversed;
+        }
+        if self.reversed.contains(&entry.request_id) {
+            EntryStatus::Reversed
+        } else if entry.kind == EntryKind::Sale
+            && entry.status == EntryStatus::Approved
+            && self.voided.contains(&entry.trace_no)
+        {
+            EntryStatus::Voided
+        } else {
+            entry.status
+        }
+    }
+
+    /// The batch as settlement compares it.
+    pub fn ledger(&self) -> Vec<LedgerLine> {
+        ledger_lines(&self.entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::settlement::fold;
+
+    pub(crate) fn draft(
+        id: &str,
+        kind: EntryKind,
+        trace: u32,
+        amount: i64,
+        status: EntryStatus,
+    ) -> EntryDraft {
+        EntryDraft {
+            request_id: id.into(),
+            kind,
+            trace_no: trace,
+            amount,
+            currency: "CNY".into(),
+            status,
+            response_code: Some("00".into()),
+            rrn: Some(format!("rrn{trace:09}")),
+            auth_code: None,
+            masked_pan: Some("621234******1232".into()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: "01".into(),
+            at: "2026-11-28T00:00:00.000Z".into(),
+        }
+    }
+
+    fn sample() -> Journal {
+        let mut j = Journal::new("898310048160001", "10000001", 1);
+        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved));
+        j.append(draft("b", EntryKind::Sale, 2, 500, EntryStatus::Unknown));
+        j.append(draft(
+            "b",
+            EntryKind::Reversal,
+            2,
+            500,
+            EntryStatus::Reversed,
+        ));
+        let mut void = draft("c", EntryKind::Void, 3, 1000, EntryStatus::Approved);
+        void.original_trace_no = Some(1);
+        j.append(void);
+        j
+    }
+
+    #[test]
+    fn r19_chain_verifies_and_restores() {
+        let j = sample();
+        let restored =
+            Journal::restore("898310048160001", "10000001", 1, j.entries().to_vec()).unwrap();
+        assert_eq!(restored, j);
+    }
+
+    #[test]
+    fn r19_any_edit_breaks_the_chain() {
+        let j = sample();
+        let mut edited = j.entries().to_vec();
+        edited[0].amount = 1;
+        let err = Journal::restore("898310048160001", "10000001", 1, edited).unwrap_err();
+        assert_eq!(err.code, ErrorCode::JournalTampered);
+
+        let mut dropped = j.entries().to_vec();
+        dropped.remove(1);
+        assert!(Journal::restore("898310048160001", "10000001", 1, dropped).is_err());
+
+        // The same entries do not pass as another terminal's or another batch's.
+        assert!(Journal::restore("898310048160001", "10000002", 1, j.entries().to_vec()).is_err());
+        assert!(Journal::restore("898310048160001", "10000001", 2, j.entries().to_vec()).is_err());
+    }
+
+    #[test]
+    fn r10_incremental_totals_equal_the_fold() {
+        let j = sample();
+        assert_eq!(j.tally(), fold(&j.ledger()));
+        let t = j.totals("CNY");
+        assert_eq!((t.sale.count, t.void.count, t.net_amount), (1, 1, 0));
+        assert_eq!(j.current_status(&j.entries()[0]), EntryStatus::Voided);
+        assert_eq!(j.current_status(&j.entries()[1]), EntryStatus::Reversed);
+    }
+}

@@ -1,0 +1,239 @@
+//! Settlement [结算] as pure functions (R10, R11): the fold that makes batch totals, the
+//! comparison of two totals, and the entry-by-entry comparison of a batch upload [批上送].
+//! The terminal and the host call these same functions, so they cannot count differently.
+
+use crate::protocol::{BatchTotals, Discrepancy, DiscrepancyKind, Outcome, Totals, TxKind};
+use std::collections::BTreeMap;
+
+/// Whether a transaction counts, as each side records it at settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineStatus {
+    /// Counts in the totals.
+    Approved,
+    /// Answered, but counts nowhere.
+    Declined,
+    /// Never happened as far as money goes: reversed, or never answered.
+    Reversed,
+}
+
+/// One transaction of a batch, reduced to what settlement compares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LedgerLine {
+    /// The transaction's request id (the key both sides share).
+    pub request_id: String,
+    /// Sale, void or refund.
+    pub kind: TxKind,
+    /// The terminal's trace number.
+    pub trace_no: u32,
+    /// Minor units.
+    pub amount: i64,
+    /// Whether it counts.
+    pub status: LineStatus,
+}
+
+/// Running sums of one batch; adding a line is O(1), and the result equals [`fold`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Tally {
+    /// Approved sales, voided ones included (R6).
+    pub sale: Totals,
+    /// Approved voids.
+    pub void: Totals,
+    /// Approved refunds.
+    pub refund: Totals,
+}
+
+impl Tally {
+    /// Counts one transaction if it is approved.
+    pub fn add(&mut self, kind: TxKind, amount: i64, status: LineStatus) {
+        if status != LineStatus::Approved {
+            return;
+        }
+        let bucket = match kind {
+            TxKind::Sale => &mut self.sale,
+            TxKind::Void => &mut self.void,
+            TxKind::Refund => &mut self.refund,
+        };
+        bucket.count += 1;
+        // Amounts are at most 99_999_999_999 and a batch at most a few hundred thousand
+        // entries, far from i64's 9.2e18: saturation only guards a corrupted input.
+        bucket.amount = bucket.amount.saturating_add(amount);
+    }
+
+    /// `sale − void − refund`.
+    pub fn net_amount(&self) -> i64 {
+        self.sale
+            .amount
+            .saturating_sub(self.void.amount)
+            .saturating_sub(self.refund.amount)
+    }
+
+    /// The wire form for one batch.
+    pub fn to_batch_totals(&self, batch_no: u32, currency: &str) -> BatchTotals {
+        BatchTotals {
+            batch_no,
+            currency: currency.to_owned(),
+            sale: self.sale,
+            void: self.void,
+            refund: self.refund,
+            net_amount: self.net_amount(),
+        }
+    }
+}
+
+/// R10: the totals of a batch as a fold over its lines.
+pub fn fold<'a>(lines: impl IntoIterator<Item = &'a LedgerLine>) -> Tally {
+    let mut tally = Tally::default();
+    for line in lines {
+        tally.add(line.kind, line.amount, line.status);
+    }
+    tally
+}
+
+/// R11: balanced when both sides counted the same sales, voids and refunds.
+pub fn outcome(terminal: &BatchTotals, host: &BatchTotals) -> Outcome {
+    let same = terminal.sale == host.sale
+        && terminal.void == host.void
+        && terminal.refund == host.refund
+        && terminal.net_amount == host.net_amount
+        && terminal.currency == host.currency;
+    if same {
+        Outcome::Balanced
+    } else {
+        Outcome::Unbalanced
+    }
+}
+
+/// R11: every difference between the terminal's and the host's record of one batch, matched
+/// by request id, ordered by trace number.
+///
+/// A line that counts nowhere on one side (reversed, or never answered) and is absent on the
+/// other is no discrepancy: for both sides it never happened.
+pub fn compare(terminal: &[LedgerLine], host: &[LedgerLine]) -> Vec<Discrepancy> {
+    let host_by_id: BTreeMap<&str, &LedgerLine> =
+        host.iter().map(|l| (l.request_id.as_str(), l)).collect();
+    let terminal_by_id: BTreeMap<&str, &LedgerLine> = terminal
+        .iter()
+        .map(|l| (l.request_id.as_str(), l))
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |line: &LedgerLine, kind| {
+        out.push(Discrepancy {
+            request_id: line.request_id.clone(),
+            trace_no: line.trace_no,
+            kind,
+        })
+    };
+    for (id, t) in &terminal_by_id {
+        match host_by_id.get(id) {
+            None if t.status != LineStatus::Reversed => push(t, DiscrepancyKind::MissingOnHost),
+            None => {}
+            Some(h) if h.status != t.status => push(t, DiscrepancyKind::StatusMismatch),
+            Some(h) if h.amount != t.amount || h.kind != t.kind => {
+                push(t, DiscrepancyKind::AmountMismatch)
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, h) in &host_by_id {
+        if !terminal_by_id.contains_key(id) && h.status != LineStatus::Reversed {
+            push(h, DiscrepancyKind::MissingOnTerminal);
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.trace_no, &a.request_id, a.kind as u8).cmp(&(b.trace_no, &b.request_id, b.kind as u8))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, kind: TxKind, trace_no: u32, amount: i64, status: LineStatus) -> LedgerLine {
+        LedgerLine {
+            request_id: id.into(),
+            kind,
+            trace_no,
+            amount,
+            status,
+        }
+    }
+
+    #[test]
+    fn r10_fold_counts_only_approved_and_nets() {
+        use LineStatus::*;
+        use TxKind::*;
+        let lines = [
+            line("a", Sale, 1, 1000, Approved),
+            line("b", Sale, 2, 500, Declined),
+            line("c", Sale, 3, 700, Reversed),
+            line("d", Void, 4, 1000, Approved),
+            line("e", Refund, 5, 200, Approved),
+            line("f", Sale, 6, 300, Approved),
+        ];
+        let t = fold(&lines).to_batch_totals(1, "CNY");
+        assert_eq!(
+            t.sale,
+            Totals {
+                count: 2,
+                amount: 1300
+            }
+        );
+        assert_eq!(
+            t.void,
+            Totals {
+                count: 1,
+                amount: 1000
+            }
+        );
+        assert_eq!(
+            t.refund,
+            Totals {
+                count: 1,
+                amount: 200
+            }
+        );
+        assert_eq!(t.net_amount, 100);
+    }
+
+    #[test]
+    fn r11_equal_totals_are_balanced() {
+        let a = fold(&[line("a", TxKind::Sale, 1, 10, LineStatus::Approved)]);
+        let t = a.to_batch_totals(3, "CNY");
+        assert_eq!(outcome(&t, &t.clone()), Outcome::Balanced);
+        let empty = Tally::default().to_batch_totals(3, "CNY");
+        assert_eq!(outcome(&t, &empty), Outcome::Unbalanced);
+    }
+
+    #[test]
+    fn r11_compare_lists_each_kind_of_discrepancy() {
+        use LineStatus::*;
+        use TxKind::*;
+        let terminal = [
+            line("same", Sale, 1, 100, Approved),
+            line("only-t", Sale, 2, 100, Approved),
+            line("amount", Sale, 3, 100, Approved),
+            line("status", Sale, 4, 100, Declined),
+            line("rev-t", Sale, 6, 100, Reversed),
+        ];
+        let host = [
+            line("same", Sale, 1, 100, Approved),
+            line("amount", Sale, 3, 150, Approved),
+            line("status", Sale, 4, 100, Approved),
+            line("only-h", Sale, 5, 100, Approved),
+            line("rev-h", Sale, 7, 100, Reversed),
+        ];
+        let d = compare(&terminal, &host);
+        let got: Vec<_> = d.iter().map(|d| (d.trace_no, d.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, DiscrepancyKind::MissingOnHost),
+                (3, DiscrepancyKind::AmountMismatch),
+                (4, DiscrepancyKind::StatusMismatch),
+                (5, DiscrepancyKind::MissingOnTerminal),
+            ]
+        );
+        assert!(compare(&terminal, &terminal).is_empty());
+    }
+}

@@ -1,0 +1,543 @@
+//! The wire types of the host's HTTP API (CONTRACT.md section 4), one definition for the
+//! terminal and the host so the two sides cannot drift.
+//!
+//! Everything is JSON with snake_case names. Amounts are integers of the currency's minor
+//! unit. Secrets (PAN, expiry, passwords, tokens) have a `Debug` that redacts them, so a
+//! `tracing` line or a panic message can never carry one.
+
+use crate::error::ErrorCode;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `POST /v1/activate`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    /// 15-digit merchant id.
+    pub merchant_id: String,
+    /// 8-character terminal id.
+    pub terminal_id: String,
+    /// The single-use code printed by `softpos-host terminal add`.
+    pub activation_code: String,
+}
+
+/// Answer to `POST /v1/activate`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivateResponse {
+    /// The terminal's long-lived credential for `POST /v1/sign-in`.
+    pub terminal_key: String,
+}
+
+/// `POST /v1/sign-in`, authorised with the terminal key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    /// `"01"`..`"99"`, or `"00"` for the supervisor.
+    pub operator: String,
+    /// The operator's password.
+    pub password: String,
+}
+
+/// A batch the host closed at cut-off since the terminal last settled (R14, R15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedBatch {
+    /// The batch number.
+    pub batch_no: u32,
+    /// Its business date, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// What the host counted in it.
+    pub host_totals: BatchTotals,
+}
+
+/// Answer to `POST /v1/sign-in`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInResponse {
+    /// Bearer token for every session call; never persisted by the terminal.
+    pub session_token: String,
+    /// When the session ends at the latest (RFC 3339).
+    pub expires_at: String,
+    /// The operator signed in.
+    pub operator: String,
+    /// The host's business date, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// The terminal's open batch on the host.
+    pub batch_no: u32,
+    /// The next trace number the host expects from this terminal.
+    pub next_trace_no: u32,
+    /// The terminal's currency (ISO 4217).
+    pub currency: String,
+    /// Batches the host closed at cut-off since the last settlement.
+    pub closed_batches: Vec<ClosedBatch>,
+}
+
+/// What a transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxKind {
+    /// 消费
+    Sale,
+    /// 撤销
+    Void,
+    /// 退货
+    Refund,
+}
+
+impl TxKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxKind::Sale => "sale",
+            TxKind::Void => "void",
+            TxKind::Refund => "refund",
+        }
+    }
+}
+
+/// Card data as keyed in. Only ever in flight: never stored, never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardData {
+    /// The full card number, digits only.
+    pub pan: String,
+    /// `MM/YY`.
+    pub expiry: String,
+}
+
+impl fmt::Debug for CardData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CardData { .. }")
+    }
+}
+
+/// The transaction a void or refund refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OriginalRef {
+    /// A void names the sale by its trace number in the open batch.
+    Trace {
+        /// The sale's trace number.
+        trace_no: u32,
+    },
+    /// A refund names the sale by its RRN.
+    Rrn {
+        /// The sale's RRN.
+        rrn: String,
+    },
+}
+
+/// `POST /v1/transactions`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionRequest {
+    /// UUID v4, persisted by the terminal before sending (R9, R18).
+    pub request_id: String,
+    /// Sale, void or refund.
+    pub kind: TxKind,
+    /// The terminal's trace number for this transaction.
+    pub trace_no: u32,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217 code; must be the terminal's.
+    pub currency: String,
+    /// For a sale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardData>,
+    /// For a void or refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalRef>,
+    /// For a void or refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor_password: Option<String>,
+}
+
+impl fmt::Debug for TransactionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransactionRequest")
+            .field("request_id", &self.request_id)
+            .field("kind", &self.kind)
+            .field("trace_no", &self.trace_no)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("original", &self.original)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether the issuer approved a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Response code `00`.
+    Approved,
+    /// Any other response code.
+    Declined,
+}
+
+/// Answer to `POST /v1/transactions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionResponse {
+    /// Echo of the request's id.
+    pub request_id: String,
+    /// Approved or declined.
+    pub status: TxStatus,
+    /// ISO 8583 response code, `00` when approved.
+    pub response_code: String,
+    /// The response code's meaning.
+    pub message: String,
+    /// Retrieval reference number, unique per merchant.
+    pub rrn: Option<String>,
+    /// Issuer's authorisation code when approved.
+    pub auth_code: Option<String>,
+    /// The batch the host booked it in.
+    pub batch_no: u32,
+    /// Echo of the trace number.
+    pub trace_no: u32,
+    /// First 6 and last 4 digits of the card.
+    pub masked_pan: Option<String>,
+    /// The host's clock (RFC 3339).
+    pub host_time: String,
+}
+
+/// `POST /v1/reversals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReversalRequest {
+    /// The request id of the transaction to reverse.
+    pub request_id: String,
+}
+
+/// Answer to `POST /v1/reversals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalResponse {
+    /// Echo.
+    pub request_id: String,
+    /// `false` when the host never saw the transaction (nothing to undo).
+    pub reversed: bool,
+}
+
+/// A count and a sum of minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Totals {
+    /// How many.
+    pub count: u64,
+    /// Sum, minor units.
+    pub amount: i64,
+}
+
+/// The totals of one batch (R10).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BatchTotals {
+    /// The batch.
+    pub batch_no: u32,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Approved sales, voided ones included.
+    pub sale: Totals,
+    /// Approved voids.
+    pub void: Totals,
+    /// Approved refunds.
+    pub refund: Totals,
+    /// `sale − void − refund`.
+    pub net_amount: i64,
+}
+
+/// Where a batch is on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Taking transactions.
+    Open,
+    /// Settled unbalanced; the host waits for the terminal's journal.
+    AwaitingUpload,
+    /// Settled by the terminal.
+    Settled,
+    /// Closed by the host at cut-off, not yet reconciled by the terminal.
+    ClosedByHost,
+}
+
+/// Answer to `GET /v1/batches/current`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentBatchResponse {
+    /// The open batch.
+    pub batch_no: u32,
+    /// Its business date.
+    pub business_date: String,
+    /// Its state.
+    pub status: BatchStatus,
+    /// What the host counted in it.
+    pub host_totals: BatchTotals,
+}
+
+/// `POST /v1/settlements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementRequest {
+    /// UUID v4 (R9): a retried settlement answers what the first one did.
+    pub request_id: String,
+    /// The batch to settle.
+    pub batch_no: u32,
+    /// What the terminal counted.
+    pub terminal_totals: BatchTotals,
+}
+
+/// Balanced [对账平] or not [对账不平] (R11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Both sides counted the same.
+    Balanced,
+    /// They did not; the batch upload says where.
+    Unbalanced,
+}
+
+/// Answer to `POST /v1/settlements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementResponse {
+    /// The batch settled.
+    pub batch_no: u32,
+    /// Balanced or not; when unbalanced the terminal uploads its journal next.
+    pub outcome: Outcome,
+    /// What the host counted.
+    pub host_totals: BatchTotals,
+    /// The terminal's next batch.
+    pub next_batch_no: u32,
+}
+
+/// What a journal entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// 消费
+    Sale,
+    /// 撤销
+    Void,
+    /// 退货
+    Refund,
+    /// 冲正 acknowledged by the host; `request_id` names the transaction it undid.
+    Reversal,
+}
+
+impl From<TxKind> for EntryKind {
+    fn from(kind: TxKind) -> Self {
+        match kind {
+            TxKind::Sale => EntryKind::Sale,
+            TxKind::Void => EntryKind::Void,
+            TxKind::Refund => EntryKind::Refund,
+        }
+    }
+}
+
+/// The status a journal entry was written with.
+///
+/// Entries are immutable once hashed (R19): a later void or reversal is an entry of its own,
+/// and the current status of a sale (`voided`, `reversed`) is derived from the entries after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Approved by the issuer; counts in the totals.
+    Approved,
+    /// Declined; counts nowhere.
+    Declined,
+    /// No definite answer; a reversal is queued; counts nowhere.
+    Unknown,
+    /// Undone by a reversal; counts nowhere.
+    Reversed,
+    /// A sale undone by an approved void (derived, never written).
+    Voided,
+}
+
+/// One line of the batch journal, as stored by the terminal and uploaded in a batch upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalEntry {
+    /// Position in the batch, from 1.
+    pub seq: u32,
+    /// The request id of the transaction (for a reversal: of the transaction undone).
+    pub request_id: String,
+    /// What happened.
+    pub kind: EntryKind,
+    /// The transaction's trace number.
+    pub trace_no: u32,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The status when written.
+    pub status: EntryStatus,
+    /// Response code, when the host answered.
+    pub response_code: Option<String>,
+    /// RRN, when the host assigned one.
+    pub rrn: Option<String>,
+    /// Authorisation code, when approved.
+    pub auth_code: Option<String>,
+    /// First 6 and last 4 digits, never the full PAN (R4).
+    pub masked_pan: Option<String>,
+    /// For a void: the sale's trace number.
+    pub original_trace_no: Option<u32>,
+    /// For a refund: the sale's RRN.
+    pub original_rrn: Option<String>,
+    /// The operator signed in.
+    pub operator: String,
+    /// When the entry was written (RFC 3339, UTC).
+    pub at: String,
+    /// The previous entry's hash (the batch's genesis hash for the first), hex.
+    pub prev_hash: String,
+    /// SHA-256 over the canonical bytes of this entry and `prev_hash`, hex (R19).
+    pub hash: String,
+}
+
+/// `POST /v1/settlements/{batch_no}/upload`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// UUID v4 (R9).
+    pub request_id: String,
+    /// The whole batch journal, oldest first, with hashes.
+    pub entries: Vec<JournalEntry>,
+}
+
+/// How the two records of one transaction differ (R11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscrepancyKind {
+    /// The host booked it; the terminal has no record.
+    MissingOnTerminal,
+    /// The terminal has it; the host has no record.
+    MissingOnHost,
+    /// Both have it with different amounts.
+    AmountMismatch,
+    /// Both have it; one counts it and the other does not.
+    StatusMismatch,
+}
+
+/// One difference found by the batch upload; the host's record is the one that stands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Discrepancy {
+    /// The transaction's request id.
+    pub request_id: String,
+    /// Its trace number.
+    pub trace_no: u32,
+    /// How the records differ.
+    pub kind: DiscrepancyKind,
+}
+
+/// Answer to the batch upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// The batch.
+    pub batch_no: u32,
+    /// Always `unbalanced` when an upload was needed, unless the journal proved both equal.
+    pub outcome: Outcome,
+    /// What the host counted; this stands.
+    pub host_totals: BatchTotals,
+    /// Every difference.
+    pub discrepancies: Vec<Discrepancy>,
+    /// The terminal's next batch.
+    pub next_batch_no: u32,
+}
+
+/// `POST /v1/sign-off`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SignOffRequest {
+    /// UUID v4 (R9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
+    /// batch has unsettled transactions (the terminal settles first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<bool>,
+}
+
+/// Answer to `POST /v1/sign-off`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOffResponse {
+    /// When the session ended (RFC 3339).
+    pub signed_off_at: String,
+}
+
+/// The body of every 4xx and 5xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A code of the contract and a readable message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// One of the contract's codes.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+}
+
+/// Answer to `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `true` when the host answers.
+    pub ok: bool,
+}
+
+macro_rules! redacted_debug {
+    ($($ty:ident { $($shown:ident),* })*) => {$(
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+redacted_debug! {
+    ActivateRequest { merchant_id, terminal_id }
+    ActivateResponse {}
+    SignInRequest { operator }
+    SignInResponse { operator, business_date, batch_no, next_trace_no, currency, closed_batches }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r4_debug_never_shows_card_or_password() {
+        let req = TransactionRequest {
+            request_id: "r".into(),
+            kind: TxKind::Sale,
+            trace_no: 1,
+            amount: 100,
+            currency: "CNY".into(),
+            card: Some(CardData {
+                pan: "6212345678901232".into(),
+                expiry: "12/30".into(),
+            }),
+            original: None,
+            supervisor_password: Some("s3cret".into()),
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("6212345678901232"), "{shown}");
+        assert!(!shown.contains("12/30"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let sign_in = SignInRequest {
+            operator: "01".into(),
+            password: "pw123456".into(),
+        };
+        assert!(!format!("{sign_in:?}").contains("pw123456"));
+    }
+
+    #[test]
+    fn original_ref_is_either_form() {
+        let t: OriginalRef = serde_json::from_str(r#"{"trace_no": 7}"#).unwrap();
+        assert_eq!(t, OriginalRef::Trace { trace_no: 7 });
+        let r: OriginalRef = serde_json::from_str(r#"{"rrn": "000000000001"}"#).unwrap();
+        assert_eq!(
+            r,
+            OriginalRef::Rrn {
+                rrn: "000000000001".into()
+            }
+        );
+    }
+}
