@@ -16,4 +16,5 @@ pub mod card;
 pub mod journal;
 pub mod money;
 pub mod settlement;
+pub mod terminal;
 pub mod time;

@@ -1,0 +1,869 @@
+//! One test (or a few) per terminal rule of CONTRACT.md, named after it.
+
+mod support;
+
+use softpos::core::journal::ledger_lines;
+use softpos::core::settlement::fold;
+use softpos::core::terminal::{
+    Command, Completion, Config, Event, RecoveryKind, SignOffReason, Snapshot, State, Terminal,
+};
+use softpos::core::time::Timestamp;
+use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
+use softpos::ErrorCode;
+use support::*;
+
+fn void(trace_no: u32) -> Command {
+    Command::Void {
+        trace_no,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
+fn refund(rrn: &str, amount: i64) -> Command {
+    Command::Refund {
+        rrn: rrn.into(),
+        amount,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
+// ----- R1 ---------------------------------------------------------------------------------
+
+#[test]
+fn r1_operations_before_sign_in_are_refused_and_nothing_is_sent() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    let sent = b.requests_sent();
+    for cmd in [
+        Command::Sale {
+            amount: 100,
+            pan: CARD.into(),
+            expiry: EXPIRY.into(),
+        },
+        void(1),
+        refund("000000000001", 100),
+        Command::Settle,
+        Command::SignOff { settle: true },
+    ] {
+        let err = b.run(cmd).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotSignedIn);
+        assert_eq!(err.code.message_zh(), "请先签到");
+    }
+    assert_eq!(b.requests_sent(), sent, "R1: nothing is sent");
+    assert_eq!(b.terminal.state(), State::SignedOff);
+}
+
+#[test]
+fn r1_sign_in_needs_activation_first() {
+    let mut b = Bench::new();
+    assert_eq!(b.terminal.state(), State::Unactivated);
+    assert_eq!(b.sign_in().unwrap_err().code, ErrorCode::NotActivated);
+    assert_eq!(b.sale(100).unwrap_err().code, ErrorCode::NotActivated);
+    assert_eq!(b.requests_sent(), 0);
+}
+
+#[test]
+fn r1_wrong_activation_code_and_password_are_bad_credentials() {
+    let mut b = Bench::new();
+    let e = b
+        .run(Command::Activate {
+            code: "nope".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadCredentials);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    let e = b
+        .run(Command::SignIn {
+            operator: OPERATOR.into(),
+            password: "wrong".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadCredentials);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+}
+
+// ----- R2 ---------------------------------------------------------------------------------
+
+#[test]
+fn r2_a_second_operation_while_busy_is_refused() {
+    let mut b = Bench::signed_in();
+    b.terminal
+        .begin(
+            Command::Sale {
+                amount: 100,
+                pan: CARD.into(),
+                expiry: EXPIRY.into(),
+            },
+            b.now,
+        )
+        .unwrap();
+    assert_eq!(b.terminal.state(), State::Busy);
+    let sent = b.requests_sent();
+    for cmd in [Command::Settle, void(1), Command::SignOff { settle: false }] {
+        assert_eq!(
+            b.terminal.begin(cmd, b.now).unwrap_err().code,
+            ErrorCode::Busy
+        );
+    }
+    assert_eq!(b.requests_sent(), sent);
+    let first = tx(b.drive().unwrap());
+    assert_eq!(first.status, TxStatus::Approved);
+    assert_eq!(b.terminal.state(), State::SignedIn);
+}
+
+// ----- R3 ---------------------------------------------------------------------------------
+
+#[test]
+fn r3_invalid_amounts_are_refused_before_sending() {
+    let mut b = Bench::signed_in();
+    let sent = b.requests_sent();
+    for amount in [0, -1, -99, 100_000_000_000, i64::MAX, i64::MIN] {
+        assert_eq!(
+            b.sale(amount).unwrap_err().code,
+            ErrorCode::InvalidAmount,
+            "{amount}"
+        );
+        assert_eq!(
+            b.run(refund("000000000001", amount)).unwrap_err().code,
+            ErrorCode::InvalidAmount
+        );
+    }
+    assert_eq!(b.requests_sent(), sent);
+    assert_eq!(tx(b.sale(99_999_999_999).unwrap()).amount, 99_999_999_999);
+}
+
+// ----- R4 ---------------------------------------------------------------------------------
+
+#[test]
+fn r4_invalid_cards_are_refused_before_sending() {
+    let mut b = Bench::signed_in();
+    let sent = b.requests_sent();
+    for (pan, expiry) in [
+        ("6212345678901233", EXPIRY),
+        ("123", EXPIRY),
+        (CARD, "10/26"),
+        (CARD, "13/30"),
+        (CARD, ""),
+    ] {
+        let e = b
+            .run(Command::Sale {
+                amount: 100,
+                pan: pan.into(),
+                expiry: expiry.into(),
+            })
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidCard, "{pan} {expiry}");
+    }
+    assert_eq!(b.requests_sent(), sent);
+}
+
+#[test]
+fn r4_no_pan_expiry_or_password_in_any_storage() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    let _ = b.sale(2000);
+    b.run(void(1)).unwrap();
+    let stored = b.store.snapshot().unwrap().to_json();
+    let snapshot = b.terminal.snapshot().to_json();
+    for secret in [CARD, EXPIRY, PASSWORD, SUPERVISOR, "token-"] {
+        assert!(!stored.contains(secret), "{secret} found in storage");
+        assert!(!snapshot.contains(secret), "{secret} found in snapshot");
+    }
+    assert!(
+        stored.contains("621234******1232"),
+        "the masked PAN is kept"
+    );
+}
+
+// ----- R5 ---------------------------------------------------------------------------------
+
+#[test]
+fn r5_approved_sale_counts_declined_sale_is_journaled_and_counts_nowhere() {
+    let mut b = Bench::signed_in();
+    let ok = tx(b.sale(1250).unwrap());
+    assert_eq!(
+        (ok.status, ok.response_code.as_str()),
+        (TxStatus::Approved, "00")
+    );
+    assert_eq!(ok.masked_pan.as_deref(), Some("621234******1232"));
+    let declined = tx(b
+        .run(Command::Sale {
+            amount: 700,
+            pan: DECLINED_CARD.into(),
+            expiry: EXPIRY.into(),
+        })
+        .unwrap());
+    assert_eq!(declined.status, TxStatus::Declined);
+    assert_eq!(declined.response_code, "05");
+    let totals = b.terminal.totals();
+    assert_eq!((totals.sale.count, totals.sale.amount), (1, 1250));
+    let entries = b.terminal.journal().entries();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].status, EntryStatus::Declined);
+    assert_eq!(entries[1].response_code.as_deref(), Some("05"));
+}
+
+// ----- R6 ---------------------------------------------------------------------------------
+
+#[test]
+fn r6_void_of_an_open_batch_sale_keeps_it_in_sales_and_adds_to_voids() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    let v = tx(b.run(void(sale.trace_no)).unwrap());
+    assert_eq!(
+        (v.kind, v.status, v.amount),
+        (TxKind::Void, TxStatus::Approved, 1000)
+    );
+    let t = b.terminal.totals();
+    assert_eq!((t.sale.count, t.sale.amount), (1, 1000));
+    assert_eq!((t.void.count, t.void.amount), (1, 1000));
+    assert_eq!(t.net_amount, 0);
+    let j = b.terminal.journal();
+    assert_eq!(j.current_status(&j.entries()[0]), EntryStatus::Voided);
+}
+
+#[test]
+fn r6_void_twice_is_already_voided() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    b.run(void(sale.trace_no)).unwrap();
+    let sent = b.requests_sent();
+    assert_eq!(
+        b.run(void(sale.trace_no)).unwrap_err().code,
+        ErrorCode::AlreadyVoided
+    );
+    assert_eq!(b.requests_sent(), sent);
+}
+
+#[test]
+fn r6_void_of_an_unknown_trace_is_unknown_transaction() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    assert_eq!(
+        b.run(void(42)).unwrap_err().code,
+        ErrorCode::UnknownTransaction
+    );
+    let declined = tx(b
+        .run(Command::Sale {
+            amount: 5,
+            pan: DECLINED_CARD.into(),
+            expiry: EXPIRY.into(),
+        })
+        .unwrap());
+    assert_eq!(
+        b.run(void(declined.trace_no)).unwrap_err().code,
+        ErrorCode::UnknownTransaction,
+        "a declined sale cannot be voided"
+    );
+}
+
+#[test]
+fn r6_void_after_settlement_is_refused() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    b.run(Command::Settle).unwrap();
+    let e = b.run(void(sale.trace_no)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::VoidNotAllowedSettled);
+    assert!(e.message.contains("refund"), "{}", e.message);
+    assert_eq!(e.code.message_zh(), "原交易已结算，不能撤销，请做退货");
+}
+
+#[test]
+fn r6_void_needs_the_supervisor_password() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    let sent = b.requests_sent();
+    let e = b
+        .run(Command::Void {
+            trace_no: sale.trace_no,
+            supervisor_password: String::new(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::SupervisorRequired);
+    assert_eq!(b.requests_sent(), sent);
+    let e = b
+        .run(Command::Void {
+            trace_no: sale.trace_no,
+            supervisor_password: "wrong".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::SupervisorRequired, "the host checks it");
+    assert_eq!(b.terminal.totals().void.count, 0);
+    assert_eq!(
+        b.terminal.meta().in_flight,
+        None,
+        "a refusal leaves nothing in flight"
+    );
+}
+
+// ----- R7 ---------------------------------------------------------------------------------
+
+#[test]
+fn r7_partial_refunds_up_to_the_original_amount() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    let rrn = sale.rrn.clone().unwrap();
+    let r = tx(b.run(refund(&rrn, 600)).unwrap());
+    assert_eq!((r.kind, r.status), (TxKind::Refund, TxStatus::Approved));
+    let sent = b.requests_sent();
+    let e = b.run(refund(&rrn, 401)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::RefundExceedsOriginal);
+    assert_eq!(b.requests_sent(), sent, "the terminal knows its own batch");
+    b.run(refund(&rrn, 400)).unwrap();
+    let t = b.terminal.totals();
+    assert_eq!(
+        (t.refund.count, t.refund.amount, t.net_amount),
+        (2, 1000, 0)
+    );
+}
+
+#[test]
+fn r7_refund_limit_of_an_earlier_batch_is_the_hosts() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    b.run(Command::Settle).unwrap();
+    let rrn = sale.rrn.unwrap();
+    b.run(refund(&rrn, 700)).unwrap();
+    // The refund is in this batch now, so the terminal refuses the rest locally too.
+    let e = b.run(refund(&rrn, 301)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::RefundExceedsOriginal);
+    assert_eq!(b.terminal.journal().len(), 1);
+}
+
+#[test]
+fn r7_a_voided_sale_cannot_be_refunded() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    b.run(void(sale.trace_no)).unwrap();
+    let e = b.run(refund(&sale.rrn.unwrap(), 100)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::AlreadyVoided);
+}
+
+// ----- R8 ---------------------------------------------------------------------------------
+
+#[test]
+fn r8_a_lost_answer_is_journaled_unknown_and_reversed_before_the_next_operation() {
+    let mut b = Bench::signed_in();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    let e = b.sale(1000).unwrap_err();
+    assert_eq!(e.code, ErrorCode::HostUnreachable);
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    assert_eq!(b.terminal.totals().sale.count, 0, "unknown never counts");
+    assert_eq!(
+        b.terminal.journal().entries()[0].status,
+        EntryStatus::Unknown
+    );
+    assert_eq!(b.host.totals(1).sale.count, 1, "the host did book it");
+
+    let next = tx(b.sale(300).unwrap());
+    assert_eq!(next.status, TxStatus::Approved);
+    assert_eq!(b.terminal.pending_reversals(), 0);
+    assert_eq!(
+        b.host.totals(1).sale.amount,
+        300,
+        "the host reversed the first sale"
+    );
+    assert_eq!(b.terminal.totals().sale.amount, 300);
+    let kinds: Vec<_> = b
+        .terminal
+        .journal()
+        .entries()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [EntryKind::Sale, EntryKind::Reversal, EntryKind::Sale]
+    );
+    let settlement = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(settlement.outcome, Outcome::Balanced);
+}
+
+#[test]
+fn r8_an_unreachable_host_blocks_the_next_operation_and_nothing_else_changes() {
+    let mut b = Bench::signed_in();
+    b.fault(&[Some(Fault::Unreachable)]);
+    b.sale(1000).unwrap_err();
+    let journal_before = b.terminal.journal().len();
+    b.fault(&[
+        Some(Fault::Unreachable),
+        Some(Fault::Unreachable),
+        Some(Fault::Unreachable),
+    ]);
+    let sent = b.sent;
+    let e = b.sale(500).unwrap_err();
+    assert_eq!(e.code, ErrorCode::HostUnreachable);
+    assert_eq!(e.code.message_zh(), "冲正未完成，请重试");
+    assert_eq!(
+        b.sent - sent,
+        3,
+        "three tries of the reversal, then the sale is not sent"
+    );
+    assert_eq!(b.terminal.pending_reversals(), 1, "kept until acknowledged");
+    assert_eq!(b.terminal.journal().len(), journal_before);
+    // The host never saw the first sale: it acknowledges with reversed=false.
+    tx(b.sale(500).unwrap());
+    assert_eq!(b.terminal.pending_reversals(), 0);
+    assert_eq!(b.terminal.totals().sale.amount, 500);
+}
+
+#[test]
+fn r8_a_reversed_void_leaves_the_sale_counting_and_voidable() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    b.run(void(sale.trace_no)).unwrap_err();
+    assert_eq!(b.terminal.totals().void.count, 0);
+    let v = tx(b.run(void(sale.trace_no)).unwrap());
+    assert_eq!(v.status, TxStatus::Approved);
+    let settlement = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(settlement.outcome, Outcome::Balanced);
+    assert_eq!(settlement.terminal_totals.void.count, 1);
+}
+
+// ----- R9 ---------------------------------------------------------------------------------
+
+#[test]
+fn r9_every_request_id_is_fresh_and_a_settlement_retry_reuses_its_own() {
+    let mut b = Bench::signed_in();
+    b.sale(100).unwrap();
+    b.sale(200).unwrap();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    assert_eq!(
+        b.run(Command::Settle).unwrap_err().code,
+        ErrorCode::HostUnreachable
+    );
+    let pending = b
+        .terminal
+        .meta()
+        .settlement
+        .clone()
+        .expect("kept for the retry");
+    // The host settled already; the retry carries the same id, so nothing settles twice.
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(
+        (s.batch_no, s.outcome),
+        (pending.batch_no, Outcome::Balanced)
+    );
+    let ids: Vec<String> = b
+        .host
+        .requests
+        .iter()
+        .filter_map(|c| match c {
+            softpos::core::terminal::Call::Transaction(t) => Some(t.request_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    let settlements: Vec<String> = b
+        .host
+        .requests
+        .iter()
+        .filter_map(|c| match c {
+            softpos::core::terminal::Call::Settlement(s) => Some(s.request_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(settlements.len(), 2);
+    assert_eq!(settlements[0], settlements[1]);
+    assert_eq!(b.host.open_batch, 2, "the host advanced one batch, not two");
+    assert_eq!(b.terminal.batch_no(), Some(2));
+}
+
+// ----- R10 --------------------------------------------------------------------------------
+
+#[test]
+fn r10_totals_are_the_fold_of_the_journal() {
+    let mut b = Bench::signed_in();
+    let s1 = tx(b.sale(1000).unwrap());
+    b.sale(250).unwrap();
+    b.run(void(s1.trace_no)).unwrap();
+    let s3 = tx(b.sale(800).unwrap());
+    b.run(refund(&s3.rrn.unwrap(), 300)).unwrap();
+    let t = b.terminal.totals();
+    assert_eq!(
+        b.terminal.journal().tally(),
+        fold(&ledger_lines(b.terminal.journal().entries()))
+    );
+    assert_eq!((t.sale.count, t.sale.amount), (3, 2050));
+    assert_eq!(t.net_amount, 2050 - 1000 - 300);
+    assert_eq!(t, b.host.totals(1), "host and terminal count the same way");
+}
+
+// ----- R11 --------------------------------------------------------------------------------
+
+#[test]
+fn r11_balanced_settlement_closes_the_batch_and_starts_from_zero() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Balanced);
+    assert_eq!(s.terminal_totals, s.host_totals);
+    assert!(s.discrepancies.is_empty());
+    assert_eq!((s.batch_no, s.next_batch_no), (1, 2));
+    assert_eq!(b.terminal.batch_no(), Some(2));
+    assert_eq!(b.terminal.totals().sale.count, 0);
+    assert!(b.terminal.journal().is_empty());
+    assert!(
+        b.store.entries.is_empty(),
+        "the settled journal leaves storage"
+    );
+    assert_eq!(b.terminal.last_settlement(), Some(&s));
+}
+
+#[test]
+fn r11_unbalanced_settlement_uploads_the_journal_and_keeps_every_discrepancy() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.host.inject_sale(555);
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Unbalanced);
+    assert_eq!(s.terminal_totals.sale.amount, 1000);
+    assert_eq!(s.host_totals.sale.amount, 1555, "the host's record stands");
+    assert_eq!(s.discrepancies.len(), 1);
+    assert_eq!(s.discrepancies[0].kind, DiscrepancyKind::MissingOnTerminal);
+    assert!(b
+        .host
+        .requests
+        .iter()
+        .any(|c| matches!(c, softpos::core::terminal::Call::Upload(1, u) if u.entries.len() == 1)));
+    assert_eq!(b.terminal.batch_no(), Some(2));
+    assert_eq!(b.terminal.totals().sale.count, 0);
+}
+
+#[test]
+fn r11_a_settlement_cut_off_by_a_reload_is_finished_first() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.host.inject_sale(1);
+    // The settlement answer arrives (unbalanced) but the upload is cut off.
+    b.fault(&[None, Some(Fault::Unreachable)]);
+    b.run(Command::Settle).unwrap_err();
+    b.reload().unwrap();
+    let r = b.terminal.recovery().expect("R14 report").clone();
+    assert_eq!(r.kind, RecoveryKind::NotSignedOff);
+    let signed_in = match b.sign_in().unwrap() {
+        Completion::SignedIn(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        signed_in.reconciled.len(),
+        1,
+        "the upload is finished right after sign-in"
+    );
+    assert_eq!(signed_in.reconciled[0].outcome, Outcome::Unbalanced);
+    assert_eq!(b.terminal.batch_no(), Some(2));
+    assert_eq!(b.terminal.meta().settlement, None);
+}
+
+#[test]
+fn r11_a_full_batch_refuses_sales_until_settled() {
+    let mut cfg = Config::new(MERCHANT, TERMINAL);
+    cfg.max_batch_entries = 3;
+    let mut b = Bench::with_config(cfg);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    for _ in 0..3 {
+        b.sale(100).unwrap();
+    }
+    let e = b.sale(100).unwrap_err();
+    assert_eq!(e.code, ErrorCode::BatchFull);
+    assert_eq!(e.code.message_zh(), "请先结算");
+    b.run(Command::Settle).unwrap();
+    b.sale(100).unwrap();
+}
+
+// ----- R12 --------------------------------------------------------------------------------
+
+#[test]
+fn r12_sign_off_settles_first_then_the_session_is_dead() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let off = match b.run(Command::SignOff { settle: true }).unwrap() {
+        Completion::SignedOff(o) => o,
+        other => panic!("{other:?}"),
+    };
+    let s = off.settlement.expect("settled first");
+    assert_eq!(s.outcome, Outcome::Balanced);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.terminal.operator(), None);
+    assert_eq!(b.host.sessions(), 0, "the host ended the session");
+    assert_eq!(b.sale(100).unwrap_err().code, ErrorCode::NotSignedIn);
+}
+
+#[test]
+fn r12_sign_off_without_settling_keeps_the_batch_open() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let off = match b.run(Command::SignOff { settle: false }).unwrap() {
+        Completion::SignedOff(o) => o,
+        other => panic!("{other:?}"),
+    };
+    assert!(off.settlement.is_none());
+    assert_eq!(b.terminal.totals().sale.count, 1);
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.batch_no(), Some(1), "the same batch goes on");
+    b.sale(1).unwrap();
+    assert_eq!(b.terminal.totals().sale.count, 2);
+}
+
+#[test]
+fn r12_queued_reversals_go_before_sign_off() {
+    let mut b = Bench::signed_in();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    b.sale(1000).unwrap_err();
+    b.run(Command::SignOff { settle: true }).unwrap();
+    assert_eq!(b.terminal.pending_reversals(), 0);
+    let reversal_then_settle: Vec<&str> = b
+        .host
+        .requests
+        .iter()
+        .rev()
+        .take(3)
+        .map(|c| match c {
+            softpos::core::terminal::Call::Reversal(_) => "reversal",
+            softpos::core::terminal::Call::Settlement(_) => "settlement",
+            softpos::core::terminal::Call::SignOff(_) => "sign-off",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(reversal_then_settle, ["sign-off", "settlement", "reversal"]);
+}
+
+#[test]
+fn r12_a_session_ended_on_the_host_signs_the_terminal_off() {
+    let mut b = Bench::signed_in();
+    b.host.cutoff();
+    let e = b.sale(100).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SessionExpired);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.terminal.meta().in_flight, None);
+    assert_eq!(
+        b.terminal.journal().len(),
+        0,
+        "a refused sale is not journaled"
+    );
+}
+
+// ----- R13 --------------------------------------------------------------------------------
+
+#[test]
+fn r13_auto_sign_off_after_settle() {
+    let mut cfg = config();
+    cfg.auto_sign_off_after_settle = true;
+    let mut b = Bench::with_config(cfg);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    b.sale(100).unwrap();
+    settled(b.run(Command::Settle).unwrap());
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.host.sessions(), 0);
+    let mut reasons = Vec::new();
+    while let Some(e) = b.terminal.poll_event() {
+        if let Event::SignedOff { reason } = e {
+            reasons.push(reason);
+        }
+    }
+    assert_eq!(reasons, [SignOffReason::AfterSettle]);
+}
+
+#[test]
+fn r13_idle_sign_off_without_settling() {
+    let mut cfg = config();
+    cfg.idle_sign_off_minutes = 5;
+    let mut b = Bench::with_config(cfg);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    b.sale(100).unwrap();
+    let due = b.terminal.next_timer().expect("a timer while signed in");
+    assert!(!b.terminal.handle_timer(Timestamp(due.0 - 1)), "not yet");
+    b.now = due;
+    assert!(b.terminal.handle_timer(due));
+    b.drive().unwrap();
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(
+        b.terminal.totals().sale.count,
+        1,
+        "idle sign-off does not settle"
+    );
+    assert_eq!(b.terminal.next_timer(), None);
+}
+
+// ----- R14 --------------------------------------------------------------------------------
+
+#[test]
+fn r14_reload_while_signed_in_reports_not_signed_off() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.reload().unwrap();
+    assert_eq!(
+        b.terminal.state(),
+        State::SignedOff,
+        "tokens are not persisted"
+    );
+    let r = b.terminal.recovery().expect("a report").clone();
+    assert_eq!(r.kind, RecoveryKind::NotSignedOff);
+    assert_eq!(r.operator.as_deref(), Some(OPERATOR));
+    assert_eq!((r.batch_no, r.totals.sale.amount), (1, 1000));
+    assert_eq!(r.business_date.as_deref(), Some("2026-11-28"));
+    // Sign in, review, settle, sign off: the report clears.
+    b.sign_in().unwrap();
+    b.run(Command::SignOff { settle: true }).unwrap();
+    assert_eq!(b.terminal.recovery(), None);
+}
+
+#[test]
+fn r14_a_batch_of_an_earlier_day_reports_not_settled() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.run(Command::SignOff { settle: false }).unwrap();
+    b.now = Timestamp(T0.0 + 86_400_000);
+    b.reload().unwrap();
+    let r = b.terminal.recovery().expect("a report");
+    assert_eq!(r.kind, RecoveryKind::NotSettled);
+    assert_eq!(r.totals.sale.count, 1);
+}
+
+#[test]
+fn r14_batches_closed_at_cut_off_are_reconciled_at_sign_in() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.sale(500).unwrap();
+    b.host.cutoff();
+    b.reload().unwrap();
+    let signed_in = match b.sign_in().unwrap() {
+        Completion::SignedIn(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signed_in.reconciled.len(), 1);
+    let r = &signed_in.reconciled[0];
+    assert_eq!((r.batch_no, r.outcome), (1, Outcome::Balanced));
+    assert_eq!(r.terminal_totals.sale.amount, 1500);
+    assert_eq!(
+        b.terminal.batch_no(),
+        Some(2),
+        "now in the host's new batch"
+    );
+    assert!(b.terminal.journal().is_empty());
+    tx(b.sale(1).unwrap());
+    assert_eq!(b.host.totals(2).sale.count, 1);
+}
+
+// ----- R18 --------------------------------------------------------------------------------
+
+#[test]
+fn r18_a_reload_mid_transaction_turns_it_into_a_queued_reversal() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    // The request leaves, then the page dies before the answer.
+    b.terminal
+        .begin(
+            Command::Sale {
+                amount: 700,
+                pan: CARD.into(),
+                expiry: EXPIRY.into(),
+            },
+            b.now,
+        )
+        .unwrap();
+    let mut n = 0;
+    let step = b.terminal.step(b.now, &mut || {
+        n += 1;
+        format!("00000000-0000-4000-9000-{n:012x}")
+    });
+    b.store.apply(b.terminal.take_writes());
+    let softpos::core::terminal::Step::Send(out) = step else {
+        panic!("expected a request")
+    };
+    b.host.handle(&out);
+    b.reload().unwrap();
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    assert_eq!(b.terminal.journal().len(), 2);
+    assert_eq!(
+        b.terminal.totals().sale.amount,
+        1000,
+        "finished ones stay, the lost one does not count"
+    );
+    b.sign_in().unwrap();
+    assert_eq!(
+        b.terminal.pending_reversals(),
+        0,
+        "reversed right after sign-in"
+    );
+    assert_eq!(b.host.totals(1).sale.amount, 1000);
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Balanced);
+}
+
+#[test]
+fn r18_appending_writes_one_entry_whatever_the_batch_size() {
+    let mut b = Bench::signed_in();
+    for i in 0..50 {
+        let before = b.store.entry_writes;
+        b.sale(100 + i).unwrap();
+        assert_eq!(b.store.entry_writes - before, 1);
+    }
+    assert_eq!(b.store.entries.len(), 50);
+}
+
+#[test]
+fn r18_what_was_persisted_restores_to_the_same_terminal() {
+    let mut b = Bench::signed_in();
+    let s = tx(b.sale(1000).unwrap());
+    b.sale(2000).unwrap();
+    b.run(void(s.trace_no)).unwrap();
+    assert_eq!(b.store.snapshot().unwrap(), b.terminal.snapshot());
+    let before = b.terminal.snapshot();
+    b.reload().unwrap();
+    let mut after = b.terminal.snapshot();
+    assert_eq!(after.entries, before.entries);
+    assert_eq!(after.meta.operator, before.meta.operator);
+    after.meta.operator = before.meta.operator.clone();
+    assert_eq!(after, before);
+    assert_eq!(b.terminal.totals(), b.host.totals(1));
+}
+
+// ----- R19 --------------------------------------------------------------------------------
+
+#[test]
+fn r19_a_tampered_journal_is_refused_on_load() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.sale(2000).unwrap();
+    let mut snap = b.terminal.snapshot();
+    snap.entries[1].amount = 1;
+    let e = Terminal::restore(config(), snap, b.now).unwrap_err();
+    assert_eq!(e.code, ErrorCode::JournalTampered);
+
+    let mut snap = b.terminal.snapshot();
+    snap.entries.remove(0);
+    let e = Terminal::restore(config(), snap, b.now).unwrap_err();
+    assert_eq!(e.code, ErrorCode::JournalTampered);
+
+    let mut snap = b.terminal.snapshot();
+    snap.entries[0].status = EntryStatus::Declined;
+    let e = Terminal::restore(config(), snap, b.now).unwrap_err();
+    assert_eq!(e.code, ErrorCode::JournalTampered);
+}
+
+#[test]
+fn r19_a_corrupt_or_foreign_snapshot_is_bad_request() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let json = b.terminal.snapshot().to_json();
+    for cut in [0, 1, json.len() / 2, json.len() - 1] {
+        let e = Snapshot::from_json(&json[..cut]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+    }
+    let other = Config::new(MERCHANT, "10000002");
+    let e = Terminal::restore(other, b.terminal.snapshot(), b.now).unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadRequest);
+    let mut snap = b.terminal.snapshot();
+    snap.meta.version = 99;
+    assert_eq!(
+        Terminal::restore(config(), snap, b.now).unwrap_err().code,
+        ErrorCode::BadRequest
+    );
+}

@@ -1,0 +1,620 @@
+//! A driver and an in-memory host model for the native core tests.
+//!
+//! The core is sans-IO, so its rules are tested here without a network: `Bench` plays the
+//! wasm driver (persisting every write before a request leaves, checking R18 as it goes) and
+//! `ModelHost` answers like the reference host would. The real host is tested over HTTP in
+//! `host/tests`, and the two together in the browser tests.
+#![allow(dead_code)]
+
+use softpos::core::journal::ledger_lines;
+use softpos::core::settlement::{compare, fold, LedgerLine, LineStatus};
+use softpos::core::terminal::{
+    Auth, Call, Command, Completion, Config, Meta, Outgoing, Reply, Snapshot, Step, Terminal, Write,
+};
+use softpos::core::time::Timestamp;
+use softpos::protocol::*;
+use softpos::{Error, ErrorCode};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+pub const MERCHANT: &str = "898310048160001";
+pub const TERMINAL: &str = "10000001";
+pub const CODE: &str = "ACT-123456";
+pub const OPERATOR: &str = "01";
+pub const PASSWORD: &str = "op-pass-01";
+pub const SUPERVISOR: &str = "sup-pass-00";
+pub const CARD: &str = "6212345678901232";
+pub const EXPIRY: &str = "12/30";
+pub const DECLINED_CARD: &str = "4000000000000002";
+/// 2026-11-28T02:00:00Z
+pub const T0: Timestamp = Timestamp(1_795_831_200_000);
+
+/// What happens to the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request never reaches the host.
+    Unreachable,
+    /// The host acts on it, but the answer is lost.
+    LoseAnswer,
+}
+
+#[derive(Debug, Clone)]
+struct HostTx {
+    request_id: String,
+    batch_no: u32,
+    kind: TxKind,
+    trace_no: u32,
+    amount: i64,
+    status: LineStatus,
+    rrn: String,
+    voided: bool,
+    refunded: i64,
+    original: Option<OriginalRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostBatch {
+    Open,
+    AwaitingUpload,
+    Settled,
+    ClosedByHost,
+}
+
+/// The host's rules, in memory, as far as the core tests need them.
+#[derive(Debug)]
+pub struct ModelHost {
+    code: Option<String>,
+    key: Option<String>,
+    sessions: HashSet<String>,
+    tokens: u32,
+    pub open_batch: u32,
+    batches: HashMap<u32, HostBatch>,
+    next_trace: u32,
+    txs: Vec<HostTx>,
+    tombstones: HashSet<String>,
+    answers: HashMap<String, Reply>,
+    rrn: u64,
+    pub business_date: String,
+    pub requests: Vec<Call>,
+}
+
+impl Default for ModelHost {
+    fn default() -> Self {
+        ModelHost {
+            code: Some(CODE.into()),
+            key: None,
+            sessions: HashSet::new(),
+            tokens: 0,
+            open_batch: 1,
+            batches: HashMap::from([(1, HostBatch::Open)]),
+            next_trace: 1,
+            txs: Vec::new(),
+            tombstones: HashSet::new(),
+            answers: HashMap::new(),
+            rrn: 0,
+            business_date: "2026-11-28".into(),
+            requests: Vec::new(),
+        }
+    }
+}
+
+fn refuse(code: ErrorCode) -> Reply {
+    Reply::Refused(Error::new(code))
+}
+
+impl ModelHost {
+    fn lines(&self, batch_no: u32) -> Vec<LedgerLine> {
+        self.txs
+            .iter()
+            .filter(|t| t.batch_no == batch_no)
+            .map(|t| LedgerLine {
+                request_id: t.request_id.clone(),
+                kind: t.kind,
+                trace_no: t.trace_no,
+                amount: t.amount,
+                status: t.status,
+            })
+            .collect()
+    }
+
+    pub fn totals(&self, batch_no: u32) -> BatchTotals {
+        fold(&self.lines(batch_no)).to_batch_totals(batch_no, "CNY")
+    }
+
+    /// R15: closes the open batch if it has transactions and ends every session.
+    pub fn cutoff(&mut self) {
+        if self.txs.iter().any(|t| t.batch_no == self.open_batch) {
+            self.batches
+                .insert(self.open_batch, HostBatch::ClosedByHost);
+            self.open_batch += 1;
+            self.batches.insert(self.open_batch, HostBatch::Open);
+        }
+        self.sessions.clear();
+        self.business_date = "2026-11-29".into();
+    }
+
+    /// Books a sale the terminal never heard of, to make a batch unbalanced.
+    pub fn inject_sale(&mut self, amount: i64) {
+        self.rrn += 1;
+        self.txs.push(HostTx {
+            request_id: format!("injected-{}", self.rrn),
+            batch_no: self.open_batch,
+            kind: TxKind::Sale,
+            trace_no: 900_000 + self.rrn as u32,
+            amount,
+            status: LineStatus::Approved,
+            rrn: format!("{:012}", self.rrn),
+            voided: false,
+            refunded: 0,
+            original: None,
+        });
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn session_ok(&self, auth: &Auth) -> Result<(), Reply> {
+        match auth {
+            Auth::Session(t) if self.sessions.contains(t) => Ok(()),
+            Auth::Session(_) => Err(refuse(ErrorCode::SessionExpired)),
+            _ => Err(refuse(ErrorCode::NotSignedIn)),
+        }
+    }
+
+    pub fn handle(&mut self, out: &Outgoing) -> Reply {
+        self.requests.push(out.call.clone());
+        match &out.call {
+            Call::Activate(req) => {
+                if self.code.as_deref() == Some(req.activation_code.as_str()) {
+                    self.code = None;
+                    self.key = Some("terminal-key".into());
+                    Reply::Activated(ActivateResponse {
+                        terminal_key: "terminal-key".into(),
+                    })
+                } else {
+                    refuse(ErrorCode::BadCredentials)
+                }
+            }
+            Call::SignIn(req) => {
+                if out.auth != Auth::TerminalKey("terminal-key".into()) || self.key.is_none() {
+                    return refuse(ErrorCode::BadCredentials);
+                }
+                let ok = (req.operator == OPERATOR && req.password == PASSWORD)
+                    || (req.operator == "00" && req.password == SUPERVISOR);
+                if !ok {
+                    return refuse(ErrorCode::BadCredentials);
+                }
+                self.tokens += 1;
+                let token = format!("token-{}", self.tokens);
+                self.sessions.insert(token.clone());
+                let closed_batches = self
+                    .batches
+                    .iter()
+                    .filter(|(_, s)| **s == HostBatch::ClosedByHost)
+                    .map(|(b, _)| ClosedBatch {
+                        batch_no: *b,
+                        business_date: "2026-11-28".into(),
+                        host_totals: self.totals(*b),
+                    })
+                    .collect();
+                Reply::SignedIn(SignInResponse {
+                    session_token: token,
+                    expires_at: "2026-11-28T15:00:00Z".into(),
+                    operator: req.operator.clone(),
+                    business_date: self.business_date.clone(),
+                    batch_no: self.open_batch,
+                    next_trace_no: self.next_trace,
+                    currency: "CNY".into(),
+                    closed_batches,
+                })
+            }
+            Call::Transaction(req) => {
+                if let Err(r) = self.session_ok(&out.auth) {
+                    return r;
+                }
+                if let Some(r) = self.answers.get(&req.request_id) {
+                    return r.clone();
+                }
+                let r = self.transaction(req);
+                self.answers.insert(req.request_id.clone(), r.clone());
+                r
+            }
+            Call::Reversal(req) => {
+                if let Err(r) = self.session_ok(&out.auth) {
+                    return r;
+                }
+                let found = self.txs.iter().position(|t| t.request_id == req.request_id);
+                let reversed = match found {
+                    Some(i) => {
+                        let t = self.txs[i].clone();
+                        self.txs[i].status = LineStatus::Reversed;
+                        // Undo what the reversed void or refund did to its original.
+                        for o in self.txs.iter_mut().filter(|o| o.kind == TxKind::Sale) {
+                            match (&t.kind, &t.original) {
+                                (TxKind::Void, Some(OriginalRef::Trace { trace_no }))
+                                    if o.trace_no == *trace_no && o.batch_no == t.batch_no =>
+                                {
+                                    o.voided = false
+                                }
+                                (TxKind::Refund, Some(OriginalRef::Rrn { rrn }))
+                                    if &o.rrn == rrn =>
+                                {
+                                    o.refunded -= t.amount
+                                }
+                                _ => {}
+                            }
+                        }
+                        true
+                    }
+                    None => {
+                        self.tombstones.insert(req.request_id.clone());
+                        false
+                    }
+                };
+                Reply::Reversal(ReversalResponse {
+                    request_id: req.request_id.clone(),
+                    reversed,
+                })
+            }
+            Call::Settlement(req) => {
+                if let Err(r) = self.session_ok(&out.auth) {
+                    return r;
+                }
+                if let Some(r) = self.answers.get(&req.request_id) {
+                    return r.clone();
+                }
+                let host_totals = self.totals(req.batch_no);
+                let outcome =
+                    softpos::core::settlement::outcome(&req.terminal_totals, &host_totals);
+                let status = if outcome == Outcome::Balanced {
+                    HostBatch::Settled
+                } else {
+                    HostBatch::AwaitingUpload
+                };
+                let was = self.batches.insert(req.batch_no, status);
+                if was == Some(HostBatch::Open) {
+                    self.open_batch = req.batch_no % 999_999 + 1;
+                    self.batches.insert(self.open_batch, HostBatch::Open);
+                }
+                let r = Reply::Settlement(SettlementResponse {
+                    batch_no: req.batch_no,
+                    outcome,
+                    host_totals,
+                    next_batch_no: self.open_batch,
+                });
+                self.answers.insert(req.request_id.clone(), r.clone());
+                r
+            }
+            Call::Upload(batch_no, req) => {
+                if let Err(r) = self.session_ok(&out.auth) {
+                    return r;
+                }
+                if let Some(r) = self.answers.get(&req.request_id) {
+                    return r.clone();
+                }
+                let genesis = softpos::core::journal::genesis_hash(MERCHANT, TERMINAL, *batch_no);
+                if let Err(e) = softpos::core::journal::verify_chain(&genesis, &req.entries) {
+                    return Reply::Refused(e);
+                }
+                let discrepancies = compare(&ledger_lines(&req.entries), &self.lines(*batch_no));
+                self.batches.insert(*batch_no, HostBatch::Settled);
+                let r = Reply::Upload(UploadResponse {
+                    batch_no: *batch_no,
+                    outcome: Outcome::Unbalanced,
+                    host_totals: self.totals(*batch_no),
+                    discrepancies,
+                    next_batch_no: self.open_batch,
+                });
+                self.answers.insert(req.request_id.clone(), r.clone());
+                r
+            }
+            Call::SignOff(_) => {
+                if let Err(r) = self.session_ok(&out.auth) {
+                    return r;
+                }
+                if let Auth::Session(t) = &out.auth {
+                    self.sessions.remove(t);
+                }
+                Reply::SignedOff(SignOffResponse {
+                    signed_off_at: "2026-11-28T10:00:00Z".into(),
+                })
+            }
+        }
+    }
+
+    fn transaction(&mut self, req: &TransactionRequest) -> Reply {
+        if self.tombstones.contains(&req.request_id) {
+            return refuse(ErrorCode::UnknownTransaction);
+        }
+        self.rrn += 1;
+        let rrn = format!("{:012}", self.rrn);
+        let mut status = LineStatus::Approved;
+        let mut code = "00";
+        match req.kind {
+            TxKind::Sale => {
+                if req.card.as_ref().map(|c| c.pan.as_str()) == Some(DECLINED_CARD) {
+                    status = LineStatus::Declined;
+                    code = "05";
+                }
+            }
+            TxKind::Void => {
+                if req.supervisor_password.as_deref() != Some(SUPERVISOR) {
+                    return refuse(ErrorCode::SupervisorRequired);
+                }
+                let Some(OriginalRef::Trace { trace_no }) = &req.original else {
+                    return refuse(ErrorCode::BadRequest);
+                };
+                let open = self.open_batch;
+                let Some(orig) = self.txs.iter_mut().find(|t| {
+                    t.batch_no == open && t.trace_no == *trace_no && t.kind == TxKind::Sale
+                }) else {
+                    return refuse(ErrorCode::UnknownTransaction);
+                };
+                if orig.voided {
+                    return refuse(ErrorCode::AlreadyVoided);
+                }
+                orig.voided = true;
+            }
+            TxKind::Refund => {
+                if req.supervisor_password.as_deref() != Some(SUPERVISOR) {
+                    return refuse(ErrorCode::SupervisorRequired);
+                }
+                let Some(OriginalRef::Rrn { rrn }) = &req.original else {
+                    return refuse(ErrorCode::BadRequest);
+                };
+                let Some(orig) = self
+                    .txs
+                    .iter_mut()
+                    .find(|t| &t.rrn == rrn && t.kind == TxKind::Sale)
+                else {
+                    return refuse(ErrorCode::UnknownTransaction);
+                };
+                if orig.voided {
+                    return refuse(ErrorCode::AlreadyVoided);
+                }
+                if orig.refunded + req.amount > orig.amount {
+                    return refuse(ErrorCode::RefundExceedsOriginal);
+                }
+                orig.refunded += req.amount;
+            }
+        }
+        self.next_trace = req.trace_no % 999_999 + 1;
+        self.txs.push(HostTx {
+            request_id: req.request_id.clone(),
+            batch_no: self.open_batch,
+            kind: req.kind,
+            trace_no: req.trace_no,
+            amount: req.amount,
+            status,
+            rrn: rrn.clone(),
+            voided: false,
+            refunded: 0,
+            original: req.original.clone(),
+        });
+        let approved = status == LineStatus::Approved;
+        Reply::Transaction(TransactionResponse {
+            request_id: req.request_id.clone(),
+            status: if approved {
+                TxStatus::Approved
+            } else {
+                TxStatus::Declined
+            },
+            response_code: code.into(),
+            message: if approved {
+                "Approved"
+            } else {
+                "Do not honour"
+            }
+            .into(),
+            rrn: Some(rrn),
+            auth_code: approved.then(|| "A1B2C3".into()),
+            batch_no: self.open_batch,
+            trace_no: req.trace_no,
+            masked_pan: req
+                .card
+                .as_ref()
+                .map(|c| softpos::core::card::mask_digits(&c.pan)),
+            host_time: "2026-11-28T02:00:00Z".into(),
+        })
+    }
+}
+
+/// What the driver persisted: the meta record and the journal entries, as IndexedDB would.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub meta: Option<Meta>,
+    pub entries: Vec<JournalEntry>,
+    /// How many entries each append wrote (R18: one, never the whole journal).
+    pub entry_writes: usize,
+}
+
+impl Store {
+    pub fn apply(&mut self, writes: Vec<Write>) {
+        for w in writes {
+            match w {
+                Write::Meta(m) => self.meta = Some(*m),
+                Write::Append(e) => {
+                    self.entry_writes += 1;
+                    self.entries.push(*e)
+                }
+                Write::ClearJournal { batch_no } => {
+                    let _ = batch_no;
+                    self.entries.clear()
+                }
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        Some(Snapshot {
+            meta: self.meta.clone()?,
+            entries: self.entries.clone(),
+        })
+    }
+}
+
+/// A terminal, its persisted store, a host and a clock.
+pub struct Bench {
+    pub terminal: Terminal,
+    pub host: ModelHost,
+    pub store: Store,
+    pub now: Timestamp,
+    pub faults: VecDeque<Option<Fault>>,
+    ids: u64,
+    pub sent: usize,
+}
+
+pub fn config() -> Config {
+    Config::new(MERCHANT, TERMINAL)
+}
+
+impl Bench {
+    pub fn new() -> Bench {
+        Bench::with_config(config())
+    }
+
+    pub fn with_config(config: Config) -> Bench {
+        let terminal = Terminal::new(config, T0).expect("valid config");
+        Bench {
+            terminal,
+            host: ModelHost::default(),
+            store: Store::default(),
+            now: T0,
+            faults: VecDeque::new(),
+            ids: 0,
+            sent: 0,
+        }
+    }
+
+    /// Activated and signed in as operator 01.
+    pub fn signed_in() -> Bench {
+        let mut b = Bench::new();
+        b.run(Command::Activate { code: CODE.into() })
+            .expect("activate");
+        b.sign_in().expect("sign in");
+        b
+    }
+
+    pub fn sign_in(&mut self) -> Result<Completion, Error> {
+        self.run(Command::SignIn {
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+        })
+    }
+
+    pub fn sale(&mut self, amount: i64) -> Result<Completion, Error> {
+        self.run(Command::Sale {
+            amount,
+            pan: CARD.into(),
+            expiry: EXPIRY.into(),
+        })
+    }
+
+    /// Fails the next requests as listed (`None` = delivered normally).
+    pub fn fault(&mut self, faults: &[Option<Fault>]) {
+        self.faults.extend(faults.iter().copied());
+    }
+
+    /// Runs one operation to its end, as the wasm driver does.
+    pub fn run(&mut self, command: Command) -> Result<Completion, Error> {
+        self.terminal.begin(command, self.now)?;
+        self.drive()
+    }
+
+    /// Runs the operation in flight to its end.
+    pub fn drive(&mut self) -> Result<Completion, Error> {
+        loop {
+            let mut ids = self.ids;
+            let step = self.terminal.step(self.now, &mut || {
+                ids += 1;
+                format!("00000000-0000-4000-8000-{ids:012x}")
+            });
+            self.ids = ids;
+            self.store.apply(self.terminal.take_writes());
+            match step {
+                Step::Send(out) => {
+                    self.check_written_ahead(&out);
+                    self.sent += 1;
+                    self.now = Timestamp(self.now.0 + 1000);
+                    let reply = match self.faults.pop_front().flatten() {
+                        Some(Fault::Unreachable) => Reply::NoAnswer,
+                        Some(Fault::LoseAnswer) => {
+                            self.host.handle(&out);
+                            Reply::NoAnswer
+                        }
+                        None => self.host.handle(&out),
+                    };
+                    self.terminal.handle_reply(reply, self.now);
+                }
+                Step::Done(result) => {
+                    self.store.apply(self.terminal.take_writes());
+                    return result;
+                }
+                Step::Idle => panic!("drive() with nothing in flight"),
+            }
+        }
+    }
+
+    /// R18: whatever a request is about, its record is in the store before it leaves.
+    fn check_written_ahead(&self, out: &Outgoing) {
+        let meta = self.store.meta.as_ref();
+        match &out.call {
+            Call::Transaction(req) => {
+                let in_flight = meta.and_then(|m| m.in_flight.as_ref());
+                assert_eq!(
+                    in_flight.map(|f| f.request_id.as_str()),
+                    Some(req.request_id.as_str()),
+                    "R18: the transaction must be written ahead"
+                );
+            }
+            Call::Settlement(req) => {
+                let s = meta.and_then(|m| m.settlement.as_ref());
+                assert_eq!(
+                    s.map(|s| s.request_id.as_str()),
+                    Some(req.request_id.as_str())
+                );
+            }
+            Call::Upload(_, req) => {
+                let s = meta.and_then(|m| m.settlement.as_ref());
+                assert_eq!(
+                    s.map(|s| s.upload_request_id.as_str()),
+                    Some(req.request_id.as_str())
+                );
+            }
+            Call::Reversal(req) => {
+                let queued = meta
+                    .is_some_and(|m| m.reversals.iter().any(|r| r.request_id == req.request_id));
+                assert!(queued, "R8: a reversal is persisted before it is sent");
+            }
+            _ => {}
+        }
+    }
+
+    /// A reload: the terminal comes back from what was persisted.
+    pub fn reload(&mut self) -> Result<(), Error> {
+        let snapshot = self.store.snapshot().expect("something was persisted");
+        let json = snapshot.to_json();
+        let snapshot = Snapshot::from_json(&json)?;
+        self.terminal = Terminal::restore(self.terminal.config().clone(), snapshot, self.now)?;
+        self.store.apply(self.terminal.take_writes());
+        Ok(())
+    }
+
+    pub fn requests_sent(&self) -> usize {
+        self.host.requests.len()
+    }
+}
+
+pub fn tx(c: Completion) -> softpos::core::terminal::TxResult {
+    match c {
+        Completion::Transaction(t) => t,
+        other => panic!("expected a transaction, got {other:?}"),
+    }
+}
+
+pub fn settled(c: Completion) -> softpos::core::terminal::SettlementResult {
+    match c {
+        Completion::Settled(s) => s,
+        other => panic!("expected a settlement, got {other:?}"),
+    }
+}
