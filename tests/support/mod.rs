@@ -153,11 +153,12 @@ impl ModelHost {
         self.sessions.len()
     }
 
-    fn session_ok(&self, auth: &Auth) -> Result<(), Reply> {
+    /// The refusal for a call without a live session, if any.
+    fn session_refusal(&self, auth: &Auth) -> Option<Reply> {
         match auth {
-            Auth::Session(t) if self.sessions.contains(t) => Ok(()),
-            Auth::Session(_) => Err(refuse(ErrorCode::SessionExpired)),
-            _ => Err(refuse(ErrorCode::NotSignedIn)),
+            Auth::Session(t) if self.sessions.contains(t) => None,
+            Auth::Session(_) => Some(refuse(ErrorCode::SessionExpired)),
+            _ => Some(refuse(ErrorCode::NotSignedIn)),
         }
     }
 
@@ -209,7 +210,7 @@ impl ModelHost {
                 })
             }
             Call::Transaction(req) => {
-                if let Err(r) = self.session_ok(&out.auth) {
+                if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
                 if let Some(r) = self.answers.get(&req.request_id) {
@@ -220,7 +221,7 @@ impl ModelHost {
                 r
             }
             Call::Reversal(req) => {
-                if let Err(r) = self.session_ok(&out.auth) {
+                if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
                 let found = self.txs.iter().position(|t| t.request_id == req.request_id);
@@ -257,7 +258,7 @@ impl ModelHost {
                 })
             }
             Call::Settlement(req) => {
-                if let Err(r) = self.session_ok(&out.auth) {
+                if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
                 if let Some(r) = self.answers.get(&req.request_id) {
@@ -286,7 +287,7 @@ impl ModelHost {
                 r
             }
             Call::Upload(batch_no, req) => {
-                if let Err(r) = self.session_ok(&out.auth) {
+                if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
                 if let Some(r) = self.answers.get(&req.request_id) {
@@ -309,7 +310,7 @@ impl ModelHost {
                 r
             }
             Call::SignOff(_) => {
-                if let Err(r) = self.session_ok(&out.auth) {
+                if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
                 if let Auth::Session(t) = &out.auth {
