@@ -67,6 +67,7 @@ fn terminal_with(n: u32) -> Terminal {
         reconcile: VecDeque::new(),
         recent_settled: Vec::new(),
         last_settlement: None,
+        journal_len: n,
     };
     let snapshot = Snapshot {
         meta,
@@ -98,7 +99,10 @@ fn signed_in(snapshot: Snapshot, n: u32) -> Terminal {
         n + 1
     ));
     t.handle_reply(reply, NOW);
-    assert!(matches!(t.step(NOW, &mut || "id".into()), Step::Done(Ok(_))));
+    assert!(matches!(
+        t.step(NOW, &mut || "id".into()),
+        Step::Done(Ok(_))
+    ));
     t.take_writes();
     t
 }

@@ -9,10 +9,13 @@
 //! | [`core`] | the terminal: rules R1–R14, R18, R19, pure and deterministic |
 //! | [`protocol`] | the host's HTTP API as serde types (CONTRACT.md section 4) |
 //! | [`error`] | the contract's error codes with English and Chinese messages |
+//! | `wasm` | (wasm32 only) the JavaScript API: fetch, IndexedDB, timers, the widget |
 #![deny(missing_docs)]
 
 pub mod core;
 pub mod error;
 pub mod protocol;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, ErrorCode};

@@ -1,5 +1,7 @@
 //! Invariants that hold over any sequence of operations, faults and reloads.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod support;
 
 use proptest::prelude::*;
@@ -89,7 +91,10 @@ fn check_invariants(b: &Bench) -> Result<(), TestCaseError> {
     // R10: the running totals are the fold of the journal.
     prop_assert_eq!(j.tally(), fold(&lines));
     let t = b.terminal.totals();
-    prop_assert_eq!(t.net_amount, t.sale.amount - t.void.amount - t.refund.amount);
+    prop_assert_eq!(
+        t.net_amount,
+        t.sale.amount - t.void.amount - t.refund.amount
+    );
     // R8: a transaction waiting for its reversal never counts.
     for rev in &b.terminal.meta().reversals {
         if let Some(line) = lines.iter().find(|l| l.request_id == rev.request_id) {

@@ -228,33 +228,48 @@ impl Call {
 
     /// The JSON body.
     pub fn body_json(&self) -> String {
-        let json = match self {
-            Call::Activate(b) => serde_json::to_string(b),
-            Call::SignIn(b) => serde_json::to_string(b),
-            Call::Transaction(b) => serde_json::to_string(b),
-            Call::Reversal(b) => serde_json::to_string(b),
-            Call::Settlement(b) => serde_json::to_string(b),
-            Call::Upload(_, b) => serde_json::to_string(b),
-            Call::SignOff(b) => serde_json::to_string(b),
-        };
-        // These types are plain structs of strings and integers: serialising cannot fail.
-        json.unwrap_or_default()
+        // Plain structs of strings and integers: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Parses the host's 2xx answer to this call.
+    /// Parses the host's 2xx answer to this call from JSON text.
     pub fn parse_answer(&self, json: &str) -> Reply {
-        fn parse<T: for<'de> Deserialize<'de>>(json: &str, wrap: fn(T) -> Reply) -> Reply {
-            // A 2xx we cannot read is as good as no answer: the host may have acted on it.
-            serde_json::from_str(json).map_or(Reply::NoAnswer, wrap)
+        self.answer_from(&mut serde_json::Deserializer::from_str(json))
+    }
+
+    /// Reads the host's 2xx answer to this call from any serde format (the wasm driver
+    /// reads what the browser's `JSON.parse` made). One we cannot read is as good as no
+    /// answer: the host may have acted on the request (R8).
+    pub fn answer_from<'de, D: serde::Deserializer<'de>>(&self, d: D) -> Reply {
+        fn read<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+            d: D,
+            wrap: fn(T) -> Reply,
+        ) -> Reply {
+            T::deserialize(d).map_or(Reply::NoAnswer, wrap)
         }
         match self {
-            Call::Activate(_) => parse(json, Reply::Activated),
-            Call::SignIn(_) => parse(json, Reply::SignedIn),
-            Call::Transaction(_) => parse(json, Reply::Transaction),
-            Call::Reversal(_) => parse(json, Reply::Reversal),
-            Call::Settlement(_) => parse(json, Reply::Settlement),
-            Call::Upload(..) => parse(json, Reply::Upload),
-            Call::SignOff(_) => parse(json, Reply::SignedOff),
+            Call::Activate(_) => read(d, Reply::Activated),
+            Call::SignIn(_) => read(d, Reply::SignedIn),
+            Call::Transaction(_) => read(d, Reply::Transaction),
+            Call::Reversal(_) => read(d, Reply::Reversal),
+            Call::Settlement(_) => read(d, Reply::Settlement),
+            Call::Upload(..) => read(d, Reply::Upload),
+            Call::SignOff(_) => read(d, Reply::SignedOff),
+        }
+    }
+}
+
+/// A call serialises as its body.
+impl Serialize for Call {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Call::Activate(b) => b.serialize(s),
+            Call::SignIn(b) => b.serialize(s),
+            Call::Transaction(b) => b.serialize(s),
+            Call::Reversal(b) => b.serialize(s),
+            Call::Settlement(b) => b.serialize(s),
+            Call::Upload(_, b) => b.serialize(s),
+            Call::SignOff(b) => b.serialize(s),
         }
     }
 }
@@ -463,7 +478,12 @@ pub enum Write {
     /// Replace the terminal's small state record.
     Meta(Box<Meta>),
     /// Add one journal entry (never rewrite the others).
-    Append(Box<JournalEntry>),
+    Append {
+        /// The batch it belongs to.
+        batch_no: u32,
+        /// The entry, chained.
+        entry: Box<JournalEntry>,
+    },
     /// The batch is settled: its entries may go.
     ClearJournal {
         /// The batch settled.
@@ -585,6 +605,9 @@ pub struct Meta {
     pub recent_settled: Vec<SettledRange>,
     /// The last settlement, for the slip.
     pub last_settlement: Option<SettlementResult>,
+    /// Entries in the open batch's journal, written with each append: a journal cut short
+    /// (its newest entries deleted) still chains, so the count is what catches it (R19).
+    pub journal_len: u32,
 }
 
 /// Everything needed to bring a terminal back after a reload.
@@ -741,6 +764,7 @@ impl Terminal {
             reconcile: VecDeque::new(),
             recent_settled: Vec::new(),
             last_settlement: None,
+            journal_len: 0,
         };
         let journal = Journal::new(&config.merchant_id, &config.terminal_id, meta.batch_no);
         Ok(Terminal {
@@ -777,6 +801,16 @@ impl Terminal {
             return Err(Error::with_detail(
                 ErrorCode::BadRequest,
                 "the stored terminal is another merchant's or terminal's",
+            ));
+        }
+        if usize::try_from(meta.journal_len).ok() != Some(entries.len()) {
+            return Err(Error::with_detail(
+                ErrorCode::JournalTampered,
+                format_args!(
+                    "the journal holds {} entries where {} were written",
+                    entries.len(),
+                    meta.journal_len
+                ),
             ));
         }
         let journal =
@@ -1482,6 +1516,7 @@ impl Terminal {
         }
         self.journal = Journal::new(&self.config.merchant_id, &self.config.terminal_id, batch_no);
         self.meta.batch_no = batch_no;
+        self.meta.journal_len = 0;
         if let Some(s) = self.session.as_mut() {
             s.batch_no = batch_no;
         }
@@ -1494,7 +1529,11 @@ impl Terminal {
 
     fn append(&mut self, draft: EntryDraft) {
         let entry = self.journal.append(draft).clone();
-        self.writes.push(Write::Append(Box::new(entry)));
+        self.meta.journal_len = entry.seq;
+        self.writes.push(Write::Append {
+            batch_no: self.journal.batch_no(),
+            entry: Box::new(entry),
+        });
     }
 
     /// R8: the transaction got no definite answer: journal it `unknown`, queue its reversal.

@@ -434,9 +434,9 @@ impl Store {
         for w in writes {
             match w {
                 Write::Meta(m) => self.meta = Some(*m),
-                Write::Append(e) => {
+                Write::Append { entry, .. } => {
                     self.entry_writes += 1;
-                    self.entries.push(*e)
+                    self.entries.push(*entry)
                 }
                 Write::ClearJournal { batch_no } => {
                     let _ = batch_no;

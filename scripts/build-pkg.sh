@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the shipped module into pkg/: softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --target wasm32-unknown-unknown --release -p softpos
+wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/softpos.wasm
+# Size pass; the module's target_features section tells wasm-opt which features it may use.
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers \
+  pkg/softpos_bg.wasm -o pkg/softpos_bg.wasm
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
+cat > pkg/package.json <<JSON
+{
+  "name": "softpos",
+  "version": "$version",
+  "description": "A browser payment terminal: sign-in, sales, voids, refunds, settlement, sign-off",
+  "type": "module",
+  "main": "softpos.js",
+  "module": "softpos.js",
+  "types": "softpos.d.ts",
+  "files": ["softpos.js", "softpos_bg.wasm", "softpos.d.ts", "softpos_bg.wasm.d.ts"],
+  "sideEffects": false,
+  "license": "Apache-2.0"
+}
+JSON
+echo "pkg/ built: $(stat -c%s pkg/softpos_bg.wasm) bytes of wasm, $(stat -c%s pkg/softpos.js) bytes of JS"

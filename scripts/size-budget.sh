@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The shipped size, gzipped: wasm plus JS glue must stay within the budget (bytes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${SOFTPOS_SIZE_BUDGET:-120000} # 120 KB
+wasm=$(gzip -9c pkg/softpos_bg.wasm | wc -c)
+js=$(gzip -9c pkg/softpos.js | wc -c)
+total=$((wasm + js))
+echo "shipped size (gzip -9): wasm $wasm + js $js = $total bytes; budget $budget"
+if [ "$total" -gt "$budget" ]; then
+  echo "over budget by $((total - budget)) bytes" >&2
+  exit 1
+fi

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The browser tests (tests/web.rs) in headless Chromium against a real softpos-host process:
+# a fresh SQLite file, a free loopback port, one provisioned terminal per test. The host is
+# stopped by its PID when the tests end, pass or fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
+[ -n "${SOFTPOS_HOST_BIN:-}" ] || cargo build -q -p softpos-host
+
+work=$(mktemp -d)
+host_pid=
+cleanup() {
+  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+db="sqlite://$work/host.db"
+merchant=898310048160001
+operator_pw="op01-$RANDOM$RANDOM"
+supervisor_pw="sup00-$RANDOM$RANDOM"
+codes=()
+for i in $(seq -w 1 30); do
+  tid="200000$i"
+  code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal "$tid" --currency CNY --db "$db" | tail -n 1)
+  codes+=("$tid=$code")
+done
+echo "$operator_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
+echo "$operator_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 02 --db "$db" >/dev/null
+echo "$supervisor_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 00 --db "$db" >/dev/null
+
+# The test page is served from this port, so the host allows exactly that origin.
+page_port=$(free_port)
+"$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --allow-origin "http://127.0.0.1:$page_port" \
+  >"$work/host.out" 2>"$work/host.err" &
+host_pid=$!
+for _ in $(seq 1 100); do
+  addr=$(sed -n 's/^listening on //p' "$work/host.out" | head -n 1)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "${addr:-}" ] || { echo "the host did not start:"; cat "$work/host.err"; exit 1; }
+echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
+
+export SOFTPOS_TEST_HOST="$addr"
+export SOFTPOS_TEST_CODES
+SOFTPOS_TEST_CODES=$(IFS=,; echo "${codes[*]}")
+export SOFTPOS_TEST_OPERATOR_PASSWORD="$operator_pw"
+export SOFTPOS_TEST_SUPERVISOR_PASSWORD="$supervisor_pw"
+export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port"
+export WASM_BINDGEN_TEST_TIMEOUT=120
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+status=0
+cargo test --target wasm32-unknown-unknown --test web "$@" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "--- host log (last 40 lines) ---"
+  tail -n 40 "$work/host.err"
+fi
+exit "$status"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs, when missing, what the build and the tests need. Idempotent; safe to run often.
+#   scripts/tools.sh wasm      wasm target, wasm-bindgen CLI (the version in Cargo.lock), npm packages
+#   scripts/tools.sh browser   the above, plus Debian's Chromium and ChromeDriver
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_wasm() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+    rustup target add wasm32-unknown-unknown
+  # The CLI must match the wasm-bindgen crate exactly, or the bindings it writes do not load.
+  local want
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    echo "installing wasm-bindgen-cli $want (takes a minute or two)"
+    # Without --locked: the registry here lacks one locked dependency version.
+    cargo install wasm-bindgen-cli --version "$want"
+  fi
+  # wasm-opt comes from npm's binaryen, never Debian's (its output breaks the externref table).
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+  fi
+}
+
+need_browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "installing Debian's chromium and chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}
+
+case "${1:-wasm}" in
+  wasm) need_wasm ;;
+  browser) need_wasm; need_browser ;;
+  *) echo "usage: $0 wasm|browser" >&2; exit 2 ;;
+esac

@@ -1,0 +1,94 @@
+//! The host client: one `fetch` per [`Outgoing`], with the timeout of R8.
+//!
+//! Only a definite answer counts as one: a 2xx we can read, or a 4xx carrying the contract's
+//! error body. A network error, a timeout, a 5xx or anything unreadable is `NoAnswer`, and
+//! the core turns an unanswered transaction into a queued reversal.
+
+use crate::core::terminal::{Auth, Outgoing, Reply};
+use crate::error::{Error, ErrorCode};
+use crate::protocol::ErrorBody;
+use crate::wasm::{from_plain, to_plain};
+use gloo_net::http::Request;
+use wasm_bindgen::prelude::*;
+use web_sys::AbortController;
+
+/// Sends one request and waits at most `timeout_ms` for its answer.
+pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
+    let url = format!("{}{}", host_url.trim_end_matches('/'), out.call.path());
+    let Ok(controller) = AbortController::new() else {
+        return Reply::NoAnswer;
+    };
+    let _timer = AbortTimer::start(&controller, timeout_ms);
+    let mut builder = Request::post(&url)
+        .header("Content-Type", "application/json")
+        .abort_signal(Some(&controller.signal()));
+    match &out.auth {
+        Auth::None => {}
+        Auth::TerminalKey(t) | Auth::Session(t) => {
+            builder = builder.header("Authorization", &format!("Bearer {t}"));
+        }
+    }
+    let Ok(body) = js_sys::JSON::stringify(&to_plain(&out.call)) else {
+        return Reply::NoAnswer;
+    };
+    let Ok(request) = builder.body(body) else {
+        return Reply::NoAnswer;
+    };
+    let Ok(response) = request.send().await else {
+        return Reply::NoAnswer;
+    };
+    let status = response.status();
+    let Ok(text) = response.text().await else {
+        return Reply::NoAnswer;
+    };
+    // The browser's JSON parser, not one compiled into the module: smaller wasm.
+    let json = js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
+    match status {
+        200..=299 => out
+            .call
+            .answer_from(serde_wasm_bindgen::Deserializer::from(json)),
+        400..=499 => Reply::Refused(match from_plain::<ErrorBody>(json) {
+            Ok(body) => Error {
+                code: body.error.code,
+                message: body.error.message,
+            },
+            Err(_) => Error::with_detail(
+                ErrorCode::BadRequest,
+                format_args!("the host answered HTTP {status}"),
+            ),
+        }),
+        _ => Reply::NoAnswer,
+    }
+}
+
+/// Aborts the request when the time is up; dropping it cancels the timer.
+struct AbortTimer {
+    id: Option<i32>,
+    _closure: Closure<dyn FnMut()>,
+}
+
+impl AbortTimer {
+    fn start(controller: &AbortController, timeout_ms: u32) -> AbortTimer {
+        let controller = controller.clone();
+        let closure = Closure::<dyn FnMut()>::new(move || controller.abort());
+        let id = web_sys::window().and_then(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                closure.as_ref().unchecked_ref(),
+                i32::try_from(timeout_ms).unwrap_or(i32::MAX),
+            )
+            .ok()
+        });
+        AbortTimer {
+            id,
+            _closure: closure,
+        }
+    }
+}
+
+impl Drop for AbortTimer {
+    fn drop(&mut self) {
+        if let (Some(id), Some(w)) = (self.id, web_sys::window()) {
+            w.clear_timeout_with_handle(id);
+        }
+    }
+}

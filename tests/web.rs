@@ -1,0 +1,640 @@
+//! The JavaScript API in headless Chromium against a real `softpos-host` process.
+//!
+//! `scripts/test-wasm.sh` (run by `make test`) starts the host on a free loopback port with a
+//! fresh SQLite file, provisions one terminal per test, and passes the host's URL, the
+//! activation codes and the passwords in at compile time.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Promise, Reflect, JSON};
+use softpos::wasm::Terminal;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const HOST: &str = env!("SOFTPOS_TEST_HOST");
+const CODES: &str = env!("SOFTPOS_TEST_CODES");
+const OPERATOR_PASSWORD: &str = env!("SOFTPOS_TEST_OPERATOR_PASSWORD");
+const SUPERVISOR_PASSWORD: &str = env!("SOFTPOS_TEST_SUPERVISOR_PASSWORD");
+const MERCHANT: &str = "898310048160001";
+const CARD: &str = "6212345678901232";
+const EXPIRY: &str = "12/30";
+const HELD_CARD: &str = "4000000000003220";
+
+#[wasm_bindgen(inline_js = r#"
+function open() {
+  return new Promise((resolve, reject) => {
+    const o = indexedDB.open('softpos');
+    o.onsuccess = () => resolve(o.result);
+    o.onerror = () => reject(o.error);
+  });
+}
+export async function idbDump() {
+  const db = await open();
+  const tx = db.transaction(['meta', 'journal']);
+  const read = (name) => new Promise((resolve) => {
+    const store = tx.objectStore(name);
+    const keys = store.getAllKeys();
+    const values = store.getAll();
+    values.onsuccess = () => resolve(keys.result.map((k, i) => [k, values.result[i]]));
+  });
+  const out = { meta: await read('meta'), journal: await read('journal') };
+  db.close();
+  return out;
+}
+export async function idbEdit(store, key, field, value) {
+  const db = await open();
+  const tx = db.transaction([store], 'readwrite');
+  const s = tx.objectStore(store);
+  await new Promise((resolve) => {
+    const g = s.get(key);
+    g.onsuccess = () => { const v = g.result; v[field] = value; s.put(v, key); };
+    tx.oncomplete = resolve;
+  });
+  db.close();
+}
+export async function hostPost(url, path, token, body) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = 'Bearer ' + token;
+  const r = await fetch(url + path, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+export async function hostGet(url, path, token) {
+  const r = await fetch(url + path, { headers: { authorization: 'Bearer ' + token } });
+  return { status: r.status, body: await r.json() };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = idbDump)]
+    fn idb_dump() -> Promise;
+    #[wasm_bindgen(js_name = idbEdit)]
+    fn idb_edit(store: &str, key: &str, field: &str, value: JsValue) -> Promise;
+    #[wasm_bindgen(js_name = hostPost)]
+    fn host_post(url: &str, path: &str, token: &str, body: JsValue) -> Promise;
+    fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = hostGet)]
+    fn host_get(url: &str, path: &str, token: &str) -> Promise;
+}
+
+/// The activation code provisioned for a terminal of this test run.
+fn code(terminal: &str) -> String {
+    CODES
+        .split(',')
+        .find_map(|pair| pair.strip_prefix(&format!("{terminal}=")))
+        .unwrap_or_else(|| panic!("no activation code for {terminal}"))
+        .to_owned()
+}
+
+fn json(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or_else(|_| panic!("bad JSON in a test: {text}"))
+}
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| {
+        Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+fn num(v: &JsValue, path: &str) -> f64 {
+    get(v, path)
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path} is not a number"))
+}
+
+fn text(v: &JsValue, path: &str) -> String {
+    get(v, path).as_string().unwrap_or_default()
+}
+
+async fn ok(p: Promise) -> JsValue {
+    match JsFuture::from(p).await {
+        Ok(v) => v,
+        Err(e) => panic!(
+            "expected success, got {}: {}",
+            text(&e, "code"),
+            text(&e, "message")
+        ),
+    }
+}
+
+/// The `code` of the rejection.
+async fn refused(p: Promise) -> String {
+    match JsFuture::from(p).await {
+        Ok(v) => panic!("expected a rejection, got {:?}", JSON::stringify(&v)),
+        Err(e) => {
+            assert!(e.is_instance_of::<js_sys::Error>(), "rejects with an Error");
+            text(&e, "code")
+        }
+    }
+}
+
+async fn open_with(terminal: &str, extra: &str) -> Terminal {
+    let config = json(&format!(
+        r#"{{"hostUrl":"{HOST}","merchantId":"{MERCHANT}","terminalId":"{terminal}"{extra}}}"#
+    ));
+    match Terminal::connect(config).await {
+        Ok(t) => t,
+        Err(e) => panic!("open failed: {e}"),
+    }
+}
+
+async fn open(terminal: &str) -> Terminal {
+    open_with(terminal, r#","storage":"memory""#).await
+}
+
+async fn signed_in(terminal: &str, extra: &str) -> Terminal {
+    let t = open_with(terminal, extra).await;
+    ok(t.activate(code(terminal))).await;
+    ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    t
+}
+
+fn sale_req(amount: &str, pan: &str) -> JsValue {
+    json(&format!(
+        r#"{{"amount":{amount},"card":{{"pan":"{pan}","expiry":"{EXPIRY}"}}}}"#
+    ))
+}
+
+fn void_req(trace: f64, password: &str) -> JsValue {
+    json(&format!(
+        r#"{{"traceNo":{trace},"supervisorPassword":"{password}"}}"#
+    ))
+}
+
+fn refund_req(rrn: &str, amount: i64) -> JsValue {
+    json(&format!(
+        r#"{{"rrn":"{rrn}","amount":{amount},"supervisorPassword":"{SUPERVISOR_PASSWORD}"}}"#
+    ))
+}
+
+#[wasm_bindgen_test]
+async fn r1_transactions_before_sign_in_are_not_signed_in() {
+    let t = open("20000001").await;
+    assert_eq!(t.state(), "unactivated");
+    assert_eq!(
+        refused(t.sign_in("01".into(), "x".into())).await,
+        "NOT_ACTIVATED"
+    );
+    ok(t.activate(code("20000001"))).await;
+    assert_eq!(t.state(), "signed_off");
+    assert_eq!(
+        refused(t.sale(sale_req("100", CARD))).await,
+        "NOT_SIGNED_IN"
+    );
+    assert_eq!(refused(t.settle()).await, "NOT_SIGNED_IN");
+    assert_eq!(
+        refused(t.sign_off(JsValue::UNDEFINED)).await,
+        "NOT_SIGNED_IN"
+    );
+    assert_eq!(
+        refused(t.void_sale(void_req(1.0, SUPERVISOR_PASSWORD))).await,
+        "NOT_SIGNED_IN"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn r2_a_second_call_while_one_is_in_flight_is_busy() {
+    let t = signed_in("20000002", r#","storage":"memory""#).await;
+    let first = t.sale(sale_req("100", CARD));
+    assert_eq!(t.state(), "busy");
+    assert_eq!(refused(t.settle()).await, "BUSY");
+    assert_eq!(refused(t.sale(sale_req("200", CARD))).await, "BUSY");
+    let r = ok(first).await;
+    assert_eq!(text(&r, "status"), "approved");
+    assert_eq!(t.state(), "signed_in");
+    assert_eq!(num(&t.totals(), "sale.count"), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn r3_amounts_that_are_not_positive_integers_are_refused() {
+    let t = signed_in("20000003", r#","storage":"memory""#).await;
+    for amount in [
+        "0",
+        "-5",
+        "1.5",
+        "\"100\"",
+        "null",
+        "100000000000",
+        "9007199254740993",
+    ] {
+        let code = refused(t.sale(sale_req(amount, CARD))).await;
+        assert_eq!(code, "INVALID_AMOUNT", "amount {amount}");
+    }
+    let r = ok(t.sale(sale_req("99999999999", CARD))).await;
+    assert_eq!(num(&r, "amount"), 99_999_999_999.0);
+    assert_eq!(
+        t.journal().dyn_into::<Array>().unwrap().length(),
+        1,
+        "nothing else was sent"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn r4_bad_cards_are_refused_and_no_secret_reaches_storage() {
+    let t = signed_in("20000004", r#","storage":"browser""#).await;
+    assert_eq!(
+        refused(t.sale(sale_req("100", "6212345678901233"))).await,
+        "INVALID_CARD"
+    );
+    let expired = json(r#"{"amount":100,"card":{"pan":"6212345678901232","expiry":"01/20"}}"#);
+    assert_eq!(refused(t.sale(expired)).await, "INVALID_CARD");
+    let r = ok(t.sale(sale_req("100", CARD))).await;
+    assert_eq!(text(&r, "maskedPan"), "621234******1232");
+    let sale_trace = num(&r, "traceNo");
+    ok(t.void_sale(void_req(sale_trace, SUPERVISOR_PASSWORD))).await;
+    let stored = JSON::stringify(&ok(idb_dump()).await)
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(
+        stored.contains("621234******1232"),
+        "the masked PAN is kept"
+    );
+    for secret in [CARD, EXPIRY, OPERATOR_PASSWORD, SUPERVISOR_PASSWORD] {
+        assert!(!stored.contains(secret), "{secret} found in IndexedDB");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn r5_approved_sales_count_and_declined_ones_do_not() {
+    let t = signed_in("20000005", r#","storage":"memory""#).await;
+    let ok_sale = ok(t.sale(sale_req("1250", CARD))).await;
+    assert_eq!(text(&ok_sale, "status"), "approved");
+    assert_eq!(text(&ok_sale, "responseCode"), "00");
+    assert_eq!(text(&ok_sale, "currency"), "CNY");
+    assert_eq!(text(&ok_sale, "rrn").len(), 12);
+    let declined = ok(t.sale(sale_req("700", "4000000000000002"))).await;
+    assert_eq!(text(&declined, "status"), "declined");
+    assert_eq!(text(&declined, "responseCode"), "05");
+    let insufficient = ok(t.sale(sale_req("700", "4000000000009995"))).await;
+    assert_eq!(text(&insufficient, "responseCode"), "51");
+    let totals = t.totals();
+    assert_eq!(num(&totals, "sale.count"), 1.0);
+    assert_eq!(num(&totals, "sale.amount"), 1250.0);
+    assert_eq!(num(&totals, "netAmount"), 1250.0);
+    let journal: Array = t.journal().dyn_into().unwrap();
+    assert_eq!(journal.length(), 3);
+    assert_eq!(text(&journal.get(1), "status"), "declined");
+}
+
+#[wasm_bindgen_test]
+async fn r6_void_in_the_open_batch_and_refused_after_settlement() {
+    let t = signed_in("20000006", r#","storage":"memory""#).await;
+    let s1 = ok(t.sale(sale_req("1000", CARD))).await;
+    let s2 = ok(t.sale(sale_req("400", CARD))).await;
+    assert_eq!(
+        refused(t.void_sale(void_req(num(&s1, "traceNo"), "wrong-password"))).await,
+        "SUPERVISOR_REQUIRED"
+    );
+    let v = ok(t.void_sale(void_req(num(&s1, "traceNo"), SUPERVISOR_PASSWORD))).await;
+    assert_eq!(
+        (text(&v, "kind"), text(&v, "status")),
+        ("void".into(), "approved".into())
+    );
+    assert_eq!(
+        refused(t.void_sale(void_req(num(&s1, "traceNo"), SUPERVISOR_PASSWORD))).await,
+        "ALREADY_VOIDED"
+    );
+    assert_eq!(
+        refused(t.void_sale(void_req(999.0, SUPERVISOR_PASSWORD))).await,
+        "UNKNOWN_TRANSACTION"
+    );
+    let totals = t.totals();
+    assert_eq!(num(&totals, "sale.count"), 2.0);
+    assert_eq!(num(&totals, "void.amount"), 1000.0);
+    assert_eq!(num(&totals, "netAmount"), 400.0);
+    let s = ok(t.settle()).await;
+    assert_eq!(text(&s, "outcome"), "balanced");
+    assert_eq!(
+        refused(t.void_sale(void_req(num(&s2, "traceNo"), SUPERVISOR_PASSWORD))).await,
+        "VOID_NOT_ALLOWED_SETTLED"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn r7_refund_by_rrn_up_to_the_original_amount() {
+    let t = signed_in("20000007", r#","storage":"memory""#).await;
+    let sale = ok(t.sale(sale_req("1000", CARD))).await;
+    let rrn = text(&sale, "rrn");
+    ok(t.settle()).await;
+    // The sale is in a settled batch now: only the host knows its refunds.
+    let r = ok(t.refund(refund_req(&rrn, 600))).await;
+    assert_eq!(
+        (text(&r, "kind"), text(&r, "status")),
+        ("refund".into(), "approved".into())
+    );
+    assert_eq!(
+        refused(t.refund(refund_req(&rrn, 401))).await,
+        "REFUND_EXCEEDS_ORIGINAL"
+    );
+    ok(t.refund(refund_req(&rrn, 400))).await;
+    assert_eq!(
+        refused(t.refund(refund_req(&rrn, 1))).await,
+        "REFUND_EXCEEDS_ORIGINAL"
+    );
+    assert_eq!(num(&t.totals(), "refund.amount"), 1000.0);
+    assert_eq!(num(&t.totals(), "netAmount"), -1000.0);
+}
+
+#[wasm_bindgen_test]
+async fn r8_a_lost_answer_is_reversed_before_the_next_operation() {
+    let t = signed_in("20000008", r#","storage":"memory","timeoutMs":1500"#).await;
+    let code = refused(t.sale(sale_req("5000", HELD_CARD))).await;
+    assert_eq!(code, "HOST_UNREACHABLE");
+    assert_eq!(t.pending_reversals(), 1);
+    let journal: Array = t.journal().dyn_into().unwrap();
+    assert_eq!(text(&journal.get(0), "status"), "unknown");
+    assert_eq!(
+        num(&t.totals(), "sale.count"),
+        0.0,
+        "an unknown sale never counts"
+    );
+    let next = ok(t.sale(sale_req("300", CARD))).await;
+    assert_eq!(text(&next, "status"), "approved");
+    assert_eq!(t.pending_reversals(), 0);
+    let journal: Array = t.journal().dyn_into().unwrap();
+    assert_eq!(text(&journal.get(0), "status"), "reversed");
+    assert_eq!(text(&journal.get(1), "kind"), "reversal");
+    let s = ok(t.settle()).await;
+    assert_eq!(text(&s, "outcome"), "balanced");
+    assert_eq!(num(&s, "hostTotals.sale.amount"), 300.0);
+}
+
+#[wasm_bindgen_test]
+async fn r11_balanced_settlement_closes_the_batch() {
+    let t = signed_in("20000009", r#","storage":"memory""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    ok(t.sale(sale_req("2000", CARD))).await;
+    let batch = t.batch_no().unwrap();
+    let s = ok(t.settle()).await;
+    assert_eq!(text(&s, "outcome"), "balanced");
+    assert_eq!(num(&s, "batchNo"), f64::from(batch));
+    assert_eq!(num(&s, "terminalTotals.sale.amount"), 3000.0);
+    assert_eq!(num(&s, "hostTotals.sale.amount"), 3000.0);
+    assert_eq!(Array::from(&get(&s, "discrepancies")).length(), 0);
+    assert_eq!(t.batch_no(), Some(num(&s, "nextBatchNo") as u32));
+    assert_eq!(num(&t.totals(), "sale.count"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn r11_unbalanced_settlement_uploads_the_journal_and_lists_discrepancies() {
+    let tid = "20000010";
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    // A second device with this terminal's key books a sale the terminal never sees (a
+    // cloned terminal): the host counts it, the terminal does not.
+    let dump = ok(idb_dump()).await;
+    let meta = Array::from(&get(&dump, "meta"))
+        .iter()
+        .find(|row| Array::from(row).get(0).as_string() == Some(format!("{MERCHANT}/{tid}")))
+        .map(|row| Array::from(&row).get(1))
+        .expect("the terminal's stored state");
+    let key = text(&meta, "terminal_key");
+    let body = json(&format!(
+        r#"{{"operator":"01","password":"{OPERATOR_PASSWORD}"}}"#
+    ));
+    let signed = ok(host_post(HOST, "/v1/sign-in", &key, body)).await;
+    let token = text(&signed, "body.session_token");
+    let next_trace = num(&signed, "body.next_trace_no") + 50.0;
+    let sale = json(&format!(
+        r#"{{"request_id":"7f0c7e3e-3f8e-4d3a-9c55-0a4b1c2d3e4f","kind":"sale","trace_no":{next_trace},
+            "amount":555,"currency":"CNY","card":{{"pan":"{CARD}","expiry":"{EXPIRY}"}}}}"#
+    ));
+    let booked = ok(host_post(HOST, "/v1/transactions", &token, sale)).await;
+    assert_eq!(
+        num(&booked, "status"),
+        200.0,
+        "{:?}",
+        JSON::stringify(&booked)
+    );
+    // That sign-in ended the terminal's own session; it signs in again.
+    assert_eq!(
+        refused(t.sale(sale_req("1", CARD))).await,
+        "SESSION_EXPIRED"
+    );
+    ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    let s = ok(t.settle()).await;
+    assert_eq!(text(&s, "outcome"), "unbalanced");
+    assert_eq!(num(&s, "terminalTotals.sale.amount"), 1000.0);
+    assert_eq!(num(&s, "hostTotals.sale.amount"), 1555.0);
+    let d = Array::from(&get(&s, "discrepancies"));
+    assert_eq!(d.length(), 1);
+    assert_eq!(text(&d.get(0), "kind"), "missing_on_terminal");
+    assert_eq!(
+        text(&d.get(0), "requestId"),
+        "7f0c7e3e-3f8e-4d3a-9c55-0a4b1c2d3e4f"
+    );
+    assert_eq!(
+        num(&t.totals(), "sale.count"),
+        0.0,
+        "the batch closed either way"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn r12_sign_off_settles_first_and_a_new_sign_in_ends_old_sessions() {
+    let t = signed_in("20000011", r#","storage":"memory""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    let off = ok(t.sign_off(JsValue::UNDEFINED)).await;
+    assert_eq!(text(&off, "settlement.outcome"), "balanced");
+    assert_eq!(t.state(), "signed_off");
+    assert!(t.operator().is_none());
+    assert_eq!(
+        refused(t.sale(sale_req("100", CARD))).await,
+        "NOT_SIGNED_IN"
+    );
+    // A session the host ended answers SESSION_EXPIRED: sign in twice on one terminal.
+    ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    let other = open("20000011").await;
+    ok(other.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    assert_eq!(
+        refused(t.sale(sale_req("100", CARD))).await,
+        "SESSION_EXPIRED"
+    );
+    assert_eq!(t.state(), "signed_off");
+    let off = ok(other.sign_off(json(r#"{"settle":false}"#))).await;
+    assert!(get(&off, "settlement").is_null());
+}
+
+#[wasm_bindgen_test]
+async fn r14_a_reload_mid_batch_reports_not_signed_off_and_leads_to_a_clean_state() {
+    let tid = "20000012";
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    ok(t.sale(sale_req("250", CARD))).await;
+    drop(t);
+    let again = open_with(tid, r#","storage":"browser""#).await;
+    assert_eq!(
+        again.state(),
+        "signed_off",
+        "session tokens are not persisted"
+    );
+    let r = again.recovery();
+    assert_eq!(text(&r, "kind"), "not_signed_off");
+    assert_eq!(text(&r, "operator"), "01");
+    assert_eq!(num(&r, "totals.sale.amount"), 1250.0);
+    assert_eq!(
+        num(&again.totals(), "sale.count"),
+        2.0,
+        "finished transactions stay"
+    );
+    ok(again.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    let off = ok(again.sign_off(JsValue::UNDEFINED)).await;
+    assert_eq!(text(&off, "settlement.outcome"), "balanced");
+    assert!(again.recovery().is_null());
+}
+
+#[wasm_bindgen_test]
+async fn r18_a_reload_with_a_request_in_flight_queues_its_reversal() {
+    let tid = "20000013";
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    // The page "reloads" while the held sale is in flight, once its write-ahead record is
+    // stored (the request leaves right after).
+    let in_flight = t.sale(sale_req("700", HELD_CARD));
+    let mut written = false;
+    for _ in 0..100 {
+        let dump = ok(idb_dump()).await;
+        written = Array::from(&get(&dump, "meta")).iter().any(|row| {
+            let row = Array::from(&row);
+            row.get(0).as_string() == Some(format!("{MERCHANT}/{tid}"))
+                && get(&row.get(1), "in_flight").is_object()
+        });
+        if written {
+            break;
+        }
+        ok(sleep(20)).await;
+    }
+    assert!(written, "the sale was written ahead");
+    let again = open_with(tid, r#","storage":"browser""#).await;
+    assert_eq!(again.pending_reversals(), 1);
+    assert_eq!(num(&again.totals(), "sale.amount"), 1000.0);
+    let signed = ok(again.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    assert_eq!(
+        num(&signed, "pendingReversals"),
+        0.0,
+        "reversed right after sign-in"
+    );
+    let s = ok(again.settle()).await;
+    assert_eq!(text(&s, "outcome"), "balanced");
+    assert_eq!(num(&s, "hostTotals.sale.amount"), 1000.0);
+    drop(in_flight);
+}
+
+#[wasm_bindgen_test]
+async fn r19_a_tampered_journal_is_refused_on_open() {
+    let tid = "20000014";
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    ok(t.sale(sale_req("2000", CARD))).await;
+    let batch = t.batch_no().unwrap();
+    drop(t);
+    let key = format!("{MERCHANT}/{tid}/{batch:06}/{:010}", 1);
+    ok(idb_edit("journal", &key, "amount", JsValue::from(1))).await;
+    let config = json(&format!(
+        r#"{{"hostUrl":"{HOST}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
+    ));
+    assert_eq!(refused(Terminal::open(config)).await, "JOURNAL_TAMPERED");
+}
+
+#[wasm_bindgen_test]
+async fn r16_three_wrong_passwords_lock_the_operator() {
+    // Operator 02 is this test's alone: a lock is per operator of the merchant.
+    let t = open("20000015").await;
+    ok(t.activate(code("20000015"))).await;
+    for _ in 0..2 {
+        assert_eq!(
+            refused(t.sign_in("02".into(), "wrong".into())).await,
+            "BAD_CREDENTIALS"
+        );
+    }
+    let third = refused(t.sign_in("02".into(), "wrong".into())).await;
+    assert!(
+        ["BAD_CREDENTIALS", "OPERATOR_LOCKED"].contains(&third.as_str()),
+        "{third}"
+    );
+    assert_eq!(
+        refused(t.sign_in("02".into(), OPERATOR_PASSWORD.into())).await,
+        "OPERATOR_LOCKED",
+        "even the right password waits out the lock"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn events_reach_subscribers_until_they_unsubscribe() {
+    let t = signed_in("20000016", r#","storage":"memory""#).await;
+    let seen = Array::new();
+    let sink = seen.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        sink.push(&get(&e, "type"));
+    });
+    let listener_fn: Function = listener.as_ref().clone().unchecked_into();
+    let unsubscribe: Function = t.subscribe(listener_fn).unchecked_into();
+    ok(t.sale(sale_req("100", CARD))).await;
+    let kinds: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
+    assert!(kinds.contains(&"transaction".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"state".to_owned()), "{kinds:?}");
+    unsubscribe.call0(&JsValue::NULL).unwrap();
+    let before = seen.length();
+    ok(t.sale(sale_req("100", CARD))).await;
+    assert_eq!(seen.length(), before);
+}
+
+#[wasm_bindgen_test]
+async fn open_refuses_a_bad_config_with_bad_request() {
+    for extra in [
+        r#""hostUrl":"ftp://x","merchantId":"898310048160001","terminalId":"20000017""#,
+        r#""hostUrl":"http://x","merchantId":"123","terminalId":"20000017""#,
+        r#""hostUrl":"http://x","merchantId":"898310048160001","terminalId":"2000001!""#,
+        r#""hostUrl":"http://x","merchantId":"898310048160001","terminalId":"20000017","storage":"disk""#,
+        r#""hostUrl":"http://x","merchantId":"898310048160001","terminalId":"20000017","colour":"red""#,
+    ] {
+        let config = json(&format!("{{{extra}}}"));
+        assert_eq!(
+            refused(Terminal::open(config)).await,
+            "BAD_REQUEST",
+            "{extra}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn totals_match_the_hosts_current_batch() {
+    let tid = "20000018";
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    let s = ok(t.sale(sale_req("1000", CARD))).await;
+    ok(t.sale(sale_req("2500", CARD))).await;
+    ok(t.void_sale(void_req(num(&s, "traceNo"), SUPERVISOR_PASSWORD))).await;
+    // Ask the host with a second session, then let the terminal settle.
+    let dump = ok(idb_dump()).await;
+    let meta = Array::from(&get(&dump, "meta"))
+        .iter()
+        .find(|row| Array::from(row).get(0).as_string() == Some(format!("{MERCHANT}/{tid}")))
+        .map(|row| Array::from(&row).get(1))
+        .expect("stored state");
+    let body = json(&format!(
+        r#"{{"operator":"01","password":"{OPERATOR_PASSWORD}"}}"#
+    ));
+    let signed = ok(host_post(
+        HOST,
+        "/v1/sign-in",
+        &text(&meta, "terminal_key"),
+        body,
+    ))
+    .await;
+    let token = text(&signed, "body.session_token");
+    let current = ok(host_get(HOST, "/v1/batches/current", &token)).await;
+    let host = get(&current, "body.host_totals");
+    let mine = t.totals();
+    for (h, m) in [
+        ("sale.count", "sale.count"),
+        ("sale.amount", "sale.amount"),
+        ("void.amount", "void.amount"),
+        ("net_amount", "netAmount"),
+    ] {
+        assert_eq!(num(&host, h), num(&mine, m), "{h}");
+    }
+}
