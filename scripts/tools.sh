@@ -27,7 +27,8 @@ need_browser() {
     echo "installing Debian's chromium and chromium-driver"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium chromium-driver >/dev/null
+    # A CJK font, so screenshots of the zh-CN pages show Chinese rather than boxes.
+    apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null
   fi
 }
 

@@ -142,6 +142,42 @@ impl Currency {
     }
 }
 
+impl Currency {
+    /// Reads an amount as people type it (`12.5`, `12.50`, `1,250`) into minor units,
+    /// exactly: no floats. More decimals than the currency has is `INVALID_AMOUNT`.
+    pub fn parse_amount(self, text: &str) -> Result<i64, Error> {
+        let bad = || {
+            Error::with_detail(
+                ErrorCode::InvalidAmount,
+                format_args!("{text:?} is not an amount"),
+            )
+        };
+        let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
+        let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        let exp = self.exponent() as usize;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() && frac.is_empty()
+            || !digits(whole)
+            || !digits(frac)
+            || frac.len() > exp
+        {
+            return Err(bad());
+        }
+        let mut units: i64 = 0;
+        for b in whole
+            .bytes()
+            .chain(frac.bytes())
+            .chain(std::iter::repeat_n(b'0', exp - frac.len()))
+        {
+            units = units
+                .checked_mul(10)
+                .and_then(|u| u.checked_add(i64::from(b - b'0')))
+                .ok_or_else(bad)?;
+        }
+        Amount::new(units).map(Amount::get)
+    }
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -204,6 +240,33 @@ mod tests {
             Currency::Cny.format(MAX_AMOUNT),
             "¥999,999,999.99",
             "the largest amount still shows exactly"
+        );
+    }
+
+    #[test]
+    fn r3_typed_amounts_become_exact_minor_units() {
+        assert_eq!(Currency::Cny.parse_amount("12.5").unwrap(), 1250);
+        assert_eq!(Currency::Cny.parse_amount("12.50").unwrap(), 1250);
+        assert_eq!(Currency::Cny.parse_amount(".05").unwrap(), 5);
+        assert_eq!(Currency::Jpy.parse_amount("1,250").unwrap(), 1250);
+        assert_eq!(Currency::Kwd.parse_amount("1.234").unwrap(), 1234);
+        for bad in [
+            "",
+            ".",
+            "12.345",
+            "1e3",
+            "-1",
+            "0",
+            "0.00",
+            "abc",
+            "999999999999999999999",
+        ] {
+            let e = Currency::Cny.parse_amount(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidAmount, "{bad}");
+        }
+        assert!(
+            Currency::Jpy.parse_amount("12.5").is_err(),
+            "yen has no minor unit"
         );
     }
 

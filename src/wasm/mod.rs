@@ -7,6 +7,9 @@
 
 mod client;
 mod storage;
+mod widget;
+
+pub use widget::{mount_widget, WidgetHandle};
 
 use crate::core::terminal::{
     Command, Completion, Config, Event, Reply, SignOffReason, State, Step, Terminal as CoreTerminal,
@@ -99,7 +102,7 @@ const CONFIG_KEYS: [&str; 8] = [
     "maxBatchEntries",
 ];
 
-struct Inner {
+pub(crate) struct Inner {
     core: CoreTerminal,
     host_url: String,
     timeout_ms: u32,
@@ -120,10 +123,10 @@ impl Drop for Inner {
 /// A payment terminal in the browser.
 #[wasm_bindgen]
 pub struct Terminal {
-    inner: Rc<RefCell<Inner>>,
+    pub(crate) inner: Rc<RefCell<Inner>>,
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     // Date.now() is an integral number of milliseconds well inside i64.
     Timestamp(js_sys::Date::now() as i64)
 }
@@ -195,7 +198,7 @@ fn camelize(v: JsValue) -> JsValue {
     out.into()
 }
 
-fn field(obj: &JsValue, key: &str) -> JsValue {
+pub(crate) fn field(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -207,7 +210,7 @@ fn string_field(obj: &JsValue, key: &str) -> Result<String, Error> {
 
 /// R3 at the JS boundary: a number that is a safe integer, else `INVALID_AMOUNT`; the core
 /// checks the range.
-fn amount_field(obj: &JsValue, key: &str) -> Result<i64, Error> {
+pub(crate) fn amount_field(obj: &JsValue, key: &str) -> Result<i64, Error> {
     let v = field(obj, key);
     if !js_sys::Number::is_safe_integer(&v) {
         return Err(Error::with_detail(
@@ -341,6 +344,22 @@ async fn drive(inner: Rc<RefCell<Inner>>) -> Result<Completion, Error> {
     }
 }
 
+/// Starts an operation now (refusals are immediate, as R1–R4 want: nothing is sent) and
+/// returns the future that runs it to its end.
+pub(crate) fn start(
+    inner: &Rc<RefCell<Inner>>,
+    command: Result<Command, Error>,
+) -> Result<impl std::future::Future<Output = Result<Completion, Error>>, Error> {
+    command.and_then(|c| inner.borrow_mut().core.begin(c, now()))?;
+    flush_events(inner);
+    let inner = inner.clone();
+    Ok(async move {
+        let result = drive(inner.clone()).await;
+        flush_events(&inner);
+        result
+    })
+}
+
 /// R13: arms a timer for the idle sign-off, replacing the previous one.
 fn schedule_idle(inner: &Rc<RefCell<Inner>>) {
     let Some(window) = web_sys::window() else {
@@ -439,17 +458,12 @@ impl Terminal {
 
     /// Starts an operation and returns the promise of its result.
     fn run(&self, command: Result<Command, Error>) -> Promise {
-        let started = command.and_then(|c| self.inner.borrow_mut().core.begin(c, now()));
-        if let Err(e) = started {
-            return Promise::reject(&js_error(&e));
+        match start(&self.inner, command) {
+            Err(e) => Promise::reject(&js_error(&e)),
+            Ok(run) => future_to_promise(async move {
+                run.await.map(completion_to_js).map_err(|e| js_error(&e))
+            }),
         }
-        flush_events(&self.inner);
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let result = drive(inner.clone()).await;
-            flush_events(&inner);
-            result.map(completion_to_js).map_err(|e| js_error(&e))
-        })
     }
 }
 

@@ -1,0 +1,48 @@
+// <softpos-terminal>: the softpos widget as one tag.
+//
+//   <softpos-terminal merchant-id="898310048160001" terminal-id="10000001"
+//                     locale="zh-CN" mode="counter"></softpos-terminal>
+//   <softpos-terminal ... mode="checkout" amount="12800" reference="ORDER-1"></softpos-terminal>
+//
+// Attributes: host-url (default: this page's origin), merchant-id, terminal-id, locale
+// ("zh-CN" | "en"), mode ("counter" | "checkout"), amount (minor units), reference, storage
+// ("browser" | "memory"). The element fires `softpos-ready` (detail: the Terminal) once open,
+// `softpos-error` (detail: the Error) if it cannot open, and, in checkout mode,
+// `softpos-result` (detail: the TxResult) when a payment is answered.
+import init, { Terminal, mountWidget } from "./pkg/softpos.js";
+
+let loaded;
+const load = () => (loaded ??= init());
+
+class SoftposTerminal extends HTMLElement {
+  async connectedCallback() {
+    try {
+      await load();
+      const attr = (name, fallback) => this.getAttribute(name) ?? fallback;
+      this.terminal = await Terminal.open({
+        hostUrl: attr("host-url", location.origin),
+        merchantId: attr("merchant-id", ""),
+        terminalId: attr("terminal-id", ""),
+        storage: attr("storage", "browser"),
+      });
+      const opts = { locale: attr("locale", "zh-CN"), mode: attr("mode", "counter") };
+      if (opts.mode === "checkout") {
+        opts.amount = Number(attr("amount", "0"));
+        opts.reference = attr("reference", "");
+      }
+      this.handle = mountWidget(this, this.terminal, opts);
+      this.dispatchEvent(new CustomEvent("softpos-ready", { detail: this.terminal, bubbles: true }));
+    } catch (error) {
+      this.textContent = error.message;
+      this.setAttribute("role", "alert");
+      this.dispatchEvent(new CustomEvent("softpos-error", { detail: error, bubbles: true }));
+    }
+  }
+
+  disconnectedCallback() {
+    this.handle?.unmount();
+    this.handle = undefined;
+  }
+}
+
+customElements.define("softpos-terminal", SoftposTerminal);
