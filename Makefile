@@ -3,9 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: test test-native lint bench toolchain
+.PHONY: test test-native test-host-pg lint bench toolchain
 
-test: lint test-native
+test: lint test-native test-host-pg
 
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -17,6 +17,10 @@ lint: toolchain
 
 test-native: toolchain
 	$(CARGO) test --workspace
+
+# The host's suite again, against a local PostgreSQL (installed and started if needed).
+test-host-pg: toolchain
+	scripts/with-postgres.sh $(CARGO) test -p softpos-host
 
 bench: toolchain
 	$(CARGO) bench --bench core
