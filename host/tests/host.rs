@@ -947,3 +947,74 @@ fn r4_no_card_number_password_or_token_in_the_database_or_the_logs() {
         );
     });
 }
+
+#[test]
+fn www_serves_the_pages_and_the_wasm_package() {
+    let db = Db::new(Backend::Sqlite);
+    let root = db.dir.path();
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::write(
+        root.join("www/index.html"),
+        "<!doctype html><title>shop</title>",
+    )
+    .unwrap();
+    std::fs::write(root.join("pkg/softpos_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        root.join("pkg/softpos.js"),
+        "export default function init() {}",
+    )
+    .unwrap();
+    let www = root.join("www").display().to_string();
+    let host = Host::start(&db, &["--www", &www]);
+    let get = |path: &str| host.http.get(host.url(path)).send().unwrap();
+    let page = get("/");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("shop"));
+    let wasm = get("/pkg/softpos_bg.wasm");
+    assert_eq!(wasm.status(), 200);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    let js = get("/pkg/softpos.js");
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    let (st, body) = answer(get("/missing.html"));
+    assert_eq!((st, code(&body)), (404, "BAD_REQUEST"), "{body}");
+    let (st, body) = answer(get("/v1/nothing"));
+    assert_eq!((st, code(&body)), (404, "BAD_REQUEST"), "{body}");
+    assert_eq!(host.get("/healthz", None), (200, json!({"ok": true})));
+}
+
+#[test]
+fn demo_provisions_idempotently_prints_everything_and_serves() {
+    let db = Db::new(Backend::Sqlite);
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let mut host = Host::start_command(&db, "demo", &["--allow-origin", "http://shop.example"]);
+        let out = host.stdout.lock().unwrap().clone();
+        for needle in [
+            "898310048160001",
+            "10000001",
+            "operator 01",
+            "supervisor 00",
+            "activation code:",
+        ] {
+            assert!(out.contains(needle), "{needle}: {out}");
+        }
+        let code = out
+            .lines()
+            .find_map(|l| l.strip_prefix("activation code:"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let key = host.activate("898310048160001", "10000001", &code);
+        let (st, body) = host.sign_in(&key, "01", "0101");
+        assert_eq!(st, 200, "{body}");
+        let (st, body) = host.sign_in(&key, "00", "123456");
+        assert_eq!(st, 200, "{body}");
+        codes.push(code);
+        assert!(host.terminate().success(), "graceful shutdown on SIGTERM");
+    }
+    assert_ne!(codes[0], codes[1], "a fresh activation code each start");
+}

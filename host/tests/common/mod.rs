@@ -230,8 +230,13 @@ fn drain(
 
 impl Host {
     pub fn start(db: &Db, extra: &[&str]) -> Host {
+        Host::start_command(db, "serve", extra)
+    }
+
+    /// `softpos-host SUBCOMMAND --listen 127.0.0.1:0 --db URL EXTRA...`, once it listens.
+    pub fn start_command(db: &Db, subcommand: &str, extra: &[&str]) -> Host {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db.url])
+            .args([subcommand, "--listen", "127.0.0.1:0", "--db", &db.url])
             .args(extra)
             .env("RUST_LOG", "debug,sqlx=warn,hyper=info,h2=info,tower=info")
             .stdin(Stdio::null())
@@ -299,6 +304,24 @@ impl Host {
             Some(key),
             &json!({"operator": operator, "password": password}),
         )
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn logs(&self) -> String {
