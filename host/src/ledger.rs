@@ -584,39 +584,26 @@ impl Store {
             .await;
 
         let mut tx = self.begin().await?;
-        // Lock order everywhere: batch row, then transaction rows.
-        let batch_id: i64 = sqlx::query("SELECT batch_id FROM transactions WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("batch_id")?;
-        let booked = sqlx::query(&format!(
-            "SELECT status FROM batches WHERE id = $1{}",
-            self.for_update()
-        ))
-        .bind(batch_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut batch_no_row = batch.clone();
-        let status: String = sqlx::query(&format!(
-            "SELECT status FROM transactions WHERE id = $1{}",
+        // Lock order everywhere: the terminal's open batch, then other batches, then
+        // transaction rows; so a reversal, a settlement or a cut-off waits for us or we for it.
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
+        let row = sqlx::query(&format!(
+            "SELECT status, batch_id FROM transactions WHERE id = $1{}",
             self.for_update()
         ))
         .bind(id)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("status")?;
-        if status != "pending" {
+        .await?;
+        if row.try_get::<String, _>("status")? != "pending" {
             // A reversal came while the issuer was deciding: the sale stays reversed.
             tx.commit().await?;
             return Err(refused_reversed());
         }
-        if booked.try_get::<String, _>("status")? != "open" {
+        if row.try_get::<i64, _>("batch_id")? != open.id {
             // The batch was closed (cut-off, settlement) while the issuer was deciding: the
             // answer goes into the batch open now, so it is counted exactly once.
-            batch_no_row = self.open_batch(&mut tx, terminal_ref).await?;
             sqlx::query("UPDATE transactions SET batch_id = $1 WHERE id = $2")
-                .bind(batch_no_row.id)
+                .bind(open.id)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -650,7 +637,7 @@ impl Store {
             message: response_message(decision.response_code).to_owned(),
             rrn: Some(rrn),
             auth_code,
-            batch_no: batch_no_row.batch_no,
+            batch_no: open.batch_no,
             trace_no: req.trace_no,
             masked_pan: Some(masked),
             host_time: Timestamp(now_ms()).rfc3339(),
@@ -901,6 +888,9 @@ impl Store {
         check_request_id(&req.request_id)?;
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
+        // Waits for a sale of this terminal that is being booked right now, so its pending
+        // row is seen below and never slips past a tombstone.
+        self.open_batch(&mut tx, terminal_ref).await?;
         let earlier = sqlx::query(
             "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
         )
@@ -1008,6 +998,7 @@ impl Store {
             return Ok(a);
         }
         let mut tx = self.begin().await?;
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
         let Some(batch) = self
             .batch_by_no(&mut tx, terminal_ref, req.batch_no)
             .await?
@@ -1039,7 +1030,7 @@ impl Store {
                     .await?
                     .batch_no
                 } else {
-                    self.open_batch(&mut tx, terminal_ref).await?.batch_no
+                    open.batch_no
                 };
                 let response = SettlementResponse {
                     batch_no: batch.batch_no,
@@ -1112,6 +1103,7 @@ impl Store {
         let genesis = genesis_hash(&s.terminal.merchant_id, &s.terminal.terminal_id, batch_no);
         verify_chain(&genesis, &req.entries)?;
         let mut tx = self.begin().await?;
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
         let Some(batch) = self.batch_by_no(&mut tx, terminal_ref, batch_no).await? else {
             return Err(ApiError::bad_request(format_args!(
                 "this terminal has no batch {batch_no}"
@@ -1140,7 +1132,7 @@ impl Store {
             } else {
                 Outcome::Unbalanced
             };
-            let next_batch_no = self.open_batch(&mut tx, terminal_ref).await?.batch_no;
+            let next_batch_no = open.batch_no;
             let answer = Answer::ok(&UploadResponse {
                 batch_no,
                 outcome: result,
