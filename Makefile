@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: test test-native test-host-pg lint bench toolchain
+.PHONY: test test-native test-host-pg lint bench bench-host toolchain
 
 test: lint test-native test-host-pg
 
@@ -22,5 +22,11 @@ test-native: toolchain
 test-host-pg: toolchain
 	scripts/with-postgres.sh $(CARGO) test -p softpos-host
 
-bench: toolchain
+bench: toolchain bench-host
 	$(CARGO) bench --bench core
+
+# Host load: approved sales/s and p50/p99 at 1, 8, 64 terminals on SQLite and PostgreSQL, with
+# the raw committed-insert rate of the same database beside it (figures in BENCHMARKS.md).
+bench-host: toolchain
+	$(CARGO) build --profile host -p softpos-host --bin softpos-host --examples
+	scripts/with-postgres.sh target/host/examples/load --bin target/host/softpos-host
