@@ -58,15 +58,18 @@ enum Command {
     },
     /// Create the demo merchant, terminal and operators, print them, and serve.
     Demo(ServeArgs),
-    /// Run the business-day cut-off [日切] now (R15), as the scheduled one would.
-    Cutoff(DbArgs),
+    /// Run the business-day cut-off [日切] now (R15): closes the current business date.
+    Cutoff(CutoffArgs),
 }
 
 #[derive(Args, Debug)]
-struct DbArgs {
+struct CutoffArgs {
     /// `sqlite://FILE` or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, default_value = DEFAULT_DB)]
     db: String,
+    /// IANA time zone of the business day (as given to `serve`).
+    #[arg(long, default_value = "Asia/Shanghai")]
+    timezone: String,
 }
 
 #[derive(Args, Debug)]
@@ -210,7 +213,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Cutoff(args) => {
-            let clock = CutoffClock::default_clock();
+            let clock = CutoffClock::parse("23:00", &args.timezone)?;
             let store = Store::open(&args.db, &clock).await?;
             let report = store.cutoff(&clock, false).await.map_err(|e| e.message)?;
             match report.closed_date {

@@ -1018,3 +1018,35 @@ fn demo_provisions_idempotently_prints_everything_and_serves() {
     }
     assert_ne!(codes[0], codes[1], "a fresh activation code each start");
 }
+
+#[test]
+fn r15_scheduled_cutoff_runs_once_with_two_hosts_on_one_database() {
+    each_backend(|b| {
+        // The next whole minute at least 5 s away, in UTC.
+        let fire = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(65);
+        let at = fire
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%H:%M")
+            .to_string();
+        let args = ["--cutoff", at.as_str(), "--timezone", "UTC"];
+        let mut c = Counter::with_args(b, &args);
+        let other = Host::start(&c.db, &args);
+        assert_eq!(c.sale(4200, CARD).0, 200);
+        let deadline = Instant::now() + Duration::from_secs(100);
+        loop {
+            let (st, body) = c.host.get("/v1/batches/current", Some(&c.token));
+            if st == 401 {
+                assert_eq!(code(&body), "SESSION_EXPIRED");
+                break;
+            }
+            assert!(Instant::now() < deadline, "no cut-off at {at} UTC");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let signed = c.resign_in();
+        assert_eq!(signed["batch_no"], 2, "closed once, not twice: {signed}");
+        let closed = signed["closed_batches"].as_array().unwrap();
+        assert_eq!(closed.len(), 1, "{signed}");
+        assert_eq!(closed[0]["host_totals"]["net_amount"], 4200);
+        drop(other);
+    });
+}
