@@ -193,7 +193,7 @@ async fn activate(
 }
 
 /// Sign an operator in with the terminal key (R16).
-#[utoipa::path(post, path = "/v1/sign-in", request_body = SignInRequest,
+#[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
         (status = 423, body = ErrorBody)))]
 async fn sign_in(
@@ -207,7 +207,7 @@ async fn sign_in(
 }
 
 /// Sale, void or refund (R5–R7, R9).
-#[utoipa::path(post, path = "/v1/transactions", request_body = TransactionRequest,
+#[utoipa::path(post, path = "/v1/transactions", security(("bearer" = [])), request_body = TransactionRequest,
     responses((status = 200, body = TransactionResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -230,7 +230,7 @@ async fn transactions(
 }
 
 /// Reverse a transaction that got no definite answer (R8).
-#[utoipa::path(post, path = "/v1/reversals", request_body = ReversalRequest,
+#[utoipa::path(post, path = "/v1/reversals", security(("bearer" = [])), request_body = ReversalRequest,
     responses((status = 200, body = ReversalResponse), (status = 401, body = ErrorBody)))]
 async fn reversals(
     State(st): State<AppState>,
@@ -241,7 +241,7 @@ async fn reversals(
 }
 
 /// The open batch and what the host counted in it (R10).
-#[utoipa::path(get, path = "/v1/batches/current",
+#[utoipa::path(get, path = "/v1/batches/current", security(("bearer" = [])),
     responses((status = 200, body = CurrentBatchResponse), (status = 401, body = ErrorBody)))]
 async fn current_batch(
     State(st): State<AppState>,
@@ -251,7 +251,7 @@ async fn current_batch(
 }
 
 /// Settle a batch [结算] (R11, R14).
-#[utoipa::path(post, path = "/v1/settlements", request_body = SettlementRequest,
+#[utoipa::path(post, path = "/v1/settlements", security(("bearer" = [])), request_body = SettlementRequest,
     responses((status = 200, body = SettlementResponse), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn settlements(
@@ -263,7 +263,7 @@ async fn settlements(
 }
 
 /// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).
-#[utoipa::path(post, path = "/v1/settlements/{batch_no}/upload", request_body = UploadRequest,
+#[utoipa::path(post, path = "/v1/settlements/{batch_no}/upload", security(("bearer" = [])), request_body = UploadRequest,
     params(("batch_no" = u32, Path, description = "The batch settled unbalanced")),
     responses((status = 200, body = UploadResponse), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -280,7 +280,7 @@ async fn upload(
 }
 
 /// Sign off [签退] (R12).
-#[utoipa::path(post, path = "/v1/sign-off", request_body = SignOffRequest,
+#[utoipa::path(post, path = "/v1/sign-off", security(("bearer" = [])), request_body = SignOffRequest,
     responses((status = 200, body = SignOffResponse), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 async fn sign_off(
@@ -297,8 +297,23 @@ async fn healthz() -> Json<Health> {
     Json(Health { ok: true })
 }
 
+/// Declares the bearer credential: the terminal key for sign-in, the session token after.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerAuth),
     info(
         title = "softpos reference acquirer host",
         description = "CONTRACT.md section 4"
@@ -426,5 +441,6 @@ mod tests {
             assert!(doc.contains(path), "{path}");
         }
         assert!(doc.contains("TransactionRequest"));
+        assert!(doc.contains("\"bearer\""));
     }
 }

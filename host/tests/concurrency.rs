@@ -18,7 +18,17 @@ fn r15_two_hosts_one_postgres_cutoff_mid_load_loses_and_doubles_nothing() {
         eprintln!("notice: skipped, it needs PostgreSQL (SOFTPOS_TEST_DATABASE_URL)");
         return;
     }
-    let db = Db::new(Backend::Postgres);
+    two_hosts_cutoff_mid_load(Backend::Postgres);
+}
+
+/// The same on one SQLite file: two processes share it through SQLite's writer lock.
+#[test]
+fn r15_two_hosts_one_sqlite_file_cutoff_mid_load_loses_and_doubles_nothing() {
+    two_hosts_cutoff_mid_load(Backend::Sqlite);
+}
+
+fn two_hosts_cutoff_mid_load(backend: Backend) {
+    let db = Db::new(backend);
     db.add_operator(MERCHANT, "01", OPERATOR_PW);
     let ids: Vec<String> = (0..TERMINALS).map(|i| format!("2000{i:04}")).collect();
     let codes: Vec<String> = ids.iter().map(|t| db.add_terminal(MERCHANT, t)).collect();
