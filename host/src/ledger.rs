@@ -484,14 +484,16 @@ impl Store {
     }
 
     /// Refuses a request id that was reversed or is in flight, and a trace number already used
-    /// in the open batch (R9, R8).
+    /// in the open batch (R9, R8). A twin of this request that finished while we waited for
+    /// the batch lock gives its stored answer.
     async fn check_fresh(
         &self,
         tx: &mut Tx,
         s: &Session,
         req: &TransactionRequest,
         batch: &BatchRow,
-    ) -> ApiResult<()> {
+        fp: &str,
+    ) -> ApiResult<Option<Answer>> {
         let tomb = sqlx::query(
             "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
         )
@@ -510,11 +512,28 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(row) = existing {
-            return Err(if row.try_get::<String, _>("status")? == "pending" {
-                busy()
-            } else {
-                refused_reversed()
-            });
+            if row.try_get::<String, _>("status")? == "pending" {
+                return Err(busy());
+            }
+            // Inside the transaction: on SQLite the pool's one connection is this one.
+            let stored = sqlx::query(
+                "SELECT fingerprint, status, body FROM answers \
+                 WHERE terminal_ref = $1 AND scope = 'tx' AND request_id = $2",
+            )
+            .bind(s.terminal.terminal_ref)
+            .bind(&req.request_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(stored) = stored else {
+                return Err(refused_reversed());
+            };
+            if stored.try_get::<String, _>("fingerprint")? != fp {
+                return Err(ApiError::new(ErrorCode::IdempotencyConflict));
+            }
+            return Ok(Some(Answer {
+                status: u16::try_from(stored.try_get::<i64, _>("status")?).unwrap_or(500),
+                body: stored.try_get("body")?,
+            }));
         }
         let used = sqlx::query(
             "SELECT request_id FROM transactions WHERE batch_id = $1 AND trace_no = $2",
@@ -529,7 +548,7 @@ impl Store {
                 req.trace_no, batch.batch_no
             )));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// R5 sale, in three steps so a slow issuer holds no lock: book it `pending`, ask the
@@ -555,7 +574,10 @@ impl Store {
 
         let mut tx = self.begin().await?;
         let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        self.check_fresh(&mut tx, s, &req, &batch).await?;
+        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+            tx.commit().await?;
+            return Ok(answer);
+        }
         let id: i64 = sqlx::query(
             "INSERT INTO transactions (terminal_ref, merchant_id, batch_id, request_id, kind, \
              trace_no, amount, status, masked_pan, operator, created_at) \
@@ -688,7 +710,10 @@ impl Store {
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
         let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        self.check_fresh(&mut tx, s, &req, &batch).await?;
+        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+            tx.commit().await?;
+            return Ok(answer);
+        }
         let sale = match &original {
             OriginalRef::Trace { trace_no } => {
                 self.void_target(&mut tx, terminal_ref, &batch, *trace_no, amount)

@@ -86,8 +86,34 @@ fn code_of(body: &Value) -> &str {
 #[test]
 fn r16_three_wrong_passwords_lock_the_operator() {
     each_backend(|b| {
-        let c = Counter::new(b);
+        let mut c = Counter::new(b);
+        // The supervisor is an operator too and may sign in.
+        let (st, body) = c.host.sign_in(&c.key, "00", SUPERVISOR_PW);
+        assert_eq!(st, 200, "{body}");
+        c.token = body["session_token"].as_str().unwrap().to_owned();
         let h = &c.host;
+        // Wrong supervisor passwords on voids count toward the supervisor's lockout.
+        let (_, sale) = c.sale(100, CARD);
+        let t = sale["trace_no"].as_u64().unwrap();
+        for i in 0..3 {
+            let (st, body) = c.tx(&void_body(c.trace(), t, 100, Some("not-the-supervisor")));
+            assert_eq!(
+                (st, code(&body)),
+                (403, "SUPERVISOR_REQUIRED"),
+                "{i}: {body}"
+            );
+        }
+        let (st, body) = c.tx(&void_body(c.trace(), t, 100, Some(SUPERVISOR_PW)));
+        assert_eq!(
+            (st, code(&body)),
+            (403, "SUPERVISOR_REQUIRED"),
+            "locked: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(" s"),
+            "{body}"
+        );
+        assert_eq!(h.sign_in(&c.key, "00", SUPERVISOR_PW).0, 423);
         // A right password resets the count.
         for _ in 0..2 {
             let (st, body) = h.sign_in(&c.key, "01", "wrong-pw");
@@ -109,8 +135,6 @@ fn r16_three_wrong_passwords_lock_the_operator() {
             (423, "OPERATOR_LOCKED"),
             "still locked: {body}"
         );
-        // The supervisor is another operator and may sign in.
-        assert_eq!(h.sign_in(&c.key, "00", SUPERVISOR_PW).0, 200);
         // Unknown operators look like wrong passwords.
         let (st, body) = h.sign_in(&c.key, "42", OPERATOR_PW);
         assert_eq!((st, code(&body)), (401, "BAD_CREDENTIALS"), "{body}");
@@ -299,6 +323,24 @@ fn r9_a_retry_gets_the_first_answer_and_a_changed_body_conflicts() {
         changed["terminal_totals"]["sale"]["count"] = json!(2);
         let (st, body) = c.host.post("/v1/settlements", Some(&c.token), &changed);
         assert_eq!((st, code(&body)), (409, "IDEMPOTENCY_CONFLICT"), "{body}");
+
+        // The same request four times at once: one sale, every answer the same or BUSY.
+        let twin = sale_body(&rid(), 2, 250, CARD);
+        let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| c.tx(&twin))).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let oks: Vec<_> = answers.iter().filter(|a| a.0 == 200).collect();
+        assert!(!oks.is_empty(), "{answers:?}");
+        assert!(oks.iter().all(|a| a.1 == oks[0].1), "{answers:?}");
+        assert!(
+            answers.iter().all(|a| a.0 == 200 || code(&a.1) == "BUSY"),
+            "{answers:?}"
+        );
+        assert_eq!(
+            c.current()["host_totals"]["sale"],
+            json!({"count": 1, "amount": 250})
+        );
 
         let off = json!({"request_id": rid(), "settle": false});
         let o1 = c.host.post("/v1/sign-off", Some(&c.token), &off);
