@@ -8,7 +8,8 @@
 //! target/host/examples/load --bin target/host/softpos-host [--seconds 8]
 //! ```
 //!
-//! Everything runs on 127.0.0.1; each level stops after `--seconds`.
+//! Everything runs on 127.0.0.1; each level stops after `--seconds`. A benchmark program:
+//! any failure (a host that does not start, an answer that is not JSON) panics on purpose.
 
 use serde_json::{json, Value};
 use sqlx::any::AnyPoolOptions;

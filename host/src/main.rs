@@ -281,6 +281,10 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         origins.push(own);
     }
     origins.extend(args.allow_origin.iter().cloned());
+    if origins.iter().any(|o| o.trim() == "*") {
+        // Answering every origin would let any web page drive the terminal API.
+        return Err("--allow-origin takes explicit origins, not *".into());
+    }
     let allow_origins = origins
         .iter()
         .map(|o| {
@@ -304,7 +308,7 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
     };
     let app = api::router(state, &config);
 
-    let scheduler = tokio::spawn(cutoff_scheduler(store, clock));
+    let scheduler = tokio::spawn(cutoff_scheduler(store.clone(), clock));
 
     if let Some(banner) = banner {
         println!("{banner}");
@@ -319,6 +323,8 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         .with_graceful_shutdown(shutdown_signal())
         .await;
     scheduler.abort();
+    // Closing the pool lets SQLite checkpoint its WAL into the database file.
+    store.pool().close().await;
     served.map_err(|e| format!("server error: {e}"))
 }
 

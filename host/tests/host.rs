@@ -959,6 +959,10 @@ fn r4_no_card_number_password_or_token_in_the_database_or_the_logs() {
                 ));
             }
             assert!(haystacks.len() >= 2, "the database file was read");
+        } else {
+            let dump = c.db.pg_dump_text();
+            assert!(dump.contains("411111******1111"), "the dump has the rows");
+            haystacks.push(("database", dump));
         }
         let secrets = [
             CARD,
@@ -1091,4 +1095,23 @@ fn r15_scheduled_cutoff_runs_once_with_two_hosts_on_one_database() {
         assert_eq!(closed[0]["host_totals"]["net_amount"], 4200);
         drop(other);
     });
+}
+
+#[test]
+fn r17_cors_refuses_a_wildcard_origin_at_start() {
+    let db = Db::new(Backend::Sqlite);
+    let out = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &db.url,
+            "--allow-origin",
+            "*",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("explicit origins"));
 }

@@ -148,6 +148,43 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Every row of every host table as text (PostgreSQL), to search for secrets.
+    pub fn pg_dump_text(&self) -> String {
+        use sqlx::{Connection, Row};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            let tables: Vec<String> = sqlx::query(
+                "SELECT table_name::text AS t FROM information_schema.tables \
+                 WHERE table_schema = 'public'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("t"))
+            .collect();
+            assert!(tables.len() >= 10, "{tables:?}");
+            let mut out = String::new();
+            for t in tables {
+                let rows = sqlx::query(&format!("SELECT x::text AS row FROM {t} x"))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                for r in rows {
+                    out.push_str(r.get::<&str, _>("row"));
+                    out.push('\n');
+                }
+            }
+            out
+        })
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg {
