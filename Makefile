@@ -3,9 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: test test-native test-wasm lint bench toolchain tools pkg size
+.PHONY: test test-native test-host-pg test-wasm lint bench bench-host toolchain tools pkg size
 
-test: lint test-native test-wasm size
+test: lint test-native test-host-pg test-wasm size
 
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -22,6 +22,10 @@ lint: tools
 test-native: toolchain
 	$(CARGO) test --workspace
 
+# The host's suite again, against a local PostgreSQL (installed and started if needed).
+test-host-pg: toolchain
+	scripts/with-postgres.sh $(CARGO) test -p softpos-host
+
 # The JS API in headless Chromium against a real host (scripts/test-wasm.sh).
 test-wasm: tools
 	scripts/tools.sh browser
@@ -35,5 +39,11 @@ pkg: tools
 size: pkg
 	scripts/size-budget.sh
 
-bench: toolchain
+bench: toolchain bench-host
 	$(CARGO) bench --bench core
+
+# Host load: approved sales/s and p50/p99 at 1, 8, 64 terminals on SQLite and PostgreSQL, with
+# the raw committed-insert rate of the same database beside it (figures in BENCHMARKS.md).
+bench-host: toolchain
+	$(CARGO) build --profile host -p softpos-host --bin softpos-host --examples
+	scripts/with-postgres.sh target/host/examples/load --bin target/host/softpos-host

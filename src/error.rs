@@ -8,6 +8,7 @@ use std::fmt;
 
 /// Every way an operation can fail, exactly the codes of CONTRACT.md section 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The terminal has no terminal key yet.

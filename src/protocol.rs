@@ -11,6 +11,7 @@ use std::fmt;
 
 /// `POST /v1/activate`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
     /// 15-digit merchant id.
@@ -23,6 +24,7 @@ pub struct ActivateRequest {
 
 /// Answer to `POST /v1/activate`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivateResponse {
     /// The terminal's long-lived credential for `POST /v1/sign-in`.
     pub terminal_key: String,
@@ -30,6 +32,7 @@ pub struct ActivateResponse {
 
 /// `POST /v1/sign-in`, authorised with the terminal key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     /// `"01"`..`"99"`, or `"00"` for the supervisor.
@@ -40,6 +43,7 @@ pub struct SignInRequest {
 
 /// A batch the host closed at cut-off since the terminal last settled (R14, R15).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClosedBatch {
     /// The batch number.
     pub batch_no: u32,
@@ -51,6 +55,7 @@ pub struct ClosedBatch {
 
 /// Answer to `POST /v1/sign-in`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInResponse {
     /// Bearer token for every session call; never persisted by the terminal.
     pub session_token: String,
@@ -72,6 +77,7 @@ pub struct SignInResponse {
 
 /// What a transaction does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TxKind {
     /// 消费
@@ -95,6 +101,7 @@ impl TxKind {
 
 /// Card data as keyed in. Only ever in flight: never stored, never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CardData {
     /// The full card number, digits only.
@@ -111,6 +118,7 @@ impl fmt::Debug for CardData {
 
 /// The transaction a void or refund refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum OriginalRef {
     /// A void names the sale by its trace number in the open batch.
@@ -127,6 +135,7 @@ pub enum OriginalRef {
 
 /// `POST /v1/transactions`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransactionRequest {
     /// UUID v4, persisted by the terminal before sending (R9, R18).
@@ -165,6 +174,7 @@ impl fmt::Debug for TransactionRequest {
 
 /// Whether the issuer approved a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TxStatus {
     /// Response code `00`.
@@ -175,6 +185,7 @@ pub enum TxStatus {
 
 /// Answer to `POST /v1/transactions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionResponse {
     /// Echo of the request's id.
     pub request_id: String,
@@ -200,6 +211,7 @@ pub struct TransactionResponse {
 
 /// `POST /v1/reversals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReversalRequest {
     /// The request id of the transaction to reverse.
@@ -208,6 +220,7 @@ pub struct ReversalRequest {
 
 /// Answer to `POST /v1/reversals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReversalResponse {
     /// Echo.
     pub request_id: String,
@@ -217,6 +230,7 @@ pub struct ReversalResponse {
 
 /// A count and a sum of minor units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     /// How many.
     pub count: u64,
@@ -226,6 +240,7 @@ pub struct Totals {
 
 /// The totals of one batch (R10).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchTotals {
     /// The batch.
     pub batch_no: u32,
@@ -243,6 +258,7 @@ pub struct BatchTotals {
 
 /// Where a batch is on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     /// Taking transactions.
@@ -257,6 +273,7 @@ pub enum BatchStatus {
 
 /// Answer to `GET /v1/batches/current`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentBatchResponse {
     /// The open batch.
     pub batch_no: u32,
@@ -270,6 +287,7 @@ pub struct CurrentBatchResponse {
 
 /// `POST /v1/settlements`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SettlementRequest {
     /// UUID v4 (R9): a retried settlement answers what the first one did.
@@ -282,6 +300,7 @@ pub struct SettlementRequest {
 
 /// Balanced [对账平] or not [对账不平] (R11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Both sides counted the same.
@@ -292,6 +311,7 @@ pub enum Outcome {
 
 /// Answer to `POST /v1/settlements`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementResponse {
     /// The batch settled.
     pub batch_no: u32,
@@ -305,6 +325,7 @@ pub struct SettlementResponse {
 
 /// What a journal entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// 消费
@@ -332,6 +353,7 @@ impl From<TxKind> for EntryKind {
 /// Entries are immutable once hashed (R19): a later void or reversal is an entry of its own,
 /// and the current status of a sale (`voided`, `reversed`) is derived from the entries after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
     /// Approved by the issuer; counts in the totals.
@@ -348,6 +370,7 @@ pub enum EntryStatus {
 
 /// One line of the batch journal, as stored by the terminal and uploaded in a batch upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JournalEntry {
     /// Position in the batch, from 1.
@@ -388,6 +411,7 @@ pub struct JournalEntry {
 
 /// `POST /v1/settlements/{batch_no}/upload`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// UUID v4 (R9).
@@ -398,6 +422,7 @@ pub struct UploadRequest {
 
 /// How the two records of one transaction differ (R11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DiscrepancyKind {
     /// The host booked it; the terminal has no record.
@@ -412,6 +437,7 @@ pub enum DiscrepancyKind {
 
 /// One difference found by the batch upload; the host's record is the one that stands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discrepancy {
     /// The transaction's request id.
     pub request_id: String,
@@ -423,6 +449,7 @@ pub struct Discrepancy {
 
 /// Answer to the batch upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     /// The batch.
     pub batch_no: u32,
@@ -438,6 +465,7 @@ pub struct UploadResponse {
 
 /// `POST /v1/sign-off`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignOffRequest {
     /// UUID v4 (R9).
@@ -451,6 +479,7 @@ pub struct SignOffRequest {
 
 /// Answer to `POST /v1/sign-off`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignOffResponse {
     /// When the session ended (RFC 3339).
     pub signed_off_at: String,
@@ -458,6 +487,7 @@ pub struct SignOffResponse {
 
 /// The body of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -465,6 +495,7 @@ pub struct ErrorBody {
 
 /// A code of the contract and a readable message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// One of the contract's codes.
     pub code: ErrorCode,
@@ -474,6 +505,7 @@ pub struct ErrorDetail {
 
 /// Answer to `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `true` when the host answers.
     pub ok: bool,

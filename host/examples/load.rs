@@ -1,0 +1,312 @@
+//! Load benchmark of the host: approved sales per second and p50/p99 latency with 1, 8 and 64
+//! terminals selling at once, on SQLite and (with `SOFTPOS_TEST_DATABASE_URL`) PostgreSQL, and
+//! beside it the raw rate of single-row committed inserts on the same database, so the host's
+//! cost reads as a ratio to the database's own limit.
+//!
+//! ```text
+//! cargo build --profile host -p softpos-host --examples
+//! target/host/examples/load --bin target/host/softpos-host [--seconds 8]
+//! ```
+//!
+//! Everything runs on 127.0.0.1; each level stops after `--seconds`. A benchmark program:
+//! any failure (a host that does not start, an answer that is not JSON) panics on purpose.
+
+use serde_json::{json, Value};
+use sqlx::any::AnyPoolOptions;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MERCHANT: &str = "898310048160001";
+const PASSWORD: &str = "bench-pw-01";
+
+struct Args {
+    bin: String,
+    seconds: u64,
+}
+
+fn parse_args() -> Args {
+    let mut bin = "target/host/softpos-host".to_owned();
+    let mut seconds = 8;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--bin" => bin = it.next().expect("--bin PATH"),
+            "--seconds" => seconds = it.next().and_then(|s| s.parse().ok()).expect("--seconds N"),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    Args { bin, seconds }
+}
+
+struct HostProcess(Child);
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cli(bin: &str, db: &str, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .args(args)
+        .args(["--db", db])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the host binary");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn start_host(bin: &str, db: &str) -> (HostProcess, String) {
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the host");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("host output").unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.to_owned();
+        }
+    };
+    (HostProcess(child), base)
+}
+
+struct Level {
+    terminals: usize,
+    approved: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
+    cli(
+        &args.bin,
+        db,
+        &[
+            "operator",
+            "add",
+            "--merchant",
+            MERCHANT,
+            "--operator",
+            "01",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let ids: Vec<String> = (0..terminals).map(|i| format!("3000{i:04}")).collect();
+    let codes: Vec<String> = ids
+        .iter()
+        .map(|t| {
+            let out = cli(
+                &args.bin,
+                db,
+                &["terminal", "add", "--merchant", MERCHANT, "--terminal", t],
+                None,
+            );
+            out.lines().last().unwrap().trim().to_owned()
+        })
+        .collect();
+    let (_host, base) = start_host(&args.bin, db);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(terminals)
+        .build()
+        .unwrap();
+    let mut tokens = Vec::new();
+    for (t, code) in ids.iter().zip(&codes) {
+        let key: Value = http
+            .post(format!("{base}/v1/activate"))
+            .json(&json!({"merchant_id": MERCHANT, "terminal_id": t, "activation_code": code}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = key["terminal_key"].as_str().unwrap().to_owned();
+        let s: Value = http
+            .post(format!("{base}/v1/sign-in"))
+            .bearer_auth(&key)
+            .json(&json!({"operator": "01", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(s["session_token"].as_str().unwrap().to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let http = http.clone();
+            let base = base.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut approved = 0u64;
+                let mut trace = 1u32;
+                while Instant::now() < deadline {
+                    let body = json!({
+                        "request_id": uuid::Uuid::new_v4().to_string(), "kind": "sale",
+                        "trace_no": trace, "amount": 100, "currency": "CNY",
+                        "card": {"pan": "4111111111111111", "expiry": "12/39"}
+                    });
+                    trace += 1;
+                    let t0 = Instant::now();
+                    let res = http
+                        .post(format!("{base}/v1/transactions"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    let ok = res.status() == 200;
+                    let ans: Value = res.json().await.unwrap();
+                    latencies.push(t0.elapsed());
+                    if ok && ans["status"] == "approved" {
+                        approved += 1;
+                    }
+                }
+                (approved, latencies)
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    let mut all = Vec::new();
+    for t in tasks {
+        let (a, l) = t.await.unwrap();
+        approved += a;
+        all.extend(l);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
+        all.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Level {
+        terminals,
+        approved,
+        seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    }
+}
+
+/// Single-row committed inserts, one connection, one after the other: the database's own
+/// limit for what the host does (each sale commits twice: booked, then answered).
+async fn raw_inserts(url: &str, seconds: u64) -> f64 {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite:") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    if url.starts_with("sqlite:") {
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS raw_insert_bench (id BIGINT PRIMARY KEY, v TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut n: i64 = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        sqlx::query("INSERT INTO raw_insert_bench (id, v) VALUES ($1, $2)")
+            .bind(n)
+            .bind("0123456789abcdef0123456789abcdef")
+            .execute(&pool)
+            .await
+            .unwrap();
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn pg_database(admin: &str, name: &str, create: bool) -> String {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+    if create {
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+    }
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let dir = tempfile::tempdir().unwrap();
+    let mut backends = vec![("SQLite", None)];
+    match std::env::var("SOFTPOS_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => backends.push(("PostgreSQL", Some(url))),
+        _ => eprintln!("notice: SOFTPOS_TEST_DATABASE_URL not set, PostgreSQL skipped"),
+    }
+    println!("| database | terminals | approved sales/s | p50 ms | p99 ms | raw inserts/s | sales/s ÷ raw inserts/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, admin) in &backends {
+        let raw_url = match admin {
+            None => format!("sqlite://{}", dir.path().join("raw.db").display()),
+            Some(a) => pg_database(a, "softpos_bench_raw", true).await,
+        };
+        let raw = raw_inserts(&raw_url, args.seconds.min(5)).await;
+        for terminals in [1, 8, 64] {
+            let db = match admin {
+                None => format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("bench{terminals}.db")).display()
+                ),
+                Some(a) => pg_database(a, &format!("softpos_bench_{terminals}"), true).await,
+            };
+            let l = run_level(&args, &db, terminals).await;
+            let rate = l.approved as f64 / l.seconds;
+            println!(
+                "| {name} | {} | {rate:.0} | {:.1} | {:.1} | {raw:.0} | {:.2} |",
+                l.terminals,
+                l.p50_ms,
+                l.p99_ms,
+                rate / raw
+            );
+            if let Some(a) = admin {
+                pg_database(a, &format!("softpos_bench_{terminals}"), false).await;
+            }
+        }
+        if let Some(a) = admin {
+            pg_database(a, "softpos_bench_raw", false).await;
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The HTTP API of CONTRACT.md section 4: one router, one handler per route, extractors for
+//! the two kinds of credentials, and every failure as `{"error":{"code","message"}}`.
+
+use crate::authorizer::Authorizer;
+use crate::error::{ApiError, ApiResult};
+use crate::ledger::{Answer, Session, TerminalAuth};
+use crate::store::Store;
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use softpos::protocol::{
+    ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health, ReversalRequest,
+    ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest, SignInResponse,
+    SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse, UploadRequest,
+    UploadResponse,
+};
+use softpos::ErrorCode;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+/// Body limit of every call but the batch upload (R17).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Body limit of the batch upload: a full batch of 20 000 entries fits.
+pub const UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The issuer.
+    pub authorizer: Arc<dyn Authorizer>,
+}
+
+/// How the router is set up.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Origins answered for CORS (the host's own among them).
+    pub allow_origins: Vec<HeaderValue>,
+    /// Served at `/`.
+    pub www: Option<PathBuf>,
+    /// Served at `/pkg/`.
+    pub pkg: Option<PathBuf>,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+/// A JSON body whose rejections speak the contract: 415 for another content type, 413 over
+/// the size limit, 422 `BAD_REQUEST` for anything malformed or unknown.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::bad_request("send Content-Type: application/json").with_status(415))
+            }
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::bad_request("the body is too large").with_status(413))
+            }
+            Err(r) => Err(ApiError::bad_request(redact(&r.body_text()))),
+        }
+    }
+}
+
+/// Serde's messages may quote the offending value, which could be a card number or a
+/// password: quoted strings and long digit runs are cut out before the message is answered.
+fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut digits = String::new();
+    let mut in_quotes = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !in_quotes {
+                out.push_str("\"…");
+            } else {
+                out.push('"');
+            }
+            in_quotes = !in_quotes;
+            continue;
+        }
+        if in_quotes {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        flush_digits(&mut out, &mut digits);
+        out.push(c);
+    }
+    flush_digits(&mut out, &mut digits);
+    out
+}
+
+fn flush_digits(out: &mut String, digits: &mut String) {
+    if digits.len() >= 6 {
+        out.push('…');
+    } else {
+        out.push_str(digits);
+    }
+    digits.clear();
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    let token = token.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`.
+pub struct SessionAuth(pub Session);
+
+impl FromRequestParts<AppState> for SessionAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        Ok(SessionAuth(state.store.session(token, false).await?))
+    }
+}
+
+/// Like [`SessionAuth`], but a session ended by sign-off passes too, so a retried sign-off
+/// gets its stored answer (R9).
+pub struct SignOffAuth(pub Session);
+
+impl FromRequestParts<AppState> for SignOffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        Ok(SignOffAuth(state.store.session(token, true).await?))
+    }
+}
+
+/// The terminal key of sign-in: missing or unknown → `BAD_CREDENTIALS`.
+pub struct TerminalKey(pub TerminalAuth);
+
+impl FromRequestParts<AppState> for TerminalKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bad = || ApiError::detail(ErrorCode::BadCredentials, "unknown terminal key");
+        let key = bearer(parts).ok_or_else(bad)?;
+        state
+            .store
+            .terminal_by_key(key)
+            .await?
+            .map(TerminalKey)
+            .ok_or_else(bad)
+    }
+}
+
+/// Activate a terminal with its single-use code.
+#[utoipa::path(post, path = "/v1/activate", request_body = ActivateRequest,
+    responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody)))]
+async fn activate(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<ActivateRequest>,
+) -> ApiResult<Json<ActivateResponse>> {
+    let answer = st.store.activate(&req).await?;
+    tracing::info!(merchant = %req.merchant_id, terminal = %req.terminal_id, "terminal activated");
+    Ok(Json(answer))
+}
+
+/// Sign an operator in with the terminal key (R16).
+#[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
+        (status = 423, body = ErrorBody)))]
+async fn sign_in(
+    State(st): State<AppState>,
+    TerminalKey(terminal): TerminalKey,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> ApiResult<Json<SignInResponse>> {
+    let answer = st.store.sign_in(&terminal, &req).await?;
+    tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
+    Ok(Json(answer))
+}
+
+/// Sale, void or refund (R5–R7, R9).
+#[utoipa::path(post, path = "/v1/transactions", security(("bearer" = [])), request_body = TransactionRequest,
+    responses((status = 200, body = TransactionResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transactions(
+    State(st): State<AppState>,
+    SessionAuth(s): SessionAuth,
+    ApiJson(req): ApiJson<TransactionRequest>,
+) -> ApiResult<Answer> {
+    let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
+    let answer = st.store.transaction(&s, req, st.authorizer.as_ref()).await;
+    match &answer {
+        Ok(_) => {
+            tracing::info!(%request_id, kind = kind.as_str(), trace_no, "transaction answered")
+        }
+        Err(e) => {
+            tracing::info!(%request_id, kind = kind.as_str(), trace_no, code = %e.code, "transaction refused")
+        }
+    }
+    answer
+}
+
+/// Reverse a transaction that got no definite answer (R8).
+#[utoipa::path(post, path = "/v1/reversals", security(("bearer" = [])), request_body = ReversalRequest,
+    responses((status = 200, body = ReversalResponse), (status = 401, body = ErrorBody)))]
+async fn reversals(
+    State(st): State<AppState>,
+    SessionAuth(s): SessionAuth,
+    ApiJson(req): ApiJson<ReversalRequest>,
+) -> ApiResult<Json<ReversalResponse>> {
+    Ok(Json(st.store.reversal(&s, &req).await?))
+}
+
+/// The open batch and what the host counted in it (R10).
+#[utoipa::path(get, path = "/v1/batches/current", security(("bearer" = [])),
+    responses((status = 200, body = CurrentBatchResponse), (status = 401, body = ErrorBody)))]
+async fn current_batch(
+    State(st): State<AppState>,
+    SessionAuth(s): SessionAuth,
+) -> ApiResult<Json<CurrentBatchResponse>> {
+    Ok(Json(st.store.current_batch(&s).await?))
+}
+
+/// Settle a batch [结算] (R11, R14).
+#[utoipa::path(post, path = "/v1/settlements", security(("bearer" = [])), request_body = SettlementRequest,
+    responses((status = 200, body = SettlementResponse), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn settlements(
+    State(st): State<AppState>,
+    SessionAuth(s): SessionAuth,
+    ApiJson(req): ApiJson<SettlementRequest>,
+) -> ApiResult<Answer> {
+    st.store.settle(&s, &req).await
+}
+
+/// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).
+#[utoipa::path(post, path = "/v1/settlements/{batch_no}/upload", security(("bearer" = [])), request_body = UploadRequest,
+    params(("batch_no" = u32, Path, description = "The batch settled unbalanced")),
+    responses((status = 200, body = UploadResponse), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn upload(
+    State(st): State<AppState>,
+    SessionAuth(s): SessionAuth,
+    Path(batch_no): Path<String>,
+    ApiJson(req): ApiJson<UploadRequest>,
+) -> ApiResult<Answer> {
+    let batch_no: u32 = batch_no
+        .parse()
+        .map_err(|_| ApiError::bad_request("the batch number is 1..=999999"))?;
+    st.store.upload(&s, batch_no, &req).await
+}
+
+/// Sign off [签退] (R12).
+#[utoipa::path(post, path = "/v1/sign-off", security(("bearer" = [])), request_body = SignOffRequest,
+    responses((status = 200, body = SignOffResponse), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn sign_off(
+    State(st): State<AppState>,
+    SignOffAuth(s): SignOffAuth,
+    ApiJson(req): ApiJson<SignOffRequest>,
+) -> ApiResult<Answer> {
+    st.store.sign_off(&s, &req).await
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { ok: true })
+}
+
+/// Declares the bearer credential: the terminal key for sign-in, the session token after.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    modifiers(&BearerAuth),
+    info(
+        title = "softpos reference acquirer host",
+        description = "CONTRACT.md section 4"
+    ),
+    paths(
+        activate,
+        sign_in,
+        transactions,
+        reversals,
+        current_batch,
+        settlements,
+        upload,
+        sign_off,
+        healthz
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, generated from the wire types.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+async fn openapi() -> Answer {
+    Answer {
+        status: 200,
+        body: openapi_json(),
+    }
+}
+
+fn not_found_error() -> ApiError {
+    ApiError::bad_request("no such route").with_status(404)
+}
+
+async fn not_found() -> ApiError {
+    not_found_error()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::bad_request("method not allowed").with_status(405)
+}
+
+/// The whole application.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(config.allow_origins.clone()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    let mut app = Router::new()
+        .route("/v1/activate", post(activate))
+        .route("/v1/sign-in", post(sign_in))
+        .route("/v1/transactions", post(transactions))
+        .route("/v1/reversals", post(reversals))
+        .route("/v1/batches/current", get(current_batch))
+        .route("/v1/settlements", post(settlements))
+        .route(
+            "/v1/settlements/{batch_no}/upload",
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/v1/sign-off", post(sign_off))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    if let Some(pkg) = &config.pkg {
+        app = app.nest_service("/pkg", ServeDir::new(pkg));
+    }
+    app = match &config.www {
+        Some(www) => {
+            let nf = tower::service_fn(|_req: Request<Body>| async {
+                Ok::<_, Infallible>(not_found_error().into_response())
+            });
+            app.fallback_service(ServeDir::new(www).not_found_service(nf))
+        }
+        None => app.fallback(not_found),
+    };
+    app.layer(cors).layer(
+        TraceLayer::new_for_http()
+            // Only method and path: headers (Authorization) and bodies (cards, passwords)
+            // never reach the log.
+            .make_span_with(|req: &Request<Body>| {
+                tracing::info_span!(
+                    "http",
+                    id = %uuid::Uuid::new_v4(),
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                )
+            })
+            .on_request(())
+            .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                tracing::info!(
+                    status = res.status().as_u16(),
+                    latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                    "answered"
+                );
+            }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r4_parse_errors_never_echo_a_card_or_password() {
+        let m = redact("invalid type: integer `4111111111111111`, expected a string at line 1");
+        assert!(!m.contains("4111111111111111"), "{m}");
+        let m = redact("invalid value: string \"hunter22\", expected u32");
+        assert!(!m.contains("hunter22"), "{m}");
+        assert!(redact("unknown field `colour`").contains("colour"));
+    }
+
+    #[test]
+    fn openapi_names_every_route() {
+        let doc = openapi_json();
+        for path in [
+            "/v1/activate",
+            "/v1/transactions",
+            "/v1/settlements/{batch_no}/upload",
+        ] {
+            assert!(doc.contains(path), "{path}");
+        }
+        assert!(doc.contains("TransactionRequest"));
+        assert!(doc.contains("\"bearer\""));
+    }
+}

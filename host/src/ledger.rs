@@ -1,0 +1,1253 @@
+//! The host's side of the terminal rules: sign-in (R16), sales, voids, refunds (R5–R7),
+//! reversals (R8), idempotency (R9), settlement and batch upload (R10, R11), sign-off (R12).
+//!
+//! Every request's effects and its stored answer commit in one database transaction, so a
+//! crash never leaves half a sale, and a retry finds either nothing or the whole answer.
+
+use crate::authorizer::{response_message, AuthRequest, Authorizer};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::store::{next_number, now_ms, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
+use serde::Serialize;
+use softpos::core::card::{Expiry, Pan};
+use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
+use softpos::core::money::Amount;
+use softpos::core::settlement::{compare, fold, outcome};
+use softpos::core::time::Timestamp;
+use softpos::protocol::{
+    ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
+    OriginalRef, Outcome, ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse,
+    SignInRequest, SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest,
+    TransactionResponse, TxKind, TxStatus, UploadRequest, UploadResponse,
+};
+use softpos::ErrorCode;
+use sqlx::Row;
+
+/// How long a session lives at most (a cut-off or sign-off ends it sooner).
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+/// R16.
+const LOCK_AFTER_FAILURES: i64 = 3;
+/// R16.
+const LOCK_MS: i64 = 15 * 60 * 1000;
+/// R7.
+const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// A stored or fresh answer: HTTP status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON text.
+    pub body: String,
+}
+
+impl Answer {
+    fn ok(value: &impl Serialize) -> ApiResult<Answer> {
+        Ok(Answer {
+            status: 200,
+            body: serde_json::to_string(value).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+/// The terminal behind a terminal key.
+#[derive(Debug, Clone)]
+pub struct TerminalAuth {
+    /// Row id.
+    pub terminal_ref: i64,
+    /// 15 digits.
+    pub merchant_id: String,
+    /// 8 characters.
+    pub terminal_id: String,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// A live session: an operator signed in on a terminal.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The terminal.
+    pub terminal: TerminalAuth,
+    /// `"00"`..`"99"`.
+    pub operator: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Ended by a sign-off (only the sign-off handler accepts such a session, to replay).
+    pub ended: bool,
+}
+
+/// R9: SHA-256 of a request with its secrets taken out (the card replaced by its masked PAN,
+/// passwords dropped), so the stored fingerprint can never reveal them.
+fn fingerprint(value: &impl Serialize) -> ApiResult<String> {
+    Ok(secrets::sha256_hex(
+        serde_json::to_vec(value).map_err(ApiError::internal)?,
+    ))
+}
+
+fn tx_fingerprint(req: &TransactionRequest) -> ApiResult<String> {
+    #[derive(Serialize)]
+    struct Shape<'a> {
+        request_id: &'a str,
+        kind: TxKind,
+        trace_no: u32,
+        amount: i64,
+        currency: &'a str,
+        masked_pan: Option<String>,
+        original: &'a Option<OriginalRef>,
+    }
+    fingerprint(&Shape {
+        request_id: &req.request_id,
+        kind: req.kind,
+        trace_no: req.trace_no,
+        amount: req.amount,
+        currency: &req.currency,
+        masked_pan: req
+            .card
+            .as_ref()
+            .map(|c| Pan::parse(&c.pan).map_or_else(|_| "invalid".to_owned(), |p| p.masked())),
+        original: &req.original,
+    })
+}
+
+fn check_request_id(id: &str) -> ApiResult<()> {
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| ApiError::bad_request("request_id must be a UUID"))
+}
+
+fn rrn_of(id: i64) -> String {
+    // The row id is unique across the whole database, so the RRN is unique per merchant.
+    format!("{:012}", id.rem_euclid(1_000_000_000_000))
+}
+
+fn refused_reversed() -> ApiError {
+    ApiError::bad_request("this request was reversed [冲正]; it is not booked").with_status(409)
+}
+
+fn busy() -> ApiError {
+    ApiError::detail(
+        ErrorCode::Busy,
+        "this request is still being processed; ask again later",
+    )
+}
+
+impl Store {
+    async fn stored_answer(
+        &self,
+        terminal_ref: i64,
+        scope: &str,
+        request_id: &str,
+        fingerprint: &str,
+    ) -> ApiResult<Option<Answer>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, status, body FROM answers \
+             WHERE terminal_ref = $1 AND scope = $2 AND request_id = $3",
+        )
+        .bind(terminal_ref)
+        .bind(scope)
+        .bind(request_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.try_get::<String, _>("fingerprint")? != fingerprint {
+            return Err(ApiError::new(ErrorCode::IdempotencyConflict));
+        }
+        Ok(Some(Answer {
+            status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(500),
+            body: row.try_get("body")?,
+        }))
+    }
+
+    async fn store_answer(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        scope: &str,
+        request_id: &str,
+        fingerprint: &str,
+        answer: &Answer,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO answers (terminal_ref, scope, request_id, fingerprint, status, body, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(terminal_ref)
+        .bind(scope)
+        .bind(request_id)
+        .bind(fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// `POST /v1/activate`: a single-use code (24 h) becomes the terminal key; a new key
+    /// replaces the old one and ends the terminal's sessions.
+    pub async fn activate(&self, req: &ActivateRequest) -> ApiResult<ActivateResponse> {
+        let now = now_ms();
+        let code_hash = secrets::sha256_hex(secrets::normalise_code(&req.activation_code));
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "SELECT t.id FROM activation_codes c JOIN terminals t ON t.id = c.terminal_ref \
+             WHERE c.code_hash = $1 AND c.used_at IS NULL AND c.expires_at > $2 \
+             AND t.merchant_id = $3 AND t.terminal_id = $4",
+        )
+        .bind(&code_hash)
+        .bind(now)
+        .bind(&req.merchant_id)
+        .bind(&req.terminal_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(ApiError::detail(
+                ErrorCode::BadCredentials,
+                "unknown, used or expired activation code",
+            ));
+        };
+        let terminal_ref: i64 = row.try_get("id")?;
+        let key = secrets::random_token()?;
+        sqlx::query("UPDATE activation_codes SET used_at = $1 WHERE code_hash = $2")
+            .bind(now)
+            .bind(&code_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE terminals SET key_hash = $1 WHERE id = $2")
+            .bind(secrets::sha256_hex(&key))
+            .bind(terminal_ref)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, ended_by = 'activation' \
+             WHERE terminal_ref = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(terminal_ref)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ActivateResponse { terminal_key: key })
+    }
+
+    /// The terminal behind a terminal key, if any.
+    pub async fn terminal_by_key(&self, key: &str) -> ApiResult<Option<TerminalAuth>> {
+        let row = sqlx::query(
+            "SELECT id, merchant_id, terminal_id, currency FROM terminals WHERE key_hash = $1",
+        )
+        .bind(secrets::sha256_hex(key))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| -> ApiResult<TerminalAuth> {
+            Ok(TerminalAuth {
+                terminal_ref: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                terminal_id: r.try_get("terminal_id")?,
+                currency: r.try_get("currency")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The session behind a token: `SESSION_EXPIRED` when unknown, ended or expired. With
+    /// `allow_signed_off`, a session ended by sign-off comes back marked `ended` (so a retried
+    /// sign-off can replay its answer).
+    pub async fn session(&self, token: &str, allow_signed_off: bool) -> ApiResult<Session> {
+        let token_hash = secrets::sha256_hex(token);
+        let row = sqlx::query(
+            "SELECT s.operator, s.expires_at, s.ended_at, s.ended_by, t.id, t.merchant_id, \
+             t.terminal_id, t.currency FROM sessions s JOIN terminals t ON t.id = s.terminal_ref \
+             WHERE s.token_hash = $1",
+        )
+        .bind(&token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let expired = || ApiError::new(ErrorCode::SessionExpired);
+        let row = row.ok_or_else(expired)?;
+        let ended_at: Option<i64> = row.try_get("ended_at")?;
+        let ended_by: Option<String> = row.try_get("ended_by")?;
+        let ended = ended_at.is_some();
+        if ended && !(allow_signed_off && ended_by.as_deref() == Some("sign_off")) {
+            return Err(expired());
+        }
+        if !ended && row.try_get::<i64, _>("expires_at")? <= now_ms() {
+            return Err(expired());
+        }
+        Ok(Session {
+            terminal: TerminalAuth {
+                terminal_ref: row.try_get("id")?,
+                merchant_id: row.try_get("merchant_id")?,
+                terminal_id: row.try_get("terminal_id")?,
+                currency: row.try_get("currency")?,
+            },
+            operator: row.try_get("operator")?,
+            token_hash,
+            ended,
+        })
+    }
+
+    /// Checks an operator's password with the R16 lockout: three wrong ones in a row lock the
+    /// operator for 15 minutes; a right one resets the count.
+    async fn check_operator(
+        &self,
+        merchant_id: &str,
+        operator: &str,
+        password: &str,
+        wrong: ErrorCode,
+    ) -> ApiResult<()> {
+        let row = sqlx::query(
+            "SELECT password_hash, locked_until FROM operators \
+             WHERE merchant_id = $1 AND operator = $2",
+        )
+        .bind(merchant_id)
+        .bind(operator)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            // Same answer as a wrong password: nobody learns which operators exist.
+            return Err(ApiError::new(wrong));
+        };
+        let now = now_ms();
+        let locked_until: i64 = row.try_get("locked_until")?;
+        if locked_until > now {
+            return Err(locked(locked_until - now));
+        }
+        let ok =
+            secrets::verify_password(password.to_owned(), row.try_get("password_hash")?).await?;
+        let mut tx = self.begin().await?;
+        if ok {
+            sqlx::query(
+                "UPDATE operators SET failed_count = 0, locked_until = 0 \
+                 WHERE merchant_id = $1 AND operator = $2",
+            )
+            .bind(merchant_id)
+            .bind(operator)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let failed: i64 = sqlx::query(
+            "UPDATE operators SET failed_count = failed_count + 1 \
+             WHERE merchant_id = $1 AND operator = $2 RETURNING failed_count",
+        )
+        .bind(merchant_id)
+        .bind(operator)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("failed_count")?;
+        if failed >= LOCK_AFTER_FAILURES {
+            sqlx::query(
+                "UPDATE operators SET failed_count = 0, locked_until = $1 \
+                 WHERE merchant_id = $2 AND operator = $3",
+            )
+            .bind(now + LOCK_MS)
+            .bind(merchant_id)
+            .bind(operator)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Err(locked(LOCK_MS));
+        }
+        tx.commit().await?;
+        Err(ApiError::new(wrong))
+    }
+
+    /// `POST /v1/sign-in` (R16).
+    pub async fn sign_in(
+        &self,
+        terminal: &TerminalAuth,
+        req: &SignInRequest,
+    ) -> ApiResult<SignInResponse> {
+        if req.operator.len() != 2 || !req.operator.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::new(ErrorCode::BadCredentials));
+        }
+        self.check_operator(
+            &terminal.merchant_id,
+            &req.operator,
+            &req.password,
+            ErrorCode::BadCredentials,
+        )
+        .await?;
+        let now = now_ms();
+        let token = secrets::random_token()?;
+        let mut tx = self.begin().await?;
+        // One operator at a time on a terminal: a new sign-in ends the previous session.
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, ended_by = 'sign_in' \
+             WHERE terminal_ref = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(terminal.terminal_ref)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, terminal_ref, operator, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secrets::sha256_hex(&token))
+        .bind(terminal.terminal_ref)
+        .bind(&req.operator)
+        .bind(now)
+        .bind(now + SESSION_MS)
+        .execute(&mut *tx)
+        .await?;
+        let batch = self.open_batch(&mut tx, terminal.terminal_ref).await?;
+        let business_date = self.business_date(&mut tx).await?;
+        let last_trace = sqlx::query(
+            "SELECT trace_no FROM transactions WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(terminal.terminal_ref)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get::<i64, _>("trace_no"))
+        .transpose()?;
+        let next_trace_no = last_trace.map_or(1, |t| next_number(u32::try_from(t).unwrap_or(0)));
+        let mut closed_batches = Vec::new();
+        for b in self
+            .batches_in_status(&mut tx, terminal.terminal_ref, "closed_by_host")
+            .await?
+        {
+            let host_totals = self.batch_totals(&mut tx, &b, &terminal.currency).await?;
+            closed_batches.push(ClosedBatch {
+                batch_no: b.batch_no,
+                business_date: b.business_date,
+                host_totals,
+            });
+        }
+        tx.commit().await?;
+        Ok(SignInResponse {
+            session_token: token,
+            expires_at: Timestamp(now + SESSION_MS).rfc3339(),
+            operator: req.operator.clone(),
+            business_date,
+            batch_no: batch.batch_no,
+            next_trace_no,
+            currency: terminal.currency.clone(),
+            closed_batches,
+        })
+    }
+
+    async fn batch_totals(
+        &self,
+        tx: &mut Tx,
+        b: &BatchRow,
+        currency: &str,
+    ) -> ApiResult<BatchTotals> {
+        let lines = self.ledger_lines(tx, b.id).await?;
+        Ok(fold(&lines).to_batch_totals(b.batch_no, currency))
+    }
+
+    /// `GET /v1/batches/current`.
+    pub async fn current_batch(&self, s: &Session) -> ApiResult<CurrentBatchResponse> {
+        let mut tx = self.begin().await?;
+        let b = self.open_batch(&mut tx, s.terminal.terminal_ref).await?;
+        let host_totals = self.batch_totals(&mut tx, &b, &s.terminal.currency).await?;
+        tx.commit().await?;
+        Ok(CurrentBatchResponse {
+            batch_no: b.batch_no,
+            business_date: b.business_date,
+            status: BatchStatus::Open,
+            host_totals,
+        })
+    }
+
+    /// `POST /v1/transactions`.
+    pub async fn transaction(
+        &self,
+        s: &Session,
+        req: TransactionRequest,
+        authorizer: &dyn Authorizer,
+    ) -> ApiResult<Answer> {
+        check_request_id(&req.request_id)?;
+        let fp = tx_fingerprint(&req)?;
+        if let Some(a) = self
+            .stored_answer(s.terminal.terminal_ref, "tx", &req.request_id, &fp)
+            .await?
+        {
+            return Ok(a);
+        }
+        if !(1..=999_999).contains(&req.trace_no) {
+            return Err(ApiError::bad_request("trace_no must be 1..=999999"));
+        }
+        let amount = Amount::new(req.amount)?;
+        if req.currency != s.terminal.currency {
+            return Err(ApiError::bad_request(format_args!(
+                "this terminal takes {} only",
+                s.terminal.currency
+            )));
+        }
+        match req.kind {
+            TxKind::Sale => self.sale(s, req, amount, &fp, authorizer).await,
+            TxKind::Void | TxKind::Refund => self.void_or_refund(s, req, amount, &fp).await,
+        }
+    }
+
+    /// Refuses a request id that was reversed or is in flight, and a trace number already used
+    /// in the open batch (R9, R8). A twin of this request that finished while we waited for
+    /// the batch lock gives its stored answer.
+    async fn check_fresh(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        batch: &BatchRow,
+        fp: &str,
+    ) -> ApiResult<Option<Answer>> {
+        let tomb = sqlx::query(
+            "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
+        )
+        .bind(s.terminal.terminal_ref)
+        .bind(&req.request_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if tomb.is_some() {
+            return Err(refused_reversed());
+        }
+        let existing = sqlx::query(
+            "SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2",
+        )
+        .bind(s.terminal.terminal_ref)
+        .bind(&req.request_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = existing {
+            if row.try_get::<String, _>("status")? == "pending" {
+                return Err(busy());
+            }
+            // Inside the transaction: on SQLite the pool's one connection is this one.
+            let stored = sqlx::query(
+                "SELECT fingerprint, status, body FROM answers \
+                 WHERE terminal_ref = $1 AND scope = 'tx' AND request_id = $2",
+            )
+            .bind(s.terminal.terminal_ref)
+            .bind(&req.request_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(stored) = stored else {
+                return Err(refused_reversed());
+            };
+            if stored.try_get::<String, _>("fingerprint")? != fp {
+                return Err(ApiError::new(ErrorCode::IdempotencyConflict));
+            }
+            return Ok(Some(Answer {
+                status: u16::try_from(stored.try_get::<i64, _>("status")?).unwrap_or(500),
+                body: stored.try_get("body")?,
+            }));
+        }
+        let used = sqlx::query(
+            "SELECT request_id FROM transactions WHERE batch_id = $1 AND trace_no = $2",
+        )
+        .bind(batch.id)
+        .bind(i64::from(req.trace_no))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if used.is_some() {
+            return Err(ApiError::bad_request(format_args!(
+                "trace number {} is already used in batch {}",
+                req.trace_no, batch.batch_no
+            )));
+        }
+        Ok(None)
+    }
+
+    /// R5 sale, in three steps so a slow issuer holds no lock: book it `pending`, ask the
+    /// issuer, then commit the answer unless a reversal arrived meanwhile (R8).
+    async fn sale(
+        &self,
+        s: &Session,
+        req: TransactionRequest,
+        amount: Amount,
+        fp: &str,
+        authorizer: &dyn Authorizer,
+    ) -> ApiResult<Answer> {
+        let Some(card) = &req.card else {
+            return Err(ApiError::detail(
+                ErrorCode::InvalidCard,
+                "a sale needs a card",
+            ));
+        };
+        let pan = Pan::parse(&card.pan)?;
+        Expiry::parse(&card.expiry, Timestamp(now_ms()))?;
+        let masked = pan.masked();
+        let terminal_ref = s.terminal.terminal_ref;
+
+        let mut tx = self.begin().await?;
+        let batch = self.open_batch(&mut tx, terminal_ref).await?;
+        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+            tx.commit().await?;
+            return Ok(answer);
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO transactions (terminal_ref, merchant_id, batch_id, request_id, kind, \
+             trace_no, amount, status, masked_pan, operator, created_at) \
+             VALUES ($1, $2, $3, $4, 'sale', $5, $6, 'pending', $7, $8, $9) RETURNING id",
+        )
+        .bind(terminal_ref)
+        .bind(&s.terminal.merchant_id)
+        .bind(batch.id)
+        .bind(&req.request_id)
+        .bind(i64::from(req.trace_no))
+        .bind(amount.get())
+        .bind(&masked)
+        .bind(&s.operator)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        tx.commit().await?;
+
+        let decision = authorizer
+            .authorize(AuthRequest {
+                pan,
+                amount,
+                currency: req.currency.clone(),
+            })
+            .await;
+
+        let mut tx = self.begin().await?;
+        // Lock order everywhere: the terminal's open batch, then other batches, then
+        // transaction rows; so a reversal, a settlement or a cut-off waits for us or we for it.
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
+        let row = sqlx::query(&format!(
+            "SELECT status, batch_id FROM transactions WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if row.try_get::<String, _>("status")? != "pending" {
+            // A reversal came while the issuer was deciding: the sale stays reversed.
+            tx.commit().await?;
+            return Err(refused_reversed());
+        }
+        if row.try_get::<i64, _>("batch_id")? != open.id {
+            // The batch was closed (cut-off, settlement) while the issuer was deciding: the
+            // answer goes into the batch open now, so it is counted exactly once.
+            sqlx::query("UPDATE transactions SET batch_id = $1 WHERE id = $2")
+                .bind(open.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let approved = decision.approved();
+        let auth_code = if approved {
+            Some(secrets::auth_code()?)
+        } else {
+            None
+        };
+        let rrn = rrn_of(id);
+        sqlx::query(
+            "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4 \
+             WHERE id = $5",
+        )
+        .bind(if approved { "approved" } else { "declined" })
+        .bind(decision.response_code)
+        .bind(&auth_code)
+        .bind(&rrn)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let answer = Answer::ok(&TransactionResponse {
+            request_id: req.request_id.clone(),
+            status: if approved {
+                TxStatus::Approved
+            } else {
+                TxStatus::Declined
+            },
+            response_code: decision.response_code.to_owned(),
+            message: response_message(decision.response_code).to_owned(),
+            rrn: Some(rrn),
+            auth_code,
+            batch_no: open.batch_no,
+            trace_no: req.trace_no,
+            masked_pan: Some(masked),
+            host_time: Timestamp(now_ms()).rfc3339(),
+        })?;
+        self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
+            .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// R6 void [撤销] and R7 refund [退货], authorised by the supervisor, in one transaction.
+    async fn void_or_refund(
+        &self,
+        s: &Session,
+        req: TransactionRequest,
+        amount: Amount,
+        fp: &str,
+    ) -> ApiResult<Answer> {
+        let original = req.original.clone().ok_or_else(|| {
+            ApiError::bad_request("a void names original.trace_no, a refund original.rrn")
+        })?;
+        match (req.kind, &original) {
+            (TxKind::Void, OriginalRef::Trace { .. })
+            | (TxKind::Refund, OriginalRef::Rrn { .. }) => {}
+            _ => {
+                return Err(ApiError::bad_request(
+                    "a void names original.trace_no, a refund original.rrn",
+                ))
+            }
+        }
+        let Some(password) = req.supervisor_password.as_deref() else {
+            return Err(ApiError::new(ErrorCode::SupervisorRequired));
+        };
+        self.check_operator(
+            &s.terminal.merchant_id,
+            "00",
+            password,
+            ErrorCode::SupervisorRequired,
+        )
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::OperatorLocked {
+                ApiError::detail(ErrorCode::SupervisorRequired, e.message)
+            } else {
+                e
+            }
+        })?;
+        let terminal_ref = s.terminal.terminal_ref;
+        let mut tx = self.begin().await?;
+        let batch = self.open_batch(&mut tx, terminal_ref).await?;
+        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+            tx.commit().await?;
+            return Ok(answer);
+        }
+        let sale = match &original {
+            OriginalRef::Trace { trace_no } => {
+                self.void_target(&mut tx, terminal_ref, &batch, *trace_no, amount)
+                    .await?
+            }
+            OriginalRef::Rrn { rrn } => self.refund_target(&mut tx, s, rrn, amount).await?,
+        };
+        let kind = req.kind.as_str();
+        let id: i64 = sqlx::query(
+            "INSERT INTO transactions (terminal_ref, merchant_id, batch_id, request_id, kind, \
+             trace_no, amount, status, response_code, masked_pan, original_id, operator, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'approved', '00', $8, $9, $10, $11) \
+             RETURNING id",
+        )
+        .bind(terminal_ref)
+        .bind(&s.terminal.merchant_id)
+        .bind(batch.id)
+        .bind(&req.request_id)
+        .bind(kind)
+        .bind(i64::from(req.trace_no))
+        .bind(amount.get())
+        .bind(&sale.masked_pan)
+        .bind(sale.id)
+        .bind(&s.operator)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        let rrn = rrn_of(id);
+        let auth_code = secrets::auth_code()?;
+        sqlx::query("UPDATE transactions SET rrn = $1, auth_code = $2 WHERE id = $3")
+            .bind(&rrn)
+            .bind(&auth_code)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let answer = Answer::ok(&TransactionResponse {
+            request_id: req.request_id.clone(),
+            status: TxStatus::Approved,
+            response_code: "00".into(),
+            message: response_message("00").into(),
+            rrn: Some(rrn),
+            auth_code: Some(auth_code),
+            batch_no: batch.batch_no,
+            trace_no: req.trace_no,
+            masked_pan: sale.masked_pan.clone(),
+            host_time: Timestamp(now_ms()).rfc3339(),
+        })?;
+        self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
+            .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// R6: the approved, unvoided sale with this trace number in the open batch, marked voided.
+    async fn void_target(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        batch: &BatchRow,
+        trace_no: u32,
+        amount: Amount,
+    ) -> ApiResult<TxRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {TX_COLUMNS} FROM transactions WHERE batch_id = $1 AND trace_no = $2 \
+             AND kind = 'sale'{}",
+            self.for_update()
+        ))
+        .bind(batch.id)
+        .bind(i64::from(trace_no))
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else {
+            let settled = sqlx::query(
+                "SELECT t.id FROM transactions t JOIN batches b ON b.id = t.batch_id \
+                 WHERE t.terminal_ref = $1 AND t.trace_no = $2 AND t.kind = 'sale' \
+                 AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
+            )
+            .bind(terminal_ref)
+            .bind(i64::from(trace_no))
+            .fetch_optional(&mut **tx)
+            .await?;
+            return Err(if settled.is_some() {
+                ApiError::new(ErrorCode::VoidNotAllowedSettled)
+            } else {
+                ApiError::new(ErrorCode::UnknownTransaction)
+            });
+        };
+        let sale = TxRow::from_row(&row)?;
+        if sale.status != "approved" {
+            return Err(ApiError::detail(
+                ErrorCode::UnknownTransaction,
+                format_args!("the sale with trace {trace_no} was not approved"),
+            ));
+        }
+        if sale.voided {
+            return Err(ApiError::new(ErrorCode::AlreadyVoided));
+        }
+        if sale.refunded_amount > 0 {
+            return Err(ApiError::bad_request(
+                "this sale was partly refunded; refund the rest instead of voiding it",
+            ));
+        }
+        if sale.amount != amount.get() {
+            return Err(ApiError::detail(
+                ErrorCode::InvalidAmount,
+                "a void is for the sale's full amount",
+            ));
+        }
+        let done = sqlx::query("UPDATE transactions SET voided = 1 WHERE id = $1 AND voided = 0")
+            .bind(sale.id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if done != 1 {
+            return Err(ApiError::new(ErrorCode::AlreadyVoided));
+        }
+        Ok(sale)
+    }
+
+    /// R7: the approved sale with this RRN (any terminal of the merchant, up to 30 days old),
+    /// with the refund added to what it has refunded. The conditional UPDATE holds the
+    /// cumulative limit even when two terminals refund the same sale at once.
+    async fn refund_target(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        rrn: &str,
+        amount: Amount,
+    ) -> ApiResult<TxRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 AND rrn = $2 \
+             AND kind = 'sale'"
+        ))
+        .bind(&s.terminal.merchant_id)
+        .bind(rrn)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let sale = row
+            .map(|r| TxRow::from_row(&r))
+            .transpose()?
+            .filter(|t| t.status == "approved")
+            .ok_or_else(|| ApiError::new(ErrorCode::UnknownTransaction))?;
+        if sale.created_at < now_ms() - REFUND_WINDOW_MS {
+            return Err(ApiError::detail(
+                ErrorCode::UnknownTransaction,
+                "the sale is more than 30 days old",
+            ));
+        }
+        if sale.voided {
+            return Err(ApiError::new(ErrorCode::AlreadyVoided));
+        }
+        if sale.terminal_ref != s.terminal.terminal_ref {
+            let currency: String = sqlx::query("SELECT currency FROM terminals WHERE id = $1")
+                .bind(sale.terminal_ref)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("currency")?;
+            if currency != s.terminal.currency {
+                return Err(ApiError::bad_request("the sale was in another currency"));
+            }
+        }
+        let done = sqlx::query(
+            "UPDATE transactions SET refunded_amount = refunded_amount + $1 \
+             WHERE id = $2 AND voided = 0 AND status = 'approved' \
+             AND refunded_amount + $1 <= amount",
+        )
+        .bind(amount.get())
+        .bind(sale.id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            let left = sqlx::query("SELECT amount - refunded_amount AS left_over, voided FROM transactions WHERE id = $1")
+                .bind(sale.id)
+                .fetch_one(&mut **tx)
+                .await?;
+            if row_flag(&left, "voided")? {
+                return Err(ApiError::new(ErrorCode::AlreadyVoided));
+            }
+            let left: i64 = left.try_get("left_over")?;
+            return Err(ApiError::detail(
+                ErrorCode::RefundExceedsOriginal,
+                format_args!("at most {left} minor units are left to refund"),
+            ));
+        }
+        Ok(sale)
+    }
+
+    /// `POST /v1/reversals` (R8): undoes a transaction of this terminal, or leaves a tombstone
+    /// for a request id never seen so a late original is refused. Idempotent.
+    pub async fn reversal(
+        &self,
+        s: &Session,
+        req: &ReversalRequest,
+    ) -> ApiResult<ReversalResponse> {
+        check_request_id(&req.request_id)?;
+        let terminal_ref = s.terminal.terminal_ref;
+        let mut tx = self.begin().await?;
+        // Waits for a sale of this terminal that is being booked right now, so its pending
+        // row is seen below and never slips past a tombstone.
+        self.open_batch(&mut tx, terminal_ref).await?;
+        let earlier = sqlx::query(
+            "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
+        )
+        .bind(terminal_ref)
+        .bind(&req.request_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = earlier {
+            let reversed = row_flag(&row, "reversed")?;
+            tx.commit().await?;
+            return Ok(ReversalResponse {
+                request_id: req.request_id.clone(),
+                reversed,
+            });
+        }
+        let target = sqlx::query(
+            "SELECT batch_id FROM transactions WHERE terminal_ref = $1 AND request_id = $2",
+        )
+        .bind(terminal_ref)
+        .bind(&req.request_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut reversed = false;
+        if let Some(target) = target {
+            let batch_id: i64 = target.try_get("batch_id")?;
+            let batch_status: String = sqlx::query(&format!(
+                "SELECT status FROM batches WHERE id = $1{}",
+                self.for_update()
+            ))
+            .bind(batch_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("status")?;
+            let t = TxRow::from_row(
+                &sqlx::query(&format!(
+                    "SELECT {TX_COLUMNS} FROM transactions WHERE terminal_ref = $1 \
+                     AND request_id = $2{}",
+                    self.for_update()
+                ))
+                .bind(terminal_ref)
+                .bind(&req.request_id)
+                .fetch_one(&mut *tx)
+                .await?,
+            )?;
+            // Money in a batch the terminal already settled stays as settled; a batch the
+            // host closed at cut-off is not reconciled yet, so a reversal still applies there.
+            if batch_status == "open" || batch_status == "closed_by_host" {
+                reversed = true;
+                if t.status != "reversed" {
+                    sqlx::query("UPDATE transactions SET status = 'reversed' WHERE id = $1")
+                        .bind(t.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if t.status == "approved" {
+                        self.undo_effect_on_original(&mut tx, &t).await?;
+                    }
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO reversals (terminal_ref, request_id, reversed, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(terminal_ref)
+        .bind(&req.request_id)
+        .bind(i64::from(reversed))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(request_id = %req.request_id, reversed, "reversal");
+        Ok(ReversalResponse {
+            request_id: req.request_id.clone(),
+            reversed,
+        })
+    }
+
+    async fn undo_effect_on_original(&self, tx: &mut Tx, t: &TxRow) -> ApiResult<()> {
+        let Some(original) = t.original_id else {
+            return Ok(());
+        };
+        let query = match t.kind.as_str() {
+            "void" => {
+                sqlx::query("UPDATE transactions SET voided = 0 WHERE id = $1").bind(original)
+            }
+            "refund" => sqlx::query(
+                "UPDATE transactions SET refunded_amount = refunded_amount - $1 WHERE id = $2",
+            )
+            .bind(t.amount)
+            .bind(original),
+            _ => return Ok(()),
+        };
+        query.execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// `POST /v1/settlements` (R11, R14).
+    pub async fn settle(&self, s: &Session, req: &SettlementRequest) -> ApiResult<Answer> {
+        check_request_id(&req.request_id)?;
+        let terminal_ref = s.terminal.terminal_ref;
+        let fp = fingerprint(req)?;
+        if let Some(a) = self
+            .stored_answer(terminal_ref, "settle", &req.request_id, &fp)
+            .await?
+        {
+            return Ok(a);
+        }
+        let mut tx = self.begin().await?;
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
+        let Some(batch) = self
+            .batch_by_no(&mut tx, terminal_ref, req.batch_no)
+            .await?
+        else {
+            return Err(ApiError::bad_request(format_args!(
+                "this terminal has no batch {}",
+                req.batch_no
+            )));
+        };
+        let answer = match batch.status.as_str() {
+            "open" | "closed_by_host" => {
+                let host_totals = self
+                    .batch_totals(&mut tx, &batch, &s.terminal.currency)
+                    .await?;
+                let result = outcome(&req.terminal_totals, &host_totals);
+                let now = now_ms();
+                let next_batch_no = if batch.status == "open" {
+                    sqlx::query("UPDATE batches SET status = 'settling' WHERE id = $1")
+                        .bind(batch.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let date = self.business_date(&mut tx).await?;
+                    self.insert_open_batch(
+                        &mut tx,
+                        terminal_ref,
+                        next_number(batch.batch_no),
+                        &date,
+                    )
+                    .await?
+                    .batch_no
+                } else {
+                    open.batch_no
+                };
+                let response = SettlementResponse {
+                    batch_no: batch.batch_no,
+                    outcome: result,
+                    host_totals: host_totals.clone(),
+                    next_batch_no,
+                };
+                let answer = Answer::ok(&response)?;
+                sqlx::query(
+                    "UPDATE batches SET status = $1, closed_at = COALESCE(closed_at, $2), \
+                     terminal_totals = $3, host_totals = $4, settle_answer = $5 WHERE id = $6",
+                )
+                .bind(match result {
+                    Outcome::Balanced => "settled",
+                    Outcome::Unbalanced => "awaiting_upload",
+                })
+                .bind(now)
+                .bind(serde_json::to_string(&req.terminal_totals).map_err(ApiError::internal)?)
+                .bind(serde_json::to_string(&host_totals).map_err(ApiError::internal)?)
+                .bind(&answer.body)
+                .bind(batch.id)
+                .execute(&mut *tx)
+                .await?;
+                answer
+            }
+            _ => {
+                // Already settled: the first settlement's answer stands.
+                let body: Option<String> =
+                    sqlx::query("SELECT settle_answer FROM batches WHERE id = $1")
+                        .bind(batch.id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("settle_answer")?;
+                Answer {
+                    status: 200,
+                    body: body.ok_or_else(|| ApiError::internal("settled batch without answer"))?,
+                }
+            }
+        };
+        self.store_answer(
+            &mut tx,
+            terminal_ref,
+            "settle",
+            &req.request_id,
+            &fp,
+            &answer,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(request_id = %req.request_id, batch_no = req.batch_no, "settlement");
+        Ok(answer)
+    }
+
+    /// `POST /v1/settlements/{batch_no}/upload` (R11, R19).
+    pub async fn upload(
+        &self,
+        s: &Session,
+        batch_no: u32,
+        req: &UploadRequest,
+    ) -> ApiResult<Answer> {
+        check_request_id(&req.request_id)?;
+        let terminal_ref = s.terminal.terminal_ref;
+        let fp = fingerprint(&(batch_no, req))?;
+        if let Some(a) = self
+            .stored_answer(terminal_ref, "upload", &req.request_id, &fp)
+            .await?
+        {
+            return Ok(a);
+        }
+        let genesis = genesis_hash(&s.terminal.merchant_id, &s.terminal.terminal_id, batch_no);
+        verify_chain(&genesis, &req.entries)?;
+        let mut tx = self.begin().await?;
+        let open = self.open_batch(&mut tx, terminal_ref).await?;
+        let Some(batch) = self.batch_by_no(&mut tx, terminal_ref, batch_no).await? else {
+            return Err(ApiError::bad_request(format_args!(
+                "this terminal has no batch {batch_no}"
+            )));
+        };
+        let row = sqlx::query("SELECT terminal_totals, upload_answer FROM batches WHERE id = $1")
+            .bind(batch.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let answer = if let Some(body) = row.try_get::<Option<String>, _>("upload_answer")? {
+            Answer { status: 200, body }
+        } else if batch.status == "awaiting_upload" {
+            let terminal_totals: BatchTotals = serde_json::from_str(
+                &row.try_get::<Option<String>, _>("terminal_totals")?
+                    .unwrap_or_default(),
+            )
+            .map_err(ApiError::internal)?;
+            let host_lines = self.ledger_lines(&mut tx, batch.id).await?;
+            let host_totals =
+                fold(&host_lines).to_batch_totals(batch.batch_no, &s.terminal.currency);
+            let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
+            let result = if discrepancies.is_empty()
+                && outcome(&terminal_totals, &host_totals) == Outcome::Balanced
+            {
+                Outcome::Balanced
+            } else {
+                Outcome::Unbalanced
+            };
+            let next_batch_no = open.batch_no;
+            let answer = Answer::ok(&UploadResponse {
+                batch_no,
+                outcome: result,
+                host_totals,
+                discrepancies,
+                next_batch_no,
+            })?;
+            sqlx::query("UPDATE batches SET status = 'settled', upload_answer = $1 WHERE id = $2")
+                .bind(&answer.body)
+                .bind(batch.id)
+                .execute(&mut *tx)
+                .await?;
+            answer
+        } else {
+            return Err(ApiError::bad_request(format_args!(
+                "batch {batch_no} is not waiting for an upload"
+            )));
+        };
+        self.store_answer(
+            &mut tx,
+            terminal_ref,
+            "upload",
+            &req.request_id,
+            &fp,
+            &answer,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// `POST /v1/sign-off` (R12).
+    pub async fn sign_off(&self, s: &Session, req: &SignOffRequest) -> ApiResult<Answer> {
+        let terminal_ref = s.terminal.terminal_ref;
+        let fp = fingerprint(req)?;
+        if let Some(id) = &req.request_id {
+            check_request_id(id)?;
+            if let Some(a) = self
+                .stored_answer(terminal_ref, "sign_off", id, &fp)
+                .await?
+            {
+                return Ok(a);
+            }
+        }
+        if s.ended {
+            return Err(ApiError::new(ErrorCode::SessionExpired));
+        }
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        if req.settle == Some(true) {
+            let batch = self.open_batch(&mut tx, terminal_ref).await?;
+            if self.batch_has_transactions(&mut tx, batch.id).await? {
+                return Err(ApiError::bad_request(
+                    "settle first: the open batch has transactions (POST /v1/settlements)",
+                )
+                .with_status(409));
+            }
+        }
+        let ended = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, ended_by = 'sign_off' \
+             WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(&s.token_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if ended != 1 {
+            return Err(ApiError::new(ErrorCode::SessionExpired));
+        }
+        let answer = Answer::ok(&SignOffResponse {
+            signed_off_at: Timestamp(now).rfc3339(),
+        })?;
+        if let Some(id) = &req.request_id {
+            self.store_answer(&mut tx, terminal_ref, "sign_off", id, &fp, &answer)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+fn row_flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+fn locked(ms_left: i64) -> ApiError {
+    let seconds = (ms_left + 999) / 1000;
+    ApiError::detail(
+        ErrorCode::OperatorLocked,
+        format_args!("try again in {seconds} s"),
+    )
+}

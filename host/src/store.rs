@@ -1,0 +1,644 @@
+//! The database: one `AnyPool` over SQLite or PostgreSQL, picked by the URL's scheme.
+//!
+//! Every query is written once with `$n` placeholders (both drivers take them) and column
+//! types both share (BIGINT/INTEGER, TEXT). Row locks (`FOR UPDATE`) are added on PostgreSQL
+//! only: SQLite has one writer at a time, and the host starts every SQLite write transaction
+//! with `BEGIN IMMEDIATE` so it takes that writer lock up front instead of failing to upgrade.
+
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use softpos::core::money::Currency;
+use softpos::core::settlement::{LedgerLine, LineStatus};
+use softpos::protocol::TxKind;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A database transaction.
+pub type Tx = Transaction<'static, Any>;
+
+/// How long an activation code stays valid.
+pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
+
+/// The host's storage.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    pg: bool,
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// When and where the business day ends (R15).
+#[derive(Debug, Clone)]
+pub struct CutoffClock {
+    /// Local time of the cut-off.
+    pub at: Time,
+    /// The merchants' time zone.
+    pub tz: TimeZone,
+}
+
+impl CutoffClock {
+    /// Parses `HH:MM` and an IANA zone name.
+    pub fn parse(at: &str, tz: &str) -> Result<CutoffClock, String> {
+        let (h, m) = at
+            .split_once(':')
+            .ok_or_else(|| format!("--cutoff {at:?} is not HH:MM"))?;
+        let h: i8 = h
+            .parse()
+            .map_err(|_| format!("--cutoff {at:?} is not HH:MM"))?;
+        let m: i8 = m
+            .parse()
+            .map_err(|_| format!("--cutoff {at:?} is not HH:MM"))?;
+        let at = Time::new(h, m, 0, 0).map_err(|e| format!("--cutoff {at:?}: {e}"))?;
+        let tz = TimeZone::get(tz).map_err(|e| format!("--timezone {tz:?}: {e}"))?;
+        Ok(CutoffClock { at, tz })
+    }
+
+    /// The default: 23:00 in Asia/Shanghai.
+    pub fn default_clock() -> CutoffClock {
+        // Both literals are valid; the fallback only guards a build without the tz database.
+        CutoffClock::parse("23:00", "Asia/Shanghai").unwrap_or(CutoffClock {
+            at: Time::constant(23, 0, 0, 0),
+            tz: TimeZone::UTC,
+        })
+    }
+
+    /// The business date a transaction made now belongs to: after the cut-off time it is
+    /// already tomorrow's.
+    pub fn business_date_now(&self) -> Date {
+        let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
+        let today = now.date();
+        if now.time() >= self.at {
+            today.tomorrow().unwrap_or(today)
+        } else {
+            today
+        }
+    }
+
+    /// How long until the next cut-off.
+    pub fn until_next(&self) -> Duration {
+        let now = jiff::Timestamp::now().to_zoned(self.tz.clone());
+        let mut fire = now.date().to_datetime(self.at);
+        if now.datetime() >= fire {
+            fire = fire.tomorrow().unwrap_or(fire);
+        }
+        let fire = fire
+            .to_zoned(self.tz.clone())
+            .map(|z| z.timestamp())
+            .unwrap_or(now.timestamp());
+        let ms = fire.duration_since(now.timestamp()).as_millis().max(0);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0) + 50)
+    }
+}
+
+/// What one run of the cut-off did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutoffReport {
+    /// The business date closed, or `None` when another process (or an earlier run) did it.
+    pub closed_date: Option<String>,
+    /// Batches closed (`closed_by_host`).
+    pub closed_batches: u64,
+    /// The business date from now on.
+    pub business_date: String,
+}
+
+/// A transaction row, reduced to what the rules look at.
+#[derive(Debug, Clone)]
+pub struct TxRow {
+    /// Row id (the RRN is derived from it).
+    pub id: i64,
+    /// `sale`, `void`, `refund`.
+    pub kind: String,
+    /// Minor units.
+    pub amount: i64,
+    /// `pending`, `approved`, `declined`, `reversed`.
+    pub status: String,
+    /// Voided (sales).
+    pub voided: bool,
+    /// Sum of approved refunds (sales).
+    pub refunded_amount: i64,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// The sale a void or refund undoes.
+    pub original_id: Option<i64>,
+    /// When it was booked.
+    pub created_at: i64,
+    /// Its terminal.
+    pub terminal_ref: i64,
+}
+
+/// The columns `TxRow::from_row` reads.
+pub const TX_COLUMNS: &str = "id, kind, amount, status, voided, refunded_amount, masked_pan, original_id, created_at, terminal_ref";
+
+impl TxRow {
+    /// Reads the [`TX_COLUMNS`].
+    pub fn from_row(row: &AnyRow) -> Result<TxRow, sqlx::Error> {
+        Ok(TxRow {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            amount: row.try_get("amount")?,
+            status: row.try_get("status")?,
+            voided: row.try_get::<i64, _>("voided")? != 0,
+            refunded_amount: row.try_get("refunded_amount")?,
+            masked_pan: row.try_get("masked_pan")?,
+            original_id: row.try_get("original_id")?,
+            created_at: row.try_get("created_at")?,
+            terminal_ref: row.try_get("terminal_ref")?,
+        })
+    }
+}
+
+/// A batch row.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    /// Row id.
+    pub id: i64,
+    /// The batch number (1..=999999).
+    pub batch_no: u32,
+    /// `YYYY-MM-DD`.
+    pub business_date: String,
+    /// `open`, `awaiting_upload`, `settled`, `closed_by_host`.
+    pub status: String,
+}
+
+const BATCH_COLUMNS: &str = "id, batch_no, business_date, status";
+
+impl BatchRow {
+    fn from_row(row: &AnyRow) -> Result<BatchRow, sqlx::Error> {
+        Ok(BatchRow {
+            id: row.try_get("id")?,
+            batch_no: u32::try_from(row.try_get::<i64, _>("batch_no")?).unwrap_or(0),
+            business_date: row.try_get("business_date")?,
+            status: row.try_get("status")?,
+        })
+    }
+}
+
+/// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
+pub fn next_number(n: u32) -> u32 {
+    if n >= 999_999 {
+        1
+    } else {
+        n + 1
+    }
+}
+
+impl Store {
+    /// Opens (and on SQLite creates) the database and brings its schema up to date.
+    pub async fn open(url: &str, clock: &CutoffClock) -> Result<Store, String> {
+        sqlx::any::install_default_drivers();
+        let pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let (url, max) = if pg {
+            (url.to_owned(), 16)
+        } else if url.starts_with("sqlite:") {
+            // One connection: SQLite has a single writer anyway, and one connection never
+            // waits on itself. `mode=rwc` creates the file on first use.
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else {
+                format!("{url}{sep}mode=rwc")
+            };
+            (url, 1)
+        } else {
+            return Err(format!(
+                "--db {url:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"
+            ));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect(&url)
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        let store = Store { pool, pg };
+        if !pg {
+            // WAL lets readers go on while a write commits; busy_timeout makes a second process
+            // (a `cutoff` run) wait for the writer lock instead of failing.
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000"] {
+                sqlx::query(pragma)
+                    .execute(&store.pool)
+                    .await
+                    .map_err(|e| format!("{pragma}: {e}"))?;
+            }
+        }
+        let migrated = if pg {
+            sqlx::migrate!("./migrations/postgres")
+                .run(&store.pool)
+                .await
+        } else {
+            sqlx::migrate!("./migrations/sqlite").run(&store.pool).await
+        };
+        migrated.map_err(|e| format!("cannot migrate the database: {e}"))?;
+        sqlx::query(
+            "INSERT INTO host_state (id, business_date) VALUES (1, $1) ON CONFLICT DO NOTHING",
+        )
+        .bind(clock.business_date_now().to_string())
+        .execute(&store.pool)
+        .await
+        .map_err(|e| format!("cannot initialise the database: {e}"))?;
+        Ok(store)
+    }
+
+    /// The pool, for reads outside a transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock covers it).
+    pub fn for_update(&self) -> &'static str {
+        if self.pg {
+            " FOR UPDATE"
+        } else {
+            ""
+        }
+    }
+
+    /// Begins a transaction that will write.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        if self.pg {
+            self.pool.begin().await
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        }
+    }
+
+    /// The host's business date.
+    pub async fn business_date(&self, conn: &mut Tx) -> Result<String, sqlx::Error> {
+        sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
+            .fetch_one(&mut **conn)
+            .await?
+            .try_get("business_date")
+    }
+
+    /// The terminal's open batch, locked until the end of `tx` (on PostgreSQL).
+    ///
+    /// A cut-off or settlement may close the batch while we wait for its lock; PostgreSQL then
+    /// finds no row (the re-checked `status` no longer matches) and the next statement sees the
+    /// batch that replaced it, so we ask again.
+    pub async fn open_batch(&self, tx: &mut Tx, terminal_ref: i64) -> ApiResult<BatchRow> {
+        let sql = format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'{}",
+            self.for_update()
+        );
+        for _ in 0..5 {
+            if let Some(row) = sqlx::query(&sql)
+                .bind(terminal_ref)
+                .fetch_optional(&mut **tx)
+                .await?
+            {
+                return Ok(BatchRow::from_row(&row)?);
+            }
+        }
+        // A terminal always has an open batch (made at `terminal add`, replaced in the same
+        // transaction that closes it); a missing one is repaired rather than refused.
+        let date = self.business_date(tx).await?;
+        let last = sqlx::query(
+            "SELECT batch_no FROM batches WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(terminal_ref)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get::<i64, _>("batch_no"))
+        .transpose()?
+        .map_or(1, |n| next_number(u32::try_from(n).unwrap_or(0)));
+        self.insert_open_batch(tx, terminal_ref, last, &date).await
+    }
+
+    /// Opens batch `batch_no` for a terminal.
+    pub async fn insert_open_batch(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        batch_no: u32,
+        business_date: &str,
+    ) -> ApiResult<BatchRow> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO batches (terminal_ref, batch_no, business_date, status, opened_at) \
+             VALUES ($1, $2, $3, 'open', $4) RETURNING {BATCH_COLUMNS}"
+        ))
+        .bind(terminal_ref)
+        .bind(i64::from(batch_no))
+        .bind(business_date)
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(BatchRow::from_row(&row)?)
+    }
+
+    /// The newest batch of a terminal with this number, locked (on PostgreSQL).
+    pub async fn batch_by_no(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        batch_no: u32,
+    ) -> ApiResult<Option<BatchRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND batch_no = $2 \
+             ORDER BY id DESC LIMIT 1{}",
+            self.for_update()
+        ))
+        .bind(terminal_ref)
+        .bind(i64::from(batch_no))
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(|r| BatchRow::from_row(&r)).transpose()?)
+    }
+
+    /// Batches of a terminal in one status, oldest first.
+    pub async fn batches_in_status(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        status: &str,
+    ) -> ApiResult<Vec<BatchRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = $2 \
+             ORDER BY id"
+        ))
+        .bind(terminal_ref)
+        .bind(status)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(BatchRow::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The host's ledger lines of one batch (R10): what `settlement::fold` and `compare` take.
+    /// A transaction still being authorised counts nowhere yet.
+    pub async fn ledger_lines(&self, tx: &mut Tx, batch_id: i64) -> ApiResult<Vec<LedgerLine>> {
+        let rows = sqlx::query(
+            "SELECT request_id, kind, trace_no, amount, status FROM transactions \
+             WHERE batch_id = $1 ORDER BY id",
+        )
+        .bind(batch_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind = match row.try_get::<String, _>("kind")?.as_str() {
+                "sale" => TxKind::Sale,
+                "void" => TxKind::Void,
+                _ => TxKind::Refund,
+            };
+            let status = match row.try_get::<String, _>("status")?.as_str() {
+                "approved" => LineStatus::Approved,
+                "declined" => LineStatus::Declined,
+                _ => LineStatus::Reversed,
+            };
+            lines.push(LedgerLine {
+                request_id: row.try_get("request_id")?,
+                kind,
+                trace_no: u32::try_from(row.try_get::<i64, _>("trace_no")?).unwrap_or(0),
+                amount: row.try_get("amount")?,
+                status,
+            });
+        }
+        Ok(lines)
+    }
+
+    /// Whether a batch holds any transaction.
+    pub async fn batch_has_transactions(&self, tx: &mut Tx, batch_id: i64) -> ApiResult<bool> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transactions WHERE batch_id = $1")
+            .bind(batch_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        Ok(n > 0)
+    }
+
+    /// `terminal add`: creates the merchant and terminal if absent (with batch 1 open) and
+    /// issues a fresh activation code; older unused codes of the terminal stop working.
+    pub async fn add_terminal(
+        &self,
+        merchant_id: &str,
+        terminal_id: &str,
+        currency: Currency,
+    ) -> ApiResult<(String, String)> {
+        check_merchant_id(merchant_id)?;
+        if terminal_id.len() != 8 || !terminal_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::bad_request(
+                "a terminal id is 8 letters or digits",
+            ));
+        }
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        self.ensure_merchant(&mut tx, merchant_id).await?;
+        let existing = sqlx::query(
+            "SELECT id, currency FROM terminals WHERE merchant_id = $1 AND terminal_id = $2",
+        )
+        .bind(merchant_id)
+        .bind(terminal_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (terminal_ref, currency) = match existing {
+            Some(row) => (row.try_get::<i64, _>("id")?, row.try_get("currency")?),
+            None => {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO terminals (merchant_id, terminal_id, currency, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(merchant_id)
+                .bind(terminal_id)
+                .bind(currency.code())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                let date = self.business_date(&mut tx).await?;
+                self.insert_open_batch(&mut tx, id, 1, &date).await?;
+                (id, currency.code().to_owned())
+            }
+        };
+        sqlx::query(
+            "UPDATE activation_codes SET used_at = $1 WHERE terminal_ref = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(terminal_ref)
+        .execute(&mut *tx)
+        .await?;
+        let code = secrets::activation_code()?;
+        sqlx::query(
+            "INSERT INTO activation_codes (code_hash, terminal_ref, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(secrets::sha256_hex(secrets::normalise_code(&code)))
+        .bind(terminal_ref)
+        .bind(now + ACTIVATION_VALID_MS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((code, currency))
+    }
+
+    async fn ensure_merchant(&self, tx: &mut Tx, merchant_id: &str) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO merchants (merchant_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(merchant_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// `operator add`: creates or replaces an operator's password (and clears a lockout).
+    pub async fn add_operator(
+        &self,
+        merchant_id: &str,
+        operator: &str,
+        password: String,
+    ) -> ApiResult<()> {
+        check_merchant_id(merchant_id)?;
+        if operator.len() != 2 || !operator.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::bad_request(
+                "an operator is two digits, 01..99, or 00 for the supervisor",
+            ));
+        }
+        if password.chars().count() < 4 {
+            return Err(ApiError::bad_request(
+                "a password has at least 4 characters",
+            ));
+        }
+        let hash = secrets::hash_password(password).await?;
+        let mut tx = self.begin().await?;
+        self.ensure_merchant(&mut tx, merchant_id).await?;
+        sqlx::query(
+            "INSERT INTO operators (merchant_id, operator, password_hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (merchant_id, operator) DO UPDATE \
+             SET password_hash = excluded.password_hash, failed_count = 0, locked_until = 0",
+        )
+        .bind(merchant_id)
+        .bind(operator)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// R15 cut-off [日切]: closes every open batch that has transactions (`closed_by_host`,
+    /// a new batch opens), ends every session, and moves the business date on.
+    ///
+    /// `scheduled`: run only when the business date has reached today's local date (a manual
+    /// run earlier the same day already closed it). The `cutoffs` row for the closed date is
+    /// inserted first and only the process whose insert lands does the work, so several hosts
+    /// on one PostgreSQL close each day once. Sales lock their batch row, so none is booked into
+    /// a batch while it is being closed.
+    pub async fn cutoff(&self, clock: &CutoffClock, scheduled: bool) -> ApiResult<CutoffReport> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let current: String = sqlx::query(&format!(
+            "SELECT business_date FROM host_state WHERE id = 1{}",
+            self.for_update()
+        ))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("business_date")?;
+        let today = jiff::Timestamp::now().to_zoned(clock.tz.clone()).date();
+        let current_date = Date::from_str(&current).map_err(ApiError::internal)?;
+        if scheduled && current_date > today {
+            tx.rollback().await?;
+            return Ok(CutoffReport {
+                closed_date: None,
+                closed_batches: 0,
+                business_date: current,
+            });
+        }
+        let claimed = sqlx::query(
+            "INSERT INTO cutoffs (business_date, ran_at, closed_batches) VALUES ($1, $2, 0) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&current)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Ok(CutoffReport {
+                closed_date: None,
+                closed_batches: 0,
+                business_date: current,
+            });
+        }
+        let next = current_date
+            .max(today)
+            .tomorrow()
+            .map_err(ApiError::internal)?;
+        let next = next.to_string();
+        let open = sqlx::query(
+            "SELECT b.id, b.terminal_ref, b.batch_no FROM batches b WHERE b.status = 'open' \
+             AND EXISTS (SELECT 1 FROM transactions t WHERE t.batch_id = b.id) ORDER BY b.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut closed = 0u64;
+        for row in open {
+            let id: i64 = row.try_get("id")?;
+            let terminal_ref: i64 = row.try_get("terminal_ref")?;
+            let batch_no = u32::try_from(row.try_get::<i64, _>("batch_no")?).unwrap_or(0);
+            // Waits for any sale holding the batch's lock, then closes it with that sale in it;
+            // `status = 'open'` makes a batch settled meanwhile stay as it is.
+            let done = sqlx::query(
+                "UPDATE batches SET status = 'closed_by_host', closed_at = $1 \
+                 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                self.insert_open_batch(&mut tx, terminal_ref, next_number(batch_no), &next)
+                    .await?;
+                closed += 1;
+            }
+        }
+        // Batches left open (no transactions) belong to the new day.
+        sqlx::query("UPDATE batches SET business_date = $1 WHERE status = 'open'")
+            .bind(&next)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, ended_by = 'cutoff' WHERE ended_at IS NULL",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE cutoffs SET closed_batches = $1 WHERE business_date = $2")
+            .bind(i64::try_from(closed).unwrap_or(i64::MAX))
+            .bind(&current)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE host_state SET business_date = $1 WHERE id = 1")
+            .bind(&next)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(CutoffReport {
+            closed_date: Some(current),
+            closed_batches: closed,
+            business_date: next,
+        })
+    }
+}
+
+fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
+    if merchant_id.len() == 15 && merchant_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("a merchant id is 15 digits"))
+    }
+}
