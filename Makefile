@@ -3,9 +3,13 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: test test-native test-host-pg test-wasm lint bench bench-host toolchain tools pkg size
+.PHONY: demo test test-native test-host-pg test-wasm test-e2e lint bench bench-host toolchain tools pkg size
 
-test: lint test-native test-host-pg test-wasm size
+test: lint test-native test-host-pg test-wasm size test-e2e
+
+# Builds everything and serves the counter and checkout pages with the host on SQLite.
+demo: toolchain
+	scripts/demo.sh
 
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -30,6 +34,11 @@ test-host-pg: toolchain
 test-wasm: tools
 	scripts/tools.sh browser
 	scripts/test-wasm.sh
+
+# The demo pages in headless Chromium, a whole business day in zh-CN and en.
+test-e2e: pkg
+	scripts/tools.sh browser
+	scripts/test-e2e.sh
 
 # The shipped module: pkg/softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
 pkg: tools

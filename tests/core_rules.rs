@@ -878,3 +878,16 @@ fn r19_a_corrupt_or_foreign_snapshot_is_bad_request() {
         ErrorCode::BadRequest
     );
 }
+
+#[test]
+fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.host.cutoff();
+    assert_eq!(
+        b.run(Command::Settle).unwrap_err().code,
+        ErrorCode::SessionExpired
+    );
+    assert_eq!(b.terminal.meta().settlement, None);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+}

@@ -31,6 +31,8 @@ use store::{CutoffClock, Store};
 const DEFAULT_DB: &str = "sqlite://softpos.db";
 const DEMO_MERCHANT: &str = "898310048160001";
 const DEMO_TERMINAL: &str = "10000001";
+/// The demo storefront's own terminal (www/checkout.html): a web shop is a terminal too.
+const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
 const DEMO_OPERATOR_PASSWORD: &str = "0101";
 const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
 
@@ -238,6 +240,10 @@ async fn demo_setup(store: &Store) -> Result<String, String> {
         .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny)
         .await
         .map_err(|e| e.message)?;
+    let (checkout_code, _) = store
+        .add_terminal(DEMO_MERCHANT, DEMO_CHECKOUT_TERMINAL, Currency::Cny)
+        .await
+        .map_err(|e| e.message)?;
     for (op, pw) in [
         ("01", DEMO_OPERATOR_PASSWORD),
         ("00", DEMO_SUPERVISOR_PASSWORD),
@@ -255,6 +261,7 @@ async fn demo_setup(store: &Store) -> Result<String, String> {
          supervisor 00:    password {DEMO_SUPERVISOR_PASSWORD}\n\
          test cards:       4111111111111111 approved, 4000000000000002 declined 05,\n\
          \x20                 4000000000009995 declined 51, 4000000000003220 answers after 30 s\n\
+         checkout page:    terminal {DEMO_CHECKOUT_TERMINAL}, activation code {checkout_code}\n\
          activation code:  {code}"
     ))
 }

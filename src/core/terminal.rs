@@ -1582,6 +1582,17 @@ impl Terminal {
                 if expect == Expect::Transaction {
                     self.meta.in_flight = None;
                 }
+                // A settlement refused before the host acted on it is dropped, so the next
+                // settle starts afresh; one past its first answer (upload due) is kept.
+                if expect == Expect::Settlement
+                    && self
+                        .meta
+                        .settlement
+                        .as_ref()
+                        .is_some_and(|s| s.upload.is_none())
+                {
+                    self.meta.settlement = None;
+                }
                 self.end_session(SignOffReason::SessionExpired);
                 self.finish(Err(e.clone()));
                 return;

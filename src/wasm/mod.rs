@@ -120,6 +120,20 @@ impl Drop for Inner {
     }
 }
 
+/// The contract's message for an error code in a language (`"zh-CN"` or `"en"`), e.g.
+/// `errorMessage("NOT_SIGNED_IN", "zh-CN")` is `"请先签到"`; `null` for an unknown code.
+#[wasm_bindgen(js_name = errorMessage)]
+pub fn error_message(code: &str, locale: Option<String>) -> Option<String> {
+    let code = ErrorCode::parse(code)?;
+    Some(
+        match locale.as_deref() {
+            Some(l) if l.starts_with("zh") => code.message_zh(),
+            _ => code.message_en(),
+        }
+        .to_owned(),
+    )
+}
+
 /// A payment terminal in the browser.
 #[wasm_bindgen]
 pub struct Terminal {

@@ -1135,6 +1135,8 @@ fn show(ui: &Rc<RefCell<Ui>>, result: Result<Completion, Error>) {
             }
             Ok(Completion::SignedIn(r)) => {
                 u.tab = Tab::Sale;
+                // Batches reconciled at sign-in (R14) show their slip at once.
+                u.slip = r.reconciled.last().cloned();
                 u.notice = Some(Notice {
                     error: false,
                     text: format!(

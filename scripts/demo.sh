@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make demo`: builds pkg/ and the host, then serves the demo pages with the host on SQLite.
+# Listens on $SOFTPOS_LISTEN, else 127.0.0.1:8080. Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/tools.sh wasm
+scripts/build-pkg.sh
+cargo build -q -p softpos-host
+mkdir -p target/demo
+listen=${SOFTPOS_LISTEN:-127.0.0.1:8080}
+echo
+echo "softpos demo: open http://$listen/ (counter: /pos.html, storefront: /checkout.html)"
+echo "The activation codes and passwords are below; the data lives in target/demo/softpos.db."
+echo
+exec target/debug/softpos-host demo --db sqlite://target/demo/softpos.db --listen "$listen" --www www

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# End-to-end: the demo pages in Debian's headless Chromium (playwright-core) against a real
+# softpos-host. Screenshots of each step land in target/e2e/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -n "${SOFTPOS_HOST_BIN:-}" ] || cargo build -q -p softpos-host
+[ -f pkg/softpos.js ] || scripts/build-pkg.sh
+node --test --test-concurrency=1 tests/e2e/

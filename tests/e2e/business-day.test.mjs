@@ -1,0 +1,208 @@
+// A merchant's day through the real pages in headless Chromium against a real host:
+// node --test tests/e2e/ (run by `make test` through scripts/test-e2e.sh).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startHost, launch, openPage, shot, keypad, terminalKey, hostTotals, CARD, DECLINED_CARD, EXPIRY,
+} from "./lib.mjs";
+
+let host;
+let browser;
+
+before(async () => {
+  host = await startHost(["10000011", "10000012"]);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+const minor = (text) => Number(text.replace(/[^0-9-]/g, ""));
+const tid = (page, id) => page.getByTestId(id);
+
+async function signIn(page) {
+  await tid(page, "operator").fill("01");
+  await tid(page, "password").fill(host.operatorPassword);
+  await tid(page, "sign-in").click();
+  await tid(page, "charge").waitFor();
+}
+
+async function sale(page, amount, card) {
+  await tid(page, "tab-sale").click();
+  await keypad(page, amount);
+  await tid(page, "pan").fill(card);
+  await tid(page, "expiry").fill(EXPIRY);
+  await tid(page, "charge").click();
+  const result = tid(page, "result");
+  await result.waitFor();
+  return {
+    status: await result.getAttribute("data-status"),
+    trace: Number(await tid(page, "trace").textContent()),
+    rrn: (await tid(page, "rrn").count()) ? await tid(page, "rrn").textContent() : null,
+  };
+}
+
+/** A whole day at the counter: activate, sign in, three sales (one declined), a void, a
+ * partial refund, the totals against the host's, settle, sign off, then a refused sale. */
+async function businessDay(locale, terminal, text) {
+  const context = await browser.newContext({ locale, viewport: { width: 820, height: 1180 } });
+  const page = await openPage(context, `${host.url}/pos.html?locale=${locale}&terminal=${terminal}`);
+  const step = (n, name) => shot(page, `${locale}-${String(n).padStart(2, "0")}-${name}`);
+
+  await tid(page, "activation-code").fill(host.codes[terminal]);
+  await step(1, "activate");
+  await tid(page, "activate").click();
+  await tid(page, "operator").waitFor();
+  await step(2, "sign-in");
+  await signIn(page);
+
+  const s1 = await sale(page, 1250, CARD);
+  assert.equal(s1.status, "approved");
+  await step(3, "sale-approved");
+  const s2 = await sale(page, 3000, DECLINED_CARD);
+  assert.equal(s2.status, "declined");
+  await step(4, "sale-declined");
+  const s3 = await sale(page, 8800, CARD);
+  assert.equal(s3.status, "approved");
+
+  await tid(page, "tab-journal").click();
+  await tid(page, `void-${s1.trace}`).click();
+  await tid(page, "void-supervisor").fill(host.supervisorPassword);
+  await step(5, "void-supervisor");
+  await tid(page, "void-confirm").click();
+  await tid(page, "result").waitFor();
+  assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
+
+  await tid(page, "tab-refund").click();
+  await tid(page, "refund-rrn").fill(s3.rrn);
+  await tid(page, "refund-amount").fill("20.00");
+  await tid(page, "refund-supervisor").fill(host.supervisorPassword);
+  await tid(page, "refund-submit").click();
+  await tid(page, "result").waitFor();
+  assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
+  await step(6, "refund");
+
+  await tid(page, "tab-totals").click();
+  const panel = {};
+  for (const id of ["sale-count", "sale-amount", "void-count", "void-amount", "refund-count", "refund-amount", "net-amount"]) {
+    panel[id] = minor(await tid(page, id).first().textContent());
+  }
+  assert.deepEqual(panel, {
+    "sale-count": 2, "sale-amount": 10050, "void-count": 1, "void-amount": 1250,
+    "refund-count": 1, "refund-amount": 2000, "net-amount": 6800,
+  });
+  await step(7, "totals");
+  // The host's own count of the batch, read through a second session of this terminal.
+  const key = await terminalKey(page, terminal);
+  const hostSide = await hostTotals(host.url, key, "01", host.operatorPassword);
+  assert.deepEqual(
+    [hostSide.sale.count, hostSide.sale.amount, hostSide.void.count, hostSide.void.amount,
+      hostSide.refund.count, hostSide.refund.amount, hostSide.net_amount],
+    [panel["sale-count"], panel["sale-amount"], panel["void-count"], panel["void-amount"],
+      panel["refund-count"], panel["refund-amount"], panel["net-amount"]],
+  );
+
+  // That second session ended the counter's: the widget says so and asks to sign in again.
+  await tid(page, "settle").click();
+  await tid(page, "operator").waitFor();
+  assert.equal(await tid(page, "error").textContent(), text.sessionExpired);
+  await signIn(page);
+  await tid(page, "settle").click();
+  await tid(page, "slip").waitFor();
+  assert.equal(await tid(page, "slip").getAttribute("data-outcome"), "balanced");
+  assert.ok((await tid(page, "slip").textContent()).includes(text.balanced));
+  await step(8, "settlement-slip");
+
+  await tid(page, "sign-off").click();
+  await tid(page, "operator").waitFor();
+  await step(9, "signed-off");
+  const refusal = await page.evaluate(async () => {
+    const { errorMessage } = await import("./pkg/softpos.js");
+    const el = document.querySelector("softpos-terminal");
+    try {
+      await el.terminal.sale({ amount: 100, card: { pan: "4111111111111111", expiry: "12/30" } });
+      return null;
+    } catch (e) {
+      return { code: e.code, zh: errorMessage(e.code, "zh-CN") };
+    }
+  });
+  assert.deepEqual(refusal, { code: "NOT_SIGNED_IN", zh: "请先签到" });
+  // The only console errors allowed are the browser's own lines for the 401 answers the
+  // day provoked on purpose (the ended session).
+  assert.deepEqual(page.errors.filter((e) => !/status of 401/.test(e)), []);
+  await context.close();
+}
+
+test("a whole business day at the counter in zh-CN", async () => {
+  await businessDay("zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
+});
+
+test("a whole business day at the counter in en", async () => {
+  await businessDay("en", "10000011", { sessionExpired: "The session has ended; please sign in again", balanced: "Balanced" });
+});
+
+test("closing the page mid-batch brings the recovery banner, which leads back to a clean state", async () => {
+  const context = await browser.newContext({ locale: "zh-CN" });
+  const url = `${host.url}/pos.html?locale=zh-CN&terminal=10000012`;
+  let page = await openPage(context, url);
+  await tid(page, "activation-code").fill(host.codes["10000012"]);
+  await tid(page, "activate").click();
+  await tid(page, "operator").waitFor();
+  await signIn(page);
+  await sale(page, 1000, CARD);
+  await sale(page, 2500, CARD);
+  await page.close();
+
+  page = await openPage(context, url);
+  const banner = tid(page, "recovery");
+  await banner.waitFor();
+  assert.ok((await banner.textContent()).includes("上次营业未签退"));
+  await shot(page, "recovery-01-banner");
+  await signIn(page);
+  assert.equal(minor(await banner.locator('[data-testid="net-amount"]').textContent()), 3500);
+  await shot(page, "recovery-02-review");
+  await banner.locator('[data-action="settle"]').click();
+  await tid(page, "slip").waitFor();
+  assert.equal(await tid(page, "slip").getAttribute("data-outcome"), "balanced");
+  await tid(page, "sign-off").click();
+  await tid(page, "operator").waitFor();
+  assert.equal(await tid(page, "recovery").count(), 0, "clean again");
+  await shot(page, "recovery-03-clean");
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test("the storefront checkout pays through the widget", async () => {
+  const context = await browser.newContext({ locale: "en" });
+  const page = await openPage(context, `${host.url}/checkout.html`);
+  await page.locator("#setup[open]").waitFor();
+  await page.fill("#setup-form [name=code]", host.codes["10000002"]);
+  await page.fill("#setup-form [name=password]", host.operatorPassword);
+  await page.click("#setup-form button");
+  await tid(page, "pay").waitFor();
+  assert.equal(minor(await tid(page, "due").textContent()), 12800);
+  await tid(page, "pan").fill(CARD);
+  await tid(page, "expiry").fill(EXPIRY);
+  await shot(page, "checkout-01-card");
+  await tid(page, "pay").click();
+  await tid(page, "result").waitFor();
+  assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
+  assert.match(await page.textContent("#order-status"), /is paid \(RRN \d{12}\)/);
+  await shot(page, "checkout-02-paid");
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test("no page logs a console error", async () => {
+  const context = await browser.newContext();
+  for (const path of ["index.html", "pos.html", "pos.html?locale=en", "checkout.html"]) {
+    const page = await openPage(context, `${host.url}/${path}`);
+    await page.waitForSelector(".sp, a.card");
+    await page.waitForTimeout(200);
+    assert.deepEqual(page.errors, [], path);
+    if (path === "index.html") await shot(page, "index");
+  }
+  await context.close();
+});
