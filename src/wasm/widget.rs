@@ -251,6 +251,7 @@ texts! {
     checkout_not_ready => "收银台暂未就绪：商户尚未签到", "Checkout is not ready: the merchant has not signed in";
     paid => "支付成功", "Payment approved";
     not_paid => "支付未成功", "Payment declined";
+    try_again => "换卡重试", "Try another card";
     signed_off_done => "已签退", "Signed off";
     activated_done => "终端已激活，请签到", "Terminal activated; please sign in";
     voided => "已撤销", "Voided";
@@ -406,7 +407,11 @@ fn recovery(v: &View, h: &mut String) {
         v.t(T::net),
         v.money(r.totals.net_amount)
     );
+    // Where the operator is in sign in → review → settle → sign off: once the batch left
+    // open has been settled (the terminal moved to a new batch), only the sign-off is left.
+    let settled = v.batch_no.is_some_and(|b| b != r.batch_no);
     let current = match v.state {
+        State::SignedIn if settled => 3,
         State::SignedIn => 1,
         _ => 0,
     };
@@ -427,7 +432,7 @@ fn recovery(v: &View, h: &mut String) {
         let _ = write!(h, "<li{here}>{}</li>", v.t(step));
     }
     h.push_str("</ol>");
-    if v.state == State::SignedIn {
+    if v.state == State::SignedIn && !settled {
         totals_table(v, &r.totals, h);
         let _ = write!(
             h,
@@ -811,7 +816,7 @@ fn checkout(v: &View, amount: i64, reference: &str, h: &mut String) {
             let approved = r.status == TxStatus::Approved;
             let _ = write!(
                 h,
-                r#"<section class="sp-panel sp-receipt sp-print {}" data-testid="result" data-status="{}"><h2>{}</h2><p>{} · {} {}</p><p>{} {}</p></section>"#,
+                r#"<section class="sp-panel sp-receipt sp-print {}" data-testid="result" data-status="{}"><h2>{}</h2><p>{} · {} {}</p><p>{} {}</p>{}</section>"#,
                 if approved { "sp-ok" } else { "sp-bad" },
                 if approved { "approved" } else { "declined" },
                 if approved {
@@ -823,7 +828,15 @@ fn checkout(v: &View, amount: i64, reference: &str, h: &mut String) {
                 esc(&r.response_code),
                 esc(&r.message),
                 v.t(T::rrn),
-                esc(r.rrn.as_deref().unwrap_or(""))
+                esc(r.rrn.as_deref().unwrap_or("")),
+                if approved {
+                    String::new()
+                } else {
+                    format!(
+                        r#"<button type="button" data-action="retry" data-testid="retry">{}</button>"#,
+                        v.t(T::try_again)
+                    )
+                }
             );
         }
         (State::SignedIn, None) => {
@@ -992,6 +1005,11 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.notice = None;
         }
         "cancel-void" => ui.borrow_mut().void_trace = None,
+        "retry" => {
+            let mut u = ui.borrow_mut();
+            u.result = None;
+            u.notice = None;
+        }
         "print" => {
             if let Some(w) = web_sys::window() {
                 let _ = w.print();

@@ -183,6 +183,14 @@ test("the storefront checkout pays through the widget", async () => {
   await page.click("#setup-form button");
   await tid(page, "pay").waitFor();
   assert.equal(minor(await tid(page, "due").textContent()), 12800);
+  // A declined card first: the shopper sees why and tries another.
+  await tid(page, "pan").fill(DECLINED_CARD);
+  await tid(page, "expiry").fill(EXPIRY);
+  await tid(page, "pay").click();
+  await tid(page, "result").waitFor();
+  assert.equal(await tid(page, "result").getAttribute("data-status"), "declined");
+  assert.match(await page.textContent("#order-status"), /declined \(05\)/);
+  await tid(page, "retry").click();
   await tid(page, "pan").fill(CARD);
   await tid(page, "expiry").fill(EXPIRY);
   await shot(page, "checkout-01-card");
