@@ -273,6 +273,15 @@ impl Store {
         }
     }
 
+    /// Whether the business date is behind the clock: the host was down at a cut-off time.
+    pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> Result<bool, sqlx::Error> {
+        let current: String = sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("business_date")?;
+        Ok(Date::from_str(&current).is_ok_and(|d| d < clock.business_date_now()))
+    }
+
     /// The host's business date.
     pub async fn business_date(&self, conn: &mut Tx) -> Result<String, sqlx::Error> {
         sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
@@ -573,10 +582,11 @@ impl Store {
                 business_date: current,
             });
         }
+        // The day after the one closed, or later when the host missed cut-offs while down.
         let next = current_date
-            .max(today)
             .tomorrow()
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)?
+            .max(clock.business_date_now());
         let next = next.to_string();
         let open = sqlx::query(
             "SELECT b.id, b.terminal_ref, b.batch_no FROM batches b WHERE b.status = 'open' \
