@@ -150,7 +150,7 @@ impl Store {
         .bind(terminal_ref)
         .bind(scope)
         .bind(request_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
         if row.try_get::<String, _>("fingerprint")? != fingerprint {
@@ -240,7 +240,7 @@ impl Store {
             "SELECT id, merchant_id, terminal_id, currency FROM terminals WHERE key_hash = $1",
         )
         .bind(secrets::sha256_hex(key))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         row.map(|r| -> ApiResult<TerminalAuth> {
             Ok(TerminalAuth {
@@ -264,7 +264,7 @@ impl Store {
              WHERE s.token_hash = $1",
         )
         .bind(&token_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let expired = || ApiError::new(ErrorCode::SessionExpired);
         let row = row.ok_or_else(expired)?;
@@ -305,7 +305,7 @@ impl Store {
         )
         .bind(merchant_id)
         .bind(operator)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let Some(row) = row else {
             // Same answer, and the same Argon2 work, as a wrong password: neither the answer

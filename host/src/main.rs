@@ -324,7 +324,7 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         .await;
     scheduler.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
-    store.pool().close().await;
+    store.close().await;
     served.map_err(|e| format!("server error: {e}"))
 }
 
