@@ -26,6 +26,7 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -394,7 +395,12 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         }
         None => app.fallback(not_found),
     };
-    app.layer(cors).layer(
+    // A bug in one request answers INTERNAL in the usual body instead of dropping the
+    // connection (the `host` profile unwinds; see the workspace Cargo.toml).
+    let catch_panic = CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+        ApiError::internal("a handler panicked").into_response()
+    });
+    app.layer(catch_panic).layer(cors).layer(
         TraceLayer::new_for_http()
             // Only method and path: headers (Authorization) and bodies (cards, passwords)
             // never reach the log.

@@ -29,6 +29,10 @@ const SESSION_MS: i64 = 12 * 3600 * 1000;
 const LOCK_AFTER_FAILURES: i64 = 3;
 /// R16.
 const LOCK_MS: i64 = 15 * 60 * 1000;
+/// An Argon2id hash (default parameters) of a password nobody has, verified for unknown
+/// operators so they cost what a known one costs.
+const UNKNOWN_OPERATOR_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$QuQQpA9cJSDVzyUhkxgAwg$hd4anJ89Ds26jWtX/BtB/fJfHfxExS4GOAm750HalrU";
 /// R7.
 const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
 
@@ -146,7 +150,7 @@ impl Store {
         .bind(terminal_ref)
         .bind(scope)
         .bind(request_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
         if row.try_get::<String, _>("fingerprint")? != fingerprint {
@@ -236,7 +240,7 @@ impl Store {
             "SELECT id, merchant_id, terminal_id, currency FROM terminals WHERE key_hash = $1",
         )
         .bind(secrets::sha256_hex(key))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         row.map(|r| -> ApiResult<TerminalAuth> {
             Ok(TerminalAuth {
@@ -260,7 +264,7 @@ impl Store {
              WHERE s.token_hash = $1",
         )
         .bind(&token_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let expired = || ApiError::new(ErrorCode::SessionExpired);
         let row = row.ok_or_else(expired)?;
@@ -301,10 +305,12 @@ impl Store {
         )
         .bind(merchant_id)
         .bind(operator)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         let Some(row) = row else {
-            // Same answer as a wrong password: nobody learns which operators exist.
+            // Same answer, and the same Argon2 work, as a wrong password: neither the answer
+            // nor its timing tells which operators exist.
+            secrets::verify_password(password.to_owned(), UNKNOWN_OPERATOR_HASH.to_owned()).await?;
             return Err(ApiError::new(wrong));
         };
         let now = now_ms();

@@ -331,14 +331,20 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         .await;
     scheduler.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
-    store.pool().close().await;
+    store.close().await;
     served.map_err(|e| format!("server error: {e}"))
 }
 
 /// R15: runs the cut-off at the configured local time every day.
 async fn cutoff_scheduler(store: Store, clock: CutoffClock) {
+    // A host that was down at cut-off time catches up at start, so yesterday's batches do
+    // not stay open into today.
+    let mut catch_up = store.cutoff_overdue(&clock).await.unwrap_or(false);
     loop {
-        tokio::time::sleep(clock.until_next()).await;
+        if !catch_up {
+            tokio::time::sleep(clock.until_next()).await;
+        }
+        catch_up = false;
         match store.cutoff(&clock, true).await {
             Ok(report) => tracing::info!(
                 closed_date = ?report.closed_date,

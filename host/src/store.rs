@@ -26,7 +26,12 @@ pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
 /// The host's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every write transaction (on SQLite: its one writer connection).
     pool: AnyPool,
+    /// Reads outside a transaction (sessions, keys, stored answers). On SQLite a few extra
+    /// connections: WAL lets them read while the writer commits, so checking a session never
+    /// queues behind a sale. On PostgreSQL the same pool.
+    reader: AnyPool,
     pg: bool,
 }
 
@@ -221,7 +226,11 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| format!("cannot open the database: {e}"))?;
-        let store = Store { pool, pg };
+        let store = Store {
+            reader: pool.clone(),
+            pool,
+            pg,
+        };
         if !pg {
             // WAL lets readers go on while a write commits; busy_timeout makes a second process
             // (a `cutoff` run) wait for the writer lock instead of failing.
@@ -240,6 +249,17 @@ impl Store {
             sqlx::migrate!("./migrations/sqlite").run(&store.pool).await
         };
         migrated.map_err(|e| format!("cannot migrate the database: {e}"))?;
+        let store = if pg {
+            store
+        } else {
+            let reader = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect(&url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            Store { reader, ..store }
+        };
         sqlx::query(
             "INSERT INTO host_state (id, business_date) VALUES (1, $1) ON CONFLICT DO NOTHING",
         )
@@ -250,9 +270,15 @@ impl Store {
         Ok(store)
     }
 
-    /// The pool, for reads outside a transaction.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The pool for reads outside a transaction.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL into the file).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.pool.close().await;
     }
 
     /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock covers it).
@@ -271,6 +297,15 @@ impl Store {
         } else {
             self.pool.begin_with("BEGIN IMMEDIATE").await
         }
+    }
+
+    /// Whether the business date is behind the clock: the host was down at a cut-off time.
+    pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> Result<bool, sqlx::Error> {
+        let current: String = sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await?
+            .try_get("business_date")?;
+        Ok(Date::from_str(&current).is_ok_and(|d| d < clock.business_date_now()))
     }
 
     /// The host's business date.
@@ -573,10 +608,11 @@ impl Store {
                 business_date: current,
             });
         }
+        // The day after the one closed, or later when the host missed cut-offs while down.
         let next = current_date
-            .max(today)
             .tomorrow()
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)?
+            .max(clock.business_date_now());
         let next = next.to_string();
         let open = sqlx::query(
             "SELECT b.id, b.terminal_ref, b.batch_no FROM batches b WHERE b.status = 'open' \

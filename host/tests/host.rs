@@ -1067,14 +1067,20 @@ fn demo_provisions_idempotently_prints_everything_and_serves() {
 
 #[test]
 fn r15_scheduled_cutoff_runs_once_with_two_hosts_on_one_database() {
-    each_backend(|b| {
-        // The next whole minute at least 5 s away, in UTC.
-        let fire = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(65);
-        let at = fire
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .strftime("%H:%M")
-            .to_string();
-        let args = ["--cutoff", at.as_str(), "--timezone", "UTC"];
+    // The CLI dates the database with the default 23:00 Shanghai cut-off, so the test's
+    // cut-off is in Shanghai time too, and the test stays away from 23:00 and midnight.
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let now = jiff::Timestamp::now().to_zoned(tz);
+    if now.hour() >= 22 && now.minute() >= 57 || now.hour() == 23 {
+        eprintln!("notice: skipped near the default cut-off and midnight (Shanghai time)");
+        return;
+    }
+    // The next whole minute at least 5 s away.
+    let at = (now + jiff::SignedDuration::from_secs(65))
+        .strftime("%H:%M")
+        .to_string();
+    each_backend(move |b| {
+        let args = ["--cutoff", at.as_str(), "--timezone", "Asia/Shanghai"];
         let mut c = Counter::with_args(b, &args);
         let other = Host::start(&c.db, &args);
         assert_eq!(c.sale(4200, CARD).0, 200);
@@ -1114,4 +1120,41 @@ fn r17_cors_refuses_a_wildcard_origin_at_start() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("explicit origins"));
+}
+
+#[test]
+fn r15_a_host_that_was_down_at_cutoff_time_catches_up_at_start() {
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let now = jiff::Timestamp::now().to_zoned(tz);
+    // The CLI dates the database with the default 23:00 cut-off; the test needs a cut-off
+    // time earlier today that is not 23:00 or later.
+    if now.hour() == 0 && now.minute() < 2
+        || now.hour() >= 23
+        || now.hour() == 22 && now.minute() >= 58
+    {
+        eprintln!("notice: skipped near midnight or the default cut-off (Shanghai time)");
+        return;
+    }
+    let past = (now - jiff::SignedDuration::from_secs(60))
+        .strftime("%H:%M")
+        .to_string();
+    each_backend(move |b| {
+        let mut c = Counter::new(b);
+        assert_eq!(c.sale(321, CARD).0, 200);
+        let date = c.current()["business_date"].as_str().unwrap().to_owned();
+        c.host = Host::start(&c.db, &["--cutoff", &past, "--timezone", "Asia/Shanghai"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let signed = loop {
+            let signed = c.resign_in();
+            if !signed["closed_batches"].as_array().unwrap().is_empty() {
+                break signed;
+            }
+            assert!(Instant::now() < deadline, "no catch-up cut-off: {signed}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(signed["closed_batches"][0]["batch_no"], 1);
+        assert_eq!(signed["closed_batches"][0]["business_date"], date);
+        assert_ne!(signed["business_date"], date);
+        assert_eq!(signed["batch_no"], 2);
+    });
 }
