@@ -36,7 +36,7 @@ if run core; then
   cargo bench -j2 --bench core > "$out/criterion.txt" 2>&1
   commands+=("cargo bench --bench core")
   # Criterion's own estimates of this run (median of the samples, per iteration).
-  find target/criterion -path '*/new/estimates.json' -newer "$out/stamp" | sort | node -e '
+  find target/criterion -path '*/new/estimates.json' -newer "$out/stamp" | sort -V | node -e '
     const fs = require("fs");
     const files = fs.readFileSync(0, "utf8").trim().split("\n").filter(Boolean);
     const fmt = (ns) => ns >= 1e6 ? (ns / 1e6).toFixed(2) + " ms" : ns >= 1e3 ? (ns / 1e3).toFixed(2) + " µs" : ns.toFixed(0) + " ns";
