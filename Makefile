@@ -48,8 +48,11 @@ pkg: tools
 size: pkg
 	scripts/size-budget.sh
 
-bench: toolchain bench-host
-	$(CARGO) bench --bench core
+# Every benchmark (size beside two checkout drop-ins, browser start and sales, round trips, host
+# load, the core natively), then BENCHMARKS.md rewritten from the figures. About 10 minutes.
+bench: pkg
+	scripts/tools.sh browser
+	scripts/bench.sh
 
 # Host load: approved sales/s and p50/p99 at 1, 8, 64 terminals on SQLite and PostgreSQL, with
 # the raw committed-insert rate of the same database beside it (figures in BENCHMARKS.md).

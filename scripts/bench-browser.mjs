@@ -1,0 +1,348 @@
+// Browser benchmarks of the shipped module, printed as Markdown on stdout (scripts/bench.sh puts
+// them into BENCHMARKS.md): shipped size beside two checkout drop-ins, cold start, the time a
+// sale adds inside the terminal at batch sizes 10 / 1 000 / 20 000, sale round trips, and the
+// settlement of a 10 000-entry batch, balanced and unbalanced. Everything runs against a real
+// softpos-host on 127.0.0.1 (a fresh SQLite file) in Debian's headless Chromium.
+//
+//   node scripts/bench-browser.mjs [--host target/host/softpos-host] [--loads 20] [--fill 20000]
+//
+// A benchmark program: any failure throws, nothing here asserts on time.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync, brotliCompressSync, constants as zc } from "node:zlib";
+import { chromium } from "playwright-core";
+
+const root = new URL("..", import.meta.url).pathname;
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const HOST_BIN = arg("--host", join(root, "target/host/softpos-host"));
+const LOADS = Number(arg("--loads", 20));
+const FILL = Number(arg("--fill", 20000));
+const SETTLE = Number(arg("--settle", 10000));
+const MERCHANT = "898310048160001";
+const PASSWORD = "bench-pw-01";
+const log = (...a) => console.error(new Date().toISOString().slice(11, 19), ...a);
+
+// ---------------------------------------------------------------------------------------------
+// Shipped size: the same compressors on every bundle, in the same run.
+
+function sizes(files) {
+  const buf = Buffer.concat(files.map((f) => readFileSync(f)));
+  // Each file is compressed on its own (that is how a server sends them), then summed.
+  let gz = 0;
+  let br = 0;
+  for (const f of files) {
+    const b = readFileSync(f);
+    gz += gzipSync(b, { level: 9 }).length;
+    br += brotliCompressSync(b, { params: { [zc.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  }
+  return { raw: buf.length, gz, br };
+}
+
+function sizeTable() {
+  const nm = join(root, "node_modules");
+  const tmp = mkdtempSync(join(tmpdir(), "softpos-bench-size-"));
+  // Braintree ships its drop-in unminified for browsers; minify it the way a storefront would.
+  const bt = join(tmp, "dropin.min.js");
+  execFileSync(join(nm, ".bin/esbuild"), [join(nm, "braintree-web-drop-in/dist/browser/dropin.js"),
+    "--minify", `--outfile=${bt}`, "--log-level=warning"]);
+  const ver = (p) => JSON.parse(readFileSync(join(nm, p, "package.json"))).version;
+  const rows = [
+    ["softpos wasm (`pkg/softpos_bg.wasm`)", [join(root, "pkg/softpos_bg.wasm")]],
+    ["softpos JS glue (`pkg/softpos.js`)", [join(root, "pkg/softpos.js")]],
+    ["softpos widget CSS + element (`www/softpos.css`, `www/softpos-terminal.js`)",
+      [join(root, "www/softpos.css"), join(root, "www/softpos-terminal.js")]],
+    ["**softpos, all shipped**", [join(root, "pkg/softpos_bg.wasm"), join(root, "pkg/softpos.js"),
+      join(root, "www/softpos.css"), join(root, "www/softpos-terminal.js")]],
+    [`@adyen/adyen-web ${ver("@adyen/adyen-web")} (\`dist/cjs/index.cjs\` + \`adyen.css\`)`,
+      [join(nm, "@adyen/adyen-web/dist/cjs/index.cjs"), join(nm, "@adyen/adyen-web/dist/cjs/adyen.css")]],
+    [`braintree-web-drop-in ${ver("braintree-web-drop-in")} (\`dist/browser/dropin.js\`, esbuild --minify)`, [bt]],
+  ];
+  const out = [];
+  const ours = sizes(rows[3][1]);
+  out.push("| bundle | raw bytes | gzip -9 bytes | brotli q11 bytes | gzip ÷ softpos |");
+  out.push("|---|---:|---:|---:|---:|");
+  for (const [name, files] of rows) {
+    const s = sizes(files);
+    out.push(`| ${name} | ${s.raw} | ${s.gz} | ${s.br} | ${(s.gz / ours.gz).toFixed(2)} |`);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host: provisioned through its own command line, served on a free loopback port.
+
+function cli(db, args, stdin) {
+  return execFileSync(HOST_BIN, [...args, "--db", db], { input: stdin ?? "" }).toString();
+}
+
+async function startHost(terminals) {
+  const dir = mkdtempSync(join(tmpdir(), "softpos-bench-"));
+  const db = `sqlite://${dir}/host.db`;
+  const codes = {};
+  for (const tid of terminals) {
+    codes[tid] = cli(db, ["terminal", "add", "--merchant", MERCHANT, "--terminal", tid]).trim().split("\n").pop().trim();
+  }
+  cli(db, ["operator", "add", "--merchant", MERCHANT, "--operator", "01"], `${PASSWORD}\n`);
+  // The benchmark page: the module and the widget, nothing else.
+  const www = join(dir, "www");
+  execFileSync("mkdir", ["-p", www]);
+  writeFileSync(join(www, "bench.html"),
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>softpos bench</title><div id="w"></div>\n');
+  const child = spawn(HOST_BIN, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--www", www, "--pkg", join(root, "pkg")], {
+    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" },
+  });
+  let out = "";
+  child.stderr.on("data", (d) => (out += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the host did not start:\n${out}`)), 20000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/^listening on (http:\/\/\S+)$/m);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`the host exited (${code}):\n${out}`)));
+  });
+  return {
+    url,
+    codes,
+    async stop() {
+      // Stopped by its own handle, never by name.
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+// ---------------------------------------------------------------------------------------------
+// Statistics.
+
+const q = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
+const ms = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+// ---------------------------------------------------------------------------------------------
+// Start: fetch + compile + instantiate + mountWidget, cold, in a new context each time.
+
+async function coldStarts(browser, host) {
+  const runs = [];
+  for (let i = 0; i < LOADS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+    await page.goto(`${host.url}/bench.html`);
+    runs.push(await page.evaluate(async (tid) => {
+      const t0 = performance.now();
+      const m = await import(`/pkg/softpos.js?cold=${Math.random()}`); // fetch + parse the glue
+      const t1 = performance.now();
+      await m.default(); // fetch + compile + instantiate the wasm (instantiateStreaming)
+      const t2 = performance.now();
+      const terminal = await m.Terminal.open({ hostUrl: location.origin, merchantId: "898310048160001",
+        terminalId: tid, storage: "memory" });
+      const t3 = performance.now();
+      m.mountWidget(document.getElementById("w"), terminal, { locale: "en" });
+      await new Promise((r) => requestAnimationFrame(() => r()));
+      const t4 = performance.now();
+      return { glue: t1 - t0, wasm: t2 - t1, open: t3 - t2, mount: t4 - t3, total: t4 - t0 };
+    }, "29999999"));
+    await context.close();
+  }
+  const row = (name, k) => `| ${name} | ${ms(q(runs.map((r) => r[k]), 0.5))} | ${ms(q(runs.map((r) => r[k]), 0.9))} |`;
+  return [
+    `| step (${LOADS} cold loads, new context each, HTTP cache disabled) | median ms | p90 ms |`,
+    "|---|---:|---:|",
+    row("fetch + evaluate `softpos.js`", "glue"),
+    row("`init()`: fetch + compile + instantiate the wasm", "wasm"),
+    row("`Terminal.open` (memory storage)", "open"),
+    row("`mountWidget` + first frame", "mount"),
+    row("**total**", "total"),
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sales through the real terminal (IndexedDB storage) and the real host.
+
+async function openTerminal(browser, host, tid) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => log("page error", String(e)));
+  await page.goto(`${host.url}/bench.html`);
+  await page.evaluate(async ([tid, code, password]) => {
+    const m = await import("/pkg/softpos.js");
+    await m.default();
+    const t = await m.Terminal.open({ hostUrl: location.origin, merchantId: "898310048160001", terminalId: tid });
+    await t.activate(code);
+    await t.signIn("01", password);
+    window.t = t;
+    performance.setResourceTimingBufferSize(100000);
+  }, [tid, host.codes[tid], PASSWORD]);
+  return { context, page };
+}
+
+/** Sells `n` sales one after the other. For each: the whole call (JS call to resolved promise)
+ * and the time spent in the requests it made (Resource Timing: startTime to responseEnd of
+ * every fetch the sale started). The difference is what the terminal itself adds: the core,
+ * the IndexedDB write-ahead before the request and the write of the answer after it. */
+async function sell(page, n) {
+  const all = { total: [], net: [] };
+  for (let done = 0; done < n;) {
+    const chunk = Math.min(1000, n - done);
+    const r = await page.evaluate(async (chunk) => {
+      const total = [];
+      const net = [];
+      for (let i = 0; i < chunk; i++) {
+        performance.clearResourceTimings();
+        const t0 = performance.now();
+        const res = await window.t.sale({ amount: 100 + (i % 900), card: { pan: "4111111111111111", expiry: "12/30" } });
+        const t1 = performance.now();
+        if (res.status !== "approved") throw new Error(`sale ${res.status} ${res.responseCode}`);
+        let inNet = 0;
+        for (const e of performance.getEntriesByType("resource")) {
+          if (e.startTime >= t0 && e.name.includes("/v1/")) inNet += e.responseEnd - e.startTime;
+        }
+        total.push(t1 - t0);
+        net.push(inNet);
+      }
+      return { total, net };
+    }, chunk);
+    all.total.push(...r.total);
+    all.net.push(...r.net);
+    done += chunk;
+    if (done % 5000 === 0 || done === n) log(`  ${done}/${n} sales`);
+  }
+  return all;
+}
+
+async function fillAndMeasure(browser, host) {
+  const { context, page } = await openTerminal(browser, host, "20000001");
+  const s = await sell(page, FILL);
+  await context.close();
+  // Windows of 10 sales at each batch size: the sales that made the batch 1..10 entries, the ten
+  // up to 1 000, the ten up to 20 000 (the last the batch accepts, R11).
+  const rows = [];
+  for (const size of [10, 1000, FILL].filter((n, i, a) => n <= FILL && a.indexOf(n) === i)) {
+    const lo = Math.max(0, size - (size === 10 ? 10 : 50));
+    const inTerm = s.total.slice(lo, size).map((t, i) => t - s.net[lo + i]);
+    const tot = s.total.slice(lo, size);
+    rows.push(`| ${size} | ${lo + 1}..${size} | ${ms(q(inTerm, 0.5))} | ${ms(q(inTerm, 0.9))} | ${ms(q(tot, 0.5))} |`);
+  }
+  const inTerm = s.total.map((t, i) => t - s.net[i]);
+  return {
+    perSale: [
+      "| batch size | sales measured | in-terminal median ms | in-terminal p90 ms | whole sale median ms |",
+      "|---:|---|---:|---:|---:|",
+      ...rows,
+      `| all ${FILL} | 1..${FILL} | ${ms(q(inTerm, 0.5))} | ${ms(q(inTerm, 0.9))} | ${ms(q(s.total, 0.5))} |`,
+    ].join("\n"),
+    roundTrip: [
+      "| sales | p50 ms | p90 ms | p99 ms | max ms | sales/s (one terminal, sequential) |",
+      "|---:|---:|---:|---:|---:|---:|",
+      `| ${FILL} | ${ms(q(s.total, 0.5))} | ${ms(q(s.total, 0.9))} | ${ms(q(s.total, 0.99))} | ${ms(Math.max(...s.total))} | ${(1000 * FILL / s.total.reduce((a, b) => a + b, 0)).toFixed(0)} |`,
+    ].join("\n"),
+  };
+}
+
+/** The terminal key the page stored, to act on the host as a second device of the terminal. */
+async function terminalKey(page, tid) {
+  return page.evaluate(async ([merchant, tid]) => {
+    const db = await new Promise((res, rej) => {
+      const o = indexedDB.open("softpos");
+      o.onsuccess = () => res(o.result);
+      o.onerror = () => rej(o.error);
+    });
+    const meta = await new Promise((res) => {
+      const g = db.transaction("meta").objectStore("meta").get(`${merchant}/${tid}`);
+      g.onsuccess = () => res(g.result);
+    });
+    db.close();
+    return meta.terminal_key;
+  }, [MERCHANT, tid]);
+}
+
+async function post(url, token, path, body) {
+  const r = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const j = await r.json();
+  if (!r.ok) throw new Error(`${path}: ${JSON.stringify(j)}`);
+  return j;
+}
+
+/** Two terminals fill a batch each at the same time (only the settlement is timed here). */
+async function settleRuns(browser, host) {
+  const [bal, unb] = await Promise.all(["20000002", "20000003"].map(async (tid) => {
+    const t = await openTerminal(browser, host, tid);
+    await sell(t.page, SETTLE);
+    return t;
+  }));
+  // One sale the terminal never saw, booked on the host by a second sign-in of the same
+  // terminal: the host's totals then differ and the settlement needs the batch upload.
+  const key = await terminalKey(unb.page, "20000003");
+  const { session_token } = await post(host.url, key, "/v1/sign-in", { operator: "01", password: PASSWORD });
+  await post(host.url, session_token, "/v1/transactions", {
+    request_id: crypto.randomUUID(), kind: "sale", trace_no: 999000, amount: 4242, currency: "CNY",
+    card: { pan: "4111111111111111", expiry: "12/30" },
+  });
+  // That sign-in ended the page's session: sign in again, as the operator would.
+  await unb.page.evaluate((pw) => window.t.signIn("01", pw), PASSWORD);
+  const rows = [];
+  for (const { context, page } of [bal, unb]) {
+    const r = await page.evaluate(async () => {
+      const t0 = performance.now();
+      const s = await window.t.settle();
+      return { ms: performance.now() - t0, outcome: s.outcome, discrepancies: s.discrepancies.length };
+    });
+    await context.close();
+    rows.push(`| ${SETTLE} | ${r.outcome} | ${r.discrepancies} | ${ms(r.ms)} |`);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const started = Date.now();
+const sections = [];
+log("sizes");
+sections.push(["size", sizeTable()]);
+const host = await startHost(["20000001", "20000002", "20000003", "29999999"]);
+const browser = await launch();
+try {
+  log(`${LOADS} cold starts`);
+  sections.push(["start", await coldStarts(browser, host)]);
+  log(`filling a batch of ${FILL}`);
+  const fill = await fillAndMeasure(browser, host);
+  sections.push(["per-sale", fill.perSale]);
+  sections.push(["round-trip", fill.roundTrip]);
+  log(`settling ${SETTLE}-entry batches`);
+  sections.push(["settle", [
+    "| entries | outcome | discrepancies | `settle()` ms, JS call to resolved promise |",
+    "|---:|---|---:|---:|",
+    ...(await settleRuns(browser, host)),
+  ].join("\n")]);
+} finally {
+  await browser.close();
+  await host.stop();
+}
+for (const [name, body] of sections) console.log(`<!-- ${name} -->\n${body}\n`);
+log(`browser benchmarks took ${((Date.now() - started) / 1000).toFixed(0)} s`);
