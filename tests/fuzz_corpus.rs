@@ -8,7 +8,10 @@ mod support;
 use softpos::core::terminal::{Snapshot, Terminal};
 use support::*;
 
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/snapshot_restore/day");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fuzz/corpus/snapshot_restore/day"
+);
 
 #[test]
 fn r18_the_fuzz_seed_is_a_snapshot_the_terminal_restores() {
