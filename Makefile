@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 .PHONY: demo test test-native test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg size
 
-test: lint test-native test-host-pg test-wasm size test-e2e test-fuzz
+test: lint test-native test-host-pg test-wasm size test-e2e test-fuzz test-api
 
 # Builds everything and serves the counter and checkout pages with the host on SQLite.
 demo: toolchain
@@ -43,6 +43,10 @@ test-e2e: pkg
 # Each cargo-fuzz target in fuzz/ for 60 s (FUZZ_SECONDS) on nightly; prints execution counts.
 test-fuzz: toolchain
 	scripts/test-fuzz.sh
+
+# schemathesis against the host's /v1/openapi.json: no 5xx, every answer as documented.
+test-api: toolchain
+	scripts/test-api.sh
 
 # The shipped module: pkg/softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
 pkg: tools
