@@ -20,11 +20,33 @@ const OPERATOR_PASSWORD: &str = env!("SOFTPOS_TEST_OPERATOR_PASSWORD");
 const MERCHANT: &str = "898310048160001";
 const CARD: &str = "6212345678901232";
 const EXPIRY: &str = "12/30";
+const SUPERVISOR_PASSWORD: &str = env!("SOFTPOS_TEST_SUPERVISOR_PASSWORD");
 
 #[wasm_bindgen(inline_js = r#"
 export async function lockFree(name) {
   // Resolves once no page holds the terminal's Web Lock: its release is asynchronous.
   await navigator.locks.request(name, () => {});
+}
+export async function browserStorageText() {
+  // Everything this origin keeps: every IndexedDB database, every store, every record, and
+  // localStorage, as one string to search.
+  const out = [JSON.stringify(Object.assign({}, localStorage))];
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((resolve, reject) => {
+      const o = indexedDB.open(info.name);
+      o.onsuccess = () => resolve(o.result);
+      o.onerror = () => reject(o.error);
+    });
+    for (const name of db.objectStoreNames) {
+      const rows = await new Promise((resolve) => {
+        const r = db.transaction([name]).objectStore(name).getAll();
+        r.onsuccess = () => resolve(r.result);
+      });
+      out.push(JSON.stringify(rows));
+    }
+    db.close();
+  }
+  return out.join('\n');
 }
 export async function fault(url, rule) {
   const r = await fetch(url + '/__fault', { method: 'POST',
@@ -33,6 +55,8 @@ export async function fault(url, rule) {
 }
 "#)]
 extern "C" {
+    #[wasm_bindgen(js_name = browserStorageText)]
+    fn browser_storage_text() -> Promise;
     #[wasm_bindgen(js_name = fault)]
     fn fault_js(url: &str, rule: JsValue) -> Promise;
     #[wasm_bindgen(js_name = lockFree)]
@@ -316,4 +340,43 @@ async fn r8_r9_r11_soak_random_faults_lose_nothing_and_count_nothing_twice() {
          {failed} failed and reversed; host {} sales: 0 lost, 0 double",
         num(&s, "hostTotals.sale.count")
     );
+}
+
+#[wasm_bindgen_test]
+async fn r4_a_whole_day_with_faults_leaves_no_pan_expiry_or_password_in_browser_storage() {
+    let tid = "20000029";
+    let t = signed_in(tid, "browser").await;
+    let sale = ok(t.sale(sale_req(5000))).await;
+    ok(t.sale(sale_req(700))).await;
+    fault("/v1/transactions", "drop_answer", 1).await;
+    assert!(outcome(t.sale(sale_req(800))).await.is_err());
+    let void = json(&format!(
+        r#"{{"traceNo":{},"supervisorPassword":"{SUPERVISOR_PASSWORD}"}}"#,
+        num(&sale, "traceNo")
+    ));
+    ok(t.void_sale(void)).await;
+    settle_balanced(&t, 2, 5700).await;
+    ok(t.sign_off(JsValue::UNDEFINED)).await;
+    let stored = JsFuture::from(browser_storage_text())
+        .await
+        .expect("storage readable")
+        .as_string()
+        .unwrap_or_default();
+    assert!(
+        stored.contains(tid),
+        "the dump covers this terminal's records"
+    );
+    // The PAN also in the forms a careless encoder would write: bare digits and grouped.
+    for secret in [
+        CARD,
+        "6212 3456 7890 1232",
+        "\"12/30\"",
+        OPERATOR_PASSWORD,
+        SUPERVISOR_PASSWORD,
+    ] {
+        assert!(
+            !stored.contains(secret),
+            "{secret:?} found in browser storage"
+        );
+    }
 }
