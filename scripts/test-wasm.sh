@@ -51,7 +51,10 @@ done
 echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
 
 # tests/faults.rs talks to the host through the proxy, which breaks the requests it is told to.
-"$PROXY_BIN" --upstream "${addr#http://}" >"$work/proxy.out" 2>"$work/proxy.err" &
+# It runs a second host of its own on the same database, which a scenario may SIGKILL and
+# restart; it stops that host when it is stopped.
+"$PROXY_BIN" --host-bin "$HOST_BIN" --db "$db" --allow-origin "http://127.0.0.1:$page_port" \
+  >"$work/proxy.out" 2>"$work/proxy.err" &
 proxy_pid=$!
 for _ in $(seq 1 100); do
   proxy=$(sed -n 's/^listening on //p' "$work/proxy.out" | head -n 1)

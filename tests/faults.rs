@@ -2,7 +2,8 @@
 //!
 //! The terminal's `hostUrl` is the fault proxy (`host/examples/fault_proxy.rs`), which
 //! `scripts/test-wasm.sh` starts in front of the host; each test tells it what to break
-//! through `POST /__fault`. Every scenario ends with a settlement whose terminal totals equal
+//! through `POST /__fault`. The proxy runs its own host on the test database, so a scenario
+//! can SIGKILL it mid-request (it restarts on the same port and database) or run a cut-off. Every scenario ends with a settlement whose terminal totals equal
 //! the host's: nothing lost, nothing counted twice.
 #![cfg(target_arch = "wasm32")]
 
@@ -379,4 +380,60 @@ async fn r4_a_whole_day_with_faults_leaves_no_pan_expiry_or_password_in_browser_
             "{secret:?} found in browser storage"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn r8_the_host_killed_after_committing_a_sale_gets_it_reversed_after_restart() {
+    let t = signed_in("20000030", "memory").await;
+    ok(t.sale(sale_req(100))).await;
+    fault("/v1/transactions", "kill_host", 1).await;
+    assert_eq!(
+        outcome(t.sale(sale_req(200))).await.err().as_deref(),
+        Some("HOST_UNREACHABLE")
+    );
+    assert_eq!(t.pending_reversals(), 1);
+    // The restarted host kept the session and the committed sale: the reversal undoes it.
+    ok(t.sale(sale_req(300))).await;
+    assert_eq!(t.pending_reversals(), 0);
+    settle_balanced(&t, 2, 400).await;
+}
+
+#[wasm_bindgen_test]
+async fn r11_the_host_killed_mid_settlement_settles_once_on_retry() {
+    let t = signed_in("20000020", "memory").await;
+    ok(t.sale(sale_req(1700))).await;
+    let batch = t.batch_no();
+    fault("/v1/settlements", "kill_host", 1).await;
+    assert!(outcome(t.settle()).await.is_err(), "no answer, no result");
+    let s = settle_balanced(&t, 1, 1700).await;
+    assert_eq!(get(&s, "batchNo").as_f64(), batch.map(f64::from));
+    assert_eq!(t.batch_no().map(f64::from), Some(num(&s, "nextBatchNo")));
+}
+
+#[wasm_bindgen_test]
+async fn r15_a_cutoff_during_a_sale_closes_the_batch_and_the_terminal_reconciles_it() {
+    let t = signed_in("20000019", "memory").await;
+    ok(t.sale(sale_req(2100))).await;
+    // The cut-off runs while the next sale is on its way: it closes the batch and ends the
+    // session, so the host refuses that sale outright and it counts nowhere.
+    fault("/v1/transactions", "cutoff", 1).await;
+    assert!(outcome(t.sale(sale_req(2200))).await.is_err());
+    assert_eq!(
+        t.pending_reversals(),
+        0,
+        "a definite refusal, nothing to reverse"
+    );
+    let signed = ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    let reconciled = get(&signed, "reconciled");
+    assert_eq!(
+        js_sys::Array::from(&reconciled).length(),
+        1,
+        "the batch closed at cut-off"
+    );
+    let closed = js_sys::Array::from(&reconciled).get(0);
+    assert_eq!(text(&closed, "outcome"), "balanced");
+    assert_eq!(num(&closed, "hostTotals.sale.count"), 1.0);
+    assert_eq!(num(&closed, "hostTotals.sale.amount"), 2100.0);
+    ok(t.sale(sale_req(50))).await;
+    settle_balanced(&t, 1, 50).await;
 }

@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! fault_proxy --upstream 127.0.0.1:PORT        # prints "listening on http://ADDR"
+//! fault_proxy --host-bin softpos-host --db URL --allow-origin ORIGIN
+//!                                              # starts (and may kill) its own host
 //! POST /__fault {"path":"/v1/transactions","action":"drop_answer","times":1}
 //! POST /__fault {"action":"clear"}
 //! ```
@@ -12,7 +14,10 @@
 //! - `drop_answer`: forward, let the host commit, then close without answering;
 //! - `delay`: wait `delay_ms` before forwarding;
 //! - `duplicate`: forward the same bytes twice (a retransmission), answer with the second reply;
-//! - `cut_body`: forward, then send the answer's head and half its body and close.
+//! - `cut_body`: forward, then send the answer's head and half its body and close;
+//! - `kill_host` (own host only): forward, then SIGKILL the host before it answers, restart
+//!   it on the same port and database, and close the connection unanswered;
+//! - `cutoff` (own host only): run `softpos-host cutoff --db URL` just before forwarding.
 //!
 //! It works on raw HTTP/1.1 bytes, not through an HTTP library, so a fault can happen at any
 //! byte: one request per client connection, `Connection: close` both ways. CORS passes
@@ -20,6 +25,7 @@
 //! It listens on 127.0.0.1 only and stops when its parent kills it.
 
 use serde::Deserialize;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,30 +48,151 @@ fn one() -> u32 {
 
 type Rules = Arc<Mutex<Vec<Rule>>>;
 
+/// The host this proxy started itself, so a scenario can kill it like a power cut.
+/// std::process, not tokio's: the host's tokio is built without "process", and a blocking
+/// pause of the proxy while the host restarts is what a client would see anyway.
+struct OwnHost {
+    bin: String,
+    db: String,
+    origin: String,
+    addr: String,
+    child: Option<std::process::Child>,
+}
+
+impl OwnHost {
+    /// Starts the host on `addr` (port 0 the first time) and learns the address it bound.
+    fn start(&mut self) -> std::io::Result<()> {
+        use std::io::BufRead;
+        let listen = if self.addr.is_empty() {
+            "127.0.0.1:0".to_owned()
+        } else {
+            self.addr.clone()
+        };
+        let mut child = std::process::Command::new(&self.bin)
+            .args(["serve", "--db", &self.db, "--listen", &listen])
+            .args(["--allow-origin", &self.origin])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut bound = None;
+        for line in lines.by_ref() {
+            if let Some(addr) = line?.strip_prefix("listening on http://") {
+                bound = Some(addr.to_owned());
+                break;
+            }
+        }
+        let Some(bound) = bound else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other("the host did not start"));
+        };
+        self.addr = bound;
+        // Keep reading so the host never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL, as a power cut: no shutdown handler runs. Then the same port and database.
+    fn kill_and_restart(&mut self) -> std::io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        // The port may linger for a moment after the kill; the database does not.
+        for _ in 0..50 {
+            if self.start().is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(std::io::Error::other("the host did not come back"))
+    }
+
+    fn cutoff(&self) -> std::io::Result<()> {
+        let status = std::process::Command::new(&self.bin)
+            .args(["cutoff", "--db", &self.db])
+            .stdout(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("cutoff failed"))
+        }
+    }
+}
+
+impl Drop for OwnHost {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+type Own = Arc<tokio::sync::Mutex<Option<OwnHost>>>;
+
 /// Bodies here are small JSON; anything bigger is not a terminal's request.
 const MAX_MESSAGE: usize = 4 << 20;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let mut upstream = None;
+    let (mut upstream, mut bin, mut db, mut origin) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--upstream" {
-            upstream = args.next();
+        match a.as_str() {
+            "--upstream" => upstream = args.next(),
+            "--host-bin" => bin = args.next(),
+            "--db" => db = args.next(),
+            "--allow-origin" => origin = args.next(),
+            _ => {}
         }
     }
-    let Some(upstream) = upstream else {
-        eprintln!("usage: fault_proxy --upstream HOST:PORT");
+    let own: Own = Arc::default();
+    if let (Some(bin), Some(db), Some(origin)) = (bin, db, origin) {
+        let mut host = OwnHost {
+            bin,
+            db,
+            origin,
+            addr: String::new(),
+            child: None,
+        };
+        host.start()?;
+        eprintln!("fault_proxy: own host at {}", host.addr);
+        *own.lock().await = Some(host);
+    } else if upstream.is_none() {
+        eprintln!(
+            "usage: fault_proxy --upstream HOST:PORT | --host-bin BIN --db URL --allow-origin O"
+        );
         std::process::exit(2);
-    };
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on http://{}", listener.local_addr()?);
     let rules: Rules = Arc::default();
+    // Stopped by its PID with SIGTERM: take the host it started down with it.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
-        let (client, _) = listener.accept().await?;
-        let (rules, upstream) = (rules.clone(), upstream.clone());
+        let client = tokio::select! {
+            accepted = listener.accept() => accepted?.0,
+            _ = term.recv() => {
+                own.lock().await.take();
+                return Ok(());
+            }
+        };
+        let (rules, own, upstream) = (rules.clone(), own.clone(), upstream.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve(client, &upstream, &rules).await {
+            let upstream = match (&*own.lock().await, upstream) {
+                (Some(h), _) => h.addr.clone(),
+                (None, Some(u)) => u,
+                (None, None) => return,
+            };
+            if let Err(e) = serve(client, &upstream, &rules, &own).await {
                 eprintln!("fault_proxy: {e}");
             }
         });
@@ -151,7 +278,12 @@ fn take_rule(rules: &Rules, path: &str) -> Option<Rule> {
     Some(rule)
 }
 
-async fn serve(mut client: TcpStream, upstream: &str, rules: &Rules) -> std::io::Result<()> {
+async fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    rules: &Rules,
+    own: &Own,
+) -> std::io::Result<()> {
     let Some(request) = read_message(&mut client, false).await? else {
         return Ok(());
     };
@@ -174,6 +306,11 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Rules) -> std::io:
             let ms = rule.as_ref().map_or(0, |r| r.delay_ms);
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+        "cutoff" => {
+            if let Some(h) = &*own.lock().await {
+                h.cutoff()?;
+            }
+        }
         _ => {}
     }
     let answer = if action == "duplicate" {
@@ -183,6 +320,13 @@ async fn serve(mut client: TcpStream, upstream: &str, rules: &Rules) -> std::io:
     } else {
         forward(upstream, &request).await
     };
+    if action == "kill_host" {
+        // The host has committed (it answered us); it dies before the answer leaves.
+        if let Some(h) = &mut *own.lock().await {
+            h.kill_and_restart()?;
+        }
+        return Ok(());
+    }
     let answer = match answer {
         Ok(a) => close_after(&a),
         // The host is down: the terminal sees a broken connection, as it would without us.
@@ -225,6 +369,8 @@ async fn control(
                     "delay",
                     "duplicate",
                     "cut_body",
+                    "kill_host",
+                    "cutoff",
                 ]
                 .contains(&r.action.as_str()) =>
             {
