@@ -13,7 +13,8 @@ HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
 work=$(mktemp -d)
 host_pid=
 cleanup() {
-  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  # Never stop the trap early under `set -e`: the temp dir must go too.
+  if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

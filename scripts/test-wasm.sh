@@ -15,8 +15,10 @@ work=$(mktemp -d)
 host_pid=
 proxy_pid=
 cleanup() {
-  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
-  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  # Each step must run even when one before it fails (a process that died of its signal makes
+  # `wait` non-zero), so nothing here may stop the trap under `set -e`.
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+  if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
