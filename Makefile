@@ -3,9 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-native test-host-pg test-wasm test-e2e lint bench bench-host toolchain tools pkg size
+.PHONY: demo test test-native test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg size
 
-test: lint test-native test-host-pg test-wasm size test-e2e
+test: lint test-native test-host-pg test-wasm size test-e2e test-fuzz test-api
 
 # Builds everything and serves the counter and checkout pages with the host on SQLite.
 demo: toolchain
@@ -39,6 +39,14 @@ test-wasm: tools
 test-e2e: pkg
 	scripts/tools.sh browser
 	scripts/test-e2e.sh
+
+# Each cargo-fuzz target in fuzz/ for 60 s (FUZZ_SECONDS) on nightly; prints execution counts.
+test-fuzz: toolchain
+	scripts/test-fuzz.sh
+
+# schemathesis against the host's /v1/openapi.json: no 5xx, every answer as documented.
+test-api: toolchain
+	scripts/test-api.sh
 
 # The shipped module: pkg/softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
 pkg: tools

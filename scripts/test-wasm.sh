@@ -7,11 +7,18 @@ cd "$(dirname "$0")/.."
 
 HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
 [ -n "${SOFTPOS_HOST_BIN:-}" ] || cargo build -q -p softpos-host
+# The fault proxy (host/examples/fault_proxy.rs) for tests/faults.rs.
+cargo build -q -p softpos-host --example fault_proxy
+PROXY_BIN=target/debug/examples/fault_proxy
 
 work=$(mktemp -d)
 host_pid=
+proxy_pid=
 cleanup() {
-  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  # Each step must run even when one before it fails (a process that died of its signal makes
+  # `wait` non-zero), so nothing here may stop the trap under `set -e`.
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+  if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,17 +52,32 @@ done
 [ -n "${addr:-}" ] || { echo "the host did not start:"; cat "$work/host.err"; exit 1; }
 echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
 
+# tests/faults.rs talks to the host through the proxy, which breaks the requests it is told to.
+# It runs a second host of its own on the same database, which a scenario may SIGKILL and
+# restart; it stops that host when it is stopped.
+"$PROXY_BIN" --host-bin "$HOST_BIN" --db "$db" --allow-origin "http://127.0.0.1:$page_port" \
+  >"$work/proxy.out" 2>"$work/proxy.err" &
+proxy_pid=$!
+for _ in $(seq 1 100); do
+  proxy=$(sed -n 's/^listening on //p' "$work/proxy.out" | head -n 1)
+  [ -n "$proxy" ] && break
+  sleep 0.1
+done
+[ -n "${proxy:-}" ] || { echo "the fault proxy did not start:"; cat "$work/proxy.err"; exit 1; }
+echo "fault proxy at $proxy (pid $proxy_pid)"
+export SOFTPOS_TEST_PROXY="$proxy"
+
 export SOFTPOS_TEST_HOST="$addr"
 export SOFTPOS_TEST_CODES
 SOFTPOS_TEST_CODES=$(IFS=,; echo "${codes[*]}")
 export SOFTPOS_TEST_OPERATOR_PASSWORD="$operator_pw"
 export SOFTPOS_TEST_SUPERVISOR_PASSWORD="$supervisor_pw"
 export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port"
-export WASM_BINDGEN_TEST_TIMEOUT=120
+export WASM_BINDGEN_TEST_TIMEOUT=400
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 status=0
-cargo test --target wasm32-unknown-unknown --test web "$@" || status=$?
+cargo test --target wasm32-unknown-unknown --test web --test faults "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- host log (last 40 lines) ---"
   tail -n 40 "$work/host.err"

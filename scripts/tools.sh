@@ -2,6 +2,8 @@
 # Installs, when missing, what the build and the tests need. Idempotent; safe to run often.
 #   scripts/tools.sh wasm      wasm target, wasm-bindgen CLI (the version in Cargo.lock), npm packages
 #   scripts/tools.sh browser   the above, plus Debian's Chromium and ChromeDriver
+#   scripts/tools.sh fuzz      nightly toolchain, cargo-fuzz
+#   scripts/tools.sh api       schemathesis in a venv under target/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +34,24 @@ need_browser() {
   fi
 }
 
+need_fuzz() {
+  # libFuzzer needs nightly's -Zsanitizer (no rust-src: cargo-fuzz does not rebuild std here).
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+}
+
+need_api() {
+  # schemathesis from PyPI, kept out of the system Python.
+  if [ ! -x target/venv/bin/schemathesis ]; then
+    python3 -m venv target/venv
+    target/venv/bin/pip install -q schemathesis
+  fi
+}
+
 case "${1:-wasm}" in
   wasm) need_wasm ;;
   browser) need_wasm; need_browser ;;
-  *) echo "usage: $0 wasm|browser" >&2; exit 2 ;;
+  fuzz) need_fuzz ;;
+  api) need_api ;;
+  *) echo "usage: $0 wasm|browser|fuzz|api" >&2; exit 2 ;;
 esac

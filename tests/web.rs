@@ -60,6 +60,10 @@ export async function hostPost(url, path, token, body) {
   const r = await fetch(url + path, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: r.status, body: await r.json() };
 }
+export async function lockFree(name) {
+  // Resolves once no page holds the terminal's Web Lock: its release is asynchronous.
+  await navigator.locks.request(name, () => {});
+}
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -76,6 +80,8 @@ extern "C" {
     #[wasm_bindgen(js_name = hostPost)]
     fn host_post(url: &str, path: &str, token: &str, body: JsValue) -> Promise;
     fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = lockFree)]
+    fn lock_free(name: &str) -> Promise;
     #[wasm_bindgen(js_name = hostGet)]
     fn host_get(url: &str, path: &str, token: &str) -> Promise;
 }
@@ -132,6 +138,11 @@ async fn refused(p: Promise) -> String {
 }
 
 async fn open_with(terminal: &str, extra: &str) -> Terminal {
+    if extra.contains("browser") {
+        // Each terminal on browser storage holds a Web Lock while it is open (one tab at a
+        // time); a dropped one releases it asynchronously, as a closing tab does.
+        let _ = JsFuture::from(lock_free(&format!("softpos:{MERCHANT}/{terminal}"))).await;
+    }
     let config = json(&format!(
         r#"{{"hostUrl":"{HOST}","merchantId":"{MERCHANT}","terminalId":"{terminal}"{extra}}}"#
     ));
@@ -509,6 +520,8 @@ async fn r18_a_reload_with_a_request_in_flight_queues_its_reversal() {
         ok(sleep(20)).await;
     }
     assert!(written, "the sale was written ahead");
+    // A reload ends the old page and with it its Web Lock on the terminal.
+    drop(t);
     let again = open_with(tid, r#","storage":"browser""#).await;
     assert_eq!(again.pending_reversals(), 1);
     assert_eq!(num(&again.totals(), "sale.amount"), 1000.0);
@@ -534,6 +547,7 @@ async fn r19_a_tampered_journal_is_refused_on_open() {
     drop(t);
     let key = format!("{MERCHANT}/{tid}/{batch:06}/{:010}", 1);
     ok(idb_edit("journal", &key, "amount", JsValue::from(1))).await;
+    let _ = JsFuture::from(lock_free(&format!("softpos:{MERCHANT}/{tid}"))).await;
     let config = json(&format!(
         r#"{{"hostUrl":"{HOST}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
     ));

@@ -190,6 +190,19 @@ impl Store {
     /// `POST /v1/activate`: a single-use code (24 h) becomes the terminal key; a new key
     /// replaces the old one and ends the terminal's sessions.
     pub async fn activate(&self, req: &ActivateRequest) -> ApiResult<ActivateResponse> {
+        // Ids of the wrong shape match no terminal; refusing them here also keeps bytes such
+        // as NUL, which PostgreSQL rejects in text with a 500, away from the database.
+        let well_formed = |id: &str, len: usize, ok: fn(&u8) -> bool| {
+            id.len() == len && id.as_bytes().iter().all(ok)
+        };
+        if !well_formed(&req.merchant_id, 15, u8::is_ascii_digit)
+            || !well_formed(&req.terminal_id, 8, u8::is_ascii_alphanumeric)
+        {
+            return Err(ApiError::detail(
+                ErrorCode::BadCredentials,
+                "unknown, used or expired activation code",
+            ));
+        }
         let now = now_ms();
         let code_hash = secrets::sha256_hex(secrets::normalise_code(&req.activation_code));
         let mut tx = self.begin().await?;
@@ -850,6 +863,11 @@ impl Store {
         rrn: &str,
         amount: Amount,
     ) -> ApiResult<TxRow> {
+        // An RRN is 12 ASCII characters (rrn_of); anything else names no sale. Checked before
+        // the query because PostgreSQL answers a NUL in a text parameter with an error (a 500).
+        if rrn.len() != 12 || !rrn.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::new(ErrorCode::UnknownTransaction));
+        }
         let row = sqlx::query(&format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 AND rrn = $2 \
              AND kind = 'sale'"

@@ -138,6 +138,72 @@ pub fn error_message(code: &str, locale: Option<String>) -> Option<String> {
 #[wasm_bindgen]
 pub struct Terminal {
     pub(crate) inner: Rc<RefCell<Inner>>,
+    /// The Web Lock that keeps a second tab off this terminal's journal; released on drop.
+    _tab_lock: Option<TabLock>,
+}
+
+/// An exclusive Web Lock (`navigator.locks`) on one terminal's browser storage, held for the
+/// lifetime of the `Terminal`. Two tabs appending to one journal would fork its hash chain and
+/// reuse trace numbers, so the second `Terminal.open` is refused with `BUSY` instead of
+/// waiting: a tab that waited could sit unnoticed behind a forgotten one. The browser drops
+/// the lock by itself when the tab closes or reloads.
+struct TabLock {
+    release: Function,
+}
+
+impl Drop for TabLock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+    }
+}
+
+impl TabLock {
+    /// `Ok(None)` where the browser has no Web Locks (nothing to guard with); `BUSY` when
+    /// another tab holds the terminal.
+    async fn acquire(name: &str) -> Result<Option<TabLock>, Error> {
+        let locks = web_sys::window()
+            .map(|w| field(&field(&w.into(), "navigator"), "locks"))
+            .unwrap_or(JsValue::UNDEFINED);
+        let request = field(&locks, "request");
+        let Some(request) = request.dyn_ref::<Function>() else {
+            return Ok(None);
+        };
+        // `held` stays pending until `release` is called: the lock lives as long as it does.
+        let mut release = None;
+        let held = Promise::new(&mut |resolve, _| release = Some(resolve));
+        let mut granted = None;
+        let answer = Promise::new(&mut |resolve, _| granted = Some(resolve));
+        let (Some(release), Some(granted)) = (release, granted) else {
+            return Ok(None);
+        };
+        let callback = Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            // `lock` is null when `ifAvailable` found the lock taken.
+            let _ = granted.call1(&JsValue::UNDEFINED, &(!lock.is_null()).into());
+            if lock.is_null() {
+                JsValue::UNDEFINED
+            } else {
+                held.into()
+            }
+        });
+        let options = Object::new();
+        let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
+        request
+            .call3(&locks, &name.into(), &options, &callback)
+            .map_err(|_| Error::with_detail(ErrorCode::Internal, "navigator.locks failed"))?;
+        let got = wasm_bindgen_futures::JsFuture::from(answer)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if got {
+            Ok(Some(TabLock { release }))
+        } else {
+            Err(Error::with_detail(
+                ErrorCode::Busy,
+                "this terminal is open in another tab or window; close it there first",
+            ))
+        }
+    }
 }
 
 pub(crate) fn now() -> Timestamp {
@@ -446,6 +512,12 @@ impl Terminal {
             cfg.max_batch_entries = max;
         }
         cfg.validate()?;
+        // Only browser storage is shared between tabs; a memory terminal has its own journal.
+        let tab_lock = if browser {
+            TabLock::acquire(&format!("softpos:{}/{}", cfg.merchant_id, cfg.terminal_id)).await?
+        } else {
+            None
+        };
         let storage = Rc::new(Storage::open(browser).await?);
         let t = now();
         let snapshot = storage.load(&cfg.merchant_id, &cfg.terminal_id).await?;
@@ -467,7 +539,10 @@ impl Terminal {
             next_listener: 0,
             idle_timer: None,
         }));
-        Ok(Terminal { inner })
+        Ok(Terminal {
+            inner,
+            _tab_lock: tab_lock,
+        })
     }
 
     /// Starts an operation and returns the promise of its result.
