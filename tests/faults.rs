@@ -7,16 +7,19 @@
 //! the host's: nothing lost, nothing counted twice.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Promise, Reflect, JSON};
+use js_sys::Promise;
 use softpos::wasm::Terminal;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod browser;
+
+use browser::{code, get, json, num, ok, text};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const PROXY: &str = env!("SOFTPOS_TEST_PROXY");
-const CODES: &str = env!("SOFTPOS_TEST_CODES");
 const OPERATOR_PASSWORD: &str = env!("SOFTPOS_TEST_OPERATOR_PASSWORD");
 const MERCHANT: &str = "898310048160001";
 const CARD: &str = "6212345678901232";
@@ -78,45 +81,6 @@ async fn clear_faults() {
     JsFuture::from(fault_js(PROXY, json(r#"{"action":"clear"}"#)))
         .await
         .expect("the proxy cleared its rules");
-}
-
-fn code(terminal: &str) -> String {
-    CODES
-        .split(',')
-        .find_map(|pair| pair.strip_prefix(&format!("{terminal}=")))
-        .unwrap_or_else(|| panic!("no activation code for {terminal}"))
-        .to_owned()
-}
-
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).unwrap_or_else(|_| panic!("bad JSON in a test: {text}"))
-}
-
-fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |v, k| {
-        Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED)
-    })
-}
-
-fn num(v: &JsValue, path: &str) -> f64 {
-    get(v, path)
-        .as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
-
-fn text(v: &JsValue, path: &str) -> String {
-    get(v, path).as_string().unwrap_or_default()
-}
-
-async fn ok(p: Promise) -> JsValue {
-    match JsFuture::from(p).await {
-        Ok(v) => v,
-        Err(e) => panic!(
-            "expected success, got {}: {}",
-            text(&e, "code"),
-            text(&e, "message")
-        ),
-    }
 }
 
 /// The error code, or `None` when the promise resolved.

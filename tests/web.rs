@@ -5,16 +5,19 @@
 //! activation codes and the passwords in at compile time.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Promise, JSON};
 use softpos::wasm::Terminal;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod browser;
+
+use browser::{code, get, json, num, ok, text};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const HOST: &str = env!("SOFTPOS_TEST_HOST");
-const CODES: &str = env!("SOFTPOS_TEST_CODES");
 const OPERATOR_PASSWORD: &str = env!("SOFTPOS_TEST_OPERATOR_PASSWORD");
 const SUPERVISOR_PASSWORD: &str = env!("SOFTPOS_TEST_SUPERVISOR_PASSWORD");
 const MERCHANT: &str = "898310048160001";
@@ -84,46 +87,6 @@ extern "C" {
     fn lock_free(name: &str) -> Promise;
     #[wasm_bindgen(js_name = hostGet)]
     fn host_get(url: &str, path: &str, token: &str) -> Promise;
-}
-
-/// The activation code provisioned for a terminal of this test run.
-fn code(terminal: &str) -> String {
-    CODES
-        .split(',')
-        .find_map(|pair| pair.strip_prefix(&format!("{terminal}=")))
-        .unwrap_or_else(|| panic!("no activation code for {terminal}"))
-        .to_owned()
-}
-
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).unwrap_or_else(|_| panic!("bad JSON in a test: {text}"))
-}
-
-fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |v, k| {
-        Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED)
-    })
-}
-
-fn num(v: &JsValue, path: &str) -> f64 {
-    get(v, path)
-        .as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
-
-fn text(v: &JsValue, path: &str) -> String {
-    get(v, path).as_string().unwrap_or_default()
-}
-
-async fn ok(p: Promise) -> JsValue {
-    match JsFuture::from(p).await {
-        Ok(v) => v,
-        Err(e) => panic!(
-            "expected success, got {}: {}",
-            text(&e, "code"),
-            text(&e, "message")
-        ),
-    }
 }
 
 /// The `code` of the rejection.
