@@ -77,7 +77,7 @@ export WASM_BINDGEN_TEST_TIMEOUT=400
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 status=0
-cargo test --target wasm32-unknown-unknown --test web --test faults "$@" || status=$?
+cargo test --target wasm32-unknown-unknown --test codec --test web --test faults "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- host log (last 40 lines) ---"
   tail -n 40 "$work/host.err"

@@ -7,7 +7,7 @@
 use crate::core::terminal::{Auth, Outgoing, Reply};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::ErrorBody;
-use crate::wasm::{from_plain, to_plain};
+use crate::wasm::codec::{self, FromJs, ToJs};
 use gloo_net::http::Request;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
@@ -28,7 +28,7 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
             builder = builder.header("Authorization", &format!("Bearer {t}"));
         }
     }
-    let Ok(body) = js_sys::JSON::stringify(&to_plain(&out.call)) else {
+    let Ok(body) = js_sys::JSON::stringify(&out.call.to_js()) else {
         return Reply::NoAnswer;
     };
     let Ok(request) = builder.body(body) else {
@@ -44,10 +44,9 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     // The browser's JSON parser, not one compiled into the module: smaller wasm.
     let json = js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
     match status {
-        200..=299 => out
-            .call
-            .answer_from(serde_wasm_bindgen::Deserializer::from(json)),
-        400..=499 => Reply::Refused(match from_plain::<ErrorBody>(json) {
+        200..=299 => codec::answer(&out.call, &json),
+
+        400..=499 => Reply::Refused(match ErrorBody::from_js(&json) {
             Ok(body) => Error {
                 code: body.error.code,
                 message: body.error.message,

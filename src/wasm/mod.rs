@@ -6,6 +6,7 @@
 //! second call while one is pending gets the core's `BUSY`, not a borrow panic.
 
 mod client;
+pub mod codec;
 mod storage;
 mod widget;
 
@@ -16,8 +17,8 @@ use crate::core::terminal::{
 };
 use crate::core::time::Timestamp;
 use crate::error::{Error, ErrorCode};
+use codec::{field as read_field, ToJs};
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use storage::Storage;
@@ -77,8 +78,6 @@ export type TerminalEvent = { type: "state" | "transaction" | "reversal_queued" 
 "#;
 
 /// `Terminal.open` configuration (the JS `Config`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct JsConfig {
     host_url: String,
     merchant_id: String,
@@ -88,6 +87,21 @@ struct JsConfig {
     auto_sign_off_after_settle: Option<bool>,
     idle_sign_off_minutes: Option<u32>,
     max_batch_entries: Option<u32>,
+}
+
+impl JsConfig {
+    fn read(v: &JsValue) -> Result<JsConfig, codec::Unreadable> {
+        Ok(JsConfig {
+            host_url: read_field(v, "hostUrl")?,
+            merchant_id: read_field(v, "merchantId")?,
+            terminal_id: read_field(v, "terminalId")?,
+            storage: read_field(v, "storage")?,
+            timeout_ms: read_field(v, "timeoutMs")?,
+            auto_sign_off_after_settle: read_field(v, "autoSignOffAfterSettle")?,
+            idle_sign_off_minutes: read_field(v, "idleSignOffMinutes")?,
+            max_batch_entries: read_field(v, "maxBatchEntries")?,
+        })
+    }
 }
 
 const DEFAULT_TIMEOUT_MS: u32 = 15_000;
@@ -229,21 +243,9 @@ fn bad_request(detail: impl std::fmt::Display) -> Error {
     Error::with_detail(ErrorCode::BadRequest, detail)
 }
 
-/// Serialises to a plain JS value as JSON would have it (snake_case, as on the wire).
-pub(crate) fn to_plain<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
-}
-
-/// Reads a plain JS value (from `JSON.parse` or IndexedDB) into a Rust type.
-pub(crate) fn from_plain<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
-}
-
-/// Serialises to a plain JS object with camelCase keys, as the JS API speaks.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    camelize(to_plain(value))
+/// A plain JS object with camelCase keys, as the JS API speaks.
+pub(crate) fn to_js<T: ToJs + ?Sized>(value: &T) -> JsValue {
+    camelize(value.to_js())
 }
 
 fn camelize(v: JsValue) -> JsValue {
@@ -491,7 +493,10 @@ impl Terminal {
                 }
             }
         }
-        let js: JsConfig = serde_wasm_bindgen::from_value(config)
+        if !config.is_object() {
+            return Err(bad_request("the config must be an object"));
+        }
+        let js = JsConfig::read(&config)
             .map_err(|e| bad_request(format_args!("invalid config: {e}")))?;
         let browser = match js.storage.as_deref() {
             None | Some("browser") => true,
@@ -702,12 +707,8 @@ impl Terminal {
             .iter()
             .map(|e| {
                 let view = to_js(e);
-                let _ = Reflect::set(&view, &"recordedStatus".into(), &to_plain(&e.status));
-                let _ = Reflect::set(
-                    &view,
-                    &"status".into(),
-                    &to_plain(&journal.current_status(e)),
-                );
+                let _ = Reflect::set(&view, &"recordedStatus".into(), &e.status.to_js());
+                let _ = Reflect::set(&view, &"status".into(), &journal.current_status(e).to_js());
                 view
             })
             .collect::<Array>()

@@ -8,7 +8,7 @@
 use crate::core::terminal::{Meta, Snapshot, Write};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::JournalEntry;
-use crate::wasm::{from_plain, to_plain};
+use crate::wasm::codec::{FromJs, ToJs};
 use js_sys::{Array, Promise};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -191,7 +191,7 @@ impl Storage {
         let Some(meta_json) = meta_json else {
             return Ok(None);
         };
-        let meta: Meta = from_plain(meta_json).map_err(|e| {
+        let meta = Meta::from_js(&meta_json).map_err(|e| {
             Error::with_detail(
                 ErrorCode::BadRequest,
                 format_args!("stored state unreadable: {e}"),
@@ -199,7 +199,7 @@ impl Storage {
         })?;
         let entries = entry_jsons
             .into_iter()
-            .map(from_plain::<JournalEntry>)
+            .map(|e| JournalEntry::from_js(&e))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 Error::with_detail(
@@ -227,14 +227,14 @@ impl Storage {
             .enumerate()
             .filter_map(|(i, w)| match w {
                 Write::Meta(m) if Some(i) == last_meta => {
-                    Some((META, Op::Put(meta_key(merchant, terminal), to_plain(m))))
+                    Some((META, Op::Put(meta_key(merchant, terminal), m.to_js())))
                 }
                 Write::Meta(_) => None,
                 Write::Append { batch_no, entry } => Some((
                     JOURNAL,
                     Op::Put(
                         entry_key(merchant, terminal, *batch_no, entry.seq),
-                        to_plain(entry),
+                        entry.to_js(),
                     ),
                 )),
                 Write::ClearJournal { batch_no } => {

@@ -1,0 +1,224 @@
+//! The browser module's JS codec (`softpos::wasm::codec`) against serde_json, which the host
+//! speaks: every wire and storage type read from serde's JSON gives the same value, and
+//! written gives the same JSON. Run in headless Chromium by `scripts/test-wasm.sh`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::JSON;
+use serde::{de::DeserializeOwned, Serialize};
+use softpos::core::terminal::{
+    Meta, Recovery, SettlementResult, SignInResult, SignOffResult, TxResult,
+};
+use softpos::error::ErrorCode;
+use softpos::protocol::*;
+use softpos::wasm::codec::{FromJs, ToJs, Unreadable};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Reads `json` with serde, then checks the codec reads the same JSON to the same value and
+/// writes the value to the same JSON.
+fn agrees<T: Serialize + DeserializeOwned + FromJs + ToJs + PartialEq>(json: &str) {
+    let name = std::any::type_name::<T>();
+    let value: T = serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}: {json}"));
+    let serde_text = serde_json::to_string(&value).expect("serialise");
+    let read = T::from_js(&JSON::parse(&serde_text).expect("JSON"))
+        .unwrap_or_else(|e| panic!("{name}: the codec cannot read serde's JSON: {e}"));
+    assert!(
+        read == value,
+        "{name}: the codec read {serde_text} differently"
+    );
+    let written = JSON::stringify(&value.to_js())
+        .ok()
+        .and_then(|s| s.as_string())
+        .expect("stringify");
+    let ours: serde_json::Value = serde_json::from_str(&written).expect("our JSON");
+    let theirs: serde_json::Value = serde_json::to_value(&value).expect("serde's JSON");
+    assert_eq!(
+        ours, theirs,
+        "{name}: the codec wrote other JSON than serde"
+    );
+}
+
+const TOTALS: &str = r#"{"batch_no":7,"currency":"CNY","sale":{"count":3,"amount":4500},
+  "void":{"count":1,"amount":1000},"refund":{"count":1,"amount":250},"net_amount":3250}"#;
+
+fn settlement(discrepancies: &str) -> String {
+    format!(
+        r#"{{"batch_no":7,"outcome":"unbalanced","terminal_totals":{TOTALS},"host_totals":{TOTALS},
+        "discrepancies":{discrepancies},"next_batch_no":8,"settled_at":"2026-11-28T10:00:00+08:00"}}"#
+    )
+}
+
+const DISCREPANCIES: &str = r#"[
+  {"request_id":"a","trace_no":1,"kind":"missing_on_terminal"},
+  {"request_id":"b","trace_no":2,"kind":"missing_on_host"},
+  {"request_id":"c","trace_no":3,"kind":"amount_mismatch"},
+  {"request_id":"d","trace_no":4,"kind":"status_mismatch"}]"#;
+
+fn entry(kind: &str, status: &str, optional: &str) -> String {
+    format!(
+        r#"{{"seq":3,"request_id":"r-3","kind":"{kind}","trace_no":12,"amount":-250,
+        "currency":"CNY","status":"{status}",{optional}"operator":"01",
+        "at":"2026-11-28T10:00:00+08:00","prev_hash":"00ff","hash":"ff00"}}"#
+    )
+}
+
+const ENTRY_SOME: &str = r#""response_code":"00","rrn":"000000000012","auth_code":"A1B2C3",
+  "masked_pan":"621234******1232","original_trace_no":9,"original_rrn":"000000000009","#;
+const ENTRY_NONE: &str = r#""response_code":null,"rrn":null,"auth_code":null,
+  "masked_pan":null,"original_trace_no":null,"original_rrn":null,"#;
+
+#[wasm_bindgen_test]
+fn codec_reads_and_writes_every_request_as_serde_json_does() {
+    agrees::<ActivateRequest>(
+        r#"{"merchant_id":"898310048160001","terminal_id":"10000001","activation_code":"X"}"#,
+    );
+    agrees::<SignInRequest>(r#"{"operator":"01","password":"0101"}"#);
+    agrees::<TransactionRequest>(
+        r#"{"request_id":"r","kind":"sale","trace_no":1,"amount":1250,"currency":"CNY",
+        "card":{"pan":"6212345678901232","expiry":"12/30"}}"#,
+    );
+    agrees::<TransactionRequest>(
+        r#"{"request_id":"r","kind":"void","trace_no":2,"amount":1250,"currency":"CNY",
+        "original":{"trace_no":1},"supervisor_password":"123456"}"#,
+    );
+    agrees::<TransactionRequest>(
+        r#"{"request_id":"r","kind":"refund","trace_no":3,"amount":50,"currency":"CNY",
+        "original":{"rrn":"000000000001"},"supervisor_password":"123456"}"#,
+    );
+    agrees::<ReversalRequest>(r#"{"request_id":"r"}"#);
+    agrees::<SettlementRequest>(&format!(
+        r#"{{"request_id":"r","batch_no":7,"terminal_totals":{TOTALS}}}"#
+    ));
+    agrees::<UploadRequest>(&format!(
+        r#"{{"request_id":"r","entries":[{},{}]}}"#,
+        entry("sale", "approved", ENTRY_SOME),
+        entry("reversal", "reversed", ENTRY_NONE)
+    ));
+    agrees::<SignOffRequest>("{}");
+    agrees::<SignOffRequest>(r#"{"request_id":"r","settle":false}"#);
+}
+
+#[wasm_bindgen_test]
+fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
+    agrees::<ActivateResponse>(r#"{"terminal_key":"k"}"#);
+    agrees::<SignInResponse>(&format!(
+        r#"{{"session_token":"t","expires_at":"2026-11-28T20:00:00+08:00","operator":"01",
+        "business_date":"2026-11-28","batch_no":8,"next_trace_no":13,"currency":"CNY",
+        "closed_batches":[{{"batch_no":7,"business_date":"2026-11-27","host_totals":{TOTALS}}}]}}"#
+    ));
+    for (status, optional) in [
+        (
+            "approved",
+            r#""rrn":"000000000012","auth_code":"A1","masked_pan":"621234******1232","#,
+        ),
+        (
+            "declined",
+            r#""rrn":null,"auth_code":null,"masked_pan":null,"#,
+        ),
+    ] {
+        agrees::<TransactionResponse>(&format!(
+            r#"{{"request_id":"r","status":"{status}","response_code":"00","message":"ok",
+            {optional}"batch_no":7,"trace_no":12,"host_time":"2026-11-28T10:00:00+08:00"}}"#
+        ));
+    }
+    agrees::<ReversalResponse>(r#"{"request_id":"r","reversed":true}"#);
+    agrees::<SettlementResponse>(&format!(
+        r#"{{"batch_no":7,"outcome":"balanced","host_totals":{TOTALS},"next_batch_no":8}}"#
+    ));
+    agrees::<UploadResponse>(&format!(
+        r#"{{"batch_no":7,"outcome":"unbalanced","host_totals":{TOTALS},
+        "discrepancies":{DISCREPANCIES},"next_batch_no":8}}"#
+    ));
+    agrees::<SignOffResponse>(r#"{"signed_off_at":"2026-11-28T20:00:00+08:00"}"#);
+    agrees::<ErrorBody>(r#"{"error":{"code":"NOT_SIGNED_IN","message":"sign in first"}}"#);
+}
+
+#[wasm_bindgen_test]
+fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() {
+    for (kind, status) in [
+        ("sale", "approved"),
+        ("void", "declined"),
+        ("refund", "unknown"),
+        ("reversal", "reversed"),
+        ("sale", "voided"),
+    ] {
+        agrees::<JournalEntry>(&entry(kind, status, ENTRY_SOME));
+        agrees::<JournalEntry>(&entry(kind, status, ENTRY_NONE));
+    }
+    agrees::<Meta>(
+        r#"{"version":1,"merchant_id":"m","terminal_id":"t","terminal_key":null,"currency":null,
+        "batch_no":1,"business_date":null,"next_trace_no":1,"operator":null,"reversals":[],
+        "in_flight":null,"settlement":null,"reconcile":[],"recent_settled":[],
+        "last_settlement":null,"journal_len":0}"#,
+    );
+    agrees::<Meta>(&format!(
+        r#"{{"version":1,"merchant_id":"m","terminal_id":"t","terminal_key":"k","currency":"CNY",
+        "batch_no":7,"business_date":"2026-11-28","next_trace_no":13,"operator":"01",
+        "reversals":[{{"request_id":"r","batch_no":7,"trace_no":11,"amount":100}}],
+        "in_flight":{{"request_id":"f","kind":"refund","trace_no":12,"amount":5,
+          "masked_pan":null,"original_trace_no":null,"original_rrn":"000000000001","operator":"01"}},
+        "settlement":{{"batch_no":7,"terminal_totals":{TOTALS},"request_id":"s",
+          "upload_request_id":"u","upload":{{"host_totals":{TOTALS},"next_batch_no":8}}}},
+        "reconcile":[5,6],"recent_settled":[{{"batch_no":6,"first_trace":1,"last_trace":10}}],
+        "last_settlement":{},"journal_len":12}}"#,
+        settlement(DISCREPANCIES)
+    ));
+    agrees::<TxResult>(
+        r#"{"kind":"refund","status":"approved","response_code":"00","message":"ok","trace_no":12,
+        "batch_no":7,"rrn":"000000000012","auth_code":null,"amount":250,"currency":"CNY",
+        "masked_pan":null,"at":"2026-11-28T10:00:00+08:00"}"#,
+    );
+    agrees::<SettlementResult>(&settlement("[]"));
+    agrees::<SignInResult>(&format!(
+        r#"{{"operator":"01","business_date":"2026-11-28","batch_no":8,"currency":"CNY",
+        "reconciled":[{}],"pending_reversals":2}}"#,
+        settlement(DISCREPANCIES)
+    ));
+    agrees::<SignOffResult>(r#"{"signed_off_at":"2026-11-28T20:00:00+08:00","settlement":null}"#);
+    agrees::<SignOffResult>(&format!(
+        r#"{{"signed_off_at":"2026-11-28T20:00:00+08:00","settlement":{}}}"#,
+        settlement("[]")
+    ));
+    for kind in ["not_signed_off", "not_settled"] {
+        agrees::<Recovery>(&format!(
+            r#"{{"kind":"{kind}","batch_no":7,"business_date":null,"operator":"01",
+            "totals":{TOTALS},"pending_reversals":0}}"#
+        ));
+    }
+}
+
+/// R8: an answer the terminal cannot read is no answer; the reason names the field.
+#[wasm_bindgen_test]
+fn codec_refuses_a_field_of_the_wrong_type_and_names_it() {
+    let good = r#"{"request_id":"r","status":"approved","response_code":"00","message":"ok",
+        "rrn":null,"auth_code":null,"masked_pan":null,"batch_no":7,"trace_no":12,
+        "host_time":"2026-11-28T10:00:00+08:00"}"#;
+    assert!(TransactionResponse::from_js(&JSON::parse(good).unwrap()).is_ok());
+    for (from, to, field) in [
+        (r#""batch_no":7"#, r#""batch_no":"7""#, "batch_no"),
+        (r#""batch_no":7"#, r#""batch_no":7.5"#, "batch_no"),
+        (r#""batch_no":7"#, r#""batch_no":-7"#, "batch_no"),
+        (r#""batch_no":7"#, r#""batch_no":4294967296"#, "batch_no"),
+        (r#""batch_no":7"#, r#""batch_no":null"#, "batch_no"),
+        (r#""batch_no":7,"#, "", "batch_no"),
+        (r#""status":"approved""#, r#""status":"maybe""#, "status"),
+        (r#""rrn":null"#, r#""rrn":12"#, "rrn"),
+    ] {
+        let json = good.replace(from, to);
+        assert_eq!(
+            TransactionResponse::from_js(&JSON::parse(&json).unwrap()).err(),
+            Some(Unreadable(field)),
+            "{to}"
+        );
+    }
+    // Amounts beyond 2^53 cannot have come from the host exactly.
+    let huge = r#"{"count":1,"amount":9007199254740993}"#;
+    assert_eq!(
+        Totals::from_js(&JSON::parse(huge).unwrap()).err(),
+        Some(Unreadable("amount"))
+    );
+    assert!(ErrorCode::from_js(&JsValue::from_str("NO_SUCH_CODE")).is_err());
+    assert!(TxKind::from_js(&JsValue::from_str("Sale")).is_err());
+}
