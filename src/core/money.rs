@@ -80,7 +80,7 @@ impl Currency {
             .ok_or_else(|| {
                 Error::with_detail(
                     ErrorCode::BadRequest,
-                    format_args!("unsupported currency {code:?}"),
+                    format_args!("unsupported currency \"{code}\""),
                 )
             })
     }
@@ -149,7 +149,7 @@ impl Currency {
         let bad = || {
             Error::with_detail(
                 ErrorCode::InvalidAmount,
-                format_args!("{text:?} is not an amount"),
+                format_args!("\"{text}\" is not an amount"),
             )
         };
         let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();

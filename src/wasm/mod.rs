@@ -489,7 +489,7 @@ impl Terminal {
             for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
                 let key = key.as_string().unwrap_or_default();
                 if !CONFIG_KEYS.contains(&key.as_str()) {
-                    return Err(bad_request(format_args!("unknown config option {key:?}")));
+                    return Err(bad_request(format_args!("unknown config option \"{key}\"")));
                 }
             }
         }
@@ -503,7 +503,7 @@ impl Terminal {
             Some("memory") => false,
             Some(other) => {
                 return Err(bad_request(format_args!(
-                    "storage must be \"browser\" or \"memory\", not {other:?}"
+                    "storage must be \"browser\" or \"memory\", not \"{other}\""
                 )))
             }
         };
