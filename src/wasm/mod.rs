@@ -374,6 +374,10 @@ fn flush_events(inner: &Rc<RefCell<Inner>>) {
         let listeners: Vec<Function> = i.listeners.iter().map(|(_, f)| f.clone()).collect();
         (events, listeners, i.core.state())
     };
+    if listeners.is_empty() {
+        // Nobody to tell: skip building the JS objects (a sale's result would be built twice).
+        return;
+    }
     for event in &events {
         let js = event_to_js(event, state);
         for f in &listeners {
