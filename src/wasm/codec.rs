@@ -29,7 +29,10 @@ pub struct Unreadable(pub &'static str);
 
 impl std::fmt::Display for Unreadable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "field `{}` is missing or of the wrong type", self.0)
+        match self.0 {
+            "" => f.write_str("the value is not of the expected type"),
+            name => write!(f, "field `{name}` is missing or of the wrong type"),
+        }
     }
 }
 
