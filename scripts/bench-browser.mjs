@@ -7,12 +7,12 @@
 //   node scripts/bench-browser.mjs [--host target/host/softpos-host] [--loads 20] [--fill 20000]
 //
 // A benchmark program: any failure throws, nothing here asserts on time.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants as zc } from "node:zlib";
-import { chromium } from "playwright-core";
+import { MERCHANT, hostCli, launchChromium as launch, provision, spawnHost, terminalKey } from "./lib/host.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -23,7 +23,6 @@ const HOST_BIN = arg("--host", join(root, "target/host/softpos-host"));
 const LOADS = Number(arg("--loads", 20));
 const FILL = Number(arg("--fill", 20000));
 const SETTLE = Number(arg("--settle", 10000));
-const MERCHANT = "898310048160001";
 const PASSWORD = "bench-pw-01";
 const log = (...a) => console.error(new Date().toISOString().slice(11, 19), ...a);
 
@@ -77,57 +76,27 @@ function sizeTable() {
 // ---------------------------------------------------------------------------------------------
 // The host: provisioned through its own command line, served on a free loopback port.
 
-function cli(db, args, stdin) {
-  return execFileSync(HOST_BIN, [...args, "--db", db], { input: stdin ?? "" }).toString();
-}
-
 async function startHost(terminals) {
   const dir = mkdtempSync(join(tmpdir(), "softpos-bench-"));
   const db = `sqlite://${dir}/host.db`;
-  const codes = {};
-  for (const tid of terminals) {
-    codes[tid] = cli(db, ["terminal", "add", "--merchant", MERCHANT, "--terminal", tid]).trim().split("\n").pop().trim();
-  }
-  cli(db, ["operator", "add", "--merchant", MERCHANT, "--operator", "01"], `${PASSWORD}\n`);
+  const codes = provision(HOST_BIN, db, terminals);
+  hostCli(HOST_BIN, db, ["operator", "add", "--merchant", MERCHANT, "--operator", "01"], `${PASSWORD}\n`);
   // The benchmark page: the module and the widget, nothing else.
   const www = join(dir, "www");
   execFileSync("mkdir", ["-p", www]);
   writeFileSync(join(www, "bench.html"),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>softpos bench</title><div id="w"></div>\n');
-  const child = spawn(HOST_BIN, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--www", www, "--pkg", join(root, "pkg")], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" },
-  });
-  let out = "";
-  child.stderr.on("data", (d) => (out += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the host did not start:\n${out}`)), 20000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/^listening on (http:\/\/\S+)$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`the host exited (${code}):\n${out}`)));
-  });
+  const host = await spawnHost(HOST_BIN, ["serve", "--db", db, "--www", www, "--pkg", join(root, "pkg")],
+    { ...process.env, RUST_LOG: "warn" });
   return {
-    url,
+    url: host.url,
     codes,
     async stop() {
-      // Stopped by its own handle, never by name.
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      await host.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
-
-const launch = () => chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
 
 // ---------------------------------------------------------------------------------------------
 // Statistics.
@@ -301,23 +270,6 @@ async function fillAndMeasure(browser, host) {
       `| ${FILL} | ${ms(q(s.total, 0.5))} | ${ms(q(s.total, 0.9))} | ${ms(q(s.total, 0.99))} | ${ms(Math.max(...s.total))} | ${(1000 * FILL / s.total.reduce((a, b) => a + b, 0)).toFixed(0)} |`,
     ].join("\n"),
   };
-}
-
-/** The terminal key the page stored, to act on the host as a second device of the terminal. */
-async function terminalKey(page, tid) {
-  return page.evaluate(async ([merchant, tid]) => {
-    const db = await new Promise((res, rej) => {
-      const o = indexedDB.open("softpos");
-      o.onsuccess = () => res(o.result);
-      o.onerror = () => rej(o.error);
-    });
-    const meta = await new Promise((res) => {
-      const g = db.transaction("meta").objectStore("meta").get(`${merchant}/${tid}`);
-      g.onsuccess = () => res(g.result);
-    });
-    db.close();
-    return meta.terminal_key;
-  }, [MERCHANT, tid]);
 }
 
 async function post(url, token, path, body) {

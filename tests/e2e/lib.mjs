@@ -1,16 +1,16 @@
 // Shared set-up of the end-to-end tests: a real softpos-host (the `demo` command, on a fresh
 // SQLite file and a free loopback port, serving www/ and pkg/) and Debian's Chromium driven
 // by playwright-core. Screenshots go to target/e2e/.
-import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { MERCHANT, launchChromium, provision, spawnHost, terminalKey } from "../../scripts/lib/host.mjs";
+
+export { MERCHANT, terminalKey };
 
 const root = new URL("../..", import.meta.url).pathname;
 export const HOST_BIN = process.env.SOFTPOS_HOST_BIN ?? join(root, "target/debug/softpos-host");
 export const SHOTS = join(root, "target/e2e");
-export const MERCHANT = "898310048160001";
 export const CARD = "4111111111111111";
 export const DECLINED_CARD = "4000000000000002";
 export const EXPIRY = "12/30";
@@ -19,42 +19,19 @@ export const EXPIRY = "12/30";
 export async function startHost(extraTerminals = []) {
   const dir = mkdtempSync(join(tmpdir(), "softpos-e2e-"));
   const db = `sqlite://${dir}/host.db`;
-  const codes = {};
-  for (const tid of extraTerminals) {
-    const out = execFileSync(HOST_BIN, ["terminal", "add", "--merchant", MERCHANT, "--terminal", tid, "--db", db]);
-    codes[tid] = out.toString().trim().split("\n").pop().trim();
-  }
-  const child = spawn(HOST_BIN, ["demo", "--db", db, "--listen", "127.0.0.1:0", "--www", join(root, "www")], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => (err += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the host did not start:\n${out}\n${err}`)), 20000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/^listening on (http:\/\/\S+)$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`the host exited (${code}):\n${out}\n${err}`)));
-  });
-  const field = (re) => out.match(re)?.[1];
+  const codes = provision(HOST_BIN, db, extraTerminals);
+  const host = await spawnHost(HOST_BIN, ["demo", "--db", db, "--www", join(root, "www")]);
+  const field = (re) => host.stdout().match(re)?.[1];
   codes["10000001"] = field(/^activation code:\s+(\S+)$/m);
   codes["10000002"] = field(/checkout page:\s+terminal 10000002, activation code (\S+)$/m);
   return {
-    url,
+    url: host.url,
     codes,
     operatorPassword: field(/operator 01:\s+password (\S+)/),
     supervisorPassword: field(/supervisor 00:\s+password (\S+)/),
-    logs: () => out + err,
+    logs: host.logs,
     async stop() {
-      // Stopped by its own handle (its PID), never by name.
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      await host.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -62,11 +39,7 @@ export async function startHost(extraTerminals = []) {
 
 export async function launch() {
   mkdirSync(SHOTS, { recursive: true });
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  return launchChromium();
 }
 
 /** A page that records console errors and uncaught exceptions. */
@@ -88,23 +61,6 @@ export async function keypad(page, minorUnits) {
   for (const digit of String(minorUnits)) {
     await page.click(`.sp-keypad [data-arg="${digit}"]`);
   }
-}
-
-/** The terminal's stored key, read from the page's IndexedDB (what a second device would copy). */
-export async function terminalKey(page, terminalId) {
-  return page.evaluate(async ([merchant, tid]) => {
-    const db = await new Promise((res, rej) => {
-      const o = indexedDB.open("softpos");
-      o.onsuccess = () => res(o.result);
-      o.onerror = () => rej(o.error);
-    });
-    const meta = await new Promise((res) => {
-      const g = db.transaction("meta").objectStore("meta").get(`${merchant}/${tid}`);
-      g.onsuccess = () => res(g.result);
-    });
-    db.close();
-    return meta.terminal_key;
-  }, [MERCHANT, terminalId]);
 }
 
 /** The host's totals of the terminal's open batch (GET /v1/batches/current). */
