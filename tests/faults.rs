@@ -401,3 +401,61 @@ async fn r15_a_cutoff_during_a_sale_closes_the_batch_and_the_terminal_reconciles
     ok(t.sale(sale_req(50))).await;
     settle_balanced(&t, 1, 50).await;
 }
+
+/// What the widget shows in place of a terminal that did not open, read back as the visible
+/// text of `[data-testid="open-error"]`.
+fn widget_open_error(error: &JsValue, locale: &str) -> String {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let el: web_sys::HtmlElement = document
+        .create_element("div")
+        .expect("a div")
+        .dyn_into()
+        .expect("an HTML element");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&el)
+        .expect("attached");
+    softpos::wasm::mount_widget_error(
+        el.clone(),
+        error.clone(),
+        json(&format!(r#"{{"locale":"{locale}"}}"#)),
+    );
+    let shown = el
+        .query_selector(r#"[data-testid="open-error"]"#)
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        .map(|e| e.inner_text())
+        .unwrap_or_default();
+    el.remove();
+    shown
+}
+
+#[wasm_bindgen_test]
+async fn r18_the_widget_says_why_a_terminal_open_in_another_tab_cannot_open() {
+    let tid = "20000033";
+    let first = signed_in(tid, "browser").await;
+    let config = json(&format!(
+        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
+    ));
+    // The second tab, as a storefront calls it: Terminal.open rejects with BUSY.
+    let error = match JsFuture::from(Terminal::open(config)).await {
+        Ok(_) => panic!("the second tab is refused"),
+        Err(e) => e,
+    };
+    assert_eq!(text(&error, "code"), "BUSY");
+    let en = widget_open_error(&error, "en");
+    assert!(en.contains("open in another tab or window"), "{en:?}");
+    assert!(en.contains("close it there"), "{en:?}");
+    let zh = widget_open_error(&error, "zh-CN");
+    assert!(zh.contains("另一个标签页或窗口中打开"), "{zh:?}");
+    // Not the R2 text for an operation in progress, which would send the operator waiting.
+    assert!(!zh.contains("交易处理中"), "{zh:?}");
+    // Any other refusal at open shows the contract's text for its code.
+    let other = json(r#"{"code":"JOURNAL_TAMPERED","message":""}"#);
+    assert_eq!(widget_open_error(&other, "zh-CN"), "流水已被篡改");
+    drop(first);
+}

@@ -9,7 +9,7 @@ mod client;
 mod storage;
 mod widget;
 
-pub use widget::{mount_widget, WidgetHandle};
+pub use widget::{mount_widget, mount_widget_error, WidgetHandle};
 
 use crate::core::terminal::{
     Command, Completion, Config, Event, Reply, SignOffReason, State, Step, Terminal as CoreTerminal,
