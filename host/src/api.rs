@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use softpos::protocol::{
-    ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health, ReversalRequest,
-    ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest, SignInResponse,
-    SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse, UploadRequest,
-    UploadResponse,
+    check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
+    ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
+    SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse,
+    UploadRequest, UploadResponse,
 };
 use softpos::ErrorCode;
 use std::convert::Infallible;
@@ -188,6 +188,7 @@ async fn activate(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> ApiResult<Json<ActivateResponse>> {
+    req.check()?;
     let answer = st.store.activate(&req).await?;
     tracing::info!(merchant = %req.merchant_id, terminal = %req.terminal_id, "terminal activated");
     Ok(Json(answer))
@@ -202,6 +203,7 @@ async fn sign_in(
     TerminalKey(terminal): TerminalKey,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<SignInResponse>> {
+    req.check()?;
     let answer = st.store.sign_in(&terminal, &req).await?;
     tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
     Ok(Json(answer))
@@ -217,6 +219,7 @@ async fn transactions(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<TransactionRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
     let answer = st.store.transaction(&s, req, st.authorizer.as_ref()).await;
     match &answer {
@@ -238,6 +241,7 @@ async fn reversals(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<ReversalRequest>,
 ) -> ApiResult<Json<ReversalResponse>> {
+    req.check()?;
     Ok(Json(st.store.reversal(&s, &req).await?))
 }
 
@@ -260,6 +264,7 @@ async fn settlements(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<SettlementRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     st.store.settle(&s, &req).await
 }
 
@@ -274,9 +279,8 @@ async fn upload(
     Path(batch_no): Path<String>,
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> ApiResult<Answer> {
-    let batch_no: u32 = batch_no
-        .parse()
-        .map_err(|_| ApiError::bad_request("the batch number is 1..=999999"))?;
+    let batch_no = check_upload_path(&batch_no)?;
+    req.check()?;
     st.store.upload(&s, batch_no, &req).await
 }
 
@@ -289,6 +293,7 @@ async fn sign_off(
     SignOffAuth(s): SignOffAuth,
     ApiJson(req): ApiJson<SignOffRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     st.store.sign_off(&s, &req).await
 }
 
