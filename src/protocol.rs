@@ -15,10 +15,19 @@ use std::fmt;
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
     /// 15-digit merchant id.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{15}$", example = "898310048160001")
+    )]
     pub merchant_id: String,
     /// 8-character terminal id.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9A-Za-z]{8}$", example = "10000001")
+    )]
     pub terminal_id: String,
     /// The single-use code printed by `softpos-host terminal add`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub activation_code: String,
 }
 
@@ -36,8 +45,10 @@ pub struct ActivateResponse {
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     /// `"01"`..`"99"`, or `"00"` for the supervisor.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "01"))]
     pub operator: String,
     /// The operator's password.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
 }
 
@@ -104,9 +115,17 @@ impl TxKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CardData {
-    /// The full card number, digits only.
+    /// The full card number, digits only (13 to 19, passing the Luhn check).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{13,19}$", example = "4111111111111111")
+    )]
     pub pan: String,
-    /// `MM/YY`.
+    /// `MM/YY`, not in the past.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(0[1-9]|1[0-2])/[0-9]{2}$", example = "12/30")
+    )]
     pub expiry: String,
 }
 
@@ -124,11 +143,13 @@ pub enum OriginalRef {
     /// A void names the sale by its trace number in the open batch.
     Trace {
         /// The sale's trace number.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
         trace_no: u32,
     },
     /// A refund names the sale by its RRN.
     Rrn {
         /// The sale's RRN.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-Za-z]{12}$"))]
         rrn: String,
     },
 }
@@ -139,14 +160,26 @@ pub enum OriginalRef {
 #[serde(deny_unknown_fields)]
 pub struct TransactionRequest {
     /// UUID v4, persisted by the terminal before sending (R9, R18).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// Sale, void or refund.
     pub kind: TxKind,
     /// The terminal's trace number for this transaction.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
     pub trace_no: u32,
-    /// Minor units.
+    /// Minor units (R3).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99_999_999_999_i64))]
     pub amount: i64,
     /// ISO 4217 code; must be the terminal's.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$", example = "CNY")
+    )]
     pub currency: String,
     /// For a sale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +189,7 @@ pub struct TransactionRequest {
     pub original: Option<OriginalRef>,
     /// For a void or refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub supervisor_password: Option<String>,
 }
 
@@ -215,6 +249,12 @@ pub struct TransactionResponse {
 #[serde(deny_unknown_fields)]
 pub struct ReversalRequest {
     /// The request id of the transaction to reverse.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
 }
 
@@ -245,6 +285,10 @@ pub struct BatchTotals {
     /// The batch.
     pub batch_no: u32,
     /// ISO 4217 code.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$")
+    )]
     pub currency: String,
     /// Approved sales, voided ones included.
     pub sale: Totals,
@@ -291,8 +335,15 @@ pub struct CurrentBatchResponse {
 #[serde(deny_unknown_fields)]
 pub struct SettlementRequest {
     /// UUID v4 (R9): a retried settlement answers what the first one did.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// The batch to settle.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
     pub batch_no: u32,
     /// What the terminal counted.
     pub terminal_totals: BatchTotals,
@@ -415,6 +466,12 @@ pub struct JournalEntry {
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// UUID v4 (R9).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// The whole batch journal, oldest first, with hashes.
     pub entries: Vec<JournalEntry>,
@@ -470,6 +527,12 @@ pub struct UploadResponse {
 pub struct SignOffRequest {
     /// UUID v4 (R9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: Option<String>,
     /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
     /// batch has unsettled transactions (the terminal settles first).
@@ -552,15 +615,9 @@ fn check_sequence(name: &str, n: u32) -> Result<(), Error> {
     }
 }
 
+/// One of the currencies a terminal can be provisioned with (the schema's `currency` pattern).
 fn check_currency(code: &str) -> Result<(), Error> {
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(Error::with_detail(
-            ErrorCode::BadRequest,
-            "currency must be an ISO 4217 code such as CNY",
-        ))
-    }
+    crate::core::money::Currency::parse(code).map(|_| ())
 }
 
 fn all_bytes(text: &str, len: usize, ok: fn(&u8) -> bool) -> bool {
