@@ -675,7 +675,8 @@ impl TransactionRequest {
                 check_sequence("original.trace_no", *trace_no)?;
             }
             (TxKind::Refund, Some(OriginalRef::Rrn { rrn })) => {
-                // An RRN is 12 ASCII letters or digits; anything else names no sale.
+                // An RRN is 12 ASCII letters or digits (the host's rrn_of); anything else names
+                // no sale, and a NUL, which PostgreSQL answers with a 500, never reaches a query.
                 if !all_bytes(rrn, 12, u8::is_ascii_alphanumeric) {
                     return Err(ErrorCode::UnknownTransaction.into());
                 }
