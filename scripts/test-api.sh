@@ -3,7 +3,8 @@
 # loopback port with a fresh SQLite file. Every generated request must get an answer that is
 # not a 5xx and matches the documented schema. Calls carry a real session token, so the
 # generated bodies reach the handlers and not only the auth check. Bounded by SCHEMATHESIS_MAX
-# examples per operation (default 100) to keep it to a minute or two.
+# examples per operation (default 100) to keep it to a minute or two. SCHEMATHESIS_MODE=positive
+# sends only bodies the schema allows (default: all, the invalid ones too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh api
@@ -40,16 +41,51 @@ token=$(post /v1/sign-in "{\"operator\":\"01\",\"password\":\"$password\"}" "$ke
   python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
 
 # Sign-off ends the session the other calls use, so it runs last, on its own.
+runs=0
 run() {
+  runs=$((runs + 1))
   target/venv/bin/schemathesis run "$addr/v1/openapi.json" \
     --checks not_a_server_error,response_schema_conformance \
-    --max-examples "${SCHEMATHESIS_MAX:-100}" --seed 7 \
+    --max-examples "${SCHEMATHESIS_MAX:-100}" --seed 7 --mode "${SCHEMATHESIS_MODE:-all}" \
+    --report har --report-har-path "$work/run$runs.har" \
     -H "Authorization: Bearer $token" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
 run --exclude-path /v1/sign-off || status=$?
 run --include-path /v1/sign-off || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true
+# How many generated requests got past the host's checks (2xx) and so exercised real paths,
+# per route: a schema looser than the checks shows here as a route of 4xx only.
+python3 - "$work"/run*.har <<'PY' || true
+import collections, json, sys
+by_route = collections.defaultdict(collections.Counter)
+reasons = collections.defaultdict(collections.Counter)
+for path in sys.argv[1:]:
+    for e in json.load(open(path))["log"]["entries"]:
+        url = e["request"]["url"].split("?")[0]
+        route = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else url
+        parts = route.split("/")
+        if len(parts) == 5 and parts[4] == "upload":
+            route = "/v1/settlements/{batch_no}/upload"
+        status = e["response"]["status"]
+        # 405s are schemathesis probing methods the schema does not document.
+        key = ("(undocumented methods)", "") if status == 405 else (e["request"]["method"], route)
+        by_route[key][status // 100] += 1
+        if status >= 400 and status != 405:
+            try:
+                err = json.loads(e["response"]["content"].get("text") or "{}")["error"]
+                reasons[key][f'{err["code"]}: {err["message"][:60]}'] += 1
+            except (KeyError, TypeError, ValueError):
+                reasons[key][str(status)] += 1
+total = collections.Counter()
+for (method, route), c in sorted(by_route.items()):
+    total.update(c)
+    top = "; ".join(f"{n}x {r}" for r, n in reasons[(method, route)].most_common(2))
+    print(f"api: {method} {route}: {sum(c.values())} requests, {c[2]} 2xx, {c[4]} 4xx, {c[5]} 5xx" + (f" (most: {top})" if top else ""))
+print(f"api: {sum(total.values())} requests, {total[2]} 2xx, {total[4]} 4xx, {total[5]} 5xx")
+PY
+# SCHEMATHESIS_HAR_DIR=dir keeps every request and answer (HAR) for a closer look.
+if [ -n "${SCHEMATHESIS_HAR_DIR:-}" ]; then cp "$work"/run*.har "$work/st.out" "$SCHEMATHESIS_HAR_DIR"/; fi
 [ "$status" -eq 0 ] || tail -n 80 "$work/st.out"
 if [ "$status" -ne 0 ]; then
   echo "--- host log (last 30 lines) ---"

@@ -5,7 +5,7 @@
 //! unit. Secrets (PAN, expiry, passwords, tokens) have a `Debug` that redacts them, so a
 //! `tracing` line or a panic message can never carry one.
 
-use crate::error::ErrorCode;
+use crate::error::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -15,10 +15,19 @@ use std::fmt;
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
     /// 15-digit merchant id.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{15}$", example = "898310048160001")
+    )]
     pub merchant_id: String,
     /// 8-character terminal id.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9A-Za-z]{8}$", example = "10000001")
+    )]
     pub terminal_id: String,
     /// The single-use code printed by `softpos-host terminal add`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub activation_code: String,
 }
 
@@ -36,8 +45,10 @@ pub struct ActivateResponse {
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     /// `"01"`..`"99"`, or `"00"` for the supervisor.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "01"))]
     pub operator: String,
     /// The operator's password.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
 }
 
@@ -104,9 +115,17 @@ impl TxKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CardData {
-    /// The full card number, digits only.
+    /// The full card number, digits only (13 to 19, passing the Luhn check).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{13,19}$", example = "4111111111111111")
+    )]
     pub pan: String,
-    /// `MM/YY`.
+    /// `MM/YY`, not in the past.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(0[1-9]|1[0-2])/[0-9]{2}$", example = "12/30")
+    )]
     pub expiry: String,
 }
 
@@ -124,11 +143,13 @@ pub enum OriginalRef {
     /// A void names the sale by its trace number in the open batch.
     Trace {
         /// The sale's trace number.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
         trace_no: u32,
     },
     /// A refund names the sale by its RRN.
     Rrn {
         /// The sale's RRN.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-Za-z]{12}$"))]
         rrn: String,
     },
 }
@@ -139,14 +160,26 @@ pub enum OriginalRef {
 #[serde(deny_unknown_fields)]
 pub struct TransactionRequest {
     /// UUID v4, persisted by the terminal before sending (R9, R18).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// Sale, void or refund.
     pub kind: TxKind,
     /// The terminal's trace number for this transaction.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
     pub trace_no: u32,
-    /// Minor units.
+    /// Minor units (R3).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99_999_999_999_i64))]
     pub amount: i64,
     /// ISO 4217 code; must be the terminal's.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$", example = "CNY")
+    )]
     pub currency: String,
     /// For a sale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +189,7 @@ pub struct TransactionRequest {
     pub original: Option<OriginalRef>,
     /// For a void or refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub supervisor_password: Option<String>,
 }
 
@@ -215,6 +249,12 @@ pub struct TransactionResponse {
 #[serde(deny_unknown_fields)]
 pub struct ReversalRequest {
     /// The request id of the transaction to reverse.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
 }
 
@@ -245,6 +285,10 @@ pub struct BatchTotals {
     /// The batch.
     pub batch_no: u32,
     /// ISO 4217 code.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$")
+    )]
     pub currency: String,
     /// Approved sales, voided ones included.
     pub sale: Totals,
@@ -291,8 +335,15 @@ pub struct CurrentBatchResponse {
 #[serde(deny_unknown_fields)]
 pub struct SettlementRequest {
     /// UUID v4 (R9): a retried settlement answers what the first one did.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// The batch to settle.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
     pub batch_no: u32,
     /// What the terminal counted.
     pub terminal_totals: BatchTotals,
@@ -415,6 +466,12 @@ pub struct JournalEntry {
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// UUID v4 (R9).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: String,
     /// The whole batch journal, oldest first, with hashes.
     pub entries: Vec<JournalEntry>,
@@ -470,6 +527,12 @@ pub struct UploadResponse {
 pub struct SignOffRequest {
     /// UUID v4 (R9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub request_id: Option<String>,
     /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
     /// batch has unsettled transactions (the terminal settles first).
@@ -509,6 +572,204 @@ pub struct ErrorDetail {
 pub struct Health {
     /// Always `true` when the host answers.
     pub ok: bool,
+}
+
+// ----- what the host checks before it touches its database --------------------------------
+//
+// One place for the shape of every request body, so the host, its fuzz target
+// (fuzz/fuzz_targets/request_bodies.rs) and the OpenAPI schema above cannot drift apart. A
+// request that passes is well-formed; whether it is allowed (a live session, an open batch, a
+// sale to void) is the ledger's question. Every refusal is a 4xx code of the contract.
+
+/// Largest trace and batch number (CONTRACT.md section 1).
+pub const MAX_SEQUENCE: u32 = 999_999;
+
+/// A UUID in its hyphenated form (`8-4-4-4-12` hex digits), the form the terminal sends (R9).
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn check_request_id(id: &str) -> Result<(), Error> {
+    if is_uuid(id) {
+        Ok(())
+    } else {
+        Err(Error::with_detail(
+            ErrorCode::BadRequest,
+            "request_id must be a UUID",
+        ))
+    }
+}
+
+fn check_sequence(name: &str, n: u32) -> Result<(), Error> {
+    if (1..=MAX_SEQUENCE).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::with_detail(
+            ErrorCode::BadRequest,
+            format_args!("{name} must be 1..={MAX_SEQUENCE}"),
+        ))
+    }
+}
+
+/// One of the currencies a terminal can be provisioned with (the schema's `currency` pattern).
+fn check_currency(code: &str) -> Result<(), Error> {
+    crate::core::money::Currency::parse(code).map(|_| ())
+}
+
+fn all_bytes(text: &str, len: usize, ok: fn(&u8) -> bool) -> bool {
+    text.len() == len && text.as_bytes().iter().all(ok)
+}
+
+impl ActivateRequest {
+    /// Ids of the wrong shape match no terminal: the same `BAD_CREDENTIALS` as a wrong code,
+    /// so the answer tells nothing about which terminals exist. Refusing them before the query
+    /// also keeps bytes such as NUL, which PostgreSQL answers with a 500, out of the database.
+    pub fn check(&self) -> Result<(), Error> {
+        if all_bytes(&self.merchant_id, 15, u8::is_ascii_digit)
+            && all_bytes(&self.terminal_id, 8, u8::is_ascii_alphanumeric)
+        {
+            Ok(())
+        } else {
+            Err(Error::with_detail(
+                ErrorCode::BadCredentials,
+                "unknown, used or expired activation code",
+            ))
+        }
+    }
+}
+
+impl SignInRequest {
+    /// An operator is two digits; anything else is an operator nobody has (R16).
+    pub fn check(&self) -> Result<(), Error> {
+        if all_bytes(&self.operator, 2, u8::is_ascii_digit) {
+            Ok(())
+        } else {
+            Err(ErrorCode::BadCredentials.into())
+        }
+    }
+}
+
+impl TransactionRequest {
+    /// R3, R4 and R9 on the request alone. The expiry is checked for its form only: whether it
+    /// is past depends on the clock, and a retried sale must get its stored answer (R9) even
+    /// after the card's month ended, so the ledger checks that after the idempotency lookup.
+    pub fn check(&self) -> Result<(), Error> {
+        check_request_id(&self.request_id)?;
+        check_sequence("trace_no", self.trace_no)?;
+        crate::core::money::Amount::new(self.amount)?;
+        check_currency(&self.currency)?;
+        match (self.kind, &self.original) {
+            (TxKind::Sale, _) => {
+                let card = self.card.as_ref().ok_or_else(|| {
+                    Error::with_detail(ErrorCode::InvalidCard, "a sale needs a card")
+                })?;
+                crate::core::card::Pan::parse(&card.pan)?;
+                // Timestamp 0 is 1970: no well-formed MM/YY is before it.
+                crate::core::card::Expiry::parse(&card.expiry, crate::core::time::Timestamp(0))?;
+            }
+            (TxKind::Void, Some(OriginalRef::Trace { trace_no })) => {
+                check_sequence("original.trace_no", *trace_no)?;
+            }
+            (TxKind::Refund, Some(OriginalRef::Rrn { rrn })) => {
+                // An RRN is 12 ASCII letters or digits (the host's rrn_of); anything else names
+                // no sale, and a NUL, which PostgreSQL answers with a 500, never reaches a query.
+                if !all_bytes(rrn, 12, u8::is_ascii_alphanumeric) {
+                    return Err(ErrorCode::UnknownTransaction.into());
+                }
+            }
+            _ => {
+                return Err(Error::with_detail(
+                    ErrorCode::BadRequest,
+                    "a void names original.trace_no, a refund original.rrn",
+                ))
+            }
+        }
+        if self.kind != TxKind::Sale && self.supervisor_password.is_none() {
+            return Err(ErrorCode::SupervisorRequired.into());
+        }
+        Ok(())
+    }
+}
+
+impl ReversalRequest {
+    /// R9: the id of the transaction to reverse.
+    pub fn check(&self) -> Result<(), Error> {
+        check_request_id(&self.request_id)
+    }
+}
+
+impl SettlementRequest {
+    /// R9 and R11: a request id and a batch number in range.
+    pub fn check(&self) -> Result<(), Error> {
+        check_request_id(&self.request_id)?;
+        check_sequence("batch_no", self.batch_no)?;
+        check_currency(&self.terminal_totals.currency)
+    }
+}
+
+impl UploadRequest {
+    /// R9; the hash chain (R19) needs the batch's genesis, which the ledger knows.
+    pub fn check(&self) -> Result<(), Error> {
+        check_request_id(&self.request_id)
+    }
+}
+
+impl SignOffRequest {
+    /// R9: a request id, when one is sent.
+    pub fn check(&self) -> Result<(), Error> {
+        self.request_id.as_deref().map_or(Ok(()), check_request_id)
+    }
+}
+
+/// Every route that takes a JSON body (the upload's `{batch_no}` as 1).
+pub const BODY_ROUTES: [&str; 7] = [
+    "/v1/activate",
+    "/v1/sign-in",
+    "/v1/transactions",
+    "/v1/reversals",
+    "/v1/settlements",
+    "/v1/settlements/1/upload",
+    "/v1/sign-off",
+];
+
+/// Decodes a request body as the host does (`serde_json`, unknown fields refused) and checks
+/// it: what the host does with a body before it touches its database. `path` is the route
+/// (`/v1/settlements/{batch_no}/upload` with its number). For the fuzz target and its corpus
+/// test; an unknown path is `BAD_REQUEST`.
+pub fn check_request_body(path: &str, body: &[u8]) -> Result<(), Error> {
+    fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+        serde_json::from_slice(body)
+            .map_err(|_| Error::with_detail(ErrorCode::BadRequest, "malformed JSON body"))
+    }
+    match path {
+        "/v1/activate" => decode::<ActivateRequest>(body)?.check(),
+        "/v1/sign-in" => decode::<SignInRequest>(body)?.check(),
+        "/v1/transactions" => decode::<TransactionRequest>(body)?.check(),
+        "/v1/reversals" => decode::<ReversalRequest>(body)?.check(),
+        "/v1/settlements" => decode::<SettlementRequest>(body)?.check(),
+        "/v1/sign-off" => decode::<SignOffRequest>(body)?.check(),
+        _ => {
+            let batch_no = path
+                .strip_prefix("/v1/settlements/")
+                .and_then(|rest| rest.strip_suffix("/upload"))
+                .ok_or_else(|| Error::with_detail(ErrorCode::BadRequest, "no such route"))?;
+            check_upload_path(batch_no)?;
+            decode::<UploadRequest>(body)?.check()
+        }
+    }
+}
+
+/// The `{batch_no}` of the upload route: a number in 1..=999999.
+pub fn check_upload_path(batch_no: &str) -> Result<u32, Error> {
+    let n = batch_no
+        .parse()
+        .map_err(|_| Error::with_detail(ErrorCode::BadRequest, "the batch number is 1..=999999"))?;
+    check_sequence("batch_no", n)?;
+    Ok(n)
 }
 
 macro_rules! redacted_debug {

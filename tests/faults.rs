@@ -401,3 +401,126 @@ async fn r15_a_cutoff_during_a_sale_closes_the_batch_and_the_terminal_reconciles
     ok(t.sale(sale_req(50))).await;
     settle_balanced(&t, 1, 50).await;
 }
+
+/// Runs R11's reload scenario with the settlement request or its answer lost: the terminal has
+/// written the settlement ahead (R18), the page reloads before any answer, and the reopened
+/// terminal must finish that same settlement at sign-in, before anything else, exactly once.
+async fn settlement_cut_off_by_a_reload(tid: &str, action: &str) {
+    let t = signed_in(tid, "browser").await;
+    ok(t.sale(sale_req(1100))).await;
+    ok(t.sale(sale_req(900))).await;
+    let batch = t.batch_no().expect("an open batch");
+    fault("/v1/settlements", action, 1).await;
+    assert_eq!(
+        outcome(t.settle()).await.err().as_deref(),
+        Some("HOST_UNREACHABLE"),
+        "no answer, no result"
+    );
+    assert_eq!(
+        t.batch_no(),
+        Some(batch),
+        "not closed without the host's word"
+    );
+    drop(t); // the page reloads
+    clear_faults().await;
+    let again = open(tid, "browser").await.expect("reopens");
+    assert_eq!(again.batch_no(), Some(batch), "still the unsettled batch");
+    assert!(
+        !again.recovery().is_null(),
+        "R14: the reopened terminal says what was left"
+    );
+    // The sign-in sends the settlement written ahead before it hands the terminal back.
+    let signed = ok(again.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    let reconciled = js_sys::Array::from(&get(&signed, "reconciled"));
+    assert_eq!(
+        reconciled.length(),
+        1,
+        "the cut-off settlement, finished first"
+    );
+    let s = reconciled.get(0);
+    assert_eq!(num(&s, "batchNo"), f64::from(batch));
+    assert_eq!(text(&s, "outcome"), "balanced");
+    for side in ["terminalTotals", "hostTotals"] {
+        assert_eq!(num(&s, &format!("{side}.sale.count")), 2.0, "{side}");
+        assert_eq!(num(&s, &format!("{side}.sale.amount")), 2000.0, "{side}");
+    }
+    let next = num(&s, "nextBatchNo");
+    assert_ne!(next, f64::from(batch), "the batch closed");
+    assert_eq!(again.batch_no().map(f64::from), Some(next));
+    assert_eq!(js_sys::Array::from(&again.journal()).length(), 0);
+    // Settled once: the new batch holds only what comes after, on both sides.
+    ok(again.sale(sale_req(50))).await;
+    let s = settle_balanced(&again, 1, 50).await;
+    assert_eq!(num(&s, "batchNo"), next);
+}
+
+#[wasm_bindgen_test]
+async fn r11_a_reload_after_the_settlement_answer_was_lost_finishes_it_first_exactly_once() {
+    // The host committed the settlement; only its answer is lost. The retry's request id
+    // gets the stored answer, not a second settlement.
+    settlement_cut_off_by_a_reload("20000031", "drop_answer").await;
+}
+
+#[wasm_bindgen_test]
+async fn r11_a_reload_after_the_settlement_request_was_lost_finishes_it_first_exactly_once() {
+    // The host never saw the settlement: the reopened terminal makes it.
+    settlement_cut_off_by_a_reload("20000032", "drop_request").await;
+}
+
+/// What the widget shows in place of a terminal that did not open, read back as the visible
+/// text of `[data-testid="open-error"]`.
+fn widget_open_error(error: &JsValue, locale: &str) -> String {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let el: web_sys::HtmlElement = document
+        .create_element("div")
+        .expect("a div")
+        .dyn_into()
+        .expect("an HTML element");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&el)
+        .expect("attached");
+    softpos::wasm::mount_widget_error(
+        el.clone(),
+        error.clone(),
+        json(&format!(r#"{{"locale":"{locale}"}}"#)),
+    );
+    let shown = el
+        .query_selector(r#"[data-testid="open-error"]"#)
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        .map(|e| e.inner_text())
+        .unwrap_or_default();
+    el.remove();
+    shown
+}
+
+#[wasm_bindgen_test]
+async fn r18_the_widget_says_why_a_terminal_open_in_another_tab_cannot_open() {
+    let tid = "20000033";
+    let first = signed_in(tid, "browser").await;
+    let config = json(&format!(
+        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
+    ));
+    // The second tab, as a storefront calls it: Terminal.open rejects with BUSY.
+    let error = match JsFuture::from(Terminal::open(config)).await {
+        Ok(_) => panic!("the second tab is refused"),
+        Err(e) => e,
+    };
+    assert_eq!(text(&error, "code"), "BUSY");
+    let en = widget_open_error(&error, "en");
+    assert!(en.contains("open in another tab or window"), "{en:?}");
+    assert!(en.contains("close it there"), "{en:?}");
+    let zh = widget_open_error(&error, "zh-CN");
+    assert!(zh.contains("另一个标签页或窗口中打开"), "{zh:?}");
+    // Not the R2 text for an operation in progress, which would send the operator waiting.
+    assert!(!zh.contains("交易处理中"), "{zh:?}");
+    // Any other refusal at open shows the contract's text for its code.
+    let other = json(r#"{"code":"JOURNAL_TAMPERED","message":""}"#);
+    assert_eq!(widget_open_error(&other, "zh-CN"), "流水已被篡改");
+    drop(first);
+}

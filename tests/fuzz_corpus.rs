@@ -30,3 +30,41 @@ fn r18_the_fuzz_seed_is_a_snapshot_the_terminal_restores() {
     assert_eq!(t.journal().len(), 3);
     assert_eq!(t.pending_reversals(), 1);
 }
+
+const BODIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/request_bodies");
+
+/// Replays the request-body corpus as `fuzz/fuzz_targets/request_bodies.rs` reads it (first
+/// byte: the route), so the seeds stay meaningful on stable: each `ok-*` body passes the host's
+/// checks, each `bad-*` one is refused with a 4xx code, and anything else (inputs saved from a
+/// fuzz run) at least never panics nor gives a 5xx.
+#[test]
+fn r17_every_request_body_in_the_fuzz_corpus_is_accepted_or_refused_with_a_4xx() {
+    use softpos::protocol::{check_request_body, BODY_ROUTES};
+    let mut seen = [0usize; BODY_ROUTES.len()];
+    for file in std::fs::read_dir(BODIES).expect("the committed corpus") {
+        let file = file.expect("a corpus entry").path();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let data = std::fs::read(&file).expect("readable");
+        let Some((&route, body)) = data.split_first() else {
+            continue;
+        };
+        let route = usize::from(route.wrapping_sub(b'0')) % BODY_ROUTES.len();
+        seen[route] += 1;
+        let result = check_request_body(BODY_ROUTES[route], body);
+        if name.starts_with("ok-") {
+            assert_eq!(result, Ok(()), "{name}");
+        } else if let Err(e) = result {
+            let status = e.code.http_status();
+            assert!((400..500).contains(&status), "{name}: {status}");
+        } else {
+            assert!(!name.starts_with("bad-"), "{name} was accepted");
+        }
+    }
+    assert!(
+        seen.iter().all(|n| *n > 0),
+        "a seed for every route: {seen:?}"
+    );
+}

@@ -9,7 +9,7 @@
 // ("browser" | "memory"). The element fires `softpos-ready` (detail: the Terminal) once open,
 // `softpos-error` (detail: the Error) if it cannot open, and, in checkout mode,
 // `softpos-result` (detail: the TxResult) when a payment is answered.
-import init, { Terminal, mountWidget } from "./pkg/softpos.js";
+import init, { Terminal, mountWidget, mountWidgetError } from "./pkg/softpos.js";
 
 let loaded;
 const load = () => (loaded ??= init());
@@ -33,8 +33,14 @@ class SoftposTerminal extends HTMLElement {
       this.handle = mountWidget(this, this.terminal, opts);
       this.dispatchEvent(new CustomEvent("softpos-ready", { detail: this.terminal, bubbles: true }));
     } catch (error) {
-      this.textContent = error.message;
-      this.setAttribute("role", "alert");
+      // The reason in the page's language (BUSY: open in another tab); the bare message only
+      // when the module itself failed to load.
+      if (error.code) {
+        mountWidgetError(this, error, { locale: this.getAttribute("locale") ?? "zh-CN" });
+      } else {
+        this.textContent = error.message;
+        this.setAttribute("role", "alert");
+      }
       this.dispatchEvent(new CustomEvent("softpos-error", { detail: error, bubbles: true }));
     }
   }

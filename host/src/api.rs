@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use softpos::protocol::{
-    ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health, ReversalRequest,
-    ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest, SignInResponse,
-    SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse, UploadRequest,
-    UploadResponse,
+    check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
+    ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
+    SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse,
+    UploadRequest, UploadResponse,
 };
 use softpos::ErrorCode;
 use std::convert::Infallible;
@@ -188,6 +188,7 @@ async fn activate(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> ApiResult<Json<ActivateResponse>> {
+    req.check()?;
     let answer = st.store.activate(&req).await?;
     tracing::info!(merchant = %req.merchant_id, terminal = %req.terminal_id, "terminal activated");
     Ok(Json(answer))
@@ -202,6 +203,7 @@ async fn sign_in(
     TerminalKey(terminal): TerminalKey,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<SignInResponse>> {
+    req.check()?;
     let answer = st.store.sign_in(&terminal, &req).await?;
     tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
     Ok(Json(answer))
@@ -217,6 +219,7 @@ async fn transactions(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<TransactionRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
     let answer = st.store.transaction(&s, req, st.authorizer.as_ref()).await;
     match &answer {
@@ -238,6 +241,7 @@ async fn reversals(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<ReversalRequest>,
 ) -> ApiResult<Json<ReversalResponse>> {
+    req.check()?;
     Ok(Json(st.store.reversal(&s, &req).await?))
 }
 
@@ -260,12 +264,13 @@ async fn settlements(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<SettlementRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     st.store.settle(&s, &req).await
 }
 
 /// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).
 #[utoipa::path(post, path = "/v1/settlements/{batch_no}/upload", security(("bearer" = [])), request_body = UploadRequest,
-    params(("batch_no" = u32, Path, description = "The batch settled unbalanced")),
+    params(("batch_no" = u32, Path, description = "The batch settled unbalanced", minimum = 1, maximum = 999_999)),
     responses((status = 200, body = UploadResponse), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn upload(
@@ -274,9 +279,8 @@ async fn upload(
     Path(batch_no): Path<String>,
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> ApiResult<Answer> {
-    let batch_no: u32 = batch_no
-        .parse()
-        .map_err(|_| ApiError::bad_request("the batch number is 1..=999999"))?;
+    let batch_no = check_upload_path(&batch_no)?;
+    req.check()?;
     st.store.upload(&s, batch_no, &req).await
 }
 
@@ -289,6 +293,7 @@ async fn sign_off(
     SignOffAuth(s): SignOffAuth,
     ApiJson(req): ApiJson<SignOffRequest>,
 ) -> ApiResult<Answer> {
+    req.check()?;
     st.store.sign_off(&s, &req).await
 }
 
@@ -335,9 +340,76 @@ struct ApiDoc;
 
 /// The OpenAPI document, generated from the wire types.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {
+        return "{}".to_owned();
+    };
+    transaction_per_kind(&mut doc);
+    doc.to_string()
+}
+
+/// The derived `TransactionRequest` leaves `card`, `original` and `supervisor_password`
+/// optional whatever the kind, but the host requires them by kind (`TransactionRequest::check`):
+/// a sale a card, a void `original.trace_no` and a refund `original.rrn`, both with the
+/// supervisor's password. One schema per kind says so, so that clients (and schemathesis)
+/// send what the host takes instead of sales without cards.
+fn transaction_per_kind(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let Some(base) = doc
+        .pointer("/components/schemas/TransactionRequest")
+        .cloned()
+    else {
+        return;
+    };
+    let original = |doc_original: Option<&Value>, name: &str| -> Value {
+        // The variant of the derived `OriginalRef` whose one property is `name`.
+        doc_original
+            .and_then(|o| o.get("oneOf"))
+            .and_then(Value::as_array)
+            .and_then(|variants| {
+                variants
+                    .iter()
+                    .find(|v| v.pointer(&format!("/properties/{name}")).is_some())
+            })
+            .cloned()
+            .unwrap_or_else(|| json!({"type": "object", "required": [name]}))
+    };
+    let refs = doc.pointer("/components/schemas/OriginalRef").cloned();
+    let variant = |kind: &str, required: &[&str], fields: Value| -> Value {
+        let mut v = base.clone();
+        if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert("kind".into(), json!({"type": "string", "enum": [kind]}));
+            if let Some(fields) = fields.as_object() {
+                for (k, f) in fields {
+                    props.insert(k.clone(), f.clone());
+                }
+            }
+        }
+        if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
+            req.extend(required.iter().map(|r| json!(r)));
+        }
+        v
+    };
+    let password = json!({"type": "string", "minLength": 1});
+    let one_of = json!([
+        variant(
+            "sale",
+            &["card"],
+            json!({"card": {"$ref": "#/components/schemas/CardData"}})
+        ),
+        variant(
+            "void",
+            &["original", "supervisor_password"],
+            json!({"original": original(refs.as_ref(), "trace_no"), "supervisor_password": password}),
+        ),
+        variant(
+            "refund",
+            &["original", "supervisor_password"],
+            json!({"original": original(refs.as_ref(), "rrn"), "supervisor_password": password}),
+        ),
+    ]);
+    if let Some(slot) = doc.pointer_mut("/components/schemas/TransactionRequest") {
+        *slot = json!({"description": base.get("description"), "oneOf": one_of});
+    }
 }
 
 async fn openapi() -> Answer {
@@ -448,5 +520,33 @@ mod tests {
         }
         assert!(doc.contains("TransactionRequest"));
         assert!(doc.contains("\"bearer\""));
+    }
+
+    #[test]
+    fn openapi_says_what_each_kind_of_transaction_needs() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
+        let kinds = doc
+            .pointer("/components/schemas/TransactionRequest/oneOf")
+            .and_then(|v| v.as_array())
+            .expect("one schema per kind");
+        let needs = |kind: &str| -> Vec<String> {
+            let v = kinds
+                .iter()
+                .find(|v| v.pointer("/properties/kind/enum/0") == Some(&kind.into()))
+                .expect(kind);
+            serde_json::from_value(v["required"].clone()).expect("required")
+        };
+        assert!(needs("sale").contains(&"card".to_owned()));
+        for kind in ["void", "refund"] {
+            assert!(needs(kind).contains(&"original".to_owned()), "{kind}");
+            assert!(
+                needs(kind).contains(&"supervisor_password".to_owned()),
+                "{kind}"
+            );
+        }
+        // The ranges of the host's checks are in the schema.
+        let amount = &kinds[0]["properties"]["amount"];
+        assert_eq!(amount["minimum"], 1);
+        assert_eq!(amount["maximum"], 99_999_999_999i64);
     }
 }

@@ -3,6 +3,9 @@
 //!
 //! Every request's effects and its stored answer commit in one database transaction, so a
 //! crash never leaves half a sale, and a retry finds either nothing or the whole answer.
+//!
+//! Each request arrives here already checked for its shape (`check()` in
+//! `softpos::protocol`, called by the handlers in `api`): ids, numbers and amounts in range.
 
 use crate::authorizer::{response_message, AuthRequest, Authorizer};
 use crate::error::{ApiError, ApiResult};
@@ -113,12 +116,6 @@ fn tx_fingerprint(req: &TransactionRequest) -> ApiResult<String> {
     })
 }
 
-fn check_request_id(id: &str) -> ApiResult<()> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| ApiError::bad_request("request_id must be a UUID"))
-}
-
 fn rrn_of(id: i64) -> String {
     // The row id is unique across the whole database, so the RRN is unique per merchant.
     format!("{:012}", id.rem_euclid(1_000_000_000_000))
@@ -190,19 +187,6 @@ impl Store {
     /// `POST /v1/activate`: a single-use code (24 h) becomes the terminal key; a new key
     /// replaces the old one and ends the terminal's sessions.
     pub async fn activate(&self, req: &ActivateRequest) -> ApiResult<ActivateResponse> {
-        // Ids of the wrong shape match no terminal; refusing them here also keeps bytes such
-        // as NUL, which PostgreSQL rejects in text with a 500, away from the database.
-        let well_formed = |id: &str, len: usize, ok: fn(&u8) -> bool| {
-            id.len() == len && id.as_bytes().iter().all(ok)
-        };
-        if !well_formed(&req.merchant_id, 15, u8::is_ascii_digit)
-            || !well_formed(&req.terminal_id, 8, u8::is_ascii_alphanumeric)
-        {
-            return Err(ApiError::detail(
-                ErrorCode::BadCredentials,
-                "unknown, used or expired activation code",
-            ));
-        }
         let now = now_ms();
         let code_hash = secrets::sha256_hex(secrets::normalise_code(&req.activation_code));
         let mut tx = self.begin().await?;
@@ -378,9 +362,6 @@ impl Store {
         terminal: &TerminalAuth,
         req: &SignInRequest,
     ) -> ApiResult<SignInResponse> {
-        if req.operator.len() != 2 || !req.operator.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::new(ErrorCode::BadCredentials));
-        }
         self.check_operator(
             &terminal.merchant_id,
             &req.operator,
@@ -478,16 +459,12 @@ impl Store {
         req: TransactionRequest,
         authorizer: &dyn Authorizer,
     ) -> ApiResult<Answer> {
-        check_request_id(&req.request_id)?;
         let fp = tx_fingerprint(&req)?;
         if let Some(a) = self
             .stored_answer(s.terminal.terminal_ref, "tx", &req.request_id, &fp)
             .await?
         {
             return Ok(a);
-        }
-        if !(1..=999_999).contains(&req.trace_no) {
-            return Err(ApiError::bad_request("trace_no must be 1..=999999"));
         }
         let amount = Amount::new(req.amount)?;
         if req.currency != s.terminal.currency {
@@ -863,11 +840,6 @@ impl Store {
         rrn: &str,
         amount: Amount,
     ) -> ApiResult<TxRow> {
-        // An RRN is 12 ASCII characters (rrn_of); anything else names no sale. Checked before
-        // the query because PostgreSQL answers a NUL in a text parameter with an error (a 500).
-        if rrn.len() != 12 || !rrn.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::new(ErrorCode::UnknownTransaction));
-        }
         let row = sqlx::query(&format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 AND rrn = $2 \
              AND kind = 'sale'"
@@ -934,7 +906,6 @@ impl Store {
         s: &Session,
         req: &ReversalRequest,
     ) -> ApiResult<ReversalResponse> {
-        check_request_id(&req.request_id)?;
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
         // Waits for a sale of this terminal that is being booked right now, so its pending
@@ -1037,7 +1008,6 @@ impl Store {
 
     /// `POST /v1/settlements` (R11, R14).
     pub async fn settle(&self, s: &Session, req: &SettlementRequest) -> ApiResult<Answer> {
-        check_request_id(&req.request_id)?;
         let terminal_ref = s.terminal.terminal_ref;
         let fp = fingerprint(req)?;
         if let Some(a) = self
@@ -1140,7 +1110,6 @@ impl Store {
         batch_no: u32,
         req: &UploadRequest,
     ) -> ApiResult<Answer> {
-        check_request_id(&req.request_id)?;
         let terminal_ref = s.terminal.terminal_ref;
         let fp = fingerprint(&(batch_no, req))?;
         if let Some(a) = self
@@ -1218,7 +1187,6 @@ impl Store {
         let terminal_ref = s.terminal.terminal_ref;
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
-            check_request_id(id)?;
             if let Some(a) = self
                 .stored_answer(terminal_ref, "sign_off", id, &fp)
                 .await?

@@ -10,7 +10,7 @@ pub mod codec;
 mod storage;
 mod widget;
 
-pub use widget::{mount_widget, WidgetHandle};
+pub use widget::{mount_widget, mount_widget_error, WidgetHandle};
 
 use crate::core::terminal::{
     Command, Completion, Config, Event, Reply, SignOffReason, State, Step, Terminal as CoreTerminal,

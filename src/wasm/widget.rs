@@ -109,10 +109,7 @@ pub fn mount_widget(
     opts: JsValue,
 ) -> Result<WidgetHandle, JsValue> {
     let field = |k: &str| super::field(&opts, k);
-    let locale = match field("locale").as_string().as_deref() {
-        Some("en") => Locale::En,
-        _ => Locale::Zh,
-    };
+    let locale = locale_of(&opts);
     let mode = match field("mode").as_string().as_deref() {
         Some("checkout") => {
             let amount = super::amount_field(&opts, "amount")
@@ -163,6 +160,45 @@ pub fn mount_widget(
     }
     render(&ui);
     Ok(WidgetHandle { ui: Some(ui) })
+}
+
+fn locale_of(opts: &JsValue) -> Locale {
+    match super::field(opts, "locale").as_string().as_deref() {
+        Some("en") => Locale::En,
+        _ => Locale::Zh,
+    }
+}
+
+/// Shows, in the widget's place and language, why `Terminal.open` rejected (`error`), so the
+/// operator or shopper reads a reason instead of an empty box. `opts` as for `mountWidget`
+/// (only `locale` is read). The most common case is `BUSY`: the terminal is open in another
+/// tab (its Web Lock), where it must be closed first.
+#[wasm_bindgen(js_name = mountWidgetError)]
+pub fn mount_widget_error(
+    el: HtmlElement,
+    #[wasm_bindgen(unchecked_param_type = "Error")] error: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ locale?: \"zh-CN\" | \"en\" }")] opts: JsValue,
+) {
+    let locale = locale_of(&opts);
+    let message = super::field(&error, "message")
+        .as_string()
+        .unwrap_or_default();
+    let code = super::field(&error, "code").as_string();
+    let text = match code.as_deref().and_then(ErrorCode::parse) {
+        // At open, BUSY can only come from the Web Lock; the table's BUSY text speaks of an
+        // operation in progress, which would send the operator waiting for nothing.
+        Some(ErrorCode::Busy) => tr(locale, T::open_elsewhere).to_owned(),
+        Some(code) => error_text(locale, &Error { code, message }),
+        None => message,
+    };
+    let lang = match locale {
+        Locale::Zh => "zh-CN",
+        Locale::En => "en",
+    };
+    el.set_inner_html(&format!(
+        r#"<div class="sp" lang="{lang}"><p class="sp-error" role="alert" data-testid="open-error">{}</p></div>"#,
+        esc(&text)
+    ));
 }
 
 // ----- text -------------------------------------------------------------------------------
@@ -257,6 +293,7 @@ texts! {
     voided => "已撤销", "Voided";
     reversed => "已冲正", "Reversed";
     unknown => "结果未知", "Unknown";
+    open_elsewhere => "此终端已在另一个标签页或窗口中打开，请先在那里关闭，再刷新本页", "This terminal is open in another tab or window; close it there, then reload this page";
 }
 
 fn error_text(locale: Locale, e: &Error) -> String {

@@ -203,6 +203,32 @@ test("the storefront checkout pays through the widget", async () => {
   await context.close();
 });
 
+test("a second tab on the same terminal says why it cannot open, in zh-CN and en", async () => {
+  const context = await browser.newContext();
+  const first = await openPage(context, `${host.url}/pos.html?terminal=10000013&locale=zh-CN`);
+  await first.locator(".sp").waitFor();
+  for (const [locale, text] of [
+    ["zh-CN", "此终端已在另一个标签页或窗口中打开"],
+    ["en", "This terminal is open in another tab or window"],
+  ]) {
+    const second = await openPage(context, `${host.url}/pos.html?terminal=10000013&locale=${locale}`);
+    const reason = tid(second, "open-error");
+    await reason.waitFor();
+    assert.ok(await reason.isVisible(), locale);
+    assert.ok((await reason.textContent()).includes(text), locale);
+    await second.close();
+  }
+  // Once the first tab is gone the terminal opens in another one.
+  await first.close();
+  // The browser releases a closed page's lock asynchronously: wait for that, then open.
+  const again = await openPage(context, `${host.url}/index.html`);
+  await again.evaluate(() => navigator.locks.request("softpos:898310048160001/10000013", () => {}));
+  await again.goto(`${host.url}/pos.html?terminal=10000013&locale=en`);
+  await tid(again, "activation-code").waitFor();
+  assert.equal(await tid(again, "open-error").count(), 0);
+  await context.close();
+});
+
 test("no page logs a console error", async () => {
   const context = await browser.newContext();
   for (const path of ["index.html", "pos.html", "pos.html?locale=en", "checkout.html"]) {
