@@ -4,7 +4,7 @@
 //! Every request's effects and its stored answer commit in one database transaction, so a
 //! crash never leaves half a sale, and a retry finds either nothing or the whole answer.
 
-use crate::authorizer::{response_message, AuthRequest, Authorizer};
+use crate::authorizer::{response_message, AuthRequest, Authorization, Authorizer};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{next_number, now_ms, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
@@ -513,25 +513,29 @@ impl Store {
         batch: &BatchRow,
         fp: &str,
     ) -> ApiResult<Option<Answer>> {
-        let tomb = sqlx::query(
-            "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
+        // One round trip for the three questions every request asks: each sub-select is a
+        // lookup on a unique or covering index, and text columns keep the result's types the
+        // same on both databases.
+        let fresh = sqlx::query(
+            "SELECT \
+             (SELECT request_id FROM reversals WHERE terminal_ref = $1 AND request_id = $2) \
+               AS tomb, \
+             (SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2) \
+               AS existing, \
+             (SELECT request_id FROM transactions WHERE batch_id = $3 AND trace_no = $4 \
+               LIMIT 1) AS used",
         )
         .bind(s.terminal.terminal_ref)
         .bind(&req.request_id)
-        .fetch_optional(&mut **tx)
+        .bind(batch.id)
+        .bind(i64::from(req.trace_no))
+        .fetch_one(&mut **tx)
         .await?;
-        if tomb.is_some() {
+        if fresh.try_get::<Option<String>, _>("tomb")?.is_some() {
             return Err(refused_reversed());
         }
-        let existing = sqlx::query(
-            "SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2",
-        )
-        .bind(s.terminal.terminal_ref)
-        .bind(&req.request_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = existing {
-            if row.try_get::<String, _>("status")? == "pending" {
+        if let Some(status) = fresh.try_get::<Option<String>, _>("existing")? {
+            if status == "pending" {
                 return Err(busy());
             }
             // Inside the transaction: on SQLite the pool's one connection is this one.
@@ -554,14 +558,7 @@ impl Store {
                 body: stored.try_get("body")?,
             }));
         }
-        let used = sqlx::query(
-            "SELECT request_id FROM transactions WHERE batch_id = $1 AND trace_no = $2",
-        )
-        .bind(batch.id)
-        .bind(i64::from(req.trace_no))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if used.is_some() {
+        if fresh.try_get::<Option<String>, _>("used")?.is_some() {
             return Err(ApiError::bad_request(format_args!(
                 "trace number {} is already used in batch {}",
                 req.trace_no, batch.batch_no
@@ -570,7 +567,10 @@ impl Store {
         Ok(None)
     }
 
-    /// R5 sale, in three steps so a slow issuer holds no lock: book it `pending`, ask the
+    /// R5 sale. When the issuer decides at once ([`Authorizer::decide_now`]) the sale and its
+    /// answer are booked in one transaction: one commit, and nothing pending for a reversal to
+    /// overtake (the reversal waits on the batch lock and then finds the answered sale).
+    /// Otherwise in three steps, so a slow issuer holds no lock: book it `pending`, ask the
     /// issuer, then commit the answer unless a reversal arrived meanwhile (R8).
     async fn sale(
         &self,
@@ -590,6 +590,59 @@ impl Store {
         Expiry::parse(&card.expiry, Timestamp(now_ms()))?;
         let masked = pan.masked();
         let terminal_ref = s.terminal.terminal_ref;
+        let request = AuthRequest {
+            pan,
+            amount,
+            currency: req.currency.clone(),
+        };
+
+        if let Some(decision) = authorizer.decide_now(&request) {
+            let mut tx = self.begin().await?;
+            let batch = self.open_batch(&mut tx, terminal_ref).await?;
+            if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+                tx.commit().await?;
+                return Ok(answer);
+            }
+            let approved = decision.approved();
+            let auth_code = if approved {
+                Some(secrets::auth_code()?)
+            } else {
+                None
+            };
+            let id: i64 = sqlx::query(
+                "INSERT INTO transactions (terminal_ref, merchant_id, batch_id, request_id, \
+                 kind, trace_no, amount, status, response_code, auth_code, masked_pan, \
+                 operator, created_at) \
+                 VALUES ($1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(terminal_ref)
+            .bind(&s.terminal.merchant_id)
+            .bind(batch.id)
+            .bind(&req.request_id)
+            .bind(i64::from(req.trace_no))
+            .bind(amount.get())
+            .bind(if approved { "approved" } else { "declined" })
+            .bind(decision.response_code)
+            .bind(&auth_code)
+            .bind(&masked)
+            .bind(&s.operator)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            // The RRN is made from the row id, known only after the insert.
+            let rrn = rrn_of(id);
+            sqlx::query("UPDATE transactions SET rrn = $1 WHERE id = $2")
+                .bind(&rrn)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let answer = sale_answer(&req, &decision, rrn, auth_code, &batch, masked)?;
+            self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
+                .await?;
+            tx.commit().await?;
+            return Ok(answer);
+        }
 
         let mut tx = self.begin().await?;
         let batch = self.open_batch(&mut tx, terminal_ref).await?;
@@ -616,13 +669,7 @@ impl Store {
         .try_get("id")?;
         tx.commit().await?;
 
-        let decision = authorizer
-            .authorize(AuthRequest {
-                pan,
-                amount,
-                currency: req.currency.clone(),
-            })
-            .await;
+        let decision = authorizer.authorize(request).await;
 
         let mut tx = self.begin().await?;
         // Lock order everywhere: the terminal's open batch, then other batches, then
@@ -640,15 +687,6 @@ impl Store {
             tx.commit().await?;
             return Err(refused_reversed());
         }
-        if row.try_get::<i64, _>("batch_id")? != open.id {
-            // The batch was closed (cut-off, settlement) while the issuer was deciding: the
-            // answer goes into the batch open now, so it is counted exactly once.
-            sqlx::query("UPDATE transactions SET batch_id = $1 WHERE id = $2")
-                .bind(open.id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
         let approved = decision.approved();
         let auth_code = if approved {
             Some(secrets::auth_code()?)
@@ -656,33 +694,21 @@ impl Store {
             None
         };
         let rrn = rrn_of(id);
+        // A batch closed (cut-off, settlement) while the issuer was deciding: the answer goes
+        // into the batch open now, so it is counted exactly once.
         sqlx::query(
-            "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4 \
-             WHERE id = $5",
+            "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4, \
+             batch_id = $5 WHERE id = $6",
         )
         .bind(if approved { "approved" } else { "declined" })
         .bind(decision.response_code)
         .bind(&auth_code)
         .bind(&rrn)
+        .bind(open.id)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let answer = Answer::ok(&TransactionResponse {
-            request_id: req.request_id.clone(),
-            status: if approved {
-                TxStatus::Approved
-            } else {
-                TxStatus::Declined
-            },
-            response_code: decision.response_code.to_owned(),
-            message: response_message(decision.response_code).to_owned(),
-            rrn: Some(rrn),
-            auth_code,
-            batch_no: open.batch_no,
-            trace_no: req.trace_no,
-            masked_pan: Some(masked),
-            host_time: Timestamp(now_ms()).rfc3339(),
-        })?;
+        let answer = sale_answer(&req, &decision, rrn, auth_code, &open, masked)?;
         self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
             .await?;
         tx.commit().await?;
@@ -1262,6 +1288,34 @@ impl Store {
         tx.commit().await?;
         Ok(answer)
     }
+}
+
+/// The answer to a sale, as stored (R9) and sent.
+fn sale_answer(
+    req: &TransactionRequest,
+    decision: &Authorization,
+    rrn: String,
+    auth_code: Option<String>,
+    batch: &BatchRow,
+    masked_pan: String,
+) -> ApiResult<Answer> {
+    let approved = decision.approved();
+    Answer::ok(&TransactionResponse {
+        request_id: req.request_id.clone(),
+        status: if approved {
+            TxStatus::Approved
+        } else {
+            TxStatus::Declined
+        },
+        response_code: decision.response_code.to_owned(),
+        message: response_message(decision.response_code).to_owned(),
+        rrn: Some(rrn),
+        auth_code,
+        batch_no: batch.batch_no,
+        trace_no: req.trace_no,
+        masked_pan: Some(masked_pan),
+        host_time: Timestamp(now_ms()).rfc3339(),
+    })
 }
 
 fn row_flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
