@@ -36,6 +36,17 @@ const UNKNOWN_OPERATOR_HASH: &str =
 /// R7.
 const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
 
+/// The three questions every transaction request asks before it is booked, in one round trip:
+/// was its id reversed (`tomb`), is it booked already (`existing`), is its trace number used in
+/// the batch `b` (`used`). Binds `$1` terminal ref, `$2` request id, `$3` trace number. Each
+/// sub-select is a lookup on a unique or covering index; text columns keep the result's types
+/// the same on both databases.
+const FRESH_COLUMNS: &str = "\
+    (SELECT request_id FROM reversals WHERE terminal_ref = $1 AND request_id = $2) AS tomb, \
+    (SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2) AS existing, \
+    (SELECT request_id FROM transactions WHERE batch_id = b.id AND trace_no = $3 LIMIT 1) \
+      AS used";
+
 /// A stored or fresh answer: HTTP status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -480,26 +491,71 @@ impl Store {
     ) -> ApiResult<Answer> {
         check_request_id(&req.request_id)?;
         let fp = tx_fingerprint(&req)?;
-        if let Some(a) = self
-            .stored_answer(s.terminal.terminal_ref, "tx", &req.request_id, &fp)
-            .await?
-        {
-            return Ok(a);
+        let terminal_ref = s.terminal.terminal_ref;
+        if req.kind != TxKind::Sale {
+            // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
+            if let Some(a) = self
+                .stored_answer(terminal_ref, "tx", &req.request_id, &fp)
+                .await?
+            {
+                return Ok(a);
+            }
+            let amount = check_transaction(s, &req)?;
+            return self.void_or_refund(s, req, amount, &fp).await;
         }
-        if !(1..=999_999).contains(&req.trace_no) {
-            return Err(ApiError::bad_request("trace_no must be 1..=999999"));
+        // A sale takes the write transaction anyway, and `check_fresh` finds a stored answer
+        // inside it, so no read goes ahead of it. When the sale is refused the stored answer is
+        // looked up after all: a retry gets the first answer (R9) even when its card has expired
+        // since or the sale was reversed after it was answered.
+        let request_id = req.request_id.clone();
+        let result = match check_transaction(s, &req) {
+            Ok(amount) => self.sale(s, req, amount, &fp, authorizer).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(e) => Ok(self
+                .stored_answer(terminal_ref, "tx", &request_id, &fp)
+                .await?
+                .ok_or(e)?),
+            answered => answered,
         }
-        let amount = Amount::new(req.amount)?;
-        if req.currency != s.terminal.currency {
-            return Err(ApiError::bad_request(format_args!(
-                "this terminal takes {} only",
-                s.terminal.currency
-            )));
+    }
+
+    /// The terminal's open batch, locked (R15: a cut-off waits for us), and [`check_fresh`]
+    /// on it.
+    ///
+    /// [`check_fresh`]: Store::check_fresh
+    async fn open_batch_checked(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        fp: &str,
+    ) -> ApiResult<(BatchRow, Option<Answer>)> {
+        if !self.is_postgres() {
+            // On SQLite the writer lock taken at `BEGIN IMMEDIATE` already orders this after
+            // every other write, so the batch and the freshness questions fit in one statement.
+            // (On PostgreSQL the questions must be a statement of their own, after the batch's
+            // row lock is granted: only a new statement sees what the lock's holder committed.)
+            let row = sqlx::query(&format!(
+                "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
+                 b.status AS status, {FRESH_COLUMNS} \
+                 FROM batches b WHERE b.terminal_ref = $1 AND b.status = 'open'"
+            ))
+            .bind(s.terminal.terminal_ref)
+            .bind(&req.request_id)
+            .bind(i64::from(req.trace_no))
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(row) = row {
+                let batch = BatchRow::from_row(&row)?;
+                let answer = self.judge_fresh(tx, s, req, &batch, fp, &row).await?;
+                return Ok((batch, answer));
+            }
         }
-        match req.kind {
-            TxKind::Sale => self.sale(s, req, amount, &fp, authorizer).await,
-            TxKind::Void | TxKind::Refund => self.void_or_refund(s, req, amount, &fp).await,
-        }
+        let batch = self.open_batch(tx, s.terminal.terminal_ref).await?;
+        let answer = self.check_fresh(tx, s, req, &batch, fp).await?;
+        Ok((batch, answer))
     }
 
     /// Refuses a request id that was reversed or is in flight, and a trace number already used
@@ -513,24 +569,30 @@ impl Store {
         batch: &BatchRow,
         fp: &str,
     ) -> ApiResult<Option<Answer>> {
-        // One round trip for the three questions every request asks: each sub-select is a
-        // lookup on a unique or covering index, and text columns keep the result's types the
-        // same on both databases.
-        let fresh = sqlx::query(
-            "SELECT \
-             (SELECT request_id FROM reversals WHERE terminal_ref = $1 AND request_id = $2) \
-               AS tomb, \
-             (SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2) \
-               AS existing, \
-             (SELECT request_id FROM transactions WHERE batch_id = $3 AND trace_no = $4 \
-               LIMIT 1) AS used",
-        )
+        let fresh = sqlx::query(&format!(
+            "SELECT {FRESH_COLUMNS} FROM batches b WHERE b.id = $4"
+        ))
         .bind(s.terminal.terminal_ref)
         .bind(&req.request_id)
-        .bind(batch.id)
         .bind(i64::from(req.trace_no))
+        .bind(batch.id)
         .fetch_one(&mut **tx)
         .await?;
+        self.judge_fresh(tx, s, req, batch, fp, &fresh).await
+    }
+
+    /// [`check_fresh`]'s verdict on the [`FRESH_COLUMNS`] of a row.
+    ///
+    /// [`check_fresh`]: Store::check_fresh
+    async fn judge_fresh(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        batch: &BatchRow,
+        fp: &str,
+        fresh: &sqlx::any::AnyRow,
+    ) -> ApiResult<Option<Answer>> {
         if fresh.try_get::<Option<String>, _>("tomb")?.is_some() {
             return Err(refused_reversed());
         }
@@ -598,8 +660,8 @@ impl Store {
 
         if let Some(decision) = authorizer.decide_now(&request) {
             let mut tx = self.begin().await?;
-            let batch = self.open_batch(&mut tx, terminal_ref).await?;
-            if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+            let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+            if let Some(answer) = answer {
                 tx.commit().await?;
                 return Ok(answer);
             }
@@ -609,12 +671,27 @@ impl Store {
             } else {
                 None
             };
-            let id: i64 = sqlx::query(
-                "INSERT INTO transactions (terminal_ref, merchant_id, batch_id, request_id, \
+            // The RRN is made from the row id; the id is drawn in the INSERT itself so the RRN
+            // goes in with the row instead of in a second statement.
+            let id: i64 = sqlx::query(if self.is_postgres() {
+                "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, \
                  kind, trace_no, amount, status, response_code, auth_code, masked_pan, \
-                 operator, created_at) \
-                 VALUES ($1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
+                 operator, created_at, rrn) \
+                 SELECT n.id, $1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12, \
+                 lpad(CAST(n.id % 1000000000000 AS TEXT), 12, '0') \
+                 FROM (SELECT nextval(pg_get_serial_sequence('transactions', 'id')) AS id) n \
+                 RETURNING id"
+            } else {
+                // Under `BEGIN IMMEDIATE` no other writer can take the next AUTOINCREMENT id.
+                "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, \
+                 kind, trace_no, amount, status, response_code, auth_code, masked_pan, \
+                 operator, created_at, rrn) \
+                 SELECT n.id, $1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12, \
+                 printf('%012d', n.id % 1000000000000) \
+                 FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence \
+                 WHERE name = 'transactions'), 0) + 1 AS id) n \
+                 RETURNING id"
+            })
             .bind(terminal_ref)
             .bind(&s.terminal.merchant_id)
             .bind(batch.id)
@@ -630,13 +707,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
-            // The RRN is made from the row id, known only after the insert.
             let rrn = rrn_of(id);
-            sqlx::query("UPDATE transactions SET rrn = $1 WHERE id = $2")
-                .bind(&rrn)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
             let answer = sale_answer(&req, &decision, rrn, auth_code, &batch, masked)?;
             self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
                 .await?;
@@ -645,8 +716,8 @@ impl Store {
         }
 
         let mut tx = self.begin().await?;
-        let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+        let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+        if let Some(answer) = answer {
             tx.commit().await?;
             return Ok(answer);
         }
@@ -754,8 +825,8 @@ impl Store {
         })?;
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
-        let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+        let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+        if let Some(answer) = answer {
             tx.commit().await?;
             return Ok(answer);
         }
@@ -1290,6 +1361,21 @@ impl Store {
     }
 }
 
+/// The checks every transaction request passes before it touches the ledger.
+fn check_transaction(s: &Session, req: &TransactionRequest) -> ApiResult<Amount> {
+    if !(1..=999_999).contains(&req.trace_no) {
+        return Err(ApiError::bad_request("trace_no must be 1..=999999"));
+    }
+    let amount = Amount::new(req.amount)?;
+    if req.currency != s.terminal.currency {
+        return Err(ApiError::bad_request(format_args!(
+            "this terminal takes {} only",
+            s.terminal.currency
+        )));
+    }
+    Ok(amount)
+}
+
 /// The answer to a sale, as stored (R9) and sent.
 fn sale_answer(
     req: &TransactionRequest,
@@ -1328,4 +1414,159 @@ fn locked(ms_left: i64) -> ApiError {
         ErrorCode::OperatorLocked,
         format_args!("try again in {seconds} s"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorizer::IssuerSimulator;
+    use crate::store::CutoffClock;
+    use softpos::protocol::CardData;
+    use std::time::Duration;
+
+    const MERCHANT: &str = "898310048160001";
+    const CARD: &str = "4111111111111111";
+    const HELD_BACK: &str = "4000000000003220";
+
+    /// A fresh store on SQLite, and on PostgreSQL when `SOFTPOS_TEST_DATABASE_URL` is set (a
+    /// database of its own, dropped at the end), with one signed-in terminal.
+    async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
+        let mut urls = vec![(format!("sqlite://{}", dir.join("host.db").display()), None)];
+        if let Ok(admin) = std::env::var("SOFTPOS_TEST_DATABASE_URL") {
+            if !admin.is_empty() {
+                use sqlx::{Connection, Executor};
+                let name = format!(
+                    "softpos_u_{}_{}",
+                    std::process::id(),
+                    now_ms() % 1_000_000_000
+                );
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                let base = admin.rsplit_once('/').unwrap().0;
+                urls.push((format!("{base}/{name}"), Some(format!("{admin}|{name}"))));
+            }
+        }
+        let mut out = Vec::new();
+        for (url, drop) in urls {
+            let store = Store::open(&url, &CutoffClock::default_clock())
+                .await
+                .unwrap();
+            store
+                .add_terminal(MERCHANT, "10000001", softpos::core::money::Currency::Cny)
+                .await
+                .unwrap();
+            let row = sqlx::query("SELECT id FROM terminals WHERE terminal_id = '10000001'")
+                .fetch_one(store.reader())
+                .await
+                .unwrap();
+            let session = Session {
+                terminal: TerminalAuth {
+                    terminal_ref: row.try_get("id").unwrap(),
+                    merchant_id: MERCHANT.into(),
+                    terminal_id: "10000001".into(),
+                    currency: "CNY".into(),
+                },
+                operator: "01".into(),
+                token_hash: "unused".into(),
+                ended: false,
+            };
+            out.push((store, session, drop));
+        }
+        out
+    }
+
+    async fn drop_pg(store: Store, drop: Option<String>) {
+        store.close().await;
+        if let Some((admin, name)) = drop.as_deref().and_then(|d| d.split_once('|')) {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
+        TransactionRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            kind: TxKind::Sale,
+            trace_no,
+            amount: 1250,
+            currency: "CNY".into(),
+            card: Some(CardData {
+                pan: pan.into(),
+                expiry: "12/39".into(),
+            }),
+            original: None,
+            supervisor_password: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = IssuerSimulator::default();
+        for (store, s, drop) in stores(dir.path()).await {
+            for (trace, pan, status) in [(1, CARD, "approved"), (2, "4000000000000002", "declined")]
+            {
+                let req = sale(trace, pan);
+                let before = store.writes_begun();
+                let first = store.transaction(&s, req.clone(), &issuer).await.unwrap();
+                assert_eq!(store.writes_begun() - before, 1, "{pan}: one commit");
+                let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+                assert_eq!(body["status"], status, "{body}");
+                // R9: the retry is the stored answer, and books nothing more.
+                let again = store.transaction(&s, req, &issuer).await.unwrap();
+                assert_eq!(first, again);
+            }
+            let b = store.current_batch(&s).await.unwrap();
+            assert_eq!(
+                (b.host_totals.sale.count, b.host_totals.sale.amount),
+                (1, 1250)
+            );
+            drop_pg(store, drop).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = std::sync::Arc::new(IssuerSimulator {
+            slow_card_delay: Duration::from_millis(1500),
+        });
+        for (store, s, drop) in stores(dir.path()).await {
+            let req = sale(1, HELD_BACK);
+            let before = store.writes_begun();
+            let pending = {
+                let (store, s, req, issuer) =
+                    (store.clone(), s.clone(), req.clone(), issuer.clone());
+                tokio::spawn(async move { store.transaction(&s, req, issuer.as_ref()).await })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Booked pending and committed: the issuer is being asked outside any transaction.
+            assert_eq!(store.writes_begun() - before, 1);
+            let busy = store.transaction(&s, req.clone(), issuer.as_ref()).await;
+            assert_eq!(busy.unwrap_err().code, ErrorCode::Busy);
+            let rev = store
+                .reversal(
+                    &s,
+                    &ReversalRequest {
+                        request_id: req.request_id.clone(),
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(rev.reversed);
+            let late = pending.await.unwrap().unwrap_err();
+            assert_eq!((late.status, late.code), (409, ErrorCode::BadRequest));
+            let b = store.current_batch(&s).await.unwrap();
+            assert_eq!(
+                b.host_totals.sale.count, 0,
+                "the reversed sale counts nowhere"
+            );
+            drop_pg(store, drop).await;
+        }
+    }
 }

@@ -15,6 +15,8 @@ use softpos::protocol::TxKind;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A database transaction.
@@ -33,6 +35,8 @@ pub struct Store {
     /// queues behind a sale. On PostgreSQL the same pool.
     reader: AnyPool,
     pg: bool,
+    /// Write transactions begun, so a test can see how many a request took.
+    writes: Arc<AtomicU64>,
 }
 
 /// Milliseconds since the epoch, now.
@@ -179,7 +183,8 @@ pub struct BatchRow {
 const BATCH_COLUMNS: &str = "id, batch_no, business_date, status";
 
 impl BatchRow {
-    fn from_row(row: &AnyRow) -> Result<BatchRow, sqlx::Error> {
+    /// Reads `id, batch_no, business_date, status`.
+    pub fn from_row(row: &AnyRow) -> Result<BatchRow, sqlx::Error> {
         Ok(BatchRow {
             id: row.try_get("id")?,
             batch_no: u32::try_from(row.try_get::<i64, _>("batch_no")?).unwrap_or(0),
@@ -223,6 +228,11 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(60))
+            // sqlx pings every connection before lending it out: on SQLite a trip to the
+            // connection's worker thread for a connection that lives in this process and cannot
+            // break, one more per transaction. PostgreSQL keeps the ping, which finds the
+            // connections a database restart cut.
+            .test_before_acquire(pg)
             .connect(&url)
             .await
             .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -230,6 +240,7 @@ impl Store {
             reader: pool.clone(),
             pool,
             pg,
+            writes: Arc::new(AtomicU64::new(0)),
         };
         if !pg {
             // WAL lets readers go on while a write commits; busy_timeout makes a second process
@@ -255,6 +266,7 @@ impl Store {
             let reader = AnyPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(60))
+                .test_before_acquire(false)
                 .connect(&url)
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -281,6 +293,17 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Write transactions begun since the store opened.
+    #[cfg(test)]
+    pub fn writes_begun(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the database is PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.pg
+    }
+
     /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock covers it).
     pub fn for_update(&self) -> &'static str {
         if self.pg {
@@ -292,6 +315,7 @@ impl Store {
 
     /// Begins a transaction that will write.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
         if self.pg {
             self.pool.begin().await
         } else {
