@@ -402,7 +402,7 @@ async fn load_tables(args: &Args, backends: &[(&str, Option<String>)], dir: &std
                 ),
                 Some(a) => pg_database(a, &format!("softpos_bench_{terminals}"), true).await,
             };
-            let l = run_level(&args, &db, terminals).await;
+            let l = run_level(args, &db, terminals).await;
             let rate = l.approved as f64 / l.seconds;
             println!(
                 "| {name} | {} | {rate:.0} | {:.1} | {:.1} | {raw:.0} | {:.2} |",
