@@ -176,6 +176,7 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut approved = 0u64;
+                let mut refused = 0u64;
                 let mut trace = 1u32;
                 while Instant::now() < deadline {
                     let body = json!({
@@ -197,6 +198,10 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
                     latencies.push(t0.elapsed());
                     if ok && ans["status"] == "approved" {
                         approved += 1;
+                    } else if refused == 0 {
+                        // Once per terminal: a refused sale is not counted, and says why.
+                        eprintln!("load: a sale was not approved: {ans}");
+                        refused += 1;
                     }
                 }
                 (approved, latencies)
@@ -226,7 +231,7 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
 }
 
 /// Single-row committed inserts, one connection, one after the other: the database's own
-/// limit for what the host does (each sale commits twice: booked, then answered).
+/// limit for what the host does (a sale the issuer answers at once commits once).
 async fn raw_inserts(url: &str, seconds: u64) -> f64 {
     sqlx::any::install_default_drivers();
     let url = if url.starts_with("sqlite:") {
