@@ -51,6 +51,18 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Authorization> + Send + 'a
 pub trait Authorizer: Send + Sync + 'static {
     /// Asks the issuer; may take long, and must never block the thread it runs on.
     fn authorize(&self, request: AuthRequest) -> AuthFuture<'_>;
+
+    /// The answer, when the issuer gives it without waiting on anything (no network, no timer).
+    ///
+    /// `Some` lets the host book the sale and its answer in one database transaction (one
+    /// commit). `None`, the default, means the answer may be slow: the host then books the sale
+    /// pending, asks [`Authorizer::authorize`] outside any transaction and commits the answer
+    /// after, so a slow issuer holds no lock and a reversal can overtake it (R8). A real
+    /// acquirer link answers `None`.
+    fn decide_now(&self, request: &AuthRequest) -> Option<Authorization> {
+        let _ = request;
+        None
+    }
 }
 
 /// The contract's issuer simulator (CONTRACT.md section 4).
@@ -68,21 +80,33 @@ impl Default for IssuerSimulator {
     }
 }
 
+/// The card whose answer the simulator holds back (CONTRACT.md section 4).
+const HELD_BACK_CARD: &str = "4000000000003220";
+
 impl Authorizer for IssuerSimulator {
     fn authorize(&self, request: AuthRequest) -> AuthFuture<'_> {
         Box::pin(async move {
-            let response_code = match request.pan.digits() {
-                "4000000000000002" => "05",
-                "4000000000009995" => "51",
-                "4000000000000069" => "54",
-                "4000000000003220" => {
-                    // A timer, not a blocking sleep: the other requests go on meanwhile.
-                    tokio::time::sleep(self.slow_card_delay).await;
-                    "00"
-                }
-                _ => "00",
-            };
-            Authorization { response_code }
+            if let Some(answer) = self.decide_now(&request) {
+                return answer;
+            }
+            // A timer, not a blocking sleep: the other requests go on meanwhile.
+            tokio::time::sleep(self.slow_card_delay).await;
+            Authorization {
+                response_code: "00",
+            }
         })
+    }
+
+    /// Every card but the held-back one is decided by its number alone, at once; the held-back
+    /// card stays on the slow path so a reversal can still overtake it (R8).
+    fn decide_now(&self, request: &AuthRequest) -> Option<Authorization> {
+        let response_code = match request.pan.digits() {
+            HELD_BACK_CARD => return None,
+            "4000000000000002" => "05",
+            "4000000000009995" => "51",
+            "4000000000000069" => "54",
+            _ => "00",
+        };
+        Some(Authorization { response_code })
     }
 }

@@ -7,7 +7,7 @@
 //! Each request arrives here already checked for its shape (`check()` in
 //! `softpos::protocol`, called by the handlers in `api`): ids, numbers and amounts in range.
 
-use crate::authorizer::{response_message, AuthRequest, Authorizer};
+use crate::authorizer::{response_message, AuthRequest, Authorization, Authorizer};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{next_number, now_ms, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
@@ -38,6 +38,17 @@ const UNKNOWN_OPERATOR_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$QuQQpA9cJSDVzyUhkxgAwg$hd4anJ89Ds26jWtX/BtB/fJfHfxExS4GOAm750HalrU";
 /// R7.
 const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The three questions every transaction request asks before it is booked, in one round trip:
+/// was its id reversed (`tomb`), is it booked already (`existing`), is its trace number used in
+/// the batch `b` (`used`). Binds `$1` terminal ref, `$2` request id, `$3` trace number. Each
+/// sub-select is a lookup on a unique or covering index; text columns keep the result's types
+/// the same on both databases.
+const FRESH_COLUMNS: &str = "\
+    (SELECT request_id FROM reversals WHERE terminal_ref = $1 AND request_id = $2) AS tomb, \
+    (SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2) AS existing, \
+    (SELECT request_id FROM transactions WHERE batch_id = b.id AND trace_no = $3 LIMIT 1) \
+      AS used";
 
 /// A stored or fresh answer: HTTP status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -460,23 +471,71 @@ impl Store {
         authorizer: &dyn Authorizer,
     ) -> ApiResult<Answer> {
         let fp = tx_fingerprint(&req)?;
-        if let Some(a) = self
-            .stored_answer(s.terminal.terminal_ref, "tx", &req.request_id, &fp)
-            .await?
-        {
-            return Ok(a);
+        let terminal_ref = s.terminal.terminal_ref;
+        if req.kind != TxKind::Sale {
+            // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
+            if let Some(a) = self
+                .stored_answer(terminal_ref, "tx", &req.request_id, &fp)
+                .await?
+            {
+                return Ok(a);
+            }
+            let amount = check_transaction(s, &req)?;
+            return self.void_or_refund(s, req, amount, &fp).await;
         }
-        let amount = Amount::new(req.amount)?;
-        if req.currency != s.terminal.currency {
-            return Err(ApiError::bad_request(format_args!(
-                "this terminal takes {} only",
-                s.terminal.currency
-            )));
+        // A sale takes the write transaction anyway, and `check_fresh` finds a stored answer
+        // inside it, so no read goes ahead of it. When the sale is refused the stored answer is
+        // looked up after all: a retry gets the first answer (R9) even when its card has expired
+        // since or the sale was reversed after it was answered.
+        let request_id = req.request_id.clone();
+        let result = match check_transaction(s, &req) {
+            Ok(amount) => self.sale(s, req, amount, &fp, authorizer).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(e) => Ok(self
+                .stored_answer(terminal_ref, "tx", &request_id, &fp)
+                .await?
+                .ok_or(e)?),
+            answered => answered,
         }
-        match req.kind {
-            TxKind::Sale => self.sale(s, req, amount, &fp, authorizer).await,
-            TxKind::Void | TxKind::Refund => self.void_or_refund(s, req, amount, &fp).await,
+    }
+
+    /// The terminal's open batch, locked (R15: a cut-off waits for us), and [`check_fresh`]
+    /// on it.
+    ///
+    /// [`check_fresh`]: Store::check_fresh
+    async fn open_batch_checked(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        fp: &str,
+    ) -> ApiResult<(BatchRow, Option<Answer>)> {
+        if !self.is_postgres() {
+            // On SQLite the writer lock taken at `BEGIN IMMEDIATE` already orders this after
+            // every other write, so the batch and the freshness questions fit in one statement.
+            // (On PostgreSQL the questions must be a statement of their own, after the batch's
+            // row lock is granted: only a new statement sees what the lock's holder committed.)
+            let row = sqlx::query(&format!(
+                "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
+                 b.status AS status, {FRESH_COLUMNS} \
+                 FROM batches b WHERE b.terminal_ref = $1 AND b.status = 'open'"
+            ))
+            .bind(s.terminal.terminal_ref)
+            .bind(&req.request_id)
+            .bind(i64::from(req.trace_no))
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(row) = row {
+                let batch = BatchRow::from_row(&row)?;
+                let answer = self.judge_fresh(tx, s, req, &batch, fp, &row).await?;
+                return Ok((batch, answer));
+            }
         }
+        let batch = self.open_batch(tx, s.terminal.terminal_ref).await?;
+        let answer = self.check_fresh(tx, s, req, &batch, fp).await?;
+        Ok((batch, answer))
     }
 
     /// Refuses a request id that was reversed or is in flight, and a trace number already used
@@ -490,25 +549,35 @@ impl Store {
         batch: &BatchRow,
         fp: &str,
     ) -> ApiResult<Option<Answer>> {
-        let tomb = sqlx::query(
-            "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
-        )
+        let fresh = sqlx::query(&format!(
+            "SELECT {FRESH_COLUMNS} FROM batches b WHERE b.id = $4"
+        ))
         .bind(s.terminal.terminal_ref)
         .bind(&req.request_id)
-        .fetch_optional(&mut **tx)
+        .bind(i64::from(req.trace_no))
+        .bind(batch.id)
+        .fetch_one(&mut **tx)
         .await?;
-        if tomb.is_some() {
+        self.judge_fresh(tx, s, req, batch, fp, &fresh).await
+    }
+
+    /// [`check_fresh`]'s verdict on the [`FRESH_COLUMNS`] of a row.
+    ///
+    /// [`check_fresh`]: Store::check_fresh
+    async fn judge_fresh(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        batch: &BatchRow,
+        fp: &str,
+        fresh: &sqlx::any::AnyRow,
+    ) -> ApiResult<Option<Answer>> {
+        if fresh.try_get::<Option<String>, _>("tomb")?.is_some() {
             return Err(refused_reversed());
         }
-        let existing = sqlx::query(
-            "SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2",
-        )
-        .bind(s.terminal.terminal_ref)
-        .bind(&req.request_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = existing {
-            if row.try_get::<String, _>("status")? == "pending" {
+        if let Some(status) = fresh.try_get::<Option<String>, _>("existing")? {
+            if status == "pending" {
                 return Err(busy());
             }
             // Inside the transaction: on SQLite the pool's one connection is this one.
@@ -531,14 +600,7 @@ impl Store {
                 body: stored.try_get("body")?,
             }));
         }
-        let used = sqlx::query(
-            "SELECT request_id FROM transactions WHERE batch_id = $1 AND trace_no = $2",
-        )
-        .bind(batch.id)
-        .bind(i64::from(req.trace_no))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if used.is_some() {
+        if fresh.try_get::<Option<String>, _>("used")?.is_some() {
             return Err(ApiError::bad_request(format_args!(
                 "trace number {} is already used in batch {}",
                 req.trace_no, batch.batch_no
@@ -547,7 +609,10 @@ impl Store {
         Ok(None)
     }
 
-    /// R5 sale, in three steps so a slow issuer holds no lock: book it `pending`, ask the
+    /// R5 sale. When the issuer decides at once ([`Authorizer::decide_now`]) the sale and its
+    /// answer are booked in one transaction: one commit, and nothing pending for a reversal to
+    /// overtake (the reversal waits on the batch lock and then finds the answered sale).
+    /// Otherwise in three steps, so a slow issuer holds no lock: book it `pending`, ask the
     /// issuer, then commit the answer unless a reversal arrived meanwhile (R8).
     async fn sale(
         &self,
@@ -567,10 +632,72 @@ impl Store {
         Expiry::parse(&card.expiry, Timestamp(now_ms()))?;
         let masked = pan.masked();
         let terminal_ref = s.terminal.terminal_ref;
+        let request = AuthRequest {
+            pan,
+            amount,
+            currency: req.currency.clone(),
+        };
+
+        if let Some(decision) = authorizer.decide_now(&request) {
+            let mut tx = self.begin().await?;
+            let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+            if let Some(answer) = answer {
+                tx.commit().await?;
+                return Ok(answer);
+            }
+            let approved = decision.approved();
+            let auth_code = if approved {
+                Some(secrets::auth_code()?)
+            } else {
+                None
+            };
+            // The RRN is made from the row id; the id is drawn in the INSERT itself so the RRN
+            // goes in with the row instead of in a second statement.
+            let id: i64 = sqlx::query(if self.is_postgres() {
+                "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, \
+                 kind, trace_no, amount, status, response_code, auth_code, masked_pan, \
+                 operator, created_at, rrn) \
+                 SELECT n.id, $1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12, \
+                 lpad(CAST(n.id % 1000000000000 AS TEXT), 12, '0') \
+                 FROM (SELECT nextval(pg_get_serial_sequence('transactions', 'id')) AS id) n \
+                 RETURNING id"
+            } else {
+                // Under `BEGIN IMMEDIATE` no other writer can take the next AUTOINCREMENT id.
+                "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, \
+                 kind, trace_no, amount, status, response_code, auth_code, masked_pan, \
+                 operator, created_at, rrn) \
+                 SELECT n.id, $1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12, \
+                 printf('%012d', n.id % 1000000000000) \
+                 FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence \
+                 WHERE name = 'transactions'), 0) + 1 AS id) n \
+                 RETURNING id"
+            })
+            .bind(terminal_ref)
+            .bind(&s.terminal.merchant_id)
+            .bind(batch.id)
+            .bind(&req.request_id)
+            .bind(i64::from(req.trace_no))
+            .bind(amount.get())
+            .bind(if approved { "approved" } else { "declined" })
+            .bind(decision.response_code)
+            .bind(&auth_code)
+            .bind(&masked)
+            .bind(&s.operator)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            let rrn = rrn_of(id);
+            let answer = sale_answer(&req, &decision, rrn, auth_code, &batch, masked)?;
+            self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
+                .await?;
+            tx.commit().await?;
+            return Ok(answer);
+        }
 
         let mut tx = self.begin().await?;
-        let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+        let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+        if let Some(answer) = answer {
             tx.commit().await?;
             return Ok(answer);
         }
@@ -593,13 +720,7 @@ impl Store {
         .try_get("id")?;
         tx.commit().await?;
 
-        let decision = authorizer
-            .authorize(AuthRequest {
-                pan,
-                amount,
-                currency: req.currency.clone(),
-            })
-            .await;
+        let decision = authorizer.authorize(request).await;
 
         let mut tx = self.begin().await?;
         // Lock order everywhere: the terminal's open batch, then other batches, then
@@ -617,15 +738,6 @@ impl Store {
             tx.commit().await?;
             return Err(refused_reversed());
         }
-        if row.try_get::<i64, _>("batch_id")? != open.id {
-            // The batch was closed (cut-off, settlement) while the issuer was deciding: the
-            // answer goes into the batch open now, so it is counted exactly once.
-            sqlx::query("UPDATE transactions SET batch_id = $1 WHERE id = $2")
-                .bind(open.id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
         let approved = decision.approved();
         let auth_code = if approved {
             Some(secrets::auth_code()?)
@@ -633,33 +745,21 @@ impl Store {
             None
         };
         let rrn = rrn_of(id);
+        // A batch closed (cut-off, settlement) while the issuer was deciding: the answer goes
+        // into the batch open now, so it is counted exactly once.
         sqlx::query(
-            "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4 \
-             WHERE id = $5",
+            "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4, \
+             batch_id = $5 WHERE id = $6",
         )
         .bind(if approved { "approved" } else { "declined" })
         .bind(decision.response_code)
         .bind(&auth_code)
         .bind(&rrn)
+        .bind(open.id)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let answer = Answer::ok(&TransactionResponse {
-            request_id: req.request_id.clone(),
-            status: if approved {
-                TxStatus::Approved
-            } else {
-                TxStatus::Declined
-            },
-            response_code: decision.response_code.to_owned(),
-            message: response_message(decision.response_code).to_owned(),
-            rrn: Some(rrn),
-            auth_code,
-            batch_no: open.batch_no,
-            trace_no: req.trace_no,
-            masked_pan: Some(masked),
-            host_time: Timestamp(now_ms()).rfc3339(),
-        })?;
+        let answer = sale_answer(&req, &decision, rrn, auth_code, &open, masked)?;
         self.store_answer(&mut tx, terminal_ref, "tx", &req.request_id, fp, &answer)
             .await?;
         tx.commit().await?;
@@ -705,8 +805,8 @@ impl Store {
         })?;
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
-        let batch = self.open_batch(&mut tx, terminal_ref).await?;
-        if let Some(answer) = self.check_fresh(&mut tx, s, &req, &batch, fp).await? {
+        let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
+        if let Some(answer) = answer {
             tx.commit().await?;
             return Ok(answer);
         }
@@ -1232,6 +1332,47 @@ impl Store {
     }
 }
 
+/// What only the session can tell about a transaction request (its shape was checked by
+/// `TransactionRequest::check` in the handler): the amount as money and the terminal's currency.
+fn check_transaction(s: &Session, req: &TransactionRequest) -> ApiResult<Amount> {
+    let amount = Amount::new(req.amount)?;
+    if req.currency != s.terminal.currency {
+        return Err(ApiError::bad_request(format_args!(
+            "this terminal takes {} only",
+            s.terminal.currency
+        )));
+    }
+    Ok(amount)
+}
+
+/// The answer to a sale, as stored (R9) and sent.
+fn sale_answer(
+    req: &TransactionRequest,
+    decision: &Authorization,
+    rrn: String,
+    auth_code: Option<String>,
+    batch: &BatchRow,
+    masked_pan: String,
+) -> ApiResult<Answer> {
+    let approved = decision.approved();
+    Answer::ok(&TransactionResponse {
+        request_id: req.request_id.clone(),
+        status: if approved {
+            TxStatus::Approved
+        } else {
+            TxStatus::Declined
+        },
+        response_code: decision.response_code.to_owned(),
+        message: response_message(decision.response_code).to_owned(),
+        rrn: Some(rrn),
+        auth_code,
+        batch_no: batch.batch_no,
+        trace_no: req.trace_no,
+        masked_pan: Some(masked_pan),
+        host_time: Timestamp(now_ms()).rfc3339(),
+    })
+}
+
 fn row_flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
@@ -1242,4 +1383,159 @@ fn locked(ms_left: i64) -> ApiError {
         ErrorCode::OperatorLocked,
         format_args!("try again in {seconds} s"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorizer::IssuerSimulator;
+    use crate::store::CutoffClock;
+    use softpos::protocol::CardData;
+    use std::time::Duration;
+
+    const MERCHANT: &str = "898310048160001";
+    const CARD: &str = "4111111111111111";
+    const HELD_BACK: &str = "4000000000003220";
+
+    /// A fresh store on SQLite, and on PostgreSQL when `SOFTPOS_TEST_DATABASE_URL` is set (a
+    /// database of its own, dropped at the end), with one signed-in terminal.
+    async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
+        let mut urls = vec![(format!("sqlite://{}", dir.join("host.db").display()), None)];
+        if let Ok(admin) = std::env::var("SOFTPOS_TEST_DATABASE_URL") {
+            if !admin.is_empty() {
+                use sqlx::{Connection, Executor};
+                let name = format!(
+                    "softpos_u_{}_{}",
+                    std::process::id(),
+                    now_ms() % 1_000_000_000
+                );
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                let base = admin.rsplit_once('/').unwrap().0;
+                urls.push((format!("{base}/{name}"), Some(format!("{admin}|{name}"))));
+            }
+        }
+        let mut out = Vec::new();
+        for (url, drop) in urls {
+            let store = Store::open(&url, &CutoffClock::default_clock())
+                .await
+                .unwrap();
+            store
+                .add_terminal(MERCHANT, "10000001", softpos::core::money::Currency::Cny)
+                .await
+                .unwrap();
+            let row = sqlx::query("SELECT id FROM terminals WHERE terminal_id = '10000001'")
+                .fetch_one(store.reader())
+                .await
+                .unwrap();
+            let session = Session {
+                terminal: TerminalAuth {
+                    terminal_ref: row.try_get("id").unwrap(),
+                    merchant_id: MERCHANT.into(),
+                    terminal_id: "10000001".into(),
+                    currency: "CNY".into(),
+                },
+                operator: "01".into(),
+                token_hash: "unused".into(),
+                ended: false,
+            };
+            out.push((store, session, drop));
+        }
+        out
+    }
+
+    async fn drop_pg(store: Store, drop: Option<String>) {
+        store.close().await;
+        if let Some((admin, name)) = drop.as_deref().and_then(|d| d.split_once('|')) {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
+        TransactionRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            kind: TxKind::Sale,
+            trace_no,
+            amount: 1250,
+            currency: "CNY".into(),
+            card: Some(CardData {
+                pan: pan.into(),
+                expiry: "12/39".into(),
+            }),
+            original: None,
+            supervisor_password: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = IssuerSimulator::default();
+        for (store, s, drop) in stores(dir.path()).await {
+            for (trace, pan, status) in [(1, CARD, "approved"), (2, "4000000000000002", "declined")]
+            {
+                let req = sale(trace, pan);
+                let before = store.writes_begun();
+                let first = store.transaction(&s, req.clone(), &issuer).await.unwrap();
+                assert_eq!(store.writes_begun() - before, 1, "{pan}: one commit");
+                let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+                assert_eq!(body["status"], status, "{body}");
+                // R9: the retry is the stored answer, and books nothing more.
+                let again = store.transaction(&s, req, &issuer).await.unwrap();
+                assert_eq!(first, again);
+            }
+            let b = store.current_batch(&s).await.unwrap();
+            assert_eq!(
+                (b.host_totals.sale.count, b.host_totals.sale.amount),
+                (1, 1250)
+            );
+            drop_pg(store, drop).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = std::sync::Arc::new(IssuerSimulator {
+            slow_card_delay: Duration::from_millis(1500),
+        });
+        for (store, s, drop) in stores(dir.path()).await {
+            let req = sale(1, HELD_BACK);
+            let before = store.writes_begun();
+            let pending = {
+                let (store, s, req, issuer) =
+                    (store.clone(), s.clone(), req.clone(), issuer.clone());
+                tokio::spawn(async move { store.transaction(&s, req, issuer.as_ref()).await })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Booked pending and committed: the issuer is being asked outside any transaction.
+            assert_eq!(store.writes_begun() - before, 1);
+            let busy = store.transaction(&s, req.clone(), issuer.as_ref()).await;
+            assert_eq!(busy.unwrap_err().code, ErrorCode::Busy);
+            let rev = store
+                .reversal(
+                    &s,
+                    &ReversalRequest {
+                        request_id: req.request_id.clone(),
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(rev.reversed);
+            let late = pending.await.unwrap().unwrap_err();
+            assert_eq!((late.status, late.code), (409, ErrorCode::BadRequest));
+            let b = store.current_batch(&s).await.unwrap();
+            assert_eq!(
+                b.host_totals.sale.count, 0,
+                "the reversed sale counts nowhere"
+            );
+            drop_pg(store, drop).await;
+        }
+    }
 }
