@@ -110,7 +110,9 @@ struct Level {
     p99_ms: f64,
 }
 
-async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
+/// Operator 01 of the benchmark merchant; the first command on a fresh database also creates
+/// its schema and the merchant.
+fn add_operator(args: &Args, db: &str) {
     cli(
         &args.bin,
         db,
@@ -124,6 +126,10 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
         ],
         Some(&format!("{PASSWORD}\n")),
     );
+}
+
+async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
+    add_operator(args, db);
     let ids: Vec<String> = (0..terminals).map(|i| format!("3000{i:04}")).collect();
     let codes: Vec<String> = ids
         .iter()
@@ -276,19 +282,7 @@ async fn raw_inserts(url: &str, seconds: u64) -> f64 {
 /// API: 10 000 sign-ins would spend minutes in Argon2 and measure nothing about the cut-off.
 async fn cutoff_seconds(args: &Args, db: &str, batches: u32) -> f64 {
     // Creates the schema and the merchant (terminals reference it).
-    cli(
-        &args.bin,
-        db,
-        &[
-            "operator",
-            "add",
-            "--merchant",
-            MERCHANT,
-            "--operator",
-            "01",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    add_operator(args, db);
     sqlx::any::install_default_drivers();
     let url = if db.starts_with("sqlite:") {
         format!("{db}?mode=rwc")
