@@ -1404,11 +1404,9 @@ mod tests {
         if let Ok(admin) = std::env::var("SOFTPOS_TEST_DATABASE_URL") {
             if !admin.is_empty() {
                 use sqlx::{Connection, Executor};
-                let name = format!(
-                    "softpos_u_{}_{}",
-                    std::process::id(),
-                    now_ms() % 1_000_000_000
-                );
+                // Tests in this binary run in parallel within one millisecond of each other:
+                // only a random name keeps their databases apart.
+                let name = format!("softpos_u_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
                 conn.execute(format!("CREATE DATABASE {name}").as_str())
                     .await
