@@ -58,7 +58,13 @@ impl Pan {
 
     /// The brand, from the BIN.
     pub fn scheme(&self) -> Scheme {
-        let prefix = |n: usize| self.0[..n].parse::<u32>().unwrap_or(0);
+        // `get`, not indexing: a Pan is 13–19 ASCII digits, and no panic path is compiled in.
+        let prefix = |n: usize| {
+            self.0
+                .get(..n)
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
         match (prefix(2), prefix(4)) {
             (62, _) => Scheme::UnionPay,
             (34 | 37, _) => Scheme::Amex,
@@ -79,10 +85,12 @@ impl fmt::Debug for Pan {
 /// Masks a digit string: first 6 and last 4 kept. Shorter strings are masked whole.
 pub fn mask_digits(digits: &str) -> String {
     let n = digits.len();
-    if n < 13 || !digits.is_ascii() {
-        return "*".repeat(n);
+    match (digits.get(..6), digits.get(n.saturating_sub(4)..)) {
+        (Some(first), Some(last)) if n >= 13 && digits.is_ascii() => {
+            format!("{first}{}{last}", "*".repeat(n - 10))
+        }
+        _ => "*".repeat(n),
     }
-    format!("{}{}{}", &digits[..6], "*".repeat(n - 10), &digits[n - 4..])
 }
 
 fn luhn_ok(digits: &str) -> bool {

@@ -204,10 +204,12 @@ pub struct Journal {
     by_request: HashMap<String, usize>,
     /// Approved sales by RRN.
     by_rrn: HashMap<String, usize>,
-    /// Trace numbers of sales undone by an approved void.
-    voided: HashSet<u32>,
-    /// Request ids undone by an acknowledged reversal.
-    reversed: HashSet<String>,
+    /// Trace numbers of sales undone by an approved void, to the void's entry. (Maps rather
+    /// than sets: the same two map types as above, so the browser module carries no extra
+    /// copy of the hash table code.)
+    voided: HashMap<u32, usize>,
+    /// Request ids undone by an acknowledged reversal, to the reversal's entry.
+    reversed: HashMap<String, usize>,
     /// Sum of approved refunds per original RRN inside this batch.
     refunded: HashMap<String, i64>,
 }
@@ -223,8 +225,8 @@ impl Journal {
             by_trace: HashMap::new(),
             by_request: HashMap::new(),
             by_rrn: HashMap::new(),
-            voided: HashSet::new(),
-            reversed: HashSet::new(),
+            voided: HashMap::new(),
+            reversed: HashMap::new(),
             refunded: HashMap::new(),
         }
     }
@@ -293,7 +295,7 @@ impl Journal {
                     }
                     TxKind::Void if approved => {
                         if let Some(t) = entry.original_trace_no {
-                            self.voided.insert(t);
+                            self.voided.insert(t, i);
                         }
                     }
                     TxKind::Refund if approved => {
@@ -307,7 +309,7 @@ impl Journal {
             None => {
                 // Only an unknown transaction is ever reversed, and unknown ones never
                 // counted, so the totals do not move.
-                self.reversed.insert(entry.request_id.clone());
+                self.reversed.insert(entry.request_id.clone(), i);
             }
         }
         self.entries.push(entry);
@@ -375,7 +377,7 @@ impl Journal {
 
     /// Whether the sale with this trace number was voided.
     pub fn is_voided(&self, trace_no: u32) -> bool {
-        self.voided.contains(&trace_no)
+        self.voided.contains_key(&trace_no)
     }
 
     /// Sum of approved refunds of the sale with this RRN, inside this batch.
@@ -389,11 +391,11 @@ impl Journal {
         if entry.kind == EntryKind::Reversal {
             return EntryStatus::Reversed;
         }
-        if self.reversed.contains(&entry.request_id) {
+        if self.reversed.contains_key(&entry.request_id) {
             EntryStatus::Reversed
         } else if entry.kind == EntryKind::Sale
             && entry.status == EntryStatus::Approved
-            && self.voided.contains(&entry.trace_no)
+            && self.voided.contains_key(&entry.trace_no)
         {
             EntryStatus::Voided
         } else {

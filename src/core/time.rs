@@ -22,7 +22,11 @@ impl Timestamp {
     fn datetime(self) -> OffsetDateTime {
         // Out-of-range instants (beyond year ±9999) clamp to the epoch rather than panic;
         // no driver passes them, and a wrong journal timestamp is better than a dead terminal.
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+        // Seconds and milliseconds rather than i128 nanoseconds: 128-bit division is 1 KB of
+        // code in the browser module.
+        let millis = u16::try_from(self.0.rem_euclid(1000)).unwrap_or(0);
+        OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .and_then(|dt| dt.replace_millisecond(millis))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 

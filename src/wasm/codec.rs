@@ -40,6 +40,11 @@ impl std::fmt::Display for Unreadable {
 pub trait FromJs: Sized {
     /// `Unreadable("")` when the value itself does not fit; structs name the field.
     fn from_js(v: &JsValue) -> Result<Self, Unreadable>;
+
+    /// A stand-in the struct reader puts in a field that did not fit, so it can go on with the
+    /// next field and report the first misfit at the end. Never handed out: a struct with a
+    /// stand-in in it is dropped and its reader returns the error.
+    fn stand_in() -> Self;
 }
 
 /// Writes a type as the plain JS value `JSON.parse` would make of its serde JSON.
@@ -59,6 +64,21 @@ pub fn field<T: FromJs>(obj: &JsValue, key: &'static str) -> Result<T, Unreadabl
     T::from_js(&get(obj, key)).map_err(|e| if e.0.is_empty() { Unreadable(key) } else { e })
 }
 
+/// Reads one field of a struct being built; on a misfit, notes the first one in `first` and
+/// gives a stand-in. Why not `?` per field: every early return must drop the fields read
+/// before it, and for the 17-field journal entry that cleanup code was most of the reader.
+/// Built this way a struct reader is one call per field and one check at the end.
+#[inline(never)]
+fn field_into<T: FromJs>(obj: &JsValue, key: &'static str, first: &mut Option<Unreadable>) -> T {
+    match T::from_js(&get(obj, key)) {
+        Ok(v) => v,
+        Err(e) => {
+            first.get_or_insert(if e.0.is_empty() { Unreadable(key) } else { e });
+            T::stand_in()
+        }
+    }
+}
+
 fn put(obj: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value);
 }
@@ -66,6 +86,9 @@ fn put(obj: &Object, key: &str, value: JsValue) {
 impl FromJs for String {
     fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
         v.as_string().ok_or(BAD)
+    }
+    fn stand_in() -> Self {
+        String::new()
     }
 }
 impl ToJs for String {
@@ -76,6 +99,9 @@ impl ToJs for String {
 impl FromJs for bool {
     fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
         v.as_bool().ok_or(BAD)
+    }
+    fn stand_in() -> Self {
+        false
     }
 }
 impl ToJs for bool {
@@ -100,6 +126,9 @@ macro_rules! js_integer {
             fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
                 <$t>::try_from(safe_integer(v)?).map_err(|_| BAD)
             }
+            fn stand_in() -> Self {
+                0
+            }
         }
         impl ToJs for $t {
             fn to_js(&self) -> JsValue {
@@ -119,6 +148,9 @@ impl<T: FromJs> FromJs for Option<T> {
         } else {
             T::from_js(v).map(Some)
         }
+    }
+    fn stand_in() -> Self {
+        None
     }
 }
 impl<T: ToJs> ToJs for Option<T> {
@@ -140,6 +172,9 @@ impl<T: FromJs> FromJs for Vec<T> {
     fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
         array(v)
     }
+    fn stand_in() -> Self {
+        Vec::new()
+    }
 }
 impl<T: ToJs> ToJs for Vec<T> {
     fn to_js(&self) -> JsValue {
@@ -149,6 +184,9 @@ impl<T: ToJs> ToJs for Vec<T> {
 impl<T: FromJs> FromJs for VecDeque<T> {
     fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
         array(v)
+    }
+    fn stand_in() -> Self {
+        VecDeque::new()
     }
 }
 impl<T: ToJs> ToJs for VecDeque<T> {
@@ -166,10 +204,18 @@ macro_rules! js_struct {
                 if !v.is_object() {
                     return Err(BAD);
                 }
-                Ok($t {
-                    $($f: field(v, stringify!($f))?,)*
-                    $($($skip: field(v, stringify!($skip))?,)*)?
-                })
+                let mut first = None;
+                let out = $t {
+                    $($f: field_into(v, stringify!($f), &mut first),)*
+                    $($($skip: field_into(v, stringify!($skip), &mut first),)*)?
+                };
+                first.map_or(Ok(out), Err)
+            }
+            fn stand_in() -> Self {
+                $t {
+                    $($f: FromJs::stand_in(),)*
+                    $($($skip: None,)*)?
+                }
             }
         }
         impl ToJs for $t {
@@ -187,6 +233,7 @@ macro_rules! js_struct {
 
 /// A unit enum as its snake_case name.
 macro_rules! js_enum {
+    (@first $first:expr $(, $rest:expr)*) => { $first };
     ($t:ident { $($v:ident = $name:literal),* $(,)? }) => {
         impl FromJs for $t {
             fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
@@ -194,6 +241,9 @@ macro_rules! js_enum {
                     $(Some($name) => Ok($t::$v),)*
                     _ => Err(BAD),
                 }
+            }
+            fn stand_in() -> Self {
+                js_enum!(@first $($t::$v),*)
             }
         }
         impl ToJs for $t {
@@ -229,6 +279,9 @@ impl FromJs for ErrorCode {
     fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
         v.as_string().and_then(|s| ErrorCode::parse(&s)).ok_or(BAD)
     }
+    fn stand_in() -> Self {
+        ErrorCode::BadRequest
+    }
 }
 impl ToJs for ErrorCode {
     fn to_js(&self) -> JsValue {
@@ -245,6 +298,9 @@ impl FromJs for OriginalRef {
                 rrn: field(v, "rrn")?,
             }),
         }
+    }
+    fn stand_in() -> Self {
+        OriginalRef::Trace { trace_no: 0 }
     }
 }
 impl ToJs for OriginalRef {

@@ -153,12 +153,14 @@ impl Storage {
                     return (None, Vec::new());
                 };
                 let batch_no = batch_of(meta);
-                let (lo, hi) = batch_bounds(merchant, terminal, batch_no);
-                let (lo, hi) = (format!("{JOURNAL}:{lo}"), format!("{JOURNAL}:{hi}"));
-                let mut entries: Vec<(&String, &JsValue)> = in_range(&m, &lo, &hi).collect();
-                // Keys sort as the entries do: the sequence number is zero-padded.
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                let entries = entries.into_iter().map(|(_, v)| v.clone()).collect();
+                // A batch's entries are numbered from 1 without gaps: look them up in order
+                // (no scan and sort of the whole map).
+                let entries = (1..)
+                    .map_while(|seq| {
+                        let key = entry_key(merchant, terminal, batch_no, seq);
+                        m.get(&format!("{JOURNAL}:{key}")).cloned()
+                    })
+                    .collect();
                 (Some(meta.clone()), entries)
             }),
             Storage::Browser(db) => {
