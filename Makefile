@@ -59,7 +59,7 @@ size: pkg
 # Every benchmark (size beside two checkout drop-ins, browser start and sales, round trips, host
 # load, the core natively), then BENCHMARKS.md rewritten from the figures. About 10 minutes.
 bench: pkg
-	scripts/tools.sh browser
+	scripts/tools.sh bench
 	scripts/bench.sh
 
 # Host load: approved sales/s and p50/p99 at 1, 8, 64 terminals on SQLite and PostgreSQL, with

@@ -4,6 +4,7 @@
 #   scripts/tools.sh browser   the above, plus Debian's Chromium and ChromeDriver
 #   scripts/tools.sh fuzz      nightly toolchain, cargo-fuzz
 #   scripts/tools.sh api       schemathesis in a venv under target/
+#   scripts/tools.sh bench     the browser tools, plus twiggy (the size breakdown in BENCHMARKS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,10 +49,15 @@ need_api() {
   fi
 }
 
+need_bench() {
+  command -v twiggy >/dev/null || cargo install twiggy
+}
+
 case "${1:-wasm}" in
   wasm) need_wasm ;;
   browser) need_wasm; need_browser ;;
   fuzz) need_fuzz ;;
   api) need_api ;;
-  *) echo "usage: $0 wasm|browser|fuzz|api" >&2; exit 2 ;;
+  bench) need_wasm; need_browser; need_bench ;;
+  *) echo "usage: $0 wasm|browser|fuzz|api|bench" >&2; exit 2 ;;
 esac
