@@ -8,9 +8,17 @@ use crate::core::terminal::{Auth, Outgoing, Reply};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::ErrorBody;
 use crate::wasm::codec::{self, FromJs, ToJs};
-use gloo_net::http::Request;
 use wasm_bindgen::prelude::*;
-use web_sys::AbortController;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global scope, window or worker: both have `fetch`.
+    type Global;
+    #[wasm_bindgen(method)]
+    fn fetch(this: &Global, request: &Request) -> js_sys::Promise;
+}
 
 /// Sends one request and waits at most `timeout_ms` for its answer.
 pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
@@ -19,26 +27,38 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
         return Reply::NoAnswer;
     };
     let _timer = AbortTimer::start(&controller, timeout_ms);
-    let mut builder = Request::post(&url)
-        .header("Content-Type", "application/json")
-        .abort_signal(Some(&controller.signal()));
-    match &out.auth {
-        Auth::None => {}
-        Auth::TerminalKey(t) | Auth::Session(t) => {
-            builder = builder.header("Authorization", &format!("Bearer {t}"));
-        }
-    }
     let Ok(body) = js_sys::JSON::stringify(&out.call.to_js()) else {
         return Reply::NoAnswer;
     };
-    let Ok(request) = builder.body(body) else {
+    let Ok(headers) = Headers::new() else {
         return Reply::NoAnswer;
     };
-    let Ok(response) = request.send().await else {
+    let _ = headers.set("Content-Type", "application/json");
+    match &out.auth {
+        Auth::None => {}
+        Auth::TerminalKey(t) | Auth::Session(t) => {
+            let _ = headers.set("Authorization", &format!("Bearer {t}"));
+        }
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&body);
+    init.set_signal(Some(&controller.signal()));
+    let Ok(request) = Request::new_with_str_and_init(&url, &init) else {
         return Reply::NoAnswer;
     };
+    // `fetch` is on the window in a page and on the global scope in a worker.
+    let global: Global = js_sys::global().unchecked_into();
+    let Ok(response) = JsFuture::from(global.fetch(&request)).await else {
+        return Reply::NoAnswer;
+    };
+    let response: Response = response.unchecked_into();
     let status = response.status();
-    let Ok(text) = response.text().await else {
+    let Ok(text) = response.text() else {
+        return Reply::NoAnswer;
+    };
+    let Some(text) = JsFuture::from(text).await.ok().and_then(|t| t.as_string()) else {
         return Reply::NoAnswer;
     };
     // The browser's JSON parser, not one compiled into the module: smaller wasm.
