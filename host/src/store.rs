@@ -13,7 +13,8 @@ use softpos::core::money::Currency;
 use softpos::core::settlement::{LedgerLine, LineStatus};
 use softpos::protocol::TxKind;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,66 @@ use std::time::Duration;
 
 /// A database transaction.
 pub type Tx = Transaction<'static, Any>;
+
+/// A write transaction on SQLite begun and ended by hand, so that its `BEGIN IMMEDIATE` goes
+/// in one query string with the statements after it and its `COMMIT` in one with the statements
+/// before it. sqlx's SQLite driver runs every statement of a string in one trip to the
+/// connection's worker thread, binding `$n` to the n-th argument in each statement; a
+/// [`Transaction`] spends a trip of its own on `BEGIN` and another on `COMMIT`.
+///
+/// sqlx does not know about this transaction, so it would never roll it back: [`rollback`]
+/// does, and a `HandTx` dropped while its transaction may still be open (a statement failed
+/// and even `ROLLBACK` did, or the request's task was cancelled mid-way) closes its connection
+/// instead of giving it back to the pool. SQLite rolls back what a closing connection left
+/// open, so the next request never finds the writer inside someone else's transaction.
+///
+/// [`rollback`]: HandTx::rollback
+#[derive(Debug)]
+pub struct HandTx {
+    /// `Some` until [`committed`](HandTx::committed) or [`rollback`](HandTx::rollback)
+    /// consumes the `HandTx`.
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl HandTx {
+    /// The connection, for the statements of the transaction. The first string run on it must
+    /// begin with `BEGIN IMMEDIATE`.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        // Only `committed`, `rollback` and `drop` take the connection out, and all three
+        // consume the `HandTx`.
+        self.conn
+            .as_mut()
+            .expect("a HandTx holds its connection until it is consumed")
+    }
+
+    /// A string ending in `COMMIT` succeeded: the connection is outside any transaction again
+    /// and goes back to the pool.
+    pub fn committed(mut self) {
+        drop(self.conn.take());
+    }
+
+    /// Rolls the transaction back and gives the connection back to the pool; when even the
+    /// `ROLLBACK` fails (or `BEGIN` never ran), the connection is closed instead.
+    pub async fn rollback(mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            // Taken out only once the ROLLBACK is known to have run: cancelled before that, the
+            // `HandTx` still holds the connection and closes it.
+            if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_ok() {
+                drop(self.conn.take());
+            }
+        }
+    }
+}
+
+impl Drop for HandTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // The pool opens a fresh connection in its place; this one's worker thread closes
+            // it after finishing what was sent to it, which rolls the transaction back.
+            drop(conn.detach());
+        }
+    }
+}
 
 /// How long an activation code stays valid.
 pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
@@ -323,6 +384,14 @@ impl Store {
         }
     }
 
+    /// Begins a [`HandTx`] on SQLite's writer connection.
+    pub async fn begin_by_hand(&self) -> Result<HandTx, sqlx::Error> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(HandTx {
+            conn: Some(self.pool.acquire().await?),
+        })
+    }
+
     /// Whether the business date is behind the clock: the host was down at a cut-off time.
     pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> Result<bool, sqlx::Error> {
         let current: String = sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
@@ -333,9 +402,9 @@ impl Store {
     }
 
     /// The host's business date.
-    pub async fn business_date(&self, conn: &mut Tx) -> Result<String, sqlx::Error> {
+    pub async fn business_date(&self, conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
         sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
-            .fetch_one(&mut **conn)
+            .fetch_one(&mut *conn)
             .await?
             .try_get("business_date")
     }
@@ -345,7 +414,11 @@ impl Store {
     /// A cut-off or settlement may close the batch while we wait for its lock; PostgreSQL then
     /// finds no row (the re-checked `status` no longer matches) and the next statement sees the
     /// batch that replaced it, so we ask again.
-    pub async fn open_batch(&self, tx: &mut Tx, terminal_ref: i64) -> ApiResult<BatchRow> {
+    pub async fn open_batch(
+        &self,
+        tx: &mut AnyConnection,
+        terminal_ref: i64,
+    ) -> ApiResult<BatchRow> {
         let sql = format!(
             "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'{}",
             self.for_update()
@@ -353,7 +426,7 @@ impl Store {
         for _ in 0..5 {
             if let Some(row) = sqlx::query(&sql)
                 .bind(terminal_ref)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?
             {
                 return Ok(BatchRow::from_row(&row)?);
@@ -366,7 +439,7 @@ impl Store {
             "SELECT batch_no FROM batches WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(terminal_ref)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .map(|r| r.try_get::<i64, _>("batch_no"))
         .transpose()?
@@ -377,7 +450,7 @@ impl Store {
     /// Opens batch `batch_no` for a terminal.
     pub async fn insert_open_batch(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         terminal_ref: i64,
         batch_no: u32,
         business_date: &str,
@@ -390,7 +463,7 @@ impl Store {
         .bind(i64::from(batch_no))
         .bind(business_date)
         .bind(now_ms())
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(BatchRow::from_row(&row)?)
     }
@@ -717,5 +790,68 @@ fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::bad_request("a merchant id is 15 digits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}", dir.join("host.db").display());
+        Store::open(&url, &CutoffClock::default_clock())
+            .await
+            .unwrap()
+    }
+
+    /// Merchants visible to a new write transaction, which `BEGIN IMMEDIATE` could not start
+    /// on a connection still inside another.
+    async fn merchants(store: &Store) -> i64 {
+        let mut tx = store.begin().await.unwrap();
+        let n = sqlx::query("SELECT COUNT(*) AS n FROM merchants")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        tx.commit().await.unwrap();
+        n
+    }
+
+    #[tokio::test]
+    async fn test_hand_tx_dropped_inside_its_transaction_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
+        )
+        .execute(tx.conn())
+        .await
+        .unwrap();
+        // As when a request's task is cancelled between the two trips of a sale.
+        drop(tx);
+        assert_eq!(merchants(&store).await, 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn test_hand_tx_rollback_after_a_failed_statement_frees_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        let twice = sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             COMMIT",
+        )
+        .execute(tx.conn())
+        .await;
+        assert!(twice.is_err(), "the second insert breaks the primary key");
+        tx.rollback().await;
+        assert_eq!(merchants(&store).await, 0, "COMMIT never ran");
+        store.close().await;
     }
 }
