@@ -10,7 +10,7 @@
 use crate::authorizer::{response_message, AuthRequest, Authorization, Authorizer};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
-use crate::store::{next_number, now_ms, BatchRow, HandTx, Store, Tx, TxRow, TX_COLUMNS};
+use crate::store::{next_number, now_ms, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
 use serde::Serialize;
 use softpos::core::card::{Expiry, Pan};
 use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
@@ -659,7 +659,9 @@ impl Store {
                         Ok(answer)
                     }
                     Err(e) => {
-                        tx.rollback().await;
+                        // A ROLLBACK that fails leaves the writer marked as inside a
+                        // transaction, and whoever takes it next cleans up.
+                        tx.rollback().await.ok();
                         Err(e)
                     }
                 };
@@ -788,7 +790,7 @@ impl Store {
     /// commits. `Ok` only once the `COMMIT` ran; on `Err` the caller rolls back.
     async fn sale_at_once_sqlite(
         &self,
-        tx: &mut HandTx,
+        tx: &mut Tx,
         s: &Session,
         req: &TransactionRequest,
         fp: &str,
@@ -802,27 +804,24 @@ impl Store {
             .bind(terminal_ref)
             .bind(&req.request_id)
             .bind(i64::from(req.trace_no))
-            .fetch_all(tx.conn())
+            .fetch_all(&mut **tx)
             .await?;
         let row = match rows.into_iter().next() {
             Some(row) => row,
             None => {
                 // No open batch: `open_batch` repairs that (rare, so a few more trips).
-                self.open_batch(tx.conn(), terminal_ref).await?;
+                self.open_batch(tx, terminal_ref).await?;
                 sqlx::query(&checked)
                     .bind(terminal_ref)
                     .bind(&req.request_id)
                     .bind(i64::from(req.trace_no))
-                    .fetch_one(tx.conn())
+                    .fetch_one(&mut **tx)
                     .await?
             }
         };
         let batch = BatchRow::from_row(&row)?;
-        if let Some(answer) = self
-            .judge_fresh(tx.conn(), s, req, &batch, fp, &row)
-            .await?
-        {
-            sqlx::query("COMMIT").execute(tx.conn()).await?;
+        if let Some(answer) = self.judge_fresh(tx, s, req, &batch, fp, &row).await? {
+            sqlx::query("COMMIT").execute(&mut **tx).await?;
             return Ok(answer);
         }
         let id = row.try_get::<i64, _>("last_id")? + 1;
@@ -870,7 +869,7 @@ impl Store {
         .bind(fp)
         .bind(i64::from(answer.status))
         .bind(&answer.body)
-        .execute(tx.conn())
+        .execute(&mut **tx)
         .await?;
         Ok(answer)
     }
