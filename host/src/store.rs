@@ -13,14 +13,172 @@ use softpos::core::money::Currency;
 use softpos::core::settlement::{LedgerLine, LineStatus};
 use softpos::protocol::TxKind;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Row, Transaction};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// A database transaction.
-pub type Tx = Transaction<'static, Any>;
+/// A write transaction. On PostgreSQL sqlx's own, on a pooled connection. On SQLite the
+/// host's one writer connection, held from `BEGIN IMMEDIATE` to `COMMIT` and begun and ended
+/// by hand: no pool stands between a request and the writer, because lending out and taking
+/// back a pooled SQLite connection costs trips to its worker thread (sqlx pings every
+/// connection given back) on the path every sale waits for.
+///
+/// Dereferences to the connection, for the statements of the transaction.
+#[derive(Debug)]
+pub struct Tx {
+    inner: TxInner,
+}
+
+#[derive(Debug)]
+enum TxInner {
+    Pooled(Transaction<'static, Any>),
+    Writer(WriterGuard),
+}
+
+/// SQLite's writer connection. sqlx does not know about the transactions begun on it by
+/// hand, so it would never roll one back: `in_tx` says one may be open, and whoever takes the
+/// writer next rolls it back first ([`Store::lock_writer`]).
+#[derive(Debug)]
+struct Writer {
+    /// `None` only after [`Store::close`].
+    conn: Option<AnyConnection>,
+    /// A transaction may be open: set before `BEGIN`, cleared once `COMMIT` or `ROLLBACK` ran.
+    in_tx: bool,
+    /// To open a fresh connection when a `ROLLBACK` fails.
+    url: String,
+}
+
+/// The writer, held by one transaction.
+#[derive(Debug)]
+struct WriterGuard {
+    guard: OwnedMutexGuard<Writer>,
+    writer: Arc<Mutex<Writer>>,
+}
+
+impl WriterGuard {
+    fn conn(&mut self) -> &mut AnyConnection {
+        // `lock_writer` hands out the writer only with its connection.
+        self.guard
+            .conn
+            .as_mut()
+            .expect("a locked writer has its connection")
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        if self.guard.in_tx {
+            // Cancelled, refused or failed inside its transaction: roll it back now rather than
+            // when the next write comes, so SQLite's write lock is not held meanwhile (another
+            // process, a `cutoff` run, may be waiting for it). The lock taken in the task does
+            // the rollback; if a request takes the writer first, it does.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let writer = self.writer.clone();
+                rt.spawn(async move {
+                    if let Err(e) = lock_writer(&writer).await {
+                        tracing::warn!(error = %e, "cannot roll back the writer's transaction");
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            TxInner::Pooled(tx) => tx,
+            // `lock_writer` hands out the writer only with its connection.
+            TxInner::Writer(w) => w
+                .guard
+                .conn
+                .as_ref()
+                .expect("a locked writer has its connection"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            TxInner::Pooled(tx) => tx,
+            TxInner::Writer(w) => w.conn(),
+        }
+    }
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.inner {
+            TxInner::Pooled(tx) => tx.commit().await,
+            TxInner::Writer(mut w) => {
+                sqlx::query("COMMIT").execute(w.conn()).await?;
+                w.guard.in_tx = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.inner {
+            TxInner::Pooled(tx) => tx.rollback().await,
+            TxInner::Writer(mut w) => {
+                sqlx::query("ROLLBACK").execute(w.conn()).await?;
+                w.guard.in_tx = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// A transaction from [`Store::begin_by_hand`] ran a string ending in `COMMIT` without
+    /// error: the writer is outside any transaction again.
+    pub fn committed(self) {
+        if let TxInner::Writer(mut w) = self.inner {
+            w.guard.in_tx = false;
+        }
+    }
+}
+
+/// Takes SQLite's writer, first rolling back a transaction a previous holder left open. A
+/// `ROLLBACK` that fails (no transaction was open after all, its `BEGIN` having failed, or the
+/// connection is broken) is answered with a fresh connection: closing the old one rolls back
+/// whatever it still had open.
+async fn lock_writer(writer: &Arc<Mutex<Writer>>) -> Result<OwnedMutexGuard<Writer>, sqlx::Error> {
+    let mut guard = writer.clone().lock_owned().await;
+    // Through a plain `&mut`, so the connection and the flag can be borrowed apart.
+    let w = &mut *guard;
+    let Some(conn) = w.conn.as_mut() else {
+        return Err(sqlx::Error::PoolClosed);
+    };
+    if w.in_tx {
+        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+            let fresh = connect_writer(&w.url).await?;
+            if let Some(old) = w.conn.replace(fresh) {
+                old.close().await.ok();
+            }
+        }
+        w.in_tx = false;
+    }
+    Ok(guard)
+}
+
+/// Opens SQLite's writer connection. WAL lets readers go on while a write commits;
+/// busy_timeout makes a second process (a `cutoff` run) wait for the writer lock instead of
+/// failing.
+async fn connect_writer(url: &str) -> Result<AnyConnection, sqlx::Error> {
+    let mut conn = AnyConnection::connect(url).await?;
+    for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000"] {
+        sqlx::query(pragma).execute(&mut conn).await?;
+    }
+    Ok(conn)
+}
 
 /// How long an activation code stays valid.
 pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
@@ -28,12 +186,13 @@ pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
 /// The host's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// Every write transaction (on SQLite: its one writer connection).
+    /// PostgreSQL: every connection. SQLite: the readers, for reads outside a transaction
+    /// (sessions, keys, stored answers); WAL lets them read while the writer commits, so
+    /// checking a session never queues behind a sale.
     pool: AnyPool,
-    /// Reads outside a transaction (sessions, keys, stored answers). On SQLite a few extra
-    /// connections: WAL lets them read while the writer commits, so checking a session never
-    /// queues behind a sale. On PostgreSQL the same pool.
-    reader: AnyPool,
+    /// SQLite: the one connection that writes. SQLite has a single writer anyway, and one
+    /// connection never waits on itself.
+    writer: Option<Arc<Mutex<Writer>>>,
     pg: bool,
     /// Write transactions begun, so a test can see how many a request took.
     writes: Arc<AtomicU64>,
@@ -208,89 +367,94 @@ impl Store {
     pub async fn open(url: &str, clock: &CutoffClock) -> Result<Store, String> {
         sqlx::any::install_default_drivers();
         let pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let (url, max) = if pg {
-            (url.to_owned(), 16)
+        let store = if pg {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect(url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| format!("cannot migrate the database: {e}"))?;
+            Store {
+                pool,
+                writer: None,
+                pg,
+                writes: Arc::new(AtomicU64::new(0)),
+            }
         } else if url.starts_with("sqlite:") {
-            // One connection: SQLite has a single writer anyway, and one connection never
-            // waits on itself. `mode=rwc` creates the file on first use.
+            // `mode=rwc` creates the file on first use.
             let sep = if url.contains('?') { '&' } else { '?' };
             let url = if url.contains("mode=") {
                 url.to_owned()
             } else {
                 format!("{url}{sep}mode=rwc")
             };
-            (url, 1)
+            let mut conn = connect_writer(&url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&mut conn)
+                .await
+                .map_err(|e| format!("cannot migrate the database: {e}"))?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(60))
+                // sqlx pings every connection before lending it out: for a connection that
+                // lives in this process and cannot break, a trip to its worker thread for
+                // nothing.
+                .test_before_acquire(false)
+                .connect(&url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            Store {
+                pool,
+                writer: Some(Arc::new(Mutex::new(Writer {
+                    conn: Some(conn),
+                    in_tx: false,
+                    url,
+                }))),
+                pg,
+                writes: Arc::new(AtomicU64::new(0)),
+            }
         } else {
             return Err(format!(
                 "--db {url:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"
             ));
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(60))
-            // sqlx pings every connection before lending it out: on SQLite a trip to the
-            // connection's worker thread for a connection that lives in this process and cannot
-            // break, one more per transaction. PostgreSQL keeps the ping, which finds the
-            // connections a database restart cut.
-            .test_before_acquire(pg)
-            .connect(&url)
-            .await
-            .map_err(|e| format!("cannot open the database: {e}"))?;
-        let store = Store {
-            reader: pool.clone(),
-            pool,
-            pg,
-            writes: Arc::new(AtomicU64::new(0)),
+        let init = async {
+            let mut tx = store.begin().await?;
+            sqlx::query(
+                "INSERT INTO host_state (id, business_date) VALUES (1, $1) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(clock.business_date_now().to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
         };
-        if !pg {
-            // WAL lets readers go on while a write commits; busy_timeout makes a second process
-            // (a `cutoff` run) wait for the writer lock instead of failing.
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000"] {
-                sqlx::query(pragma)
-                    .execute(&store.pool)
-                    .await
-                    .map_err(|e| format!("{pragma}: {e}"))?;
-            }
-        }
-        let migrated = if pg {
-            sqlx::migrate!("./migrations/postgres")
-                .run(&store.pool)
-                .await
-        } else {
-            sqlx::migrate!("./migrations/sqlite").run(&store.pool).await
-        };
-        migrated.map_err(|e| format!("cannot migrate the database: {e}"))?;
-        let store = if pg {
-            store
-        } else {
-            let reader = AnyPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(60))
-                .test_before_acquire(false)
-                .connect(&url)
-                .await
-                .map_err(|e| format!("cannot open the database: {e}"))?;
-            Store { reader, ..store }
-        };
-        sqlx::query(
-            "INSERT INTO host_state (id, business_date) VALUES (1, $1) ON CONFLICT DO NOTHING",
-        )
-        .bind(clock.business_date_now().to_string())
-        .execute(&store.pool)
-        .await
-        .map_err(|e| format!("cannot initialise the database: {e}"))?;
+        init.await
+            .map_err(|e: sqlx::Error| format!("cannot initialise the database: {e}"))?;
         Ok(store)
     }
 
     /// The pool for reads outside a transaction.
     pub fn reader(&self) -> &AnyPool {
-        &self.reader
+        &self.pool
     }
 
     /// Closes every connection (SQLite checkpoints its WAL into the file).
     pub async fn close(&self) {
-        self.reader.close().await;
         self.pool.close().await;
+        if let Some(writer) = &self.writer {
+            if let Ok(mut w) = lock_writer(writer).await {
+                if let Some(conn) = w.conn.take() {
+                    conn.close().await.ok();
+                }
+            }
+        }
     }
 
     /// Write transactions begun since the store opened.
@@ -316,26 +480,59 @@ impl Store {
     /// Begins a transaction that will write.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        if self.pg {
-            self.pool.begin().await
-        } else {
-            self.pool.begin_with("BEGIN IMMEDIATE").await
-        }
+        let Some(writer) = &self.writer else {
+            return Ok(Tx {
+                inner: TxInner::Pooled(self.pool.begin().await?),
+            });
+        };
+        let mut w = WriterGuard {
+            guard: lock_writer(writer).await?,
+            writer: writer.clone(),
+        };
+        // `IMMEDIATE` takes the writer lock up front instead of failing to upgrade a read.
+        w.guard.in_tx = true;
+        sqlx::query("BEGIN IMMEDIATE").execute(w.conn()).await?;
+        Ok(Tx {
+            inner: TxInner::Writer(w),
+        })
+    }
+
+    /// Takes SQLite's writer for a transaction begun and ended by hand, so that `BEGIN` and
+    /// `COMMIT` share their trips to the worker thread with other statements: sqlx's SQLite
+    /// driver runs every statement of one query string in one trip, binding `$n` to the n-th
+    /// argument in each. The first string run on it must begin with `BEGIN IMMEDIATE`; after
+    /// a string ending in `COMMIT` ran without error, call [`Tx::committed`]; on an error,
+    /// [`Tx::rollback`] (or just drop it). SQLite only.
+    pub async fn begin_by_hand(&self) -> Result<Tx, sqlx::Error> {
+        let Some(writer) = &self.writer else {
+            return Err(sqlx::Error::Configuration(
+                "a transaction begun by hand is for SQLite".into(),
+            ));
+        };
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut w = WriterGuard {
+            guard: lock_writer(writer).await?,
+            writer: writer.clone(),
+        };
+        w.guard.in_tx = true;
+        Ok(Tx {
+            inner: TxInner::Writer(w),
+        })
     }
 
     /// Whether the business date is behind the clock: the host was down at a cut-off time.
     pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> Result<bool, sqlx::Error> {
         let current: String = sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
-            .fetch_one(&self.reader)
+            .fetch_one(&self.pool)
             .await?
             .try_get("business_date")?;
         Ok(Date::from_str(&current).is_ok_and(|d| d < clock.business_date_now()))
     }
 
     /// The host's business date.
-    pub async fn business_date(&self, conn: &mut Tx) -> Result<String, sqlx::Error> {
+    pub async fn business_date(&self, conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
         sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
-            .fetch_one(&mut **conn)
+            .fetch_one(&mut *conn)
             .await?
             .try_get("business_date")
     }
@@ -345,7 +542,11 @@ impl Store {
     /// A cut-off or settlement may close the batch while we wait for its lock; PostgreSQL then
     /// finds no row (the re-checked `status` no longer matches) and the next statement sees the
     /// batch that replaced it, so we ask again.
-    pub async fn open_batch(&self, tx: &mut Tx, terminal_ref: i64) -> ApiResult<BatchRow> {
+    pub async fn open_batch(
+        &self,
+        tx: &mut AnyConnection,
+        terminal_ref: i64,
+    ) -> ApiResult<BatchRow> {
         let sql = format!(
             "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'{}",
             self.for_update()
@@ -353,7 +554,7 @@ impl Store {
         for _ in 0..5 {
             if let Some(row) = sqlx::query(&sql)
                 .bind(terminal_ref)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?
             {
                 return Ok(BatchRow::from_row(&row)?);
@@ -366,7 +567,7 @@ impl Store {
             "SELECT batch_no FROM batches WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(terminal_ref)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .map(|r| r.try_get::<i64, _>("batch_no"))
         .transpose()?
@@ -377,7 +578,7 @@ impl Store {
     /// Opens batch `batch_no` for a terminal.
     pub async fn insert_open_batch(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         terminal_ref: i64,
         batch_no: u32,
         business_date: &str,
@@ -390,7 +591,7 @@ impl Store {
         .bind(i64::from(batch_no))
         .bind(business_date)
         .bind(now_ms())
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(BatchRow::from_row(&row)?)
     }
@@ -717,5 +918,87 @@ fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::bad_request("a merchant id is 15 digits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}", dir.join("host.db").display());
+        Store::open(&url, &CutoffClock::default_clock())
+            .await
+            .unwrap()
+    }
+
+    /// Merchants visible to a new write transaction, which `BEGIN IMMEDIATE` could not start
+    /// on a connection still inside another.
+    async fn merchants(store: &Store) -> i64 {
+        let mut tx = store.begin().await.unwrap();
+        let n = sqlx::query("SELECT COUNT(*) AS n FROM merchants")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        tx.commit().await.unwrap();
+        n
+    }
+
+    #[tokio::test]
+    async fn test_writer_dropped_inside_its_transaction_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // As when a request's task is cancelled between the two trips of a sale.
+        drop(tx);
+        assert_eq!(merchants(&store).await, 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn test_writer_rolled_back_after_a_failed_statement_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        let twice = sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             COMMIT",
+        )
+        .execute(&mut *tx)
+        .await;
+        assert!(twice.is_err(), "the second insert breaks the primary key");
+        tx.rollback().await.unwrap();
+        assert_eq!(merchants(&store).await, 0, "COMMIT never ran");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn test_writer_marked_in_a_transaction_that_never_began_reconnects() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        // Dropped before its first string ran: the ROLLBACK finds no transaction and fails,
+        // so the writer is replaced by a fresh connection.
+        drop(store.begin_by_hand().await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(merchants(&store).await, 1);
+        store.close().await;
     }
 }
