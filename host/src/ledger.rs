@@ -63,6 +63,10 @@ fn sqlite_batch_checked() -> String {
     )
 }
 
+/// R9: where an answer is kept for the retry, and its columns. The values follow in each use.
+const INSERT_ANSWER: &str =
+    "INSERT INTO answers (terminal_ref, scope, request_id, fingerprint, status, body, at)";
+
 /// A stored or fresh answer: HTTP status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -192,10 +196,9 @@ impl Store {
         fingerprint: &str,
         answer: &Answer,
     ) -> ApiResult<()> {
-        sqlx::query(
-            "INSERT INTO answers (terminal_ref, scope, request_id, fingerprint, status, body, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+        sqlx::query(&format!(
+            "{INSERT_ANSWER} VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
         .bind(terminal_ref)
         .bind(scope)
         .bind(request_id)
@@ -843,15 +846,14 @@ impl Store {
         // One string, so one trip: the row with its answer and RRN, the answer (R9), COMMIT.
         // The worker stops at the first statement that fails, so COMMIT runs only when both
         // inserts did. `$1` and `$4` are the same argument in both inserts.
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, \
              kind, trace_no, amount, status, response_code, auth_code, masked_pan, operator, \
              created_at, rrn) \
              VALUES ($13, $1, $2, $3, $4, 'sale', $5, $6, $7, $8, $9, $10, $11, $12, $14); \
-             INSERT INTO answers (terminal_ref, scope, request_id, fingerprint, status, body, at) \
-             VALUES ($1, 'tx', $4, $15, $16, $17, $12); \
-             COMMIT",
-        )
+             {INSERT_ANSWER} VALUES ($1, 'tx', $4, $15, $16, $17, $12); \
+             COMMIT"
+        ))
         .bind(terminal_ref)
         .bind(&s.terminal.merchant_id)
         .bind(batch.id)

@@ -66,6 +66,14 @@ impl WriterGuard {
             .as_mut()
             .expect("a locked writer has its connection")
     }
+
+    /// Ends the transaction begun by hand with `COMMIT` or `ROLLBACK`; the writer stays marked
+    /// as inside it when that fails, so the next holder rolls back.
+    async fn end(mut self, statement: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(statement).execute(self.conn()).await?;
+        self.guard.in_tx = false;
+        Ok(())
+    }
 }
 
 impl Drop for WriterGuard {
@@ -117,11 +125,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await,
-            TxInner::Writer(mut w) => {
-                sqlx::query("COMMIT").execute(w.conn()).await?;
-                w.guard.in_tx = false;
-                Ok(())
-            }
+            TxInner::Writer(w) => w.end("COMMIT").await,
         }
     }
 
@@ -129,11 +133,7 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.inner {
             TxInner::Pooled(tx) => tx.rollback().await,
-            TxInner::Writer(mut w) => {
-                sqlx::query("ROLLBACK").execute(w.conn()).await?;
-                w.guard.in_tx = false;
-                Ok(())
-            }
+            TxInner::Writer(w) => w.end("ROLLBACK").await,
         }
     }
 
