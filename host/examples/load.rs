@@ -223,17 +223,54 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| {
-        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
-        all.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
     Level {
         terminals,
         approved,
         seconds,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: percentile_ms(&all, 0.50),
+        p99_ms: percentile_ms(&all, 0.99),
     }
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The HTTP alone: `clients` callers each doing `GET /healthz` (no database, no session) one
+/// after the other, as the terminals above do sales. A sale cannot be faster than this round
+/// trip plus one commit, so it bounds the ratio the host can reach: sequentially, at most
+/// `http / (http + raw)`.
+async fn http_floor(base: &str, clients: usize, seconds: u64) -> (f64, f64) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url) = (http.clone(), format!("{base}/healthz"));
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    let res = http.get(&url).send().await.unwrap();
+                    assert_eq!(res.status(), 200);
+                    res.bytes().await.unwrap();
+                    latencies.push(t0.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort();
+    (rate, percentile_ms(&all, 0.50))
 }
 
 /// Single-row committed inserts, one connection, one after the other: the database's own
@@ -371,6 +408,7 @@ async fn main() {
     }
     if !args.cutoff_only {
         load_tables(&args, &backends, dir.path()).await;
+        http_table(&args, dir.path()).await;
     }
     println!("| database | open batches, one sale each | `softpos-host cutoff` s |");
     println!("|---|---:|---:|");
@@ -385,6 +423,19 @@ async fn main() {
             pg_database(a, "softpos_bench_cutoff", false).await;
         }
     }
+}
+
+async fn http_table(args: &Args, dir: &std::path::Path) {
+    let db = format!("sqlite://{}", dir.join("http.db").display());
+    add_operator(args, &db);
+    let (_host, base) = start_host(&args.bin, &db);
+    println!("| clients | `GET /healthz` requests/s | p50 ms |");
+    println!("|---:|---:|---:|");
+    for clients in [1, 8, 64] {
+        let (rate, p50) = http_floor(&base, clients, args.seconds.min(5)).await;
+        println!("| {clients} | {rate:.0} | {p50:.2} |");
+    }
+    println!();
 }
 
 async fn load_tables(args: &Args, backends: &[(&str, Option<String>)], dir: &std::path::Path) {
