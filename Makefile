@@ -47,6 +47,7 @@ test-fuzz: toolchain
 # schemathesis against the host's /v1/openapi.json: no 5xx, every answer as documented.
 test-api: toolchain
 	scripts/test-api.sh
+	SOFTPOS_API_POSTGRES=1 scripts/with-postgres.sh scripts/test-api.sh
 
 # The shipped module: pkg/softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
 pkg: tools

@@ -15,14 +15,27 @@ HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
 
 work=$(mktemp -d)
 host_pid=
+pg_db=
 cleanup() {
   # Never stop the trap early under `set -e`: the temp dir must go too.
   if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
+  if [ -n "$pg_db" ]; then psql -q "$SOFTPOS_TEST_DATABASE_URL" -c "drop database if exists $pg_db" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-db="sqlite://$work/host.db"
+# SOFTPOS_API_POSTGRES=1 (under scripts/with-postgres.sh): the host on a fresh PostgreSQL
+# database instead, where strings reach a different database with different limits.
+if [ -n "${SOFTPOS_API_POSTGRES:-}" ]; then
+  : "${SOFTPOS_TEST_DATABASE_URL:?run it under scripts/with-postgres.sh}"
+  pg_db="softpos_api_$$_$RANDOM"
+  psql -q "$SOFTPOS_TEST_DATABASE_URL" -c "create database $pg_db" >/dev/null
+  db="${SOFTPOS_TEST_DATABASE_URL%/*}/$pg_db"
+  echo "api: the host on PostgreSQL"
+else
+  db="sqlite://$work/host.db"
+  echo "api: the host on SQLite"
+fi
 merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
