@@ -2,12 +2,13 @@
 
 Some of the host's checks cannot be said in JSON Schema: a card number's Luhn digit, an expiry
 not in the past, the terminal's own currency, that a request id is used for one request only
-(R9), and that a trace number is used once per batch. Without help, nearly every generated transaction stops at those checks, and the
-ledger behind them is never fuzzed. This hook mends just those parts of bodies that are
-otherwise well formed, so generated sales, voids and refunds reach the ledger with random
-amounts, cards and references. The hooks apply to generated cases; schemathesis' coverage
-phase sends its boundary values as they are. Bodies that are malformed in any other way stay as
-generated, and the hand-written cases in host/tests/bad_input.rs keep covering each check.
+(R9), and that a trace number is used once per batch. Without help, nearly every generated
+transaction stops at those checks, and the ledger behind them is never fuzzed. This hook
+mends just those parts of bodies that are otherwise well formed, so generated sales, voids and
+refunds reach the ledger with random amounts, cards and references. Hooks apply to generated
+cases; schemathesis' coverage phase sends its boundary values as they are. Bodies malformed
+in any other way stay as generated, and the hand-written cases in host/tests/bad_input.rs
+keep covering each check.
 """
 
 import re
