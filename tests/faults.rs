@@ -69,8 +69,13 @@ extern "C" {
 
 /// Tells the proxy to break the next `times` requests to `path` with `action`.
 async fn fault(path: &str, action: &str, times: u32) {
+    fault_after(path, action, times, 20).await
+}
+
+/// [`fault`], with the `delay_ms` of `delay` and `kill_host_mid`.
+async fn fault_after(path: &str, action: &str, times: u32, delay_ms: u32) {
     let rule = json(&format!(
-        r#"{{"path":"{path}","action":"{action}","times":{times},"delay_ms":20}}"#
+        r#"{{"path":"{path}","action":"{action}","times":{times},"delay_ms":{delay_ms}}}"#
     ));
     JsFuture::from(fault_js(PROXY, rule))
         .await
@@ -554,6 +559,27 @@ async fn r8_the_host_killed_after_committing_a_sale_gets_it_reversed_after_resta
     );
     assert_eq!(t.pending_reversals(), 1);
     // The restarted host kept the session and the committed sale: the reversal undoes it.
+    ok(t.sale(sale_req(300))).await;
+    assert_eq!(t.pending_reversals(), 0);
+    settle_balanced(&t, 2, 400).await;
+}
+
+#[wasm_bindgen_test]
+async fn r8_the_host_killed_while_a_sale_is_inside_it_gets_it_reversed_after_restart() {
+    let t = signed_in("20000034", "memory").await;
+    ok(t.sale(sale_req(100))).await;
+    // The held-back card keeps the sale inside the host: booked `pending` and committed, the
+    // host waiting on the issuer. The host dies right there, between its two commits.
+    fault_after("/v1/transactions", "kill_host_mid", 1, 300).await;
+    let held = json(&format!(
+        r#"{{"amount":200,"card":{{"pan":"4000000000003220","expiry":"{EXPIRY}"}}}}"#
+    ));
+    assert_eq!(
+        outcome(t.sale(held)).await.err().as_deref(),
+        Some("HOST_UNREACHABLE")
+    );
+    assert_eq!(t.pending_reversals(), 1);
+    // The restarted host finds the sale still pending; the reversal closes it for good.
     ok(t.sale(sale_req(300))).await;
     assert_eq!(t.pending_reversals(), 0);
     settle_balanced(&t, 2, 400).await;

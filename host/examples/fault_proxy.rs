@@ -17,6 +17,9 @@
 //! - `cut_body`: forward, then send the answer's head and half its body and close;
 //! - `kill_host` (own host only): forward, then SIGKILL the host before it answers, restart
 //!   it on the same port and database, and close the connection unanswered;
+//! - `kill_host_mid` (own host only): forward, and SIGKILL the host `delay_ms` later while it
+//!   is still working on the request (the held-back card keeps a sale inside the host, booked
+//!   and waiting on the issuer), then restart it and close the connection unanswered;
 //! - `cutoff` (own host only): run `softpos-host cutoff --db URL` just before forwarding.
 //!
 //! It works on raw HTTP/1.1 bytes, not through an HTTP library, so a fault can happen at any
@@ -313,6 +316,21 @@ async fn serve(
         }
         _ => {}
     }
+    if action == "kill_host_mid" {
+        // The host's side of the call stays open until the kill, so the host is killed inside
+        // its handler, not merely told that the client went away.
+        let call = tokio::spawn({
+            let (upstream, request) = (upstream.to_owned(), request.clone());
+            async move { forward(&upstream, &request).await }
+        });
+        let ms = rule.as_ref().map_or(0, |r| r.delay_ms);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if let Some(h) = &mut *own.lock().await {
+            h.kill_and_restart()?;
+        }
+        call.abort();
+        return Ok(());
+    }
     let answer = if action == "duplicate" {
         // The first delivery's answer is lost on the way, as after a retransmission.
         let _ = forward(upstream, &request).await;
@@ -370,6 +388,7 @@ async fn control(
                     "duplicate",
                     "cut_body",
                     "kill_host",
+                    "kill_host_mid",
                     "cutoff",
                 ]
                 .contains(&r.action.as_str()) =>
