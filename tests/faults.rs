@@ -93,15 +93,19 @@ async fn outcome(p: Promise) -> Result<JsValue, String> {
     JsFuture::from(p).await.map_err(|e| text(&e, "code"))
 }
 
+/// The page's `Terminal.open` config for `terminal`, through the proxy.
+fn config(terminal: &str, storage: &str) -> JsValue {
+    json(&format!(
+        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{terminal}","storage":"{storage}"}}"#
+    ))
+}
+
 async fn open(terminal: &str, storage: &str) -> Result<Terminal, String> {
     if storage == "browser" {
         // A closed tab's lock is released asynchronously: wait for that, as a reload would.
         let _ = JsFuture::from(lock_free(&format!("softpos:{MERCHANT}/{terminal}"))).await;
     }
-    let config = json(&format!(
-        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{terminal}","storage":"{storage}"}}"#
-    ));
-    Terminal::connect(config)
+    Terminal::connect(config(terminal, storage))
         .await
         .map_err(|e| format!("{:?}: {}", e.code, e.message))
 }
@@ -230,10 +234,7 @@ async fn r18_a_second_tab_on_the_same_terminal_is_refused_not_interleaved() {
     let tid = "20000027";
     let first = signed_in(tid, "browser").await;
     ok(first.sale(sale_req(100))).await;
-    let config = json(&format!(
-        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
-    ));
-    let err = match Terminal::connect(config).await {
+    let err = match Terminal::connect(config(tid, "browser")).await {
         Ok(_) => panic!("the second tab is refused"),
         Err(e) => format!("{:?}: {}", e.code, e.message),
     };
@@ -474,15 +475,10 @@ async fn r6_r7_r8_r9_r11_r15_r18_soak_random_operations_and_faults_lose_nothing_
                 );
                 assert_eq!(t.pending_reversals(), 0, "{context}");
             }
-            Op::SecondTab => {
-                let config = json(&format!(
-                    r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
-                ));
-                match Terminal::connect(config).await {
-                    Ok(_) => panic!("{context}: a second tab opened the same terminal"),
-                    Err(err) => assert_eq!(format!("{:?}", err.code), "Busy", "{context}"),
-                }
-            }
+            Op::SecondTab => match Terminal::connect(config(tid, "browser")).await {
+                Ok(_) => panic!("{context}: a second tab opened the same terminal"),
+                Err(err) => assert_eq!(format!("{:?}", err.code), "Busy", "{context}"),
+            },
             Op::Cutoff => {
                 // The host's day ends while a sale is on its way: that sale is refused outright,
                 // the session is over, and the next sign-in reconciles the closed batch.
@@ -726,11 +722,8 @@ fn widget_open_error(error: &JsValue, locale: &str) -> String {
 async fn r18_the_widget_says_why_a_terminal_open_in_another_tab_cannot_open() {
     let tid = "20000033";
     let first = signed_in(tid, "browser").await;
-    let config = json(&format!(
-        r#"{{"hostUrl":"{PROXY}","merchantId":"{MERCHANT}","terminalId":"{tid}","storage":"browser"}}"#
-    ));
     // The second tab, as a storefront calls it: Terminal.open rejects with BUSY.
-    let error = match JsFuture::from(Terminal::open(config)).await {
+    let error = match JsFuture::from(Terminal::open(config(tid, "browser"))).await {
         Ok(_) => panic!("the second tab is refused"),
         Err(e) => e,
     };
