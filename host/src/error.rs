@@ -1,7 +1,8 @@
 //! The host's error: a contract code, an HTTP status and a message, answered as
 //! `{"error":{"code","message"}}` (`softpos::protocol::ErrorBody`).
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use softpos::protocol::{ErrorBody, ErrorDetail};
 use softpos::{Error, ErrorCode};
@@ -15,6 +16,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// For people; never carries a secret.
     pub message: String,
+    /// Seconds for a `Retry-After` header (a `503` the client may simply retry).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -39,6 +42,12 @@ impl ApiError {
         self
     }
 
+    /// The same error, telling the client to retry after `seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// A fault on our side. The cause goes to the log (it never holds a secret: SQL errors
     /// carry statement text, never bound values), the client sees only `INTERNAL`.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -53,6 +62,7 @@ impl From<Error> for ApiError {
             status: e.code.http_status(),
             code: e.code,
             message: e.message,
+            retry_after: None,
         }
     }
 }
@@ -72,7 +82,13 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -10,7 +10,8 @@
 use crate::authorizer::{response_message, AuthRequest, Authorization, Authorizer};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
-use crate::store::{next_number, now_ms, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
+use crate::secrets::FingerprintKey;
+use crate::store::{next_number, now_ms, number_column, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
 use serde::Serialize;
 use softpos::core::card::{Expiry, Pan};
 use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
@@ -28,7 +29,7 @@ use sqlx::{AnyConnection, Row};
 
 /// How long a session lives at most (a cut-off or sign-off ends it sooner).
 const SESSION_MS: i64 = 12 * 3600 * 1000;
-/// R16.
+/// R16: password checks of one operator on one terminal before the lock.
 const LOCK_AFTER_FAILURES: i64 = 3;
 /// R16.
 const LOCK_MS: i64 = 15 * 60 * 1000;
@@ -111,15 +112,18 @@ pub struct Session {
     pub ended: bool,
 }
 
-/// R9: SHA-256 of a request with its secrets taken out (the card replaced by its masked PAN,
-/// passwords dropped), so the stored fingerprint can never reveal them.
+/// R9: SHA-256 of a request with its secrets taken out (the card replaced by its masked PAN
+/// and a keyed MAC, passwords dropped), so the stored fingerprint can never reveal them.
 fn fingerprint(value: &impl Serialize) -> ApiResult<String> {
     Ok(secrets::sha256_hex(
         serde_json::to_vec(value).map_err(ApiError::internal)?,
     ))
 }
 
-fn tx_fingerprint(req: &TransactionRequest) -> ApiResult<String> {
+/// The card enters as an HMAC of its number and expiry under the host's key: another card
+/// with the same first 6 and last 4 digits under a reused request id is a conflict, and
+/// without the key the stored fingerprint cannot be matched against guessed cards.
+fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<String> {
     #[derive(Serialize)]
     struct Shape<'a> {
         request_id: &'a str,
@@ -128,6 +132,7 @@ fn tx_fingerprint(req: &TransactionRequest) -> ApiResult<String> {
         amount: i64,
         currency: &'a str,
         masked_pan: Option<String>,
+        card_mac: Option<String>,
         original: &'a Option<OriginalRef>,
     }
     fingerprint(&Shape {
@@ -140,6 +145,11 @@ fn tx_fingerprint(req: &TransactionRequest) -> ApiResult<String> {
             .card
             .as_ref()
             .map(|c| Pan::parse(&c.pan).map_or_else(|_| "invalid".to_owned(), |p| p.masked())),
+        card_mac: req
+            .card
+            .as_ref()
+            .map(|c| key.card_mac(&c.pan, &c.expiry))
+            .transpose()?,
         original: &req.original,
     })
 }
@@ -182,7 +192,7 @@ impl Store {
             return Err(ApiError::new(ErrorCode::IdempotencyConflict));
         }
         Ok(Some(Answer {
-            status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(500),
+            status: answer_status(&row)?,
             body: row.try_get("body")?,
         }))
     }
@@ -314,73 +324,124 @@ impl Store {
         })
     }
 
-    /// Checks an operator's password with the R16 lockout: three wrong ones in a row lock the
-    /// operator for 15 minutes; a right one resets the count.
+    /// Checks an operator's password on a terminal with the R16 lockout: three wrong ones in
+    /// a row lock that operator on that terminal for 15 minutes; a right one clears the count.
+    ///
+    /// The attempt is counted before the check, in one statement ([`Store::take_attempt`]),
+    /// so however many arrive at once no more than three are ever checked: the third sets the
+    /// lock as it is taken, and only a right password among the three lifts it. Unknown
+    /// operators are counted and checked (against a hash nobody has) like known ones. A turn
+    /// among the bounded password checks comes first, so a burst waits for its turn or is
+    /// answered `503 BUSY` before anything is counted.
     async fn check_operator(
         &self,
-        merchant_id: &str,
+        terminal: &TerminalAuth,
         operator: &str,
         password: &str,
         wrong: ErrorCode,
     ) -> ApiResult<()> {
-        let row = sqlx::query(
-            "SELECT password_hash, locked_until FROM operators \
-             WHERE merchant_id = $1 AND operator = $2",
+        let during = if wrong == ErrorCode::SupervisorRequired {
+            "void or refund"
+        } else {
+            "sign-in"
+        };
+        let turn = self.password_checks().turn().await?;
+        let Some(attempt) = self
+            .take_attempt(terminal.terminal_ref, operator, now_ms())
+            .await?
+        else {
+            let left = self.lock_left(terminal.terminal_ref, operator).await?;
+            tracing::info!(merchant = %terminal.merchant_id, terminal = %terminal.terminal_id,
+                %operator, %during, "refused: operator locked");
+            return Err(locked(left));
+        };
+        let hash = sqlx::query(
+            "SELECT password_hash FROM operators WHERE merchant_id = $1 AND operator = $2",
         )
-        .bind(merchant_id)
+        .bind(&terminal.merchant_id)
         .bind(operator)
         .fetch_optional(self.reader())
-        .await?;
-        let Some(row) = row else {
-            // Same answer, and the same Argon2 work, as a wrong password: neither the answer
-            // nor its timing tells which operators exist.
-            secrets::verify_password(password.to_owned(), UNKNOWN_OPERATOR_HASH.to_owned()).await?;
-            return Err(ApiError::new(wrong));
-        };
-        let now = now_ms();
-        let locked_until: i64 = row.try_get("locked_until")?;
-        if locked_until > now {
-            return Err(locked(locked_until - now));
-        }
-        let ok =
-            secrets::verify_password(password.to_owned(), row.try_get("password_hash")?).await?;
-        let mut tx = self.begin().await?;
-        if ok {
+        .await?
+        .map(|row| row.try_get::<String, _>("password_hash"))
+        .transpose()?;
+        // An unknown operator costs the same Argon2 work as a known one: neither the answer
+        // nor its timing tells which operators exist.
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| UNKNOWN_OPERATOR_HASH.to_owned());
+        let right = secrets::verify_password(turn, password.to_owned(), hash).await? && known;
+        if right {
+            let mut tx = self.begin().await?;
             sqlx::query(
-                "UPDATE operators SET failed_count = 0, locked_until = 0 \
-                 WHERE merchant_id = $1 AND operator = $2",
+                "UPDATE operator_locks SET attempts = 0, locked_until = 0 \
+                 WHERE terminal_ref = $1 AND operator = $2",
             )
-            .bind(merchant_id)
+            .bind(terminal.terminal_ref)
             .bind(operator)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
             return Ok(());
         }
-        let failed: i64 = sqlx::query(
-            "UPDATE operators SET failed_count = failed_count + 1 \
-             WHERE merchant_id = $1 AND operator = $2 RETURNING failed_count",
-        )
-        .bind(merchant_id)
-        .bind(operator)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("failed_count")?;
-        if failed >= LOCK_AFTER_FAILURES {
-            sqlx::query(
-                "UPDATE operators SET failed_count = 0, locked_until = $1 \
-                 WHERE merchant_id = $2 AND operator = $3",
-            )
-            .bind(now + LOCK_MS)
-            .bind(merchant_id)
-            .bind(operator)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
+        tracing::warn!(merchant = %terminal.merchant_id, terminal = %terminal.terminal_id,
+            %operator, %during, attempt, "password check failed");
+        if attempt >= LOCK_AFTER_FAILURES {
+            tracing::warn!(merchant = %terminal.merchant_id, terminal = %terminal.terminal_id,
+                %operator, minutes = LOCK_MS / 60_000, "operator locked after 3 wrong passwords");
             return Err(locked(LOCK_MS));
         }
-        tx.commit().await?;
         Err(ApiError::new(wrong))
+    }
+
+    /// Counts a password attempt of `operator` on a terminal before it is checked (R16), in
+    /// one statement, so concurrent attempts in one process or several on one PostgreSQL are
+    /// counted one by one. Returns the attempt's number (1..=3) since the last right password,
+    /// or `None` while the operator is locked there. The third attempt sets the lock; a lock
+    /// that has run out starts the count again.
+    async fn take_attempt(
+        &self,
+        terminal_ref: i64,
+        operator: &str,
+        now: i64,
+    ) -> ApiResult<Option<i64>> {
+        let mut tx = self.begin().await?;
+        let attempt = sqlx::query(
+            "INSERT INTO operator_locks (terminal_ref, operator, attempts, locked_until) \
+             VALUES ($1, $2, 1, 0) \
+             ON CONFLICT (terminal_ref, operator) DO UPDATE SET \
+             attempts = CASE WHEN operator_locks.locked_until <> 0 THEN 1 \
+               ELSE operator_locks.attempts + 1 END, \
+             locked_until = CASE WHEN operator_locks.locked_until = 0 \
+               AND operator_locks.attempts + 1 >= $4 THEN $5 ELSE 0 END \
+             WHERE operator_locks.locked_until <= $3 \
+             AND (operator_locks.locked_until <> 0 OR operator_locks.attempts < $4) \
+             RETURNING attempts",
+        )
+        .bind(terminal_ref)
+        .bind(operator)
+        .bind(now)
+        .bind(LOCK_AFTER_FAILURES)
+        .bind(now + LOCK_MS)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get::<i64, _>("attempts"))
+        .transpose()?;
+        tx.commit().await?;
+        Ok(attempt)
+    }
+
+    /// Milliseconds left of an operator's lock on a terminal (at least one second: a lock that
+    /// ran out since [`Store::take_attempt`] refused still answers as locked).
+    async fn lock_left(&self, terminal_ref: i64, operator: &str) -> ApiResult<i64> {
+        let until: Option<i64> = sqlx::query(
+            "SELECT locked_until FROM operator_locks WHERE terminal_ref = $1 AND operator = $2",
+        )
+        .bind(terminal_ref)
+        .bind(operator)
+        .fetch_optional(self.reader())
+        .await?
+        .map(|row| row.try_get("locked_until"))
+        .transpose()?;
+        Ok(until.map_or(LOCK_MS, |u| u - now_ms()).max(1000))
     }
 
     /// `POST /v1/sign-in` (R16).
@@ -390,7 +451,7 @@ impl Store {
         req: &SignInRequest,
     ) -> ApiResult<SignInResponse> {
         self.check_operator(
-            &terminal.merchant_id,
+            terminal,
             &req.operator,
             &req.password,
             ErrorCode::BadCredentials,
@@ -427,9 +488,9 @@ impl Store {
         .bind(terminal.terminal_ref)
         .fetch_optional(&mut *tx)
         .await?
-        .map(|r| r.try_get::<i64, _>("trace_no"))
+        .map(|r| number_column(&r, "trace_no"))
         .transpose()?;
-        let next_trace_no = last_trace.map_or(1, |t| next_number(u32::try_from(t).unwrap_or(0)));
+        let next_trace_no = last_trace.map_or(1, next_number);
         let mut closed_batches = Vec::new();
         for b in self
             .batches_in_status(&mut tx, terminal.terminal_ref, "closed_by_host")
@@ -486,7 +547,7 @@ impl Store {
         req: TransactionRequest,
         authorizer: &dyn Authorizer,
     ) -> ApiResult<Answer> {
-        let fp = tx_fingerprint(&req)?;
+        let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
         let terminal_ref = s.terminal.terminal_ref;
         if req.kind != TxKind::Sale {
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
@@ -608,7 +669,7 @@ impl Store {
                 return Err(ApiError::new(ErrorCode::IdempotencyConflict));
             }
             return Ok(Some(Answer {
-                status: u16::try_from(stored.try_get::<i64, _>("status")?).unwrap_or(500),
+                status: answer_status(&stored)?,
                 body: stored.try_get("body")?,
             }));
         }
@@ -899,20 +960,15 @@ impl Store {
         let Some(password) = req.supervisor_password.as_deref() else {
             return Err(ApiError::new(ErrorCode::SupervisorRequired));
         };
-        self.check_operator(
-            &s.terminal.merchant_id,
-            "00",
-            password,
-            ErrorCode::SupervisorRequired,
-        )
-        .await
-        .map_err(|e| {
-            if e.code == ErrorCode::OperatorLocked {
-                ApiError::detail(ErrorCode::SupervisorRequired, e.message)
-            } else {
-                e
-            }
-        })?;
+        self.check_operator(&s.terminal, "00", password, ErrorCode::SupervisorRequired)
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::OperatorLocked {
+                    ApiError::detail(ErrorCode::SupervisorRequired, e.message)
+                } else {
+                    e
+                }
+            })?;
         let terminal_ref = s.terminal.terminal_ref;
         let mut tx = self.begin().await?;
         let (batch, answer) = self.open_batch_checked(&mut tx, s, &req, fp).await?;
@@ -1481,6 +1537,15 @@ fn sale_answer(
         masked_pan: Some(masked_pan),
         host_time: Timestamp(now_ms()).rfc3339(),
     })
+}
+
+/// The HTTP status of a stored answer; out of range, the row is bad.
+fn answer_status(row: &sqlx::any::AnyRow) -> ApiResult<u16> {
+    let status: i64 = row.try_get("status")?;
+    u16::try_from(status)
+        .ok()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| crate::store::bad_row("answers.status", &status.to_string()))
 }
 
 fn row_flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {

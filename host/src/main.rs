@@ -20,12 +20,14 @@ use api::{AppState, HttpConfig};
 use authorizer::IssuerSimulator;
 use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
+use secrets::{FingerprintKey, PasswordChecks};
 use softpos::core::money::Currency;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use store::{CutoffClock, Store};
 
 const DEFAULT_DB: &str = "sqlite://softpos.db";
@@ -69,6 +71,10 @@ struct CutoffArgs {
     /// `sqlite://FILE` or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, default_value = DEFAULT_DB)]
     db: String,
+    /// Local time of the daily cut-off, HH:MM (as given to `serve`): it decides the new
+    /// business date.
+    #[arg(long, default_value = "23:00")]
+    cutoff: String,
     /// IANA time zone of the business day (as given to `serve`).
     #[arg(long, default_value = "Asia/Shanghai")]
     timezone: String,
@@ -97,6 +103,25 @@ struct ServeArgs {
     /// IANA time zone of the cut-off.
     #[arg(long, default_value = "Asia/Shanghai")]
     timezone: String,
+    /// Password checks (Argon2id, 19 MiB each) run at once; more wait their turn.
+    #[arg(long, default_value_t = secrets::DEFAULT_PASSWORD_CHECKS)]
+    password_checks: usize,
+    /// How long a password check waits for its turn before the host answers 503 BUSY.
+    #[arg(long, default_value_t = 3000)]
+    password_wait_ms: u64,
+    /// Key for the card's part of idempotency fingerprints (at least 32 bytes), kept out of
+    /// the database; without it the host uses a key it generated and keeps in the database.
+    #[arg(long)]
+    fingerprint_key_file: Option<PathBuf>,
+    /// First wait before a failed scheduled cut-off is tried again, in seconds; it doubles on
+    /// each further failure up to 30 minutes.
+    #[arg(
+        long,
+        default_value_t = 60,
+        hide = true,
+        env = "SOFTPOS_CUTOFF_RETRY_SECS"
+    )]
+    cutoff_retry_secs: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +153,21 @@ enum OperatorCommand {
         /// `01`..`99`, or `00` for the supervisor.
         #[arg(long)]
         operator: String,
+        /// `sqlite://FILE` or `postgres://…`.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+    },
+    /// Lift an operator's lockout (R16) on one terminal, or on all terminals of the merchant.
+    Unlock {
+        /// 15-digit merchant id.
+        #[arg(long)]
+        merchant: String,
+        /// `01`..`99`, or `00` for the supervisor.
+        #[arg(long)]
+        operator: String,
+        /// 8-character terminal id; without it, every terminal of the merchant.
+        #[arg(long)]
+        terminal: Option<String>,
         /// `sqlite://FILE` or `postgres://…`.
         #[arg(long, default_value = DEFAULT_DB)]
         db: String,
@@ -214,8 +254,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("operator {operator} of merchant {merchant} saved");
             Ok(())
         }
+        Command::Operator {
+            command:
+                OperatorCommand::Unlock {
+                    merchant,
+                    operator,
+                    terminal,
+                    db,
+                },
+        } => {
+            let store = Store::open(&db, &CutoffClock::default_clock()).await?;
+            let cleared = store
+                .unlock_operator(&merchant, &operator, terminal.as_deref())
+                .await
+                .map_err(|e| e.message)?;
+            let scope = terminal.map_or("every terminal".to_owned(), |t| format!("terminal {t}"));
+            tracing::info!(%merchant, %operator, %scope, cleared, "operator unlocked");
+            println!("operator {operator} of merchant {merchant} unlocked on {scope}");
+            Ok(())
+        }
         Command::Cutoff(args) => {
-            let clock = CutoffClock::parse("23:00", &args.timezone)?;
+            let clock = CutoffClock::parse(&args.cutoff, &args.timezone)?;
             let store = Store::open(&args.db, &clock).await?;
             let report = store.cutoff(&clock, false).await.map_err(|e| e.message)?;
             match report.closed_date {
@@ -272,6 +331,13 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         Some((store, banner)) => (store, Some(banner)),
         None => (Store::open(&args.db, &clock).await?, None),
     };
+    let mut store = store.with_password_checks(PasswordChecks::new(
+        args.password_checks,
+        Duration::from_millis(args.password_wait_ms),
+    ));
+    if let Some(path) = &args.fingerprint_key_file {
+        store = store.with_fingerprint_key(FingerprintKey::from_file(path)?);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -315,7 +381,8 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
     };
     let app = api::router(state, &config);
 
-    let scheduler = tokio::spawn(cutoff_scheduler(store.clone(), clock));
+    let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
+    let scheduler = tokio::spawn(cutoff_scheduler(store.clone(), clock, retry));
 
     if let Some(banner) = banner {
         println!("{banner}");
@@ -335,24 +402,65 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
     served.map_err(|e| format!("server error: {e}"))
 }
 
-/// R15: runs the cut-off at the configured local time every day.
-async fn cutoff_scheduler(store: Store, clock: CutoffClock) {
-    // A host that was down at cut-off time catches up at start, so yesterday's batches do
-    // not stay open into today.
-    let mut catch_up = store.cutoff_overdue(&clock).await.unwrap_or(false);
+/// Longest wait between two tries of a failed cut-off.
+const CUTOFF_RETRY_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// The wait before try `failures + 1` of a cut-off that failed `failures` times: `first`,
+/// doubled each time, at most [`CUTOFF_RETRY_MAX`].
+fn cutoff_backoff(first: Duration, failures: u32) -> Duration {
+    first
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
+        .min(CUTOFF_RETRY_MAX)
+}
+
+/// R15: runs the cut-off at the configured local time every day. A host that was down at
+/// cut-off time catches up at start, so yesterday's batches do not stay open into today. A
+/// failed run (or a failed check for a missed one: the database unreachable, a bad row) is
+/// tried again after `retry`, doubling up to 30 minutes, until it succeeds, instead of a day
+/// later.
+async fn cutoff_scheduler(store: Store, clock: CutoffClock, retry: Duration) {
+    let mut failures = 0u32;
+    let mut catching_up = true;
     loop {
-        if !catch_up {
+        if failures > 0 {
+            tokio::time::sleep(cutoff_backoff(retry, failures)).await;
+        } else if !catching_up {
             tokio::time::sleep(clock.until_next()).await;
         }
-        catch_up = false;
-        match store.cutoff(&clock, true).await {
-            Ok(report) => tracing::info!(
-                closed_date = ?report.closed_date,
-                closed_batches = report.closed_batches,
-                business_date = %report.business_date,
-                "cut-off"
-            ),
-            Err(e) => tracing::error!(code = %e.code, message = %e.message, "cut-off failed"),
+        let result = if catching_up {
+            match store.cutoff_overdue(&clock).await {
+                Ok(false) => {
+                    catching_up = false;
+                    failures = 0;
+                    continue;
+                }
+                Ok(true) => store.cutoff(&clock, true).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            store.cutoff(&clock, true).await
+        };
+        match result {
+            Ok(report) => {
+                failures = 0;
+                catching_up = false;
+                tracing::info!(
+                    closed_date = ?report.closed_date,
+                    closed_batches = report.closed_batches,
+                    business_date = %report.business_date,
+                    "cut-off"
+                );
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::error!(
+                    code = %e.code,
+                    message = %e.message,
+                    failures,
+                    retry_in_s = cutoff_backoff(retry, failures).as_secs(),
+                    "cut-off failed; trying again"
+                );
+            }
         }
     }
 }
@@ -379,4 +487,19 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r15_a_failed_cutoff_is_tried_again_within_minutes_not_a_day_later() {
+        let minute = Duration::from_secs(60);
+        let waits: Vec<u64> = (1..=7)
+            .map(|n| cutoff_backoff(minute, n).as_secs() / 60)
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(cutoff_backoff(minute, u32::MAX), CUTOFF_RETRY_MAX);
+    }
 }

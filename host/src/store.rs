@@ -6,7 +6,7 @@
 //! with `BEGIN IMMEDIATE` so it takes that writer lock up front instead of failing to upgrade.
 
 use crate::error::{ApiError, ApiResult};
-use crate::secrets;
+use crate::secrets::{self, FingerprintKey, PasswordChecks};
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use softpos::core::money::Currency;
@@ -180,6 +180,34 @@ async fn connect_writer(url: &str) -> Result<AnyConnection, sqlx::Error> {
     Ok(conn)
 }
 
+/// Brings an SQLite database's schema up to date. A migration that rebuilds a table (to add a
+/// CHECK, the only way SQLite can) must run with foreign keys off, and that can only be set
+/// outside a transaction, so here around the migrator, which runs each migration in one; the
+/// keys are checked before they are turned back on (SQLite's documented procedure).
+async fn migrate_sqlite(conn: &mut AnyConnection) -> Result<(), String> {
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let migrated = sqlx::migrate!("./migrations/sqlite")
+        .run(&mut *conn)
+        .await
+        .map_err(|e| e.to_string());
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrated?;
+    if !broken.is_empty() {
+        return Err(format!("{} rows break a foreign key", broken.len()));
+    }
+    Ok(())
+}
+
 /// How long an activation code stays valid.
 pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
 
@@ -196,6 +224,10 @@ pub struct Store {
     pg: bool,
     /// Write transactions begun, so a test can see how many a request took.
     writes: Arc<AtomicU64>,
+    /// The bound on Argon2 checks at once (R16).
+    password_checks: Arc<PasswordChecks>,
+    /// The key of the card's part of idempotency fingerprints (R9).
+    fingerprint_key: Arc<FingerprintKey>,
 }
 
 /// Milliseconds since the epoch, now.
@@ -346,11 +378,30 @@ impl BatchRow {
     pub fn from_row(row: &AnyRow) -> Result<BatchRow, sqlx::Error> {
         Ok(BatchRow {
             id: row.try_get("id")?,
-            batch_no: u32::try_from(row.try_get::<i64, _>("batch_no")?).unwrap_or(0),
+            batch_no: number_column(row, "batch_no")?,
             business_date: row.try_get("business_date")?,
             status: row.try_get("status")?,
         })
     }
+}
+
+/// A batch or trace number read from the database: in 1..=999999, or the row is bad and
+/// reading it is an error (logged as `INTERNAL` where it surfaces), never a silent 0.
+pub fn number_column(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
+    let n: i64 = row.try_get(column)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=999_999).contains(n))
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("{n} is not a batch or trace number (1..=999999)").into(),
+        })
+}
+
+/// Stands for the fingerprint key between making a [`Store`] and loading its key, which
+/// [`Store::open`] does before it returns the store.
+fn placeholder_key() -> FingerprintKey {
+    FingerprintKey::unset()
 }
 
 /// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
@@ -383,6 +434,8 @@ impl Store {
                 writer: None,
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
+                password_checks: Arc::default(),
+                fingerprint_key: Arc::new(placeholder_key()),
             }
         } else if url.starts_with("sqlite:") {
             // `mode=rwc` creates the file on first use.
@@ -395,8 +448,7 @@ impl Store {
             let mut conn = connect_writer(&url)
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
-            sqlx::migrate!("./migrations/sqlite")
-                .run(&mut conn)
+            migrate_sqlite(&mut conn)
                 .await
                 .map_err(|e| format!("cannot migrate the database: {e}"))?;
             let pool = AnyPoolOptions::new()
@@ -418,6 +470,8 @@ impl Store {
                 }))),
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
+                password_checks: Arc::default(),
+                fingerprint_key: Arc::new(placeholder_key()),
             }
         } else {
             return Err(format!(
@@ -437,7 +491,53 @@ impl Store {
         };
         init.await
             .map_err(|e: sqlx::Error| format!("cannot initialise the database: {e}"))?;
-        Ok(store)
+        let key = store
+            .stored_fingerprint_key()
+            .await
+            .map_err(|e| format!("cannot initialise the database: {}", e.message))?;
+        Ok(store.with_fingerprint_key(key))
+    }
+
+    /// The fingerprint key kept in the database, made on first start. The insert-if-absent
+    /// lets several hosts on one PostgreSQL start together and agree on one key.
+    async fn stored_fingerprint_key(&self) -> ApiResult<FingerprintKey> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO host_secrets (name, value) VALUES ('fingerprint_key', $1) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(FingerprintKey::generate_hex()?)
+        .execute(&mut *tx)
+        .await?;
+        let hex: String =
+            sqlx::query("SELECT value FROM host_secrets WHERE name = 'fingerprint_key'")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("value")?;
+        tx.commit().await?;
+        FingerprintKey::from_hex(&hex).map_err(ApiError::internal)
+    }
+
+    /// The same store with another fingerprint key (`serve --fingerprint-key-file`).
+    pub fn with_fingerprint_key(mut self, key: FingerprintKey) -> Store {
+        self.fingerprint_key = Arc::new(key);
+        self
+    }
+
+    /// The key of the card's part of idempotency fingerprints.
+    pub fn fingerprint_key(&self) -> &FingerprintKey {
+        &self.fingerprint_key
+    }
+
+    /// The same store with another bound on password checks (`serve --password-checks`).
+    pub fn with_password_checks(mut self, checks: PasswordChecks) -> Store {
+        self.password_checks = Arc::new(checks);
+        self
+    }
+
+    /// The bound on password checks at once.
+    pub fn password_checks(&self) -> &PasswordChecks {
+        &self.password_checks
     }
 
     /// The pool for reads outside a transaction.
@@ -521,12 +621,14 @@ impl Store {
     }
 
     /// Whether the business date is behind the clock: the host was down at a cut-off time.
-    pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> Result<bool, sqlx::Error> {
+    /// A business date that is not a date is an error, not a "no".
+    pub async fn cutoff_overdue(&self, clock: &CutoffClock) -> ApiResult<bool> {
         let current: String = sqlx::query("SELECT business_date FROM host_state WHERE id = 1")
             .fetch_one(&self.pool)
             .await?
             .try_get("business_date")?;
-        Ok(Date::from_str(&current).is_ok_and(|d| d < clock.business_date_now()))
+        let current = Date::from_str(&current).map_err(ApiError::internal)?;
+        Ok(current < clock.business_date_now())
     }
 
     /// The host's business date.
@@ -569,9 +671,9 @@ impl Store {
         .bind(terminal_ref)
         .fetch_optional(&mut *tx)
         .await?
-        .map(|r| r.try_get::<i64, _>("batch_no"))
+        .map(|r| number_column(&r, "batch_no"))
         .transpose()?
-        .map_or(1, |n| next_number(u32::try_from(n).unwrap_or(0)));
+        .map_or(1, next_number);
         self.insert_open_batch(tx, terminal_ref, last, &date).await
     }
 
@@ -651,17 +753,20 @@ impl Store {
             let kind = match row.try_get::<String, _>("kind")?.as_str() {
                 "sale" => TxKind::Sale,
                 "void" => TxKind::Void,
-                _ => TxKind::Refund,
+                "refund" => TxKind::Refund,
+                other => return Err(bad_row("transactions.kind", other)),
             };
             let status = match row.try_get::<String, _>("status")?.as_str() {
                 "approved" => LineStatus::Approved,
                 "declined" => LineStatus::Declined,
-                _ => LineStatus::Reversed,
+                // Neither counts anywhere: a pending sale not yet, a reversed one never.
+                "reversed" | "pending" => LineStatus::Reversed,
+                other => return Err(bad_row("transactions.status", other)),
             };
             lines.push(LedgerLine {
                 request_id: row.try_get("request_id")?,
                 kind,
-                trace_no: u32::try_from(row.try_get::<i64, _>("trace_no")?).unwrap_or(0),
+                trace_no: number_column(&row, "trace_no")?,
                 amount: row.try_get("amount")?,
                 status,
             });
@@ -753,7 +858,8 @@ impl Store {
         Ok(())
     }
 
-    /// `operator add`: creates or replaces an operator's password (and clears a lockout).
+    /// `operator add`: creates or replaces an operator's password (and lifts its lockouts on
+    /// every terminal).
     pub async fn add_operator(
         &self,
         merchant_id: &str,
@@ -761,11 +867,7 @@ impl Store {
         password: String,
     ) -> ApiResult<()> {
         check_merchant_id(merchant_id)?;
-        if operator.len() != 2 || !operator.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::bad_request(
-                "an operator is two digits, 01..99, or 00 for the supervisor",
-            ));
-        }
+        check_operator_id(operator)?;
         if password.chars().count() < 4 {
             return Err(ApiError::bad_request(
                 "a password has at least 4 characters",
@@ -777,15 +879,68 @@ impl Store {
         sqlx::query(
             "INSERT INTO operators (merchant_id, operator, password_hash) VALUES ($1, $2, $3) \
              ON CONFLICT (merchant_id, operator) DO UPDATE \
-             SET password_hash = excluded.password_hash, failed_count = 0, locked_until = 0",
+             SET password_hash = excluded.password_hash",
         )
         .bind(merchant_id)
         .bind(operator)
         .bind(hash)
         .execute(&mut *tx)
         .await?;
+        self.delete_locks(&mut tx, merchant_id, operator, None)
+            .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// `operator unlock`: lifts an operator's R16 lockout on one terminal of the merchant, or
+    /// on all of them; returns how many locks (or counts of wrong passwords) it cleared.
+    pub async fn unlock_operator(
+        &self,
+        merchant_id: &str,
+        operator: &str,
+        terminal_id: Option<&str>,
+    ) -> ApiResult<u64> {
+        check_merchant_id(merchant_id)?;
+        check_operator_id(operator)?;
+        let mut tx = self.begin().await?;
+        if let Some(terminal_id) = terminal_id {
+            let known =
+                sqlx::query("SELECT id FROM terminals WHERE merchant_id = $1 AND terminal_id = $2")
+                    .bind(merchant_id)
+                    .bind(terminal_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(ApiError::bad_request(format_args!(
+                    "merchant {merchant_id} has no terminal {terminal_id}"
+                )));
+            }
+        }
+        let cleared = self
+            .delete_locks(&mut tx, merchant_id, operator, terminal_id)
+            .await?;
+        tx.commit().await?;
+        Ok(cleared)
+    }
+
+    async fn delete_locks(
+        &self,
+        tx: &mut Tx,
+        merchant_id: &str,
+        operator: &str,
+        terminal_id: Option<&str>,
+    ) -> ApiResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM operator_locks WHERE operator = $1 AND terminal_ref IN \
+             (SELECT id FROM terminals WHERE merchant_id = $2 \
+              AND ($3 IS NULL OR terminal_id = $3))",
+        )
+        .bind(operator)
+        .bind(merchant_id)
+        .bind(terminal_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
     }
 
     /// R15 cut-off [日切]: closes every open batch that has transactions (`closed_by_host`,
@@ -855,8 +1010,7 @@ impl Store {
         let mut successors = Vec::with_capacity(closed_rows.len());
         for row in &closed_rows {
             let terminal_ref: i64 = row.try_get("terminal_ref")?;
-            let batch_no = u32::try_from(row.try_get::<i64, _>("batch_no")?).unwrap_or(0);
-            successors.push((terminal_ref, next_number(batch_no)));
+            successors.push((terminal_ref, next_number(number_column(row, "batch_no")?)));
         }
         // Each terminal whose batch closed gets the next one, open on the new date. The
         // numbers come from the database as integers, so writing them into the statement is
@@ -911,6 +1065,21 @@ impl Store {
             business_date: next,
         })
     }
+}
+
+fn check_operator_id(operator: &str) -> ApiResult<()> {
+    if operator.len() == 2 && operator.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "an operator is two digits, 01..99, or 00 for the supervisor",
+        ))
+    }
+}
+
+/// A value in the database no rule writes: the row is bad, and reading it is an error.
+pub fn bad_row(column: &str, value: &str) -> ApiError {
+    ApiError::internal(format_args!("bad row: {column} is {value:?}"))
 }
 
 fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {

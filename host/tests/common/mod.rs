@@ -146,6 +146,32 @@ impl Db {
     pub fn cutoff(&self) -> String {
         self.cli(&["cutoff"], None)
     }
+
+    /// Runs SQL straight on the database, as someone with access to it would.
+    pub fn exec(&self, sql: &str) -> Result<(), String> {
+        use sqlx::{Connection, Executor};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let result = match self.backend {
+                Backend::Sqlite => {
+                    let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                    let r = conn.execute(sql).await.map(|_| ());
+                    conn.close().await.unwrap();
+                    r
+                }
+                Backend::Postgres => {
+                    let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                    let r = conn.execute(sql).await.map(|_| ());
+                    conn.close().await.unwrap();
+                    r
+                }
+            };
+            result.map_err(|e| e.to_string())
+        })
+    }
 }
 
 impl Db {
@@ -272,10 +298,21 @@ impl Host {
 
     /// `softpos-host SUBCOMMAND --listen 127.0.0.1:0 --db URL EXTRA...`, once it listens.
     pub fn start_command(db: &Db, subcommand: &str, extra: &[&str]) -> Host {
+        Host::start_command_env(db, subcommand, extra, &[])
+    }
+
+    /// [`Host::start_command`] with extra environment variables for the process.
+    pub fn start_command_env(
+        db: &Db,
+        subcommand: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Host {
         let mut child = Command::new(BIN)
             .args([subcommand, "--listen", "127.0.0.1:0", "--db", &db.url])
             .args(extra)
             .env("RUST_LOG", "debug,sqlx=warn,hyper=info,h2=info,tower=info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -303,6 +340,11 @@ impl Host {
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// The host's process id (for `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
