@@ -891,3 +891,87 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
     assert_eq!(b.terminal.meta().settlement, None);
     assert_eq!(b.terminal.state(), State::SignedOff);
 }
+
+// ===== issue 12, money path: R8 dependents, the settle loop, checked restored arithmetic =====
+// (kept in one block so parallel additions above do not collide with it)
+
+mod money_path {
+    use super::support::*;
+    use softpos::core::terminal::{Command, Completion, Outgoing, Reply, Step, Terminal};
+    use softpos::core::time::Timestamp;
+    use softpos::protocol::*;
+    use softpos::Error;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static IDS: AtomicU64 = AtomicU64::new(0);
+
+    /// Runs the operation in flight as `Bench::drive` does, with `answer` standing in for the
+    /// host; fails the test if it is still sending after `max` requests (a loop).
+    fn drive_at_most(
+        b: &mut Bench,
+        max: usize,
+        mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
+    ) -> Result<Completion, Error> {
+        for _ in 0..=max {
+            let step = b.terminal.step(b.now, &mut || {
+                let n = IDS.fetch_add(1, Ordering::Relaxed) + 1;
+                format!("00000000-0000-4000-a000-{n:012x}")
+            });
+            b.store.apply(b.terminal.take_writes());
+            match step {
+                Step::Send(out) => {
+                    b.now = Timestamp(b.now.0 + 1000);
+                    let reply = answer(&out, &mut b.host);
+                    b.terminal.handle_reply(reply, b.now);
+                }
+                Step::Done(result) => {
+                    b.store.apply(b.terminal.take_writes());
+                    return result;
+                }
+                Step::Idle => panic!("nothing in flight"),
+            }
+        }
+        panic!("the operation was still sending after {max} requests");
+    }
+
+    // ----- R11, one settlement per settle ------------------------------------------------------
+
+    #[test]
+    fn r11_a_settle_after_a_failed_reconcile_settles_once_and_stops() {
+        let mut b = Bench::new();
+        b.run(Command::Activate { code: CODE.into() }).unwrap();
+        let fresh = b.terminal.snapshot();
+        b.sign_in().unwrap();
+        b.sale(100).unwrap();
+        b.run(Command::Settle).unwrap();
+        b.sale(200).unwrap();
+        b.run(Command::SignOff { settle: false }).unwrap();
+        b.host.cutoff();
+        // The browser's storage is lost: the terminal comes back as it was after activation,
+        // with batch 1 and no journal, while the host has closed batch 2 and opened batch 3.
+        b.terminal = Terminal::restore(config(), fresh.clone(), b.now).unwrap();
+        b.store = Store {
+            meta: Some(fresh.meta),
+            ..Store::default()
+        };
+        // Sign-in succeeds, but the reconciliation of batch 2 gets no answer.
+        b.fault(&[None, Some(Fault::Unreachable)]);
+        b.sign_in().unwrap();
+        assert_eq!(b.terminal.batch_no(), Some(1));
+
+        let before = b.requests_sent();
+        b.terminal.begin(Command::Settle, b.now).unwrap();
+        let s = settled(drive_at_most(&mut b, 10, |out, host| host.handle(out)).unwrap());
+        assert_eq!(
+            (s.batch_no, s.outcome),
+            (3, Outcome::Balanced),
+            "the settle's own batch is the one open once batch 2 is reconciled"
+        );
+        assert_eq!(
+            b.requests_sent() - before,
+            3,
+            "batch 2 (settlement, upload), then batch 3 once"
+        );
+        assert_eq!(b.terminal.batch_no(), Some(4));
+    }
+}

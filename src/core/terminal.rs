@@ -675,9 +675,8 @@ impl Expect {
 #[derive(Debug)]
 struct Op {
     goal: Goal,
-    /// The open batch when the operation began: settling it, even as housekeeping of an
-    /// earlier cut-off settlement, is what a settle or sign-off asked for.
-    start_batch: u32,
+    /// The settlement a settle or sign-off asked for.
+    own: OwnSettlement,
     /// Reversal tries spent on the queue's head during this operation (R8).
     reversal_tries: u8,
     /// Housekeeping is done; the goal itself is under way.
@@ -686,9 +685,40 @@ struct Op {
     awaiting: Option<Expect>,
     /// Settlements finished during this operation (reconciliations included).
     settled: Vec<SettlementResult>,
-    /// The settlement of `start_batch`, once done.
-    own_settled: Option<SettlementResult>,
     result: Option<Result<Completion, Error>>,
+}
+
+/// Where the settlement a settle or sign-off asked for stands (R11). The goal starts one at
+/// most once per operation, and only the answer for the batch it started finishes it, so
+/// housekeeping moving to another batch can never make it settle batch after batch.
+#[derive(Debug)]
+enum OwnSettlement {
+    /// Not started by the goal. Settling the batch that was open when the operation began,
+    /// even as housekeeping (a settlement cut off earlier), is what was asked for.
+    Due { open_at_begin: u32 },
+    /// Started by the goal for this batch.
+    Started { batch_no: u32 },
+    /// Finished.
+    Done(Box<SettlementResult>),
+}
+
+impl OwnSettlement {
+    fn done(&self) -> Option<&SettlementResult> {
+        match self {
+            OwnSettlement::Done(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Whether a settlement of `batch_no` that just finished is this one.
+    fn is_for(&self, batch_no: u32) -> bool {
+        match *self {
+            OwnSettlement::Due { open_at_begin: b } | OwnSettlement::Started { batch_no: b } => {
+                b == batch_no
+            }
+            OwnSettlement::Done(_) => false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -967,12 +997,13 @@ impl Terminal {
     fn start_op(&mut self, goal: Goal) {
         self.op = Some(Op {
             goal,
-            start_batch: self.journal.batch_no(),
+            own: OwnSettlement::Due {
+                open_at_begin: self.journal.batch_no(),
+            },
             reversal_tries: 0,
             main: false,
             awaiting: None,
             settled: Vec::new(),
-            own_settled: None,
             result: None,
         });
         self.events.push_back(Event::State(State::Busy));
@@ -1287,8 +1318,9 @@ impl Terminal {
         {
             // Signed off automatically after the settlement (R13): the settlement is the answer.
             let result = op
-                .own_settled
-                .clone()
+                .own
+                .done()
+                .cloned()
                 .ok_or_else(|| ErrorCode::Internal.into());
             self.finish(result.map(Completion::Settled));
             return Action::Continue;
@@ -1308,7 +1340,6 @@ impl Terminal {
                 return Action::Send(out);
             }
         }
-        let own_settled = op.own_settled.is_some();
         match &op.goal {
             Goal::Activate { .. } => Action::Continue,
             Goal::SignIn { response, .. } => {
@@ -1330,30 +1361,54 @@ impl Terminal {
             Goal::Settle {
                 then_sign_off,
                 signed_off,
-            } => {
-                if !own_settled {
-                    let batch_no = self.journal.batch_no();
-                    self.start_settlement(batch_no, new_id);
-                    return Action::Continue;
+            } => match &op.own {
+                OwnSettlement::Due { .. } => {
+                    self.start_own_settlement(new_id);
+                    Action::Continue
                 }
-                if *then_sign_off && !*signed_off {
-                    return Action::Send(sign_off_call(auth, new_id));
+                OwnSettlement::Started { .. } => {
+                    self.own_settlement_lost();
+                    Action::Continue
                 }
-                let result = op.own_settled.clone();
-                if let Some(r) = result {
+                OwnSettlement::Done(_) if *then_sign_off && !*signed_off => {
+                    Action::Send(sign_off_call(auth, new_id))
+                }
+                OwnSettlement::Done(r) => {
+                    let r = r.as_ref().clone();
                     self.finish(Ok(Completion::Settled(r)));
+                    Action::Continue
                 }
-                Action::Continue
-            }
-            Goal::SignOff { settle, .. } => {
-                if *settle && !own_settled && self.journal.has_transactions() {
-                    let batch_no = self.journal.batch_no();
-                    self.start_settlement(batch_no, new_id);
-                    return Action::Continue;
+            },
+            Goal::SignOff { settle, .. } => match &op.own {
+                OwnSettlement::Due { .. } if *settle && self.journal.has_transactions() => {
+                    self.start_own_settlement(new_id);
+                    Action::Continue
                 }
-                Action::Send(sign_off_call(auth, new_id))
-            }
+                OwnSettlement::Started { .. } => {
+                    self.own_settlement_lost();
+                    Action::Continue
+                }
+                _ => Action::Send(sign_off_call(auth, new_id)),
+            },
         }
+    }
+
+    /// R11: the settle's or sign-off's own settlement, of the batch open now; once.
+    fn start_own_settlement(&mut self, new_id: &mut dyn FnMut() -> String) {
+        let batch_no = self.journal.batch_no();
+        if let Some(op) = self.op.as_mut() {
+            op.own = OwnSettlement::Started { batch_no };
+        }
+        self.start_settlement(batch_no, new_id);
+    }
+
+    /// The own settlement is neither pending nor finished, and no answer failed the
+    /// operation: it is not started again, whatever happened.
+    fn own_settlement_lost(&mut self) {
+        self.finish(Err(Error::with_detail(
+            ErrorCode::Internal,
+            "the settlement ended without an answer",
+        )));
     }
 
     /// Before any operation (R8, R11, R14): queued reversals, then a settlement that was cut
@@ -1873,10 +1928,10 @@ impl Terminal {
         self.push_meta();
         self.events.push_back(Event::Settled(result.clone()));
         if let Some(op) = self.op.as_mut() {
-            if result.batch_no == op.start_batch
+            if op.own.is_for(result.batch_no)
                 && matches!(op.goal, Goal::Settle { .. } | Goal::SignOff { .. })
             {
-                op.own_settled = Some(result.clone());
+                op.own = OwnSettlement::Done(Box::new(result.clone()));
             }
             op.settled.push(result);
         }
@@ -1960,7 +2015,7 @@ impl Terminal {
         match (&mut op.goal, reply) {
             (Goal::SignOff { reason, .. }, Reply::SignedOff(resp)) => {
                 let reason = *reason;
-                let settlement = op.own_settled.clone();
+                let settlement = op.own.done().cloned();
                 self.end_session(reason);
                 self.recovery = None;
                 self.finish(Ok(Completion::SignedOff(SignOffResult {
