@@ -487,7 +487,7 @@ fn r10_totals_are_the_fold_of_the_journal() {
     let t = b.terminal.totals();
     assert_eq!(
         b.terminal.journal().tally(),
-        fold(&ledger_lines(b.terminal.journal().entries()))
+        fold(&ledger_lines(b.terminal.journal().entries())).unwrap()
     );
     assert_eq!((t.sale.count, t.sale.amount), (3, 2050));
     assert_eq!(t.net_amount, 2050 - 1000 - 300);
@@ -896,11 +896,13 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 // (kept in one block so parallel additions above do not collide with it)
 
 mod money_path {
+    use super::refund;
     use super::support::*;
-    use softpos::core::terminal::{Command, Completion, Outgoing, Reply, Step, Terminal};
+    use softpos::core::journal::{entry_hash, genesis_hash};
+    use softpos::core::terminal::{Command, Completion, Config, Outgoing, Reply, Step, Terminal};
     use softpos::core::time::Timestamp;
     use softpos::protocol::*;
-    use softpos::Error;
+    use softpos::{Error, ErrorCode};
     use std::sync::atomic::{AtomicU64, Ordering};
 
     static IDS: AtomicU64 = AtomicU64::new(0);
@@ -973,5 +975,94 @@ mod money_path {
             "batch 2 (settlement, upload), then batch 3 once"
         );
         assert_eq!(b.terminal.batch_no(), Some(4));
+    }
+
+    // ----- R10, R19: restored data is checked -------------------------------------------------
+
+    /// Chains `entries` as the terminal would, so only their content is forged.
+    fn chained(mut entries: Vec<JournalEntry>) -> Vec<JournalEntry> {
+        let mut prev = genesis_hash(MERCHANT, TERMINAL, 1);
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.seq = u32::try_from(i + 1).unwrap();
+            e.prev_hash = prev;
+            e.hash = entry_hash(e);
+            prev = e.hash.clone();
+        }
+        entries
+    }
+
+    /// A snapshot of a signed-in terminal whose journal is `entries`, chained.
+    fn restore_with(b: &Bench, entries: Vec<JournalEntry>) -> Result<Terminal, Error> {
+        let mut snap = b.terminal.snapshot();
+        snap.entries = chained(entries);
+        snap.meta.journal_len = u32::try_from(snap.entries.len()).unwrap();
+        Terminal::restore(config(), snap, b.now)
+    }
+
+    #[test]
+    fn r19_a_restored_amount_outside_r3_is_journal_tampered() {
+        let mut b = Bench::signed_in();
+        b.sale(1000).unwrap();
+        b.sale(2000).unwrap();
+        let good = b.terminal.snapshot().entries;
+        assert!(
+            restore_with(&b, good.clone()).is_ok(),
+            "rechaining alone is fine"
+        );
+        for amount in [i64::MAX, 100_000_000_000, 0, -1, i64::MIN] {
+            let mut forged = good.clone();
+            forged[1].amount = amount;
+            let e = restore_with(&b, forged).unwrap_err();
+            assert_eq!(e.code, ErrorCode::JournalTampered, "{amount}");
+        }
+    }
+
+    #[test]
+    fn r10_restored_totals_that_would_overflow_are_journal_tampered() {
+        let mut b = Bench::signed_in();
+        let sale = tx(b.sale(1000).unwrap());
+        b.run(refund(&sale.rrn.clone().unwrap(), 400)).unwrap();
+        b.run(refund(&sale.rrn.unwrap(), 500)).unwrap();
+        let good = b.terminal.snapshot().entries;
+        // Never a wrapped or saturated total: the refunds of one sale summed past i64, and
+        // sales summed past i64.
+        let mut refunds = good.clone();
+        refunds[1].amount = i64::MAX;
+        refunds[2].amount = i64::MAX;
+        let e = restore_with(&b, refunds).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+        let mut sales = good.clone();
+        sales.truncate(1);
+        sales.push(sales[0].clone());
+        sales[0].amount = i64::MAX;
+        sales[1].amount = i64::MAX;
+        sales[1].request_id = "00000000-0000-4000-8000-0000000000ff".into();
+        sales[1].trace_no = 9;
+        let e = restore_with(&b, sales).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+    }
+
+    #[test]
+    fn r11_max_batch_entries_is_bounded_where_it_is_read() {
+        for (max, ok) in [
+            (1, true),
+            (20_000, true),
+            (1_000_000, true),
+            (0, false),
+            (1_000_001, false),
+            (u32::MAX, false),
+        ] {
+            let mut cfg = Config::new(MERCHANT, TERMINAL);
+            cfg.max_batch_entries = max;
+            match Terminal::new(cfg.clone(), T0) {
+                Ok(_) => assert!(ok, "{max} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{max} refused");
+                    assert_eq!(e.code, ErrorCode::BadRequest);
+                    assert!(e.message.contains("maxBatchEntries"), "{}", e.message);
+                }
+            }
+            assert_eq!(cfg.validate().is_ok(), ok);
+        }
     }
 }

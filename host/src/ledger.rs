@@ -462,7 +462,10 @@ impl Store {
         currency: &str,
     ) -> ApiResult<BatchTotals> {
         let lines = self.ledger_lines(tx, b.id).await?;
-        Ok(fold(&lines).to_batch_totals(b.batch_no, currency))
+        // The host's own rows summed past i64 are a broken database, not the terminal's error.
+        Ok(fold(&lines)
+            .map_err(ApiError::internal)?
+            .to_batch_totals(b.batch_no, currency))
     }
 
     /// `GET /v1/batches/current`.
@@ -1350,8 +1353,9 @@ impl Store {
             )
             .map_err(ApiError::internal)?;
             let host_lines = self.ledger_lines(&mut tx, batch.id).await?;
-            let host_totals =
-                fold(&host_lines).to_batch_totals(batch.batch_no, &s.terminal.currency);
+            let host_totals = fold(&host_lines)
+                .map_err(ApiError::internal)?
+                .to_batch_totals(batch.batch_no, &s.terminal.currency);
             let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
             let result = if discrepancies.is_empty()
                 && outcome(&terminal_totals, &host_totals) == Outcome::Balanced

@@ -616,22 +616,24 @@ fn entry(
     amount: i64,
     status: EntryStatus,
 ) {
-    journal.append(EntryDraft {
-        request_id: id.into(),
-        kind,
-        trace_no: trace,
-        amount,
-        currency: "CNY".into(),
-        status,
-        response_code: Some("00".into()),
-        rrn: None,
-        auth_code: None,
-        masked_pan: Some("411111******1111".into()),
-        original_trace_no: None,
-        original_rrn: None,
-        operator: "01".into(),
-        at: "2026-11-28T08:00:00.000Z".into(),
-    });
+    journal
+        .append(EntryDraft {
+            request_id: id.into(),
+            kind,
+            trace_no: trace,
+            amount,
+            currency: "CNY".into(),
+            status,
+            response_code: Some("00".into()),
+            rrn: None,
+            auth_code: None,
+            masked_pan: Some("411111******1111".into()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: "01".into(),
+            at: "2026-11-28T08:00:00.000Z".into(),
+        })
+        .expect("an entry in range");
 }
 
 #[test]

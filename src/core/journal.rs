@@ -4,6 +4,7 @@
 //! own, and the current status of a sale (voided, reversed) is derived from what follows it;
 //! so appending is O(1) and the chain never needs rewriting.
 
+use crate::core::money::Amount;
 use crate::core::settlement::{LedgerLine, LineStatus, Tally};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
@@ -127,6 +128,13 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+fn tampered_totals(at: usize) -> Error {
+    Error::with_detail(
+        ErrorCode::JournalTampered,
+        format_args!("the refunds of entry {} overflow", at + 1),
+    )
+}
+
 fn entry_kind_str(k: EntryKind) -> &'static str {
     match k {
         EntryKind::Sale => "sale",
@@ -242,13 +250,14 @@ impl Journal {
         verify_chain(&journal.genesis, &entries)?;
         journal.entries.reserve(entries.len());
         for entry in entries {
-            journal.index(entry);
+            journal.index(entry)?;
         }
         Ok(journal)
     }
 
-    /// Chains and appends one entry; O(1) whatever the batch size.
-    pub fn append(&mut self, draft: EntryDraft) -> &JournalEntry {
+    /// Chains and appends one entry; O(1) whatever the batch size. An entry that does not fit
+    /// (see [`Journal::restore`]) is refused and nothing changes.
+    pub fn append(&mut self, draft: EntryDraft) -> Result<&JournalEntry, Error> {
         let prev_hash = self
             .entries
             .last()
@@ -273,38 +282,29 @@ impl Journal {
             hash: String::new(),
         };
         entry.hash = entry_hash(&entry);
-        self.index(entry);
+        self.index(entry)?;
         // `index` just pushed it.
-        &self.entries[self.entries.len() - 1]
+        Ok(&self.entries[self.entries.len() - 1])
     }
 
-    fn index(&mut self, entry: JournalEntry) {
+    /// Indexes and counts one chained entry, then keeps it. What the chain cannot vouch for
+    /// is checked here, because stored entries can be rewritten with their hashes (R19): an
+    /// amount outside R3, or totals past i64, is `JOURNAL_TAMPERED`. On an error nothing has
+    /// changed.
+    fn index(&mut self, entry: JournalEntry) -> Result<(), Error> {
         let i = self.entries.len();
+        let tampered = |what: &str| {
+            Error::with_detail(
+                ErrorCode::JournalTampered,
+                format_args!("entry {}: {what}", i + 1),
+            )
+        };
+        Amount::new(entry.amount).map_err(|_| tampered("the amount is out of range"))?;
         match tx_kind(entry.kind) {
             Some(kind) => {
-                self.tally
-                    .add(kind, entry.amount, line_status(entry.status));
+                self.count(kind, &entry, i)?;
                 self.by_trace.insert(entry.trace_no, i);
                 self.by_request.insert(entry.request_id.clone(), i);
-                let approved = entry.status == EntryStatus::Approved;
-                match kind {
-                    TxKind::Sale if approved => {
-                        if let Some(rrn) = &entry.rrn {
-                            self.by_rrn.insert(rrn.clone(), i);
-                        }
-                    }
-                    TxKind::Void if approved => {
-                        if let Some(t) = entry.original_trace_no {
-                            self.voided.insert(t, i);
-                        }
-                    }
-                    TxKind::Refund if approved => {
-                        if let Some(rrn) = &entry.original_rrn {
-                            *self.refunded.entry(rrn.clone()).or_default() += entry.amount;
-                        }
-                    }
-                    _ => {}
-                }
             }
             None => {
                 // Only an unknown transaction is ever reversed, and unknown ones never
@@ -313,6 +313,39 @@ impl Journal {
             }
         }
         self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Adds a transaction, as it stands, to the totals and to the indexes of what it did to
+    /// other transactions; `at` is the entry the indexes point to. All or nothing.
+    fn count(&mut self, kind: TxKind, e: &JournalEntry, at: usize) -> Result<(), Error> {
+        let mut tally = self.tally;
+        tally.add(kind, e.amount, line_status(e.status))?;
+        let approved = e.status == EntryStatus::Approved;
+        match (kind, approved) {
+            (TxKind::Sale, true) => {
+                if let Some(rrn) = &e.rrn {
+                    self.by_rrn.insert(rrn.clone(), at);
+                }
+            }
+            (TxKind::Void, true) => {
+                if let Some(t) = e.original_trace_no {
+                    self.voided.insert(t, at);
+                }
+            }
+            (TxKind::Refund, true) => {
+                if let Some(rrn) = &e.original_rrn {
+                    let sum = self
+                        .refunded(rrn)
+                        .checked_add(e.amount)
+                        .ok_or_else(|| tampered_totals(at))?;
+                    self.refunded.insert(rrn.clone(), sum);
+                }
+            }
+            _ => {}
+        }
+        self.tally = tally;
+        Ok(())
     }
 
     /// The batch number.
@@ -441,18 +474,21 @@ mod tests {
 
     fn sample() -> Journal {
         let mut j = Journal::new("898310048160001", "10000001", 1);
-        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved));
-        j.append(draft("b", EntryKind::Sale, 2, 500, EntryStatus::Unknown));
+        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved))
+            .unwrap();
+        j.append(draft("b", EntryKind::Sale, 2, 500, EntryStatus::Unknown))
+            .unwrap();
         j.append(draft(
             "b",
             EntryKind::Reversal,
             2,
             500,
             EntryStatus::Reversed,
-        ));
+        ))
+        .unwrap();
         let mut void = draft("c", EntryKind::Void, 3, 1000, EntryStatus::Approved);
         void.original_trace_no = Some(1);
-        j.append(void);
+        j.append(void).unwrap();
         j
     }
 
@@ -484,7 +520,7 @@ mod tests {
     #[test]
     fn r10_incremental_totals_equal_the_fold() {
         let j = sample();
-        assert_eq!(j.tally(), fold(&j.ledger()));
+        assert_eq!(j.tally(), fold(&j.ledger()).unwrap());
         let t = j.totals("CNY");
         assert_eq!((t.sale.count, t.void.count, t.net_amount), (1, 1, 0));
         assert_eq!(j.current_status(&j.entries()[0]), EntryStatus::Voided);

@@ -35,6 +35,10 @@ use std::collections::VecDeque;
 
 /// Default for [`Config::max_batch_entries`].
 pub const DEFAULT_MAX_BATCH_ENTRIES: u32 = 20_000;
+/// The most [`Config::max_batch_entries`] may be: a batch never holds more transactions than
+/// there are trace numbers (999 999), and a million entries of the largest amount stay far
+/// inside i64, so the totals cannot overflow (R10).
+pub const MAX_BATCH_ENTRIES: u32 = 1_000_000;
 /// R8: tries per queued reversal before an operation gives up with `HOST_UNREACHABLE`.
 pub const REVERSAL_TRIES: u8 = 3;
 /// Settled batches remembered so a void of their sales says "refund instead" (R6).
@@ -85,10 +89,10 @@ impl Config {
                 "terminalId must be 8 letters or digits",
             ));
         }
-        if self.max_batch_entries == 0 {
+        if !(1..=MAX_BATCH_ENTRIES).contains(&self.max_batch_entries) {
             return Err(Error::with_detail(
                 ErrorCode::BadRequest,
-                "maxBatchEntries must be at least 1",
+                format_args!("maxBatchEntries must be 1 to {MAX_BATCH_ENTRIES}"),
             ));
         }
         Ok(())
@@ -857,7 +861,7 @@ impl Terminal {
             events: VecDeque::new(),
         };
         if let Some(in_flight) = t.meta.in_flight.take() {
-            t.lose_answer(in_flight, now);
+            t.lose_answer(in_flight, now)?;
         }
         t.recovery = t.compute_recovery(now);
         Ok(t)
@@ -1185,7 +1189,15 @@ impl Terminal {
             if self.journal.is_voided(sale.trace_no) {
                 return Err(ErrorCode::AlreadyVoided.into());
             }
-            let left = sale.amount - self.journal.refunded(rrn);
+            let left = sale
+                .amount
+                .checked_sub(self.journal.refunded(rrn))
+                .ok_or_else(|| {
+                    Error::with_detail(
+                        ErrorCode::JournalTampered,
+                        "the refunds of this sale do not add up",
+                    )
+                })?;
             if amount > left {
                 return Err(Error::with_detail(
                     ErrorCode::RefundExceedsOriginal,
@@ -1582,19 +1594,30 @@ impl Terminal {
         self.writes.push(Write::Meta(Box::new(self.meta.clone())));
     }
 
-    fn append(&mut self, draft: EntryDraft) {
-        let entry = self.journal.append(draft).clone();
+    /// Journals one entry. It fails only on a journal whose restored totals are forged
+    /// (`JOURNAL_TAMPERED`); then nothing is written.
+    fn append(&mut self, draft: EntryDraft) -> Result<(), Error> {
+        let entry = self.journal.append(draft)?.clone();
         self.meta.journal_len = entry.seq;
         self.writes.push(Write::Append {
             batch_no: self.journal.batch_no(),
             entry: Box::new(entry),
         });
+        Ok(())
     }
 
-    /// R8: the transaction got no definite answer: journal it `unknown`, queue its reversal.
-    fn lose_answer(&mut self, f: InFlight, now: Timestamp) {
+    /// R8: the transaction got no definite answer: queue its reversal, journal it `unknown`.
+    /// The reversal is queued even when the journal refuses the entry.
+    fn lose_answer(&mut self, f: InFlight, now: Timestamp) -> Result<(), Error> {
         let currency = self.currency_code();
-        self.append(EntryDraft {
+        self.meta.reversals.push_back(QueuedReversal {
+            request_id: f.request_id.clone(),
+            batch_no: self.journal.batch_no(),
+            trace_no: f.trace_no,
+            amount: f.amount,
+        });
+        self.meta.in_flight = None;
+        let journaled = self.append(EntryDraft {
             request_id: f.request_id.clone(),
             kind: f.kind.into(),
             trace_no: f.trace_no,
@@ -1610,17 +1633,11 @@ impl Terminal {
             operator: f.operator,
             at: now.rfc3339(),
         });
-        self.meta.reversals.push_back(QueuedReversal {
-            request_id: f.request_id.clone(),
-            batch_no: self.journal.batch_no(),
-            trace_no: f.trace_no,
-            amount: f.amount,
-        });
-        self.meta.in_flight = None;
         self.push_meta();
         self.events.push_back(Event::ReversalQueued {
             request_id: f.request_id,
         });
+        journaled
     }
 
     // ----- replies -----------------------------------------------------------------------------
@@ -1750,7 +1767,6 @@ impl Terminal {
                     ));
                     return;
                 }
-                self.meta.reversals.pop_front();
                 if rev.batch_no == self.journal.batch_no() {
                     let original = self.journal.by_request(&rev.request_id).cloned();
                     let currency = self.currency_code();
@@ -1759,7 +1775,9 @@ impl Terminal {
                         .map(|e| e.operator.clone())
                         .unwrap_or_default();
                     let at = original.as_ref().map(|e| e.at.clone()).unwrap_or_default();
-                    self.append(EntryDraft {
+                    // Journaled before it leaves the queue, so a journal that cannot take it
+                    // keeps the reversal for the next try.
+                    let journaled = self.append(EntryDraft {
                         request_id: rev.request_id.clone(),
                         kind: EntryKind::Reversal,
                         trace_no: rev.trace_no,
@@ -1775,7 +1793,12 @@ impl Terminal {
                         operator,
                         at,
                     });
+                    if let Err(e) = journaled {
+                        self.housekeeping_failed(e);
+                        return;
+                    }
                 }
+                self.meta.reversals.pop_front();
                 self.push_meta();
                 if let Some(op) = self.op.as_mut() {
                     op.reversal_tries = 0;
@@ -1956,8 +1979,7 @@ impl Terminal {
                     TxStatus::Declined => EntryStatus::Declined,
                 };
                 let at = now.rfc3339();
-                self.meta.in_flight = None;
-                self.append(EntryDraft {
+                let journaled = self.append(EntryDraft {
                     request_id: sent.request_id.clone(),
                     kind: sent.kind.into(),
                     trace_no: sent.trace_no,
@@ -1973,6 +1995,14 @@ impl Terminal {
                     operator: in_flight.operator.clone(),
                     at: at.clone(),
                 });
+                if let Err(e) = journaled {
+                    // The journal's restored totals are forged and cannot count it: it is
+                    // reversed rather than booked on the host alone.
+                    let _queued = self.lose_answer(in_flight, now);
+                    self.finish(Err(e));
+                    return;
+                }
+                self.meta.in_flight = None;
                 self.push_meta();
                 let result = TxResult {
                     kind: sent.kind,
@@ -1999,7 +2029,10 @@ impl Terminal {
             }
             _ => {
                 // No answer, or one that is not for this request: R8.
-                self.lose_answer(in_flight, now);
+                if let Err(e) = self.lose_answer(in_flight, now) {
+                    self.finish(Err(e));
+                    return;
+                }
                 self.finish(Err(Error {
                     code: ErrorCode::HostUnreachable,
                     message: "No answer from the host; the transaction will be reversed".into(),

@@ -117,7 +117,9 @@ impl ModelHost {
     }
 
     pub fn totals(&self, batch_no: u32) -> BatchTotals {
-        fold(&self.lines(batch_no)).to_batch_totals(batch_no, "CNY")
+        fold(&self.lines(batch_no))
+            .expect("the model host's totals fit")
+            .to_batch_totals(batch_no, "CNY")
     }
 
     /// R15: closes the open batch if it has transactions and ends every session.
