@@ -896,10 +896,12 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 // (kept in one block so parallel additions above do not collide with it)
 
 mod money_path {
-    use super::refund;
     use super::support::*;
+    use super::{refund, void};
     use softpos::core::journal::{entry_hash, genesis_hash};
-    use softpos::core::terminal::{Command, Completion, Config, Outgoing, Reply, Step, Terminal};
+    use softpos::core::terminal::{
+        Command, Completion, Config, Event, Outgoing, Reply, Step, Terminal,
+    };
     use softpos::core::time::Timestamp;
     use softpos::protocol::*;
     use softpos::{Error, ErrorCode};
@@ -934,6 +936,147 @@ mod money_path {
             }
         }
         panic!("the operation was still sending after {max} requests");
+    }
+
+    // ----- R8, dependents -------------------------------------------------------------------
+
+    #[test]
+    fn r8_dependents_a_sale_refunded_elsewhere_is_not_reversed_and_counts() {
+        let mut b = Bench::signed_in();
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        assert_eq!(b.sale(3000).unwrap_err().code, ErrorCode::HostUnreachable);
+        let sale_id = b.terminal.journal().entries()[0].request_id.clone();
+        // Another terminal refunds the sale by its RRN before this one's reversal arrives.
+        b.host.refund_elsewhere(&sale_id, 3000);
+        while b.terminal.poll_event().is_some() {}
+
+        let next = tx(b.sale(100).unwrap());
+        assert_eq!(next.status, TxStatus::Approved);
+        assert_eq!(b.terminal.pending_reversals(), 0, "the host answered it");
+        let journal = b.terminal.journal();
+        let kinds: Vec<_> = journal.entries().iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EntryKind::Sale, EntryKind::Reversal, EntryKind::Sale]
+        );
+        assert_eq!(
+            journal.current_status(&journal.entries()[0]),
+            EntryStatus::Approved,
+            "the unknown sale follows the host's answer"
+        );
+        assert_eq!(journal.entries()[1].status, EntryStatus::Approved);
+        assert!(journal.entries()[1].rrn.is_some());
+        let t = b.terminal.totals();
+        assert_eq!((t.sale.count, t.sale.amount), (2, 3100), "the sale counts");
+        assert_eq!(t, b.host.totals(1), "terminal and host count the same");
+        let answered = std::iter::from_fn(|| b.terminal.poll_event()).any(|e| {
+            matches!(e, Event::Transaction(r) if r.amount == 3000 && r.status == TxStatus::Approved)
+        });
+        assert!(answered, "the UI hears the sale's answer");
+
+        b.reload().unwrap();
+        assert_eq!(b.terminal.totals(), t, "the resolution survives a reload");
+        b.sign_in().unwrap();
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.terminal_totals.sale.amount, 3100);
+    }
+
+    #[test]
+    fn r8_dependents_a_void_the_host_keeps_voids_the_sale_on_the_terminal_too() {
+        let mut b = Bench::signed_in();
+        let sale = tx(b.sale(1000).unwrap());
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        b.run(void(sale.trace_no)).unwrap_err();
+        let void_entry = b.terminal.journal().entries()[1].clone();
+        assert_eq!(void_entry.status, EntryStatus::Unknown);
+
+        // The host answers the void's reversal with "not reversed": its answer stands.
+        let standing = TransactionResponse {
+            request_id: void_entry.request_id.clone(),
+            status: TxStatus::Approved,
+            response_code: "00".into(),
+            message: "Approved".into(),
+            rrn: Some("000000000077".into()),
+            auth_code: Some("A1B2C3".into()),
+            batch_no: 1,
+            trace_no: void_entry.trace_no,
+            masked_pan: None,
+            host_time: "2026-11-28T02:00:00Z".into(),
+        };
+        b.terminal
+            .begin(
+                Command::Sale {
+                    amount: 200,
+                    pan: CARD.into(),
+                    expiry: EXPIRY.into(),
+                },
+                b.now,
+            )
+            .unwrap();
+        tx(drive_at_most(&mut b, 5, |out, host| match &out.call {
+            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                request_id: r.request_id.clone(),
+                reversed: false,
+                transaction: Some(standing.clone()),
+            }),
+            _ => host.handle(out),
+        })
+        .unwrap());
+
+        let journal = b.terminal.journal();
+        assert_eq!(
+            journal.current_status(&journal.entries()[0]),
+            EntryStatus::Voided
+        );
+        assert_eq!(
+            journal.current_status(&journal.entries()[1]),
+            EntryStatus::Approved
+        );
+        let t = b.terminal.totals();
+        assert_eq!((t.void.count, t.void.amount, t.net_amount), (1, 1000, 200));
+        assert_eq!(t, b.host.totals(1));
+        let sent = b.requests_sent();
+        let e = b.run(void(sale.trace_no)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::AlreadyVoided, "known locally now");
+        let e = b.run(refund(&sale.rrn.unwrap(), 1)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::AlreadyVoided);
+        assert_eq!(b.requests_sent(), sent);
+        assert_eq!(
+            settled(b.run(Command::Settle).unwrap()).outcome,
+            Outcome::Balanced
+        );
+    }
+
+    #[test]
+    fn r8_dependents_an_answer_for_another_request_is_not_followed() {
+        let mut b = Bench::signed_in();
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        b.sale(3000).unwrap_err();
+        b.terminal.begin(Command::Settle, b.now).unwrap();
+        let e = drive_at_most(&mut b, 5, |out, _| match &out.call {
+            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                request_id: r.request_id.clone(),
+                reversed: false,
+                transaction: Some(TransactionResponse {
+                    request_id: "00000000-0000-4000-8000-00000000ffff".into(),
+                    status: TxStatus::Approved,
+                    response_code: "00".into(),
+                    message: "Approved".into(),
+                    rrn: Some("000000000001".into()),
+                    auth_code: None,
+                    batch_no: 1,
+                    trace_no: 1,
+                    masked_pan: None,
+                    host_time: "2026-11-28T02:00:00Z".into(),
+                }),
+            }),
+            _ => Reply::NoAnswer,
+        })
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert_eq!(b.terminal.pending_reversals(), 1, "kept for the next try");
+        assert_eq!(b.terminal.totals().sale.count, 0);
     }
 
     // ----- R11, one settlement per settle ------------------------------------------------------

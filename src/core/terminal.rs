@@ -19,7 +19,7 @@
 //! fresh request ids are arguments.
 
 use crate::core::card::{Expiry, Pan};
-use crate::core::journal::{EntryDraft, Journal};
+use crate::core::journal::{tx_kind, EntryDraft, Journal};
 use crate::core::money::{Amount, Currency};
 use crate::core::settlement::Tally;
 use crate::core::time::Timestamp;
@@ -1695,7 +1695,7 @@ impl Terminal {
                 }
                 other => self.fail_with(other),
             },
-            Expect::Reversal => self.handle_reversal_reply(reply),
+            Expect::Reversal => self.handle_reversal_reply(reply, now),
             Expect::Settlement => self.handle_settlement_reply(reply, now),
             Expect::Transaction => self.handle_tx_reply(reply, now),
             Expect::SignOff => self.handle_sign_off_reply(reply),
@@ -1754,57 +1754,46 @@ impl Terminal {
         Ok(())
     }
 
-    fn handle_reversal_reply(&mut self, reply: Reply) {
+    fn handle_reversal_reply(&mut self, reply: Reply, now: Timestamp) {
         match reply {
             Reply::Reversal(ack) => {
                 let Some(rev) = self.meta.reversals.front().cloned() else {
                     return;
                 };
-                if ack.request_id != rev.request_id {
-                    self.housekeeping_failed(Error::with_detail(
-                        ErrorCode::Internal,
-                        "the host acknowledged another reversal",
-                    ));
+                let answered = if ack.reversed { None } else { ack.transaction };
+                let misfit = if ack.request_id != rev.request_id {
+                    Some("the host acknowledged another reversal")
+                } else if answered
+                    .as_ref()
+                    .is_some_and(|a| a.request_id != rev.request_id)
+                {
+                    Some("the host answered for another transaction")
+                } else {
+                    None
+                };
+                if let Some(misfit) = misfit {
+                    self.housekeeping_failed(Error::with_detail(ErrorCode::Internal, misfit));
                     return;
                 }
-                if rev.batch_no == self.journal.batch_no() {
-                    let original = self.journal.by_request(&rev.request_id).cloned();
-                    let currency = self.currency_code();
-                    let operator = original
-                        .as_ref()
-                        .map(|e| e.operator.clone())
-                        .unwrap_or_default();
-                    let at = original.as_ref().map(|e| e.at.clone()).unwrap_or_default();
-                    // Journaled before it leaves the queue, so a journal that cannot take it
-                    // keeps the reversal for the next try.
-                    let journaled = self.append(EntryDraft {
-                        request_id: rev.request_id.clone(),
-                        kind: EntryKind::Reversal,
-                        trace_no: rev.trace_no,
-                        amount: rev.amount,
-                        currency,
-                        status: EntryStatus::Reversed,
-                        response_code: None,
-                        rrn: None,
-                        auth_code: None,
-                        masked_pan: original.and_then(|e| e.masked_pan),
-                        original_trace_no: None,
-                        original_rrn: None,
-                        operator,
-                        at,
-                    });
-                    if let Err(e) = journaled {
+                // Journaled before it leaves the queue, so a journal that cannot take the
+                // answer keeps the reversal for the next try.
+                let stands = match self.journal_reversal_answer(&rev, answered.as_ref(), now) {
+                    Ok(stands) => stands,
+                    Err(e) => {
                         self.housekeeping_failed(e);
                         return;
                     }
-                }
+                };
                 self.meta.reversals.pop_front();
                 self.push_meta();
                 if let Some(op) = self.op.as_mut() {
                     op.reversal_tries = 0;
                 }
-                self.events.push_back(Event::Reversed {
-                    request_id: rev.request_id,
+                self.events.push_back(match stands {
+                    Some(result) => Event::Transaction(result),
+                    None => Event::Reversed {
+                        request_id: rev.request_id,
+                    },
                 });
             }
             Reply::Refused(e) => self.housekeeping_failed(Error {
@@ -1825,6 +1814,71 @@ impl Terminal {
                 }
             }
         }
+    }
+
+    /// R8: journals the host's answer to a reversal in the transaction's batch: `reversed`,
+    /// or, when the host kept the transaction (it has an approved void or refund), its final
+    /// answer, which the `unknown` entry then counts as. Returns that answer for the UI.
+    fn journal_reversal_answer(
+        &mut self,
+        rev: &QueuedReversal,
+        answered: Option<&TransactionResponse>,
+        now: Timestamp,
+    ) -> Result<Option<TxResult>, Error> {
+        if rev.batch_no != self.journal.batch_no() {
+            return Ok(None);
+        }
+        let original = self.journal.by_request(&rev.request_id).cloned();
+        let currency = self.currency_code();
+        let (status, response_code, rrn, auth_code) = match answered {
+            Some(a) => (
+                match a.status {
+                    TxStatus::Approved => EntryStatus::Approved,
+                    TxStatus::Declined => EntryStatus::Declined,
+                },
+                Some(a.response_code.clone()),
+                a.rrn.clone(),
+                a.auth_code.clone(),
+            ),
+            None => (EntryStatus::Reversed, None, None, None),
+        };
+        self.append(EntryDraft {
+            request_id: rev.request_id.clone(),
+            kind: EntryKind::Reversal,
+            trace_no: rev.trace_no,
+            amount: rev.amount,
+            currency: currency.clone(),
+            status,
+            response_code,
+            rrn,
+            auth_code,
+            masked_pan: original.as_ref().and_then(|e| e.masked_pan.clone()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: original
+                .as_ref()
+                .map(|e| e.operator.clone())
+                .unwrap_or_default(),
+            at: original.as_ref().map(|e| e.at.clone()).unwrap_or_default(),
+        })?;
+        let (Some(a), Some(kind)) = (answered, original.as_ref().and_then(|e| tx_kind(e.kind)))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TxResult {
+            kind,
+            status: a.status,
+            response_code: a.response_code.clone(),
+            message: a.message.clone(),
+            trace_no: rev.trace_no,
+            batch_no: rev.batch_no,
+            rrn: a.rrn.clone(),
+            auth_code: a.auth_code.clone(),
+            amount: rev.amount,
+            currency,
+            masked_pan: original.and_then(|e| e.masked_pan),
+            at: now.rfc3339(),
+        }))
     }
 
     fn handle_settlement_reply(&mut self, reply: Reply, now: Timestamp) {

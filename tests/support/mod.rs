@@ -151,6 +151,49 @@ impl ModelHost {
         });
     }
 
+    /// R8, dependents: an approved sale with an approved void or refund is not reversed;
+    /// its answer stands.
+    fn standing(&self, i: usize) -> Option<TransactionResponse> {
+        let t = &self.txs[i];
+        let has_dependents = t.kind == TxKind::Sale
+            && t.status == LineStatus::Approved
+            && (t.voided || t.refunded > 0);
+        match self.answers.get(&t.request_id) {
+            Some(Reply::Transaction(answer)) if has_dependents => Some(answer.clone()),
+            _ => None,
+        }
+    }
+
+    /// Another terminal of the merchant refunds the sale with this request id by its RRN; the
+    /// refund counts in that terminal's batch (here batch 0), not in this one's.
+    pub fn refund_elsewhere(&mut self, sale_request_id: &str, amount: i64) {
+        let Some(sale) = self
+            .txs
+            .iter_mut()
+            .find(|t| t.request_id == sale_request_id && t.kind == TxKind::Sale)
+        else {
+            panic!("no sale {sale_request_id}");
+        };
+        assert!(sale.refunded + amount <= sale.amount && !sale.voided);
+        sale.refunded += amount;
+        let original = Some(OriginalRef::Rrn {
+            rrn: sale.rrn.clone(),
+        });
+        self.rrn += 1;
+        self.txs.push(HostTx {
+            request_id: format!("elsewhere-{}", self.rrn),
+            batch_no: 0,
+            kind: TxKind::Refund,
+            trace_no: 1,
+            amount,
+            status: LineStatus::Approved,
+            rrn: format!("{:012}", self.rrn),
+            voided: false,
+            refunded: 0,
+            original,
+        });
+    }
+
     pub fn sessions(&self) -> usize {
         self.sessions.len()
     }
@@ -227,6 +270,13 @@ impl ModelHost {
                     return r;
                 }
                 let found = self.txs.iter().position(|t| t.request_id == req.request_id);
+                if let Some(stands) = found.and_then(|i| self.standing(i)) {
+                    return Reply::Reversal(ReversalResponse {
+                        request_id: req.request_id.clone(),
+                        reversed: false,
+                        transaction: Some(stands),
+                    });
+                }
                 let reversed = match found {
                     Some(i) => {
                         let t = self.txs[i].clone();
@@ -257,6 +307,7 @@ impl ModelHost {
                 Reply::Reversal(ReversalResponse {
                     request_id: req.request_id.clone(),
                     reversed,
+                    transaction: None,
                 })
             }
             Call::Settlement(req) => {
