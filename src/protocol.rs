@@ -264,8 +264,15 @@ pub struct ReversalRequest {
 pub struct ReversalResponse {
     /// Echo.
     pub request_id: String,
-    /// `false` when the host never saw the transaction (nothing to undo).
+    /// `true`: the transaction is undone. `false`: nothing was undone, either because the host
+    /// never saw the transaction, or because it stands (see `transaction`).
     pub reversed: bool,
+    /// When `reversed` is `false` and the host booked the transaction: its answer, which
+    /// stands (R8: a transaction with an approved void or refund is not reversed; its batch
+    /// may also be settled already). The terminal journals and counts it as this answer says.
+    /// Absent from hosts that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<TransactionResponse>,
 }
 
 /// A count and a sum of minor units.

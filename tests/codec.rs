@@ -124,6 +124,12 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         ));
     }
     agrees::<ReversalResponse>(r#"{"request_id":"r","reversed":true}"#);
+    agrees::<ReversalResponse>(
+        r#"{"request_id":"r","reversed":false,"transaction":{"request_id":"r",
+        "status":"approved","response_code":"00","message":"ok","rrn":"000000000012",
+        "auth_code":"A1","batch_no":7,"trace_no":12,"masked_pan":"621234******1232",
+        "host_time":"2026-11-28T10:00:00+08:00"}}"#,
+    );
     agrees::<SettlementResponse>(&format!(
         r#"{{"batch_no":7,"outcome":"balanced","host_totals":{TOTALS},"next_batch_no":8}}"#
     ));

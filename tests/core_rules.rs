@@ -487,7 +487,7 @@ fn r10_totals_are_the_fold_of_the_journal() {
     let t = b.terminal.totals();
     assert_eq!(
         b.terminal.journal().tally(),
-        fold(&ledger_lines(b.terminal.journal().entries()))
+        fold(&ledger_lines(b.terminal.journal().entries())).unwrap()
     );
     assert_eq!((t.sale.count, t.sale.amount), (3, 2050));
     assert_eq!(t.net_amount, 2050 - 1000 - 300);
@@ -890,4 +890,322 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
     );
     assert_eq!(b.terminal.meta().settlement, None);
     assert_eq!(b.terminal.state(), State::SignedOff);
+}
+
+// ===== issue 12, money path: R8 dependents, the settle loop, checked restored arithmetic =====
+// (kept in one block so parallel additions above do not collide with it)
+
+mod money_path {
+    use super::support::*;
+    use super::{refund, void};
+    use softpos::core::journal::{entry_hash, genesis_hash};
+    use softpos::core::terminal::{
+        Command, Completion, Config, Event, Outgoing, Reply, Step, Terminal,
+    };
+    use softpos::core::time::Timestamp;
+    use softpos::protocol::*;
+    use softpos::{Error, ErrorCode};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static IDS: AtomicU64 = AtomicU64::new(0);
+
+    /// Runs the operation in flight as `Bench::drive` does, with `answer` standing in for the
+    /// host; fails the test if it is still sending after `max` requests (a loop).
+    fn drive_at_most(
+        b: &mut Bench,
+        max: usize,
+        mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
+    ) -> Result<Completion, Error> {
+        for _ in 0..=max {
+            let step = b.terminal.step(b.now, &mut || {
+                let n = IDS.fetch_add(1, Ordering::Relaxed) + 1;
+                format!("00000000-0000-4000-a000-{n:012x}")
+            });
+            b.store.apply(b.terminal.take_writes());
+            match step {
+                Step::Send(out) => {
+                    b.now = Timestamp(b.now.0 + 1000);
+                    let reply = answer(&out, &mut b.host);
+                    b.terminal.handle_reply(reply, b.now);
+                }
+                Step::Done(result) => {
+                    b.store.apply(b.terminal.take_writes());
+                    return result;
+                }
+                Step::Idle => panic!("nothing in flight"),
+            }
+        }
+        panic!("the operation was still sending after {max} requests");
+    }
+
+    // ----- R8, dependents -------------------------------------------------------------------
+
+    #[test]
+    fn r8_dependents_a_sale_refunded_elsewhere_is_not_reversed_and_counts() {
+        let mut b = Bench::signed_in();
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        assert_eq!(b.sale(3000).unwrap_err().code, ErrorCode::HostUnreachable);
+        let sale_id = b.terminal.journal().entries()[0].request_id.clone();
+        // Another terminal refunds the sale by its RRN before this one's reversal arrives.
+        b.host.refund_elsewhere(&sale_id, 3000);
+        while b.terminal.poll_event().is_some() {}
+
+        let next = tx(b.sale(100).unwrap());
+        assert_eq!(next.status, TxStatus::Approved);
+        assert_eq!(b.terminal.pending_reversals(), 0, "the host answered it");
+        let journal = b.terminal.journal();
+        let kinds: Vec<_> = journal.entries().iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EntryKind::Sale, EntryKind::Reversal, EntryKind::Sale]
+        );
+        assert_eq!(
+            journal.current_status(&journal.entries()[0]),
+            EntryStatus::Approved,
+            "the unknown sale follows the host's answer"
+        );
+        assert_eq!(journal.entries()[1].status, EntryStatus::Approved);
+        assert!(journal.entries()[1].rrn.is_some());
+        let t = b.terminal.totals();
+        assert_eq!((t.sale.count, t.sale.amount), (2, 3100), "the sale counts");
+        assert_eq!(t, b.host.totals(1), "terminal and host count the same");
+        let answered = std::iter::from_fn(|| b.terminal.poll_event()).any(|e| {
+            matches!(e, Event::Transaction(r) if r.amount == 3000 && r.status == TxStatus::Approved)
+        });
+        assert!(answered, "the UI hears the sale's answer");
+
+        b.reload().unwrap();
+        assert_eq!(b.terminal.totals(), t, "the resolution survives a reload");
+        b.sign_in().unwrap();
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.terminal_totals.sale.amount, 3100);
+    }
+
+    #[test]
+    fn r8_dependents_a_void_the_host_keeps_voids_the_sale_on_the_terminal_too() {
+        let mut b = Bench::signed_in();
+        let sale = tx(b.sale(1000).unwrap());
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        b.run(void(sale.trace_no)).unwrap_err();
+        let void_entry = b.terminal.journal().entries()[1].clone();
+        assert_eq!(void_entry.status, EntryStatus::Unknown);
+
+        // The host answers the void's reversal with "not reversed": its answer stands.
+        let standing = TransactionResponse {
+            request_id: void_entry.request_id.clone(),
+            status: TxStatus::Approved,
+            response_code: "00".into(),
+            message: "Approved".into(),
+            rrn: Some("000000000077".into()),
+            auth_code: Some("A1B2C3".into()),
+            batch_no: 1,
+            trace_no: void_entry.trace_no,
+            masked_pan: None,
+            host_time: "2026-11-28T02:00:00Z".into(),
+        };
+        b.terminal
+            .begin(
+                Command::Sale {
+                    amount: 200,
+                    pan: CARD.into(),
+                    expiry: EXPIRY.into(),
+                },
+                b.now,
+            )
+            .unwrap();
+        tx(drive_at_most(&mut b, 5, |out, host| match &out.call {
+            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                request_id: r.request_id.clone(),
+                reversed: false,
+                transaction: Some(standing.clone()),
+            }),
+            _ => host.handle(out),
+        })
+        .unwrap());
+
+        let journal = b.terminal.journal();
+        assert_eq!(
+            journal.current_status(&journal.entries()[0]),
+            EntryStatus::Voided
+        );
+        assert_eq!(
+            journal.current_status(&journal.entries()[1]),
+            EntryStatus::Approved
+        );
+        let t = b.terminal.totals();
+        assert_eq!((t.void.count, t.void.amount, t.net_amount), (1, 1000, 200));
+        assert_eq!(t, b.host.totals(1));
+        let sent = b.requests_sent();
+        let e = b.run(void(sale.trace_no)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::AlreadyVoided, "known locally now");
+        let e = b.run(refund(&sale.rrn.unwrap(), 1)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::AlreadyVoided);
+        assert_eq!(b.requests_sent(), sent);
+        assert_eq!(
+            settled(b.run(Command::Settle).unwrap()).outcome,
+            Outcome::Balanced
+        );
+    }
+
+    #[test]
+    fn r8_dependents_an_answer_for_another_request_is_not_followed() {
+        let mut b = Bench::signed_in();
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        b.sale(3000).unwrap_err();
+        b.terminal.begin(Command::Settle, b.now).unwrap();
+        let e = drive_at_most(&mut b, 5, |out, _| match &out.call {
+            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                request_id: r.request_id.clone(),
+                reversed: false,
+                transaction: Some(TransactionResponse {
+                    request_id: "00000000-0000-4000-8000-00000000ffff".into(),
+                    status: TxStatus::Approved,
+                    response_code: "00".into(),
+                    message: "Approved".into(),
+                    rrn: Some("000000000001".into()),
+                    auth_code: None,
+                    batch_no: 1,
+                    trace_no: 1,
+                    masked_pan: None,
+                    host_time: "2026-11-28T02:00:00Z".into(),
+                }),
+            }),
+            _ => Reply::NoAnswer,
+        })
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert_eq!(b.terminal.pending_reversals(), 1, "kept for the next try");
+        assert_eq!(b.terminal.totals().sale.count, 0);
+    }
+
+    // ----- R11, one settlement per settle ------------------------------------------------------
+
+    #[test]
+    fn r11_a_settle_after_a_failed_reconcile_settles_once_and_stops() {
+        let mut b = Bench::new();
+        b.run(Command::Activate { code: CODE.into() }).unwrap();
+        let fresh = b.terminal.snapshot();
+        b.sign_in().unwrap();
+        b.sale(100).unwrap();
+        b.run(Command::Settle).unwrap();
+        b.sale(200).unwrap();
+        b.run(Command::SignOff { settle: false }).unwrap();
+        b.host.cutoff();
+        // The browser's storage is lost: the terminal comes back as it was after activation,
+        // with batch 1 and no journal, while the host has closed batch 2 and opened batch 3.
+        b.terminal = Terminal::restore(config(), fresh.clone(), b.now).unwrap();
+        b.store = Store {
+            meta: Some(fresh.meta),
+            ..Store::default()
+        };
+        // Sign-in succeeds, but the reconciliation of batch 2 gets no answer.
+        b.fault(&[None, Some(Fault::Unreachable)]);
+        b.sign_in().unwrap();
+        assert_eq!(b.terminal.batch_no(), Some(1));
+
+        let before = b.requests_sent();
+        b.terminal.begin(Command::Settle, b.now).unwrap();
+        let s = settled(drive_at_most(&mut b, 10, |out, host| host.handle(out)).unwrap());
+        assert_eq!(
+            (s.batch_no, s.outcome),
+            (3, Outcome::Balanced),
+            "the settle's own batch is the one open once batch 2 is reconciled"
+        );
+        assert_eq!(
+            b.requests_sent() - before,
+            3,
+            "batch 2 (settlement, upload), then batch 3 once"
+        );
+        assert_eq!(b.terminal.batch_no(), Some(4));
+    }
+
+    // ----- R10, R19: restored data is checked -------------------------------------------------
+
+    /// Chains `entries` as the terminal would, so only their content is forged.
+    fn chained(mut entries: Vec<JournalEntry>) -> Vec<JournalEntry> {
+        let mut prev = genesis_hash(MERCHANT, TERMINAL, 1);
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.seq = u32::try_from(i + 1).unwrap();
+            e.prev_hash = prev;
+            e.hash = entry_hash(e);
+            prev = e.hash.clone();
+        }
+        entries
+    }
+
+    /// A snapshot of a signed-in terminal whose journal is `entries`, chained.
+    fn restore_with(b: &Bench, entries: Vec<JournalEntry>) -> Result<Terminal, Error> {
+        let mut snap = b.terminal.snapshot();
+        snap.entries = chained(entries);
+        snap.meta.journal_len = u32::try_from(snap.entries.len()).unwrap();
+        Terminal::restore(config(), snap, b.now)
+    }
+
+    #[test]
+    fn r19_a_restored_amount_outside_r3_is_journal_tampered() {
+        let mut b = Bench::signed_in();
+        b.sale(1000).unwrap();
+        b.sale(2000).unwrap();
+        let good = b.terminal.snapshot().entries;
+        assert!(
+            restore_with(&b, good.clone()).is_ok(),
+            "rechaining alone is fine"
+        );
+        for amount in [i64::MAX, 100_000_000_000, 0, -1, i64::MIN] {
+            let mut forged = good.clone();
+            forged[1].amount = amount;
+            let e = restore_with(&b, forged).unwrap_err();
+            assert_eq!(e.code, ErrorCode::JournalTampered, "{amount}");
+        }
+    }
+
+    #[test]
+    fn r10_restored_totals_that_would_overflow_are_journal_tampered() {
+        let mut b = Bench::signed_in();
+        let sale = tx(b.sale(1000).unwrap());
+        b.run(refund(&sale.rrn.clone().unwrap(), 400)).unwrap();
+        b.run(refund(&sale.rrn.unwrap(), 500)).unwrap();
+        let good = b.terminal.snapshot().entries;
+        // Never a wrapped or saturated total: the refunds of one sale summed past i64, and
+        // sales summed past i64.
+        let mut refunds = good.clone();
+        refunds[1].amount = i64::MAX;
+        refunds[2].amount = i64::MAX;
+        let e = restore_with(&b, refunds).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+        let mut sales = good.clone();
+        sales.truncate(1);
+        sales.push(sales[0].clone());
+        sales[0].amount = i64::MAX;
+        sales[1].amount = i64::MAX;
+        sales[1].request_id = "00000000-0000-4000-8000-0000000000ff".into();
+        sales[1].trace_no = 9;
+        let e = restore_with(&b, sales).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+    }
+
+    #[test]
+    fn r11_max_batch_entries_is_bounded_where_it_is_read() {
+        for (max, ok) in [
+            (1, true),
+            (20_000, true),
+            (1_000_000, true),
+            (0, false),
+            (1_000_001, false),
+            (u32::MAX, false),
+        ] {
+            let mut cfg = Config::new(MERCHANT, TERMINAL);
+            cfg.max_batch_entries = max;
+            match Terminal::new(cfg.clone(), T0) {
+                Ok(_) => assert!(ok, "{max} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{max} refused");
+                    assert_eq!(e.code, ErrorCode::BadRequest);
+                    assert!(e.message.contains("maxBatchEntries"), "{}", e.message);
+                }
+            }
+            assert_eq!(cfg.validate().is_ok(), ok);
+        }
+    }
 }

@@ -549,4 +549,26 @@ mod tests {
         assert_eq!(amount["minimum"], 1);
         assert_eq!(amount["maximum"], 99_999_999_999i64);
     }
+
+    #[test]
+    fn r8_openapi_documents_the_answer_a_reversal_leaves_standing() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
+        let rev = doc
+            .pointer("/components/schemas/ReversalResponse")
+            .expect("ReversalResponse");
+        let required: Vec<String> =
+            serde_json::from_value(rev["required"].clone()).expect("required");
+        assert!(required.contains(&"reversed".to_owned()));
+        assert!(
+            !required.contains(&"transaction".to_owned()),
+            "optional: older hosts leave it out"
+        );
+        let field = rev.pointer("/properties/transaction").expect("documented");
+        assert!(
+            field
+                .to_string()
+                .contains("#/components/schemas/TransactionResponse"),
+            "{field}"
+        );
+    }
 }

@@ -523,7 +523,10 @@ impl Store {
         currency: &str,
     ) -> ApiResult<BatchTotals> {
         let lines = self.ledger_lines(tx, b.id).await?;
-        Ok(fold(&lines).to_batch_totals(b.batch_no, currency))
+        // The host's own rows summed past i64 are a broken database, not the terminal's error.
+        Ok(fold(&lines)
+            .map_err(ApiError::internal)?
+            .to_batch_totals(b.batch_no, currency))
     }
 
     /// `GET /v1/batches/current`.
@@ -1149,12 +1152,19 @@ impl Store {
         .await?
         .rows_affected();
         if done != 1 {
-            let left = sqlx::query("SELECT amount - refunded_amount AS left_over, voided FROM transactions WHERE id = $1")
+            let left = sqlx::query("SELECT amount - refunded_amount AS left_over, voided, status FROM transactions WHERE id = $1")
                 .bind(sale.id)
                 .fetch_one(&mut **tx)
                 .await?;
             if row_flag(&left, "voided")? {
                 return Err(ApiError::new(ErrorCode::AlreadyVoided));
+            }
+            if left.try_get::<String, _>("status")? != "approved" {
+                // Reversed while we waited for its row (R8).
+                return Err(ApiError::detail(
+                    ErrorCode::UnknownTransaction,
+                    "the sale was reversed",
+                ));
             }
             let left: i64 = left.try_get("left_over")?;
             return Err(ApiError::detail(
@@ -1167,6 +1177,12 @@ impl Store {
 
     /// `POST /v1/reversals` (R8): undoes a transaction of this terminal, or leaves a tombstone
     /// for a request id never seen so a late original is refused. Idempotent.
+    ///
+    /// A transaction with approved dependents (a sale with an approved void or refund, from any
+    /// terminal) is not undone: the sale would leave the totals while its void or refund kept
+    /// counting. The answer is `reversed: false` with the transaction's own answer, which
+    /// stands. The check and the undo hold the transaction's row lock, which a void or refund
+    /// of the same sale also needs, so neither can slip in between.
     pub async fn reversal(
         &self,
         s: &Session,
@@ -1186,10 +1202,17 @@ impl Store {
         .await?;
         if let Some(row) = earlier {
             let reversed = row_flag(&row, "reversed")?;
+            let transaction = if reversed {
+                None
+            } else {
+                self.standing_answer(&mut tx, terminal_ref, &req.request_id)
+                    .await?
+            };
             tx.commit().await?;
             return Ok(ReversalResponse {
                 request_id: req.request_id.clone(),
                 reversed,
+                transaction,
             });
         }
         let target = sqlx::query(
@@ -1200,6 +1223,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let mut reversed = false;
+        let mut transaction = None;
         if let Some(target) = target {
             let batch_id: i64 = target.try_get("batch_id")?;
             let batch_status: String = sqlx::query(&format!(
@@ -1223,7 +1247,8 @@ impl Store {
             )?;
             // Money in a batch the terminal already settled stays as settled; a batch the
             // host closed at cut-off is not reconciled yet, so a reversal still applies there.
-            if batch_status == "open" || batch_status == "closed_by_host" {
+            let open = batch_status == "open" || batch_status == "closed_by_host";
+            if open && !self.has_approved_dependents(&mut tx, &t).await? {
                 reversed = true;
                 if t.status != "reversed" {
                     sqlx::query("UPDATE transactions SET status = 'reversed' WHERE id = $1")
@@ -1234,6 +1259,10 @@ impl Store {
                         self.undo_effect_on_original(&mut tx, &t).await?;
                     }
                 }
+            } else {
+                transaction = self
+                    .standing_answer(&mut tx, terminal_ref, &req.request_id)
+                    .await?;
             }
         }
         sqlx::query(
@@ -1250,7 +1279,63 @@ impl Store {
         Ok(ReversalResponse {
             request_id: req.request_id.clone(),
             reversed,
+            transaction,
         })
+    }
+
+    /// R8, dependents: whether undoing `t` (row-locked by the caller) would leave an approved
+    /// void or refund counting without what it undid. A sale's dependents are its void and
+    /// refunds. Undoing a void brings its sale back, so the void's dependents are the sale's
+    /// refunds since (none while the void stands: a voided sale cannot be refunded; checked
+    /// all the same). A refund has none: it only lowers what its sale has refunded.
+    async fn has_approved_dependents(&self, tx: &mut Tx, t: &TxRow) -> ApiResult<bool> {
+        if t.status != "approved" {
+            return Ok(false);
+        }
+        match (t.kind.as_str(), t.original_id) {
+            ("sale", _) => Ok(t.voided || t.refunded_amount > 0),
+            ("void", Some(sale)) => {
+                let refunded: i64 = sqlx::query(&format!(
+                    "SELECT refunded_amount FROM transactions WHERE id = $1{}",
+                    self.for_update()
+                ))
+                .bind(sale)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("refunded_amount")?;
+                Ok(refunded > 0)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The answer given to a transaction that stands (booked, answered, not reversed): what
+    /// a reversal answers with when it undoes nothing (R8).
+    async fn standing_answer(
+        &self,
+        tx: &mut Tx,
+        terminal_ref: i64,
+        request_id: &str,
+    ) -> ApiResult<Option<TransactionResponse>> {
+        let row = sqlx::query(
+            "SELECT a.status AS status, a.body AS body FROM answers a \
+             JOIN transactions t ON t.terminal_ref = a.terminal_ref \
+             AND t.request_id = a.request_id \
+             WHERE a.terminal_ref = $1 AND a.scope = 'tx' AND a.request_id = $2 \
+             AND t.status IN ('approved', 'declined')",
+        )
+        .bind(terminal_ref)
+        .bind(request_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.try_get::<i64, _>("status")? != 200 {
+            return Ok(None);
+        }
+        let body: String = row.try_get("body")?;
+        serde_json::from_str(&body)
+            .map(Some)
+            .map_err(ApiError::internal)
     }
 
     async fn undo_effect_on_original(&self, tx: &mut Tx, t: &TxRow) -> ApiResult<()> {
@@ -1406,8 +1491,9 @@ impl Store {
             )
             .map_err(ApiError::internal)?;
             let host_lines = self.ledger_lines(&mut tx, batch.id).await?;
-            let host_totals =
-                fold(&host_lines).to_batch_totals(batch.batch_no, &s.terminal.currency);
+            let host_totals = fold(&host_lines)
+                .map_err(ApiError::internal)?
+                .to_batch_totals(batch.batch_no, &s.terminal.currency);
             let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
             let result = if discrepancies.is_empty()
                 && outcome(&terminal_totals, &host_totals) == Outcome::Balanced

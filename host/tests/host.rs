@@ -616,22 +616,24 @@ fn entry(
     amount: i64,
     status: EntryStatus,
 ) {
-    journal.append(EntryDraft {
-        request_id: id.into(),
-        kind,
-        trace_no: trace,
-        amount,
-        currency: "CNY".into(),
-        status,
-        response_code: Some("00".into()),
-        rrn: None,
-        auth_code: None,
-        masked_pan: Some("411111******1111".into()),
-        original_trace_no: None,
-        original_rrn: None,
-        operator: "01".into(),
-        at: "2026-11-28T08:00:00.000Z".into(),
-    });
+    journal
+        .append(EntryDraft {
+            request_id: id.into(),
+            kind,
+            trace_no: trace,
+            amount,
+            currency: "CNY".into(),
+            status,
+            response_code: Some("00".into()),
+            rrn: None,
+            auth_code: None,
+            masked_pan: Some("411111******1111".into()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: "01".into(),
+            at: "2026-11-28T08:00:00.000Z".into(),
+        })
+        .expect("an entry in range");
 }
 
 #[test]
@@ -1156,5 +1158,128 @@ fn r15_a_host_that_was_down_at_cutoff_time_catches_up_at_start() {
         assert_eq!(signed["closed_batches"][0]["business_date"], date);
         assert_ne!(signed["business_date"], date);
         assert_eq!(signed["batch_no"], 2);
+    });
+}
+
+// ===== issue 12, money path: R8, dependents =====
+
+/// Activates and signs in another terminal of the merchant; its session token.
+fn second_terminal(c: &Counter, terminal: &str) -> String {
+    let code = c.db.add_terminal(MERCHANT, terminal);
+    let key = c.host.activate(MERCHANT, terminal, &code);
+    let (st, body) = c.host.sign_in(&key, "01", OPERATOR_PW);
+    assert_eq!(st, 200, "{body}");
+    body["session_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        let token2 = second_terminal(&c, "10000002");
+        let tx2 = |body: &Value| c.host.post("/v1/transactions", Some(&token2), body);
+        let rev = |id: &str| {
+            c.host
+                .post("/v1/reversals", Some(&c.token), &json!({"request_id": id}))
+        };
+        let totals2 = || c.host.get("/v1/batches/current", Some(&token2)).1["host_totals"].clone();
+
+        // Terminal 1 sells 3000, terminal 2 refunds it by RRN, terminal 1 reverses the sale.
+        let id = rid();
+        let (st, sale) = c.tx(&sale_body(&id, c.trace(), 3000, CARD));
+        assert_eq!(st, 200, "{sale}");
+        let rrn = sale["rrn"].as_str().unwrap();
+        let (st, body) = tx2(&refund_body(1, rrn, 3000, Some(SUPERVISOR_PW)));
+        assert_eq!(st, 200, "{body}");
+        let (st, ack) = rev(&id);
+        assert_eq!(st, 200, "{ack}");
+        assert_eq!(ack["reversed"], false, "{ack}");
+        assert_eq!(ack["transaction"], sale, "the sale's own answer stands");
+        assert_eq!(rev(&id), (200, ack), "idempotent");
+        assert_eq!(
+            c.current()["host_totals"],
+            totals(1, (1, 3000), (0, 0), (0, 0)),
+            "the sale still counts"
+        );
+        assert_eq!(totals2(), totals(1, (0, 0), (0, 0), (1, 3000)));
+
+        // A voided sale: the same; the void itself has no dependents and is reversed.
+        let id2 = rid();
+        let (_, sale2) = c.tx(&sale_body(&id2, c.trace(), 500, CARD));
+        let t2 = sale2["trace_no"].as_u64().unwrap();
+        let v = void_body(c.trace(), t2, 500, Some(SUPERVISOR_PW));
+        assert_eq!(c.tx(&v).0, 200);
+        let (_, ack) = rev(&id2);
+        assert_eq!(
+            (ack["reversed"].clone(), ack["transaction"].clone()),
+            (json!(false), sale2)
+        );
+        assert_eq!(
+            c.current()["host_totals"],
+            totals(1, (2, 3500), (1, 500), (0, 0))
+        );
+        let (_, ack) = rev(v["request_id"].as_str().unwrap());
+        assert_eq!(ack["reversed"], true, "{ack}");
+        assert!(ack.get("transaction").is_none(), "{ack}");
+
+        // Dependents first: once its refund is reversed, the sale can be.
+        let id3 = rid();
+        let (_, sale3) = c.tx(&sale_body(&id3, c.trace(), 700, CARD));
+        let r = refund_body(
+            c.trace(),
+            sale3["rrn"].as_str().unwrap(),
+            200,
+            Some(SUPERVISOR_PW),
+        );
+        assert_eq!(c.tx(&r).0, 200);
+        assert_eq!(rev(r["request_id"].as_str().unwrap()).1["reversed"], true);
+        assert_eq!(rev(&id3).1["reversed"], true);
+        assert_eq!(
+            c.current()["host_totals"],
+            totals(1, (2, 3500), (0, 0), (0, 0))
+        );
+
+        // A refund racing the reversal of its sale: one of them wins, never both.
+        let mut expected1 = (2, 3500);
+        let mut expected2 = (1, 3000);
+        for round in 0..6 {
+            let id = rid();
+            let (_, sale) = c.tx(&sale_body(&id, c.trace(), 100, CARD));
+            let rrn = sale["rrn"].as_str().unwrap().to_owned();
+            let refund = refund_body(100 + round, &rrn, 100, Some(SUPERVISOR_PW));
+            let ((rst, rbody), (_, ack)) = std::thread::scope(|s| {
+                let r = s.spawn(|| tx2(&refund));
+                let a = s.spawn(|| rev(&id));
+                (r.join().unwrap(), a.join().unwrap())
+            });
+            match (rst, ack["reversed"].as_bool()) {
+                (200, Some(false)) => {
+                    assert_eq!(ack["transaction"], sale);
+                    expected1 = (expected1.0 + 1, expected1.1 + 100);
+                    expected2 = (expected2.0 + 1, expected2.1 + 100);
+                }
+                (404, Some(true)) => assert_eq!(code(&rbody), "UNKNOWN_TRANSACTION"),
+                other => panic!("round {round}: {other:?} {rbody} {ack}"),
+            }
+        }
+        assert_eq!(
+            c.current()["host_totals"],
+            totals(1, expected1, (0, 0), (0, 0))
+        );
+        assert_eq!(totals2(), totals(1, (0, 0), (0, 0), expected2));
+
+        // Both batches settle balanced with what each terminal was told.
+        for (token, t) in [
+            (&c.token, totals(1, expected1, (0, 0), (0, 0))),
+            (&token2, totals(1, (0, 0), (0, 0), expected2)),
+        ] {
+            let settle = json!({"request_id": rid(), "batch_no": 1, "terminal_totals": t});
+            let (st, body) = c.host.post("/v1/settlements", Some(token), &settle);
+            assert_eq!(
+                (st, body["outcome"].as_str()),
+                (200, Some("balanced")),
+                "{body}"
+            );
+        }
     });
 }

@@ -3,12 +3,18 @@
 //! Entries never change once written. A void or an acknowledged reversal is an entry of its
 //! own, and the current status of a sale (voided, reversed) is derived from what follows it;
 //! so appending is O(1) and the chain never needs rewriting.
+//!
+//! The host's answer to a reversal is such an entry too (kind `reversal`): status `reversed`
+//! when it undid the transaction; otherwise the transaction stands (R8, dependents), and the
+//! entry records its final answer (status `approved` or `declined`, response code, RRN, auth
+//! code). The `unknown` transaction it names then counts as that answer says.
 
+use crate::core::money::Amount;
 use crate::core::settlement::{LedgerLine, LineStatus, Tally};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A journal entry before it is chained: everything but `seq`, `prev_hash` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +133,13 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+fn tampered_totals(at: usize) -> Error {
+    Error::with_detail(
+        ErrorCode::JournalTampered,
+        format_args!("the refunds of entry {} overflow", at + 1),
+    )
+}
+
 fn entry_kind_str(k: EntryKind) -> &'static str {
     match k {
         EntryKind::Sale => "sale",
@@ -146,7 +159,8 @@ fn entry_status_str(s: EntryStatus) -> &'static str {
     }
 }
 
-fn tx_kind(k: EntryKind) -> Option<TxKind> {
+/// The transaction kind of an entry; `None` for a reversal.
+pub(crate) fn tx_kind(k: EntryKind) -> Option<TxKind> {
     match k {
         EntryKind::Sale => Some(TxKind::Sale),
         EntryKind::Void => Some(TxKind::Void),
@@ -163,22 +177,36 @@ fn line_status(s: EntryStatus) -> LineStatus {
     }
 }
 
+/// What a reversal entry says about the transaction it names (R8).
+fn reversal_verdict(status: EntryStatus) -> Option<EntryStatus> {
+    match status {
+        EntryStatus::Reversed => Some(EntryStatus::Reversed),
+        // The host kept it: its final answer.
+        EntryStatus::Approved | EntryStatus::Declined => Some(status),
+        EntryStatus::Unknown | EntryStatus::Voided => None,
+    }
+}
+
 /// R10 reference: the totals of a list of entries by a full fold, with reversals applied.
 /// The journal keeps the same numbers incrementally; tests check the two agree.
 pub fn ledger_lines(entries: &[JournalEntry]) -> Vec<LedgerLine> {
-    let reversed: HashSet<&str> = entries
+    let verdicts: HashMap<&str, EntryStatus> = entries
         .iter()
         .filter(|e| e.kind == EntryKind::Reversal)
-        .map(|e| e.request_id.as_str())
+        .map(|e| {
+            let verdict = reversal_verdict(e.status).unwrap_or(EntryStatus::Reversed);
+            (e.request_id.as_str(), verdict)
+        })
         .collect();
     entries
         .iter()
         .filter_map(|e| {
             let kind = tx_kind(e.kind)?;
-            let status = if reversed.contains(e.request_id.as_str()) {
-                LineStatus::Reversed
-            } else {
-                line_status(e.status)
+            let status = match verdicts.get(e.request_id.as_str()) {
+                Some(EntryStatus::Reversed) => LineStatus::Reversed,
+                // Only a transaction without an answer is resolved by its reversal's answer.
+                Some(&answer) if e.status == EntryStatus::Unknown => line_status(answer),
+                _ => line_status(e.status),
             };
             Some(LedgerLine {
                 request_id: e.request_id.clone(),
@@ -208,7 +236,8 @@ pub struct Journal {
     /// than sets: the same two map types as above, so the browser module carries no extra
     /// copy of the hash table code.)
     voided: HashMap<u32, usize>,
-    /// Request ids undone by an acknowledged reversal, to the reversal's entry.
+    /// Request ids a reversal entry answered, to that entry: undone (`reversed`), or standing
+    /// as the entry's status says (R8, dependents).
     reversed: HashMap<String, usize>,
     /// Sum of approved refunds per original RRN inside this batch.
     refunded: HashMap<String, i64>,
@@ -242,13 +271,14 @@ impl Journal {
         verify_chain(&journal.genesis, &entries)?;
         journal.entries.reserve(entries.len());
         for entry in entries {
-            journal.index(entry);
+            journal.index(entry)?;
         }
         Ok(journal)
     }
 
-    /// Chains and appends one entry; O(1) whatever the batch size.
-    pub fn append(&mut self, draft: EntryDraft) -> &JournalEntry {
+    /// Chains and appends one entry; O(1) whatever the batch size. An entry that does not fit
+    /// (see [`Journal::restore`]) is refused and nothing changes.
+    pub fn append(&mut self, draft: EntryDraft) -> Result<&JournalEntry, Error> {
         let prev_hash = self
             .entries
             .last()
@@ -273,46 +303,94 @@ impl Journal {
             hash: String::new(),
         };
         entry.hash = entry_hash(&entry);
-        self.index(entry);
+        self.index(entry)?;
         // `index` just pushed it.
-        &self.entries[self.entries.len() - 1]
+        Ok(&self.entries[self.entries.len() - 1])
     }
 
-    fn index(&mut self, entry: JournalEntry) {
+    /// Indexes and counts one chained entry, then keeps it. What the chain cannot vouch for
+    /// is checked here, because stored entries can be rewritten with their hashes (R19): an
+    /// amount outside R3, totals past i64, a reversal answer for no unknown transaction, or
+    /// a second answer, is `JOURNAL_TAMPERED`. On an error nothing has changed.
+    fn index(&mut self, entry: JournalEntry) -> Result<(), Error> {
         let i = self.entries.len();
+        let tampered = |what: &str| {
+            Error::with_detail(
+                ErrorCode::JournalTampered,
+                format_args!("entry {}: {what}", i + 1),
+            )
+        };
+        Amount::new(entry.amount).map_err(|_| tampered("the amount is out of range"))?;
         match tx_kind(entry.kind) {
             Some(kind) => {
-                self.tally
-                    .add(kind, entry.amount, line_status(entry.status));
+                self.count(kind, &entry, i)?;
                 self.by_trace.insert(entry.trace_no, i);
                 self.by_request.insert(entry.request_id.clone(), i);
-                let approved = entry.status == EntryStatus::Approved;
-                match kind {
-                    TxKind::Sale if approved => {
-                        if let Some(rrn) = &entry.rrn {
-                            self.by_rrn.insert(rrn.clone(), i);
-                        }
-                    }
-                    TxKind::Void if approved => {
-                        if let Some(t) = entry.original_trace_no {
-                            self.voided.insert(t, i);
-                        }
-                    }
-                    TxKind::Refund if approved => {
-                        if let Some(rrn) = &entry.original_rrn {
-                            *self.refunded.entry(rrn.clone()).or_default() += entry.amount;
-                        }
-                    }
-                    _ => {}
-                }
             }
             None => {
-                // Only an unknown transaction is ever reversed, and unknown ones never
-                // counted, so the totals do not move.
+                if self.reversed.contains_key(&entry.request_id) {
+                    return Err(tampered("a transaction answered twice"));
+                }
+                match reversal_verdict(entry.status) {
+                    // Only an unknown transaction is ever reversed, and unknown ones never
+                    // counted, so the totals do not move.
+                    Some(EntryStatus::Reversed) => {}
+                    Some(answer) => {
+                        // The host kept it (R8, dependents): it counts as its answer says.
+                        let original = self
+                            .by_request
+                            .get(&entry.request_id)
+                            .map(|&j| (j, &self.entries[j]))
+                            .filter(|(_, o)| o.status == EntryStatus::Unknown)
+                            .and_then(|(j, o)| Some((j, tx_kind(o.kind)?, o)))
+                            .ok_or_else(|| tampered("an answer for no unknown transaction"))?;
+                        let (j, kind, original) = original;
+                        let resolved = JournalEntry {
+                            status: answer,
+                            rrn: entry.rrn.clone(),
+                            ..original.clone()
+                        };
+                        self.count(kind, &resolved, j)?;
+                    }
+                    None => return Err(tampered("a reversal with a transaction's status")),
+                }
                 self.reversed.insert(entry.request_id.clone(), i);
             }
         }
         self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Adds a transaction, as it stands, to the totals and to the indexes of what it did to
+    /// other transactions; `at` is the entry the indexes point to. All or nothing.
+    fn count(&mut self, kind: TxKind, e: &JournalEntry, at: usize) -> Result<(), Error> {
+        let mut tally = self.tally;
+        tally.add(kind, e.amount, line_status(e.status))?;
+        let approved = e.status == EntryStatus::Approved;
+        match (kind, approved) {
+            (TxKind::Sale, true) => {
+                if let Some(rrn) = &e.rrn {
+                    self.by_rrn.insert(rrn.clone(), at);
+                }
+            }
+            (TxKind::Void, true) => {
+                if let Some(t) = e.original_trace_no {
+                    self.voided.insert(t, at);
+                }
+            }
+            (TxKind::Refund, true) => {
+                if let Some(rrn) = &e.original_rrn {
+                    let sum = self
+                        .refunded(rrn)
+                        .checked_add(e.amount)
+                        .ok_or_else(|| tampered_totals(at))?;
+                    self.refunded.insert(rrn.clone(), sum);
+                }
+            }
+            _ => {}
+        }
+        self.tally = tally;
+        Ok(())
     }
 
     /// The batch number.
@@ -386,20 +464,28 @@ impl Journal {
     }
 
     /// The status of an entry as it stands now: a voided sale shows `voided`, a reversed
-    /// transaction `reversed`.
+    /// transaction `reversed`, an unknown one the host kept its final answer (R8). A reversal
+    /// entry shows what it recorded.
     pub fn current_status(&self, entry: &JournalEntry) -> EntryStatus {
         if entry.kind == EntryKind::Reversal {
-            return EntryStatus::Reversed;
+            return entry.status;
         }
-        if self.reversed.contains_key(&entry.request_id) {
-            EntryStatus::Reversed
-        } else if entry.kind == EntryKind::Sale
-            && entry.status == EntryStatus::Approved
+        let answered = self
+            .reversed
+            .get(&entry.request_id)
+            .map(|&i| self.entries[i].status);
+        let status = match answered {
+            Some(EntryStatus::Reversed) => EntryStatus::Reversed,
+            Some(answer) if entry.status == EntryStatus::Unknown => answer,
+            _ => entry.status,
+        };
+        if entry.kind == EntryKind::Sale
+            && status == EntryStatus::Approved
             && self.voided.contains_key(&entry.trace_no)
         {
             EntryStatus::Voided
         } else {
-            entry.status
+            status
         }
     }
 
@@ -441,18 +527,21 @@ mod tests {
 
     fn sample() -> Journal {
         let mut j = Journal::new("898310048160001", "10000001", 1);
-        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved));
-        j.append(draft("b", EntryKind::Sale, 2, 500, EntryStatus::Unknown));
+        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved))
+            .unwrap();
+        j.append(draft("b", EntryKind::Sale, 2, 500, EntryStatus::Unknown))
+            .unwrap();
         j.append(draft(
             "b",
             EntryKind::Reversal,
             2,
             500,
             EntryStatus::Reversed,
-        ));
+        ))
+        .unwrap();
         let mut void = draft("c", EntryKind::Void, 3, 1000, EntryStatus::Approved);
         void.original_trace_no = Some(1);
-        j.append(void);
+        j.append(void).unwrap();
         j
     }
 
@@ -484,10 +573,83 @@ mod tests {
     #[test]
     fn r10_incremental_totals_equal_the_fold() {
         let j = sample();
-        assert_eq!(j.tally(), fold(&j.ledger()));
+        assert_eq!(j.tally(), fold(&j.ledger()).unwrap());
         let t = j.totals("CNY");
         assert_eq!((t.sale.count, t.void.count, t.net_amount), (1, 1, 0));
         assert_eq!(j.current_status(&j.entries()[0]), EntryStatus::Voided);
         assert_eq!(j.current_status(&j.entries()[1]), EntryStatus::Reversed);
+    }
+
+    fn kept(id: &str, trace: u32, amount: i64, status: EntryStatus) -> EntryDraft {
+        let mut d = draft(id, EntryKind::Reversal, trace, amount, status);
+        d.rrn = Some("000000000042".into());
+        d
+    }
+
+    #[test]
+    fn r8_a_transaction_the_host_kept_counts_as_its_answer_and_the_fold_agrees() {
+        let mut j = Journal::new("898310048160001", "10000001", 1);
+        let mut sale = draft("s", EntryKind::Sale, 1, 3000, EntryStatus::Unknown);
+        sale.rrn = None;
+        j.append(sale).unwrap();
+        assert_eq!(j.tally().sale.count, 0);
+        j.append(kept("s", 1, 3000, EntryStatus::Approved)).unwrap();
+        let t = j.totals("CNY");
+        assert_eq!((t.sale.count, t.sale.amount), (1, 3000));
+        assert_eq!(j.tally(), fold(&j.ledger()).unwrap());
+        assert_eq!(j.current_status(&j.entries()[0]), EntryStatus::Approved);
+        assert_eq!(j.current_status(&j.entries()[1]), EntryStatus::Approved);
+        assert_eq!(j.sale_by_rrn("000000000042").map(|e| e.seq), Some(1));
+        // A refund the host kept limits the sale like any approved refund.
+        let mut refund = draft("r", EntryKind::Refund, 2, 1000, EntryStatus::Unknown);
+        refund.original_rrn = Some("000000000042".into());
+        j.append(refund).unwrap();
+        j.append(kept("r", 2, 1000, EntryStatus::Approved)).unwrap();
+        assert_eq!(j.refunded("000000000042"), 1000);
+        // A declined answer counts nowhere.
+        j.append(draft("d", EntryKind::Sale, 3, 500, EntryStatus::Unknown))
+            .unwrap();
+        j.append(kept("d", 3, 500, EntryStatus::Declined)).unwrap();
+        assert_eq!(j.current_status(&j.entries()[4]), EntryStatus::Declined);
+        assert_eq!(j.tally(), fold(&j.ledger()).unwrap());
+        let t = j.totals("CNY");
+        assert_eq!(
+            (t.sale.amount, t.refund.amount, t.net_amount),
+            (3000, 1000, 2000)
+        );
+        let restored =
+            Journal::restore("898310048160001", "10000001", 1, j.entries().to_vec()).unwrap();
+        assert_eq!(restored, j);
+    }
+
+    #[test]
+    fn r19_a_reversal_answer_that_fits_no_unknown_transaction_is_tampered() {
+        let mut j = Journal::new("898310048160001", "10000001", 1);
+        j.append(draft("a", EntryKind::Sale, 1, 1000, EntryStatus::Approved))
+            .unwrap();
+        let before = j.clone();
+        // Counting an approved sale twice, a stranger, or an answer twice: refused, unchanged.
+        for bad in [
+            kept("a", 1, 1000, EntryStatus::Approved),
+            kept("nobody", 9, 1000, EntryStatus::Approved),
+            kept("a", 1, 1000, EntryStatus::Unknown),
+        ] {
+            let e = j.append(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::JournalTampered);
+            assert_eq!(j, before);
+        }
+        j.append(draft("u", EntryKind::Sale, 2, 10, EntryStatus::Unknown))
+            .unwrap();
+        j.append(kept("u", 2, 10, EntryStatus::Approved)).unwrap();
+        let e = j
+            .append(draft(
+                "u",
+                EntryKind::Reversal,
+                2,
+                10,
+                EntryStatus::Reversed,
+            ))
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered, "answered twice");
     }
 }

@@ -2,6 +2,7 @@
 //! comparison of two totals, and the entry-by-entry comparison of a batch upload [批上送].
 //! The terminal and the host call these same functions, so they cannot count differently.
 
+use crate::error::{Error, ErrorCode};
 use crate::protocol::{BatchTotals, Discrepancy, DiscrepancyKind, Outcome, Totals, TxKind};
 use std::collections::BTreeMap;
 
@@ -43,23 +44,36 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one transaction if it is approved.
-    pub fn add(&mut self, kind: TxKind, amount: i64, status: LineStatus) {
+    /// Counts one transaction if it is approved. Amounts are at most 99 999 999 999 and a
+    /// batch at most a million entries, far from i64's 9.2e18, so only a forged journal or
+    /// database row gets here with sums past it: that is `JOURNAL_TAMPERED`, and the tally is
+    /// left as it was, never wrapped or saturated (R10).
+    pub fn add(&mut self, kind: TxKind, amount: i64, status: LineStatus) -> Result<(), Error> {
         if status != LineStatus::Approved {
-            return;
+            return Ok(());
         }
+        let mut next = *self;
         let bucket = match kind {
-            TxKind::Sale => &mut self.sale,
-            TxKind::Void => &mut self.void,
-            TxKind::Refund => &mut self.refund,
+            TxKind::Sale => &mut next.sale,
+            TxKind::Void => &mut next.void,
+            TxKind::Refund => &mut next.refund,
         };
-        bucket.count += 1;
-        // Amounts are at most 99_999_999_999 and a batch at most a few hundred thousand
-        // entries, far from i64's 9.2e18: saturation only guards a corrupted input.
-        bucket.amount = bucket.amount.saturating_add(amount);
+        bucket.count = bucket.count.checked_add(1).ok_or_else(overflow)?;
+        bucket.amount = bucket.amount.checked_add(amount).ok_or_else(overflow)?;
+        next.checked_net().ok_or_else(overflow)?;
+        *self = next;
+        Ok(())
     }
 
-    /// `sale − void − refund`.
+    fn checked_net(&self) -> Option<i64> {
+        self.sale
+            .amount
+            .checked_sub(self.void.amount)?
+            .checked_sub(self.refund.amount)
+    }
+
+    /// `sale − void − refund`. Exact for every tally [`Tally::add`] built; one built by hand
+    /// past i64 saturates.
     pub fn net_amount(&self) -> i64 {
         self.sale
             .amount
@@ -80,13 +94,20 @@ impl Tally {
     }
 }
 
-/// R10: the totals of a batch as a fold over its lines.
-pub fn fold<'a>(lines: impl IntoIterator<Item = &'a LedgerLine>) -> Tally {
+fn overflow() -> Error {
+    Error::with_detail(
+        ErrorCode::JournalTampered,
+        "the totals overflow: an amount was changed",
+    )
+}
+
+/// R10: the totals of a batch as a fold over its lines; sums past i64 are `JOURNAL_TAMPERED`.
+pub fn fold<'a>(lines: impl IntoIterator<Item = &'a LedgerLine>) -> Result<Tally, Error> {
     let mut tally = Tally::default();
     for line in lines {
-        tally.add(line.kind, line.amount, line.status);
+        tally.add(line.kind, line.amount, line.status)?;
     }
-    tally
+    Ok(tally)
 }
 
 /// R11: balanced when both sides counted the same sales, voids and refunds.
@@ -171,7 +192,7 @@ mod tests {
             line("e", Refund, 5, 200, Approved),
             line("f", Sale, 6, 300, Approved),
         ];
-        let t = fold(&lines).to_batch_totals(1, "CNY");
+        let t = fold(&lines).unwrap().to_batch_totals(1, "CNY");
         assert_eq!(
             t.sale,
             Totals {
@@ -198,7 +219,7 @@ mod tests {
 
     #[test]
     fn r11_equal_totals_are_balanced() {
-        let a = fold(&[line("a", TxKind::Sale, 1, 10, LineStatus::Approved)]);
+        let a = fold(&[line("a", TxKind::Sale, 1, 10, LineStatus::Approved)]).unwrap();
         let t = a.to_batch_totals(3, "CNY");
         assert_eq!(outcome(&t, &t.clone()), Outcome::Balanced);
         let empty = Tally::default().to_batch_totals(3, "CNY");
@@ -235,5 +256,26 @@ mod tests {
             ]
         );
         assert!(compare(&terminal, &terminal).is_empty());
+    }
+
+    #[test]
+    fn r10_a_total_past_i64_is_journal_tampered_and_the_tally_stays() {
+        use LineStatus::Approved;
+        let mut t = Tally::default();
+        t.add(TxKind::Sale, i64::MAX, Approved).unwrap();
+        let before = t;
+        let e = t.add(TxKind::Sale, 1, Approved).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+        assert_eq!(t, before, "never wrapped, never saturated");
+        // Each part fits, but the net would not: sale 0 − void MAX − refund MAX.
+        let mut t = Tally::default();
+        t.add(TxKind::Void, i64::MAX, Approved).unwrap();
+        let e = t.add(TxKind::Refund, i64::MAX, Approved).unwrap_err();
+        assert_eq!(e.code, ErrorCode::JournalTampered);
+        let lines = [
+            line("a", TxKind::Refund, 1, i64::MAX, Approved),
+            line("b", TxKind::Refund, 2, i64::MAX, Approved),
+        ];
+        assert_eq!(fold(&lines).unwrap_err().code, ErrorCode::JournalTampered);
     }
 }

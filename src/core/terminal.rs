@@ -19,7 +19,7 @@
 //! fresh request ids are arguments.
 
 use crate::core::card::{Expiry, Pan};
-use crate::core::journal::{EntryDraft, Journal};
+use crate::core::journal::{tx_kind, EntryDraft, Journal};
 use crate::core::money::{Amount, Currency};
 use crate::core::settlement::Tally;
 use crate::core::time::Timestamp;
@@ -35,6 +35,10 @@ use std::collections::VecDeque;
 
 /// Default for [`Config::max_batch_entries`].
 pub const DEFAULT_MAX_BATCH_ENTRIES: u32 = 20_000;
+/// The most [`Config::max_batch_entries`] may be: a batch never holds more transactions than
+/// there are trace numbers (999 999), and a million entries of the largest amount stay far
+/// inside i64, so the totals cannot overflow (R10).
+pub const MAX_BATCH_ENTRIES: u32 = 1_000_000;
 /// R8: tries per queued reversal before an operation gives up with `HOST_UNREACHABLE`.
 pub const REVERSAL_TRIES: u8 = 3;
 /// Settled batches remembered so a void of their sales says "refund instead" (R6).
@@ -85,10 +89,10 @@ impl Config {
                 "terminalId must be 8 letters or digits",
             ));
         }
-        if self.max_batch_entries == 0 {
+        if !(1..=MAX_BATCH_ENTRIES).contains(&self.max_batch_entries) {
             return Err(Error::with_detail(
                 ErrorCode::BadRequest,
-                "maxBatchEntries must be at least 1",
+                format_args!("maxBatchEntries must be 1 to {MAX_BATCH_ENTRIES}"),
             ));
         }
         Ok(())
@@ -675,9 +679,8 @@ impl Expect {
 #[derive(Debug)]
 struct Op {
     goal: Goal,
-    /// The open batch when the operation began: settling it, even as housekeeping of an
-    /// earlier cut-off settlement, is what a settle or sign-off asked for.
-    start_batch: u32,
+    /// The settlement a settle or sign-off asked for.
+    own: OwnSettlement,
     /// Reversal tries spent on the queue's head during this operation (R8).
     reversal_tries: u8,
     /// Housekeeping is done; the goal itself is under way.
@@ -686,9 +689,40 @@ struct Op {
     awaiting: Option<Expect>,
     /// Settlements finished during this operation (reconciliations included).
     settled: Vec<SettlementResult>,
-    /// The settlement of `start_batch`, once done.
-    own_settled: Option<SettlementResult>,
     result: Option<Result<Completion, Error>>,
+}
+
+/// Where the settlement a settle or sign-off asked for stands (R11). The goal starts one at
+/// most once per operation, and only the answer for the batch it started finishes it, so
+/// housekeeping moving to another batch can never make it settle batch after batch.
+#[derive(Debug)]
+enum OwnSettlement {
+    /// Not started by the goal. Settling the batch that was open when the operation began,
+    /// even as housekeeping (a settlement cut off earlier), is what was asked for.
+    Due { open_at_begin: u32 },
+    /// Started by the goal for this batch.
+    Started { batch_no: u32 },
+    /// Finished.
+    Done(Box<SettlementResult>),
+}
+
+impl OwnSettlement {
+    fn done(&self) -> Option<&SettlementResult> {
+        match self {
+            OwnSettlement::Done(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Whether a settlement of `batch_no` that just finished is this one.
+    fn is_for(&self, batch_no: u32) -> bool {
+        match *self {
+            OwnSettlement::Due { open_at_begin: b } | OwnSettlement::Started { batch_no: b } => {
+                b == batch_no
+            }
+            OwnSettlement::Done(_) => false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -827,7 +861,7 @@ impl Terminal {
             events: VecDeque::new(),
         };
         if let Some(in_flight) = t.meta.in_flight.take() {
-            t.lose_answer(in_flight, now);
+            t.lose_answer(in_flight, now)?;
         }
         t.recovery = t.compute_recovery(now);
         Ok(t)
@@ -967,12 +1001,13 @@ impl Terminal {
     fn start_op(&mut self, goal: Goal) {
         self.op = Some(Op {
             goal,
-            start_batch: self.journal.batch_no(),
+            own: OwnSettlement::Due {
+                open_at_begin: self.journal.batch_no(),
+            },
             reversal_tries: 0,
             main: false,
             awaiting: None,
             settled: Vec::new(),
-            own_settled: None,
             result: None,
         });
         self.events.push_back(Event::State(State::Busy));
@@ -1154,7 +1189,15 @@ impl Terminal {
             if self.journal.is_voided(sale.trace_no) {
                 return Err(ErrorCode::AlreadyVoided.into());
             }
-            let left = sale.amount - self.journal.refunded(rrn);
+            let left = sale
+                .amount
+                .checked_sub(self.journal.refunded(rrn))
+                .ok_or_else(|| {
+                    Error::with_detail(
+                        ErrorCode::JournalTampered,
+                        "the refunds of this sale do not add up",
+                    )
+                })?;
             if amount > left {
                 return Err(Error::with_detail(
                     ErrorCode::RefundExceedsOriginal,
@@ -1287,8 +1330,9 @@ impl Terminal {
         {
             // Signed off automatically after the settlement (R13): the settlement is the answer.
             let result = op
-                .own_settled
-                .clone()
+                .own
+                .done()
+                .cloned()
                 .ok_or_else(|| ErrorCode::Internal.into());
             self.finish(result.map(Completion::Settled));
             return Action::Continue;
@@ -1308,7 +1352,6 @@ impl Terminal {
                 return Action::Send(out);
             }
         }
-        let own_settled = op.own_settled.is_some();
         match &op.goal {
             Goal::Activate { .. } => Action::Continue,
             Goal::SignIn { response, .. } => {
@@ -1330,30 +1373,54 @@ impl Terminal {
             Goal::Settle {
                 then_sign_off,
                 signed_off,
-            } => {
-                if !own_settled {
-                    let batch_no = self.journal.batch_no();
-                    self.start_settlement(batch_no, new_id);
-                    return Action::Continue;
+            } => match &op.own {
+                OwnSettlement::Due { .. } => {
+                    self.start_own_settlement(new_id);
+                    Action::Continue
                 }
-                if *then_sign_off && !*signed_off {
-                    return Action::Send(sign_off_call(auth, new_id));
+                OwnSettlement::Started { .. } => {
+                    self.own_settlement_lost();
+                    Action::Continue
                 }
-                let result = op.own_settled.clone();
-                if let Some(r) = result {
+                OwnSettlement::Done(_) if *then_sign_off && !*signed_off => {
+                    Action::Send(sign_off_call(auth, new_id))
+                }
+                OwnSettlement::Done(r) => {
+                    let r = r.as_ref().clone();
                     self.finish(Ok(Completion::Settled(r)));
+                    Action::Continue
                 }
-                Action::Continue
-            }
-            Goal::SignOff { settle, .. } => {
-                if *settle && !own_settled && self.journal.has_transactions() {
-                    let batch_no = self.journal.batch_no();
-                    self.start_settlement(batch_no, new_id);
-                    return Action::Continue;
+            },
+            Goal::SignOff { settle, .. } => match &op.own {
+                OwnSettlement::Due { .. } if *settle && self.journal.has_transactions() => {
+                    self.start_own_settlement(new_id);
+                    Action::Continue
                 }
-                Action::Send(sign_off_call(auth, new_id))
-            }
+                OwnSettlement::Started { .. } => {
+                    self.own_settlement_lost();
+                    Action::Continue
+                }
+                _ => Action::Send(sign_off_call(auth, new_id)),
+            },
         }
+    }
+
+    /// R11: the settle's or sign-off's own settlement, of the batch open now; once.
+    fn start_own_settlement(&mut self, new_id: &mut dyn FnMut() -> String) {
+        let batch_no = self.journal.batch_no();
+        if let Some(op) = self.op.as_mut() {
+            op.own = OwnSettlement::Started { batch_no };
+        }
+        self.start_settlement(batch_no, new_id);
+    }
+
+    /// The own settlement is neither pending nor finished, and no answer failed the
+    /// operation: it is not started again, whatever happened.
+    fn own_settlement_lost(&mut self) {
+        self.finish(Err(Error::with_detail(
+            ErrorCode::Internal,
+            "the settlement ended without an answer",
+        )));
     }
 
     /// Before any operation (R8, R11, R14): queued reversals, then a settlement that was cut
@@ -1527,19 +1594,30 @@ impl Terminal {
         self.writes.push(Write::Meta(Box::new(self.meta.clone())));
     }
 
-    fn append(&mut self, draft: EntryDraft) {
-        let entry = self.journal.append(draft).clone();
+    /// Journals one entry. It fails only on a journal whose restored totals are forged
+    /// (`JOURNAL_TAMPERED`); then nothing is written.
+    fn append(&mut self, draft: EntryDraft) -> Result<(), Error> {
+        let entry = self.journal.append(draft)?.clone();
         self.meta.journal_len = entry.seq;
         self.writes.push(Write::Append {
             batch_no: self.journal.batch_no(),
             entry: Box::new(entry),
         });
+        Ok(())
     }
 
-    /// R8: the transaction got no definite answer: journal it `unknown`, queue its reversal.
-    fn lose_answer(&mut self, f: InFlight, now: Timestamp) {
+    /// R8: the transaction got no definite answer: queue its reversal, journal it `unknown`.
+    /// The reversal is queued even when the journal refuses the entry.
+    fn lose_answer(&mut self, f: InFlight, now: Timestamp) -> Result<(), Error> {
         let currency = self.currency_code();
-        self.append(EntryDraft {
+        self.meta.reversals.push_back(QueuedReversal {
+            request_id: f.request_id.clone(),
+            batch_no: self.journal.batch_no(),
+            trace_no: f.trace_no,
+            amount: f.amount,
+        });
+        self.meta.in_flight = None;
+        let journaled = self.append(EntryDraft {
             request_id: f.request_id.clone(),
             kind: f.kind.into(),
             trace_no: f.trace_no,
@@ -1555,17 +1633,11 @@ impl Terminal {
             operator: f.operator,
             at: now.rfc3339(),
         });
-        self.meta.reversals.push_back(QueuedReversal {
-            request_id: f.request_id.clone(),
-            batch_no: self.journal.batch_no(),
-            trace_no: f.trace_no,
-            amount: f.amount,
-        });
-        self.meta.in_flight = None;
         self.push_meta();
         self.events.push_back(Event::ReversalQueued {
             request_id: f.request_id,
         });
+        journaled
     }
 
     // ----- replies -----------------------------------------------------------------------------
@@ -1623,7 +1695,7 @@ impl Terminal {
                 }
                 other => self.fail_with(other),
             },
-            Expect::Reversal => self.handle_reversal_reply(reply),
+            Expect::Reversal => self.handle_reversal_reply(reply, now),
             Expect::Settlement => self.handle_settlement_reply(reply, now),
             Expect::Transaction => self.handle_tx_reply(reply, now),
             Expect::SignOff => self.handle_sign_off_reply(reply),
@@ -1682,51 +1754,46 @@ impl Terminal {
         Ok(())
     }
 
-    fn handle_reversal_reply(&mut self, reply: Reply) {
+    fn handle_reversal_reply(&mut self, reply: Reply, now: Timestamp) {
         match reply {
             Reply::Reversal(ack) => {
                 let Some(rev) = self.meta.reversals.front().cloned() else {
                     return;
                 };
-                if ack.request_id != rev.request_id {
-                    self.housekeeping_failed(Error::with_detail(
-                        ErrorCode::Internal,
-                        "the host acknowledged another reversal",
-                    ));
+                let answered = if ack.reversed { None } else { ack.transaction };
+                let misfit = if ack.request_id != rev.request_id {
+                    Some("the host acknowledged another reversal")
+                } else if answered
+                    .as_ref()
+                    .is_some_and(|a| a.request_id != rev.request_id)
+                {
+                    Some("the host answered for another transaction")
+                } else {
+                    None
+                };
+                if let Some(misfit) = misfit {
+                    self.housekeeping_failed(Error::with_detail(ErrorCode::Internal, misfit));
                     return;
                 }
+                // Journaled before it leaves the queue, so a journal that cannot take the
+                // answer keeps the reversal for the next try.
+                let stands = match self.journal_reversal_answer(&rev, answered.as_ref(), now) {
+                    Ok(stands) => stands,
+                    Err(e) => {
+                        self.housekeeping_failed(e);
+                        return;
+                    }
+                };
                 self.meta.reversals.pop_front();
-                if rev.batch_no == self.journal.batch_no() {
-                    let original = self.journal.by_request(&rev.request_id).cloned();
-                    let currency = self.currency_code();
-                    let operator = original
-                        .as_ref()
-                        .map(|e| e.operator.clone())
-                        .unwrap_or_default();
-                    let at = original.as_ref().map(|e| e.at.clone()).unwrap_or_default();
-                    self.append(EntryDraft {
-                        request_id: rev.request_id.clone(),
-                        kind: EntryKind::Reversal,
-                        trace_no: rev.trace_no,
-                        amount: rev.amount,
-                        currency,
-                        status: EntryStatus::Reversed,
-                        response_code: None,
-                        rrn: None,
-                        auth_code: None,
-                        masked_pan: original.and_then(|e| e.masked_pan),
-                        original_trace_no: None,
-                        original_rrn: None,
-                        operator,
-                        at,
-                    });
-                }
                 self.push_meta();
                 if let Some(op) = self.op.as_mut() {
                     op.reversal_tries = 0;
                 }
-                self.events.push_back(Event::Reversed {
-                    request_id: rev.request_id,
+                self.events.push_back(match stands {
+                    Some(result) => Event::Transaction(result),
+                    None => Event::Reversed {
+                        request_id: rev.request_id,
+                    },
                 });
             }
             Reply::Refused(e) => self.housekeeping_failed(Error {
@@ -1747,6 +1814,71 @@ impl Terminal {
                 }
             }
         }
+    }
+
+    /// R8: journals the host's answer to a reversal in the transaction's batch: `reversed`,
+    /// or, when the host kept the transaction (it has an approved void or refund), its final
+    /// answer, which the `unknown` entry then counts as. Returns that answer for the UI.
+    fn journal_reversal_answer(
+        &mut self,
+        rev: &QueuedReversal,
+        answered: Option<&TransactionResponse>,
+        now: Timestamp,
+    ) -> Result<Option<TxResult>, Error> {
+        if rev.batch_no != self.journal.batch_no() {
+            return Ok(None);
+        }
+        let original = self.journal.by_request(&rev.request_id).cloned();
+        let currency = self.currency_code();
+        let (status, response_code, rrn, auth_code) = match answered {
+            Some(a) => (
+                match a.status {
+                    TxStatus::Approved => EntryStatus::Approved,
+                    TxStatus::Declined => EntryStatus::Declined,
+                },
+                Some(a.response_code.clone()),
+                a.rrn.clone(),
+                a.auth_code.clone(),
+            ),
+            None => (EntryStatus::Reversed, None, None, None),
+        };
+        self.append(EntryDraft {
+            request_id: rev.request_id.clone(),
+            kind: EntryKind::Reversal,
+            trace_no: rev.trace_no,
+            amount: rev.amount,
+            currency: currency.clone(),
+            status,
+            response_code,
+            rrn,
+            auth_code,
+            masked_pan: original.as_ref().and_then(|e| e.masked_pan.clone()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: original
+                .as_ref()
+                .map(|e| e.operator.clone())
+                .unwrap_or_default(),
+            at: original.as_ref().map(|e| e.at.clone()).unwrap_or_default(),
+        })?;
+        let (Some(a), Some(kind)) = (answered, original.as_ref().and_then(|e| tx_kind(e.kind)))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TxResult {
+            kind,
+            status: a.status,
+            response_code: a.response_code.clone(),
+            message: a.message.clone(),
+            trace_no: rev.trace_no,
+            batch_no: rev.batch_no,
+            rrn: a.rrn.clone(),
+            auth_code: a.auth_code.clone(),
+            amount: rev.amount,
+            currency,
+            masked_pan: original.and_then(|e| e.masked_pan),
+            at: now.rfc3339(),
+        }))
     }
 
     fn handle_settlement_reply(&mut self, reply: Reply, now: Timestamp) {
@@ -1873,10 +2005,10 @@ impl Terminal {
         self.push_meta();
         self.events.push_back(Event::Settled(result.clone()));
         if let Some(op) = self.op.as_mut() {
-            if result.batch_no == op.start_batch
+            if op.own.is_for(result.batch_no)
                 && matches!(op.goal, Goal::Settle { .. } | Goal::SignOff { .. })
             {
-                op.own_settled = Some(result.clone());
+                op.own = OwnSettlement::Done(Box::new(result.clone()));
             }
             op.settled.push(result);
         }
@@ -1901,8 +2033,7 @@ impl Terminal {
                     TxStatus::Declined => EntryStatus::Declined,
                 };
                 let at = now.rfc3339();
-                self.meta.in_flight = None;
-                self.append(EntryDraft {
+                let journaled = self.append(EntryDraft {
                     request_id: sent.request_id.clone(),
                     kind: sent.kind.into(),
                     trace_no: sent.trace_no,
@@ -1918,6 +2049,14 @@ impl Terminal {
                     operator: in_flight.operator.clone(),
                     at: at.clone(),
                 });
+                if let Err(e) = journaled {
+                    // The journal's restored totals are forged and cannot count it: it is
+                    // reversed rather than booked on the host alone.
+                    let _queued = self.lose_answer(in_flight, now);
+                    self.finish(Err(e));
+                    return;
+                }
+                self.meta.in_flight = None;
                 self.push_meta();
                 let result = TxResult {
                     kind: sent.kind,
@@ -1944,7 +2083,10 @@ impl Terminal {
             }
             _ => {
                 // No answer, or one that is not for this request: R8.
-                self.lose_answer(in_flight, now);
+                if let Err(e) = self.lose_answer(in_flight, now) {
+                    self.finish(Err(e));
+                    return;
+                }
                 self.finish(Err(Error {
                     code: ErrorCode::HostUnreachable,
                     message: "No answer from the host; the transaction will be reversed".into(),
@@ -1960,7 +2102,7 @@ impl Terminal {
         match (&mut op.goal, reply) {
             (Goal::SignOff { reason, .. }, Reply::SignedOff(resp)) => {
                 let reason = *reason;
-                let settlement = op.own_settled.clone();
+                let settlement = op.own.done().cloned();
                 self.end_session(reason);
                 self.recovery = None;
                 self.finish(Ok(Completion::SignedOff(SignOffResult {

@@ -368,7 +368,7 @@ js_struct!(TransactionResponse {
 js_struct!(ReversalResponse {
     request_id,
     reversed
-});
+}; transaction);
 js_struct!(SettlementResponse {
     batch_no,
     outcome,

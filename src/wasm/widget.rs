@@ -292,6 +292,7 @@ texts! {
     activated_done => "终端已激活，请签到", "Terminal activated; please sign in";
     voided => "已撤销", "Voided";
     reversed => "已冲正", "Reversed";
+    not_reversed => "未冲正，原交易有效", "Not reversed; the transaction stands";
     unknown => "结果未知", "Unknown";
     open_elsewhere => "此终端已在另一个标签页或窗口中打开，请先在那里关闭，再刷新本页", "This terminal is open in another tab or window; close it there, then reload this page";
 }
@@ -676,6 +677,12 @@ fn journal_html(v: &View, core: &crate::core::terminal::Terminal) -> String {
     );
     for e in journal.entries() {
         let status = journal.current_status(e);
+        // A reversal the host answered by keeping the transaction (R8, dependents).
+        let status_text = if e.kind == EntryKind::Reversal && status != EntryStatus::Reversed {
+            v.t(T::not_reversed)
+        } else {
+            status_label(v, status)
+        };
         let _ = write!(
             h,
             r#"<tr data-trace="{}"><td>{:06}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"#,
@@ -683,7 +690,7 @@ fn journal_html(v: &View, core: &crate::core::terminal::Terminal) -> String {
             e.trace_no,
             kind_label(v, e.kind),
             v.money(e.amount),
-            status_label(v, status),
+            status_text,
             esc(e.rrn.as_deref().unwrap_or(""))
         );
         if e.kind == EntryKind::Sale && status == EntryStatus::Approved {

@@ -117,7 +117,9 @@ impl ModelHost {
     }
 
     pub fn totals(&self, batch_no: u32) -> BatchTotals {
-        fold(&self.lines(batch_no)).to_batch_totals(batch_no, "CNY")
+        fold(&self.lines(batch_no))
+            .expect("the model host's totals fit")
+            .to_batch_totals(batch_no, "CNY")
     }
 
     /// R15: closes the open batch if it has transactions and ends every session.
@@ -146,6 +148,49 @@ impl ModelHost {
             voided: false,
             refunded: 0,
             original: None,
+        });
+    }
+
+    /// R8, dependents: an approved sale with an approved void or refund is not reversed;
+    /// its answer stands.
+    fn standing(&self, i: usize) -> Option<TransactionResponse> {
+        let t = &self.txs[i];
+        let has_dependents = t.kind == TxKind::Sale
+            && t.status == LineStatus::Approved
+            && (t.voided || t.refunded > 0);
+        match self.answers.get(&t.request_id) {
+            Some(Reply::Transaction(answer)) if has_dependents => Some(answer.clone()),
+            _ => None,
+        }
+    }
+
+    /// Another terminal of the merchant refunds the sale with this request id by its RRN; the
+    /// refund counts in that terminal's batch (here batch 0), not in this one's.
+    pub fn refund_elsewhere(&mut self, sale_request_id: &str, amount: i64) {
+        let Some(sale) = self
+            .txs
+            .iter_mut()
+            .find(|t| t.request_id == sale_request_id && t.kind == TxKind::Sale)
+        else {
+            panic!("no sale {sale_request_id}");
+        };
+        assert!(sale.refunded + amount <= sale.amount && !sale.voided);
+        sale.refunded += amount;
+        let original = Some(OriginalRef::Rrn {
+            rrn: sale.rrn.clone(),
+        });
+        self.rrn += 1;
+        self.txs.push(HostTx {
+            request_id: format!("elsewhere-{}", self.rrn),
+            batch_no: 0,
+            kind: TxKind::Refund,
+            trace_no: 1,
+            amount,
+            status: LineStatus::Approved,
+            rrn: format!("{:012}", self.rrn),
+            voided: false,
+            refunded: 0,
+            original,
         });
     }
 
@@ -225,6 +270,13 @@ impl ModelHost {
                     return r;
                 }
                 let found = self.txs.iter().position(|t| t.request_id == req.request_id);
+                if let Some(stands) = found.and_then(|i| self.standing(i)) {
+                    return Reply::Reversal(ReversalResponse {
+                        request_id: req.request_id.clone(),
+                        reversed: false,
+                        transaction: Some(stands),
+                    });
+                }
                 let reversed = match found {
                     Some(i) => {
                         let t = self.txs[i].clone();
@@ -255,6 +307,7 @@ impl ModelHost {
                 Reply::Reversal(ReversalResponse {
                     request_id: req.request_id.clone(),
                     reversed,
+                    transaction: None,
                 })
             }
             Call::Settlement(req) => {
