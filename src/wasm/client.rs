@@ -1,8 +1,9 @@
 //! The host client: one `fetch` per [`Outgoing`], with the timeout of R8.
 //!
 //! Only a definite answer counts as one: a 2xx we can read, or a 4xx carrying the contract's
-//! error body. A network error, a timeout, a 5xx or anything unreadable is `NoAnswer`, and
-//! the core turns an unanswered transaction into a queued reversal.
+//! error body with a known code other than `BUSY`. A network error, a timeout, a 5xx, a bare
+//! 4xx (a proxy's), `BUSY` or anything unreadable is `NoAnswer`, and the core turns an
+//! unanswered transaction into a queued reversal (docs/browser.md, "What counts as an answer").
 
 use crate::core::terminal::{Auth, Outgoing, Reply};
 use crate::error::{Error, ErrorCode};
@@ -66,16 +67,17 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     match status {
         200..=299 => codec::answer(&out.call, &json),
 
-        400..=499 => Reply::Refused(match ErrorBody::from_js(&json) {
-            Ok(body) => Error {
+        // CONTRACT.md section 6: only the host's own error, with a code this terminal knows,
+        // is a refusal. A bare 4xx may be a proxy's after it forwarded the request, and BUSY
+        // (the host's limits, 429 or 503) means "not now": neither says the request was not
+        // booked, so both go the way of no answer, which reverses a transaction.
+        400..=499 => match ErrorBody::from_js(&json) {
+            Ok(body) if body.error.code != ErrorCode::Busy => Reply::Refused(Error {
                 code: body.error.code,
                 message: body.error.message,
-            },
-            Err(_) => Error::with_detail(
-                ErrorCode::BadRequest,
-                format_args!("the host answered HTTP {status}"),
-            ),
-        }),
+            }),
+            _ => Reply::NoAnswer,
+        },
         _ => Reply::NoAnswer,
     }
 }
