@@ -196,6 +196,17 @@ pub struct Store {
     pg: bool,
     /// Write transactions begun, so a test can see how many a request took.
     writes: Arc<AtomicU64>,
+    /// The merchants' time zone (`--timezone`), told to terminals at sign-in.
+    tz: TimeZone,
+}
+
+impl Store {
+    /// The merchants' wall clock now: the zone's IANA name and its offset from UTC in minutes
+    /// (it changes with daylight saving, so it is asked each time).
+    pub fn wall_clock(&self) -> (Option<String>, i32) {
+        let offset = self.tz.to_offset(jiff::Timestamp::now()).seconds() / 60;
+        (self.tz.iana_name().map(str::to_owned), offset)
+    }
 }
 
 /// Milliseconds since the epoch, now.
@@ -383,6 +394,7 @@ impl Store {
                 writer: None,
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
+                tz: clock.tz.clone(),
             }
         } else if url.starts_with("sqlite:") {
             // `mode=rwc` creates the file on first use.
@@ -418,6 +430,7 @@ impl Store {
                 }))),
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
+                tz: clock.tz.clone(),
             }
         } else {
             return Err(format!(
