@@ -78,20 +78,22 @@ impl Timestamp {
         if seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
             return None;
         }
-        let month = time::Month::try_from(u8::try_from(num(5, 7)?).ok()?).ok()?;
-        let date = time::Date::from_calendar_date(
-            i32::try_from(num(0, 4)?).ok()?,
-            month,
-            u8::try_from(num(8, 10)?).ok()?,
-        )
-        .ok()?;
-        let clock = time::Time::from_hms(
-            u8::try_from(num(11, 13)?).ok()?,
-            u8::try_from(num(14, 16)?).ok()?,
-            u8::try_from(num(17, 19)?).ok()?,
-        )
-        .ok()?;
-        let secs = date.with_time(clock).assume_utc().unix_timestamp();
+        let (year, month, day) = (i64::from(num(0, 4)?), num(5, 7)?, num(8, 10)?);
+        let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return None;
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        // Days since the epoch of a proleptic Gregorian date (H. Hinnant's days_from_civil),
+        // a few lines of arithmetic where the calendar types would cost a kilobyte.
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+        let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
         Some(Timestamp(secs * 1000 + i64::from(millis)))
     }
 
@@ -208,10 +210,21 @@ mod tests {
             Timestamp::parse_utc("2026-11-28T00:00:00Z"),
             Some(Timestamp(1_795_824_000_000))
         );
+        // Every day of a leap year and its neighbours reads back to what was written.
+        for day in -400..800 {
+            let t = Timestamp(1_704_067_200_000 + day * 86_400_000 + 45_296_789);
+            assert_eq!(
+                Timestamp::parse_utc(&t.rfc3339()),
+                Some(t),
+                "{}",
+                t.rfc3339()
+            );
+        }
         for bad in [
             "2026-11-28T08:00:00.123+08:00",
             "2026-11-28 00:00:00Z",
             "2026-13-28T00:00:00Z",
+            "2026-11-28T24:00:00Z",
             "2026-11-28T00:00:00.12Z",
             "yesterday",
         ] {
