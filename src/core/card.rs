@@ -127,6 +127,11 @@ impl Expiry {
     /// bare `Timestamp` is UTC): a card of November is still good at 17:00 UTC on 30 November,
     /// but not at that instant in Shanghai, where it is 1 December.
     pub fn parse(input: &str, now: impl Into<LocalTime>) -> Result<Expiry, Error> {
+        Expiry::parse_at(input, now.into())
+    }
+
+    // One copy whatever the caller passes: the browser module pays for each.
+    fn parse_at(input: &str, now: LocalTime) -> Result<Expiry, Error> {
         let bad = || {
             Error::with_detail(
                 ErrorCode::InvalidCard,
@@ -146,7 +151,7 @@ impl Expiry {
             year: 2000 + yy,
             month,
         };
-        let (year, month_now) = now.into().year_month();
+        let (year, month_now) = now.year_month();
         if (expiry.year, expiry.month) < (year, month_now) {
             return Err(bad());
         }

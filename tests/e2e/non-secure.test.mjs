@@ -26,7 +26,7 @@ function freePort() {
 before(async () => {
   const port = await freePort();
   origin = `http://pos.test:${port}`;
-  host = await startHost(["10000021", "10000022"], { port, allowOrigin: [origin] });
+  host = await startHost(["10000021", "10000022", "10000023"], { port, allowOrigin: [origin] });
   browser = await launch(["--host-resolver-rules=MAP pos.test 127.0.0.1"]);
 });
 
@@ -141,5 +141,37 @@ test("without Web Locks, a lease left by a crashed tab does not keep the termina
   const leases = await leasesOf(page, "10000022");
   assert.deepEqual(leases.map((l) => l.page).filter((p) => p.startsWith("crashed")), [], "taken over");
   assert.equal(leases.length, 1, "this page's own");
+  await context.close();
+});
+
+test("the terminal runs in a worker too (timers, fetch, crypto, IndexedDB from the worker's scope)", async () => {
+  const context = await browser.newContext({ locale: "en" });
+  const page = await openPage(context, `${origin}/index.html`);
+  const result = await page.evaluate(async ([origin, code, password, card, expiry]) => {
+    const src = `
+      import init, { Terminal } from "${origin}/pkg/softpos.js";
+      onmessage = async ({ data }) => {
+        try {
+          await init();
+          const t = await Terminal.open({ hostUrl: "${origin}", merchantId: "898310048160001",
+            terminalId: "10000023", timeoutMs: 5000 });
+          await t.activate(data.code);
+          await t.signIn("01", data.password);
+          const sale = await t.sale({ amount: 4200, card: { pan: data.card, expiry: data.expiry } });
+          postMessage({ status: sale.status, requestId: t.journal()[0].requestId, window: typeof window });
+        } catch (e) {
+          postMessage({ error: String(e), code: e.code });
+        }
+      };`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    const worker = new Worker(url, { type: "module" });
+    const answer = new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data); });
+    worker.postMessage({ code, password, card, expiry });
+    return answer;
+  }, [origin, host.codes["10000023"], host.operatorPassword, CARD, EXPIRY]);
+  assert.equal(result.window, "undefined", JSON.stringify(result));
+  assert.equal(result.status, "approved", JSON.stringify(result));
+  assert.match(result.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.deepEqual(page.errors, []);
   await context.close();
 });
