@@ -68,6 +68,7 @@ fn terminal_with(n: u32) -> Terminal {
         recent_settled: Vec::new(),
         last_settlement: None,
         journal_len: n,
+        utc_offset: Default::default(),
     };
     let snapshot = Snapshot {
         meta,

@@ -30,7 +30,7 @@ merchant=898310048160001
 operator_pw="op01-$RANDOM$RANDOM"
 supervisor_pw="sup00-$RANDOM$RANDOM"
 codes=()
-for i in $(seq -w 1 34); do
+for i in $(seq -w 1 35); do
   tid="200000$i"
   code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal "$tid" --currency CNY --db "$db" | tail -n 1)
   codes+=("$tid=$code")

@@ -84,6 +84,16 @@ pub struct SignInResponse {
     pub currency: String,
     /// Batches the host closed at cut-off since the last settlement.
     pub closed_batches: Vec<ClosedBatch>,
+    /// The host's time zone (IANA name, `Asia/Shanghai`), where its business day runs.
+    /// Absent from hosts before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "Asia/Shanghai"))]
+    pub timezone: Option<String>,
+    /// That zone's offset from UTC now, in minutes east (`480` for UTC+8): every date the
+    /// terminal shows or compares is on this clock (R4, R14, R21). Absent from older hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1080, maximum = 1080, example = 480))]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 /// What a transaction does.

@@ -108,6 +108,12 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         "business_date":"2026-11-28","batch_no":8,"next_trace_no":13,"currency":"CNY",
         "closed_batches":[{{"batch_no":7,"business_date":"2026-11-27","host_totals":{TOTALS}}}]}}"#
     ));
+    // A host that says where its business day runs (older hosts leave both out).
+    agrees::<SignInResponse>(
+        r#"{"session_token":"t","expires_at":"2026-11-28T20:00:00+08:00","operator":"01",
+        "business_date":"2026-11-28","batch_no":8,"next_trace_no":13,"currency":"CNY",
+        "closed_batches":[],"timezone":"Asia/Shanghai","utc_offset_minutes":480}"#,
+    );
     for (status, optional) in [
         (
             "approved",
@@ -168,7 +174,7 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
         "settlement":{{"batch_no":7,"terminal_totals":{TOTALS},"request_id":"s",
           "upload_request_id":"u","upload":{{"host_totals":{TOTALS},"next_batch_no":8}}}},
         "reconcile":[5,6],"recent_settled":[{{"batch_no":6,"first_trace":1,"last_trace":10}}],
-        "last_settlement":{},"journal_len":12}}"#,
+        "last_settlement":{},"journal_len":12,"utc_offset":480}}"#,
         settlement(DISCREPANCIES)
     ));
     agrees::<TxResult>(

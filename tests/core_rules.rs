@@ -159,6 +159,48 @@ fn r4_invalid_cards_are_refused_before_sending() {
     assert_eq!(b.requests_sent(), sent);
 }
 
+/// Activated and signed in at `now` with a host in Asia/Shanghai (UTC+8), or, with `None`,
+/// a host too old to say where it is.
+fn signed_in_with_host_offset(offset: Option<i32>, now: Timestamp) -> Bench {
+    let mut b = Bench::new();
+    b.host.utc_offset_minutes = offset;
+    b.now = now;
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    b
+}
+
+#[test]
+fn r4_expiry_is_checked_against_the_month_on_the_hosts_clock() {
+    // 2026-11-30T17:00:00Z: still November in UTC, already 1 December in Shanghai.
+    let now = Timestamp(1_796_058_000_000);
+    let card = |expiry: &str| Command::Sale {
+        amount: 100,
+        pan: CARD.into(),
+        expiry: expiry.into(),
+    };
+    let mut b = signed_in_with_host_offset(Some(480), now);
+    let sent = b.requests_sent();
+    let e = b.run(card("11/26")).unwrap_err();
+    assert_eq!(
+        e.code,
+        ErrorCode::InvalidCard,
+        "November is over in Shanghai"
+    );
+    assert_eq!(b.requests_sent(), sent, "refused before sending");
+    b.run(card("12/26")).unwrap();
+    // The clock is kept with the terminal: after a reload, before any sign-in, the same.
+    b.reload().unwrap();
+    b.sign_in().unwrap();
+    assert_eq!(
+        b.run(card("11/26")).unwrap_err().code,
+        ErrorCode::InvalidCard
+    );
+    // A host that does not say where it is leaves the terminal on UTC, as before.
+    let mut old = signed_in_with_host_offset(None, now);
+    old.run(card("11/26")).unwrap();
+}
+
 #[test]
 fn r4_no_pan_expiry_or_password_in_any_storage() {
     let mut b = Bench::signed_in();
@@ -726,6 +768,29 @@ fn r14_a_batch_of_an_earlier_day_reports_not_settled() {
     let r = b.terminal.recovery().expect("a report");
     assert_eq!(r.kind, RecoveryKind::NotSettled);
     assert_eq!(r.totals.sale.count, 1);
+}
+
+#[test]
+fn r14_a_batch_of_yesterday_is_not_settled_after_midnight_on_the_hosts_clock() {
+    // Signed in at 10:00 on 28 November in Shanghai (02:00 UTC), business date 2026-11-28.
+    let mut b = signed_in_with_host_offset(Some(480), T0);
+    b.sale(1000).unwrap();
+    b.run(Command::SignOff { settle: false }).unwrap();
+    // 23:00 in Shanghai: still the batch's day, nothing to report.
+    b.now = Timestamp(T0.0 + 13 * 3_600_000);
+    b.reload().unwrap();
+    assert_eq!(b.terminal.recovery(), None);
+    // 01:00 on the 29th in Shanghai is 17:00 UTC on the 28th: in UTC the batch would still
+    // look like today's until 08:00 in Shanghai.
+    b.now = Timestamp(T0.0 + 15 * 3_600_000);
+    b.reload().unwrap();
+    let r = b
+        .terminal
+        .recovery()
+        .expect("R14: yesterday's batch is reported");
+    assert_eq!(r.kind, RecoveryKind::NotSettled);
+    assert_eq!(r.business_date.as_deref(), Some("2026-11-28"));
+    assert_eq!(r.totals.sale.amount, 1000);
 }
 
 #[test]

@@ -82,6 +82,17 @@ async fn fault_after(path: &str, action: &str, times: u32, delay_ms: u32) {
         .expect("the proxy took the rule");
 }
 
+/// Has the proxy forward the next request to `path`, let the host commit, and answer a bare
+/// `status` (no body) in place of the host's answer.
+async fn fault_status(path: &str, status: u16) {
+    let rule = json(&format!(
+        r#"{{"path":"{path}","action":"bare_status","times":1,"status":{status}}}"#
+    ));
+    JsFuture::from(fault_js(PROXY, rule))
+        .await
+        .expect("the proxy took the rule");
+}
+
 async fn clear_faults() {
     JsFuture::from(fault_js(PROXY, json(r#"{"action":"clear"}"#)))
         .await
@@ -153,6 +164,47 @@ async fn r8_an_answer_lost_after_the_host_committed_is_reversed() {
     ok(t.sale(sale_req(250))).await;
     assert_eq!(t.pending_reversals(), 0);
     settle_balanced(&t, 1, 250).await;
+}
+
+#[wasm_bindgen_test]
+async fn r8_a_bare_4xx_after_the_host_committed_is_no_answer_and_reversed() {
+    let t = signed_in("20000035", "memory").await;
+    // A proxy's own 404, 408, 429 or 499 after it forwarded the sale says nothing about it:
+    // the host booked each one. Only the contract's error body is a refusal (CONTRACT.md 6).
+    let mut approved = 0;
+    for (i, status) in [404u16, 408, 429, 499].into_iter().enumerate() {
+        fault_status("/v1/transactions", status).await;
+        assert_eq!(
+            outcome(t.sale(sale_req(1000 + i as u64)))
+                .await
+                .err()
+                .as_deref(),
+            Some("HOST_UNREACHABLE"),
+            "HTTP {status}"
+        );
+        assert_eq!(
+            t.pending_reversals(),
+            1,
+            "HTTP {status}: queued, not dropped"
+        );
+        let journal = js_sys::Array::from(&t.journal());
+        let last = journal.get(journal.length() - 1);
+        assert_eq!(text(&last, "status"), "unknown", "HTTP {status}");
+        // The next sale sends the reversal first: the host's booked sale is undone.
+        ok(t.sale(sale_req(10))).await;
+        approved += 1;
+        assert_eq!(t.pending_reversals(), 0, "HTTP {status}: reversed");
+    }
+    // The host's own 404, with the contract's body, is still a definite no: nothing to reverse.
+    let unknown = json(&format!(
+        r#"{{"rrn":"999999999999","amount":10,"supervisorPassword":"{SUPERVISOR_PASSWORD}"}}"#
+    ));
+    assert_eq!(
+        outcome(t.refund(unknown)).await.err().as_deref(),
+        Some("UNKNOWN_TRANSACTION")
+    );
+    assert_eq!(t.pending_reversals(), 0);
+    settle_balanced(&t, approved, 10 * u64::from(approved)).await;
 }
 
 #[wasm_bindgen_test]

@@ -20,11 +20,14 @@
 //! - `kill_host_mid` (own host only): forward, and SIGKILL the host `delay_ms` later while it
 //!   is still working on the request (the held-back card keeps a sale inside the host, booked
 //!   and waiting on the issuer), then restart it and close the connection unanswered;
-//! - `cutoff` (own host only): run `softpos-host cutoff --db URL` just before forwarding.
+//! - `cutoff` (own host only): run `softpos-host cutoff --db URL` just before forwarding;
+//! - `bare_status`: forward, let the host commit, then answer `status` with an empty body (a
+//!   proxy's own 404/408/429/499), keeping the host's CORS headers so the page can read it.
 //!
 //! It works on raw HTTP/1.1 bytes, not through an HTTP library, so a fault can happen at any
 //! byte: one request per client connection, `Connection: close` both ways. CORS passes
-//! through untouched (the host decides), except for `/__fault` itself, which any page may call.
+//! through untouched (the host decides; preflights are never faulted), except for `/__fault`
+//! itself, which any page may call.
 //! It listens on 127.0.0.1 only and stops when its parent kills it.
 
 use serde::Deserialize;
@@ -43,6 +46,9 @@ struct Rule {
     times: u32,
     #[serde(default)]
     delay_ms: u64,
+    /// The status `bare_status` answers with.
+    #[serde(default)]
+    status: u16,
 }
 
 fn one() -> u32 {
@@ -297,7 +303,13 @@ async fn serve(
         return control(client, method, &request, rules).await;
     }
     let request = close_after(&request);
-    let rule = take_rule(rules, path);
+    // A CORS preflight passes untouched: a fault is for the request itself, and a preflight
+    // taking the rule would turn every fault into a request the host never saw.
+    let rule = if method == "OPTIONS" {
+        None
+    } else {
+        take_rule(rules, path)
+    };
     let action = rule.as_ref().map_or("", |r| r.action.as_str());
     if !action.is_empty() {
         eprintln!("fault_proxy: {action} {method} {path}");
@@ -352,6 +364,11 @@ async fn serve(
     };
     match action {
         "drop_answer" => Ok(()),
+        "bare_status" => {
+            let status = rule.as_ref().map_or(502, |r| r.status);
+            client.write_all(&bare(&answer, status)).await?;
+            client.shutdown().await
+        }
         "cut_body" => {
             let body_at = find(&answer, b"\r\n\r\n").map_or(answer.len(), |e| e + 4);
             let cut = body_at + (answer.len() - body_at) / 2;
@@ -363,6 +380,25 @@ async fn serve(
             client.shutdown().await
         }
     }
+}
+
+/// An answer of `status` with no body, carrying over only the host answer's CORS headers: what
+/// a proxy that adds them to every answer sends when it gives up on its own.
+fn bare(answer: &[u8], status: u16) -> Vec<u8> {
+    let end = find(answer, b"\r\n\r\n").unwrap_or(answer.len());
+    let mut out = format!("HTTP/1.1 {status} Proxy Says No\r\n");
+    for line in String::from_utf8_lossy(&answer[..end])
+        .split("\r\n")
+        .skip(1)
+    {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if name.starts_with("access-control-") || name == "vary" {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    out.into_bytes()
 }
 
 async fn control(
@@ -390,6 +426,7 @@ async fn control(
                     "kill_host",
                     "kill_host_mid",
                     "cutoff",
+                    "bare_status",
                 ]
                 .contains(&r.action.as_str()) =>
             {

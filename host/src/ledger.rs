@@ -17,7 +17,7 @@ use softpos::core::card::{Expiry, Pan};
 use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
 use softpos::core::money::Amount;
 use softpos::core::settlement::{compare, fold, outcome};
-use softpos::core::time::Timestamp;
+use softpos::core::time::{Timestamp, UtcOffset};
 use softpos::protocol::{
     ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
     OriginalRef, Outcome, ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse,
@@ -504,6 +504,7 @@ impl Store {
             });
         }
         tx.commit().await?;
+        let (timezone, utc_offset_minutes) = self.wall_clock();
         Ok(SignInResponse {
             session_token: token,
             expires_at: Timestamp(now + SESSION_MS).rfc3339(),
@@ -513,6 +514,8 @@ impl Store {
             next_trace_no,
             currency: terminal.currency.clone(),
             closed_batches,
+            timezone,
+            utc_offset_minutes: Some(utc_offset_minutes),
         })
     }
 
@@ -705,7 +708,9 @@ impl Store {
             ));
         };
         let pan = Pan::parse(&card.pan)?;
-        Expiry::parse(&card.expiry, Timestamp(now_ms()))?;
+        // The card's month on the merchants' clock, as the terminal checked it.
+        let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+        Expiry::parse(&card.expiry, Timestamp(now_ms()).local(offset))?;
         let masked = pan.masked();
         let terminal_ref = s.terminal.terminal_ref;
         let request = AuthRequest {

@@ -228,6 +228,17 @@ pub struct Store {
     password_checks: Arc<PasswordChecks>,
     /// The key of the card's part of idempotency fingerprints (R9).
     fingerprint_key: Arc<FingerprintKey>,
+    /// The merchants' time zone (`--timezone`), told to terminals at sign-in.
+    tz: TimeZone,
+}
+
+impl Store {
+    /// The merchants' wall clock now: the zone's IANA name and its offset from UTC in minutes
+    /// (it changes with daylight saving, so it is asked each time).
+    pub fn wall_clock(&self) -> (Option<String>, i32) {
+        let offset = self.tz.to_offset(jiff::Timestamp::now()).seconds() / 60;
+        (self.tz.iana_name().map(str::to_owned), offset)
+    }
 }
 
 /// Milliseconds since the epoch, now.
@@ -436,6 +447,7 @@ impl Store {
                 writes: Arc::new(AtomicU64::new(0)),
                 password_checks: Arc::default(),
                 fingerprint_key: Arc::new(placeholder_key()),
+                tz: clock.tz.clone(),
             }
         } else if url.starts_with("sqlite:") {
             // `mode=rwc` creates the file on first use.
@@ -472,6 +484,7 @@ impl Store {
                 writes: Arc::new(AtomicU64::new(0)),
                 password_checks: Arc::default(),
                 fingerprint_key: Arc::new(placeholder_key()),
+                tz: clock.tz.clone(),
             }
         } else {
             return Err(format!(

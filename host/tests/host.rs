@@ -780,6 +780,19 @@ fn r12_sign_off_ends_the_session_and_refuses_to_skip_settlement() {
 }
 
 #[test]
+fn r14_sign_in_tells_the_terminal_the_time_zone_of_the_business_day() {
+    // The terminal compares and shows dates on this clock (docs/browser.md): the zone given
+    // to `serve`, and its offset from UTC now, in minutes east.
+    each_backend(|b| {
+        let c = Counter::with_args(b, &["--timezone", "Asia/Kolkata"]);
+        let (st, body) = c.host.sign_in(&c.key, "01", OPERATOR_PW);
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["timezone"], "Asia/Kolkata", "{body}");
+        assert_eq!(body["utc_offset_minutes"], 330, "{body}");
+    });
+}
+
+#[test]
 fn r15_cutoff_closes_batches_ends_sessions_and_reports_them_at_sign_in() {
     each_backend(|b| {
         let mut c = Counter::new(b);

@@ -22,9 +22,10 @@ export function provision(bin, db, terminals) {
   return codes;
 }
 
-/** Starts `softpos-host <args> --listen 127.0.0.1:0` and waits for its address. */
-export async function spawnHost(bin, args, env = process.env) {
-  const child = spawn(bin, [...args, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"], env });
+/** Starts `softpos-host <args> --listen 127.0.0.1:PORT` (a free port unless given) and waits
+ * for its address. */
+export async function spawnHost(bin, args, env = process.env, port = 0) {
+  const child = spawn(bin, [...args, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   let err = "";
   child.stderr.on("data", (d) => (err += d));
@@ -52,12 +53,13 @@ export async function spawnHost(bin, args, env = process.env) {
   };
 }
 
-/** Debian's Chromium, headless (CHROMIUM overrides the path). */
-export function launchChromium() {
+/** Debian's Chromium, headless (CHROMIUM overrides the path), with any `extraArgs`. */
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+      ...extraArgs],
   });
 }
 

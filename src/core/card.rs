@@ -2,7 +2,7 @@
 //! real month. Neither is `Serialize`: the full number and the expiry cannot be written to a
 //! journal or a snapshot by accident, only their masked form.
 
-use crate::core::time::Timestamp;
+use crate::core::time::LocalTime;
 use crate::error::{Error, ErrorCode};
 use std::fmt;
 
@@ -123,8 +123,15 @@ pub struct Expiry {
 }
 
 impl Expiry {
-    /// Parses `MM/YY` and refuses a month already past at `now` (UTC).
-    pub fn parse(input: &str, now: Timestamp) -> Result<Expiry, Error> {
+    /// Parses `MM/YY` and refuses a month already past at `now`, on the host's wall clock (a
+    /// bare `Timestamp` is UTC): a card of November is still good at 17:00 UTC on 30 November,
+    /// but not at that instant in Shanghai, where it is 1 December.
+    pub fn parse(input: &str, now: impl Into<LocalTime>) -> Result<Expiry, Error> {
+        Expiry::parse_at(input, now.into())
+    }
+
+    // One copy whatever the caller passes: the browser module pays for each.
+    fn parse_at(input: &str, now: LocalTime) -> Result<Expiry, Error> {
         let bad = || {
             Error::with_detail(
                 ErrorCode::InvalidCard,
@@ -166,6 +173,7 @@ impl fmt::Debug for Expiry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::Timestamp;
 
     // 2026-11-28
     const NOW: Timestamp = Timestamp(1_795_824_000_000);

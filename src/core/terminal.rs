@@ -22,7 +22,7 @@ use crate::core::card::{Expiry, Pan};
 use crate::core::journal::{tx_kind, EntryDraft, Journal};
 use crate::core::money::{Amount, Currency};
 use crate::core::settlement::Tally;
-use crate::core::time::Timestamp;
+use crate::core::time::{Timestamp, UtcOffset};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{
     ActivateRequest, ActivateResponse, BatchTotals, CardData, Discrepancy, EntryKind, EntryStatus,
@@ -612,6 +612,10 @@ pub struct Meta {
     /// Entries in the open batch's journal, written with each append: a journal cut short
     /// (its newest entries deleted) still chains, so the count is what catches it (R19).
     pub journal_len: u32,
+    /// The host's offset from UTC at the last sign-in: the clock of every date the terminal
+    /// shows or compares. UTC in snapshots written before it was kept.
+    #[serde(default)]
+    pub utc_offset: UtcOffset,
 }
 
 /// Everything needed to bring a terminal back after a reload.
@@ -799,6 +803,7 @@ impl Terminal {
             recent_settled: Vec::new(),
             last_settlement: None,
             journal_len: 0,
+            utc_offset: UtcOffset::UTC,
         };
         let journal = Journal::new(&config.merchant_id, &config.terminal_id, meta.batch_no);
         Ok(Terminal {
@@ -881,10 +886,11 @@ impl Terminal {
         } else if self.meta.settlement.is_some() || !self.meta.reconcile.is_empty() {
             RecoveryKind::NotSettled
         } else if self.journal.has_transactions() {
-            // A batch from an earlier business day: its date is before today's (UTC) date.
-            let today = now.rfc3339();
-            match (&self.meta.business_date, today.get(..10)) {
-                (Some(date), Some(today)) if today > date.as_str() => RecoveryKind::NotSettled,
+            // A batch from an earlier business day: its date is before today's on the host's
+            // clock (in UTC, yesterday's batch would pass for today's until UTC midnight).
+            let today = now.local(self.meta.utc_offset).date();
+            match &self.meta.business_date {
+                Some(date) if today > *date => RecoveryKind::NotSettled,
                 _ => return None,
             }
         } else {
@@ -968,6 +974,11 @@ impl Terminal {
     /// The last settlement finished.
     pub fn last_settlement(&self) -> Option<&SettlementResult> {
         self.meta.last_settlement.as_ref()
+    }
+
+    /// The host's offset from UTC, as of the last sign-in: show dates on this clock.
+    pub fn utc_offset(&self) -> UtcOffset {
+        self.meta.utc_offset
     }
 
     /// The persisted state record.
@@ -1060,7 +1071,10 @@ impl Terminal {
             } => {
                 self.require_signed_in()?;
                 let amount = Amount::new(amount)?.get();
-                let card = (Pan::parse(&pan)?, Expiry::parse(&expiry, now)?);
+                let card = (
+                    Pan::parse(&pan)?,
+                    Expiry::parse(&expiry, now.local(self.meta.utc_offset))?,
+                );
                 self.require_room()?;
                 Ok(Goal::Tx(Box::new(TxPlan {
                     kind: TxKind::Sale,
@@ -1726,6 +1740,10 @@ impl Terminal {
         }
         self.meta.currency = Some(currency.code().to_owned());
         self.meta.business_date = Some(resp.business_date.clone());
+        // An older host says nothing: keep the clock we had (UTC on a new terminal).
+        if let Some(offset) = resp.utc_offset_minutes.and_then(UtcOffset::from_minutes) {
+            self.meta.utc_offset = offset;
+        }
         self.meta.operator = Some(resp.operator.clone());
         self.meta.next_trace_no = resp.next_trace_no.clamp(1, MAX_SEQUENCE);
         // R14: batches closed at cut-off, and a leftover local batch the host has moved

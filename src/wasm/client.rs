@@ -1,24 +1,18 @@
 //! The host client: one `fetch` per [`Outgoing`], with the timeout of R8.
 //!
 //! Only a definite answer counts as one: a 2xx we can read, or a 4xx carrying the contract's
-//! error body. A network error, a timeout, a 5xx or anything unreadable is `NoAnswer`, and
-//! the core turns an unanswered transaction into a queued reversal.
+//! error body with a known code other than `BUSY`. A network error, a timeout, a 5xx, a bare
+//! 4xx (a proxy's), `BUSY` or anything unreadable is `NoAnswer`, and the core turns an
+//! unanswered transaction into a queued reversal (docs/browser.md, "What counts as an answer").
 
 use crate::core::terminal::{Auth, Outgoing, Reply};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::ErrorBody;
 use crate::wasm::codec::{self, FromJs, ToJs};
+use crate::wasm::scope::{self, Timer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestInit, Response};
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global scope, window or worker: both have `fetch`.
-    type Global;
-    #[wasm_bindgen(method)]
-    fn fetch(this: &Global, request: &Request) -> js_sys::Promise;
-}
 
 /// Sends one request and waits at most `timeout_ms` for its answer.
 pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
@@ -26,7 +20,9 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     let Ok(controller) = AbortController::new() else {
         return Reply::NoAnswer;
     };
-    let _timer = AbortTimer::start(&controller, timeout_ms);
+    // The global scope's timer, so a terminal in a worker has its timeout too.
+    let abort = controller.clone();
+    let _timer = Timer::once(i64::from(timeout_ms), move || abort.abort());
     let Ok(body) = js_sys::JSON::stringify(&out.call.to_js()) else {
         return Reply::NoAnswer;
     };
@@ -49,8 +45,7 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
         return Reply::NoAnswer;
     };
     // `fetch` is on the window in a page and on the global scope in a worker.
-    let global: Global = js_sys::global().unchecked_into();
-    let Ok(response) = JsFuture::from(global.fetch(&request)).await else {
+    let Ok(response) = JsFuture::from(scope::global().fetch(&request)).await else {
         return Reply::NoAnswer;
     };
     let response: Response = response.unchecked_into();
@@ -66,48 +61,17 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     match status {
         200..=299 => codec::answer(&out.call, &json),
 
-        400..=499 => Reply::Refused(match ErrorBody::from_js(&json) {
-            Ok(body) => Error {
+        // CONTRACT.md section 6: only the host's own error, with a code this terminal knows,
+        // is a refusal. A bare 4xx may be a proxy's after it forwarded the request, and BUSY
+        // (the host's limits, 429 or 503) means "not now": neither says the request was not
+        // booked, so both go the way of no answer, which reverses a transaction.
+        400..=499 => match ErrorBody::from_js(&json) {
+            Ok(body) if body.error.code != ErrorCode::Busy => Reply::Refused(Error {
                 code: body.error.code,
                 message: body.error.message,
-            },
-            Err(_) => Error::with_detail(
-                ErrorCode::BadRequest,
-                format_args!("the host answered HTTP {status}"),
-            ),
-        }),
+            }),
+            _ => Reply::NoAnswer,
+        },
         _ => Reply::NoAnswer,
-    }
-}
-
-/// Aborts the request when the time is up; dropping it cancels the timer.
-struct AbortTimer {
-    id: Option<i32>,
-    _closure: Closure<dyn FnMut()>,
-}
-
-impl AbortTimer {
-    fn start(controller: &AbortController, timeout_ms: u32) -> AbortTimer {
-        let controller = controller.clone();
-        let closure = Closure::<dyn FnMut()>::new(move || controller.abort());
-        let id = web_sys::window().and_then(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                closure.as_ref().unchecked_ref(),
-                i32::try_from(timeout_ms).unwrap_or(i32::MAX),
-            )
-            .ok()
-        });
-        AbortTimer {
-            id,
-            _closure: closure,
-        }
-    }
-}
-
-impl Drop for AbortTimer {
-    fn drop(&mut self) {
-        if let (Some(id), Some(w)) = (self.id, web_sys::window()) {
-            w.clear_timeout_with_handle(id);
-        }
     }
 }

@@ -11,6 +11,7 @@ use crate::core::terminal::{
     Call, InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
     Reply, SettledRange, SettlementResult, SignInResult, SignOffResult, TxResult,
 };
+use crate::core::time::UtcOffset;
 use crate::error::ErrorCode;
 use crate::protocol::{
     ActivateRequest, ActivateResponse, BatchTotals, CardData, ClosedBatch, Discrepancy,
@@ -138,7 +139,7 @@ macro_rules! js_integer {
         }
     )*};
 }
-js_integer!(u32, u64, i64, usize);
+js_integer!(u32, u64, i64, i32, usize);
 
 /// `null` or absent is `None`, as serde reads an `Option` field.
 impl<T: FromJs> FromJs for Option<T> {
@@ -351,8 +352,8 @@ js_struct!(SignInResponse {
     batch_no,
     next_trace_no,
     currency,
-    closed_batches,
-});
+    closed_batches
+}; timezone, utc_offset_minutes);
 js_struct!(TransactionResponse {
     request_id,
     status,
@@ -512,7 +513,26 @@ js_struct!(Meta {
     recent_settled,
     last_settlement,
     journal_len,
+    utc_offset,
 });
+
+/// Absent, as in a state record written before the terminal kept it, is UTC: serde's default.
+impl FromJs for UtcOffset {
+    fn from_js(v: &JsValue) -> Result<Self, Unreadable> {
+        match Option::<i32>::from_js(v)? {
+            None => Ok(UtcOffset::UTC),
+            Some(m) => UtcOffset::from_minutes(m).ok_or(BAD),
+        }
+    }
+    fn stand_in() -> Self {
+        UtcOffset::UTC
+    }
+}
+impl ToJs for UtcOffset {
+    fn to_js(&self) -> JsValue {
+        self.minutes().to_js()
+    }
+}
 
 /// The host's 2xx answer to `call`. One we cannot read is as good as no answer: the host
 /// may have acted on the request (R8).

@@ -7,7 +7,9 @@
 
 mod client;
 pub mod codec;
+mod scope;
 mod storage;
+mod tab;
 mod widget;
 
 pub use widget::{mount_widget, mount_widget_error, WidgetHandle};
@@ -127,15 +129,8 @@ pub(crate) struct Inner {
     storage: Rc<Storage>,
     listeners: Vec<(u32, Function)>,
     next_listener: u32,
-    idle_timer: Option<(i32, Closure<dyn FnMut()>)>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let (Some((id, _)), Some(w)) = (self.idle_timer.take(), web_sys::window()) {
-            w.clear_timeout_with_handle(id);
-        }
-    }
+    /// R13's timer; dropping it cancels it.
+    idle_timer: Option<scope::Timer>,
 }
 
 /// The contract's message for an error code in a language (`"zh-CN"` or `"en"`), e.g.
@@ -156,72 +151,8 @@ pub fn error_message(code: &str, locale: Option<String>) -> Option<String> {
 #[wasm_bindgen]
 pub struct Terminal {
     pub(crate) inner: Rc<RefCell<Inner>>,
-    /// The Web Lock that keeps a second tab off this terminal's journal; released on drop.
-    _tab_lock: Option<TabLock>,
-}
-
-/// An exclusive Web Lock (`navigator.locks`) on one terminal's browser storage, held for the
-/// lifetime of the `Terminal`. Two tabs appending to one journal would fork its hash chain and
-/// reuse trace numbers, so the second `Terminal.open` is refused with `BUSY` instead of
-/// waiting: a tab that waited could sit unnoticed behind a forgotten one. The browser drops
-/// the lock by itself when the tab closes or reloads.
-struct TabLock {
-    release: Function,
-}
-
-impl Drop for TabLock {
-    fn drop(&mut self) {
-        let _ = self.release.call0(&JsValue::UNDEFINED);
-    }
-}
-
-impl TabLock {
-    /// `Ok(None)` where the browser has no Web Locks (nothing to guard with); `BUSY` when
-    /// another tab holds the terminal.
-    async fn acquire(name: &str) -> Result<Option<TabLock>, Error> {
-        let locks = web_sys::window()
-            .map(|w| field(&field(&w.into(), "navigator"), "locks"))
-            .unwrap_or(JsValue::UNDEFINED);
-        let request = field(&locks, "request");
-        let Some(request) = request.dyn_ref::<Function>() else {
-            return Ok(None);
-        };
-        // `held` stays pending until `release` is called: the lock lives as long as it does.
-        let mut release = None;
-        let held = Promise::new(&mut |resolve, _| release = Some(resolve));
-        let mut granted = None;
-        let answer = Promise::new(&mut |resolve, _| granted = Some(resolve));
-        let (Some(release), Some(granted)) = (release, granted) else {
-            return Ok(None);
-        };
-        let callback = Closure::once_into_js(move |lock: JsValue| -> JsValue {
-            // `lock` is null when `ifAvailable` found the lock taken.
-            let _ = granted.call1(&JsValue::UNDEFINED, &(!lock.is_null()).into());
-            if lock.is_null() {
-                JsValue::UNDEFINED
-            } else {
-                held.into()
-            }
-        });
-        let options = Object::new();
-        let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
-        request
-            .call3(&locks, &name.into(), &options, &callback)
-            .map_err(|_| Error::with_detail(ErrorCode::Internal, "navigator.locks failed"))?;
-        let got = wasm_bindgen_futures::JsFuture::from(answer)
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        if got {
-            Ok(Some(TabLock { release }))
-        } else {
-            Err(Error::with_detail(
-                ErrorCode::Busy,
-                "this terminal is open in another tab or window; close it there first",
-            ))
-        }
-    }
+    /// What keeps a second tab off this terminal's journal (src/wasm/tab.rs); freed on drop.
+    _tab: Option<tab::Guard>,
 }
 
 pub(crate) fn now() -> Timestamp {
@@ -230,10 +161,9 @@ pub(crate) fn now() -> Timestamp {
 }
 
 fn new_request_id() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_default()
+    // Called with the state borrowed: it must not throw, as `crypto.randomUUID` does where the
+    // page is not a secure context.
+    scope::new_uuid()
 }
 
 /// The contract's error as a JS `Error` with a `code`.
@@ -452,18 +382,13 @@ pub(crate) fn start(
 
 /// R13: arms a timer for the idle sign-off, replacing the previous one.
 fn schedule_idle(inner: &Rc<RefCell<Inner>>) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
     let mut i = inner.borrow_mut();
-    if let Some((id, _)) = i.idle_timer.take() {
-        window.clear_timeout_with_handle(id);
-    }
+    i.idle_timer = None;
     let Some(at) = i.core.next_timer() else {
         return;
     };
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(inner);
-    let closure = Closure::<dyn FnMut()>::new(move || {
+    let fire = move || {
         let Some(inner) = weak.upgrade() else {
             return;
         };
@@ -478,14 +403,8 @@ fn schedule_idle(inner: &Rc<RefCell<Inner>>) {
             // Busy, or activity moved the deadline: look again later.
             schedule_idle(&inner);
         }
-    });
-    let delay = (at.millis() - now().millis()).clamp(0, i64::from(i32::MAX));
-    if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-        closure.as_ref().unchecked_ref(),
-        i32::try_from(delay).unwrap_or(i32::MAX),
-    ) {
-        i.idle_timer = Some((id, closure));
-    }
+    };
+    i.idle_timer = scope::Timer::once(at.millis() - now().millis(), fire);
 }
 
 impl Terminal {
@@ -525,13 +444,14 @@ impl Terminal {
             cfg.max_batch_entries = max;
         }
         cfg.validate()?;
+        let mut storage = Storage::open(browser).await?;
         // Only browser storage is shared between tabs; a memory terminal has its own journal.
-        let tab_lock = if browser {
-            TabLock::acquire(&format!("softpos:{}/{}", cfg.merchant_id, cfg.terminal_id)).await?
-        } else {
-            None
+        let tab = match storage.db() {
+            Some(db) => Some(tab::Guard::acquire(&cfg.merchant_id, &cfg.terminal_id, db).await?),
+            None => None,
         };
-        let storage = Rc::new(Storage::open(browser).await?);
+        storage.set_fence(tab.as_ref().and_then(tab::Guard::fence));
+        let storage = Rc::new(storage);
         let t = now();
         let snapshot = storage.load(&cfg.merchant_id, &cfg.terminal_id).await?;
         let mut core = match snapshot {
@@ -552,10 +472,7 @@ impl Terminal {
             next_listener: 0,
             idle_timer: None,
         }));
-        Ok(Terminal {
-            inner,
-            _tab_lock: tab_lock,
-        })
+        Ok(Terminal { inner, _tab: tab })
     }
 
     /// Starts an operation and returns the promise of its result.

@@ -5,6 +5,7 @@
 //! writes one entry whatever the batch size. Each step's writes go in one IndexedDB
 //! transaction, and the request leaves only once it has committed.
 
+use super::tab::Fence;
 use crate::core::terminal::{Meta, Snapshot, Write};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::JournalEntry;
@@ -18,7 +19,7 @@ use web_sys::{IdbDatabase, IdbKeyRange, IdbRequest, IdbTransaction, IdbTransacti
 
 const DB_NAME: &str = "softpos";
 const DB_VERSION: u32 = 1;
-const META: &str = "meta";
+pub(super) const META: &str = "meta";
 const JOURNAL: &str = "journal";
 
 thread_local! {
@@ -29,8 +30,9 @@ thread_local! {
 
 /// Where a terminal keeps its state.
 pub enum Storage {
-    /// IndexedDB: survives a reload.
-    Browser(IdbDatabase),
+    /// IndexedDB: survives a reload. With a fence, each write first checks that this page
+    /// still holds the terminal's tab lease (src/wasm/tab.rs).
+    Browser(IdbDatabase, Option<Fence>),
     /// Page memory: gone with the page.
     Memory,
 }
@@ -89,7 +91,7 @@ async fn done(request: &IdbRequest) -> Result<JsValue, JsValue> {
 }
 
 /// Resolves when an IndexedDB transaction has committed.
-async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
+pub(super) async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
     let promise = Promise::new(&mut |resolve, reject| {
         let on_complete = Closure::once_into_js(move || {
             let _ = resolve.call0(&JsValue::NULL);
@@ -116,11 +118,7 @@ impl Storage {
         }
         let unavailable =
             || Error::with_detail(ErrorCode::Internal, "this browser offers no IndexedDB");
-        let factory = web_sys::window()
-            .ok_or_else(unavailable)?
-            .indexed_db()
-            .map_err(storage_error("open"))?
-            .ok_or_else(unavailable)?;
+        let factory = super::scope::indexed_db().ok_or_else(unavailable)?;
         let open = factory
             .open_with_u32(DB_NAME, DB_VERSION)
             .map_err(storage_error("open"))?;
@@ -141,7 +139,22 @@ impl Storage {
             .map_err(storage_error("open"))?
             .dyn_into::<IdbDatabase>()
             .map_err(storage_error("open"))?;
-        Ok(Storage::Browser(db))
+        Ok(Storage::Browser(db, None))
+    }
+
+    /// The IndexedDB database, for browser storage.
+    pub fn db(&self) -> Option<&IdbDatabase> {
+        match self {
+            Storage::Browser(db, _) => Some(db),
+            Storage::Memory => None,
+        }
+    }
+
+    /// Has every later write check the tab lease first.
+    pub fn set_fence(&mut self, fence: Option<Fence>) {
+        if let Storage::Browser(_, f) = self {
+            *f = fence;
+        }
     }
 
     /// The terminal as last persisted, if it ever was.
@@ -163,7 +176,7 @@ impl Storage {
                     .collect();
                 (Some(meta.clone()), entries)
             }),
-            Storage::Browser(db) => {
+            Storage::Browser(db, _) => {
                 let read = storage_error("read");
                 let tx = db
                     .transaction_with_str_sequence(&Array::of2(&META.into(), &JOURNAL.into()))
@@ -219,7 +232,9 @@ impl Storage {
         terminal: &str,
         writes: &[Write],
     ) -> Result<(), Error> {
-        if writes.is_empty() {
+        // With a lease, even a step that writes nothing checks it: a page that lost the
+        // terminal sends nothing either.
+        if writes.is_empty() && !matches!(self, Storage::Browser(_, Some(_))) {
             return Ok(());
         }
         // Only the last state record of a step matters; entries are all kept, in order.
@@ -265,7 +280,7 @@ impl Storage {
                 }
                 Ok(())
             }),
-            Storage::Browser(db) => {
+            Storage::Browser(db, fence) => {
                 let write = storage_error("write");
                 let tx = db
                     .transaction_with_str_sequence_and_mode(
@@ -273,6 +288,10 @@ impl Storage {
                         IdbTransactionMode::Readwrite,
                     )
                     .map_err(&write)?;
+                let lost = match fence {
+                    Some(f) => Some(f.check(&tx).map_err(&write)?),
+                    None => None,
+                };
                 for (store, op) in ops {
                     let store = tx.object_store(store).map_err(&write)?;
                     match op {
@@ -286,7 +305,13 @@ impl Storage {
                         }
                     }
                 }
-                committed(&tx).await.map_err(&write)
+                committed(&tx).await.map_err(|e| {
+                    if lost.is_some_and(|l| l.get()) {
+                        Fence::lost()
+                    } else {
+                        write(e)
+                    }
+                })
             }
         }
     }

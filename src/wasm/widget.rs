@@ -12,6 +12,7 @@ use crate::core::money::Currency;
 use crate::core::terminal::{
     Command, Completion, Recovery, RecoveryKind, SettlementResult, State, TxResult,
 };
+use crate::core::time::{Timestamp, UtcOffset};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{
     BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
@@ -333,6 +334,8 @@ struct View<'a> {
     pending_reversals: usize,
     recovery: Option<Recovery>,
     totals: BatchTotals,
+    /// The host's clock, for every date and time shown.
+    utc_offset: UtcOffset,
 }
 
 impl View<'_> {
@@ -342,6 +345,13 @@ impl View<'_> {
 
     fn money(&self, minor: i64) -> String {
         esc(&self.currency.format(minor))
+    }
+
+    /// An instant the terminal recorded (RFC 3339, UTC) as the merchant's wall clock reads it,
+    /// `2026-12-04 16:49:00` (R21).
+    fn local_time(&self, at: &str) -> String {
+        Timestamp::parse_utc(at)
+            .map_or_else(|| at.to_owned(), |t| t.local(self.utc_offset).date_time())
     }
 }
 
@@ -364,6 +374,7 @@ fn render(ui: &Rc<RefCell<Ui>>) {
             pending_reversals: core.pending_reversals(),
             recovery: core.recovery().cloned(),
             totals: core.totals(),
+            utc_offset: core.utc_offset(),
         };
         let journal = match (view.state, ui.tab, &ui.mode) {
             (State::SignedIn, Tab::Journal, Mode::Counter) => Some(journal_html(&view, core)),
@@ -789,8 +800,8 @@ fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     );
     let _ = write!(
         h,
-        r#"<dt></dt><dd>{}</dd></dl><button type="button" data-action="print">{}</button></section>"#,
-        esc(&r.at),
+        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button></section>"#,
+        esc(&v.local_time(&r.at)),
         v.t(T::print)
     );
 }
@@ -836,10 +847,10 @@ fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     }
     let _ = write!(
         h,
-        r#"<p>{} {:06} · {}</p><button type="button" data-action="print">{}</button></section>"#,
+        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print">{}</button></section>"#,
         v.t(T::next_batch),
         s.next_batch_no,
-        esc(&s.settled_at),
+        esc(&v.local_time(&s.settled_at)),
         v.t(T::print)
     );
 }
@@ -965,6 +976,14 @@ fn on_event(weak: &Weak<RefCell<Ui>>, e: Event) {
     }
 }
 
+/// The host's clock as the terminal last heard it (UTC while the terminal is mid-update).
+fn utc_offset(ui: &Rc<RefCell<Ui>>) -> UtcOffset {
+    ui.borrow()
+        .term
+        .try_borrow()
+        .map_or(UtcOffset::UTC, |t| t.core.utc_offset())
+}
+
 /// Live validity of the card fields as they are typed (R4, the core's own checks).
 fn live_check(ui: &Rc<RefCell<Ui>>, target: &Element) {
     let Some(input) = target.dyn_ref::<HtmlInputElement>() else {
@@ -988,7 +1007,7 @@ fn live_check(ui: &Rc<RefCell<Ui>>, target: &Element) {
             }
             Err(_) => (false, tr(locale, T::card_bad).to_owned()),
         },
-        "expiry" => match Expiry::parse(&value, now()) {
+        "expiry" => match Expiry::parse(&value, now().local(utc_offset(ui))) {
             Ok(_) => (true, tr(locale, T::expiry_ok).to_owned()),
             Err(_) => (false, tr(locale, T::expiry_bad).to_owned()),
         },

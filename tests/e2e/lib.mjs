@@ -15,12 +15,15 @@ export const CARD = "4111111111111111";
 export const DECLINED_CARD = "4000000000000002";
 export const EXPIRY = "12/30";
 
-/** Starts the demo host with extra terminals; resolves with its URL, codes and passwords. */
-export async function startHost(extraTerminals = []) {
+/** Starts the demo host with extra terminals; resolves with its URL, codes and passwords.
+ * `port` (default: a free one) and `allowOrigin` are for a page served under another name. */
+export async function startHost(extraTerminals = [], { port = 0, allowOrigin = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "softpos-e2e-"));
   const db = `sqlite://${dir}/host.db`;
   const codes = provision(HOST_BIN, db, extraTerminals);
-  const host = await spawnHost(HOST_BIN, ["demo", "--db", db, "--www", join(root, "www")]);
+  const origins = allowOrigin.flatMap((o) => ["--allow-origin", o]);
+  const host = await spawnHost(HOST_BIN, ["demo", "--db", db, "--www", join(root, "www"), ...origins],
+    process.env, port);
   const field = (re) => host.stdout().match(re)?.[1];
   codes["10000001"] = field(/^activation code:\s+(\S+)$/m);
   codes["10000002"] = field(/checkout page:\s+terminal 10000002, activation code (\S+)$/m);
@@ -37,9 +40,9 @@ export async function startHost(extraTerminals = []) {
   };
 }
 
-export async function launch() {
+export async function launch(extraArgs = []) {
   mkdirSync(SHOTS, { recursive: true });
-  return launchChromium();
+  return launchChromium(extraArgs);
 }
 
 /** A page that records console errors and uncaught exceptions. */

@@ -74,6 +74,8 @@ pub struct ModelHost {
     answers: HashMap<String, Reply>,
     rrn: u64,
     pub business_date: String,
+    /// What the host says of its clock at sign-in; `None` as an older host.
+    pub utc_offset_minutes: Option<i32>,
     pub requests: Vec<Call>,
 }
 
@@ -92,6 +94,7 @@ impl Default for ModelHost {
             answers: HashMap::new(),
             rrn: 0,
             business_date: "2026-11-28".into(),
+            utc_offset_minutes: None,
             requests: Vec::new(),
         }
     }
@@ -252,6 +255,8 @@ impl ModelHost {
                     next_trace_no: self.next_trace,
                     currency: "CNY".into(),
                     closed_batches,
+                    timezone: None,
+                    utc_offset_minutes: self.utc_offset_minutes,
                 })
             }
             Call::Transaction(req) => {

@@ -1,0 +1,115 @@
+//! The global scope, a window or a worker's, and what the terminal takes from it: `fetch`,
+//! timers, random bytes, IndexedDB, `navigator`. Reached through `globalThis` rather than
+//! `window`, so a terminal runs in a worker too, and through APIs a page that is not a secure
+//! context has as well (docs/browser.md).
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::{Crypto, IdbFactory, Request};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis`: a window, or a worker's global scope.
+    pub type Global;
+    #[wasm_bindgen(method)]
+    pub fn fetch(this: &Global, request: &Request) -> Promise;
+    #[wasm_bindgen(method, getter)]
+    fn crypto(this: &Global) -> Option<Crypto>;
+    #[wasm_bindgen(method, getter, catch, js_name = indexedDB)]
+    fn indexed_db(this: &Global) -> Result<Option<IdbFactory>, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    pub fn navigator(this: &Global) -> JsValue;
+    #[wasm_bindgen(method, catch, js_name = setTimeout)]
+    fn set_timeout(this: &Global, handler: &Function, ms: i32) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, js_name = clearTimeout)]
+    fn clear_timeout(this: &Global, id: &JsValue);
+    #[wasm_bindgen(method, catch, js_name = setInterval)]
+    fn set_interval(this: &Global, handler: &Function, ms: i32) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, js_name = clearInterval)]
+    fn clear_interval(this: &Global, id: &JsValue);
+}
+
+/// The global scope of wherever the module runs.
+pub fn global() -> Global {
+    js_sys::global().unchecked_into()
+}
+
+/// IndexedDB, where the scope offers it.
+pub fn indexed_db() -> Option<IdbFactory> {
+    global().indexed_db().ok().flatten()
+}
+
+/// A callback on the global scope's clock (`setTimeout`, or `setInterval` when it repeats),
+/// cancelled when dropped.
+pub struct Timer {
+    id: JsValue,
+    repeats: bool,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Timer {
+    /// Calls `f` once, after `ms` milliseconds.
+    pub fn once(ms: i64, f: impl FnMut() + 'static) -> Option<Timer> {
+        Timer::start(ms, false, Closure::new(f))
+    }
+
+    /// Calls `f` every `ms` milliseconds.
+    pub fn every(ms: i64, f: impl FnMut() + 'static) -> Option<Timer> {
+        Timer::start(ms, true, Closure::new(f))
+    }
+
+    fn start(ms: i64, repeats: bool, callback: Closure<dyn FnMut()>) -> Option<Timer> {
+        let ms = i32::try_from(ms.max(0)).unwrap_or(i32::MAX);
+        let handler = callback.as_ref().unchecked_ref();
+        let g = global();
+        let id = if repeats {
+            g.set_interval(handler, ms)
+        } else {
+            g.set_timeout(handler, ms)
+        };
+        Some(Timer {
+            id: id.ok()?,
+            repeats,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let g = global();
+        if self.repeats {
+            g.clear_interval(&self.id);
+        } else {
+            g.clear_timeout(&self.id);
+        }
+    }
+}
+
+/// A UUID v4 from `crypto.getRandomValues`, which every browser and worker has, secure
+/// context or not (`crypto.randomUUID` is for secure contexts only).
+pub fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    let drawn = global()
+        .crypto()
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut b).is_ok());
+    if !drawn {
+        // Not seen in any browser; an id must still be unique, which this is in practice, and
+        // it is never a secret.
+        for x in &mut b {
+            *x = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(x >> 4)]));
+        id.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    id
+}
