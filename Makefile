@@ -73,7 +73,7 @@ bench-host: toolchain
 # src/core against the core's native tests, and of the host's ledger against the host's suite
 # on SQLite. Reports land in mutants.out/core/mutants.out and mutants.out/host/mutants.out
 # (missed.txt is what to read); docs/mutants.md has the scores and the misses that change
-# nothing observable. About 50 minutes for the core and longer for the host on 2 cores.
+# nothing observable. About 50 minutes for the core on 2 cores, hours for the host's ledger.
 # MUTANTS_ARGS passes more options, e.g. MUTANTS_ARGS="--file src/core/money.rs" or "--iterate".
 MUTANTS_ARGS ?=
 mutants: mutants-core mutants-host

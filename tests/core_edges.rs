@@ -7,11 +7,12 @@
 
 mod support;
 
+use softpos::core::card::{mask_digits, Expiry, Pan};
 use softpos::core::journal::{entry_hash, genesis_hash, verify_chain, EntryDraft, Journal};
-use softpos::core::settlement::outcome;
 use softpos::core::money::Currency;
+use softpos::core::settlement::outcome;
 use softpos::core::terminal::{
-    Auth, Call, Command, Completion, Config, Outgoing, RecoveryKind, Reply, State, Step,
+    Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Step,
     Terminal,
 };
 use softpos::core::time::Timestamp;
@@ -184,7 +185,12 @@ fn golden_journal() -> Journal {
     let mut declined = golden_draft("r-2", EntryKind::Sale, 2, EntryStatus::Declined);
     declined.response_code = Some("05".into());
     j.append(declined);
-    j.append(golden_draft("r-3", EntryKind::Sale, 3, EntryStatus::Unknown));
+    j.append(golden_draft(
+        "r-3",
+        EntryKind::Sale,
+        3,
+        EntryStatus::Unknown,
+    ));
     j.append(golden_draft(
         "r-3",
         EntryKind::Reversal,
@@ -220,6 +226,7 @@ fn r19_the_chain_encoding_is_pinned_by_golden_hashes() {
     ];
     assert_eq!(genesis_hash("898310048160001", "10000001", 7), GENESIS);
     let j = golden_journal();
+    assert_eq!(j.genesis(), GENESIS);
     let got: Vec<&str> = j.entries().iter().map(|e| e.hash.as_str()).collect();
     assert_eq!(got, HASHES);
     for e in j.entries() {
@@ -232,23 +239,23 @@ fn r19_the_chain_encoding_is_pinned_by_golden_hashes() {
 fn r19_changing_any_field_changes_the_hash() {
     let j = golden_journal();
     let base: JournalEntry = j.entries()[0].clone();
-    let edits: Vec<Box<dyn Fn(&mut JournalEntry)>> = vec![
-        Box::new(|e| e.prev_hash.push('0')),
-        Box::new(|e| e.seq += 1),
-        Box::new(|e| e.request_id.push('x')),
-        Box::new(|e| e.kind = EntryKind::Refund),
-        Box::new(|e| e.trace_no += 1),
-        Box::new(|e| e.amount += 1),
-        Box::new(|e| e.currency = "HKD".into()),
-        Box::new(|e| e.status = EntryStatus::Declined),
-        Box::new(|e| e.response_code = None),
-        Box::new(|e| e.rrn = None),
-        Box::new(|e| e.auth_code = None),
-        Box::new(|e| e.masked_pan = None),
-        Box::new(|e| e.original_trace_no = Some(1)),
-        Box::new(|e| e.original_rrn = Some(String::new())),
-        Box::new(|e| e.operator = "02".into()),
-        Box::new(|e| e.at.push('0')),
+    let edits: Vec<fn(&mut JournalEntry)> = vec![
+        |e| e.prev_hash.push('0'),
+        |e| e.seq += 1,
+        |e| e.request_id.push('x'),
+        |e| e.kind = EntryKind::Refund,
+        |e| e.trace_no += 1,
+        |e| e.amount += 1,
+        |e| e.currency = "HKD".into(),
+        |e| e.status = EntryStatus::Declined,
+        |e| e.response_code = None,
+        |e| e.rrn = None,
+        |e| e.auth_code = None,
+        |e| e.masked_pan = None,
+        |e| e.original_trace_no = Some(1),
+        |e| e.original_rrn = Some(String::new()),
+        |e| e.operator = "02".into(),
+        |e| e.at.push('0'),
     ];
     for (i, edit) in edits.iter().enumerate() {
         let mut e = base.clone();
@@ -322,7 +329,10 @@ fn r7_a_declined_sale_is_not_found_by_its_rrn() {
         j.sale_by_rrn("000000000003").map(|e| e.request_id.as_str()),
         Some("approved")
     );
-    assert!(j.sale_by_rrn("000000000004").is_none(), "a refund is no sale");
+    assert!(
+        j.sale_by_rrn("000000000004").is_none(),
+        "a refund is no sale"
+    );
 }
 
 #[test]
@@ -413,9 +423,7 @@ fn r6_a_settled_range_that_wrapped_past_999_999_still_says_refund_instead() {
         },
     )
     .unwrap();
-    let traces: Vec<u32> = (0..4)
-        .map(|_| tx(b.sale(100).unwrap()).trace_no)
-        .collect();
+    let traces: Vec<u32> = (0..4).map(|_| tx(b.sale(100).unwrap()).trace_no).collect();
     assert_eq!(traces, [999_998, 999_999, 1, 2]);
     settled(b.run(Command::Settle).unwrap());
     for trace in [999_998, 999_999, 1, 2] {
@@ -458,7 +466,10 @@ fn r14_one_batch_closed_at_cut_off_without_a_journal_is_settled_once() {
     let r = &s.reconciled[0];
     assert_eq!((r.batch_no, r.outcome), (5, Outcome::Unbalanced));
     assert_eq!(r.terminal_totals.batch_no, 5);
-    assert_eq!(r.terminal_totals.sale.count, 0, "the terminal counted nothing");
+    assert_eq!(
+        r.terminal_totals.sale.count, 0,
+        "the terminal counted nothing"
+    );
     assert_eq!(r.host_totals.sale.amount, 700);
     assert_eq!((settlements_of(&b, 5), uploads_of(&b, 5)), (1, 1));
     assert_eq!(b.terminal.batch_no(), Some(6));
@@ -480,7 +491,13 @@ fn r14_two_batches_closed_at_cut_off_without_a_journal_are_each_settled_once() {
     let mut got: Vec<(u32, i64, u64)> = s
         .reconciled
         .iter()
-        .map(|r| (r.batch_no, r.host_totals.sale.amount, r.terminal_totals.sale.count))
+        .map(|r| {
+            (
+                r.batch_no,
+                r.host_totals.sale.amount,
+                r.terminal_totals.sale.count,
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(got, [(5, 700, 0), (6, 300, 0)]);
@@ -520,7 +537,12 @@ fn r14_sign_in_succeeds_while_a_cut_off_settlement_is_unanswered() {
         panic!("{signed_in:?}")
     };
     assert!(s.reconciled.is_empty());
-    let pending = b.terminal.meta().settlement.clone().expect("kept for later");
+    let pending = b
+        .terminal
+        .meta()
+        .settlement
+        .clone()
+        .expect("kept for later");
     assert_eq!(pending.batch_no, 5);
     assert_eq!(settlements_of(&b, 5), 0, "the host never saw it");
     // The next operation finishes it first, with the same request id (R9), then sells.
@@ -558,8 +580,15 @@ fn ids_a_config_with_a_bad_identifier_is_bad_request() {
     bad.push(empty_batch);
     let good = Bench::signed_in();
     for cfg in bad {
-        let what = format!("{} {} {}", cfg.merchant_id, cfg.terminal_id, cfg.max_batch_entries);
-        assert_eq!(cfg.validate().unwrap_err().code, ErrorCode::BadRequest, "{what}");
+        let what = format!(
+            "{} {} {}",
+            cfg.merchant_id, cfg.terminal_id, cfg.max_batch_entries
+        );
+        assert_eq!(
+            cfg.validate().unwrap_err().code,
+            ErrorCode::BadRequest,
+            "{what}"
+        );
         assert_eq!(
             Terminal::new(cfg.clone(), T0).unwrap_err().code,
             ErrorCode::BadRequest,
@@ -727,7 +756,11 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
     let json = serde_json::to_string(&answer).unwrap();
     assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));
     for unreadable in ["", "{}", "null", &json[..json.len() - 1]] {
-        assert_eq!(tx_call.parse_answer(unreadable), Reply::NoAnswer, "{unreadable}");
+        assert_eq!(
+            tx_call.parse_answer(unreadable),
+            Reply::NoAnswer,
+            "{unreadable}"
+        );
     }
     // Each call reads its own answer type.
     let answers: [(Call, &str); 6] = [
@@ -986,7 +1019,11 @@ fn r11_a_refused_settlement_is_dropped_and_its_reason_shown() {
     })
     .unwrap_err();
     assert_eq!(e.code, ErrorCode::BadRequest);
-    assert_eq!(b.terminal.meta().settlement, None, "a definite no is dropped");
+    assert_eq!(
+        b.terminal.meta().settlement,
+        None,
+        "a definite no is dropped"
+    );
     assert_eq!(b.terminal.state(), State::SignedIn);
     let s = settled(b.run(Command::Settle).unwrap());
     assert_eq!(s.outcome, Outcome::Balanced);
@@ -1006,6 +1043,12 @@ fn r11_an_upload_refused_for_an_ended_session_is_kept_and_finished_after_sign_in
     assert_eq!(b.terminal.state(), State::SignedOff);
     let pending = b.terminal.meta().settlement.clone().expect("kept");
     assert!(pending.upload.is_some(), "the host said unbalanced already");
+    b.reload().unwrap();
+    assert_eq!(
+        b.terminal.recovery().map(|r| r.kind),
+        Some(RecoveryKind::NotSettled),
+        "a settlement cut off is left to finish"
+    );
     let Completion::SignedIn(s) = b.sign_in().unwrap() else {
         panic!("not signed in")
     };
@@ -1014,7 +1057,11 @@ fn r11_an_upload_refused_for_an_ended_session_is_kept_and_finished_after_sign_in
         (s.reconciled[0].batch_no, s.reconciled[0].outcome),
         (1, Outcome::Unbalanced)
     );
-    assert_eq!(settlements_of(&b, 1), 1, "settled once, uploaded after sign-in");
+    assert_eq!(
+        settlements_of(&b, 1),
+        1,
+        "settled once, uploaded after sign-in"
+    );
     assert_eq!(b.terminal.batch_no(), Some(2));
 }
 
@@ -1034,7 +1081,11 @@ fn r12_sign_off_of_an_empty_batch_settles_nothing() {
 #[test]
 fn r13_no_idle_timer_unless_configured_and_none_fires_while_busy() {
     let mut b = Bench::signed_in();
-    assert_eq!(b.terminal.next_timer(), None, "idle sign-off is off by default");
+    assert_eq!(
+        b.terminal.next_timer(),
+        None,
+        "idle sign-off is off by default"
+    );
     assert!(!b.terminal.handle_timer(Timestamp(T0.0 + 86_400_000)));
 
     let mut cfg = config();
@@ -1163,4 +1214,184 @@ fn ids_a_host_that_changes_the_terminals_currency_is_refused() {
         assert_eq!(b.terminal.currency(), Some(Currency::Cny));
     }
     b.sign_in().unwrap();
+}
+
+// ----- R4: cards as shown ---------------------------------------------------------------------
+
+#[test]
+fn r4_a_card_shows_only_its_masked_number_and_no_expiry() {
+    let pan = Pan::parse(CARD).unwrap();
+    assert_eq!(format!("{pan:?}"), "Pan(621234******1232)");
+    let expiry = Expiry::parse(EXPIRY, T0).unwrap();
+    assert_eq!(format!("{expiry:?}"), "Expiry(**/**)");
+}
+
+#[test]
+fn r4_masking_keeps_six_and_four_only_of_a_whole_card_number() {
+    assert_eq!(mask_digits("1234567890123"), "123456***0123");
+    assert_eq!(mask_digits("1234567890123456789"), "123456*********6789");
+    // Too short to be a card number, or not plain digits: nothing of it is shown.
+    assert_eq!(mask_digits("123456789012"), "************");
+    assert_eq!(mask_digits("12345"), "*****");
+    assert_eq!(mask_digits(""), "");
+    assert_eq!(mask_digits("123456ééé7890"), "*".repeat(16));
+}
+
+#[test]
+fn currencies_show_their_iso_code() {
+    for c in Currency::ALL {
+        assert_eq!(c.to_string(), c.code());
+    }
+    assert_eq!(format!("{}", Currency::Cny), "CNY");
+}
+
+// ----- section 1: trace numbers ---------------------------------------------------------------
+
+#[test]
+fn ids_a_trace_number_is_never_reused_inside_a_batch() {
+    let mut b = Bench::signed_in();
+    assert_eq!(tx(b.sale(100).unwrap()).trace_no, 1);
+    assert_eq!(tx(b.sale(100).unwrap()).trace_no, 2);
+    b.run(Command::SignOff { settle: false }).unwrap();
+    // The host hands out trace 1 again (it lost count): the terminal skips what it used.
+    run_scripted(
+        &mut b,
+        Command::SignIn {
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+        },
+        |out, host| match host.handle(out) {
+            Reply::SignedIn(mut resp) => {
+                resp.next_trace_no = 1;
+                Reply::SignedIn(resp)
+            }
+            other => other,
+        },
+    )
+    .unwrap();
+    assert_eq!(tx(b.sale(100).unwrap()).trace_no, 3);
+    assert_eq!(
+        b.terminal.journal().by_trace(3).map(|e| e.amount),
+        Some(100)
+    );
+}
+
+// ----- R8: the reversal entry -------------------------------------------------------------------
+
+#[test]
+fn r8_a_reversal_entry_carries_the_reversed_transactions_card_operator_and_time() {
+    let mut b = Bench::signed_in();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    b.sale(1000).unwrap_err();
+    b.now = Timestamp(b.now.0 + 60_000);
+    tx(b.sale(300).unwrap());
+    let j = b.terminal.journal();
+    let (lost, reversal) = (&j.entries()[0], &j.entries()[1]);
+    assert_eq!(reversal.kind, EntryKind::Reversal);
+    assert_eq!(
+        j.by_request(&lost.request_id),
+        Some(lost),
+        "the transaction, not its reversal"
+    );
+    assert_eq!(
+        (
+            reversal.request_id.as_str(),
+            reversal.trace_no,
+            reversal.amount
+        ),
+        (lost.request_id.as_str(), lost.trace_no, lost.amount)
+    );
+    assert_eq!(reversal.masked_pan.as_deref(), Some("621234******1232"));
+    assert_eq!(reversal.operator, OPERATOR);
+    assert_eq!(
+        reversal.at, lost.at,
+        "the time of the transaction it undoes"
+    );
+    assert_eq!(j.current_status(lost), EntryStatus::Reversed);
+}
+
+// ----- R6: only a sale is voided ------------------------------------------------------------------
+
+#[test]
+fn r6_a_void_of_a_void_or_a_refund_is_refused_without_a_request() {
+    let mut b = Bench::signed_in();
+    let sale = tx(b.sale(1000).unwrap());
+    let other = tx(b.sale(2000).unwrap());
+    let v = tx(b.run(void(sale.trace_no)).unwrap());
+    let r = tx(b.run(refund(&other.rrn.unwrap(), 500)).unwrap());
+    let sent = b.requests_sent();
+    for trace in [v.trace_no, r.trace_no] {
+        assert_eq!(
+            b.run(void(trace)).unwrap_err().code,
+            ErrorCode::UnknownTransaction,
+            "trace {trace}"
+        );
+    }
+    assert_eq!(b.requests_sent(), sent, "refused by the terminal itself");
+}
+
+#[test]
+fn r8_a_refused_reversal_stops_the_operation_at_once_and_stays_queued() {
+    let mut b = Bench::signed_in();
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    b.sale(1000).unwrap_err();
+    let mut reversals = 0;
+    let e = run_scripted(
+        &mut b,
+        Command::Sale {
+            amount: 300,
+            pan: CARD.into(),
+            expiry: EXPIRY.into(),
+        },
+        |out, host| match &out.call {
+            Call::Reversal(_) => {
+                reversals += 1;
+                Reply::Refused(Error::new(ErrorCode::BadRequest))
+            }
+            _ => host.handle(out),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::HostUnreachable);
+    assert!(e.message.contains("refused the reversal"), "{}", e.message);
+    assert_eq!(
+        reversals, 1,
+        "a definite no is not asked again in the same operation"
+    );
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    tx(b.sale(300).unwrap());
+    assert_eq!(b.terminal.pending_reversals(), 0);
+}
+
+#[test]
+fn r12_a_sign_off_reports_its_own_batchs_settlement_not_a_reconciled_one() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    host_closed_foreign_batches(&mut b, &[700]);
+    run_scripted(
+        &mut b,
+        Command::SignIn {
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+        },
+        |out, host| match out.call {
+            Call::Settlement(_) => Reply::NoAnswer,
+            _ => host.handle(out),
+        },
+    )
+    .unwrap();
+    while b.terminal.poll_event().is_some() {}
+    // Sign-off finishes the cut-off batch first; the operator's own batch is empty.
+    let Completion::SignedOff(off) = b.run(Command::SignOff { settle: true }).unwrap() else {
+        panic!("not signed off")
+    };
+    assert_eq!(off.settlement, None, "batch 5 was a reconciliation");
+    let mut settled_batches = Vec::new();
+    while let Some(e) = b.terminal.poll_event() {
+        if let Event::Settled(s) = e {
+            settled_batches.push(s.batch_no);
+        }
+    }
+    assert_eq!(settled_batches, [5]);
+    assert_eq!((settlements_of(&b, 5), settlements_of(&b, 6)), (1, 0));
 }
