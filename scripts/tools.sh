@@ -5,6 +5,7 @@
 #   scripts/tools.sh fuzz      nightly toolchain, cargo-fuzz
 #   scripts/tools.sh api       schemathesis in a venv under target/
 #   scripts/tools.sh bench     the browser tools, plus twiggy (the size breakdown in BENCHMARKS.md)
+#   scripts/tools.sh mutants   cargo-mutants, pinned (make mutants)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,11 +54,21 @@ need_bench() {
   command -v twiggy >/dev/null || cargo install twiggy
 }
 
+need_mutants() {
+  # Pinned: mutant names and counts change between releases, and docs/mutants.md cites them.
+  local want=27.1.0
+  if [ "$(cargo mutants --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    echo "installing cargo-mutants $want (takes a few minutes)"
+    cargo install cargo-mutants --locked --version "$want"
+  fi
+}
+
 case "${1:-wasm}" in
   wasm) need_wasm ;;
   browser) need_wasm; need_browser ;;
   fuzz) need_fuzz ;;
   api) need_api ;;
   bench) need_wasm; need_browser; need_bench ;;
-  *) echo "usage: $0 wasm|browser|fuzz|api|bench" >&2; exit 2 ;;
+  mutants) need_mutants ;;
+  *) echo "usage: $0 wasm|browser|fuzz|api|bench|mutants" >&2; exit 2 ;;
 esac
