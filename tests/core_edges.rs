@@ -946,6 +946,7 @@ fn r8_a_reversal_acknowledged_for_another_request_is_not_taken() {
             Call::Reversal(_) => Reply::Reversal(ReversalResponse {
                 request_id: "00000000-0000-4000-8000-ffffffffffff".into(),
                 reversed: true,
+                transaction: None,
             }),
             _ => host.handle(out),
         },
