@@ -457,20 +457,36 @@ impl Store {
 
     async fn batch_totals(
         &self,
-        tx: &mut Tx,
+        conn: &mut AnyConnection,
         b: &BatchRow,
         currency: &str,
     ) -> ApiResult<BatchTotals> {
-        let lines = self.ledger_lines(tx, b.id).await?;
+        let lines = self.ledger_lines(conn, b.id).await?;
         Ok(fold(&lines).to_batch_totals(b.batch_no, currency))
     }
 
-    /// `GET /v1/batches/current`.
+    /// `GET /v1/batches/current`: a read, on a reader, so it never waits for the writer nor
+    /// holds it from a sale. Only a terminal left without an open batch (which `open_batch`
+    /// repairs) takes the writer.
     pub async fn current_batch(&self, s: &Session) -> ApiResult<CurrentBatchResponse> {
-        let mut tx = self.begin().await?;
-        let b = self.open_batch(&mut tx, s.terminal.terminal_ref).await?;
-        let host_totals = self.batch_totals(&mut tx, &b, &s.terminal.currency).await?;
-        tx.commit().await?;
+        let (terminal_ref, currency) = (s.terminal.terminal_ref, &s.terminal.currency);
+        // One read transaction: the batch and its lines from one snapshot.
+        let mut read = self.reader().begin().await?;
+        let (b, host_totals) = match self.open_batch_read(&mut read, terminal_ref).await? {
+            Some(b) => {
+                let totals = self.batch_totals(&mut read, &b, currency).await?;
+                read.commit().await?;
+                (b, totals)
+            }
+            None => {
+                read.rollback().await?;
+                let mut tx = self.begin().await?;
+                let b = self.open_batch(&mut tx, terminal_ref).await?;
+                let totals = self.batch_totals(&mut tx, &b, currency).await?;
+                tx.commit().await?;
+                (b, totals)
+            }
+        };
         Ok(CurrentBatchResponse {
             batch_no: b.batch_no,
             business_date: b.business_date,

@@ -575,6 +575,21 @@ impl Store {
         self.insert_open_batch(tx, terminal_ref, last, &date).await
     }
 
+    /// The terminal's open batch, read without a lock: for answers that change nothing.
+    pub async fn open_batch_read(
+        &self,
+        conn: &mut AnyConnection,
+        terminal_ref: i64,
+    ) -> ApiResult<Option<BatchRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'"
+        ))
+        .bind(terminal_ref)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(|r| BatchRow::from_row(&r)).transpose()?)
+    }
+
     /// Opens batch `batch_no` for a terminal.
     pub async fn insert_open_batch(
         &self,
@@ -638,13 +653,17 @@ impl Store {
 
     /// The host's ledger lines of one batch (R10): what `settlement::fold` and `compare` take.
     /// A transaction still being authorised counts nowhere yet.
-    pub async fn ledger_lines(&self, tx: &mut Tx, batch_id: i64) -> ApiResult<Vec<LedgerLine>> {
+    pub async fn ledger_lines(
+        &self,
+        conn: &mut AnyConnection,
+        batch_id: i64,
+    ) -> ApiResult<Vec<LedgerLine>> {
         let rows = sqlx::query(
             "SELECT request_id, kind, trace_no, amount, status FROM transactions \
              WHERE batch_id = $1 ORDER BY id",
         )
         .bind(batch_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *conn)
         .await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
