@@ -457,29 +457,25 @@ impl Store {
 
     async fn batch_totals(
         &self,
-        conn: &mut AnyConnection,
+        tx: &mut Tx,
         b: &BatchRow,
         currency: &str,
     ) -> ApiResult<BatchTotals> {
-        let lines = self.ledger_lines(conn, b.id).await?;
+        let lines = self.ledger_lines(tx, b.id).await?;
         Ok(fold(&lines).to_batch_totals(b.batch_no, currency))
     }
 
-    /// `GET /v1/batches/current`: a read, on a reader, so it never waits for the writer nor
-    /// holds it from a sale. Only a terminal left without an open batch (which `open_batch`
-    /// repairs) takes the writer.
+    /// `GET /v1/batches/current`: a read, in one statement on a reader, so it never waits
+    /// for the writer nor holds it from a sale, and holds its reader for one trip. Only a
+    /// terminal left without an open batch (which `open_batch` repairs) takes the writer.
     pub async fn current_batch(&self, s: &Session) -> ApiResult<CurrentBatchResponse> {
         let (terminal_ref, currency) = (s.terminal.terminal_ref, &s.terminal.currency);
-        // One read transaction: the batch and its lines from one snapshot.
-        let mut read = self.reader().begin().await?;
-        let (b, host_totals) = match self.open_batch_read(&mut read, terminal_ref).await? {
-            Some(b) => {
-                let totals = self.batch_totals(&mut read, &b, currency).await?;
-                read.commit().await?;
+        let (b, host_totals) = match self.open_batch_lines(terminal_ref).await? {
+            Some((b, lines)) => {
+                let totals = fold(&lines).to_batch_totals(b.batch_no, currency);
                 (b, totals)
             }
             None => {
-                read.rollback().await?;
                 let mut tx = self.begin().await?;
                 let b = self.open_batch(&mut tx, terminal_ref).await?;
                 let totals = self.batch_totals(&mut tx, &b, currency).await?;

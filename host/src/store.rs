@@ -353,6 +353,28 @@ impl BatchRow {
     }
 }
 
+/// A ledger line from `request_id, kind, trace_no, amount` and the transaction's status in
+/// column `status`.
+fn ledger_line(row: &AnyRow, status: &str) -> Result<LedgerLine, sqlx::Error> {
+    let kind = match row.try_get::<String, _>("kind")?.as_str() {
+        "sale" => TxKind::Sale,
+        "void" => TxKind::Void,
+        _ => TxKind::Refund,
+    };
+    let status = match row.try_get::<String, _>(status)?.as_str() {
+        "approved" => LineStatus::Approved,
+        "declined" => LineStatus::Declined,
+        _ => LineStatus::Reversed,
+    };
+    Ok(LedgerLine {
+        request_id: row.try_get("request_id")?,
+        kind,
+        trace_no: u32::try_from(row.try_get::<i64, _>("trace_no")?).unwrap_or(0),
+        amount: row.try_get("amount")?,
+        status,
+    })
+}
+
 /// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
 pub fn next_number(n: u32) -> u32 {
     if n >= 999_999 {
@@ -575,19 +597,33 @@ impl Store {
         self.insert_open_batch(tx, terminal_ref, last, &date).await
     }
 
-    /// The terminal's open batch, read without a lock: for answers that change nothing.
-    pub async fn open_batch_read(
+    /// The terminal's open batch with its ledger lines, in one statement on a reader (one
+    /// snapshot, no lock): for answers that change nothing.
+    pub async fn open_batch_lines(
         &self,
-        conn: &mut AnyConnection,
         terminal_ref: i64,
-    ) -> ApiResult<Option<BatchRow>> {
-        let row = sqlx::query(&format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'"
-        ))
+    ) -> ApiResult<Option<(BatchRow, Vec<LedgerLine>)>> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.batch_no, b.business_date, b.status, t.request_id, t.kind, \
+             t.trace_no, t.amount, t.status AS tx_status FROM batches b \
+             LEFT JOIN transactions t ON t.batch_id = b.id \
+             WHERE b.terminal_ref = $1 AND b.status = 'open' ORDER BY t.id",
+        )
         .bind(terminal_ref)
-        .fetch_optional(&mut *conn)
+        .fetch_all(self.reader())
         .await?;
-        Ok(row.map(|r| BatchRow::from_row(&r)).transpose()?)
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let batch = BatchRow::from_row(first)?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A batch without transactions comes back as one row without a transaction.
+            if row.try_get::<Option<String>, _>("request_id")?.is_some() {
+                lines.push(ledger_line(row, "tx_status")?);
+            }
+        }
+        Ok(Some((batch, lines)))
     }
 
     /// Opens batch `batch_no` for a terminal.
@@ -653,37 +689,17 @@ impl Store {
 
     /// The host's ledger lines of one batch (R10): what `settlement::fold` and `compare` take.
     /// A transaction still being authorised counts nowhere yet.
-    pub async fn ledger_lines(
-        &self,
-        conn: &mut AnyConnection,
-        batch_id: i64,
-    ) -> ApiResult<Vec<LedgerLine>> {
+    pub async fn ledger_lines(&self, tx: &mut Tx, batch_id: i64) -> ApiResult<Vec<LedgerLine>> {
         let rows = sqlx::query(
             "SELECT request_id, kind, trace_no, amount, status FROM transactions \
              WHERE batch_id = $1 ORDER BY id",
         )
         .bind(batch_id)
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut **tx)
         .await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
-            let kind = match row.try_get::<String, _>("kind")?.as_str() {
-                "sale" => TxKind::Sale,
-                "void" => TxKind::Void,
-                _ => TxKind::Refund,
-            };
-            let status = match row.try_get::<String, _>("status")?.as_str() {
-                "approved" => LineStatus::Approved,
-                "declined" => LineStatus::Declined,
-                _ => LineStatus::Reversed,
-            };
-            lines.push(LedgerLine {
-                request_id: row.try_get("request_id")?,
-                kind,
-                trace_no: u32::try_from(row.try_get::<i64, _>("trace_no")?).unwrap_or(0),
-                amount: row.try_get("amount")?,
-                status,
-            });
+            lines.push(ledger_line(&row, "status")?);
         }
         Ok(lines)
     }
