@@ -147,7 +147,8 @@ impl FromRequestParts<AppState> for TerminalKey {
 
 /// Activate a terminal with its single-use code.
 #[utoipa::path(post, path = "/v1/activate", request_body = ActivateRequest,
-    responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn activate(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
@@ -161,7 +162,7 @@ async fn activate(
 /// Sign an operator in with the terminal key (R16).
 #[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
-        (status = 423, body = ErrorBody)))]
+        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(st): State<AppState>,
     TerminalKey(terminal): TerminalKey,

@@ -142,6 +142,9 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
         None if message.starts_with("invalid type: ") || message.starts_with("invalid value: ") => {
             format!("{here}: invalid value")
         }
+        None if message.starts_with("data did not match any variant") => {
+            format!("{here}: not one of the shapes it takes")
+        }
         None => format!("{here}: not accepted here"),
     }
 }
