@@ -181,30 +181,33 @@ fn golden_journal() -> Journal {
     sale.rrn = Some("000000000001".into());
     sale.auth_code = Some("A1B2C3".into());
     sale.masked_pan = Some("621234******1232".into());
-    j.append(sale);
+    j.append(sale).expect("an entry within R3 appends");
     let mut declined = golden_draft("r-2", EntryKind::Sale, 2, EntryStatus::Declined);
     declined.response_code = Some("05".into());
-    j.append(declined);
+    j.append(declined).expect("an entry within R3 appends");
     j.append(golden_draft(
         "r-3",
         EntryKind::Sale,
         3,
         EntryStatus::Unknown,
-    ));
+    ))
+    .expect("an entry within R3 appends");
     j.append(golden_draft(
         "r-3",
         EntryKind::Reversal,
         3,
         EntryStatus::Reversed,
-    ));
+    ))
+    .expect("an entry within R3 appends");
     let mut void = golden_draft("r-4", EntryKind::Void, 4, EntryStatus::Approved);
     void.original_trace_no = Some(1);
-    j.append(void);
+    j.append(void).expect("an entry within R3 appends");
     let mut refund = golden_draft("r-5", EntryKind::Refund, 5, EntryStatus::Approved);
     refund.original_rrn = Some("000000000001".into());
-    j.append(refund);
+    j.append(refund).expect("an entry within R3 appends");
     // No terminal writes `voided` (it is derived), but the encoding has a name for it.
-    j.append(golden_draft("r-6", EntryKind::Sale, 6, EntryStatus::Voided));
+    j.append(golden_draft("r-6", EntryKind::Sale, 6, EntryStatus::Voided))
+        .expect("an entry within R3 appends");
     j
 }
 
@@ -271,7 +274,7 @@ fn r7_declined_or_unknown_refunds_do_not_use_up_the_refundable_rest() {
     let mut j = Journal::new(MERCHANT, TERMINAL, 1);
     let mut sale = golden_draft("s", EntryKind::Sale, 1, EntryStatus::Approved);
     sale.rrn = Some("000000000001".into());
-    j.append(sale);
+    j.append(sale).expect("an entry within R3 appends");
     for (id, trace, status) in [
         ("d", 2, EntryStatus::Declined),
         ("u", 3, EntryStatus::Unknown),
@@ -279,14 +282,14 @@ fn r7_declined_or_unknown_refunds_do_not_use_up_the_refundable_rest() {
         let mut r = golden_draft(id, EntryKind::Refund, trace, status);
         r.original_rrn = Some("000000000001".into());
         r.amount = 300;
-        j.append(r);
+        j.append(r).expect("an entry within R3 appends");
     }
     assert_eq!(j.refunded("000000000001"), 0);
     for (id, trace, amount) in [("a", 4, 100), ("b", 5, 250)] {
         let mut r = golden_draft(id, EntryKind::Refund, trace, EntryStatus::Approved);
         r.original_rrn = Some("000000000001".into());
         r.amount = amount;
-        j.append(r);
+        j.append(r).expect("an entry within R3 appends");
     }
     assert_eq!(j.refunded("000000000001"), 350);
     assert_eq!(j.refunded("000000000002"), 0);
@@ -318,11 +321,11 @@ fn r7_a_declined_sale_is_not_found_by_its_rrn() {
     ] {
         let mut d = golden_draft(id, EntryKind::Sale, trace, status);
         d.rrn = Some(format!("00000000000{trace}"));
-        j.append(d);
+        j.append(d).expect("an entry within R3 appends");
     }
     let mut refund = golden_draft("refund", EntryKind::Refund, 4, EntryStatus::Approved);
     refund.rrn = Some("000000000004".into());
-    j.append(refund);
+    j.append(refund).expect("an entry within R3 appends");
     assert!(j.sale_by_rrn("000000000001").is_none());
     assert!(j.sale_by_rrn("000000000002").is_none());
     assert_eq!(

@@ -3,11 +3,17 @@
 //! beside it the raw rate of single-row committed inserts on the same database, so the host's
 //! cost reads as a ratio to the database's own limit. Then the business-day cut-off (R15) of
 //! 10 000 open batches, each holding a sale, timed as `softpos-host cutoff` runs it.
+//! Two edge tables: one terminal's sales with and without 50 connections of another terminal
+//! reading `GET /v1/batches/current` in a loop beside them (reads must not queue the sales), and
+//! `GET /healthz` beside 100 slow clients that send part of a request line and stall (they must
+//! not delay it, and the host must close them after its header timeout).
 //!
 //! ```text
 //! cargo build --profile host -p softpos-host --examples
-//! target/host/examples/load --bin target/host/softpos-host [--seconds 8]
+//! target/host/examples/load --bin target/host/softpos-host [--seconds 8] [--only flood,slow]
 //! ```
+//!
+//! `--only` takes any of `load`, `http`, `flood`, `slow`, `cutoff` (comma-separated).
 //!
 //! Everything runs on 127.0.0.1; each level stops after `--seconds`. A benchmark program:
 //! any failure (a host that does not start, an answer that is not JSON) panics on purpose.
@@ -27,28 +33,37 @@ const CUTOFF_BATCHES: u32 = 10_000;
 struct Args {
     bin: String,
     seconds: u64,
-    /// Only the cut-off table (`--cutoff-only`), for working on the cut-off.
-    cutoff_only: bool,
+    /// The tables to run (`--only`); all of them by default.
+    only: Vec<String>,
+}
+
+impl Args {
+    fn runs(&self, table: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|t| t == table)
+    }
 }
 
 fn parse_args() -> Args {
     let mut bin = "target/host/softpos-host".to_owned();
     let mut seconds = 8;
-    let mut cutoff_only = false;
+    let mut only = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--bin" => bin = it.next().expect("--bin PATH"),
             "--seconds" => seconds = it.next().and_then(|s| s.parse().ok()).expect("--seconds N"),
-            "--cutoff-only" => cutoff_only = true,
+            "--only" => only.extend(
+                it.next()
+                    .expect("--only load,http,flood,slow,cutoff")
+                    .split(',')
+                    .map(str::to_owned),
+            ),
+            // Kept for the commands written down before `--only`.
+            "--cutoff-only" => only.push("cutoff".to_owned()),
             other => panic!("unknown argument {other}"),
         }
     }
-    Args {
-        bin,
-        seconds,
-        cutoff_only,
-    }
+    Args { bin, seconds, only }
 }
 
 struct HostProcess(Child);
@@ -84,9 +99,32 @@ fn cli(bin: &str, db: &str, args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Flags that turn the rate limits off, for a binary that has them: the load activates and
+/// signs in far more often than a shop does, and an older binary, run for a before-and-after,
+/// has no such flags.
+fn no_rate_limits(bin: &str) -> Vec<&'static str> {
+    let help = Command::new(bin)
+        .args(["serve", "--help"])
+        .output()
+        .expect("run the host binary");
+    if String::from_utf8_lossy(&help.stdout).contains("--sign-in-per-minute") {
+        vec![
+            "--activate-per-minute",
+            "0",
+            "--sign-in-per-minute",
+            "0",
+            "--sign-in-per-key-per-minute",
+            "0",
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
 fn start_host(bin: &str, db: &str) -> (HostProcess, String) {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+        .args(no_rate_limits(bin))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -128,11 +166,10 @@ fn add_operator(args: &Args, db: &str) {
     );
 }
 
-async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
+/// Creates the terminals through the CLI; returns their activation codes.
+fn provision(args: &Args, db: &str, ids: &[String]) -> Vec<String> {
     add_operator(args, db);
-    let ids: Vec<String> = (0..terminals).map(|i| format!("3000{i:04}")).collect();
-    let codes: Vec<String> = ids
-        .iter()
+    ids.iter()
         .map(|t| {
             let out = cli(
                 &args.bin,
@@ -142,7 +179,78 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
             );
             out.lines().last().unwrap().trim().to_owned()
         })
-        .collect();
+        .collect()
+}
+
+/// Activates a terminal and signs operator 01 in; returns the session token.
+async fn signed_in(http: &reqwest::Client, base: &str, terminal: &str, code: &str) -> String {
+    let key: Value = http
+        .post(format!("{base}/v1/activate"))
+        .json(&json!({"merchant_id": MERCHANT, "terminal_id": terminal, "activation_code": code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["terminal_key"].as_str().unwrap().to_owned();
+    let s: Value = http
+        .post(format!("{base}/v1/sign-in"))
+        .bearer_auth(&key)
+        .json(&json!({"operator": "01", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s["session_token"].as_str().unwrap().to_owned()
+}
+
+/// One terminal selling, one sale after the other from trace number `trace`, until the
+/// deadline: approved sales, every sale's latency, and the next trace number.
+async fn sell_until(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    deadline: Instant,
+    mut trace: u32,
+) -> (u64, Vec<Duration>, u32) {
+    let mut latencies = Vec::new();
+    let mut approved = 0u64;
+    let mut refused = 0u64;
+    while Instant::now() < deadline {
+        let body = json!({
+            "request_id": uuid::Uuid::new_v4().to_string(), "kind": "sale",
+            "trace_no": trace, "amount": 100, "currency": "CNY",
+            "card": {"pan": "4111111111111111", "expiry": "12/39"}
+        });
+        trace += 1;
+        let t0 = Instant::now();
+        let res = http
+            .post(format!("{base}/v1/transactions"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let ok = res.status() == 200;
+        let ans: Value = res.json().await.unwrap();
+        latencies.push(t0.elapsed());
+        if ok && ans["status"] == "approved" {
+            approved += 1;
+        } else if refused == 0 {
+            // Once per terminal: a refused sale is not counted, and says why.
+            eprintln!("load: a sale was not approved: {ans}");
+            refused += 1;
+        }
+    }
+    (approved, latencies, trace)
+}
+
+async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
+    let ids: Vec<String> = (0..terminals).map(|i| format!("3000{i:04}")).collect();
+    let codes = provision(args, db, &ids);
     let (_host, base) = start_host(&args.bin, db);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(terminals)
@@ -150,74 +258,18 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
         .unwrap();
     let mut tokens = Vec::new();
     for (t, code) in ids.iter().zip(&codes) {
-        let key: Value = http
-            .post(format!("{base}/v1/activate"))
-            .json(&json!({"merchant_id": MERCHANT, "terminal_id": t, "activation_code": code}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let key = key["terminal_key"].as_str().unwrap().to_owned();
-        let s: Value = http
-            .post(format!("{base}/v1/sign-in"))
-            .bearer_auth(&key)
-            .json(&json!({"operator": "01", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens.push(s["session_token"].as_str().unwrap().to_owned());
+        tokens.push(signed_in(&http, &base, t, code).await);
     }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let tasks: Vec<_> = tokens
         .into_iter()
-        .map(|token| {
-            let http = http.clone();
-            let base = base.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut approved = 0u64;
-                let mut refused = 0u64;
-                let mut trace = 1u32;
-                while Instant::now() < deadline {
-                    let body = json!({
-                        "request_id": uuid::Uuid::new_v4().to_string(), "kind": "sale",
-                        "trace_no": trace, "amount": 100, "currency": "CNY",
-                        "card": {"pan": "4111111111111111", "expiry": "12/39"}
-                    });
-                    trace += 1;
-                    let t0 = Instant::now();
-                    let res = http
-                        .post(format!("{base}/v1/transactions"))
-                        .bearer_auth(&token)
-                        .json(&body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let ok = res.status() == 200;
-                    let ans: Value = res.json().await.unwrap();
-                    latencies.push(t0.elapsed());
-                    if ok && ans["status"] == "approved" {
-                        approved += 1;
-                    } else if refused == 0 {
-                        // Once per terminal: a refused sale is not counted, and says why.
-                        eprintln!("load: a sale was not approved: {ans}");
-                        refused += 1;
-                    }
-                }
-                (approved, latencies)
-            })
-        })
+        .map(|token| tokio::spawn(sell_until(http.clone(), base.clone(), token, deadline, 1)))
         .collect();
     let mut approved = 0;
     let mut all = Vec::new();
     for t in tasks {
-        let (a, l) = t.await.unwrap();
+        let (a, l, _) = t.await.unwrap();
         approved += a;
         all.extend(l);
     }
@@ -230,6 +282,128 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
         p50_ms: percentile_ms(&all, 0.50),
         p99_ms: percentile_ms(&all, 0.99),
     }
+}
+
+/// Connections of the reader flood.
+const FLOOD_READERS: usize = 50;
+
+/// One terminal sells for `--seconds` alone, then again while `FLOOD_READERS` connections of
+/// another terminal ask for its open batch in a loop: a read must never queue a sale.
+async fn flood_table(args: &Args, backends: &[(&str, Option<String>)], dir: &std::path::Path) {
+    println!("| database | beside the sales | sale p50 ms | sale p99 ms | sales/s | reads/s |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for (name, admin) in backends {
+        let db = match admin {
+            None => format!("sqlite://{}", dir.join("flood.db").display()),
+            Some(a) => pg_database(a, "softpos_bench_flood", true).await,
+        };
+        let ids = ["40000001".to_owned(), "40000002".to_owned()];
+        let codes = provision(args, &db, &ids);
+        let (_host, base) = start_host(&args.bin, &db);
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(FLOOD_READERS + 4)
+            .build()
+            .unwrap();
+        let seller = signed_in(&http, &base, &ids[0], &codes[0]).await;
+        let reader = signed_in(&http, &base, &ids[1], &codes[1]).await;
+        let mut trace = 1;
+        for flood in [false, true] {
+            let deadline = Instant::now() + Duration::from_secs(args.seconds);
+            let readers: Vec<_> = (0..if flood { FLOOD_READERS } else { 0 })
+                .map(|_| {
+                    let (http, token) = (http.clone(), reader.clone());
+                    let url = format!("{base}/v1/batches/current");
+                    tokio::spawn(async move {
+                        let mut n = 0u64;
+                        while Instant::now() < deadline {
+                            let res = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                            assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+                            res.bytes().await.unwrap();
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            let started = Instant::now();
+            let (approved, mut latencies, next) =
+                sell_until(http.clone(), base.clone(), seller.clone(), deadline, trace).await;
+            trace = next;
+            let mut reads = 0;
+            for r in readers {
+                reads += r.await.unwrap();
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            latencies.sort();
+            let beside = if flood {
+                format!("{FLOOD_READERS} connections reading the batch")
+            } else {
+                "nothing".to_owned()
+            };
+            println!(
+                "| {name} | {beside} | {:.1} | {:.1} | {:.0} | {:.0} |",
+                percentile_ms(&latencies, 0.50),
+                percentile_ms(&latencies, 0.99),
+                approved as f64 / seconds,
+                reads as f64 / seconds
+            );
+        }
+        if let Some(a) = admin {
+            pg_database(a, "softpos_bench_flood", false).await;
+        }
+    }
+    println!();
+}
+
+/// Slow clients of the slow-clients table.
+const SLOW_CLIENTS: usize = 100;
+
+/// `SLOW_CLIENTS` sockets each send part of a request line and stall; meanwhile `GET /healthz`
+/// on fresh connections is timed, and after the header timeout (10 s by default, plus a
+/// margin) the slow sockets the host closed are counted.
+async fn slow_clients_table(args: &Args, dir: &std::path::Path) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = format!("sqlite://{}", dir.join("slow.db").display());
+    add_operator(args, &db);
+    let (_host, base) = start_host(&args.bin, &db);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    let mut slow = Vec::new();
+    for _ in 0..SLOW_CLIENTS {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HT").await.unwrap();
+        slow.push(s);
+    }
+    let mut latencies = Vec::new();
+    for _ in 0..200 {
+        // A fresh connection each time: a client arriving while the slow ones hold theirs.
+        let http = reqwest::Client::new();
+        let t0 = Instant::now();
+        let res = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.bytes().await.unwrap();
+        latencies.push(t0.elapsed());
+    }
+    latencies.sort();
+    tokio::time::sleep(Duration::from_secs(12).saturating_sub(started.elapsed())).await;
+    let waited = started.elapsed().as_secs_f64();
+    let mut closed = 0;
+    for s in &mut slow {
+        let mut buf = [0u8; 256];
+        // Closed: end of stream, a reset or a last answer. Still open: nothing within the wait.
+        let read = tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf)).await;
+        closed += usize::from(read.is_ok());
+    }
+    println!(
+        "| slow clients | `GET /healthz` p50 ms | p99 ms | slow sockets closed by the host after {waited:.0} s |"
+    );
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {SLOW_CLIENTS} | {:.2} | {:.2} | {closed} of {SLOW_CLIENTS} |",
+        percentile_ms(&latencies, 0.50),
+        percentile_ms(&latencies, 0.99)
+    );
+    println!();
 }
 
 fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
@@ -406,9 +580,20 @@ async fn main() {
         Ok(url) if !url.is_empty() => backends.push(("PostgreSQL", Some(url))),
         _ => eprintln!("notice: SOFTPOS_TEST_DATABASE_URL not set, PostgreSQL skipped"),
     }
-    if !args.cutoff_only {
+    if args.runs("load") {
         load_tables(&args, &backends, dir.path()).await;
+    }
+    if args.runs("http") {
         http_table(&args, dir.path()).await;
+    }
+    if args.runs("flood") {
+        flood_table(&args, &backends, dir.path()).await;
+    }
+    if args.runs("slow") {
+        slow_clients_table(&args, dir.path()).await;
+    }
+    if !args.runs("cutoff") {
+        return;
     }
     println!("| database | open batches, one sale each | `softpos-host cutoff` s |");
     println!("|---|---:|---:|");

@@ -3,18 +3,22 @@
 
 use crate::authorizer::Authorizer;
 use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
+use crate::limits::{self, Limiter};
 use crate::store::Store;
 use axum::body::Body;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use softpos::protocol::{
     check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
     ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
@@ -26,9 +30,11 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -55,6 +61,24 @@ pub struct HttpConfig {
     pub www: Option<PathBuf>,
     /// Served at `/pkg/`.
     pub pkg: Option<PathBuf>,
+    /// The rate limits of activation and sign-in.
+    pub limiter: Limiter,
+}
+
+/// The policy of the pages served from `--www` and `/pkg/`: scripts and wasm from the host
+/// only, no inline script or style, and no other site may frame them (clickjacking of the
+/// card form). `data:` images are the pages' empty favicon.
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Answers that carry a credential (a terminal key, a session token) are never cached, by the
+/// browser or by a proxy on the way.
+fn no_store<T>(answer: T) -> ([(axum::http::HeaderName, HeaderValue); 1], T) {
+    (
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        answer,
+    )
 }
 
 impl IntoResponse for Answer {
@@ -67,66 +91,6 @@ impl IntoResponse for Answer {
         )
             .into_response()
     }
-}
-
-/// A JSON body whose rejections speak the contract: 415 for another content type, 413 over
-/// the size limit, 422 `BAD_REQUEST` for anything malformed or unknown.
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::bad_request("send Content-Type: application/json").with_status(415))
-            }
-            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::bad_request("the body is too large").with_status(413))
-            }
-            Err(r) => Err(ApiError::bad_request(redact(&r.body_text()))),
-        }
-    }
-}
-
-/// Serde's messages may quote the offending value, which could be a card number or a
-/// password: quoted strings and long digit runs are cut out before the message is answered.
-fn redact(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut digits = String::new();
-    let mut in_quotes = false;
-    for c in message.chars() {
-        if c == '"' {
-            if !in_quotes {
-                out.push_str("\"…");
-            } else {
-                out.push('"');
-            }
-            in_quotes = !in_quotes;
-            continue;
-        }
-        if in_quotes {
-            continue;
-        }
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        flush_digits(&mut out, &mut digits);
-        out.push(c);
-    }
-    flush_digits(&mut out, &mut digits);
-    out
-}
-
-fn flush_digits(out: &mut String, digits: &mut String) {
-    if digits.len() >= 6 {
-        out.push('…');
-    } else {
-        out.push_str(digits);
-    }
-    digits.clear();
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -183,30 +147,31 @@ impl FromRequestParts<AppState> for TerminalKey {
 
 /// Activate a terminal with its single-use code.
 #[utoipa::path(post, path = "/v1/activate", request_body = ActivateRequest,
-    responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn activate(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
-) -> ApiResult<Json<ActivateResponse>> {
+) -> ApiResult<impl IntoResponse> {
     req.check()?;
     let answer = st.store.activate(&req).await?;
     tracing::info!(merchant = %req.merchant_id, terminal = %req.terminal_id, "terminal activated");
-    Ok(Json(answer))
+    Ok(no_store(Json(answer)))
 }
 
 /// Sign an operator in with the terminal key (R16).
 #[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
-        (status = 423, body = ErrorBody)))]
+        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(st): State<AppState>,
     TerminalKey(terminal): TerminalKey,
     ApiJson(req): ApiJson<SignInRequest>,
-) -> ApiResult<Json<SignInResponse>> {
+) -> ApiResult<impl IntoResponse> {
     req.check()?;
     let answer = st.store.sign_in(&terminal, &req).await?;
     tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
-    Ok(Json(answer))
+    Ok(no_store(Json(answer)))
 }
 
 /// Sale, void or refund (R5–R7, R9).
@@ -438,9 +403,16 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
+    let limiter = config.limiter.clone();
     let mut app = Router::new()
-        .route("/v1/activate", post(activate))
-        .route("/v1/sign-in", post(sign_in))
+        .route(
+            "/v1/activate",
+            post(activate).layer(from_fn_with_state(limiter.clone(), limits::activate)),
+        )
+        .route(
+            "/v1/sign-in",
+            post(sign_in).layer(from_fn_with_state(limiter, limits::sign_in)),
+        )
         .route("/v1/transactions", post(transactions))
         .route("/v1/reversals", post(reversals))
         .route("/v1/batches/current", get(current_batch))
@@ -455,15 +427,21 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
+    let page_csp = || {
+        SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        )
+    };
     if let Some(pkg) = &config.pkg {
-        app = app.nest_service("/pkg", ServeDir::new(pkg));
+        app = app.nest_service("/pkg", page_csp().layer(ServeDir::new(pkg)));
     }
     app = match &config.www {
         Some(www) => {
             let nf = tower::service_fn(|_req: Request<Body>| async {
                 Ok::<_, Infallible>(not_found_error().into_response())
             });
-            app.fallback_service(ServeDir::new(www).not_found_service(nf))
+            app.fallback_service(page_csp().layer(ServeDir::new(www).not_found_service(nf)))
         }
         None => app.fallback(not_found),
     };
@@ -472,41 +450,44 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let catch_panic = CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
         ApiError::internal("a handler panicked").into_response()
     });
-    app.layer(catch_panic).layer(cors).layer(
-        TraceLayer::new_for_http()
-            // Only method and path: headers (Authorization) and bodies (cards, passwords)
-            // never reach the log.
-            .make_span_with(|req: &Request<Body>| {
-                tracing::info_span!(
-                    "http",
-                    id = %uuid::Uuid::new_v4(),
-                    method = %req.method(),
-                    path = %req.uri().path(),
-                )
-            })
-            .on_request(())
-            .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-                tracing::info!(
-                    status = res.status().as_u16(),
-                    latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-                    "answered"
-                );
-            }),
-    )
+    app.layer(catch_panic)
+        .layer(cors)
+        // Every answer: no content sniffing (a JSON answer is never run as a script), and no
+        // URL of a page leaks to another site.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                // Only method and path: headers (Authorization) and bodies (cards, passwords)
+                // never reach the log.
+                .make_span_with(|req: &Request<Body>| {
+                    tracing::info_span!(
+                        "http",
+                        id = %uuid::Uuid::new_v4(),
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                        "answered"
+                    );
+                }),
+        )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn r4_parse_errors_never_echo_a_card_or_password() {
-        let m = redact("invalid type: integer `4111111111111111`, expected a string at line 1");
-        assert!(!m.contains("4111111111111111"), "{m}");
-        let m = redact("invalid value: string \"hunter22\", expected u32");
-        assert!(!m.contains("hunter22"), "{m}");
-        assert!(redact("unknown field `colour`").contains("colour"));
-    }
 
     #[test]
     fn openapi_names_every_route() {

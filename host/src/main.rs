@@ -11,8 +11,11 @@
 
 mod api;
 mod authorizer;
+mod conn;
 mod error;
+mod json;
 mod ledger;
+mod limits;
 mod secrets;
 mod store;
 
@@ -20,6 +23,8 @@ use api::{AppState, HttpConfig};
 use authorizer::IssuerSimulator;
 use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
+use conn::{ClientAddr, TimedListener, Timeouts};
+use limits::{Limiter, RateLimits, DEFAULT_LIMITS};
 use secrets::{FingerprintKey, PasswordChecks};
 use softpos::core::money::Currency;
 use std::io::{BufRead, Write};
@@ -40,7 +45,8 @@ const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
 
 /// The softpos reference acquirer host.
 #[derive(Parser, Debug)]
-#[command(name = "softpos-host", version, about)]
+// A flag given twice takes its last value, so a script can append to a default command line.
+#[command(name = "softpos-host", version, about, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -122,6 +128,21 @@ struct ServeArgs {
         env = "SOFTPOS_CUTOFF_RETRY_SECS"
     )]
     cutoff_retry_secs: u64,
+    /// Seconds a client has to send a request's headers; then the connection is closed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Activations per minute per client address (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_LIMITS.activate_per_address)]
+    activate_per_minute: u32,
+    /// Sign-ins per minute per client address (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_address)]
+    sign_in_per_minute: u32,
+    /// Sign-ins per minute per terminal key (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_key)]
+    sign_in_per_key_per_minute: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -366,14 +387,26 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let pkg = args.pkg.clone().or_else(|| {
-        let www = args.www.as_ref()?;
-        let abs = std::fs::canonicalize(www).ok()?;
-        Some(abs.parent()?.join("pkg"))
+        let www = std::fs::canonicalize(args.www.as_ref()?).ok()?;
+        // The build's `pkg/` beside the pages (this repository's layout), else a copy
+        // deployed inside them.
+        let beside = www.parent()?.join("pkg");
+        Some(if beside.is_dir() {
+            beside
+        } else {
+            www.join("pkg")
+        })
+    });
+    let limiter = Limiter::new(RateLimits {
+        activate_per_address: args.activate_per_minute,
+        sign_in_per_address: args.sign_in_per_minute,
+        sign_in_per_key: args.sign_in_per_key_per_minute,
     });
     let config = HttpConfig {
         allow_origins,
         www: args.www.clone(),
         pkg,
+        limiter: limiter.clone(),
     };
     let state = AppState {
         store: store.clone(),
@@ -383,6 +416,13 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
     let scheduler = tokio::spawn(cutoff_scheduler(store.clone(), clock, retry));
+    let forgetting = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limiter.forget_idle();
+        }
+    });
 
     if let Some(banner) = banner {
         println!("{banner}");
@@ -393,10 +433,21 @@ async fn serve(args: ServeArgs, prepared: Option<(Store, String)>) -> Result<(),
         .flush()
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     tracing::info!(%addr, "serving");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let listener = TimedListener::new(
+        listener,
+        Timeouts {
+            header: Duration::from_secs(args.header_timeout),
+            idle: Duration::from_secs(args.idle_timeout),
+        },
+    );
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     scheduler.abort();
+    forgetting.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))

@@ -396,6 +396,31 @@ impl BatchRow {
     }
 }
 
+/// A ledger line from `request_id, kind, trace_no, amount` and the transaction's status in
+/// column `status`. A kind or status no rule writes is a bad row, never read as another.
+fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
+    let kind = match row.try_get::<String, _>("kind")?.as_str() {
+        "sale" => TxKind::Sale,
+        "void" => TxKind::Void,
+        "refund" => TxKind::Refund,
+        other => return Err(bad_row("transactions.kind", other)),
+    };
+    let status = match row.try_get::<String, _>(status)?.as_str() {
+        "approved" => LineStatus::Approved,
+        "declined" => LineStatus::Declined,
+        // Neither counts anywhere: a pending sale not yet, a reversed one never.
+        "reversed" | "pending" => LineStatus::Reversed,
+        other => return Err(bad_row("transactions.status", other)),
+    };
+    Ok(LedgerLine {
+        request_id: row.try_get("request_id")?,
+        kind,
+        trace_no: number_column(row, "trace_no")?,
+        amount: row.try_get("amount")?,
+        status,
+    })
+}
+
 /// A batch or trace number read from the database: in 1..=999999, or the row is bad and
 /// reading it is an error (logged as `INTERNAL` where it surfaces), never a silent 0.
 pub fn number_column(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
@@ -690,6 +715,35 @@ impl Store {
         self.insert_open_batch(tx, terminal_ref, last, &date).await
     }
 
+    /// The terminal's open batch with its ledger lines, in one statement on a reader (one
+    /// snapshot, no lock): for answers that change nothing.
+    pub async fn open_batch_lines(
+        &self,
+        terminal_ref: i64,
+    ) -> ApiResult<Option<(BatchRow, Vec<LedgerLine>)>> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.batch_no, b.business_date, b.status, t.request_id, t.kind, \
+             t.trace_no, t.amount, t.status AS tx_status FROM batches b \
+             LEFT JOIN transactions t ON t.batch_id = b.id \
+             WHERE b.terminal_ref = $1 AND b.status = 'open' ORDER BY t.id",
+        )
+        .bind(terminal_ref)
+        .fetch_all(self.reader())
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let batch = BatchRow::from_row(first)?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A batch without transactions comes back as one row without a transaction.
+            if row.try_get::<Option<String>, _>("request_id")?.is_some() {
+                lines.push(ledger_line(row, "tx_status")?);
+            }
+        }
+        Ok(Some((batch, lines)))
+    }
+
     /// Opens batch `batch_no` for a terminal.
     pub async fn insert_open_batch(
         &self,
@@ -763,26 +817,7 @@ impl Store {
         .await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in rows {
-            let kind = match row.try_get::<String, _>("kind")?.as_str() {
-                "sale" => TxKind::Sale,
-                "void" => TxKind::Void,
-                "refund" => TxKind::Refund,
-                other => return Err(bad_row("transactions.kind", other)),
-            };
-            let status = match row.try_get::<String, _>("status")?.as_str() {
-                "approved" => LineStatus::Approved,
-                "declined" => LineStatus::Declined,
-                // Neither counts anywhere: a pending sale not yet, a reversed one never.
-                "reversed" | "pending" => LineStatus::Reversed,
-                other => return Err(bad_row("transactions.status", other)),
-            };
-            lines.push(LedgerLine {
-                request_id: row.try_get("request_id")?,
-                kind,
-                trace_no: number_column(&row, "trace_no")?,
-                amount: row.try_get("amount")?,
-                status,
-            });
+            lines.push(ledger_line(&row, "status")?);
         }
         Ok(lines)
     }

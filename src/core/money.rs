@@ -20,7 +20,8 @@ impl Amount {
         } else {
             Err(Error::with_detail(
                 ErrorCode::InvalidAmount,
-                format_args!("{minor_units} is not in 1..={MAX_AMOUNT} minor units"),
+                // The host answers with this message, and an answer never repeats what was sent.
+                format_args!("an amount is 1..={MAX_AMOUNT} minor units"),
             ))
         }
     }
@@ -80,7 +81,7 @@ impl Currency {
             .ok_or_else(|| {
                 Error::with_detail(
                     ErrorCode::BadRequest,
-                    format_args!("unsupported currency \"{code}\""),
+                    "unsupported currency: one of CNY, HKD, USD, EUR, GBP, JPY, KRW, KWD",
                 )
             })
     }

@@ -261,6 +261,16 @@ pub fn pg_enabled() -> bool {
     on
 }
 
+/// `serve` and `demo` flags that turn the rate limits off.
+pub const NO_RATE_LIMITS: [&str; 6] = [
+    "--activate-per-minute",
+    "0",
+    "--sign-in-per-minute",
+    "0",
+    "--sign-in-per-key-per-minute",
+    "0",
+];
+
 /// A running host process, killed when dropped.
 pub struct Host {
     child: Child,
@@ -297,6 +307,9 @@ impl Host {
     }
 
     /// `softpos-host SUBCOMMAND --listen 127.0.0.1:0 --db URL EXTRA...`, once it listens.
+    ///
+    /// The rate limits are off unless `extra` sets them (a later flag wins): the tests sign in
+    /// and activate far more often than a shop does, and tests/edge.rs tests the limits.
     pub fn start_command(db: &Db, subcommand: &str, extra: &[&str]) -> Host {
         Host::start_command_env(db, subcommand, extra, &[])
     }
@@ -310,6 +323,7 @@ impl Host {
     ) -> Host {
         let mut child = Command::new(BIN)
             .args([subcommand, "--listen", "127.0.0.1:0", "--db", &db.url])
+            .args(NO_RATE_LIMITS)
             .args(extra)
             .env("RUST_LOG", "debug,sqlx=warn,hyper=info,h2=info,tower=info")
             .envs(env.iter().copied())
