@@ -8,9 +8,11 @@
 mod support;
 
 use softpos::core::card::{mask_digits, Expiry, Pan};
-use softpos::core::journal::{entry_hash, genesis_hash, verify_chain, EntryDraft, Journal};
+use softpos::core::journal::{
+    entry_hash, genesis_hash, ledger_lines, verify_chain, EntryDraft, Journal,
+};
 use softpos::core::money::Currency;
-use softpos::core::settlement::outcome;
+use softpos::core::settlement::{outcome, LineStatus};
 use softpos::core::terminal::{
     Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Step,
     Terminal,
@@ -215,6 +217,106 @@ fn golden_journal() -> Journal {
 /// the encoding (a field's order, a kind's or a status's name) breaks every journal already
 /// stored in a browser. These hashes were computed once, outside Rust (Python's hashlib over
 /// the encoding as `entry_hash` documents it), and must never change.
+#[test]
+fn r19_a_reversal_of_an_answered_transaction_is_journal_tampered() {
+    let mut j = Journal::new("898310048160001", "10000001", 7);
+    j.append(golden_draft(
+        "r-1",
+        EntryKind::Sale,
+        1,
+        EntryStatus::Approved,
+    ))
+    .expect("an entry within R3 appends");
+    let before = j.tally();
+    let e = j
+        .append(golden_draft(
+            "r-1",
+            EntryKind::Reversal,
+            1,
+            EntryStatus::Reversed,
+        ))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::JournalTampered);
+    assert_eq!(j.tally(), before, "the approved sale still counts");
+    // The terminal's own case: an unknown sale, then its reversal.
+    j.append(golden_draft(
+        "r-2",
+        EntryKind::Sale,
+        2,
+        EntryStatus::Unknown,
+    ))
+    .expect("an entry within R3 appends");
+    j.append(golden_draft(
+        "r-2",
+        EntryKind::Reversal,
+        2,
+        EntryStatus::Reversed,
+    ))
+    .expect("an unknown transaction's reversal appends");
+}
+
+#[test]
+fn r10_the_fold_resolves_only_a_transaction_without_an_answer() {
+    // The host folds uploaded entries with the same function: a reversal entry naming an
+    // answered transaction (a journal no terminal writes) changes nothing there either, so
+    // the host's fold agrees with the terminal's running totals.
+    let mut answered = Journal::new("898310048160001", "10000001", 7);
+    answered
+        .append(golden_draft(
+            "r-1",
+            EntryKind::Sale,
+            1,
+            EntryStatus::Approved,
+        ))
+        .expect("an entry within R3 appends");
+    let mut lost = Journal::new("898310048160001", "10000001", 7);
+    lost.append(golden_draft(
+        "r-1",
+        EntryKind::Sale,
+        1,
+        EntryStatus::Unknown,
+    ))
+    .expect("an entry within R3 appends");
+    lost.append(golden_draft(
+        "r-1",
+        EntryKind::Reversal,
+        1,
+        EntryStatus::Reversed,
+    ))
+    .expect("an unknown transaction's reversal appends");
+    let mut kept = Journal::new("898310048160001", "10000001", 7);
+    kept.append(golden_draft(
+        "r-1",
+        EntryKind::Sale,
+        1,
+        EntryStatus::Declined,
+    ))
+    .expect("an entry within R3 appends");
+    let mut approved_later = golden_draft("r-1", EntryKind::Reversal, 1, EntryStatus::Approved);
+    approved_later.rrn = Some("000000000001".into());
+    let mut host_kept = Journal::new("898310048160001", "10000001", 7);
+    host_kept
+        .append(golden_draft(
+            "r-1",
+            EntryKind::Sale,
+            1,
+            EntryStatus::Unknown,
+        ))
+        .expect("an entry within R3 appends");
+    host_kept
+        .append(approved_later)
+        .expect("the host's final answer appends");
+    let status = |entries: Vec<JournalEntry>| ledger_lines(&entries)[0].status;
+    // The terminal's own journals.
+    assert_eq!(status(lost.entries().to_vec()), LineStatus::Reversed);
+    assert_eq!(status(host_kept.entries().to_vec()), LineStatus::Approved);
+    // An approved sale with a `reversed` verdict, a declined one with an `approved` one.
+    let forged = vec![answered.entries()[0].clone(), lost.entries()[1].clone()];
+    assert_eq!(status(forged), LineStatus::Approved);
+    let forged = vec![kept.entries()[0].clone(), host_kept.entries()[1].clone()];
+    assert_eq!(status(forged), LineStatus::Declined);
+}
+
 #[test]
 fn r19_the_chain_encoding_is_pinned_by_golden_hashes() {
     const GENESIS: &str = "0ec43a6bb267da548acd3a7ba925efbfedf932809041ffe338bbe2032922d094";

@@ -203,9 +203,9 @@ pub fn ledger_lines(entries: &[JournalEntry]) -> Vec<LedgerLine> {
         .filter_map(|e| {
             let kind = tx_kind(e.kind)?;
             let status = match verdicts.get(e.request_id.as_str()) {
-                Some(EntryStatus::Reversed) => LineStatus::Reversed,
-                // Only a transaction without an answer is resolved by its reversal's answer.
-                Some(&answer) if e.status == EntryStatus::Unknown => line_status(answer),
+                // Only a transaction without an answer is resolved by its reversal: undone, or
+                // standing as the host kept it. `Journal::append` refuses any other reversal.
+                Some(&verdict) if e.status == EntryStatus::Unknown => line_status(verdict),
                 _ => line_status(e.status),
             };
             Some(LedgerLine {
@@ -333,8 +333,19 @@ impl Journal {
                 }
                 match reversal_verdict(entry.status) {
                     // Only an unknown transaction is ever reversed, and unknown ones never
-                    // counted, so the totals do not move.
-                    Some(EntryStatus::Reversed) => {}
+                    // counted, so the totals do not move. One the terminal journaled with an
+                    // answer was never queued for reversal: such a journal was not written by
+                    // a terminal. (A reversal may name no entry: its transaction's `unknown`
+                    // entry could not be journaled.)
+                    Some(EntryStatus::Reversed) => {
+                        let answered = self
+                            .by_request
+                            .get(&entry.request_id)
+                            .is_some_and(|&j| self.entries[j].status != EntryStatus::Unknown);
+                        if answered {
+                            return Err(tampered("a reversal of an answered transaction"));
+                        }
+                    }
                     Some(answer) => {
                         // The host kept it (R8, dependents): it counts as its answer says.
                         let original = self
@@ -475,7 +486,6 @@ impl Journal {
             .get(&entry.request_id)
             .map(|&i| self.entries[i].status);
         let status = match answered {
-            Some(EntryStatus::Reversed) => EntryStatus::Reversed,
             Some(answer) if entry.status == EntryStatus::Unknown => answer,
             _ => entry.status,
         };
