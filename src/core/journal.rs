@@ -485,10 +485,9 @@ impl Journal {
             .reversed
             .get(&entry.request_id)
             .map(|&i| self.entries[i].status);
-        let status = match answered {
-            Some(answer) if entry.status == EntryStatus::Unknown => answer,
-            _ => entry.status,
-        };
+        // `append` lets a reversal entry name only an unknown transaction, so its verdict is
+        // the transaction's status.
+        let status = answered.unwrap_or(entry.status);
         if entry.kind == EntryKind::Sale
             && status == EntryStatus::Approved
             && self.voided.contains_key(&entry.trace_no)
