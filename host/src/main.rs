@@ -135,13 +135,13 @@ struct ServeArgs {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
     /// Activations per minute per client address (0: no limit).
-    #[arg(long, default_value_t = DEFAULT_LIMITS.activate_per_address)]
+    #[arg(long, default_value_t = DEFAULT_LIMITS.activate_per_address, env = "SOFTPOS_ACTIVATE_PER_MINUTE")]
     activate_per_minute: u32,
     /// Sign-ins per minute per client address (0: no limit).
-    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_address)]
+    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_address, env = "SOFTPOS_SIGN_IN_PER_MINUTE")]
     sign_in_per_minute: u32,
     /// Sign-ins per minute per terminal key (0: no limit).
-    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_key)]
+    #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_key, env = "SOFTPOS_SIGN_IN_PER_KEY_PER_MINUTE")]
     sign_in_per_key_per_minute: u32,
 }
 
