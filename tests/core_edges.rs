@@ -1501,3 +1501,30 @@ fn r12_a_sign_off_reports_its_own_batchs_settlement_not_a_reconciled_one() {
     assert_eq!(settled_batches, [5]);
     assert_eq!((settlements_of(&b, 5), settlements_of(&b, 6)), (1, 0));
 }
+
+#[test]
+fn r21_dates_show_on_the_clock_the_host_gave_at_the_last_sign_in() {
+    let mut b = Bench::new();
+    b.host.utc_offset_minutes = Some(480);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    assert_eq!(
+        b.terminal.utc_offset().minutes(),
+        0,
+        "UTC until a host says where it is"
+    );
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.utc_offset().minutes(), 480);
+    b.reload().unwrap();
+    assert_eq!(
+        b.terminal.utc_offset().minutes(),
+        480,
+        "kept across a reload"
+    );
+    b.host.utc_offset_minutes = Some(-300);
+    b.sign_in().unwrap();
+    assert_eq!(
+        b.terminal.utc_offset().minutes(),
+        -300,
+        "each sign-in tells it again"
+    );
+}
