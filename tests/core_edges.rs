@@ -1528,3 +1528,36 @@ fn r21_dates_show_on_the_clock_the_host_gave_at_the_last_sign_in() {
         "each sign-in tells it again"
     );
 }
+
+#[test]
+fn r11_a_batch_whose_settlement_the_host_refused_is_never_cleared() {
+    let mut b = Bench::signed_in();
+    tx(b.sale(700).unwrap());
+    b.host.cutoff();
+    // The host closed the batch; its settlement at the next sign-in is flatly refused.
+    let signed_in = run_scripted(
+        &mut b,
+        Command::SignIn {
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+        },
+        |out, host| match out.call {
+            Call::Settlement(_) => Reply::Refused(ErrorCode::BadRequest.into()),
+            _ => host.handle(out),
+        },
+    );
+    assert!(
+        matches!(signed_in, Ok(Completion::SignedIn(_))),
+        "{signed_in:?}"
+    );
+    // Whatever the next operation does, the unsettled sale stays in the terminal's journal.
+    let _ = b.sale(100);
+    assert!(
+        b.terminal
+            .journal()
+            .entries()
+            .iter()
+            .any(|e| e.amount == 700),
+        "the refused batch's sale was cleared"
+    );
+}
