@@ -145,7 +145,9 @@ test("without Web Locks, a lease left by a crashed tab does not keep the termina
 });
 
 test("the terminal runs in a worker too (timers, fetch, crypto, IndexedDB from the worker's scope)", async () => {
-  const context = await browser.newContext({ locale: "en" });
+  // The worker's script is the test's own, made as a blob: URL, which the host's pages' CSP
+  // (`script-src 'self'`) rightly refuses; a storefront ships its worker as a file instead.
+  const context = await browser.newContext({ locale: "en", bypassCSP: true });
   const page = await openPage(context, `${origin}/index.html`);
   const result = await page.evaluate(async ([origin, code, password, card, expiry]) => {
     const src = `
@@ -165,7 +167,11 @@ test("the terminal runs in a worker too (timers, fetch, crypto, IndexedDB from t
       };`;
     const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
     const worker = new Worker(url, { type: "module" });
-    const answer = new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data); });
+    const answer = new Promise((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+      // A worker that cannot start says so here rather than leaving the test waiting.
+      worker.onerror = (e) => resolve({ error: `the worker did not start: ${e.message ?? "?"}` });
+    });
     worker.postMessage({ code, password, card, expiry });
     return answer;
   }, [origin, host.codes["10000023"], host.operatorPassword, CARD, EXPIRY]);
