@@ -14,8 +14,7 @@ use softpos::core::journal::{
 use softpos::core::money::Currency;
 use softpos::core::settlement::{outcome, LineStatus};
 use softpos::core::terminal::{
-    Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Step,
-    Terminal,
+    Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Terminal,
 };
 use softpos::core::time::Timestamp;
 use softpos::protocol::{
@@ -25,7 +24,6 @@ use softpos::protocol::{
     TxStatus, UploadRequest, UploadResponse,
 };
 use softpos::{Error, ErrorCode};
-use std::sync::atomic::{AtomicU64, Ordering};
 use support::*;
 
 fn void(trace_no: u32) -> Command {
@@ -43,36 +41,35 @@ fn refund(rrn: &str, amount: i64) -> Command {
     }
 }
 
-/// Request ids of scripted runs: their own range, never one `Bench::run` hands out.
-static SCRIPTED_IDS: AtomicU64 = AtomicU64::new(0);
-
 /// Runs one operation as `Bench::run` does, but every request goes through `answer`, which
 /// may pass it to the model host (`host.handle(out)`), change that answer, or make one up.
 fn run_scripted(
     b: &mut Bench,
     command: Command,
-    mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
+    answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
 ) -> Result<Completion, Error> {
     b.terminal.begin(command, b.now)?;
-    loop {
-        let step = b.terminal.step(b.now, &mut || {
-            let n = SCRIPTED_IDS.fetch_add(1, Ordering::Relaxed) + 1;
-            format!("00000000-0000-4000-a000-{n:012x}")
-        });
-        b.store.apply(b.terminal.take_writes());
-        match step {
-            Step::Send(out) => {
-                b.now = Timestamp(b.now.0 + 1000);
-                let reply = answer(&out, &mut b.host);
-                b.terminal.handle_reply(reply, b.now);
+    // No operation here takes more than a handful of requests; more is a loop.
+    b.drive_scripted(100, answer)
+}
+
+/// Signs in with a host that hands out `next_trace_no` as the next trace number.
+fn sign_in_with_next_trace(b: &mut Bench, next_trace_no: u32) {
+    run_scripted(
+        b,
+        Command::SignIn {
+            operator: OPERATOR.into(),
+            password: PASSWORD.into(),
+        },
+        |out, host| match host.handle(out) {
+            Reply::SignedIn(mut resp) => {
+                resp.next_trace_no = next_trace_no;
+                Reply::SignedIn(resp)
             }
-            Step::Done(result) => {
-                b.store.apply(b.terminal.take_writes());
-                return result;
-            }
-            Step::Idle => panic!("nothing in flight"),
-        }
-    }
+            other => other,
+        },
+    )
+    .unwrap();
 }
 
 fn settlements_of(b: &Bench, batch_no: u32) -> usize {
@@ -513,21 +510,7 @@ fn r6_a_trace_outside_the_settled_range_is_unknown_transaction() {
 fn r6_a_settled_range_that_wrapped_past_999_999_still_says_refund_instead() {
     let mut b = Bench::new();
     b.run(Command::Activate { code: CODE.into() }).unwrap();
-    run_scripted(
-        &mut b,
-        Command::SignIn {
-            operator: OPERATOR.into(),
-            password: PASSWORD.into(),
-        },
-        |out, host| match host.handle(out) {
-            Reply::SignedIn(mut resp) => {
-                resp.next_trace_no = 999_998;
-                Reply::SignedIn(resp)
-            }
-            other => other,
-        },
-    )
-    .unwrap();
+    sign_in_with_next_trace(&mut b, 999_998);
     let traces: Vec<u32> = (0..4).map(|_| tx(b.sale(100).unwrap()).trace_no).collect();
     assert_eq!(traces, [999_998, 999_999, 1, 2]);
     settled(b.run(Command::Settle).unwrap());
@@ -1360,21 +1343,7 @@ fn ids_a_trace_number_is_never_reused_inside_a_batch() {
     assert_eq!(tx(b.sale(100).unwrap()).trace_no, 2);
     b.run(Command::SignOff { settle: false }).unwrap();
     // The host hands out trace 1 again (it lost count): the terminal skips what it used.
-    run_scripted(
-        &mut b,
-        Command::SignIn {
-            operator: OPERATOR.into(),
-            password: PASSWORD.into(),
-        },
-        |out, host| match host.handle(out) {
-            Reply::SignedIn(mut resp) => {
-                resp.next_trace_no = 1;
-                Reply::SignedIn(resp)
-            }
-            other => other,
-        },
-    )
-    .unwrap();
+    sign_in_with_next_trace(&mut b, 1);
     assert_eq!(tx(b.sale(100).unwrap()).trace_no, 3);
     assert_eq!(
         b.terminal.journal().by_trace(3).map(|e| e.amount),

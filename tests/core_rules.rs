@@ -964,44 +964,9 @@ mod money_path {
     use super::support::*;
     use super::{refund, void};
     use softpos::core::journal::{entry_hash, genesis_hash};
-    use softpos::core::terminal::{
-        Command, Completion, Config, Event, Outgoing, Reply, Step, Terminal,
-    };
-    use softpos::core::time::Timestamp;
+    use softpos::core::terminal::{Command, Config, Event, Reply, Terminal};
     use softpos::protocol::*;
     use softpos::{Error, ErrorCode};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static IDS: AtomicU64 = AtomicU64::new(0);
-
-    /// Runs the operation in flight as `Bench::drive` does, with `answer` standing in for the
-    /// host; fails the test if it is still sending after `max` requests (a loop).
-    fn drive_at_most(
-        b: &mut Bench,
-        max: usize,
-        mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
-    ) -> Result<Completion, Error> {
-        for _ in 0..=max {
-            let step = b.terminal.step(b.now, &mut || {
-                let n = IDS.fetch_add(1, Ordering::Relaxed) + 1;
-                format!("00000000-0000-4000-a000-{n:012x}")
-            });
-            b.store.apply(b.terminal.take_writes());
-            match step {
-                Step::Send(out) => {
-                    b.now = Timestamp(b.now.0 + 1000);
-                    let reply = answer(&out, &mut b.host);
-                    b.terminal.handle_reply(reply, b.now);
-                }
-                Step::Done(result) => {
-                    b.store.apply(b.terminal.take_writes());
-                    return result;
-                }
-                Step::Idle => panic!("nothing in flight"),
-            }
-        }
-        panic!("the operation was still sending after {max} requests");
-    }
 
     // ----- R8, dependents -------------------------------------------------------------------
 
@@ -1079,7 +1044,7 @@ mod money_path {
                 b.now,
             )
             .unwrap();
-        tx(drive_at_most(&mut b, 5, |out, host| match &out.call {
+        tx(b.drive_scripted(5, |out, host| match &out.call {
             softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
                 request_id: r.request_id.clone(),
                 reversed: false,
@@ -1119,26 +1084,27 @@ mod money_path {
         b.fault(&[Some(Fault::LoseAnswer)]);
         b.sale(3000).unwrap_err();
         b.terminal.begin(Command::Settle, b.now).unwrap();
-        let e = drive_at_most(&mut b, 5, |out, _| match &out.call {
-            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                request_id: r.request_id.clone(),
-                reversed: false,
-                transaction: Some(TransactionResponse {
-                    request_id: "00000000-0000-4000-8000-00000000ffff".into(),
-                    status: TxStatus::Approved,
-                    response_code: "00".into(),
-                    message: "Approved".into(),
-                    rrn: Some("000000000001".into()),
-                    auth_code: None,
-                    batch_no: 1,
-                    trace_no: 1,
-                    masked_pan: None,
-                    host_time: "2026-11-28T02:00:00Z".into(),
+        let e = b
+            .drive_scripted(5, |out, _| match &out.call {
+                softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                    request_id: r.request_id.clone(),
+                    reversed: false,
+                    transaction: Some(TransactionResponse {
+                        request_id: "00000000-0000-4000-8000-00000000ffff".into(),
+                        status: TxStatus::Approved,
+                        response_code: "00".into(),
+                        message: "Approved".into(),
+                        rrn: Some("000000000001".into()),
+                        auth_code: None,
+                        batch_no: 1,
+                        trace_no: 1,
+                        masked_pan: None,
+                        host_time: "2026-11-28T02:00:00Z".into(),
+                    }),
                 }),
-            }),
-            _ => Reply::NoAnswer,
-        })
-        .unwrap_err();
+                _ => Reply::NoAnswer,
+            })
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::Internal);
         assert_eq!(b.terminal.pending_reversals(), 1, "kept for the next try");
         assert_eq!(b.terminal.totals().sale.count, 0);
@@ -1171,7 +1137,7 @@ mod money_path {
 
         let before = b.requests_sent();
         b.terminal.begin(Command::Settle, b.now).unwrap();
-        let s = settled(drive_at_most(&mut b, 10, |out, host| host.handle(out)).unwrap());
+        let s = settled(b.drive_scripted(10, |out, host| host.handle(out)).unwrap());
         assert_eq!(
             (s.batch_no, s.outcome),
             (3, Outcome::Balanced),

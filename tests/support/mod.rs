@@ -580,6 +580,39 @@ impl Bench {
         self.drive()
     }
 
+    /// Drives the operation in flight as [`Bench::drive`] does, but every request goes
+    /// through `answer`, which may pass it to the model host (`host.handle(out)`), change that
+    /// answer, or make one up. Fails the test if the operation is still sending after `max`
+    /// requests (a loop).
+    pub fn drive_scripted(
+        &mut self,
+        max: usize,
+        mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
+    ) -> Result<Completion, Error> {
+        for _ in 0..=max {
+            let mut ids = self.ids;
+            let step = self.terminal.step(self.now, &mut || {
+                ids += 1;
+                format!("00000000-0000-4000-8000-{ids:012x}")
+            });
+            self.ids = ids;
+            self.store.apply(self.terminal.take_writes());
+            match step {
+                Step::Send(out) => {
+                    self.now = Timestamp(self.now.0 + 1000);
+                    let reply = answer(&out, &mut self.host);
+                    self.terminal.handle_reply(reply, self.now);
+                }
+                Step::Done(result) => {
+                    self.store.apply(self.terminal.take_writes());
+                    return result;
+                }
+                Step::Idle => panic!("drive_scripted() with nothing in flight"),
+            }
+        }
+        panic!("the operation was still sending after {max} requests");
+    }
+
     /// Runs the operation in flight to its end.
     pub fn drive(&mut self) -> Result<Completion, Error> {
         loop {
