@@ -162,7 +162,8 @@ async fn activate(
 /// Sign an operator in with the terminal key (R16).
 #[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
-        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn sign_in(
     State(st): State<AppState>,
     TerminalKey(terminal): TerminalKey,
@@ -178,7 +179,8 @@ async fn sign_in(
 #[utoipa::path(post, path = "/v1/transactions", security(("bearer" = [])), request_body = TransactionRequest,
     responses((status = 200, body = TransactionResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn transactions(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,

@@ -294,6 +294,12 @@ fn r16_password_checks_beyond_the_bound_answer_503_busy_with_retry_after() {
             assert!(secs >= 1);
         }
         assert!(answers.iter().all(|a| a.0 == 401 || a.0 == 503));
+        // The routes that check passwords say so in the document clients are built from.
+        let (_, doc) = host.get("/v1/openapi.json", None);
+        for path in ["/v1/sign-in", "/v1/transactions"] {
+            let busy = &doc["paths"][path]["post"]["responses"]["503"];
+            assert!(busy.is_object(), "{path} does not document its 503");
+        }
     });
 }
 
