@@ -26,21 +26,6 @@ use softpos::protocol::{
 use softpos::{Error, ErrorCode};
 use support::*;
 
-fn void(trace_no: u32) -> Command {
-    Command::Void {
-        trace_no,
-        supervisor_password: SUPERVISOR.into(),
-    }
-}
-
-fn refund(rrn: &str, amount: i64) -> Command {
-    Command::Refund {
-        rrn: rrn.into(),
-        amount,
-        supervisor_password: SUPERVISOR.into(),
-    }
-}
-
 /// Runs one operation as `Bench::run` does, but every request goes through `answer`, which
 /// may pass it to the model host (`host.handle(out)`), change that answer, or make one up.
 fn run_scripted(

@@ -14,21 +14,6 @@ use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind
 use softpos::ErrorCode;
 use support::*;
 
-fn void(trace_no: u32) -> Command {
-    Command::Void {
-        trace_no,
-        supervisor_password: SUPERVISOR.into(),
-    }
-}
-
-fn refund(rrn: &str, amount: i64) -> Command {
-    Command::Refund {
-        rrn: rrn.into(),
-        amount,
-        supervisor_password: SUPERVISOR.into(),
-    }
-}
-
 // ----- R1 ---------------------------------------------------------------------------------
 
 #[test]

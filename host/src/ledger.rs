@@ -16,7 +16,7 @@ use serde::Serialize;
 use softpos::core::card::{Expiry, Pan};
 use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
 use softpos::core::money::Amount;
-use softpos::core::settlement::{compare, fold, outcome};
+use softpos::core::settlement::{compare, fold, outcome, LedgerLine};
 use softpos::core::time::{Timestamp, UtcOffset};
 use softpos::protocol::{
     ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
@@ -526,10 +526,7 @@ impl Store {
         currency: &str,
     ) -> ApiResult<BatchTotals> {
         let lines = self.ledger_lines(tx, b.id).await?;
-        // The host's own rows summed past i64 are a broken database, not the terminal's error.
-        Ok(fold(&lines)
-            .map_err(ApiError::internal)?
-            .to_batch_totals(b.batch_no, currency))
+        host_totals(&lines, b.batch_no, currency)
     }
 
     /// `GET /v1/batches/current`: a read, in one statement on a reader, so it never waits
@@ -539,9 +536,7 @@ impl Store {
         let (terminal_ref, currency) = (s.terminal.terminal_ref, &s.terminal.currency);
         let (b, host_totals) = match self.open_batch_lines(terminal_ref).await? {
             Some((b, lines)) => {
-                let totals = fold(&lines)
-                    .map_err(ApiError::internal)?
-                    .to_batch_totals(b.batch_no, currency);
+                let totals = host_totals(&lines, b.batch_no, currency)?;
                 (b, totals)
             }
             None => {
@@ -1510,9 +1505,7 @@ impl Store {
             )
             .map_err(ApiError::internal)?;
             let host_lines = self.ledger_lines(&mut tx, batch.id).await?;
-            let host_totals = fold(&host_lines)
-                .map_err(ApiError::internal)?
-                .to_batch_totals(batch.batch_no, &s.terminal.currency);
+            let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;
             let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
             let result = if discrepancies.is_empty()
                 && outcome(&terminal_totals, &host_totals) == Outcome::Balanced
@@ -1642,6 +1635,14 @@ fn sale_answer(
         masked_pan: Some(masked_pan),
         host_time: Timestamp(now_ms()).rfc3339(),
     })
+}
+
+/// R10 on the host's rows. Rows summed past i64 are a broken database, not the terminal's
+/// error.
+fn host_totals(lines: &[LedgerLine], batch_no: u32, currency: &str) -> ApiResult<BatchTotals> {
+    Ok(fold(lines)
+        .map_err(ApiError::internal)?
+        .to_batch_totals(batch_no, currency))
 }
 
 /// The HTTP status of a stored answer; out of range, the row is bad.

@@ -102,9 +102,8 @@ fn too_many(wait: std::time::Duration) -> Response {
         status: 429,
         code: ErrorCode::Busy,
         message: format!("Too many attempts from here; retry in {seconds} s"),
-        retry_after: None,
+        retry_after: Some(seconds),
     }
-    .with_retry_after(seconds)
     .into_response()
 }
 

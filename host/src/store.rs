@@ -434,12 +434,6 @@ pub fn number_column(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
         })
 }
 
-/// Stands for the fingerprint key between making a [`Store`] and loading its key, which
-/// [`Store::open`] does before it returns the store.
-fn placeholder_key() -> FingerprintKey {
-    FingerprintKey::unset()
-}
-
 /// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
 pub fn next_number(n: u32) -> u32 {
     if n >= 999_999 {
@@ -471,7 +465,8 @@ impl Store {
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
                 password_checks: Arc::default(),
-                fingerprint_key: Arc::new(placeholder_key()),
+                // Loaded by `open` before it returns the store.
+                fingerprint_key: Arc::new(FingerprintKey::unset()),
                 tz: clock.tz.clone(),
             }
         } else if url.starts_with("sqlite:") {
@@ -508,7 +503,8 @@ impl Store {
                 pg,
                 writes: Arc::new(AtomicU64::new(0)),
                 password_checks: Arc::default(),
-                fingerprint_key: Arc::new(placeholder_key()),
+                // Loaded by `open` before it returns the store.
+                fingerprint_key: Arc::new(FingerprintKey::unset()),
                 tz: clock.tz.clone(),
             }
         } else {

@@ -28,6 +28,23 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 /// 2026-11-28T02:00:00Z
 pub const T0: Timestamp = Timestamp(1_795_831_200_000);
 
+/// A void of `trace_no`, with the supervisor's password (R6).
+pub fn void(trace_no: u32) -> Command {
+    Command::Void {
+        trace_no,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
+/// A refund of `amount` of the sale with `rrn`, with the supervisor's password (R7).
+pub fn refund(rrn: &str, amount: i64) -> Command {
+    Command::Refund {
+        rrn: rrn.into(),
+        amount,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
 /// What happens to the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -580,6 +597,22 @@ impl Bench {
         self.drive()
     }
 
+    /// Runs the operation in flight to its end.
+    pub fn drive(&mut self) -> Result<Completion, Error> {
+        self.drive_with(usize::MAX, |b, out| {
+            b.check_written_ahead(out);
+            b.sent += 1;
+            match b.faults.pop_front().flatten() {
+                Some(Fault::Unreachable) => Reply::NoAnswer,
+                Some(Fault::LoseAnswer) => {
+                    b.host.handle(out);
+                    Reply::NoAnswer
+                }
+                None => b.host.handle(out),
+            }
+        })
+    }
+
     /// Drives the operation in flight as [`Bench::drive`] does, but every request goes
     /// through `answer`, which may pass it to the model host (`host.handle(out)`), change that
     /// answer, or make one up. Fails the test if the operation is still sending after `max`
@@ -588,6 +621,16 @@ impl Bench {
         &mut self,
         max: usize,
         mut answer: impl FnMut(&Outgoing, &mut ModelHost) -> Reply,
+    ) -> Result<Completion, Error> {
+        self.drive_with(max, |b, out| answer(out, &mut b.host))
+    }
+
+    /// The driver loop both share: steps the core, persists its writes, and feeds it the
+    /// answer `answer` gives to each request, at most `max` requests.
+    fn drive_with(
+        &mut self,
+        max: usize,
+        mut answer: impl FnMut(&mut Bench, &Outgoing) -> Reply,
     ) -> Result<Completion, Error> {
         for _ in 0..=max {
             let mut ids = self.ids;
@@ -600,42 +643,7 @@ impl Bench {
             match step {
                 Step::Send(out) => {
                     self.now = Timestamp(self.now.0 + 1000);
-                    let reply = answer(&out, &mut self.host);
-                    self.terminal.handle_reply(reply, self.now);
-                }
-                Step::Done(result) => {
-                    self.store.apply(self.terminal.take_writes());
-                    return result;
-                }
-                Step::Idle => panic!("drive_scripted() with nothing in flight"),
-            }
-        }
-        panic!("the operation was still sending after {max} requests");
-    }
-
-    /// Runs the operation in flight to its end.
-    pub fn drive(&mut self) -> Result<Completion, Error> {
-        loop {
-            let mut ids = self.ids;
-            let step = self.terminal.step(self.now, &mut || {
-                ids += 1;
-                format!("00000000-0000-4000-8000-{ids:012x}")
-            });
-            self.ids = ids;
-            self.store.apply(self.terminal.take_writes());
-            match step {
-                Step::Send(out) => {
-                    self.check_written_ahead(&out);
-                    self.sent += 1;
-                    self.now = Timestamp(self.now.0 + 1000);
-                    let reply = match self.faults.pop_front().flatten() {
-                        Some(Fault::Unreachable) => Reply::NoAnswer,
-                        Some(Fault::LoseAnswer) => {
-                            self.host.handle(&out);
-                            Reply::NoAnswer
-                        }
-                        None => self.host.handle(&out),
-                    };
+                    let reply = answer(self, &out);
                     self.terminal.handle_reply(reply, self.now);
                 }
                 Step::Done(result) => {
@@ -645,6 +653,7 @@ impl Bench {
                 Step::Idle => panic!("drive() with nothing in flight"),
             }
         }
+        panic!("the operation was still sending after {max} requests");
     }
 
     /// R18: whatever a request is about, its record is in the store before it leaves.
