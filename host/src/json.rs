@@ -162,6 +162,22 @@ mod tests {
     }
 
     #[test]
+    fn r17_only_json_content_types_are_taken() {
+        let with = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, value.parse().expect("a header value"));
+            is_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/problem+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!with("text/x+json"));
+        assert!(!is_json(&HeaderMap::new()), "no content type");
+    }
+
+    #[test]
     fn r4_parse_errors_name_the_field_and_the_type_never_the_value() {
         let m = error_of::<SignInRequest>(r#"{"operator":"01","password":4111111111111111}"#);
         assert_eq!(m, "password: expected a string");
