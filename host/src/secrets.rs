@@ -358,6 +358,45 @@ mod tests {
     }
 
     #[test]
+    fn r17_digests_and_auth_codes_have_their_form() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        for _ in 0..20 {
+            let code = auth_code().unwrap();
+            assert!(
+                code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn r9_a_fingerprint_key_file_holds_at_least_32_bytes_and_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            FingerprintKey::from_file(&path)
+        };
+        let key = [b'k'; 32];
+        let bare = file("bare", &key).unwrap();
+        let mut lines = key.to_vec();
+        lines.extend_from_slice(b"\r\n");
+        let with_break = file("break", &lines).unwrap();
+        let mac = |k: &FingerprintKey| k.card_mac("4111111111111111", "12/39").unwrap();
+        assert_eq!(
+            mac(&bare),
+            mac(&with_break),
+            "a trailing line break is not the key"
+        );
+        assert!(file("short", &key[..31]).is_err());
+        assert!(file("short-with-break", b"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\n").is_err());
+        assert_eq!(format!("{bare:?}"), "FingerprintKey(…)");
+    }
+
+    #[test]
     fn r9_the_card_mac_needs_the_key_and_covers_the_whole_card() {
         let key = FingerprintKey::from_hex(&FingerprintKey::generate_hex().unwrap()).unwrap();
         let other = FingerprintKey::from_hex(&FingerprintKey::generate_hex().unwrap()).unwrap();
