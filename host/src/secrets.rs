@@ -363,13 +363,15 @@ mod tests {
             sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        for _ in 0..20 {
-            let code = auth_code().unwrap();
+        let codes: Vec<String> = (0..20).map(|_| auth_code().unwrap()).collect();
+        for code in &codes {
             assert!(
                 code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
                 "{code}"
             );
         }
+        // Drawn over all of 000000..=999999: twenty below 004295 happen once in 10^47.
+        assert!(codes.iter().any(|c| c.as_str() > "004294"), "{codes:?}");
     }
 
     #[test]
