@@ -70,17 +70,17 @@ bench-host: toolchain
 	scripts/with-postgres.sh target/host/examples/load --bin target/host/softpos-host
 
 # Mutation testing, run by hand (never part of `make test`): every mutant cargo-mutants makes of
-# src/core against the core's native tests, and of the host's ledger against the host's suite
+# src/terminal against the core's native tests, and of the host's ledger against the host's suite
 # on SQLite. Reports land in mutants.out/core/mutants.out and mutants.out/host/mutants.out
 # (missed.txt is what to read); docs/mutants.md has the scores and the misses that change
 # nothing observable. About 50 minutes for the core on 2 cores, hours for the host's ledger.
-# MUTANTS_ARGS passes more options, e.g. MUTANTS_ARGS="--file src/core/money.rs" or "--iterate".
+# MUTANTS_ARGS passes more options, e.g. MUTANTS_ARGS="--file src/terminal/money.rs" or "--iterate".
 MUTANTS_ARGS ?=
 mutants: mutants-core mutants-host
 
 mutants-core: toolchain
 	scripts/tools.sh mutants
-	$(CARGO) mutants -p softpos --file 'src/core/*.rs' --timeout 30 -j 1 -o mutants.out/core $(MUTANTS_ARGS) \
+	$(CARGO) mutants -p softpos --file 'src/terminal/*.rs' --timeout 30 -j 1 -o mutants.out/core $(MUTANTS_ARGS) \
 		-- --test core_rules --test core_props --test core_edges --lib
 
 mutants-host: toolchain

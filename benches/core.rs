@@ -7,13 +7,13 @@
 //! - snapshot/restore of a 20 000-entry batch (JSON, hash chain check, re-index)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use softpos::core::journal::{ledger_lines, EntryDraft, Journal};
-use softpos::core::settlement::{compare, fold};
-use softpos::core::terminal::{
+use softpos::protocol::{EntryKind, EntryStatus, TransactionResponse, TxStatus};
+use softpos::terminal::journal::{ledger_lines, EntryDraft, Journal};
+use softpos::terminal::settlement::{compare, fold};
+use softpos::terminal::time::Timestamp;
+use softpos::terminal::{
     Call, Command, Config, Meta, Reply, Snapshot, Step, Terminal, SNAPSHOT_VERSION,
 };
-use softpos::core::time::Timestamp;
-use softpos::protocol::{EntryKind, EntryStatus, TransactionResponse, TxStatus};
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

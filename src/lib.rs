@@ -1,20 +1,20 @@
 //! # softpos
 //!
-//! A browser payment terminal. The terminal's rules live in [`core`], a sans-IO state
+//! A browser payment terminal. The terminal's rules live in [`terminal`], a sans-IO state
 //! machine; [`protocol`] holds the wire types it shares with the reference acquirer host
 //! (`host/`); the WebAssembly build adds the JavaScript API over both.
 //!
 //! | module | what |
 //! |---|---|
-//! | [`core`] | the terminal: rules R1–R14, R18, R19, pure and deterministic |
+//! | [`terminal`] | the terminal: rules R1–R14, R18, R19, pure and deterministic |
 //! | [`protocol`] | the host's HTTP API as serde types (CONTRACT.md section 4) |
 //! | [`error`] | the contract's error codes with English and Chinese messages |
 //! | `wasm` | (wasm32 only) the JavaScript API: fetch, IndexedDB, timers, the widget |
 #![deny(missing_docs)]
 
-pub mod core;
 pub mod error;
 pub mod protocol;
+pub mod terminal;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

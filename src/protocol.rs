@@ -634,7 +634,7 @@ fn check_sequence(name: &str, n: u32) -> Result<(), Error> {
 
 /// One of the currencies a terminal can be provisioned with (the schema's `currency` pattern).
 fn check_currency(code: &str) -> Result<(), Error> {
-    crate::core::money::Currency::parse(code).map(|_| ())
+    crate::terminal::money::Currency::parse(code).map(|_| ())
 }
 
 fn all_bytes(text: &str, len: usize, ok: fn(&u8) -> bool) -> bool {
@@ -677,16 +677,19 @@ impl TransactionRequest {
     pub fn check(&self) -> Result<(), Error> {
         check_request_id(&self.request_id)?;
         check_sequence("trace_no", self.trace_no)?;
-        crate::core::money::Amount::new(self.amount)?;
+        crate::terminal::money::Amount::new(self.amount)?;
         check_currency(&self.currency)?;
         match (self.kind, &self.original) {
             (TxKind::Sale, _) => {
                 let card = self.card.as_ref().ok_or_else(|| {
                     Error::with_detail(ErrorCode::InvalidCard, "a sale needs a card")
                 })?;
-                crate::core::card::Pan::parse(&card.pan)?;
+                crate::terminal::card::Pan::parse(&card.pan)?;
                 // Timestamp 0 is 1970: no well-formed MM/YY is before it.
-                crate::core::card::Expiry::parse(&card.expiry, crate::core::time::Timestamp(0))?;
+                crate::terminal::card::Expiry::parse(
+                    &card.expiry,
+                    crate::terminal::time::Timestamp(0),
+                )?;
             }
             (TxKind::Void, Some(OriginalRef::Trace { trace_no })) => {
                 check_sequence("original.trace_no", *trace_no)?;

@@ -5,11 +5,9 @@
 
 use js_sys::JSON;
 use serde::{de::DeserializeOwned, Serialize};
-use softpos::core::terminal::{
-    Meta, Recovery, SettlementResult, SignInResult, SignOffResult, TxResult,
-};
 use softpos::error::ErrorCode;
 use softpos::protocol::*;
+use softpos::terminal::{Meta, Recovery, SettlementResult, SignInResult, SignOffResult, TxResult};
 use softpos::wasm::codec::{FromJs, ToJs, Unreadable};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;

@@ -7,21 +7,21 @@
 
 mod support;
 
-use softpos::core::card::{mask_digits, Expiry, Pan};
-use softpos::core::journal::{
-    entry_hash, genesis_hash, ledger_lines, verify_chain, EntryDraft, Journal,
-};
-use softpos::core::money::Currency;
-use softpos::core::settlement::{outcome, LineStatus};
-use softpos::core::terminal::{
-    Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Terminal,
-};
-use softpos::core::time::Timestamp;
 use softpos::protocol::{
     ActivateRequest, BatchTotals, EntryKind, EntryStatus, JournalEntry, OriginalRef, Outcome,
     ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
     SignOffRequest, SignOffResponse, Totals, TransactionRequest, TransactionResponse, TxKind,
     TxStatus, UploadRequest, UploadResponse,
+};
+use softpos::terminal::card::{mask_digits, Expiry, Pan};
+use softpos::terminal::journal::{
+    entry_hash, genesis_hash, ledger_lines, verify_chain, EntryDraft, Journal,
+};
+use softpos::terminal::money::Currency;
+use softpos::terminal::settlement::{outcome, LineStatus};
+use softpos::terminal::time::Timestamp;
+use softpos::terminal::{
+    Auth, Call, Command, Completion, Config, Event, Outgoing, RecoveryKind, Reply, State, Terminal,
 };
 use softpos::{Error, ErrorCode};
 use support::*;

@@ -5,10 +5,10 @@
 mod support;
 
 use proptest::prelude::*;
-use softpos::core::journal::ledger_lines;
-use softpos::core::settlement::{fold, LineStatus};
-use softpos::core::terminal::{Command, Completion, State, Terminal};
 use softpos::protocol::Outcome;
+use softpos::terminal::journal::ledger_lines;
+use softpos::terminal::settlement::{fold, LineStatus};
+use softpos::terminal::{Command, Completion, State, Terminal};
 use softpos::ErrorCode;
 use support::*;
 

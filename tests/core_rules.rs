@@ -4,13 +4,13 @@
 
 mod support;
 
-use softpos::core::journal::ledger_lines;
-use softpos::core::settlement::fold;
-use softpos::core::terminal::{
+use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
+use softpos::terminal::journal::ledger_lines;
+use softpos::terminal::settlement::fold;
+use softpos::terminal::time::Timestamp;
+use softpos::terminal::{
     Command, Completion, Config, Event, RecoveryKind, SignOffReason, Snapshot, State, Terminal,
 };
-use softpos::core::time::Timestamp;
-use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
 use softpos::ErrorCode;
 use support::*;
 
@@ -480,7 +480,7 @@ fn r9_every_request_id_is_fresh_and_a_settlement_retry_reuses_its_own() {
         .requests
         .iter()
         .filter_map(|c| match c {
-            softpos::core::terminal::Call::Transaction(t) => Some(t.request_id.clone()),
+            softpos::terminal::Call::Transaction(t) => Some(t.request_id.clone()),
             _ => None,
         })
         .collect();
@@ -491,7 +491,7 @@ fn r9_every_request_id_is_fresh_and_a_settlement_retry_reuses_its_own() {
         .requests
         .iter()
         .filter_map(|c| match c {
-            softpos::core::terminal::Call::Settlement(s) => Some(s.request_id.clone()),
+            softpos::terminal::Call::Settlement(s) => Some(s.request_id.clone()),
             _ => None,
         })
         .collect();
@@ -557,7 +557,7 @@ fn r11_unbalanced_settlement_uploads_the_journal_and_keeps_every_discrepancy() {
         .host
         .requests
         .iter()
-        .any(|c| matches!(c, softpos::core::terminal::Call::Upload(1, u) if u.entries.len() == 1)));
+        .any(|c| matches!(c, softpos::terminal::Call::Upload(1, u) if u.entries.len() == 1)));
     assert_eq!(b.terminal.batch_no(), Some(2));
     assert_eq!(b.terminal.totals().sale.count, 0);
 }
@@ -652,9 +652,9 @@ fn r12_queued_reversals_go_before_sign_off() {
         .rev()
         .take(3)
         .map(|c| match c {
-            softpos::core::terminal::Call::Reversal(_) => "reversal",
-            softpos::core::terminal::Call::Settlement(_) => "settlement",
-            softpos::core::terminal::Call::SignOff(_) => "sign-off",
+            softpos::terminal::Call::Reversal(_) => "reversal",
+            softpos::terminal::Call::Settlement(_) => "settlement",
+            softpos::terminal::Call::SignOff(_) => "sign-off",
             _ => "other",
         })
         .collect();
@@ -826,7 +826,7 @@ fn r18_a_reload_mid_transaction_turns_it_into_a_queued_reversal() {
         format!("00000000-0000-4000-9000-{n:012x}")
     });
     b.store.apply(b.terminal.take_writes());
-    let softpos::core::terminal::Step::Send(out) = step else {
+    let softpos::terminal::Step::Send(out) = step else {
         panic!("expected a request")
     };
     b.host.handle(&out);
@@ -948,9 +948,9 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 mod money_path {
     use super::support::*;
     use super::{refund, void};
-    use softpos::core::journal::{entry_hash, genesis_hash};
-    use softpos::core::terminal::{Command, Config, Event, Reply, Terminal};
     use softpos::protocol::*;
+    use softpos::terminal::journal::{entry_hash, genesis_hash};
+    use softpos::terminal::{Command, Config, Event, Reply, Terminal};
     use softpos::{Error, ErrorCode};
 
     // ----- R8, dependents -------------------------------------------------------------------
@@ -1030,7 +1030,7 @@ mod money_path {
             )
             .unwrap();
         tx(b.drive_scripted(5, |out, host| match &out.call {
-            softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+            softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
                 request_id: r.request_id.clone(),
                 reversed: false,
                 transaction: Some(standing.clone()),
@@ -1071,7 +1071,7 @@ mod money_path {
         b.terminal.begin(Command::Settle, b.now).unwrap();
         let e = b
             .drive_scripted(5, |out, _| match &out.call {
-                softpos::core::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
+                softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
                     request_id: r.request_id.clone(),
                     reversed: false,
                     transaction: Some(TransactionResponse {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use softpos::core::terminal::{Snapshot, Terminal};
+use softpos::terminal::{Snapshot, Terminal};
 use support::*;
 
 const SEED: &str = concat!(

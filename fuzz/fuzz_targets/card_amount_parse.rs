@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use softpos::core::card::{Expiry, Pan};
-use softpos::core::money::{Amount, Currency};
-use softpos::core::time::Timestamp;
+use softpos::terminal::card::{Expiry, Pan};
+use softpos::terminal::money::{Amount, Currency};
+use softpos::terminal::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() >= 8 {

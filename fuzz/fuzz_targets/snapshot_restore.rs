@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use softpos::core::terminal::{Config, Snapshot, Terminal};
-use softpos::core::time::Timestamp;
+use softpos::terminal::{Config, Snapshot, Terminal};
+use softpos::terminal::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(json) = std::str::from_utf8(data) else {

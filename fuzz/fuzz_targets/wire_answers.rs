@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use softpos::core::terminal::Call;
+use softpos::terminal::Call;
 
 fn p<T: serde::de::DeserializeOwned>(s: &str) -> T {
     serde_json::from_str(s).expect("a valid request in the fuzz target")

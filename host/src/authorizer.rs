@@ -1,7 +1,7 @@
 //! The issuer behind the host: a trait, so a real acquirer link can replace the simulator.
 
-use softpos::core::card::Pan;
-use softpos::core::money::Amount;
+use softpos::terminal::card::Pan;
+use softpos::terminal::money::Amount;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

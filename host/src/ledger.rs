@@ -13,17 +13,17 @@ use crate::secrets;
 use crate::secrets::FingerprintKey;
 use crate::store::{next_number, now_ms, number_column, BatchRow, Store, Tx, TxRow, TX_COLUMNS};
 use serde::Serialize;
-use softpos::core::card::{Expiry, Pan};
-use softpos::core::journal::{genesis_hash, ledger_lines, verify_chain};
-use softpos::core::money::Amount;
-use softpos::core::settlement::{compare, fold, outcome, LedgerLine};
-use softpos::core::time::{Timestamp, UtcOffset};
 use softpos::protocol::{
     ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
     OriginalRef, Outcome, ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse,
     SignInRequest, SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest,
     TransactionResponse, TxKind, TxStatus, UploadRequest, UploadResponse,
 };
+use softpos::terminal::card::{Expiry, Pan};
+use softpos::terminal::journal::{genesis_hash, ledger_lines, verify_chain};
+use softpos::terminal::money::Amount;
+use softpos::terminal::settlement::{compare, fold, outcome, LedgerLine};
+use softpos::terminal::time::{Timestamp, UtcOffset};
 use softpos::ErrorCode;
 use sqlx::{AnyConnection, Row};
 
@@ -1702,7 +1702,11 @@ mod tests {
                 .await
                 .unwrap();
             store
-                .add_terminal(MERCHANT, "10000001", softpos::core::money::Currency::Cny)
+                .add_terminal(
+                    MERCHANT,
+                    "10000001",
+                    softpos::terminal::money::Currency::Cny,
+                )
                 .await
                 .unwrap();
             let row = sqlx::query("SELECT id FROM terminals WHERE terminal_id = '10000001'")

@@ -26,7 +26,7 @@ use clap::{Args, Parser, Subcommand};
 use conn::{ClientAddr, TimedListener, Timeouts};
 use limits::{Limiter, RateLimits, DEFAULT_LIMITS};
 use secrets::{FingerprintKey, PasswordChecks};
-use softpos::core::money::Currency;
+use softpos::terminal::money::Currency;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use softpos::core::journal::{EntryDraft, Journal};
 use softpos::protocol::{EntryKind, EntryStatus};
+use softpos::terminal::journal::{EntryDraft, Journal};
 use std::time::{Duration, Instant};
 
 #[test]

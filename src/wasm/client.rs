@@ -5,9 +5,9 @@
 //! 4xx (a proxy's), `BUSY` or anything unreadable is `NoAnswer`, and the core turns an
 //! unanswered transaction into a queued reversal (docs/browser.md, "What counts as an answer").
 
-use crate::core::terminal::{Auth, Outgoing, Reply};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::ErrorBody;
+use crate::terminal::{Auth, Outgoing, Reply};
 use crate::wasm::codec::{self, FromJs, ToJs};
 use crate::wasm::scope::{self, Timer};
 use wasm_bindgen::prelude::*;

@@ -7,11 +7,6 @@
 //! a storefront that pays for every byte it embeds. `tests/web.rs` checks every type here
 //! against serde_json, both ways, so the two cannot drift apart.
 
-use crate::core::terminal::{
-    Call, InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
-    Reply, SettledRange, SettlementResult, SignInResult, SignOffResult, TxResult,
-};
-use crate::core::time::UtcOffset;
 use crate::error::ErrorCode;
 use crate::protocol::{
     ActivateRequest, ActivateResponse, BatchTotals, CardData, ClosedBatch, Discrepancy,
@@ -19,6 +14,11 @@ use crate::protocol::{
     Outcome, ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse,
     SignInRequest, SignInResponse, SignOffRequest, SignOffResponse, Totals, TransactionRequest,
     TransactionResponse, TxKind, TxStatus, UploadRequest, UploadResponse,
+};
+use crate::terminal::time::UtcOffset;
+use crate::terminal::{
+    Call, InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
+    Reply, SettledRange, SettlementResult, SignInResult, SignOffResult, TxResult,
 };
 use js_sys::{Array, Object, Reflect};
 use std::collections::VecDeque;

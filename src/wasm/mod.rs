@@ -14,11 +14,11 @@ mod widget;
 
 pub use widget::{mount_widget, mount_widget_error, WidgetHandle};
 
-use crate::core::terminal::{
+use crate::error::{Error, ErrorCode};
+use crate::terminal::time::Timestamp;
+use crate::terminal::{
     Command, Completion, Config, Event, Reply, SignOffReason, State, Step, Terminal as CoreTerminal,
 };
-use crate::core::time::Timestamp;
-use crate::error::{Error, ErrorCode};
 use codec::{field as read_field, ToJs};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
@@ -676,7 +676,7 @@ impl Terminal {
             .borrow()
             .core
             .currency()
-            .unwrap_or(crate::core::money::Currency::Cny);
+            .unwrap_or(crate::terminal::money::Currency::Cny);
         currency.format(minor_units as i64)
     }
 

@@ -6,9 +6,9 @@
 //! transaction, and the request leaves only once it has committed.
 
 use super::tab::Fence;
-use crate::core::terminal::{Meta, Snapshot, Write};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::JournalEntry;
+use crate::terminal::{Meta, Snapshot, Write};
 use crate::wasm::codec::{FromJs, ToJs};
 use js_sys::{Array, Promise};
 use std::cell::RefCell;

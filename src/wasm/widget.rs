@@ -7,15 +7,15 @@
 //! shows each refusal's reason in the operator's language.
 
 use super::{now, start, Inner};
-use crate::core::card::{Expiry, Pan, Scheme};
-use crate::core::money::Currency;
-use crate::core::terminal::{
-    Command, Completion, Recovery, RecoveryKind, SettlementResult, State, TxResult,
-};
-use crate::core::time::{Timestamp, UtcOffset};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{
     BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+};
+use crate::terminal::card::{Expiry, Pan, Scheme};
+use crate::terminal::money::Currency;
+use crate::terminal::time::{Timestamp, UtcOffset};
+use crate::terminal::{
+    Command, Completion, Recovery, RecoveryKind, SettlementResult, State, TxResult,
 };
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -114,7 +114,7 @@ pub fn mount_widget(
     let mode = match field("mode").as_string().as_deref() {
         Some("checkout") => {
             let amount = super::amount_field(&opts, "amount")
-                .and_then(crate::core::money::Amount::new)
+                .and_then(crate::terminal::money::Amount::new)
                 .map_err(|e| super::js_error(&e))?;
             Mode::Checkout {
                 amount: amount.get(),
@@ -670,7 +670,7 @@ fn status_label(v: &View, status: EntryStatus) -> &'static str {
     }
 }
 
-fn journal_html(v: &View, core: &crate::core::terminal::Terminal) -> String {
+fn journal_html(v: &View, core: &crate::terminal::Terminal) -> String {
     let journal = core.journal();
     let mut h = String::from(r#"<section class="sp-panel" data-testid="journal">"#);
     if journal.is_empty() {

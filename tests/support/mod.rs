@@ -6,13 +6,13 @@
 //! `host/tests`, and the two together in the browser tests.
 #![allow(dead_code)]
 
-use softpos::core::journal::ledger_lines;
-use softpos::core::settlement::{compare, fold, LedgerLine, LineStatus};
-use softpos::core::terminal::{
+use softpos::protocol::*;
+use softpos::terminal::journal::ledger_lines;
+use softpos::terminal::settlement::{compare, fold, LedgerLine, LineStatus};
+use softpos::terminal::time::Timestamp;
+use softpos::terminal::{
     Auth, Call, Command, Completion, Config, Meta, Outgoing, Reply, Snapshot, Step, Terminal, Write,
 };
-use softpos::core::time::Timestamp;
-use softpos::protocol::*;
 use softpos::{Error, ErrorCode};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -341,7 +341,7 @@ impl ModelHost {
                 }
                 let host_totals = self.totals(req.batch_no);
                 let outcome =
-                    softpos::core::settlement::outcome(&req.terminal_totals, &host_totals);
+                    softpos::terminal::settlement::outcome(&req.terminal_totals, &host_totals);
                 let status = if outcome == Outcome::Balanced {
                     HostBatch::Settled
                 } else {
@@ -368,8 +368,9 @@ impl ModelHost {
                 if let Some(r) = self.answers.get(&req.request_id) {
                     return r.clone();
                 }
-                let genesis = softpos::core::journal::genesis_hash(MERCHANT, TERMINAL, *batch_no);
-                if let Err(e) = softpos::core::journal::verify_chain(&genesis, &req.entries) {
+                let genesis =
+                    softpos::terminal::journal::genesis_hash(MERCHANT, TERMINAL, *batch_no);
+                if let Err(e) = softpos::terminal::journal::verify_chain(&genesis, &req.entries) {
                     return Reply::Refused(e);
                 }
                 let discrepancies = compare(&ledger_lines(&req.entries), &self.lines(*batch_no));
@@ -489,7 +490,7 @@ impl ModelHost {
             masked_pan: req
                 .card
                 .as_ref()
-                .map(|c| softpos::core::card::mask_digits(&c.pan)),
+                .map(|c| softpos::terminal::card::mask_digits(&c.pan)),
             host_time: "2026-11-28T02:00:00Z".into(),
         })
     }
@@ -706,14 +707,14 @@ impl Bench {
     }
 }
 
-pub fn tx(c: Completion) -> softpos::core::terminal::TxResult {
+pub fn tx(c: Completion) -> softpos::terminal::TxResult {
     match c {
         Completion::Transaction(t) => t,
         other => panic!("expected a transaction, got {other:?}"),
     }
 }
 
-pub fn settled(c: Completion) -> softpos::core::terminal::SettlementResult {
+pub fn settled(c: Completion) -> softpos::terminal::SettlementResult {
     match c {
         Completion::Settled(s) => s,
         other => panic!("expected a settlement, got {other:?}"),

@@ -2,8 +2,8 @@
 //! real month. Neither is `Serialize`: the full number and the expiry cannot be written to a
 //! journal or a snapshot by accident, only their masked form.
 
-use crate::core::time::LocalTime;
 use crate::error::{Error, ErrorCode};
+use crate::terminal::time::LocalTime;
 use std::fmt;
 
 /// A primary account number: 13–19 digits passing the Luhn check.
@@ -173,7 +173,7 @@ impl fmt::Debug for Expiry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::time::Timestamp;
+    use crate::terminal::time::Timestamp;
 
     // 2026-11-28
     const NOW: Timestamp = Timestamp(1_795_824_000_000);

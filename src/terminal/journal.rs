@@ -9,10 +9,10 @@
 //! entry records its final answer (status `approved` or `declined`, response code, RRN, auth
 //! code). The `unknown` transaction it names then counts as that answer says.
 
-use crate::core::money::Amount;
-use crate::core::settlement::{LedgerLine, LineStatus, Tally};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
+use crate::terminal::money::Amount;
+use crate::terminal::settlement::{LedgerLine, LineStatus, Tally};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -507,7 +507,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::settlement::fold;
+    use crate::terminal::settlement::fold;
 
     pub(crate) fn draft(
         id: &str,

@@ -18,11 +18,6 @@
 //! The core never does IO, never reads a clock and never draws a random number: `now` and
 //! fresh request ids are arguments.
 
-use crate::core::card::{Expiry, Pan};
-use crate::core::journal::{tx_kind, EntryDraft, Journal};
-use crate::core::money::{Amount, Currency};
-use crate::core::settlement::Tally;
-use crate::core::time::{Timestamp, UtcOffset};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{
     ActivateRequest, ActivateResponse, BatchTotals, CardData, Discrepancy, EntryKind, EntryStatus,
@@ -30,6 +25,11 @@ use crate::protocol::{
     SettlementResponse, SignInRequest, SignInResponse, SignOffRequest, SignOffResponse,
     TransactionRequest, TransactionResponse, TxKind, TxStatus, UploadRequest, UploadResponse,
 };
+use crate::terminal::card::{Expiry, Pan};
+use crate::terminal::journal::{tx_kind, EntryDraft, Journal};
+use crate::terminal::money::{Amount, Currency};
+use crate::terminal::settlement::Tally;
+use crate::terminal::time::{Timestamp, UtcOffset};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 

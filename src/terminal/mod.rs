@@ -14,7 +14,9 @@
 
 pub mod card;
 pub mod journal;
+mod machine;
 pub mod money;
 pub mod settlement;
-pub mod terminal;
 pub mod time;
+
+pub use machine::*;
