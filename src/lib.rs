@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod ids;
 pub mod protocol;
 pub mod terminal;
 #[cfg(target_arch = "wasm32")]
