@@ -1,5 +1,5 @@
-//! The HTTP API of CONTRACT.md section 4: one router, one handler per route, extractors for
-//! the two kinds of credentials, and every failure as `{"error":{"code","message"}}`.
+//! The HTTP API (docs/api.md): one router, one handler per route, extractors for the two
+//! kinds of credentials, and every failure as `{"error":{"code","message"}}`.
 
 use crate::authorizer::Authorizer;
 use crate::error::{ApiError, ApiResult};
@@ -36,7 +36,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 
 /// Body limit of every call but the batch upload (R17).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -149,7 +148,7 @@ impl FromRequestParts<AppState> for TerminalKey {
 #[utoipa::path(post, path = "/v1/activate", request_body = ActivateRequest,
     responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
-async fn activate(
+pub(crate) async fn activate(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -164,7 +163,7 @@ async fn activate(
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
         (status = 423, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody)))]
-async fn sign_in(
+pub(crate) async fn sign_in(
     State(st): State<AppState>,
     TerminalKey(terminal): TerminalKey,
     ApiJson(req): ApiJson<SignInRequest>,
@@ -181,7 +180,7 @@ async fn sign_in(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 503, body = ErrorBody)))]
-async fn transactions(
+pub(crate) async fn transactions(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<TransactionRequest>,
@@ -203,7 +202,7 @@ async fn transactions(
 /// Reverse a transaction that got no definite answer (R8).
 #[utoipa::path(post, path = "/v1/reversals", security(("bearer" = [])), request_body = ReversalRequest,
     responses((status = 200, body = ReversalResponse), (status = 401, body = ErrorBody)))]
-async fn reversals(
+pub(crate) async fn reversals(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<ReversalRequest>,
@@ -215,7 +214,7 @@ async fn reversals(
 /// The open batch and what the host counted in it (R10).
 #[utoipa::path(get, path = "/v1/batches/current", security(("bearer" = [])),
     responses((status = 200, body = CurrentBatchResponse), (status = 401, body = ErrorBody)))]
-async fn current_batch(
+pub(crate) async fn current_batch(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
 ) -> ApiResult<Json<CurrentBatchResponse>> {
@@ -226,7 +225,7 @@ async fn current_batch(
 #[utoipa::path(post, path = "/v1/settlements", security(("bearer" = [])), request_body = SettlementRequest,
     responses((status = 200, body = SettlementResponse), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-async fn settlements(
+pub(crate) async fn settlements(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<SettlementRequest>,
@@ -240,7 +239,7 @@ async fn settlements(
     params(("batch_no" = u32, Path, description = "The batch settled unbalanced", minimum = 1, maximum = 999_999)),
     responses((status = 200, body = UploadResponse), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-async fn upload(
+pub(crate) async fn upload(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
     Path(batch_no): Path<String>,
@@ -255,7 +254,7 @@ async fn upload(
 #[utoipa::path(post, path = "/v1/sign-off", security(("bearer" = [])), request_body = SignOffRequest,
     responses((status = 200, body = SignOffResponse), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
-async fn sign_off(
+pub(crate) async fn sign_off(
     State(st): State<AppState>,
     SignOffAuth(s): SignOffAuth,
     ApiJson(req): ApiJson<SignOffRequest>,
@@ -266,123 +265,14 @@ async fn sign_off(
 
 /// Liveness.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-async fn healthz() -> Json<Health> {
+pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { ok: true })
-}
-
-/// Declares the bearer credential: the terminal key for sign-in, the session token after.
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    modifiers(&BearerAuth),
-    info(
-        title = "softpos reference acquirer host",
-        description = "CONTRACT.md section 4"
-    ),
-    paths(
-        activate,
-        sign_in,
-        transactions,
-        reversals,
-        current_batch,
-        settlements,
-        upload,
-        sign_off,
-        healthz
-    )
-)]
-struct ApiDoc;
-
-/// The OpenAPI document, generated from the wire types.
-pub fn openapi_json() -> String {
-    let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {
-        return "{}".to_owned();
-    };
-    transaction_per_kind(&mut doc);
-    doc.to_string()
-}
-
-/// The derived `TransactionRequest` leaves `card`, `original` and `supervisor_password`
-/// optional whatever the kind, but the host requires them by kind (`TransactionRequest::check`):
-/// a sale a card, a void `original.trace_no` and a refund `original.rrn`, both with the
-/// supervisor's password. One schema per kind says so, so that clients (and schemathesis)
-/// send what the host takes instead of sales without cards.
-fn transaction_per_kind(doc: &mut serde_json::Value) {
-    use serde_json::{json, Value};
-    let Some(base) = doc
-        .pointer("/components/schemas/TransactionRequest")
-        .cloned()
-    else {
-        return;
-    };
-    let original = |doc_original: Option<&Value>, name: &str| -> Value {
-        // The variant of the derived `OriginalRef` whose one property is `name`.
-        doc_original
-            .and_then(|o| o.get("oneOf"))
-            .and_then(Value::as_array)
-            .and_then(|variants| {
-                variants
-                    .iter()
-                    .find(|v| v.pointer(&format!("/properties/{name}")).is_some())
-            })
-            .cloned()
-            .unwrap_or_else(|| json!({"type": "object", "required": [name]}))
-    };
-    let refs = doc.pointer("/components/schemas/OriginalRef").cloned();
-    let variant = |kind: &str, required: &[&str], fields: Value| -> Value {
-        let mut v = base.clone();
-        if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
-            props.insert("kind".into(), json!({"type": "string", "enum": [kind]}));
-            if let Some(fields) = fields.as_object() {
-                for (k, f) in fields {
-                    props.insert(k.clone(), f.clone());
-                }
-            }
-        }
-        if let Some(req) = v.get_mut("required").and_then(Value::as_array_mut) {
-            req.extend(required.iter().map(|r| json!(r)));
-        }
-        v
-    };
-    let password = json!({"type": "string", "minLength": 1});
-    let one_of = json!([
-        variant(
-            "sale",
-            &["card"],
-            json!({"card": {"$ref": "#/components/schemas/CardData"}})
-        ),
-        variant(
-            "void",
-            &["original", "supervisor_password"],
-            json!({"original": original(refs.as_ref(), "trace_no"), "supervisor_password": password}),
-        ),
-        variant(
-            "refund",
-            &["original", "supervisor_password"],
-            json!({"original": original(refs.as_ref(), "rrn"), "supervisor_password": password}),
-        ),
-    ]);
-    if let Some(slot) = doc.pointer_mut("/components/schemas/TransactionRequest") {
-        *slot = json!({"description": base.get("description"), "oneOf": one_of});
-    }
 }
 
 async fn openapi() -> Answer {
     Answer {
         status: 200,
-        body: openapi_json(),
+        body: crate::openapi::openapi_json(),
     }
 }
 
@@ -398,15 +288,10 @@ async fn method_not_allowed() -> ApiError {
     ApiError::bad_request("method not allowed").with_status(405)
 }
 
-/// The whole application.
-pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(config.allow_origins.clone()))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-        .max_age(Duration::from_secs(600));
-    let limiter = config.limiter.clone();
-    let mut app = Router::new()
+/// The API's routes, each with its body limit and, for the calls that test a credential, its
+/// rate limit.
+fn api_routes(state: AppState, limiter: Limiter) -> Router {
+    Router::new()
         .route(
             "/v1/activate",
             post(activate).layer(from_fn_with_state(limiter.clone(), limits::activate)),
@@ -428,7 +313,12 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .route("/healthz", get(healthz))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state);
+        .with_state(state)
+}
+
+/// The pages of `--www` at `/` and the module at `/pkg/`, under [`PAGE_CSP`]; any other path
+/// is the API's own 404.
+fn with_pages(mut app: Router, config: &HttpConfig) -> Router {
     let page_csp = || {
         SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
@@ -438,7 +328,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     if let Some(pkg) = &config.pkg {
         app = app.nest_service("/pkg", page_csp().layer(ServeDir::new(pkg)));
     }
-    app = match &config.www {
+    match &config.www {
         Some(www) => {
             let nf = tower::service_fn(|_req: Request<Body>| async {
                 Ok::<_, Infallible>(not_found_error().into_response())
@@ -446,7 +336,17 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
             app.fallback_service(page_csp().layer(ServeDir::new(www).not_found_service(nf)))
         }
         None => app.fallback(not_found),
-    };
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(config.allow_origins.clone()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    let app = with_pages(api_routes(state, config.limiter.clone()), config);
     // A bug in one request answers INTERNAL in the usual body instead of dropping the
     // connection (the `host` profile unwinds; see the workspace Cargo.toml).
     let catch_panic = CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
@@ -485,73 +385,4 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
                     );
                 }),
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn openapi_names_every_route() {
-        let doc = openapi_json();
-        for path in [
-            "/v1/activate",
-            "/v1/transactions",
-            "/v1/settlements/{batch_no}/upload",
-        ] {
-            assert!(doc.contains(path), "{path}");
-        }
-        assert!(doc.contains("TransactionRequest"));
-        assert!(doc.contains("\"bearer\""));
-    }
-
-    #[test]
-    fn openapi_says_what_each_kind_of_transaction_needs() {
-        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
-        let kinds = doc
-            .pointer("/components/schemas/TransactionRequest/oneOf")
-            .and_then(|v| v.as_array())
-            .expect("one schema per kind");
-        let needs = |kind: &str| -> Vec<String> {
-            let v = kinds
-                .iter()
-                .find(|v| v.pointer("/properties/kind/enum/0") == Some(&kind.into()))
-                .expect(kind);
-            serde_json::from_value(v["required"].clone()).expect("required")
-        };
-        assert!(needs("sale").contains(&"card".to_owned()));
-        for kind in ["void", "refund"] {
-            assert!(needs(kind).contains(&"original".to_owned()), "{kind}");
-            assert!(
-                needs(kind).contains(&"supervisor_password".to_owned()),
-                "{kind}"
-            );
-        }
-        // The ranges of the host's checks are in the schema.
-        let amount = &kinds[0]["properties"]["amount"];
-        assert_eq!(amount["minimum"], 1);
-        assert_eq!(amount["maximum"], 99_999_999_999i64);
-    }
-
-    #[test]
-    fn r8_openapi_documents_the_answer_a_reversal_leaves_standing() {
-        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
-        let rev = doc
-            .pointer("/components/schemas/ReversalResponse")
-            .expect("ReversalResponse");
-        let required: Vec<String> =
-            serde_json::from_value(rev["required"].clone()).expect("required");
-        assert!(required.contains(&"reversed".to_owned()));
-        assert!(
-            !required.contains(&"transaction".to_owned()),
-            "optional: older hosts leave it out"
-        );
-        let field = rev.pointer("/properties/transaction").expect("documented");
-        assert!(
-            field
-                .to_string()
-                .contains("#/components/schemas/TransactionResponse"),
-            "{field}"
-        );
-    }
 }

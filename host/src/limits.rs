@@ -1,6 +1,6 @@
 //! Rate limits on the calls that test a credential: activation per client address, sign-in
 //! per client address and per terminal key. Over a limit the host answers `429` with code
-//! `BUSY` and `Retry-After` (CONTRACT.md section 6, "Host limits"; docs/host-limits.md).
+//! `BUSY` and `Retry-After`, which a terminal takes as no answer (docs/host-limits.md).
 
 use crate::conn::ClientAddr;
 use crate::error::ApiError;

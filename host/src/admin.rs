@@ -1,0 +1,117 @@
+//! The commands that act on the database and exit: provisioning terminals and operators,
+//! lifting a lockout (R16), a cut-off now (R15), and the demo merchant `demo` serves with.
+//! Each prints what an operator needs on standard output (`terminal add` its activation code
+//! alone on the last line, which scripts read).
+
+use crate::store::{CutoffClock, Store};
+use softpos::terminal::money::Currency;
+use std::io::BufRead;
+
+const DEMO_MERCHANT: &str = "898310048160001";
+const DEMO_TERMINAL: &str = "10000001";
+/// The demo storefront's own terminal (www/checkout.html): a web shop is a terminal too.
+const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
+const DEMO_OPERATOR_PASSWORD: &str = "0101";
+const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
+
+/// `terminal add`: creates the terminal, or re-issues its activation code.
+pub(crate) async fn add_terminal(
+    db: &str,
+    merchant: &str,
+    terminal: &str,
+    currency: &str,
+) -> Result<(), String> {
+    let currency = Currency::parse(currency).map_err(|e| e.message)?;
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let (code, currency) = store
+        .add_terminal(merchant, terminal, currency)
+        .await
+        .map_err(|e| e.message)?;
+    println!("terminal {terminal} of merchant {merchant} ({currency})");
+    println!("activation code, single use, valid 24 h:");
+    println!("{code}");
+    Ok(())
+}
+
+/// `operator add`: the password is the first line of standard input, so it never shows in a
+/// process list or a shell's history.
+pub(crate) async fn add_operator(db: &str, merchant: &str, operator: &str) -> Result<(), String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    store
+        .add_operator(merchant, operator, password)
+        .await
+        .map_err(|e| e.message)?;
+    println!("operator {operator} of merchant {merchant} saved");
+    Ok(())
+}
+
+/// `operator unlock`: lifts an R16 lock on one terminal, or on every terminal of the merchant.
+pub(crate) async fn unlock_operator(
+    db: &str,
+    merchant: &str,
+    operator: &str,
+    terminal: Option<String>,
+) -> Result<(), String> {
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let cleared = store
+        .unlock_operator(merchant, operator, terminal.as_deref())
+        .await
+        .map_err(|e| e.message)?;
+    let scope = terminal.map_or("every terminal".to_owned(), |t| format!("terminal {t}"));
+    tracing::info!(%merchant, %operator, %scope, cleared, "operator unlocked");
+    println!("operator {operator} of merchant {merchant} unlocked on {scope}");
+    Ok(())
+}
+
+/// `cutoff`: closes the current business date now (R15), on the clock `serve` is given.
+pub(crate) async fn cutoff_now(db: &str, cutoff: &str, timezone: &str) -> Result<(), String> {
+    let clock = CutoffClock::parse(cutoff, timezone)?;
+    let store = Store::open(db, &clock).await?;
+    let report = store.cutoff(&clock, false).await.map_err(|e| e.message)?;
+    match report.closed_date {
+        Some(date) => println!(
+            "cut-off of business date {date}: {} batches closed; business date now {}",
+            report.closed_batches, report.business_date
+        ),
+        None => println!("business date {} was already cut off", report.business_date),
+    }
+    Ok(())
+}
+
+/// Makes the demo merchant idempotently and returns what to print.
+pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
+    let (code, currency) = store
+        .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny)
+        .await
+        .map_err(|e| e.message)?;
+    let (checkout_code, _) = store
+        .add_terminal(DEMO_MERCHANT, DEMO_CHECKOUT_TERMINAL, Currency::Cny)
+        .await
+        .map_err(|e| e.message)?;
+    for (op, pw) in [
+        ("01", DEMO_OPERATOR_PASSWORD),
+        ("00", DEMO_SUPERVISOR_PASSWORD),
+    ] {
+        store
+            .add_operator(DEMO_MERCHANT, op, pw.to_owned())
+            .await
+            .map_err(|e| e.message)?;
+    }
+    Ok(format!(
+        "softpos demo (demo passwords only: never use them for real money)\n\
+         merchant id:      {DEMO_MERCHANT}\n\
+         terminal id:      {DEMO_TERMINAL} ({currency})\n\
+         operator 01:      password {DEMO_OPERATOR_PASSWORD}\n\
+         supervisor 00:    password {DEMO_SUPERVISOR_PASSWORD}\n\
+         test cards:       4111111111111111 approved, 4000000000000002 declined 05,\n\
+         \x20                 4000000000009995 declined 51, 4000000000003220 answers after 30 s\n\
+         checkout page:    terminal {DEMO_CHECKOUT_TERMINAL}, activation code {checkout_code}\n\
+         activation code:  {code}"
+    ))
+}

@@ -1,0 +1,172 @@
+//! `serve` and `demo`: the store with its password-check bound and fingerprint key, the
+//! listener with its timeouts, CORS origins and pages, the background cut-off, and a
+//! graceful shutdown that lets SQLite checkpoint.
+
+use crate::api::{self, AppState, HttpConfig};
+use crate::authorizer::IssuerSimulator;
+use crate::cli::ServeArgs;
+use crate::conn::{ClientAddr, TimedListener, Timeouts};
+use crate::limits::{Limiter, RateLimits};
+use crate::scheduler::cutoff_scheduler;
+use crate::secrets::{FingerprintKey, PasswordChecks};
+use crate::store::{CutoffClock, Store};
+use axum::http::HeaderValue;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The cut-off clock `serve` and `demo` run on.
+pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
+    CutoffClock::parse(&args.cutoff, &args.timezone)
+}
+
+/// Serves until SIGINT or SIGTERM; `prepared` is the demo's store and banner.
+pub(crate) async fn serve(
+    args: ServeArgs,
+    prepared: Option<(Store, String)>,
+) -> Result<(), String> {
+    let clock = clock_of(&args)?;
+    let (store, banner) = match prepared {
+        Some((store, banner)) => (store, Some(banner)),
+        None => (Store::open(&args.db, &clock).await?, None),
+    };
+    let store = configured_store(store, &args)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let config = http_config(&args, addr)?;
+    let limiter = config.limiter.clone();
+    let state = AppState {
+        store: store.clone(),
+        authorizer: Arc::new(IssuerSimulator::default()),
+    };
+    let app = api::router(state, &config);
+
+    let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
+    let scheduler = tokio::spawn(cutoff_scheduler(store.clone(), clock, retry));
+    let forgetting = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limiter.forget_idle();
+        }
+    });
+
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    println!("listening on http://{addr}");
+    // Tests and scripts wait for this line; a pipe would otherwise hold it back.
+    std::io::stdout()
+        .flush()
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    tracing::info!(%addr, "serving");
+    let listener = TimedListener::new(
+        listener,
+        Timeouts {
+            header: Duration::from_secs(args.header_timeout),
+            idle: Duration::from_secs(args.idle_timeout),
+        },
+    );
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    scheduler.abort();
+    forgetting.abort();
+    // Closing the pool lets SQLite checkpoint its WAL into the database file.
+    store.close().await;
+    served.map_err(|e| format!("server error: {e}"))
+}
+
+/// The store with `serve`'s bound on password checks and, when given, its fingerprint key.
+fn configured_store(store: Store, args: &ServeArgs) -> Result<Store, String> {
+    let mut store = store.with_password_checks(PasswordChecks::new(
+        args.password_checks,
+        Duration::from_millis(args.password_wait_ms),
+    ));
+    if let Some(path) = &args.fingerprint_key_file {
+        store = store.with_fingerprint_key(FingerprintKey::from_file(path)?);
+    }
+    Ok(store)
+}
+
+/// The router's settings: origins, pages and rate limits.
+fn http_config(args: &ServeArgs, addr: SocketAddr) -> Result<HttpConfig, String> {
+    Ok(HttpConfig {
+        allow_origins: allowed_origins(addr, &args.allow_origin)?,
+        www: args.www.clone(),
+        pkg: pkg_dir(args),
+        limiter: Limiter::new(RateLimits {
+            activate_per_address: args.activate_per_minute,
+            sign_in_per_address: args.sign_in_per_minute,
+            sign_in_per_key: args.sign_in_per_key_per_minute,
+        }),
+    })
+}
+
+/// The CORS origins: the host's own (always allowed, so its own pages work) and those given
+/// with `--allow-origin`.
+fn allowed_origins(addr: SocketAddr, given: &[String]) -> Result<Vec<HeaderValue>, String> {
+    let mut origins = vec![
+        format!("http://{addr}"),
+        format!("http://localhost:{}", addr.port()),
+    ];
+    origins.extend(given.iter().cloned());
+    if origins.iter().any(|o| o.trim() == "*") {
+        // Answering every origin would let any web page drive the terminal API.
+        return Err("--allow-origin takes explicit origins, not *".into());
+    }
+    origins
+        .iter()
+        .map(|o| {
+            HeaderValue::from_str(o.trim_end_matches('/'))
+                .map_err(|_| format!("--allow-origin {o:?} is not a valid origin"))
+        })
+        .collect()
+}
+
+/// The directory served at `/pkg/`: `--pkg`, else the build's `pkg/` beside the pages (this
+/// repository's layout), else a copy deployed inside them.
+fn pkg_dir(args: &ServeArgs) -> Option<PathBuf> {
+    args.pkg.clone().or_else(|| {
+        let www = std::fs::canonicalize(args.www.as_ref()?).ok()?;
+        let beside = www.parent()?.join("pkg");
+        Some(if beside.is_dir() {
+            beside
+        } else {
+            www.join("pkg")
+        })
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
