@@ -153,7 +153,7 @@ macro_rules! sequence {
         #[cfg_attr(
             feature = "openapi",
             derive(utoipa::ToSchema),
-            schema(value_type = u32, minimum = 1, maximum = 999_999)
+            schema(value_type = u32)
         )]
         pub struct $name(u32);
 
