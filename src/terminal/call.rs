@@ -146,7 +146,8 @@ pub enum Reply {
 /// One step of the driver loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// Persist [`Terminal::take_writes`], then send this, then call [`Terminal::handle_reply`].
+    /// Persist [`Terminal::take_writes`](super::Terminal::take_writes), then send this, then
+    /// call [`Terminal::handle_reply`](super::Terminal::handle_reply).
     Send(Outgoing),
     /// The operation finished.
     Done(Result<Completion, Error>),

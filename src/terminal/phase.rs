@@ -23,7 +23,7 @@ use crate::protocol::{OriginalRef, SignInResponse, TransactionRequest, TxKind};
 use crate::terminal::card::{Expiry, Pan};
 use crate::terminal::time::Timestamp;
 use crate::terminal::{
-    Auth, Completion, Outgoing, SettlementResult, SignInResult, SignOffReason, Terminal,
+    Auth, Completion, Outgoing, Reply, SettlementResult, SignInResult, SignOffReason, Terminal,
 };
 
 /// The operation in flight.
@@ -237,14 +237,8 @@ impl Terminal {
                 pending_reversals: self.meta.reversals.len(),
             }))),
             Goal::Tx(_) => self.send_transaction(auth, now, new_id),
-            Goal::Settle { then_sign_off } => {
-                let then_sign_off = *then_sign_off;
-                self.pursue_settle(auth, then_sign_off, new_id)
-            }
-            Goal::SignOff { settle, .. } => {
-                let settle = *settle;
-                self.pursue_sign_off(auth, settle, new_id)
-            }
+            Goal::Settle { then_sign_off } => self.pursue_settle(auth, *then_sign_off, new_id),
+            Goal::SignOff { settle, .. } => self.pursue_sign_off(auth, *settle, new_id),
         }
     }
 
@@ -266,8 +260,7 @@ impl Terminal {
 }
 
 /// What a reply that is not the awaited request's answer means for the operation.
-pub(super) fn unexpected(reply: crate::terminal::Reply) -> Error {
-    use crate::terminal::Reply;
+pub(super) fn unexpected(reply: Reply) -> Error {
     match reply {
         Reply::Refused(e) => e,
         Reply::NoAnswer => Error::with_detail(
