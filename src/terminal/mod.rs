@@ -275,6 +275,7 @@ impl Terminal {
             }
         };
         let next = match (wait, reply) {
+            // Any refusal of a sign-in is its own answer; there is no session yet to expire.
             (Wait::SignIn, reply) => self.on_sign_in(reply),
             (wait, Reply::Refused(e)) if e.code == ErrorCode::SessionExpired => {
                 self.session_expired(&wait, e)

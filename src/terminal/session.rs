@@ -9,7 +9,8 @@ use crate::terminal::phase::{unexpected, Goal, Next, Phase, Wait};
 use crate::terminal::time::{Timestamp, UtcOffset};
 use crate::terminal::tx::MAX_SEQUENCE;
 use crate::terminal::{
-    Auth, Call, Completion, Event, Outgoing, Reply, SignOffReason, SignOffResult, Terminal,
+    Auth, Call, Completion, Event, Outgoing, Reply, SettlementResult, SignOffReason, SignOffResult,
+    Terminal,
 };
 
 /// The operator's session with the host. The token is never persisted.
@@ -153,16 +154,13 @@ impl Terminal {
                     settlement: own,
                 })))
             }
-            (Goal::Settle { .. }, reply) => {
-                if let Reply::SignedOff(_) = reply {
-                    self.end_session(SignOffReason::AfterSettle);
-                    self.recovery = None;
-                }
-                Phase::done(
-                    own.map(Completion::Settled)
-                        .ok_or_else(|| ErrorCode::Internal.into()),
-                )
+            (Goal::Settle { .. }, Reply::SignedOff(_)) => {
+                self.end_session(SignOffReason::AfterSettle);
+                self.recovery = None;
+                settled(own)
             }
+            // The settlement stands; only the automatic sign-off failed.
+            (Goal::Settle { .. }, _) => settled(own),
             (_, other) => Phase::done(Err(unexpected(other))),
         }
     }
@@ -223,6 +221,14 @@ impl Terminal {
         });
         true
     }
+}
+
+/// A settle ends with its own settlement, whatever became of the sign-off after it.
+fn settled(own: Option<SettlementResult>) -> Phase {
+    Phase::done(
+        own.map(Completion::Settled)
+            .ok_or_else(|| ErrorCode::Internal.into()),
+    )
 }
 
 pub(super) fn sign_off_call(auth: Auth, new_id: &mut dyn FnMut() -> String) -> Outgoing {
