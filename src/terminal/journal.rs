@@ -13,8 +13,11 @@ use crate::error::{Error, ErrorCode};
 use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
 use crate::terminal::money::Amount;
 use crate::terminal::settlement::{LedgerLine, LineStatus, Tally};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+
+mod chain;
+
+pub use chain::{entry_hash, genesis_hash, verify_chain};
 
 /// A journal entry before it is chained: everything but `seq`, `prev_hash` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,114 +52,11 @@ pub struct EntryDraft {
     pub at: String,
 }
 
-/// The hash the first entry of a batch chains to: it binds the chain to one terminal's batch,
-/// so entries cannot be moved between batches or terminals unnoticed.
-pub fn genesis_hash(merchant_id: &str, terminal_id: &str, batch_no: u32) -> String {
-    let mut h = Sha256::new();
-    h.update(b"softpos-journal-genesis-v1\0");
-    put_str(&mut h, merchant_id);
-    put_str(&mut h, terminal_id);
-    h.update(batch_no.to_be_bytes());
-    hex(&h.finalize())
-}
-
-/// R19: SHA-256 over the entry's canonical bytes and `prev_hash`. The encoding is
-/// length-prefixed and field-ordered, so no two different entries share it.
-pub fn entry_hash(e: &JournalEntry) -> String {
-    let mut h = Sha256::new();
-    h.update(b"softpos-journal-v1\0");
-    put_str(&mut h, &e.prev_hash);
-    h.update(e.seq.to_be_bytes());
-    put_str(&mut h, &e.request_id);
-    put_str(&mut h, entry_kind_str(e.kind));
-    h.update(e.trace_no.to_be_bytes());
-    h.update(e.amount.to_be_bytes());
-    put_str(&mut h, &e.currency);
-    put_str(&mut h, entry_status_str(e.status));
-    put_opt(&mut h, e.response_code.as_deref());
-    put_opt(&mut h, e.rrn.as_deref());
-    put_opt(&mut h, e.auth_code.as_deref());
-    put_opt(&mut h, e.masked_pan.as_deref());
-    match e.original_trace_no {
-        Some(t) => {
-            h.update([1]);
-            h.update(t.to_be_bytes());
-        }
-        None => h.update([0]),
-    }
-    put_opt(&mut h, e.original_rrn.as_deref());
-    put_str(&mut h, &e.operator);
-    put_str(&mut h, &e.at);
-    hex(&h.finalize())
-}
-
-/// R19: checks that `entries` form one unbroken chain from `genesis`, numbered from 1.
-/// The error names the first entry that does not fit.
-pub fn verify_chain(genesis: &str, entries: &[JournalEntry]) -> Result<(), Error> {
-    let mut prev = genesis;
-    for (i, e) in entries.iter().enumerate() {
-        let expected_seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if e.seq != expected_seq || e.prev_hash != prev || entry_hash(e) != e.hash {
-            return Err(Error::with_detail(
-                ErrorCode::JournalTampered,
-                format_args!("the chain breaks at entry {}", i + 1),
-            ));
-        }
-        prev = &e.hash;
-    }
-    Ok(())
-}
-
-fn put_str(h: &mut Sha256, s: &str) {
-    // Lengths beyond u32 cannot occur: entries are bounded by the host's 16 MiB body limit.
-    h.update(u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
-    h.update(s.as_bytes());
-}
-
-fn put_opt(h: &mut Sha256, s: Option<&str>) {
-    match s {
-        Some(s) => {
-            h.update([1]);
-            put_str(h, s);
-        }
-        None => h.update([0]),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    s
-}
-
 fn tampered_totals(at: usize) -> Error {
     Error::with_detail(
         ErrorCode::JournalTampered,
         format_args!("the refunds of entry {} overflow", at + 1),
     )
-}
-
-fn entry_kind_str(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::Sale => "sale",
-        EntryKind::Void => "void",
-        EntryKind::Refund => "refund",
-        EntryKind::Reversal => "reversal",
-    }
-}
-
-fn entry_status_str(s: EntryStatus) -> &'static str {
-    match s {
-        EntryStatus::Approved => "approved",
-        EntryStatus::Declined => "declined",
-        EntryStatus::Unknown => "unknown",
-        EntryStatus::Reversed => "reversed",
-        EntryStatus::Voided => "voided",
-    }
 }
 
 /// The transaction kind of an entry; `None` for a reversal.
