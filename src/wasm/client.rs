@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorCode};
 use crate::protocol::ErrorBody;
 use crate::terminal::{Auth, Outgoing, Reply};
 use crate::wasm::codec::{self, FromJs, ToJs};
-use crate::wasm::scope::{self, Timer};
+use crate::wasm::scope::{self, Timeout};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestInit, Response};
@@ -22,7 +22,7 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     };
     // The global scope's timer, so a terminal in a worker has its timeout too.
     let abort = controller.clone();
-    let _timer = Timer::once(i64::from(timeout_ms), move || abort.abort());
+    let _timeout = Timeout::new(i64::from(timeout_ms), move || abort.abort());
     let Ok(body) = js_sys::JSON::stringify(&out.call.to_js()) else {
         return Reply::NoAnswer;
     };

@@ -1,8 +1,9 @@
 //! The global scope, a window or a worker's, and what the terminal takes from it: `fetch`,
-//! timers, random bytes, IndexedDB, `navigator`. Reached through `globalThis` rather than
-//! `window`, so a terminal runs in a worker too, and through APIs a page that is not a secure
-//! context has as well (docs/browser.md).
+//! the clock and its timer, random bytes, IndexedDB, `navigator`. Reached through
+//! `globalThis` rather than `window`, so a terminal runs in a worker too, and through APIs a
+//! page that is not a secure context has as well (docs/browser.md).
 
+use crate::terminal::time::Timestamp;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{Crypto, IdbFactory, Request};
@@ -23,10 +24,6 @@ extern "C" {
     fn set_timeout(this: &Global, handler: &Function, ms: i32) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, js_name = clearTimeout)]
     fn clear_timeout(this: &Global, id: &JsValue);
-    #[wasm_bindgen(method, catch, js_name = setInterval)]
-    fn set_interval(this: &Global, handler: &Function, ms: i32) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, js_name = clearInterval)]
-    fn clear_interval(this: &Global, id: &JsValue);
 }
 
 /// The global scope of wherever the module runs.
@@ -39,51 +36,51 @@ pub fn indexed_db() -> Option<IdbFactory> {
     global().indexed_db().ok().flatten()
 }
 
-/// A callback on the global scope's clock (`setTimeout`, or `setInterval` when it repeats),
-/// cancelled when dropped.
-pub struct Timer {
+/// The one timer of the module, after gloo-timers' `Timeout`: set on creation on the global
+/// scope's clock (`setTimeout`, a window's or a worker's), cleared when dropped. Whatever
+/// repeats re-arms one from its callback, so there is one kind of timer to reason about.
+pub struct Timeout {
     id: JsValue,
-    repeats: bool,
     _callback: Closure<dyn FnMut()>,
 }
 
-impl Timer {
-    /// Calls `f` once, after `ms` milliseconds.
-    pub fn once(ms: i64, f: impl FnMut() + 'static) -> Option<Timer> {
-        Timer::start(ms, false, Closure::new(f))
-    }
-
-    /// Calls `f` every `ms` milliseconds.
-    pub fn every(ms: i64, f: impl FnMut() + 'static) -> Option<Timer> {
-        Timer::start(ms, true, Closure::new(f))
-    }
-
-    fn start(ms: i64, repeats: bool, callback: Closure<dyn FnMut()>) -> Option<Timer> {
+impl Timeout {
+    /// Calls `f` once, after `ms` milliseconds (at once if `ms` is not positive).
+    pub fn new(ms: i64, f: impl FnMut() + 'static) -> Option<Timeout> {
+        let callback = Closure::<dyn FnMut()>::new(f);
         let ms = i32::try_from(ms.max(0)).unwrap_or(i32::MAX);
-        let handler = callback.as_ref().unchecked_ref();
-        let g = global();
-        let id = if repeats {
-            g.set_interval(handler, ms)
-        } else {
-            g.set_timeout(handler, ms)
-        };
-        Some(Timer {
-            id: id.ok()?,
-            repeats,
+        let id = global()
+            .set_timeout(callback.as_ref().unchecked_ref(), ms)
+            .ok()?;
+        Some(Timeout {
+            id,
             _callback: callback,
         })
     }
 }
 
-impl Drop for Timer {
+impl Drop for Timeout {
     fn drop(&mut self) {
-        let g = global();
-        if self.repeats {
-            g.clear_interval(&self.id);
-        } else {
-            g.clear_timeout(&self.id);
-        }
+        global().clear_timeout(&self.id);
     }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i64) {
+    let mut wake = None;
+    let waited = Promise::new(&mut |resolve, _| wake = Some(resolve));
+    let _timeout = wake.and_then(|w| {
+        Timeout::new(ms, move || {
+            let _ = w.call0(&JsValue::UNDEFINED);
+        })
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(waited).await;
+}
+
+/// The clock, as the terminal counts time.
+pub fn now() -> Timestamp {
+    // Date.now() is an integral number of milliseconds well inside i64.
+    Timestamp(js_sys::Date::now() as i64)
 }
 
 /// A UUID v4 from `crypto.getRandomValues`, which every browser and worker has, secure

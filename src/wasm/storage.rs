@@ -5,7 +5,7 @@
 //! writes one entry whatever the batch size. Each step's writes go in one IndexedDB
 //! transaction, and the request leaves only once it has committed.
 
-use super::tab::Fence;
+use super::tab_lock::Fence;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::JournalEntry;
 use crate::terminal::{Meta, Snapshot, Write};
@@ -31,7 +31,7 @@ thread_local! {
 /// Where a terminal keeps its state.
 pub enum Storage {
     /// IndexedDB: survives a reload. With a fence, each write first checks that this page
-    /// still holds the terminal's tab lease (src/wasm/tab.rs).
+    /// still holds the terminal's tab lease (src/wasm/tab_lock.rs).
     Browser(IdbDatabase, Option<Fence>),
     /// Page memory: gone with the page.
     Memory,
@@ -159,51 +159,11 @@ impl Storage {
 
     /// The terminal as last persisted, if it ever was.
     pub async fn load(&self, merchant: &str, terminal: &str) -> Result<Option<Snapshot>, Error> {
-        let (meta_json, entry_jsons) = match self {
-            Storage::Memory => MEMORY.with(|m| {
-                let m = m.borrow();
-                let Some(meta) = m.get(&format!("{META}:{}", meta_key(merchant, terminal))) else {
-                    return (None, Vec::new());
-                };
-                let batch_no = batch_of(meta);
-                // A batch's entries are numbered from 1 without gaps: look them up in order
-                // (no scan and sort of the whole map).
-                let entries = (1..)
-                    .map_while(|seq| {
-                        let key = entry_key(merchant, terminal, batch_no, seq);
-                        m.get(&format!("{JOURNAL}:{key}")).cloned()
-                    })
-                    .collect();
-                (Some(meta.clone()), entries)
-            }),
-            Storage::Browser(db, _) => {
-                let read = storage_error("read");
-                let tx = db
-                    .transaction_with_str_sequence(&Array::of2(&META.into(), &JOURNAL.into()))
-                    .map_err(&read)?;
-                let meta_store = tx.object_store(META).map_err(&read)?;
-                let meta = done(
-                    &meta_store
-                        .get(&meta_key(merchant, terminal).into())
-                        .map_err(&read)?,
-                )
-                .await
-                .map_err(&read)?;
-                if meta.is_undefined() || meta.is_null() {
-                    return Ok(None);
-                }
-                let batch_no = batch_of(&meta);
-                let (lo, hi) = batch_bounds(merchant, terminal, batch_no);
-                let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&read)?;
-                let journal = tx.object_store(JOURNAL).map_err(&read)?;
-                let all = done(&journal.get_all_with_key(&range).map_err(&read)?)
-                    .await
-                    .map_err(&read)?;
-                let entries = Array::from(&all).iter().collect();
-                (Some(meta), entries)
-            }
+        let stored = match self {
+            Storage::Memory => read_memory(merchant, terminal),
+            Storage::Browser(db, _) => read_browser(db, merchant, terminal).await?,
         };
-        let Some(meta_json) = meta_json else {
+        let Some((meta_json, entry_jsons)) = stored else {
             return Ok(None);
         };
         let meta = Meta::from_js(&meta_json).map_err(|e| {
@@ -237,86 +197,156 @@ impl Storage {
         if writes.is_empty() && !matches!(self, Storage::Browser(_, Some(_))) {
             return Ok(());
         }
-        // Only the last state record of a step matters; entries are all kept, in order.
-        let last_meta = writes.iter().rposition(|w| matches!(w, Write::Meta(_)));
-        let ops: Vec<(&'static str, Op)> = writes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| match w {
-                Write::Meta(m) if Some(i) == last_meta => {
-                    Some((META, Op::Put(meta_key(merchant, terminal), m.to_js())))
-                }
-                Write::Meta(_) => None,
-                Write::Append { batch_no, entry } => Some((
-                    JOURNAL,
-                    Op::Put(
-                        entry_key(merchant, terminal, *batch_no, entry.seq),
-                        entry.to_js(),
-                    ),
-                )),
-                Write::ClearJournal { batch_no } => {
-                    let (lo, hi) = batch_bounds(merchant, terminal, *batch_no);
-                    Some((JOURNAL, Op::DeleteRange(lo, hi)))
-                }
-            })
-            .collect();
+        let ops = ops_of(merchant, terminal, writes);
         match self {
-            Storage::Memory => MEMORY.with(|m| {
-                let mut m = m.borrow_mut();
-                for (store, op) in ops {
-                    match op {
-                        Op::Put(k, v) => {
-                            m.insert(format!("{store}:{k}"), v);
-                        }
-                        Op::DeleteRange(lo, hi) => {
-                            let (lo, hi) = (format!("{store}:{lo}"), format!("{store}:{hi}"));
-                            let keys: Vec<String> =
-                                in_range(&m, &lo, &hi).map(|(k, _)| k.clone()).collect();
-                            for k in keys {
-                                m.remove(&k);
-                            }
-                        }
-                    }
-                }
+            Storage::Memory => {
+                write_memory(ops);
                 Ok(())
-            }),
-            Storage::Browser(db, fence) => {
-                let write = storage_error("write");
-                let tx = db
-                    .transaction_with_str_sequence_and_mode(
-                        &Array::of2(&META.into(), &JOURNAL.into()),
-                        IdbTransactionMode::Readwrite,
-                    )
-                    .map_err(&write)?;
-                let lost = match fence {
-                    Some(f) => Some(f.check(&tx).map_err(&write)?),
-                    None => None,
-                };
-                for (store, op) in ops {
-                    let store = tx.object_store(store).map_err(&write)?;
-                    match op {
-                        Op::Put(k, v) => {
-                            store.put_with_key(&v, &k.into()).map_err(&write)?;
-                        }
-                        Op::DeleteRange(lo, hi) => {
-                            let range =
-                                IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&write)?;
-                            store.delete(&range).map_err(&write)?;
-                        }
-                    }
-                }
-                committed(&tx).await.map_err(|e| {
-                    if lost.is_some_and(|l| l.get()) {
-                        Fence::lost()
-                    } else {
-                        write(e)
-                    }
-                })
             }
+            Storage::Browser(db, fence) => write_browser(db, fence.as_ref(), ops).await,
         }
     }
 }
 
+/// A stored state record and its open batch's entries, as plain JS values.
+type Stored = (JsValue, Vec<JsValue>);
+
+fn read_memory(merchant: &str, terminal: &str) -> Option<Stored> {
+    MEMORY.with(|m| {
+        let m = m.borrow();
+        let meta = m.get(&format!("{META}:{}", meta_key(merchant, terminal)))?;
+        let batch_no = batch_of(meta);
+        // A batch's entries are numbered from 1 without gaps: look them up in order (no scan
+        // and sort of the whole map).
+        let entries = (1..)
+            .map_while(|seq| {
+                let key = entry_key(merchant, terminal, batch_no, seq);
+                m.get(&format!("{JOURNAL}:{key}")).cloned()
+            })
+            .collect();
+        Some((meta.clone(), entries))
+    })
+}
+
+async fn read_browser(
+    db: &IdbDatabase,
+    merchant: &str,
+    terminal: &str,
+) -> Result<Option<Stored>, Error> {
+    let read = storage_error("read");
+    let tx = db
+        .transaction_with_str_sequence(&Array::of2(&META.into(), &JOURNAL.into()))
+        .map_err(&read)?;
+    let meta_store = tx.object_store(META).map_err(&read)?;
+    let meta = done(
+        &meta_store
+            .get(&meta_key(merchant, terminal).into())
+            .map_err(&read)?,
+    )
+    .await
+    .map_err(&read)?;
+    if meta.is_undefined() || meta.is_null() {
+        return Ok(None);
+    }
+    let batch_no = batch_of(&meta);
+    let (lo, hi) = batch_bounds(merchant, terminal, batch_no);
+    let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&read)?;
+    let journal = tx.object_store(JOURNAL).map_err(&read)?;
+    let all = done(&journal.get_all_with_key(&range).map_err(&read)?)
+        .await
+        .map_err(&read)?;
+    let entries = Array::from(&all).iter().collect();
+    Ok(Some((meta, entries)))
+}
+
+/// One step's writes as record operations on the two stores. Only the last state record of a
+/// step matters; entries are all kept, in order.
+fn ops_of(merchant: &str, terminal: &str, writes: &[Write]) -> Vec<(&'static str, Op)> {
+    let last_meta = writes.iter().rposition(|w| matches!(w, Write::Meta(_)));
+    writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Meta(m) if Some(i) == last_meta => {
+                Some((META, Op::Put(meta_key(merchant, terminal), m.to_js())))
+            }
+            Write::Meta(_) => None,
+            Write::Append { batch_no, entry } => Some((
+                JOURNAL,
+                Op::Put(
+                    entry_key(merchant, terminal, *batch_no, entry.seq),
+                    entry.to_js(),
+                ),
+            )),
+            Write::ClearJournal { batch_no } => {
+                let (lo, hi) = batch_bounds(merchant, terminal, *batch_no);
+                Some((JOURNAL, Op::DeleteRange(lo, hi)))
+            }
+        })
+        .collect()
+}
+
+fn write_memory(ops: Vec<(&'static str, Op)>) {
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        for (store, op) in ops {
+            match op {
+                Op::Put(k, v) => {
+                    m.insert(format!("{store}:{k}"), v);
+                }
+                Op::DeleteRange(lo, hi) => {
+                    let (lo, hi) = (format!("{store}:{lo}"), format!("{store}:{hi}"));
+                    let keys: Vec<String> =
+                        in_range(&m, &lo, &hi).map(|(k, _)| k.clone()).collect();
+                    for k in keys {
+                        m.remove(&k);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The operations in one IndexedDB transaction, resolved once it has committed. With a
+/// fence, the transaction first checks the tab lease and aborts if this page lost it.
+async fn write_browser(
+    db: &IdbDatabase,
+    fence: Option<&Fence>,
+    ops: Vec<(&'static str, Op)>,
+) -> Result<(), Error> {
+    let write = storage_error("write");
+    let tx = db
+        .transaction_with_str_sequence_and_mode(
+            &Array::of2(&META.into(), &JOURNAL.into()),
+            IdbTransactionMode::Readwrite,
+        )
+        .map_err(&write)?;
+    let lost = match fence {
+        Some(f) => Some(f.check(&tx).map_err(&write)?),
+        None => None,
+    };
+    for (store, op) in ops {
+        let store = tx.object_store(store).map_err(&write)?;
+        match op {
+            Op::Put(k, v) => {
+                store.put_with_key(&v, &k.into()).map_err(&write)?;
+            }
+            Op::DeleteRange(lo, hi) => {
+                let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&write)?;
+                store.delete(&range).map_err(&write)?;
+            }
+        }
+    }
+    committed(&tx).await.map_err(|e| {
+        if lost.is_some_and(|l| l.get()) {
+            Fence::lost()
+        } else {
+            write(e)
+        }
+    })
+}
+
+/// A record operation of a step's writes.
 enum Op {
     Put(String, JsValue),
     DeleteRange(String, String),

@@ -12,7 +12,8 @@
 //! holder checks, in its own transaction, that the lease is still its own: a page that lost
 //! it (frozen while another took the terminal) writes nothing more.
 
-use super::scope::{self, Timer};
+use super::js::field;
+use super::scope::{self, Timeout};
 use super::storage::{committed, META};
 use crate::error::{Error, ErrorCode};
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -85,8 +86,8 @@ impl Drop for TabLock {
 impl TabLock {
     /// `Ok(None)` where there are no Web Locks; `BUSY` when another tab holds the terminal.
     async fn acquire(name: &str) -> Result<Option<TabLock>, Error> {
-        let locks = super::field(&scope::global().navigator(), "locks");
-        let request = super::field(&locks, "request");
+        let locks = field(&scope::global().navigator(), "locks");
+        let request = field(&locks, "request");
         let Some(request) = request.dyn_ref::<Function>() else {
             return Ok(None);
         };
@@ -170,7 +171,7 @@ impl Fence {
     }
 
     fn is_mine(&self, lease: &JsValue) -> bool {
-        super::field(lease, "page").as_string().as_deref() == Some(&self.page)
+        field(lease, "page").as_string().as_deref() == Some(&self.page)
     }
 
     /// Takes the lease unless another page holds it: a record of another page that has not
@@ -187,9 +188,9 @@ impl Fence {
                 let now = js_sys::Date::now();
                 let mut held_by = held_by.borrow_mut();
                 for l in leases.iter() {
-                    let page = super::field(&l, "page").as_string().unwrap_or_default();
+                    let page = field(&l, "page").as_string().unwrap_or_default();
                     if page != me.page
-                        && super::field(&l, "until").as_f64().is_some_and(|u| u >= now)
+                        && field(&l, "until").as_f64().is_some_and(|u| u >= now)
                         && !gone.contains(&page)
                     {
                         held_by.push(page);
@@ -282,14 +283,7 @@ async fn any_answers(pages: &[String]) -> bool {
     for page in pages {
         let _ = channel.post_message(&format!("ask:{page}").into());
     }
-    let mut wake = None;
-    let waited = Promise::new(&mut |resolve, _| wake = Some(resolve));
-    let _timer = wake.and_then(|w| {
-        Timer::once(ASK_MS, move || {
-            let _ = w.call0(&JsValue::UNDEFINED);
-        })
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(waited).await;
+    scope::sleep(ASK_MS).await;
     channel.close();
     answered.get()
 }
@@ -299,7 +293,7 @@ async fn any_answers(pages: &[String]) -> bool {
 pub struct Lease {
     fence: Fence,
     db: IdbDatabase,
-    _renew: Option<Timer>,
+    _renewal: Renewal,
     on_pagehide: Closure<dyn FnMut()>,
     /// Where this page answers for its lease.
     answering: Option<BroadcastChannel>,
@@ -308,63 +302,16 @@ pub struct Lease {
 
 impl Lease {
     async fn acquire(db: &IdbDatabase, prefix: String) -> Result<Lease, Error> {
-        let failed = |e: JsValue| {
-            Error::with_detail(
-                ErrorCode::Internal,
-                format_args!(
-                    "browser storage failed to keep the tab lease: {}",
-                    e.as_string().unwrap_or_default()
-                ),
-            )
-        };
         let fence = Fence {
             prefix,
             page: scope::new_uuid(),
         };
-        if let Err(holders) = fence
-            .claim(db, Vec::new())
-            .map_err(failed)?
-            .outcome()
-            .await
-            .map_err(failed)?
-        {
-            // Held: by a page still open, or by one that closed or crashed without giving it
-            // up. Only a page that answers keeps it.
-            if any_answers(&holders).await {
-                return Err(busy());
-            }
-            let taken = fence.claim(db, holders).map_err(failed)?.outcome().await;
-            if !matches!(taken, Ok(Ok(()))) {
-                return Err(busy());
-            }
-        }
+        take(&fence, db).await?;
         let answering = BroadcastChannel::new(CHANNEL).ok();
-        let on_ask = {
-            let (page, channel) = (fence.page.clone(), answering.clone());
-            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                if e.data()
-                    .as_string()
-                    .as_deref()
-                    .and_then(|s| s.strip_prefix("ask:"))
-                    == Some(&page)
-                {
-                    if let Some(c) = &channel {
-                        let _ = c.post_message(&format!("alive:{page}").into());
-                    }
-                }
-            })
-        };
+        let on_ask = answer_for(&fence.page, answering.clone());
         if let Some(c) = &answering {
             c.set_onmessage(Some(on_ask.as_ref().unchecked_ref()));
         }
-        // Renewed as a claim: a page that lost its lease does not take it back from the page
-        // that has it now, only once that one's has run out.
-        let renew = {
-            let (fence, db) = (fence.clone(), db.clone());
-            Timer::every(RENEW_MS, move || {
-                let _ = fence.claim(&db, Vec::new());
-            })
-        };
         let on_pagehide = {
             let (fence, db) = (fence.clone(), db.clone());
             Closure::<dyn FnMut()>::new(move || fence.release(&db))
@@ -373,13 +320,88 @@ impl Lease {
         let _ = scope
             .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
         Ok(Lease {
+            _renewal: Renewal::start(fence.clone(), db.clone()),
             fence,
             db: db.clone(),
-            _renew: renew,
             on_pagehide,
             answering,
             _on_ask: on_ask,
         })
+    }
+}
+
+/// Claims the lease for `fence`'s page, or `BUSY` when a page that is still open holds it.
+async fn take(fence: &Fence, db: &IdbDatabase) -> Result<(), Error> {
+    let failed = |e: JsValue| {
+        Error::with_detail(
+            ErrorCode::Internal,
+            format_args!(
+                "browser storage failed to keep the tab lease: {}",
+                e.as_string().unwrap_or_default()
+            ),
+        )
+    };
+    let Err(holders) = fence
+        .claim(db, Vec::new())
+        .map_err(failed)?
+        .outcome()
+        .await
+        .map_err(failed)?
+    else {
+        return Ok(());
+    };
+    // Held: by a page still open, or by one that closed or crashed without giving it up. Only
+    // a page that answers keeps it.
+    if any_answers(&holders).await {
+        return Err(busy());
+    }
+    let taken = fence.claim(db, holders).map_err(failed)?.outcome().await;
+    if !matches!(taken, Ok(Ok(()))) {
+        return Err(busy());
+    }
+    Ok(())
+}
+
+/// The page's answer on the channel to "is `page` still there?".
+fn answer_for(page: &str, channel: Option<BroadcastChannel>) -> Closure<dyn FnMut(MessageEvent)> {
+    let page = page.to_owned();
+    Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if e.data()
+            .as_string()
+            .as_deref()
+            .and_then(|s| s.strip_prefix("ask:"))
+            == Some(&page)
+        {
+            if let Some(c) = &channel {
+                let _ = c.post_message(&format!("alive:{page}").into());
+            }
+        }
+    })
+}
+
+/// The lease's renewal every [`RENEW_MS`], for as long as it lives: a timeout that re-arms
+/// itself. Renewed as a claim: a page that lost its lease does not take it back from the page
+/// that has it now, only once that one's has run out.
+struct Renewal {
+    _armed: Rc<RefCell<Option<Timeout>>>,
+}
+
+impl Renewal {
+    fn start(fence: Fence, db: IdbDatabase) -> Renewal {
+        let slot = Rc::new(RefCell::new(None));
+        Renewal::arm(&slot, fence, db);
+        Renewal { _armed: slot }
+    }
+
+    fn arm(slot: &Rc<RefCell<Option<Timeout>>>, fence: Fence, db: IdbDatabase) {
+        let weak = Rc::downgrade(slot);
+        let next = Timeout::new(RENEW_MS, move || {
+            let _ = fence.claim(&db, Vec::new());
+            if let Some(slot) = weak.upgrade() {
+                Renewal::arm(&slot, fence.clone(), db.clone());
+            }
+        });
+        *slot.borrow_mut() = next;
     }
 }
 

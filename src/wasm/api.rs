@@ -1,0 +1,464 @@
+//! The JavaScript API (docs/api.md for the host it talks to): the `Terminal` class,
+//! `errorMessage`, and the `Terminal.open` configuration.
+//!
+//! Thin by design: each method converts its arguments, hands a command to the driver
+//! (src/wasm/driver.rs) and converts the result or the error; every rule is the terminal's.
+
+use super::codec::{self, field as read_field, ToJs};
+use super::driver::{start, Inner};
+use super::js::{amount_field, completion_to_js, field, js_error, state_name, string_field, to_js};
+use super::scope::now;
+use super::storage::Storage;
+use super::tab_lock;
+use crate::error::{Error, ErrorCode};
+use crate::terminal::{Command, Config, Terminal as Machine};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+// The JS API's types, for `pkg/softpos.d.ts`.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+export type Config = {
+  hostUrl: string; merchantId: string; terminalId: string;
+  storage?: "browser" | "memory";
+  timeoutMs?: number;
+  autoSignOffAfterSettle?: boolean;
+  idleSignOffMinutes?: number;
+  maxBatchEntries?: number;
+};
+export type TerminalState = "unactivated" | "signed_off" | "signed_in" | "busy";
+export type ErrorCode = "NOT_ACTIVATED" | "NOT_SIGNED_IN" | "BUSY" | "INVALID_AMOUNT" |
+  "INVALID_CARD" | "UNKNOWN_TRANSACTION" | "ALREADY_VOIDED" | "VOID_NOT_ALLOWED_SETTLED" |
+  "REFUND_EXCEEDS_ORIGINAL" | "SUPERVISOR_REQUIRED" | "BAD_CREDENTIALS" | "OPERATOR_LOCKED" |
+  "SESSION_EXPIRED" | "HOST_UNREACHABLE" | "JOURNAL_TAMPERED" | "IDEMPOTENCY_CONFLICT" |
+  "BATCH_FULL" | "BAD_REQUEST" | "INTERNAL";
+/** Every rejection is an Error with one of the contract's codes. */
+export type SoftposError = Error & { code: ErrorCode };
+export type Totals = { count: number; amount: number };
+export type BatchTotals = { batchNo: number; currency: string; sale: Totals; void: Totals;
+  refund: Totals; netAmount: number };
+export type SaleRequest = { amount: number; card: { pan: string; expiry: string }; reference?: string };
+export type VoidRequest = { traceNo: number; supervisorPassword: string };
+export type RefundRequest = { rrn: string; amount: number; supervisorPassword: string };
+export type TxResult = { kind: "sale" | "void" | "refund"; status: "approved" | "declined";
+  responseCode: string; message: string; traceNo: number; batchNo: number; rrn: string | null;
+  authCode: string | null; amount: number; currency: string; maskedPan: string | null; at: string };
+export type Discrepancy = { requestId: string; traceNo: number;
+  kind: "missing_on_terminal" | "missing_on_host" | "amount_mismatch" | "status_mismatch" };
+export type SettlementResult = { batchNo: number; outcome: "balanced" | "unbalanced";
+  terminalTotals: BatchTotals; hostTotals: BatchTotals; discrepancies: Discrepancy[];
+  nextBatchNo: number; settledAt: string };
+export type SignInResult = { operator: string; businessDate: string; batchNo: number;
+  currency: string; reconciled: SettlementResult[]; pendingReversals: number };
+export type SignOffResult = { signedOffAt: string; settlement: SettlementResult | null };
+/** `status` is the entry's status now (a voided sale shows "voided");
+ *  `recordedStatus` is the one its hash covers. */
+export type JournalEntry = { seq: number; requestId: string;
+  kind: "sale" | "void" | "refund" | "reversal"; traceNo: number; amount: number;
+  currency: string; status: "approved" | "declined" | "unknown" | "reversed" | "voided";
+  recordedStatus: "approved" | "declined" | "unknown" | "reversed";
+  responseCode: string | null; rrn: string | null; authCode: string | null;
+  maskedPan: string | null; originalTraceNo: number | null; originalRrn: string | null;
+  operator: string; at: string; prevHash: string; hash: string };
+export type Recovery = { kind: "not_signed_off" | "not_settled"; batchNo: number;
+  businessDate: string | null; operator: string | null; totals: BatchTotals;
+  pendingReversals: number };
+export type TerminalEvent = { type: "state" | "transaction" | "reversal_queued" | "reversed" |
+  "settled" | "signed_off"; state: TerminalState; result?: TxResult | SettlementResult;
+  requestId?: string; reason?: "requested" | "after_settle" | "idle" | "session_expired" };
+"#;
+
+/// `Terminal.open` configuration (the JS `Config`).
+struct JsConfig {
+    host_url: String,
+    merchant_id: String,
+    terminal_id: String,
+    storage: Option<String>,
+    timeout_ms: Option<u32>,
+    auto_sign_off_after_settle: Option<bool>,
+    idle_sign_off_minutes: Option<u32>,
+    max_batch_entries: Option<u32>,
+}
+
+const DEFAULT_TIMEOUT_MS: u32 = 15_000;
+const CONFIG_KEYS: [&str; 8] = [
+    "hostUrl",
+    "merchantId",
+    "terminalId",
+    "storage",
+    "timeoutMs",
+    "autoSignOffAfterSettle",
+    "idleSignOffMinutes",
+    "maxBatchEntries",
+];
+
+/// What `Terminal.open` makes of its configuration.
+struct Settings {
+    config: Config,
+    host_url: String,
+    timeout_ms: u32,
+    /// IndexedDB (`storage: "browser"`), else page memory.
+    browser: bool,
+}
+
+impl JsConfig {
+    fn read(v: &JsValue) -> Result<JsConfig, codec::Unreadable> {
+        Ok(JsConfig {
+            host_url: read_field(v, "hostUrl")?,
+            merchant_id: read_field(v, "merchantId")?,
+            terminal_id: read_field(v, "terminalId")?,
+            storage: read_field(v, "storage")?,
+            timeout_ms: read_field(v, "timeoutMs")?,
+            auto_sign_off_after_settle: read_field(v, "autoSignOffAfterSettle")?,
+            idle_sign_off_minutes: read_field(v, "idleSignOffMinutes")?,
+            max_batch_entries: read_field(v, "maxBatchEntries")?,
+        })
+    }
+
+    /// Reads and checks the configuration object; `BAD_REQUEST` says what is wrong with it.
+    fn parse(config: &JsValue) -> Result<Settings, Error> {
+        // An unknown key is most likely a misspelt option: say so rather than ignore it.
+        if config.is_object() {
+            for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
+                let key = key.as_string().unwrap_or_default();
+                if !CONFIG_KEYS.contains(&key.as_str()) {
+                    return Err(bad_request(format_args!("unknown config option \"{key}\"")));
+                }
+            }
+        }
+        if !config.is_object() {
+            return Err(bad_request("the config must be an object"));
+        }
+        let js =
+            JsConfig::read(config).map_err(|e| bad_request(format_args!("invalid config: {e}")))?;
+        let browser = match js.storage.as_deref() {
+            None | Some("browser") => true,
+            Some("memory") => false,
+            Some(other) => {
+                return Err(bad_request(format_args!(
+                    "storage must be \"browser\" or \"memory\", not \"{other}\""
+                )))
+            }
+        };
+        if !(js.host_url.starts_with("http://") || js.host_url.starts_with("https://")) {
+            return Err(bad_request("hostUrl must be an http(s) URL"));
+        }
+        let mut cfg = Config::new(&js.merchant_id, &js.terminal_id);
+        cfg.auto_sign_off_after_settle = js.auto_sign_off_after_settle.unwrap_or(false);
+        cfg.idle_sign_off_minutes = js.idle_sign_off_minutes.unwrap_or(0);
+        if let Some(max) = js.max_batch_entries {
+            cfg.max_batch_entries = max;
+        }
+        cfg.validate()?;
+        Ok(Settings {
+            config: cfg,
+            host_url: js.host_url,
+            timeout_ms: js.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1),
+            browser,
+        })
+    }
+}
+
+fn bad_request(detail: impl std::fmt::Display) -> Error {
+    Error::with_detail(ErrorCode::BadRequest, detail)
+}
+
+/// The contract's message for an error code in a language (`"zh-CN"` or `"en"`), e.g.
+/// `errorMessage("NOT_SIGNED_IN", "zh-CN")` is `"请先签到"`; `null` for an unknown code.
+#[wasm_bindgen(js_name = errorMessage)]
+pub fn error_message(code: &str, locale: Option<String>) -> Option<String> {
+    let code = ErrorCode::parse(code)?;
+    Some(
+        match locale.as_deref() {
+            Some(l) if l.starts_with("zh") => code.message_zh(),
+            _ => code.message_en(),
+        }
+        .to_owned(),
+    )
+}
+
+/// A payment terminal in the browser.
+#[wasm_bindgen]
+pub struct Terminal {
+    pub(crate) inner: Rc<RefCell<Inner>>,
+    /// What keeps a second tab off this terminal's journal (src/wasm/tab_lock.rs); freed on
+    /// drop.
+    _tab: Option<tab_lock::Guard>,
+}
+
+impl Terminal {
+    /// `Terminal.open` for Rust callers (a Rust web app, the browser tests): the same
+    /// configuration object, the terminal itself instead of a promise of it.
+    pub async fn connect(config: JsValue) -> Result<Terminal, Error> {
+        let Settings {
+            config: cfg,
+            host_url,
+            timeout_ms,
+            browser,
+        } = JsConfig::parse(&config)?;
+        let mut storage = Storage::open(browser).await?;
+        // Only browser storage is shared between tabs; a memory terminal has its own journal.
+        let tab = match storage.db() {
+            Some(db) => {
+                Some(tab_lock::Guard::acquire(&cfg.merchant_id, &cfg.terminal_id, db).await?)
+            }
+            None => None,
+        };
+        storage.set_fence(tab.as_ref().and_then(tab_lock::Guard::fence));
+        let storage = Rc::new(storage);
+        let t = now();
+        let snapshot = storage.load(&cfg.merchant_id, &cfg.terminal_id).await?;
+        let mut machine = match snapshot {
+            Some(s) => Machine::restore(cfg.clone(), s, t)?,
+            None => Machine::new(cfg.clone(), t)?,
+        };
+        // A restore may turn a transaction in flight into a queued reversal: store that now.
+        let writes = machine.take_writes();
+        storage
+            .apply(&cfg.merchant_id, &cfg.terminal_id, &writes)
+            .await?;
+        let inner = Inner::new(machine, host_url, timeout_ms, storage);
+        Ok(Terminal {
+            inner: Rc::new(RefCell::new(inner)),
+            _tab: tab,
+        })
+    }
+
+    /// Starts an operation and returns the promise of its result.
+    fn run(&self, command: Result<Command, Error>) -> Promise {
+        match start(&self.inner, command) {
+            Err(e) => Promise::reject(&js_error(&e)),
+            Ok(run) => future_to_promise(async move {
+                run.await.map(completion_to_js).map_err(|e| js_error(&e))
+            }),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Terminal {
+    /// Opens the terminal for a merchant and terminal id, restoring what the browser kept.
+    /// Rejects with `JOURNAL_TAMPERED` if the stored journal's hash chain is broken.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Terminal>")]
+    pub fn open(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> Promise {
+        future_to_promise(async move {
+            Terminal::connect(config)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| js_error(&e))
+        })
+    }
+
+    /// `"unactivated" | "signed_off" | "signed_in" | "busy"`.
+    #[wasm_bindgen(getter, unchecked_return_type = "TerminalState")]
+    pub fn state(&self) -> String {
+        state_name(self.inner.borrow().machine.state()).to_owned()
+    }
+
+    /// The operator signed in, or `null`.
+    #[wasm_bindgen(getter)]
+    pub fn operator(&self) -> Option<String> {
+        self.inner.borrow().machine.operator().map(str::to_owned)
+    }
+
+    /// The open batch, or `null` before activation.
+    #[wasm_bindgen(getter, js_name = batchNo)]
+    pub fn batch_no(&self) -> Option<u32> {
+        self.inner.borrow().machine.batch_no()
+    }
+
+    /// Reversals waiting for the host (R8).
+    #[wasm_bindgen(getter, js_name = pendingReversals)]
+    pub fn pending_reversals(&self) -> u32 {
+        u32::try_from(self.inner.borrow().machine.pending_reversals()).unwrap_or(u32::MAX)
+    }
+
+    /// Exchanges the single-use activation code for the terminal key.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn activate(&self, activation_code: String) -> Promise {
+        self.run(Ok(Command::Activate {
+            code: activation_code,
+        }))
+    }
+
+    /// 签到: signs an operator in.
+    #[wasm_bindgen(js_name = signIn, unchecked_return_type = "Promise<SignInResult>")]
+    pub fn sign_in(&self, operator: String, password: String) -> Promise {
+        self.run(Ok(Command::SignIn { operator, password }))
+    }
+
+    /// 消费: a sale. A declined sale resolves with `status: "declined"`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
+    pub fn sale(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SaleRequest")] req: JsValue,
+    ) -> Promise {
+        let command = (|| {
+            let amount = amount_field(&req, "amount")?;
+            let card = field(&req, "card");
+            if !card.is_object() {
+                return Err(Error::with_detail(
+                    ErrorCode::InvalidCard,
+                    "card is required",
+                ));
+            }
+            let text = |k: &str| {
+                string_field(&card, k).ok_or_else(|| {
+                    Error::with_detail(
+                        ErrorCode::InvalidCard,
+                        format_args!("card.{k} must be a string"),
+                    )
+                })
+            };
+            Ok(Command::Sale {
+                amount,
+                pan: text("pan")?,
+                expiry: text("expiry")?,
+            })
+        })();
+        self.run(command)
+    }
+
+    /// 撤销: voids a sale of the open batch by trace number.
+    #[wasm_bindgen(js_name = voidSale, unchecked_return_type = "Promise<TxResult>")]
+    pub fn void_sale(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "VoidRequest")] req: JsValue,
+    ) -> Promise {
+        let command = (|| {
+            let trace = field(&req, "traceNo");
+            let trace_no = trace
+                .as_f64()
+                .filter(|_| js_sys::Number::is_safe_integer(&trace))
+                .and_then(|t| u32::try_from(t as i64).ok())
+                .ok_or_else(|| {
+                    Error::with_detail(
+                        ErrorCode::UnknownTransaction,
+                        "traceNo must be a trace number",
+                    )
+                })?;
+            Ok(Command::Void {
+                trace_no,
+                supervisor_password: string_field(&req, "supervisorPassword").unwrap_or_default(),
+            })
+        })();
+        self.run(command)
+    }
+
+    /// 退货: refunds (part of) a sale by its RRN.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
+    pub fn refund(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RefundRequest")] req: JsValue,
+    ) -> Promise {
+        let command = (|| {
+            Ok(Command::Refund {
+                amount: amount_field(&req, "amount")?,
+                rrn: string_field(&req, "rrn")
+                    .ok_or_else(|| bad_request("rrn must be a string"))?,
+                supervisor_password: string_field(&req, "supervisorPassword").unwrap_or_default(),
+            })
+        })();
+        self.run(command)
+    }
+
+    /// The open batch's totals (R10).
+    #[wasm_bindgen(unchecked_return_type = "BatchTotals")]
+    pub fn totals(&self) -> JsValue {
+        to_js(&self.inner.borrow().machine.totals())
+    }
+
+    /// The open batch's journal, oldest first.
+    #[wasm_bindgen(unchecked_return_type = "JournalEntry[]")]
+    pub fn journal(&self) -> JsValue {
+        let i = self.inner.borrow();
+        let journal = i.machine.journal();
+        journal
+            .entries()
+            .iter()
+            .map(|e| {
+                let view = to_js(e);
+                let _ = Reflect::set(&view, &"recordedStatus".into(), &e.status.to_js());
+                let _ = Reflect::set(&view, &"status".into(), &journal.current_status(e).to_js());
+                view
+            })
+            .collect::<Array>()
+            .into()
+    }
+
+    /// What was left open when the terminal opened (R14), or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Recovery | null")]
+    pub fn recovery(&self) -> JsValue {
+        match self.inner.borrow().machine.recovery() {
+            Some(r) => to_js(r),
+            None => JsValue::NULL,
+        }
+    }
+
+    /// The last settlement, for reprinting the slip, or `null`.
+    #[wasm_bindgen(js_name = lastSettlement, unchecked_return_type = "SettlementResult | null")]
+    pub fn last_settlement(&self) -> JsValue {
+        match self.inner.borrow().machine.last_settlement() {
+            Some(r) => to_js(r),
+            None => JsValue::NULL,
+        }
+    }
+
+    /// The terminal's currency (ISO 4217), once the host has told it, or `null`.
+    #[wasm_bindgen(getter)]
+    pub fn currency(&self) -> Option<String> {
+        self.inner
+            .borrow()
+            .machine
+            .currency()
+            .map(|c| c.code().to_owned())
+    }
+
+    /// Formats minor units in the terminal's currency (`¥12.50`), for receipts and screens.
+    #[wasm_bindgen(js_name = formatAmount)]
+    pub fn format_amount(&self, minor_units: f64) -> String {
+        let currency = self
+            .inner
+            .borrow()
+            .machine
+            .currency()
+            .unwrap_or(crate::terminal::money::Currency::Cny);
+        currency.format(minor_units as i64)
+    }
+
+    /// 结算: settles the open batch (R11).
+    #[wasm_bindgen(unchecked_return_type = "Promise<SettlementResult>")]
+    pub fn settle(&self) -> Promise {
+        self.run(Ok(Command::Settle))
+    }
+
+    /// 签退: signs off, settling first unless `{settle: false}` (R12).
+    #[wasm_bindgen(js_name = signOff, unchecked_return_type = "Promise<SignOffResult>")]
+    pub fn sign_off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ settle?: boolean } | undefined")] opts: JsValue,
+    ) -> Promise {
+        let settle = field(&opts, "settle").as_bool().unwrap_or(true);
+        self.run(Ok(Command::SignOff { settle }))
+    }
+
+    /// Calls `listener` on every event; returns the function that unsubscribes it.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: TerminalEvent) => void")] listener: Function,
+    ) -> JsValue {
+        let id = self.inner.borrow_mut().subscribe(listener);
+        let weak = Rc::downgrade(&self.inner);
+        // Leaked on purpose (a few bytes): JS may call it any number of times, or never.
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.borrow_mut().unsubscribe(id);
+            }
+        })
+        .into_js_value()
+    }
+}

@@ -1,0 +1,208 @@
+//! `mountWidget`: the terminal's screens, in Chinese or English, for a counter (full soft
+//! POS) or a storefront checkout.
+//!
+//! The widget renders HTML from its state into the element it is given and listens on that
+//! element only (event delegation through `data-action`), so it needs no framework and
+//! leaves the page alone. Every rule is the core's: the widget asks, shows the answer, and
+//! shows each refusal's reason in the operator's language.
+//!
+//! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
+//! what the terminal recorded: journal, totals, receipt, settlement slip) and `events` (what a
+//! click, a key or a form does).
+
+mod events;
+mod records;
+mod render;
+mod text;
+
+use super::driver::Inner;
+use super::js::{amount_field, js_error, string_field};
+use crate::error::{Error, ErrorCode};
+use crate::terminal::money::Amount;
+use crate::terminal::{SettlementResult, TxResult};
+use render::{esc, render};
+use std::cell::RefCell;
+use std::rc::Rc;
+use text::{error_text, tr, Locale, T};
+use wasm_bindgen::prelude::*;
+use web_sys::{Event, HtmlElement};
+
+#[derive(Clone, PartialEq, Eq)]
+enum Mode {
+    Counter,
+    Checkout { amount: i64, reference: String },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Sale,
+    Journal,
+    Refund,
+    Totals,
+}
+
+/// A message for the operator: a refusal, or news.
+struct Notice {
+    error: bool,
+    text: String,
+}
+
+impl Notice {
+    /// News: what the terminal did.
+    fn news(text: impl Into<String>) -> Option<Notice> {
+        Some(Notice {
+            error: false,
+            text: text.into(),
+        })
+    }
+
+    /// A refusal, as an alert.
+    fn refusal(text: String) -> Option<Notice> {
+        Some(Notice { error: true, text })
+    }
+}
+
+/// The widget's own state: where the operator is, and the terminal it drives.
+struct Ui {
+    root: HtmlElement,
+    term: Rc<RefCell<Inner>>,
+    locale: Locale,
+    mode: Mode,
+    tab: Tab,
+    /// The amount typed on the keypad, as minor units.
+    digits: String,
+    notice: Option<Notice>,
+    result: Option<TxResult>,
+    slip: Option<SettlementResult>,
+    /// The journal line asking for the supervisor password.
+    void_trace: Option<u32>,
+    /// What the terminal is doing, for the in-progress screen.
+    doing: Option<&'static str>,
+    handlers: Vec<(&'static str, Handler)>,
+    unsubscribe: Option<js_sys::Function>,
+}
+
+type Handler = Closure<dyn FnMut(Event)>;
+
+/// What `mountWidget` returns.
+#[wasm_bindgen]
+pub struct WidgetHandle {
+    ui: Option<Rc<RefCell<Ui>>>,
+}
+
+#[wasm_bindgen]
+impl WidgetHandle {
+    /// Removes the widget from its element and stops listening.
+    pub fn unmount(&mut self) {
+        let Some(ui) = self.ui.take() else {
+            return;
+        };
+        let mut ui = ui.borrow_mut();
+        let root = ui.root.clone();
+        for (kind, handler) in ui.handlers.drain(..) {
+            let _ =
+                root.remove_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
+        }
+        if let Some(f) = ui.unsubscribe.take() {
+            let _ = f.call0(&JsValue::NULL);
+        }
+        ui.root.set_inner_html("");
+    }
+}
+
+/// Mounts the terminal's screens into `el`. `opts`: `{locale?: "zh-CN" | "en", mode?:
+/// "counter" | "checkout", amount?: number, reference?: string}`; checkout mode takes the
+/// amount (minor units) and reference from the cart and dispatches a `softpos-result`
+/// event (detail: the `TxResult`) on `el` when the payment is answered.
+#[wasm_bindgen(js_name = mountWidget)]
+pub fn mount_widget(
+    el: HtmlElement,
+    terminal: &super::api::Terminal,
+    #[wasm_bindgen(
+        unchecked_param_type = "{ locale?: \"zh-CN\" | \"en\"; mode?: \"counter\" | \"checkout\"; amount?: number; reference?: string }"
+    )]
+    opts: JsValue,
+) -> Result<WidgetHandle, JsValue> {
+    let locale = locale_of(&opts);
+    let mode = match string_field(&opts, "mode").as_deref() {
+        Some("checkout") => {
+            let amount = amount_field(&opts, "amount")
+                .and_then(Amount::new)
+                .map_err(|e| js_error(&e))?;
+            Mode::Checkout {
+                amount: amount.get(),
+                reference: string_field(&opts, "reference").unwrap_or_default(),
+            }
+        }
+        _ => Mode::Counter,
+    };
+    let ui = Rc::new(RefCell::new(Ui {
+        root: el.clone(),
+        term: terminal.inner.clone(),
+        locale,
+        mode,
+        tab: Tab::Sale,
+        digits: String::new(),
+        notice: None,
+        result: None,
+        slip: None,
+        void_trace: None,
+        doing: None,
+        handlers: Vec::new(),
+        unsubscribe: None,
+    }));
+    let weak = Rc::downgrade(&ui);
+    let mut handlers = Vec::new();
+    for kind in ["click", "submit", "input", "keydown"] {
+        let weak = weak.clone();
+        let handler = Closure::<dyn FnMut(Event)>::new(move |e: Event| events::on_event(&weak, e));
+        el.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref())?;
+        handlers.push((kind, handler));
+    }
+    // Re-render on the terminal's own events too (idle sign-off, another caller's sale).
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |_e: JsValue| {
+        if let Some(ui) = weak.upgrade() {
+            render(&ui);
+        }
+    })
+    .into_js_value();
+    let unsubscribe = terminal.subscribe(listener.unchecked_into());
+    {
+        let mut u = ui.borrow_mut();
+        u.handlers = handlers;
+        u.unsubscribe = unsubscribe.dyn_into().ok();
+    }
+    render(&ui);
+    Ok(WidgetHandle { ui: Some(ui) })
+}
+
+fn locale_of(opts: &JsValue) -> Locale {
+    Locale::parse(string_field(opts, "locale").as_deref())
+}
+
+/// Shows, in the widget's place and language, why `Terminal.open` rejected (`error`), so the
+/// operator or shopper reads a reason instead of an empty box. `opts` as for `mountWidget`
+/// (only `locale` is read). The most common case is `BUSY`: the terminal is open in another
+/// tab (its Web Lock), where it must be closed first.
+#[wasm_bindgen(js_name = mountWidgetError)]
+pub fn mount_widget_error(
+    el: HtmlElement,
+    #[wasm_bindgen(unchecked_param_type = "Error")] error: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ locale?: \"zh-CN\" | \"en\" }")] opts: JsValue,
+) {
+    let locale = locale_of(&opts);
+    let message = string_field(&error, "message").unwrap_or_default();
+    let code = string_field(&error, "code");
+    let text = match code.as_deref().and_then(ErrorCode::parse) {
+        // At open, BUSY can only come from the Web Lock; the table's BUSY text speaks of an
+        // operation in progress, which would send the operator waiting for nothing.
+        Some(ErrorCode::Busy) => tr(locale, T::open_elsewhere).to_owned(),
+        Some(code) => error_text(locale, &Error { code, message }),
+        None => message,
+    };
+    el.set_inner_html(&format!(
+        r#"<div class="sp" lang="{}"><p class="sp-error" role="alert" data-testid="open-error">{}</p></div>"#,
+        locale.lang(),
+        esc(&text)
+    ));
+}

@@ -1,0 +1,215 @@
+//! The HTML of what the terminal recorded: the journal with its void buttons (R6), a batch's
+//! totals (R10), a transaction's receipt and a settlement slip (R11) — the panels an operator
+//! reads back or prints.
+
+use super::render::{esc, View};
+use super::text::T;
+use crate::protocol::{
+    BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+};
+use crate::terminal::{SettlementResult, Terminal as Machine, TxResult};
+use std::fmt::Write as _;
+
+fn kind_label(v: &View, kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Sale => v.t(T::sale),
+        EntryKind::Void => v.t(T::void),
+        EntryKind::Refund => v.t(T::refund),
+        EntryKind::Reversal => v.t(T::reversal),
+    }
+}
+
+fn status_label(v: &View, status: EntryStatus) -> &'static str {
+    match status {
+        EntryStatus::Approved => v.t(T::approved),
+        EntryStatus::Declined => v.t(T::declined),
+        EntryStatus::Unknown => v.t(T::unknown),
+        EntryStatus::Reversed => v.t(T::reversed),
+        EntryStatus::Voided => v.t(T::voided),
+    }
+}
+
+pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
+    let journal = machine.journal();
+    let mut h = String::from(r#"<section class="sp-panel" data-testid="journal">"#);
+    if journal.is_empty() {
+        let _ = write!(h, "<p>{}</p></section>", v.t(T::empty_journal));
+        return h;
+    }
+    let _ = write!(
+        h,
+        "<table class=\"sp-table\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        v.t(T::trace),
+        v.t(T::kind),
+        v.t(T::amount),
+        v.t(T::status),
+        v.t(T::rrn)
+    );
+    for e in journal.entries() {
+        let status = journal.current_status(e);
+        // A reversal the host answered by keeping the transaction (R8, dependents).
+        let status_text = if e.kind == EntryKind::Reversal && status != EntryStatus::Reversed {
+            v.t(T::not_reversed)
+        } else {
+            status_label(v, status)
+        };
+        let _ = write!(
+            h,
+            r#"<tr data-trace="{}"><td>{:06}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"#,
+            e.trace_no,
+            e.trace_no,
+            kind_label(v, e.kind),
+            v.money(e.amount),
+            status_text,
+            esc(e.rrn.as_deref().unwrap_or(""))
+        );
+        if e.kind == EntryKind::Sale && status == EntryStatus::Approved {
+            if v.ui.void_trace == Some(e.trace_no) {
+                let _ = write!(
+                    h,
+                    r#"<form data-action="void" data-arg="{}" class="sp-inline"><label>{} <input name="supervisor" type="password" required data-testid="void-supervisor"></label><button class="sp-danger" data-testid="void-confirm">{}</button><button type="button" data-action="cancel-void">{}</button></form>"#,
+                    e.trace_no,
+                    v.t(T::supervisor_password),
+                    v.t(T::confirm),
+                    v.t(T::cancel)
+                );
+            } else {
+                let _ = write!(
+                    h,
+                    r#"<button type="button" data-action="ask-void" data-arg="{}" data-testid="void-{}">{}</button>"#,
+                    e.trace_no,
+                    e.trace_no,
+                    v.t(T::void)
+                );
+            }
+        }
+        h.push_str("</td></tr>");
+    }
+    h.push_str("</tbody></table></section>");
+    h
+}
+
+pub(super) fn totals_table(v: &View, t: &BatchTotals, h: &mut String) {
+    let _ = write!(
+        h,
+        r#"<table class="sp-table sp-totals"><thead><tr><th></th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        v.t(T::count),
+        v.t(T::amount)
+    );
+    for (key, totals, name) in [
+        (T::sale, t.sale, "sale"),
+        (T::void, t.void, "void"),
+        (T::refund, t.refund, "refund"),
+    ] {
+        let _ = write!(
+            h,
+            r#"<tr data-row="{name}"><th>{}</th><td data-testid="{name}-count">{}</td><td data-testid="{name}-amount">{}</td></tr>"#,
+            v.t(key),
+            totals.count,
+            v.money(totals.amount)
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<tr><th>{}</th><td></td><td data-testid="net-amount">{}</td></tr></tbody></table>"#,
+        v.t(T::net),
+        v.money(t.net_amount)
+    );
+}
+
+pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
+    let approved = r.status == TxStatus::Approved;
+    let (class, title) = if approved {
+        ("sp-ok", v.t(T::approved))
+    } else {
+        ("sp-bad", v.t(T::declined))
+    };
+    let kind = match r.kind {
+        TxKind::Sale => v.t(T::sale),
+        TxKind::Void => v.t(T::void),
+        TxKind::Refund => v.t(T::refund),
+    };
+    let _ = write!(
+        h,
+        r#"<section class="sp-panel sp-receipt sp-print {class}" data-testid="result" data-status="{}"><h2>{kind} · {title}</h2><p class="sp-big">{}</p><dl><dt>{}</dt><dd>{} {}</dd>"#,
+        if approved { "approved" } else { "declined" },
+        v.money(r.amount),
+        v.t(T::status),
+        esc(&r.response_code),
+        esc(&r.message)
+    );
+    let mut row = |label: T, value: &str, id: &str| {
+        if !value.is_empty() {
+            let _ = write!(
+                h,
+                r#"<dt>{}</dt><dd data-testid="{id}">{}</dd>"#,
+                v.t(label),
+                esc(value)
+            );
+        }
+    };
+    row(T::card, r.masked_pan.as_deref().unwrap_or(""), "masked-pan");
+    row(T::trace, &format!("{:06}", r.trace_no), "trace");
+    row(T::batch, &format!("{:06}", r.batch_no), "batch");
+    row(T::rrn, r.rrn.as_deref().unwrap_or(""), "rrn");
+    row(
+        T::auth_code,
+        r.auth_code.as_deref().unwrap_or(""),
+        "auth-code",
+    );
+    let _ = write!(
+        h,
+        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button></section>"#,
+        esc(&v.local_time(&r.at)),
+        v.t(T::print)
+    );
+}
+
+pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
+    let (class, outcome) = match s.outcome {
+        Outcome::Balanced => ("sp-ok", v.t(T::balanced)),
+        Outcome::Unbalanced => ("sp-bad", v.t(T::unbalanced)),
+    };
+    let _ = write!(
+        h,
+        r#"<section class="sp-panel sp-slip sp-print {class}" data-testid="slip" data-outcome="{}"><h2>{} · {} {:06}</h2><p class="sp-big">{outcome}</p><div class="sp-columns"><div><h3>{}</h3>"#,
+        if s.outcome == Outcome::Balanced {
+            "balanced"
+        } else {
+            "unbalanced"
+        },
+        v.t(T::slip),
+        v.t(T::batch),
+        s.batch_no,
+        v.t(T::terminal_side)
+    );
+    totals_table(v, &s.terminal_totals, h);
+    let _ = write!(h, "</div><div><h3>{}</h3>", v.t(T::host_side));
+    totals_table(v, &s.host_totals, h);
+    h.push_str("</div></div>");
+    if !s.discrepancies.is_empty() {
+        let _ = write!(
+            h,
+            "<h3>{}</h3><ul data-testid=\"discrepancies\">",
+            v.t(T::discrepancies)
+        );
+        for d in &s.discrepancies {
+            let kind = match d.kind {
+                DiscrepancyKind::MissingOnTerminal => v.t(T::missing_on_terminal),
+                DiscrepancyKind::MissingOnHost => v.t(T::missing_on_host),
+                DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
+                DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
+            };
+            let _ = write!(h, "<li>{} {:06} · {kind}</li>", v.t(T::trace), d.trace_no);
+        }
+        h.push_str("</ul>");
+    }
+    let _ = write!(
+        h,
+        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print">{}</button></section>"#,
+        v.t(T::next_batch),
+        s.next_batch_no,
+        esc(&v.local_time(&s.settled_at)),
+        v.t(T::print)
+    );
+}

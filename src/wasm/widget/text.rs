@@ -1,0 +1,135 @@
+//! Every word the widget shows, in Chinese and English: one table, one line per text. A
+//! refusal's reason is the contract's message for its code (src/error.rs).
+
+use crate::error::Error;
+
+/// The operator's language.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Locale {
+    Zh,
+    En,
+}
+
+impl Locale {
+    /// From `mountWidget`'s `locale` option: English when asked, Chinese otherwise.
+    pub(super) fn parse(locale: Option<&str>) -> Locale {
+        match locale {
+            Some("en") => Locale::En,
+            _ => Locale::Zh,
+        }
+    }
+
+    /// The HTML `lang` of the widget's root.
+    pub(super) fn lang(self) -> &'static str {
+        match self {
+            Locale::Zh => "zh-CN",
+            Locale::En => "en",
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($key:ident => $zh:literal, $en:literal;)*) => {
+        /// A text of the widget, named by its key in the table below.
+        #[derive(Clone, Copy)]
+        #[allow(non_camel_case_types)]
+        pub(super) enum T { $($key),* }
+        /// A text in a language.
+        pub(super) fn tr(locale: Locale, key: T) -> &'static str {
+            match (locale, key) {
+                $((Locale::Zh, T::$key) => $zh, (Locale::En, T::$key) => $en,)*
+            }
+        }
+    };
+}
+
+texts! {
+    unactivated => "未激活", "Not activated";
+    signed_off => "未签到", "Signed off";
+    signed_in => "已签到", "Signed in";
+    busy => "处理中", "Working";
+    activate_title => "激活终端", "Activate this terminal";
+    activation_code => "激活码", "Activation code";
+    activate => "激活", "Activate";
+    sign_in_title => "操作员签到", "Operator sign-in";
+    operator => "操作员", "Operator";
+    password => "密码", "Password";
+    sign_in => "签到", "Sign in";
+    sale => "消费", "Sale";
+    journal => "流水", "Journal";
+    refund => "退货", "Refund";
+    totals => "汇总", "Totals";
+    settle => "结算", "Settle";
+    sign_off => "签退", "Sign off";
+    amount => "金额", "Amount";
+    card_number => "卡号", "Card number";
+    expiry => "有效期", "Expiry";
+    charge => "收款", "Charge";
+    pay => "支付", "Pay";
+    card_ok => "卡号有效", "Card number valid";
+    card_bad => "卡号无效", "Card number not valid";
+    expiry_ok => "有效期有效", "Expiry valid";
+    expiry_bad => "有效期无效（MM/YY）", "Expiry not valid (MM/YY)";
+    approved => "交易成功", "Approved";
+    declined => "交易拒绝", "Declined";
+    trace => "流水号", "Trace";
+    batch => "批次", "Batch";
+    rrn => "参考号", "RRN";
+    auth_code => "授权码", "Auth code";
+    card => "卡号", "Card";
+    kind => "类型", "Type";
+    status => "状态", "Status";
+    void => "撤销", "Void";
+    reversal => "冲正", "Reversal";
+    supervisor_password => "主管密码", "Supervisor password";
+    confirm => "确认", "Confirm";
+    cancel => "取消", "Cancel";
+    count => "笔数", "Count";
+    net => "净额", "Net";
+    print => "打印", "Print";
+    empty_journal => "本批次暂无交易", "No transactions in this batch yet";
+    x_report => "本批次汇总", "Batch totals (X report)";
+    slip => "结算单", "Settlement slip";
+    balanced => "对账平", "Balanced";
+    unbalanced => "对账不平", "Unbalanced";
+    terminal_side => "终端", "Terminal";
+    host_side => "主机", "Host";
+    discrepancies => "差错明细", "Discrepancies";
+    missing_on_terminal => "终端无此笔", "Missing on the terminal";
+    missing_on_host => "主机无此笔", "Missing on the host";
+    amount_mismatch => "金额不符", "Amount differs";
+    status_mismatch => "状态不符", "Status differs";
+    next_batch => "新批次", "Next batch";
+    original_rrn => "原交易参考号", "Original RRN";
+    pending_reversals => "待冲正", "Reversals pending";
+    processing => "处理中，请稍候…", "Processing, please wait…";
+    recovery_not_signed_off => "上次营业未签退", "The last session was never signed off";
+    recovery_not_settled => "有未结算的批次", "A batch was left unsettled";
+    step_sign_in => "签到", "Sign in";
+    step_review => "核对汇总", "Review the totals";
+    step_settle => "结算", "Settle";
+    step_sign_off => "签退", "Sign off";
+    checkout_total => "应付金额", "Amount due";
+    order => "订单号", "Order";
+    checkout_not_ready => "收银台暂未就绪：商户尚未签到", "Checkout is not ready: the merchant has not signed in";
+    paid => "支付成功", "Payment approved";
+    not_paid => "支付未成功", "Payment declined";
+    try_again => "换卡重试", "Try another card";
+    signed_off_done => "已签退", "Signed off";
+    activated_done => "终端已激活，请签到", "Terminal activated; please sign in";
+    voided => "已撤销", "Voided";
+    reversed => "已冲正", "Reversed";
+    not_reversed => "未冲正，原交易有效", "Not reversed; the transaction stands";
+    unknown => "结果未知", "Unknown";
+    open_elsewhere => "此终端已在另一个标签页或窗口中打开，请先在那里关闭，再刷新本页", "This terminal is open in another tab or window; close it there, then reload this page";
+}
+
+/// Why the terminal refused, in the operator's language.
+pub(super) fn error_text(locale: Locale, e: &Error) -> String {
+    match locale {
+        Locale::Zh => e.code.message_zh().to_owned(),
+        // The host's English may carry a detail (seconds of a lock, what is left to refund).
+        Locale::En if e.message.is_empty() => e.code.message_en().to_owned(),
+        Locale::En => e.message.clone(),
+    }
+}
