@@ -95,15 +95,6 @@ const CONFIG_KEYS: [&str; 8] = [
     "maxBatchEntries",
 ];
 
-/// What `Terminal.open` makes of its configuration.
-struct Settings {
-    config: Config,
-    host_url: String,
-    timeout_ms: u32,
-    /// IndexedDB (`storage: "browser"`), else page memory.
-    browser: bool,
-}
-
 impl JsConfig {
     fn read(v: &JsValue) -> Result<JsConfig, codec::Unreadable> {
         Ok(JsConfig {
@@ -117,49 +108,19 @@ impl JsConfig {
             max_batch_entries: read_field(v, "maxBatchEntries")?,
         })
     }
+}
 
-    /// Reads and checks the configuration object; `BAD_REQUEST` says what is wrong with it.
-    fn parse(config: &JsValue) -> Result<Settings, Error> {
-        // An unknown key is most likely a misspelt option: say so rather than ignore it.
-        if config.is_object() {
-            for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
-                let key = key.as_string().unwrap_or_default();
-                if !CONFIG_KEYS.contains(&key.as_str()) {
-                    return Err(bad_request(format_args!("unknown config option \"{key}\"")));
-                }
+/// An unknown key is most likely a misspelt option: say so rather than ignore it.
+fn refuse_unknown_keys(config: &JsValue) -> Result<(), Error> {
+    if config.is_object() {
+        for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !CONFIG_KEYS.contains(&key.as_str()) {
+                return Err(bad_request(format_args!("unknown config option \"{key}\"")));
             }
         }
-        if !config.is_object() {
-            return Err(bad_request("the config must be an object"));
-        }
-        let js =
-            JsConfig::read(config).map_err(|e| bad_request(format_args!("invalid config: {e}")))?;
-        let browser = match js.storage.as_deref() {
-            None | Some("browser") => true,
-            Some("memory") => false,
-            Some(other) => {
-                return Err(bad_request(format_args!(
-                    "storage must be \"browser\" or \"memory\", not \"{other}\""
-                )))
-            }
-        };
-        if !(js.host_url.starts_with("http://") || js.host_url.starts_with("https://")) {
-            return Err(bad_request("hostUrl must be an http(s) URL"));
-        }
-        let mut cfg = Config::new(&js.merchant_id, &js.terminal_id);
-        cfg.auto_sign_off_after_settle = js.auto_sign_off_after_settle.unwrap_or(false);
-        cfg.idle_sign_off_minutes = js.idle_sign_off_minutes.unwrap_or(0);
-        if let Some(max) = js.max_batch_entries {
-            cfg.max_batch_entries = max;
-        }
-        cfg.validate()?;
-        Ok(Settings {
-            config: cfg,
-            host_url: js.host_url,
-            timeout_ms: js.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1),
-            browser,
-        })
     }
+    Ok(())
 }
 
 fn bad_request(detail: impl std::fmt::Display) -> Error {
@@ -193,12 +154,31 @@ impl Terminal {
     /// `Terminal.open` for Rust callers (a Rust web app, the browser tests): the same
     /// configuration object, the terminal itself instead of a promise of it.
     pub async fn connect(config: JsValue) -> Result<Terminal, Error> {
-        let Settings {
-            config: cfg,
-            host_url,
-            timeout_ms,
-            browser,
-        } = JsConfig::parse(&config)?;
+        refuse_unknown_keys(&config)?;
+        if !config.is_object() {
+            return Err(bad_request("the config must be an object"));
+        }
+        let js = JsConfig::read(&config)
+            .map_err(|e| bad_request(format_args!("invalid config: {e}")))?;
+        let browser = match js.storage.as_deref() {
+            None | Some("browser") => true,
+            Some("memory") => false,
+            Some(other) => {
+                return Err(bad_request(format_args!(
+                    "storage must be \"browser\" or \"memory\", not \"{other}\""
+                )))
+            }
+        };
+        if !(js.host_url.starts_with("http://") || js.host_url.starts_with("https://")) {
+            return Err(bad_request("hostUrl must be an http(s) URL"));
+        }
+        let mut cfg = Config::new(&js.merchant_id, &js.terminal_id);
+        cfg.auto_sign_off_after_settle = js.auto_sign_off_after_settle.unwrap_or(false);
+        cfg.idle_sign_off_minutes = js.idle_sign_off_minutes.unwrap_or(0);
+        if let Some(max) = js.max_batch_entries {
+            cfg.max_batch_entries = max;
+        }
+        cfg.validate()?;
         let mut storage = Storage::open(browser).await?;
         // Only browser storage is shared between tabs; a memory terminal has its own journal.
         let tab = match storage.db() {
@@ -220,7 +200,8 @@ impl Terminal {
         storage
             .apply(&cfg.merchant_id, &cfg.terminal_id, &writes)
             .await?;
-        let inner = Inner::new(machine, host_url, timeout_ms, storage);
+        let timeout_ms = js.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1);
+        let inner = Inner::new(machine, js.host_url, timeout_ms, storage);
         Ok(Terminal {
             inner: Rc::new(RefCell::new(inner)),
             _tab: tab,

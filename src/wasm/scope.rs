@@ -47,7 +47,11 @@ pub struct Timeout {
 impl Timeout {
     /// Calls `f` once, after `ms` milliseconds (at once if `ms` is not positive).
     pub fn new(ms: i64, f: impl FnMut() + 'static) -> Option<Timeout> {
-        let callback = Closure::<dyn FnMut()>::new(f);
+        Timeout::set(ms, Closure::new(f))
+    }
+
+    /// The part that is the same for every callback, compiled once.
+    fn set(ms: i64, callback: Closure<dyn FnMut()>) -> Option<Timeout> {
         let ms = i32::try_from(ms.max(0)).unwrap_or(i32::MAX);
         let id = global()
             .set_timeout(callback.as_ref().unchecked_ref(), ms)
@@ -63,18 +67,6 @@ impl Drop for Timeout {
     fn drop(&mut self) {
         global().clear_timeout(&self.id);
     }
-}
-
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: i64) {
-    let mut wake = None;
-    let waited = Promise::new(&mut |resolve, _| wake = Some(resolve));
-    let _timeout = wake.and_then(|w| {
-        Timeout::new(ms, move || {
-            let _ = w.call0(&JsValue::UNDEFINED);
-        })
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(waited).await;
 }
 
 /// The clock, as the terminal counts time.

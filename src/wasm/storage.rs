@@ -161,7 +161,32 @@ impl Storage {
     pub async fn load(&self, merchant: &str, terminal: &str) -> Result<Option<Snapshot>, Error> {
         let stored = match self {
             Storage::Memory => read_memory(merchant, terminal),
-            Storage::Browser(db, _) => read_browser(db, merchant, terminal).await?,
+            Storage::Browser(db, _) => {
+                let read = storage_error("read");
+                let tx = db
+                    .transaction_with_str_sequence(&Array::of2(&META.into(), &JOURNAL.into()))
+                    .map_err(&read)?;
+                let meta_store = tx.object_store(META).map_err(&read)?;
+                let meta = done(
+                    &meta_store
+                        .get(&meta_key(merchant, terminal).into())
+                        .map_err(&read)?,
+                )
+                .await
+                .map_err(&read)?;
+                if meta.is_undefined() || meta.is_null() {
+                    return Ok(None);
+                }
+                let batch_no = batch_of(&meta);
+                let (lo, hi) = batch_bounds(merchant, terminal, batch_no);
+                let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&read)?;
+                let journal = tx.object_store(JOURNAL).map_err(&read)?;
+                let all = done(&journal.get_all_with_key(&range).map_err(&read)?)
+                    .await
+                    .map_err(&read)?;
+                let entries = Array::from(&all).iter().collect();
+                Some((meta, entries))
+            }
         };
         let Some((meta_json, entry_jsons)) = stored else {
             return Ok(None);
@@ -203,7 +228,39 @@ impl Storage {
                 write_memory(ops);
                 Ok(())
             }
-            Storage::Browser(db, fence) => write_browser(db, fence.as_ref(), ops).await,
+            Storage::Browser(db, fence) => {
+                let write = storage_error("write");
+                let tx = db
+                    .transaction_with_str_sequence_and_mode(
+                        &Array::of2(&META.into(), &JOURNAL.into()),
+                        IdbTransactionMode::Readwrite,
+                    )
+                    .map_err(&write)?;
+                let lost = match fence {
+                    Some(f) => Some(f.check(&tx).map_err(&write)?),
+                    None => None,
+                };
+                for (store, op) in ops {
+                    let store = tx.object_store(store).map_err(&write)?;
+                    match op {
+                        Op::Put(k, v) => {
+                            store.put_with_key(&v, &k.into()).map_err(&write)?;
+                        }
+                        Op::DeleteRange(lo, hi) => {
+                            let range =
+                                IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&write)?;
+                            store.delete(&range).map_err(&write)?;
+                        }
+                    }
+                }
+                committed(&tx).await.map_err(|e| {
+                    if lost.is_some_and(|l| l.get()) {
+                        Fence::lost()
+                    } else {
+                        write(e)
+                    }
+                })
+            }
         }
     }
 }
@@ -226,37 +283,6 @@ fn read_memory(merchant: &str, terminal: &str) -> Option<Stored> {
             .collect();
         Some((meta.clone(), entries))
     })
-}
-
-async fn read_browser(
-    db: &IdbDatabase,
-    merchant: &str,
-    terminal: &str,
-) -> Result<Option<Stored>, Error> {
-    let read = storage_error("read");
-    let tx = db
-        .transaction_with_str_sequence(&Array::of2(&META.into(), &JOURNAL.into()))
-        .map_err(&read)?;
-    let meta_store = tx.object_store(META).map_err(&read)?;
-    let meta = done(
-        &meta_store
-            .get(&meta_key(merchant, terminal).into())
-            .map_err(&read)?,
-    )
-    .await
-    .map_err(&read)?;
-    if meta.is_undefined() || meta.is_null() {
-        return Ok(None);
-    }
-    let batch_no = batch_of(&meta);
-    let (lo, hi) = batch_bounds(merchant, terminal, batch_no);
-    let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&read)?;
-    let journal = tx.object_store(JOURNAL).map_err(&read)?;
-    let all = done(&journal.get_all_with_key(&range).map_err(&read)?)
-        .await
-        .map_err(&read)?;
-    let entries = Array::from(&all).iter().collect();
-    Ok(Some((meta, entries)))
 }
 
 /// One step's writes as record operations on the two stores. Only the last state record of a
@@ -305,45 +331,6 @@ fn write_memory(ops: Vec<(&'static str, Op)>) {
             }
         }
     });
-}
-
-/// The operations in one IndexedDB transaction, resolved once it has committed. With a
-/// fence, the transaction first checks the tab lease and aborts if this page lost it.
-async fn write_browser(
-    db: &IdbDatabase,
-    fence: Option<&Fence>,
-    ops: Vec<(&'static str, Op)>,
-) -> Result<(), Error> {
-    let write = storage_error("write");
-    let tx = db
-        .transaction_with_str_sequence_and_mode(
-            &Array::of2(&META.into(), &JOURNAL.into()),
-            IdbTransactionMode::Readwrite,
-        )
-        .map_err(&write)?;
-    let lost = match fence {
-        Some(f) => Some(f.check(&tx).map_err(&write)?),
-        None => None,
-    };
-    for (store, op) in ops {
-        let store = tx.object_store(store).map_err(&write)?;
-        match op {
-            Op::Put(k, v) => {
-                store.put_with_key(&v, &k.into()).map_err(&write)?;
-            }
-            Op::DeleteRange(lo, hi) => {
-                let range = IdbKeyRange::bound(&lo.into(), &hi.into()).map_err(&write)?;
-                store.delete(&range).map_err(&write)?;
-            }
-        }
-    }
-    committed(&tx).await.map_err(|e| {
-        if lost.is_some_and(|l| l.get()) {
-            Fence::lost()
-        } else {
-            write(e)
-        }
-    })
 }
 
 /// A record operation of a step's writes.

@@ -283,7 +283,15 @@ async fn any_answers(pages: &[String]) -> bool {
     for page in pages {
         let _ = channel.post_message(&format!("ask:{page}").into());
     }
-    scope::sleep(ASK_MS).await;
+    // Wait the holder's time to answer, on the scope's clock.
+    let mut wake = None;
+    let waited = Promise::new(&mut |resolve, _| wake = Some(resolve));
+    let _timeout = wake.and_then(|w| {
+        Timeout::new(ASK_MS, move || {
+            let _ = w.call0(&JsValue::UNDEFINED);
+        })
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(waited).await;
     channel.close();
     answered.get()
 }

@@ -214,11 +214,7 @@ fn command_of(
     form: &Element,
 ) -> Option<(Result<Command, Error>, T)> {
     let value = |name: &str| input_value(form, name);
-    let card_sale = |amount| Command::Sale {
-        amount,
-        pan: value("pan"),
-        expiry: value("expiry"),
-    };
+    let currency = u.term.borrow().machine.currency().unwrap_or(Currency::Cny);
     Some(match action {
         "activate" => (
             Ok(Command::Activate {
@@ -233,12 +229,26 @@ fn command_of(
             }),
             T::sign_in,
         ),
-        "sale" => (Ok(card_sale(keypad_amount(u))), T::sale),
+        "sale" => (
+            Ok(Command::Sale {
+                amount: keypad_amount(u),
+                pan: value("pan"),
+                expiry: value("expiry"),
+            }),
+            T::sale,
+        ),
         "pay" => {
             let Mode::Checkout { amount, .. } = u.mode else {
                 return None;
             };
-            (Ok(card_sale(amount)), T::pay)
+            (
+                Ok(Command::Sale {
+                    amount,
+                    pan: value("pan"),
+                    expiry: value("expiry"),
+                }),
+                T::pay,
+            )
         }
         "void" => (
             arg.parse::<u32>()
@@ -249,18 +259,16 @@ fn command_of(
                 }),
             T::void,
         ),
-        "refund" => {
-            let currency = u.term.borrow().machine.currency().unwrap_or(Currency::Cny);
-            let refund = |amount| Command::Refund {
-                rrn: value("rrn"),
-                amount,
-                supervisor_password: value("supervisor"),
-            };
-            (
-                currency.parse_amount(&value("amount")).map(refund),
-                T::refund,
-            )
-        }
+        "refund" => (
+            currency
+                .parse_amount(&value("amount"))
+                .map(|amount| Command::Refund {
+                    rrn: value("rrn"),
+                    amount,
+                    supervisor_password: value("supervisor"),
+                }),
+            T::refund,
+        ),
         _ => return None,
     })
 }
