@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The browser tests (tests/web.rs) in headless Chromium against a real softpos-host process:
-# a fresh SQLite file, a free loopback port, one provisioned terminal per test. The host is
-# stopped by its PID when the tests end, pass or fail.
+# The browser tests (tests/web.rs, tests/faults.rs) in headless Chromium against a real
+# softpos-host process: a fresh SQLite file, a free loopback port, and a fresh terminal for each
+# test that asks (tests/browser/provisioner.py, through the host's admin CLI). The processes
+# are stopped by their PIDs when the tests end, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,11 @@ PROXY_BIN=target/debug/examples/fault_proxy
 work=$(mktemp -d)
 host_pid=
 proxy_pid=
+provisioner_pid=
 cleanup() {
   # Each step must run even when one before it fails (a process that died of its signal makes
   # `wait` non-zero), so nothing here may stop the trap under `set -e`.
+  if [ -n "$provisioner_pid" ]; then kill "$provisioner_pid" 2>/dev/null || true; wait "$provisioner_pid" 2>/dev/null || true; fi
   if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
   if [ -n "$host_pid" ]; then kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; fi
   rm -rf "$work"
@@ -33,12 +36,6 @@ db="sqlite://$work/host.db"
 merchant=898310048160001
 operator_pw="op01-$RANDOM$RANDOM"
 supervisor_pw="sup00-$RANDOM$RANDOM"
-codes=()
-for i in $(seq -w 1 35); do
-  tid="200000$i"
-  code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal "$tid" --currency CNY --db "$db" | tail -n 1)
-  codes+=("$tid=$code")
-done
 echo "$operator_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
 echo "$operator_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 02 --db "$db" >/dev/null
 echo "$supervisor_pw" | "$HOST_BIN" operator add --merchant "$merchant" --operator 00 --db "$db" >/dev/null
@@ -56,6 +53,19 @@ done
 [ -n "${addr:-}" ] || { echo "the host did not start:"; cat "$work/host.err"; exit 1; }
 echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
 
+# Terminals on demand: each test asks for a fresh one when it needs it (no list of ids to keep
+# in step with the tests). The helper runs the admin CLI on the same database.
+python3 tests/browser/provisioner.py "$HOST_BIN" "$db" "$merchant" "http://127.0.0.1:$page_port" \
+  >"$work/provisioner.out" 2>"$work/provisioner.err" &
+provisioner_pid=$!
+for _ in $(seq 1 100); do
+  provisioner=$(sed -n 's/^listening on //p' "$work/provisioner.out" | head -n 1)
+  [ -n "$provisioner" ] && break
+  sleep 0.1
+done
+[ -n "${provisioner:-}" ] || { echo "the provisioner did not start:"; cat "$work/provisioner.err"; exit 1; }
+export SOFTPOS_TEST_PROVISIONER="http://$provisioner"
+
 # tests/faults.rs talks to the host through the proxy, which breaks the requests it is told to.
 # It runs a second host of its own on the same database, which a scenario may SIGKILL and
 # restart; it stops that host when it is stopped.
@@ -72,8 +82,6 @@ echo "fault proxy at $proxy (pid $proxy_pid)"
 export SOFTPOS_TEST_PROXY="$proxy"
 
 export SOFTPOS_TEST_HOST="$addr"
-export SOFTPOS_TEST_CODES
-SOFTPOS_TEST_CODES=$(IFS=,; echo "${codes[*]}")
 export SOFTPOS_TEST_OPERATOR_PASSWORD="$operator_pw"
 export SOFTPOS_TEST_SUPERVISOR_PASSWORD="$supervisor_pw"
 export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port"

@@ -15,7 +15,7 @@ use wasm_bindgen_test::*;
 
 mod browser;
 
-use browser::{code, get, json, num, ok, text};
+use browser::{code, fresh_terminal, get, json, num, ok, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -153,7 +153,7 @@ async fn settle_balanced(t: &Terminal, approved: u32, amount: u64) -> JsValue {
 
 #[wasm_bindgen_test]
 async fn r8_an_answer_lost_after_the_host_committed_is_reversed() {
-    let t = signed_in("20000021", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     fault("/v1/transactions", "drop_answer", 1).await;
     assert_eq!(
         outcome(t.sale(sale_req(1000))).await.err().as_deref(),
@@ -168,7 +168,7 @@ async fn r8_an_answer_lost_after_the_host_committed_is_reversed() {
 
 #[wasm_bindgen_test]
 async fn r8_a_bare_4xx_after_the_host_committed_is_no_answer_and_reversed() {
-    let t = signed_in("20000035", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     // A proxy's own 404, 408, 429 or 499 after it forwarded the sale says nothing about it:
     // the host booked each one. Only the contract's error body is a refusal (CONTRACT.md 6).
     let mut approved = 0;
@@ -209,7 +209,7 @@ async fn r8_a_bare_4xx_after_the_host_committed_is_no_answer_and_reversed() {
 
 #[wasm_bindgen_test]
 async fn r8_a_request_the_host_never_saw_and_a_body_cut_short_are_reversed() {
-    let t = signed_in("20000022", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     fault("/v1/transactions", "drop_request", 1).await;
     assert!(outcome(t.sale(sale_req(300))).await.is_err());
     ok(t.sale(sale_req(400))).await;
@@ -222,7 +222,7 @@ async fn r8_a_request_the_host_never_saw_and_a_body_cut_short_are_reversed() {
 
 #[wasm_bindgen_test]
 async fn r8_an_unacknowledged_reversal_blocks_the_next_sale_until_it_goes_through() {
-    let t = signed_in("20000023", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     fault("/v1/transactions", "drop_answer", 1).await;
     assert!(outcome(t.sale(sale_req(700))).await.is_err());
     // Every try of the reversal is lost: the new sale must not go out.
@@ -240,7 +240,7 @@ async fn r8_an_unacknowledged_reversal_blocks_the_next_sale_until_it_goes_throug
 
 #[wasm_bindgen_test]
 async fn r9_a_sale_delivered_twice_is_charged_once() {
-    let t = signed_in("20000024", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     fault("/v1/transactions", "duplicate", 1).await;
     let r = ok(t.sale(sale_req(1200))).await;
     assert_eq!(text(&r, "status"), "approved");
@@ -252,7 +252,7 @@ async fn r9_a_sale_delivered_twice_is_charged_once() {
 
 #[wasm_bindgen_test]
 async fn r11_a_settlement_whose_answer_was_lost_is_finished_once() {
-    let t = signed_in("20000025", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     ok(t.sale(sale_req(1500))).await;
     let batch = t.batch_no();
     fault("/v1/settlements", "drop_answer", 1).await;
@@ -268,7 +268,7 @@ async fn r11_a_settlement_whose_answer_was_lost_is_finished_once() {
 
 #[wasm_bindgen_test]
 async fn r18_a_reload_with_a_reversal_queued_keeps_it_and_sends_it_first() {
-    let tid = "20000026";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, "browser").await;
     ok(t.sale(sale_req(100))).await;
     fault("/v1/transactions", "drop_answer", 1).await;
@@ -283,7 +283,7 @@ async fn r18_a_reload_with_a_reversal_queued_keeps_it_and_sends_it_first() {
 
 #[wasm_bindgen_test]
 async fn r18_a_second_tab_on_the_same_terminal_is_refused_not_interleaved() {
-    let tid = "20000027";
+    let tid = &fresh_terminal().await;
     let first = signed_in(tid, "browser").await;
     ok(first.sale(sale_req(100))).await;
     let err = match Terminal::connect(config(tid, "browser")).await {
@@ -394,7 +394,7 @@ async fn r6_r7_r8_r9_r11_r15_r18_soak_random_operations_and_faults_lose_nothing_
         "delay",
         "kill_host",
     ];
-    let tid = "20000028";
+    let tid = &fresh_terminal().await;
     let mut t = signed_in(tid, "browser").await;
     let seed = (js_sys::Math::random() * 1e15) as u64 | 1;
     console_log!("soak seed {seed}");
@@ -559,7 +559,7 @@ async fn r6_r7_r8_r9_r11_r15_r18_soak_random_operations_and_faults_lose_nothing_
 
 #[wasm_bindgen_test]
 async fn r4_a_whole_day_with_faults_leaves_no_pan_expiry_or_password_in_browser_storage() {
-    let tid = "20000029";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, "browser").await;
     let sale = ok(t.sale(sale_req(5000))).await;
     ok(t.sale(sale_req(700))).await;
@@ -598,7 +598,7 @@ async fn r4_a_whole_day_with_faults_leaves_no_pan_expiry_or_password_in_browser_
 
 #[wasm_bindgen_test]
 async fn r8_the_host_killed_after_committing_a_sale_gets_it_reversed_after_restart() {
-    let t = signed_in("20000030", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     ok(t.sale(sale_req(100))).await;
     fault("/v1/transactions", "kill_host", 1).await;
     assert_eq!(
@@ -614,7 +614,7 @@ async fn r8_the_host_killed_after_committing_a_sale_gets_it_reversed_after_resta
 
 #[wasm_bindgen_test]
 async fn r8_the_host_killed_while_a_sale_is_inside_it_gets_it_reversed_after_restart() {
-    let t = signed_in("20000034", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     ok(t.sale(sale_req(100))).await;
     // The held-back card keeps the sale inside the host: booked `pending` and committed, the
     // host waiting on the issuer. The host dies right there, between its two commits.
@@ -635,7 +635,7 @@ async fn r8_the_host_killed_while_a_sale_is_inside_it_gets_it_reversed_after_res
 
 #[wasm_bindgen_test]
 async fn r11_the_host_killed_mid_settlement_settles_once_on_retry() {
-    let t = signed_in("20000020", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     ok(t.sale(sale_req(1700))).await;
     let batch = t.batch_no();
     fault("/v1/settlements", "kill_host", 1).await;
@@ -647,7 +647,7 @@ async fn r11_the_host_killed_mid_settlement_settles_once_on_retry() {
 
 #[wasm_bindgen_test]
 async fn r15_a_cutoff_during_a_sale_closes_the_batch_and_the_terminal_reconciles_it() {
-    let t = signed_in("20000019", "memory").await;
+    let t = signed_in(&fresh_terminal().await, "memory").await;
     ok(t.sale(sale_req(2100))).await;
     // The cut-off runs while the next sale is on its way: it closes the batch and ends the
     // session, so the host refuses that sale outright and it counts nowhere.
@@ -729,13 +729,13 @@ async fn settlement_cut_off_by_a_reload(tid: &str, action: &str) {
 async fn r11_a_reload_after_the_settlement_answer_was_lost_finishes_it_first_exactly_once() {
     // The host committed the settlement; only its answer is lost. The retry's request id
     // gets the stored answer, not a second settlement.
-    settlement_cut_off_by_a_reload("20000031", "drop_answer").await;
+    settlement_cut_off_by_a_reload(&fresh_terminal().await, "drop_answer").await;
 }
 
 #[wasm_bindgen_test]
 async fn r11_a_reload_after_the_settlement_request_was_lost_finishes_it_first_exactly_once() {
     // The host never saw the settlement: the reopened terminal makes it.
-    settlement_cut_off_by_a_reload("20000032", "drop_request").await;
+    settlement_cut_off_by_a_reload(&fresh_terminal().await, "drop_request").await;
 }
 
 /// What the widget shows in place of a terminal that did not open, read back as the visible
@@ -772,7 +772,7 @@ fn widget_open_error(error: &JsValue, locale: &str) -> String {
 
 #[wasm_bindgen_test]
 async fn r18_the_widget_says_why_a_terminal_open_in_another_tab_cannot_open() {
-    let tid = "20000033";
+    let tid = &fresh_terminal().await;
     let first = signed_in(tid, "browser").await;
     // The second tab, as a storefront calls it: Terminal.open rejects with BUSY.
     let error = match JsFuture::from(Terminal::open(config(tid, "browser"))).await {

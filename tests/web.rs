@@ -1,8 +1,8 @@
 //! The JavaScript API in headless Chromium against a real `softpos-host` process.
 //!
 //! `scripts/test-wasm.sh` (run by `make test`) starts the host on a free loopback port with a
-//! fresh SQLite file, provisions one terminal per test, and passes the host's URL, the
-//! activation codes and the passwords in at compile time.
+//! fresh SQLite file and passes the host's URL and the passwords in at compile time; each test
+//! takes a terminal of its own from `fresh_terminal` (tests/browser/mod.rs) when it needs one.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Promise, JSON};
@@ -13,7 +13,7 @@ use wasm_bindgen_test::*;
 
 mod browser;
 
-use browser::{code, get, json, num, ok, text};
+use browser::{code, fresh_terminal, get, json, num, ok, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -146,13 +146,14 @@ fn refund_req(rrn: &str, amount: i64) -> JsValue {
 
 #[wasm_bindgen_test]
 async fn r1_transactions_before_sign_in_are_not_signed_in() {
-    let t = open("20000001").await;
+    let tid = &fresh_terminal().await;
+    let t = open(tid).await;
     assert_eq!(t.state(), "unactivated");
     assert_eq!(
         refused(t.sign_in("01".into(), "x".into())).await,
         "NOT_ACTIVATED"
     );
-    ok(t.activate(code("20000001"))).await;
+    ok(t.activate(code(tid))).await;
     assert_eq!(t.state(), "signed_off");
     assert_eq!(
         refused(t.sale(sale_req("100", CARD))).await,
@@ -171,7 +172,7 @@ async fn r1_transactions_before_sign_in_are_not_signed_in() {
 
 #[wasm_bindgen_test]
 async fn r2_a_second_call_while_one_is_in_flight_is_busy() {
-    let t = signed_in("20000002", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     let first = t.sale(sale_req("100", CARD));
     assert_eq!(t.state(), "busy");
     assert_eq!(refused(t.settle()).await, "BUSY");
@@ -184,7 +185,7 @@ async fn r2_a_second_call_while_one_is_in_flight_is_busy() {
 
 #[wasm_bindgen_test]
 async fn r3_amounts_that_are_not_positive_integers_are_refused() {
-    let t = signed_in("20000003", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     for amount in [
         "0",
         "-5",
@@ -208,7 +209,7 @@ async fn r3_amounts_that_are_not_positive_integers_are_refused() {
 
 #[wasm_bindgen_test]
 async fn r4_bad_cards_are_refused_and_no_secret_reaches_storage() {
-    let t = signed_in("20000004", r#","storage":"browser""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"browser""#).await;
     assert_eq!(
         refused(t.sale(sale_req("100", "6212345678901233"))).await,
         "INVALID_CARD"
@@ -234,7 +235,7 @@ async fn r4_bad_cards_are_refused_and_no_secret_reaches_storage() {
 
 #[wasm_bindgen_test]
 async fn r5_approved_sales_count_and_declined_ones_do_not() {
-    let t = signed_in("20000005", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     let ok_sale = ok(t.sale(sale_req("1250", CARD))).await;
     assert_eq!(text(&ok_sale, "status"), "approved");
     assert_eq!(text(&ok_sale, "responseCode"), "00");
@@ -256,7 +257,7 @@ async fn r5_approved_sales_count_and_declined_ones_do_not() {
 
 #[wasm_bindgen_test]
 async fn r6_void_in_the_open_batch_and_refused_after_settlement() {
-    let t = signed_in("20000006", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     let s1 = ok(t.sale(sale_req("1000", CARD))).await;
     let s2 = ok(t.sale(sale_req("400", CARD))).await;
     assert_eq!(
@@ -290,7 +291,7 @@ async fn r6_void_in_the_open_batch_and_refused_after_settlement() {
 
 #[wasm_bindgen_test]
 async fn r7_refund_by_rrn_up_to_the_original_amount() {
-    let t = signed_in("20000007", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     let sale = ok(t.sale(sale_req("1000", CARD))).await;
     let rrn = text(&sale, "rrn");
     ok(t.settle()).await;
@@ -315,7 +316,11 @@ async fn r7_refund_by_rrn_up_to_the_original_amount() {
 
 #[wasm_bindgen_test]
 async fn r8_a_lost_answer_is_reversed_before_the_next_operation() {
-    let t = signed_in("20000008", r#","storage":"memory","timeoutMs":1500"#).await;
+    let t = signed_in(
+        &fresh_terminal().await,
+        r#","storage":"memory","timeoutMs":1500"#,
+    )
+    .await;
     let code = refused(t.sale(sale_req("5000", HELD_CARD))).await;
     assert_eq!(code, "HOST_UNREACHABLE");
     assert_eq!(t.pending_reversals(), 1);
@@ -339,7 +344,7 @@ async fn r8_a_lost_answer_is_reversed_before_the_next_operation() {
 
 #[wasm_bindgen_test]
 async fn r11_balanced_settlement_closes_the_batch() {
-    let t = signed_in("20000009", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     ok(t.sale(sale_req("2000", CARD))).await;
     let batch = t.batch_no().unwrap();
@@ -355,7 +360,7 @@ async fn r11_balanced_settlement_closes_the_batch() {
 
 #[wasm_bindgen_test]
 async fn r11_unbalanced_settlement_uploads_the_journal_and_lists_discrepancies() {
-    let tid = "20000010";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     // A second device with this terminal's key books a sale the terminal never sees (a
@@ -410,7 +415,8 @@ async fn r11_unbalanced_settlement_uploads_the_journal_and_lists_discrepancies()
 
 #[wasm_bindgen_test]
 async fn r12_sign_off_settles_first_and_a_new_sign_in_ends_old_sessions() {
-    let t = signed_in("20000011", r#","storage":"memory""#).await;
+    let tid = &fresh_terminal().await;
+    let t = signed_in(tid, r#","storage":"memory""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     let off = ok(t.sign_off(JsValue::UNDEFINED)).await;
     assert_eq!(text(&off, "settlement.outcome"), "balanced");
@@ -422,7 +428,7 @@ async fn r12_sign_off_settles_first_and_a_new_sign_in_ends_old_sessions() {
     );
     // A session the host ended answers SESSION_EXPIRED: sign in twice on one terminal.
     ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
-    let other = open("20000011").await;
+    let other = open(tid).await;
     ok(other.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
     assert_eq!(
         refused(t.sale(sale_req("100", CARD))).await,
@@ -435,7 +441,7 @@ async fn r12_sign_off_settles_first_and_a_new_sign_in_ends_old_sessions() {
 
 #[wasm_bindgen_test]
 async fn r14_a_reload_mid_batch_reports_not_signed_off_and_leads_to_a_clean_state() {
-    let tid = "20000012";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     ok(t.sale(sale_req("250", CARD))).await;
@@ -463,7 +469,7 @@ async fn r14_a_reload_mid_batch_reports_not_signed_off_and_leads_to_a_clean_stat
 
 #[wasm_bindgen_test]
 async fn r18_a_reload_with_a_request_in_flight_queues_its_reversal() {
-    let tid = "20000013";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     // The page "reloads" while the held sale is in flight, once its write-ahead record is
@@ -502,7 +508,7 @@ async fn r18_a_reload_with_a_request_in_flight_queues_its_reversal() {
 
 #[wasm_bindgen_test]
 async fn r19_a_tampered_journal_is_refused_on_open() {
-    let tid = "20000014";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
     ok(t.sale(sale_req("1000", CARD))).await;
     ok(t.sale(sale_req("2000", CARD))).await;
@@ -520,8 +526,9 @@ async fn r19_a_tampered_journal_is_refused_on_open() {
 #[wasm_bindgen_test]
 async fn r16_three_wrong_passwords_lock_the_operator() {
     // Operator 02 is this test's alone: a lock is per operator of the merchant.
-    let t = open("20000015").await;
-    ok(t.activate(code("20000015"))).await;
+    let tid = &fresh_terminal().await;
+    let t = open(tid).await;
+    ok(t.activate(code(tid))).await;
     for _ in 0..2 {
         assert_eq!(
             refused(t.sign_in("02".into(), "wrong".into())).await,
@@ -542,7 +549,7 @@ async fn r16_three_wrong_passwords_lock_the_operator() {
 
 #[wasm_bindgen_test]
 async fn events_reach_subscribers_until_they_unsubscribe() {
-    let t = signed_in("20000016", r#","storage":"memory""#).await;
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
     let seen = Array::new();
     let sink = seen.clone();
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
@@ -580,7 +587,7 @@ async fn open_refuses_a_bad_config_with_bad_request() {
 
 #[wasm_bindgen_test]
 async fn totals_match_the_hosts_current_batch() {
-    let tid = "20000018";
+    let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
     let s = ok(t.sale(sale_req("1000", CARD))).await;
     ok(t.sale(sale_req("2500", CARD))).await;

@@ -3,18 +3,54 @@
 #![allow(dead_code)]
 
 use js_sys::{Promise, Reflect, JSON};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-const CODES: &str = env!("SOFTPOS_TEST_CODES");
+/// Where scripts/test-wasm.sh provisions terminals on demand: a loopback helper of the test
+/// run that calls the host's admin CLI (`softpos-host terminal add`), so the product itself
+/// needs no provisioning endpoint.
+const PROVISIONER: &str = env!("SOFTPOS_TEST_PROVISIONER");
 
-/// The activation code provisioned for a terminal of this test run.
+#[wasm_bindgen(inline_js = r#"
+export async function provision(url) {
+  const r = await fetch(url, { method: 'POST' });
+  if (!r.ok) throw new Error('provisioning failed: ' + r.status + ' ' + (await r.text()));
+  return r.json();
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn provision(url: &str) -> Result<JsValue, JsValue>;
+}
+
+thread_local! {
+    /// The activation code of each terminal this test binary was given.
+    static CODES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
+/// A terminal of the test merchant that no test has used yet, made now on the host (currency
+/// CNY); its single-use activation code is kept for [`code`].
+pub async fn fresh_terminal() -> String {
+    let made = provision(&format!("{PROVISIONER}/terminals"))
+        .await
+        .unwrap_or_else(|e| panic!("no fresh terminal: {e:?}"));
+    let terminal = text(&made, "terminalId");
+    let code = text(&made, "code");
+    assert!(
+        !terminal.is_empty() && !code.is_empty(),
+        "the provisioner answers a terminal id and its code"
+    );
+    CODES.with(|c| c.borrow_mut().insert(terminal.clone(), code));
+    terminal
+}
+
+/// The activation code of a terminal [`fresh_terminal`] gave this test run.
 pub fn code(terminal: &str) -> String {
     CODES
-        .split(',')
-        .find_map(|pair| pair.strip_prefix(&format!("{terminal}=")))
+        .with(|c| c.borrow().get(terminal).cloned())
         .unwrap_or_else(|| panic!("no activation code for {terminal}"))
-        .to_owned()
 }
 
 pub fn json(text: &str) -> JsValue {
