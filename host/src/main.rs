@@ -12,6 +12,7 @@
 mod api;
 mod authorizer;
 mod conn;
+mod db;
 mod error;
 mod json;
 mod ledger;
