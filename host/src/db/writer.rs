@@ -235,3 +235,84 @@ pub(super) async fn connect_writer(url: &str) -> Result<AnyConnection, sqlx::Err
     }
     Ok(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Db;
+    use sqlx::Row;
+
+    async fn sqlite_store(dir: &std::path::Path) -> Db {
+        let url = format!("sqlite://{}", dir.join("host.db").display());
+        Db::open(&url, "2026-01-01").await.unwrap()
+    }
+
+    /// Merchants visible to a new write transaction, which `BEGIN IMMEDIATE` could not start
+    /// on a connection still inside another.
+    async fn merchants(store: &Db) -> i64 {
+        let mut tx = store.begin().await.unwrap();
+        let n = sqlx::query("SELECT COUNT(*) AS n FROM merchants")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        tx.commit().await.unwrap();
+        n
+    }
+
+    #[tokio::test]
+    async fn test_writer_dropped_inside_its_transaction_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // As when a request's task is cancelled between the two trips of a sale.
+        drop(tx);
+        assert_eq!(merchants(&store).await, 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn test_writer_rolled_back_after_a_failed_statement_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        let mut tx = store.begin_by_hand().await.unwrap();
+        let twice = sqlx::query(
+            "BEGIN IMMEDIATE; \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
+             COMMIT",
+        )
+        .execute(&mut *tx)
+        .await;
+        assert!(twice.is_err(), "the second insert breaks the primary key");
+        tx.rollback().await.unwrap();
+        assert_eq!(merchants(&store).await, 0, "COMMIT never ran");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn test_writer_marked_in_a_transaction_that_never_began_reconnects() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path()).await;
+        // Dropped before its first string ran: the ROLLBACK finds no transaction and fails,
+        // so the writer is replaced by a fresh connection.
+        drop(store.begin_by_hand().await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(merchants(&store).await, 1);
+        store.close().await;
+    }
+}
