@@ -1,4 +1,4 @@
-//! R15: the statements of the cut-off [日切], the one query that spans merchants.
+//! R15: the statements of the cut-off \[日切\], the one query that spans merchants.
 
 use super::columns::number_column;
 use super::{next_number, SessionEnd, Tx};

@@ -1,4 +1,4 @@
-//! R15 cut-off [日切]: the business day ends for every merchant at once.
+//! R15 cut-off \[日切\]: the business day ends for every merchant at once.
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, CutoffClock, CutoffReport, Store};

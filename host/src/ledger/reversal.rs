@@ -1,4 +1,4 @@
-//! R8 reversal [冲正]: undoes a transaction whose answer the terminal never got.
+//! R8 reversal \[冲正\]: undoes a transaction whose answer the terminal never got.
 
 use super::Session;
 use crate::db::{BatchState, Tx, TxRow, TxState};

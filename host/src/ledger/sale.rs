@@ -1,4 +1,4 @@
-//! R5 sale [消费], and the questions every transaction request asks before it is booked.
+//! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
 
 use super::{auth_code, busy, refused_reversed, replay, rrn_of, Answer, Session};
 use crate::authorizer::{response_message, AuthRequest, Authorization, Authorizer};

@@ -1,4 +1,4 @@
-//! R11 settlement [结算] and batch upload [批上送] (R14, R19); the totals are the fold the
+//! R11 settlement \[结算\] and batch upload \[批上送\] (R14, R19); the totals are the fold the
 //! terminal makes too (`softpos::terminal::settlement`).
 
 use super::session::batch_totals;

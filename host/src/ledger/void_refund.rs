@@ -1,4 +1,4 @@
-//! R6 void [撤销] and R7 refund [退货], authorised by the supervisor.
+//! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
 
 use super::sale::open_batch_checked;
 use super::{auth_code, rrn_of, Answer, Session};
