@@ -1,6 +1,6 @@
 //! R9: the first answer to each request id, kept with the request's effects.
 
-use super::{bad_row, Scope, Tx};
+use super::{bad_row, Scope, TerminalRef, Tx};
 use crate::error::ApiResult;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -18,7 +18,8 @@ pub struct StoredAnswer {
 
 /// Where an answer is kept, and its columns. The values follow in each use.
 pub const INSERT_ANSWER: &str =
-    "INSERT INTO answers (terminal_ref, scope, request_id, fingerprint, status, body, at)";
+    "INSERT INTO answers (merchant_id, terminal_ref, scope, request_id, fingerprint, status, body, \
+     at)";
 
 /// The HTTP status of a stored answer; out of range, the row is bad.
 fn answer_status(row: &AnyRow) -> ApiResult<u16> {
@@ -32,17 +33,18 @@ fn answer_status(row: &AnyRow) -> ApiResult<u16> {
 /// The answer kept for a request id, on a reader or inside a transaction.
 pub async fn stored_answer<'c>(
     conn: impl Executor<'c, Database = Any>,
-    terminal_ref: i64,
+    t: TerminalRef<'_>,
     scope: Scope,
     request_id: &str,
 ) -> ApiResult<Option<StoredAnswer>> {
     let row = sqlx::query(
         "SELECT fingerprint, status, body FROM answers \
-         WHERE terminal_ref = $1 AND scope = $2 AND request_id = $3",
+         WHERE merchant_id = $4 AND terminal_ref = $1 AND scope = $2 AND request_id = $3",
     )
-    .bind(terminal_ref)
+    .bind(t.id)
     .bind(scope.as_str())
     .bind(request_id)
+    .bind(t.merchant_id)
     .fetch_optional(conn)
     .await?;
     row.map(|row| -> ApiResult<StoredAnswer> {
@@ -59,26 +61,27 @@ impl Tx {
     /// The answer kept for a request id, seen from inside this transaction.
     pub async fn stored_answer(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         scope: Scope,
         request_id: &str,
     ) -> ApiResult<Option<StoredAnswer>> {
-        stored_answer(&mut **self, terminal_ref, scope, request_id).await
+        stored_answer(&mut **self, t, scope, request_id).await
     }
 
     /// Keeps the answer to a request id, committed with its effects.
     pub async fn store_answer(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         scope: Scope,
         request_id: &str,
         answer: &StoredAnswer,
         at: i64,
     ) -> ApiResult<()> {
         sqlx::query(&format!(
-            "{INSERT_ANSWER} VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "{INSERT_ANSWER} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
-        .bind(terminal_ref)
+        .bind(t.merchant_id)
+        .bind(t.id)
         .bind(scope.as_str())
         .bind(request_id)
         .bind(&answer.fingerprint)
@@ -94,18 +97,19 @@ impl Tx {
     /// with status 200.
     pub async fn standing_answer(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
     ) -> ApiResult<Option<String>> {
         let row = sqlx::query(
             "SELECT a.status AS status, a.body AS body FROM answers a \
-             JOIN transactions t ON t.terminal_ref = a.terminal_ref \
-             AND t.request_id = a.request_id \
-             WHERE a.terminal_ref = $1 AND a.scope = 'tx' AND a.request_id = $2 \
-             AND t.status IN ('approved', 'declined')",
+             JOIN transactions t ON t.merchant_id = a.merchant_id \
+             AND t.terminal_ref = a.terminal_ref AND t.request_id = a.request_id \
+             WHERE a.merchant_id = $3 AND a.terminal_ref = $1 AND a.scope = 'tx' \
+             AND a.request_id = $2 AND t.status IN ('approved', 'declined')",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;
         let Some(row) = row else { return Ok(None) };

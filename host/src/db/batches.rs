@@ -1,7 +1,7 @@
 //! Batches, their ledger lines, and the host's business date.
 
 use super::columns::{ledger_line, number_column, BATCH_COLUMNS};
-use super::{next_number, BatchRow, BatchState, Db, Tx};
+use super::{next_number, BatchRow, BatchState, Db, TerminalRef, Tx};
 use crate::error::ApiResult;
 use crate::store::now_ms;
 use softpos::terminal::settlement::LedgerLine;
@@ -41,15 +41,17 @@ impl Db {
     /// snapshot, no lock): for answers that change nothing.
     pub async fn open_batch_lines(
         &self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
     ) -> ApiResult<Option<(BatchRow, Vec<LedgerLine>)>> {
         let rows = sqlx::query(
             "SELECT b.id, b.batch_no, b.business_date, b.status, t.request_id, t.kind, \
              t.trace_no, t.amount, t.status AS tx_status FROM batches b \
-             LEFT JOIN transactions t ON t.batch_id = b.id \
-             WHERE b.terminal_ref = $1 AND b.status = 'open' ORDER BY t.id",
+             LEFT JOIN transactions t ON t.merchant_id = b.merchant_id AND t.batch_id = b.id \
+             WHERE b.merchant_id = $2 AND b.terminal_ref = $1 AND b.status = 'open' \
+             ORDER BY t.id",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
+        .bind(t.merchant_id)
         .fetch_all(self.reader())
         .await?;
         let Some(first) = rows.first() else {
@@ -89,14 +91,16 @@ impl Tx {
     /// A cut-off or settlement may close the batch while we wait for its lock; PostgreSQL then
     /// finds no row (the re-checked `status` no longer matches) and the next statement sees the
     /// batch that replaced it, so we ask again.
-    pub async fn open_batch(&mut self, terminal_ref: i64) -> ApiResult<BatchRow> {
+    pub async fn open_batch(&mut self, t: TerminalRef<'_>) -> ApiResult<BatchRow> {
         let sql = format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = 'open'{}",
+            "SELECT {BATCH_COLUMNS} FROM batches \
+             WHERE merchant_id = $2 AND terminal_ref = $1 AND status = 'open'{}",
             self.lock()
         );
         for _ in 0..5 {
             if let Some(row) = sqlx::query(&sql)
-                .bind(terminal_ref)
+                .bind(t.id)
+                .bind(t.merchant_id)
                 .fetch_optional(&mut **self)
                 .await?
             {
@@ -107,33 +111,36 @@ impl Tx {
         // transaction that closes it); a missing one is repaired rather than refused.
         let date = self.business_date().await?;
         let last = sqlx::query(
-            "SELECT batch_no FROM batches WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
+            "SELECT batch_no FROM batches WHERE merchant_id = $2 AND terminal_ref = $1 \
+             ORDER BY id DESC LIMIT 1",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
         .map(|r| number_column(&r, "batch_no"))
         .transpose()?
         .map_or(1, next_number);
-        self.insert_open_batch(terminal_ref, last, &date).await
+        self.insert_open_batch(t, last, &date).await
     }
 
     /// Opens batch `batch_no` for a terminal.
     pub async fn insert_open_batch(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         batch_no: u32,
         business_date: &str,
     ) -> ApiResult<BatchRow> {
         let row = sqlx::query(&format!(
-            "INSERT INTO batches (terminal_ref, batch_no, business_date, status, opened_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {BATCH_COLUMNS}"
+            "INSERT INTO batches (merchant_id, terminal_ref, batch_no, business_date, status, \
+             opened_at) VALUES ($6, $1, $2, $3, $4, $5) RETURNING {BATCH_COLUMNS}"
         ))
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(i64::from(batch_no))
         .bind(business_date)
         .bind(BatchState::Open.as_str())
         .bind(now_ms())
+        .bind(t.merchant_id)
         .fetch_one(&mut **self)
         .await?;
         BatchRow::from_row(&row)
@@ -142,28 +149,30 @@ impl Tx {
     /// The newest batch of a terminal with this number, locked (on PostgreSQL).
     pub async fn batch_by_no(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         batch_no: u32,
     ) -> ApiResult<Option<BatchRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND batch_no = $2 \
-             ORDER BY id DESC LIMIT 1{}",
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE merchant_id = $3 AND terminal_ref = $1 \
+             AND batch_no = $2 ORDER BY id DESC LIMIT 1{}",
             self.lock()
         ))
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(i64::from(batch_no))
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;
         row.map(|r| BatchRow::from_row(&r)).transpose()
     }
 
     /// A batch's status, locked (on PostgreSQL).
-    pub async fn batch_state(&mut self, batch_id: i64) -> ApiResult<BatchState> {
+    pub async fn batch_state(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<BatchState> {
         let status: String = sqlx::query(&format!(
-            "SELECT status FROM batches WHERE id = $1{}",
+            "SELECT status FROM batches WHERE merchant_id = $2 AND id = $1{}",
             self.lock()
         ))
         .bind(batch_id)
+        .bind(merchant_id)
         .fetch_one(&mut **self)
         .await?
         .try_get("status")?;
@@ -173,57 +182,82 @@ impl Tx {
     /// Batches of a terminal in one status, oldest first.
     pub async fn batches_in_status(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         status: BatchState,
     ) -> ApiResult<Vec<BatchRow>> {
         let rows = sqlx::query(&format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE terminal_ref = $1 AND status = $2 \
-             ORDER BY id"
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE merchant_id = $3 AND terminal_ref = $1 \
+             AND status = $2 ORDER BY id"
         ))
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(status.as_str())
+        .bind(t.merchant_id)
         .fetch_all(&mut **self)
         .await?;
         rows.iter().map(BatchRow::from_row).collect()
     }
 
     /// The host's ledger lines of one batch (R10): what `settlement::fold` and `compare` take.
-    pub async fn ledger_lines(&mut self, batch_id: i64) -> ApiResult<Vec<LedgerLine>> {
+    pub async fn ledger_lines(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+    ) -> ApiResult<Vec<LedgerLine>> {
         let rows = sqlx::query(
             "SELECT request_id, kind, trace_no, amount, status FROM transactions \
-             WHERE batch_id = $1 ORDER BY id",
+             WHERE merchant_id = $2 AND batch_id = $1 ORDER BY id",
         )
         .bind(batch_id)
+        .bind(merchant_id)
         .fetch_all(&mut **self)
         .await?;
         rows.iter().map(|row| ledger_line(row, "status")).collect()
     }
 
     /// Whether a batch holds any transaction.
-    pub async fn batch_has_transactions(&mut self, batch_id: i64) -> ApiResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM transactions WHERE batch_id = $1")
-            .bind(batch_id)
-            .fetch_one(&mut **self)
-            .await?
-            .try_get("n")?;
+    pub async fn batch_has_transactions(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+    ) -> ApiResult<bool> {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM transactions WHERE merchant_id = $2 AND batch_id = $1",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .fetch_one(&mut **self)
+        .await?
+        .try_get("n")?;
         Ok(n > 0)
     }
 
     /// Sets a batch's status.
-    pub async fn set_batch_state(&mut self, batch_id: i64, status: BatchState) -> ApiResult<()> {
-        sqlx::query("UPDATE batches SET status = $1 WHERE id = $2")
+    pub async fn set_batch_state(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+        status: BatchState,
+    ) -> ApiResult<()> {
+        sqlx::query("UPDATE batches SET status = $1 WHERE merchant_id = $3 AND id = $2")
             .bind(status.as_str())
             .bind(batch_id)
+            .bind(merchant_id)
             .execute(&mut **self)
             .await?;
         Ok(())
     }
 
     /// Records a settlement on its batch (closed now unless closed already).
-    pub async fn record_settlement(&mut self, batch_id: i64, s: &Settlement<'_>) -> ApiResult<()> {
+    pub async fn record_settlement(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+        s: &Settlement<'_>,
+    ) -> ApiResult<()> {
         sqlx::query(
             "UPDATE batches SET status = $1, closed_at = COALESCE(closed_at, $2), \
-             terminal_totals = $3, host_totals = $4, settle_answer = $5 WHERE id = $6",
+             terminal_totals = $3, host_totals = $4, settle_answer = $5 \
+             WHERE merchant_id = $7 AND id = $6",
         )
         .bind(s.status.as_str())
         .bind(now_ms())
@@ -231,16 +265,22 @@ impl Tx {
         .bind(s.host_totals)
         .bind(s.answer)
         .bind(batch_id)
+        .bind(merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())
     }
 
     /// The answer of a batch's settlement.
-    pub async fn settle_answer(&mut self, batch_id: i64) -> ApiResult<Option<String>> {
+    pub async fn settle_answer(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+    ) -> ApiResult<Option<String>> {
         Ok(
-            sqlx::query("SELECT settle_answer FROM batches WHERE id = $1")
+            sqlx::query("SELECT settle_answer FROM batches WHERE merchant_id = $2 AND id = $1")
                 .bind(batch_id)
+                .bind(merchant_id)
                 .fetch_one(&mut **self)
                 .await?
                 .try_get("settle_answer")?,
@@ -250,12 +290,16 @@ impl Tx {
     /// The terminal's totals given at settlement and the upload's answer, if any.
     pub async fn upload_state(
         &mut self,
+        merchant_id: &str,
         batch_id: i64,
     ) -> ApiResult<(Option<String>, Option<String>)> {
-        let row = sqlx::query("SELECT terminal_totals, upload_answer FROM batches WHERE id = $1")
-            .bind(batch_id)
-            .fetch_one(&mut **self)
-            .await?;
+        let row = sqlx::query(
+            "SELECT terminal_totals, upload_answer FROM batches WHERE merchant_id = $2 AND id = $1",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .fetch_one(&mut **self)
+        .await?;
         Ok((
             row.try_get("terminal_totals")?,
             row.try_get("upload_answer")?,
@@ -263,13 +307,21 @@ impl Tx {
     }
 
     /// Records an upload's answer and settles the batch.
-    pub async fn record_upload(&mut self, batch_id: i64, answer: &str) -> ApiResult<()> {
-        sqlx::query("UPDATE batches SET status = $1, upload_answer = $2 WHERE id = $3")
-            .bind(BatchState::Settled.as_str())
-            .bind(answer)
-            .bind(batch_id)
-            .execute(&mut **self)
-            .await?;
+    pub async fn record_upload(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+        answer: &str,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE batches SET status = $1, upload_answer = $2 WHERE merchant_id = $4 AND id = $3",
+        )
+        .bind(BatchState::Settled.as_str())
+        .bind(answer)
+        .bind(batch_id)
+        .bind(merchant_id)
+        .execute(&mut **self)
+        .await?;
         Ok(())
     }
 }

@@ -5,8 +5,9 @@ use super::{next_number, SessionEnd, Tx};
 use crate::error::ApiResult;
 use sqlx::Row;
 
-/// Terminals whose batch the cut-off closed, with the number of the batch each gets next.
-pub type ClosedBatches = Vec<(i64, u32)>;
+/// A terminal whose batch the cut-off closed (merchant, row id), with the number of the batch
+/// it gets next.
+pub type Successor = (String, i64, u32);
 
 impl Tx {
     /// The business date, locked (on PostgreSQL) until the cut-off commits.
@@ -42,51 +43,59 @@ impl Tx {
     /// plus one insert per 500 new batches. On PostgreSQL the UPDATE waits for any sale
     /// holding a batch's lock and then closes the batch with that sale in it; its re-checked
     /// `status = 'open'` leaves a batch settled meanwhile as it is.
-    pub async fn close_open_batches(&mut self, now: i64) -> ApiResult<ClosedBatches> {
+    pub async fn close_open_batches(&mut self, now: i64) -> ApiResult<Vec<Successor>> {
         let rows = sqlx::query(
             "UPDATE batches SET status = 'closed_by_host', closed_at = $1 \
              WHERE status = 'open' \
-             AND EXISTS (SELECT 1 FROM transactions t WHERE t.batch_id = batches.id) \
-             RETURNING terminal_ref, batch_no",
+             AND EXISTS (SELECT 1 FROM transactions t \
+               WHERE t.merchant_id = batches.merchant_id AND t.batch_id = batches.id) \
+             RETURNING merchant_id, terminal_ref, batch_no",
         )
         .bind(now)
         .fetch_all(&mut **self)
         .await?;
         let mut successors = Vec::with_capacity(rows.len());
         for row in &rows {
+            let merchant_id: String = row.try_get("merchant_id")?;
             let terminal_ref: i64 = row.try_get("terminal_ref")?;
-            successors.push((terminal_ref, next_number(number_column(row, "batch_no")?)));
+            let next = next_number(number_column(row, "batch_no")?);
+            successors.push((merchant_id, terminal_ref, next));
         }
         Ok(successors)
     }
 
     /// Opens the given batches on `business_date`. The numbers come from the database as
-    /// integers, so writing them into the statement is safe; 500 rows keep it far below either
-    /// database's limit on statement size.
+    /// integers, so writing them into the statement is safe (the merchant ids are bound); 500
+    /// rows keep it far below either database's limits on statement size and arguments.
     pub async fn open_batches(
         &mut self,
-        batches: &[(i64, u32)],
+        batches: &[Successor],
         business_date: &str,
         now: i64,
     ) -> ApiResult<()> {
         for chunk in batches.chunks(500) {
             let mut sql = String::from(
-                "INSERT INTO batches (terminal_ref, batch_no, business_date, status, opened_at) \
-                 VALUES ",
+                "INSERT INTO batches (merchant_id, terminal_ref, batch_no, business_date, status, \
+                 opened_at) VALUES ",
             );
-            for (i, (terminal_ref, batch_no)) in chunk.iter().enumerate() {
+            for (i, (_, terminal_ref, batch_no)) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("({terminal_ref}, {batch_no}, $1, 'open', $2)"));
+                let merchant = i + 3;
+                sql.push_str(&format!(
+                    "(${merchant}, {terminal_ref}, {batch_no}, $1, 'open', $2)"
+                ));
             }
             // Built fresh per cut-off: not worth a slot in the prepared-statement cache.
-            sqlx::query(&sql)
+            let mut query = sqlx::query(&sql)
                 .persistent(false)
                 .bind(business_date)
-                .bind(now)
-                .execute(&mut **self)
-                .await?;
+                .bind(now);
+            for (merchant_id, _, _) in chunk {
+                query = query.bind(merchant_id.as_str());
+            }
+            query.execute(&mut **self).await?;
         }
         Ok(())
     }

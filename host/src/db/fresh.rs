@@ -2,20 +2,22 @@
 //! of a sale the issuer decided at once: in as few trips as each database allows.
 
 use super::answers::StoredAnswer;
-use super::{postgres, sqlite, BatchRow, Dialect, NewTransaction, Scope, Tx, TxState};
+use super::{postgres, sqlite, BatchRow, Dialect, NewTransaction, Scope, TerminalRef, Tx, TxState};
 use crate::error::ApiResult;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// Was the request id reversed (`tomb`), is it booked already (`existing`), is its trace
-/// number used in the batch `b` (`used`), in one round trip. Binds `$1` terminal ref, `$2`
-/// request id, `$3` trace number. Each sub-select is a lookup on a unique or covering index;
-/// text columns keep the result's types the same on both databases.
+/// number is used in the batch `b` (`used`), in one round trip. Binds `$1` terminal ref, `$2`
+/// request id, `$3` trace number, `$4` merchant id. Each sub-select is a lookup on a unique or
+/// covering index; text columns keep the result's types the same on both databases.
 pub(super) const FRESH_COLUMNS: &str = "\
-    (SELECT request_id FROM reversals WHERE terminal_ref = $1 AND request_id = $2) AS tomb, \
-    (SELECT status FROM transactions WHERE terminal_ref = $1 AND request_id = $2) AS existing, \
-    (SELECT request_id FROM transactions WHERE batch_id = b.id AND trace_no = $3 LIMIT 1) \
-      AS used";
+    (SELECT request_id FROM reversals \
+      WHERE merchant_id = $4 AND terminal_ref = $1 AND request_id = $2) AS tomb, \
+    (SELECT status FROM transactions \
+      WHERE merchant_id = $4 AND terminal_ref = $1 AND request_id = $2) AS existing, \
+    (SELECT request_id FROM transactions \
+      WHERE merchant_id = $4 AND batch_id = b.id AND trace_no = $3 LIMIT 1) AS used";
 
 /// What the store knows of a transaction request, in the order the rules ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,18 +69,15 @@ impl Tx {
     /// the request on it; with `draw_id`, also the id its row will have.
     pub async fn open_batch_checked(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
         trace_no: u32,
         draw_id: bool,
     ) -> ApiResult<Checked> {
         match self.dialect() {
-            Dialect::Sqlite => {
-                sqlite::open_batch_checked(self, terminal_ref, request_id, trace_no).await
-            }
+            Dialect::Sqlite => sqlite::open_batch_checked(self, t, request_id, trace_no).await,
             Dialect::Postgres => {
-                postgres::open_batch_checked(self, terminal_ref, request_id, trace_no, draw_id)
-                    .await
+                postgres::open_batch_checked(self, t, request_id, trace_no, draw_id).await
             }
         }
     }
@@ -106,7 +105,7 @@ impl Tx {
         }
         self.insert_transaction(row).await?;
         self.store_answer(
-            row.terminal_ref,
+            row.terminal(),
             Scope::Tx,
             row.request_id,
             answer,

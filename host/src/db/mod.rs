@@ -29,7 +29,7 @@ pub use columns::{
     bad_row, next_number, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
 pub use fresh::{Checked, Fresh};
-pub use terminals::TerminalRow;
+pub use terminals::{TerminalRef, TerminalRow};
 pub use transactions::NewTransaction;
 pub use writer::Tx;
 

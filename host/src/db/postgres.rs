@@ -2,7 +2,7 @@
 //! transaction ids drawn from the table's sequence.
 
 use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
-use super::Tx;
+use super::{TerminalRef, Tx};
 use crate::error::ApiResult;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
@@ -35,26 +35,27 @@ pub async fn open(url: &str) -> Result<AnyPool, String> {
 /// request uses up no id.
 pub async fn open_batch_checked(
     tx: &mut Tx,
-    terminal_ref: i64,
+    t: TerminalRef<'_>,
     request_id: &str,
     trace_no: u32,
     draw_id: bool,
 ) -> ApiResult<Checked> {
-    let batch = tx.open_batch(terminal_ref).await?;
+    let batch = tx.open_batch(t).await?;
     let sql = if draw_id {
         format!(
             "SELECT f.tomb, f.existing, f.used, \
              CASE WHEN f.tomb IS NULL AND f.existing IS NULL AND f.used IS NULL \
              THEN nextval(pg_get_serial_sequence('transactions', 'id')) END AS next_id \
-             FROM (SELECT {FRESH_COLUMNS} FROM batches b WHERE b.id = $4) f"
+             FROM (SELECT {FRESH_COLUMNS} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5) f"
         )
     } else {
-        format!("SELECT {FRESH_COLUMNS} FROM batches b WHERE b.id = $4")
+        format!("SELECT {FRESH_COLUMNS} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5")
     };
     let row = sqlx::query(&sql)
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
         .bind(i64::from(trace_no))
+        .bind(t.merchant_id)
         .bind(batch.id)
         .fetch_one(&mut **tx)
         .await?;

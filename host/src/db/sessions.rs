@@ -1,6 +1,6 @@
 //! Sessions (an operator signed in on a terminal) and the R16 password lockout.
 
-use super::{number_column, Db, SessionEnd, TerminalRow, Tx};
+use super::{number_column, Db, SessionEnd, TerminalRef, TerminalRow, Tx};
 use crate::error::ApiResult;
 use sqlx::Row;
 
@@ -20,11 +20,13 @@ pub struct SessionRow {
 }
 
 impl Db {
-    /// The session whose token hashes to `token_hash`.
+    /// The session whose token hashes to `token_hash`. The token is what tells the merchant, so
+    /// this lookup alone (with the terminal key's) does not name one.
     pub async fn session(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
         let row = sqlx::query(
             "SELECT s.operator, s.expires_at, s.ended_at, s.ended_by, t.id, t.merchant_id, \
-             t.terminal_id, t.currency FROM sessions s JOIN terminals t ON t.id = s.terminal_ref \
+             t.terminal_id, t.currency FROM sessions s \
+             JOIN terminals t ON t.merchant_id = s.merchant_id AND t.id = s.terminal_ref \
              WHERE s.token_hash = $1",
         )
         .bind(token_hash)
@@ -42,12 +44,14 @@ impl Db {
     }
 
     /// When an operator's lock on a terminal runs out, if it has a row.
-    pub async fn locked_until(&self, terminal_ref: i64, operator: &str) -> ApiResult<Option<i64>> {
+    pub async fn locked_until(&self, t: TerminalRef<'_>, operator: &str) -> ApiResult<Option<i64>> {
         Ok(sqlx::query(
-            "SELECT locked_until FROM operator_locks WHERE terminal_ref = $1 AND operator = $2",
+            "SELECT locked_until FROM operator_locks \
+             WHERE merchant_id = $3 AND terminal_ref = $1 AND operator = $2",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(operator)
+        .bind(t.merchant_id)
         .fetch_optional(self.reader())
         .await?
         .map(|row| row.try_get("locked_until"))
@@ -59,36 +63,39 @@ impl Tx {
     /// Ends the terminal's live sessions.
     pub async fn end_sessions(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         by: SessionEnd,
         now: i64,
     ) -> ApiResult<()> {
         sqlx::query(
             "UPDATE sessions SET ended_at = $1, ended_by = $2 \
-             WHERE terminal_ref = $3 AND ended_at IS NULL",
+             WHERE merchant_id = $4 AND terminal_ref = $3 AND ended_at IS NULL",
         )
         .bind(now)
         .bind(by.as_str())
-        .bind(terminal_ref)
+        .bind(t.id)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())
     }
 
-    /// Ends one session if it is live; whether it was.
+    /// Ends one session of the merchant if it is live; whether it was.
     pub async fn end_session(
         &mut self,
+        merchant_id: &str,
         token_hash: &str,
         by: SessionEnd,
         now: i64,
     ) -> ApiResult<bool> {
         let ended = sqlx::query(
             "UPDATE sessions SET ended_at = $1, ended_by = $2 \
-             WHERE token_hash = $3 AND ended_at IS NULL",
+             WHERE merchant_id = $4 AND token_hash = $3 AND ended_at IS NULL",
         )
         .bind(now)
         .bind(by.as_str())
         .bind(token_hash)
+        .bind(merchant_id)
         .execute(&mut **self)
         .await?
         .rows_affected();
@@ -99,31 +106,34 @@ impl Tx {
     pub async fn insert_session(
         &mut self,
         token_hash: &str,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         operator: &str,
         now: i64,
         expires_at: i64,
     ) -> ApiResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, terminal_ref, operator, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (merchant_id, token_hash, terminal_ref, operator, created_at, \
+             expires_at) VALUES ($6, $1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(operator)
         .bind(now)
         .bind(expires_at)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())
     }
 
     /// The trace number of the terminal's newest transaction.
-    pub async fn last_trace_no(&mut self, terminal_ref: i64) -> ApiResult<Option<u32>> {
+    pub async fn last_trace_no(&mut self, t: TerminalRef<'_>) -> ApiResult<Option<u32>> {
         Ok(sqlx::query(
-            "SELECT trace_no FROM transactions WHERE terminal_ref = $1 ORDER BY id DESC LIMIT 1",
+            "SELECT trace_no FROM transactions WHERE merchant_id = $2 AND terminal_ref = $1 \
+             ORDER BY id DESC LIMIT 1",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
         .map(|r| number_column(&r, "trace_no"))
@@ -137,16 +147,16 @@ impl Tx {
     /// out starts the count again.
     pub async fn take_attempt(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         operator: &str,
         now: i64,
         lock_after: i64,
         lock_until: i64,
     ) -> ApiResult<Option<i64>> {
         Ok(sqlx::query(
-            "INSERT INTO operator_locks (terminal_ref, operator, attempts, locked_until) \
-             VALUES ($1, $2, 1, 0) \
-             ON CONFLICT (terminal_ref, operator) DO UPDATE SET \
+            "INSERT INTO operator_locks (merchant_id, terminal_ref, operator, attempts, \
+             locked_until) VALUES ($6, $1, $2, 1, 0) \
+             ON CONFLICT (merchant_id, terminal_ref, operator) DO UPDATE SET \
              attempts = CASE WHEN operator_locks.locked_until <> 0 THEN 1 \
                ELSE operator_locks.attempts + 1 END, \
              locked_until = CASE WHEN operator_locks.locked_until = 0 \
@@ -155,11 +165,12 @@ impl Tx {
              AND (operator_locks.locked_until <> 0 OR operator_locks.attempts < $4) \
              RETURNING attempts",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(operator)
         .bind(now)
         .bind(lock_after)
         .bind(lock_until)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
         .map(|row| row.try_get::<i64, _>("attempts"))
@@ -167,13 +178,14 @@ impl Tx {
     }
 
     /// A right password: the operator's count on the terminal starts again.
-    pub async fn clear_attempts(&mut self, terminal_ref: i64, operator: &str) -> ApiResult<()> {
+    pub async fn clear_attempts(&mut self, t: TerminalRef<'_>, operator: &str) -> ApiResult<()> {
         sqlx::query(
             "UPDATE operator_locks SET attempts = 0, locked_until = 0 \
-             WHERE terminal_ref = $1 AND operator = $2",
+             WHERE merchant_id = $3 AND terminal_ref = $1 AND operator = $2",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(operator)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())
@@ -188,8 +200,8 @@ impl Tx {
         terminal_id: Option<&str>,
     ) -> ApiResult<u64> {
         Ok(sqlx::query(
-            "DELETE FROM operator_locks WHERE operator = $1 AND terminal_ref IN \
-             (SELECT id FROM terminals WHERE merchant_id = $2 \
+            "DELETE FROM operator_locks WHERE merchant_id = $2 AND operator = $1 \
+             AND terminal_ref IN (SELECT id FROM terminals WHERE merchant_id = $2 \
               AND ($3 IS NULL OR terminal_id = $3))",
         )
         .bind(operator)

@@ -6,7 +6,7 @@ use super::answers::{StoredAnswer, INSERT_ANSWER};
 use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
 use super::transactions::insert_sql;
 use super::writer::{connect_writer, Writer};
-use super::{BatchRow, NewTransaction, Scope, Tx};
+use super::{BatchRow, NewTransaction, Scope, TerminalRef, Tx};
 use crate::error::ApiResult;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -84,13 +84,13 @@ async fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
 /// The terminal's open batch, [`FRESH_COLUMNS`] on it, and the id the next transaction row
 /// will get ([`NEXT_ID`]), in one statement: the writer lock taken at `BEGIN IMMEDIATE`
 /// orders it after every other write. Binds `$1` terminal ref, `$2` request id, `$3` trace
-/// number.
+/// number, `$4` merchant id.
 fn batch_checked() -> String {
     format!(
         "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
          b.status AS status, {FRESH_COLUMNS}, \
          COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) AS last_id \
-         FROM batches b WHERE b.terminal_ref = $1 AND b.status = 'open'"
+         FROM batches b WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'"
     )
 }
 
@@ -98,27 +98,29 @@ fn batch_checked() -> String {
 /// by hand.
 pub async fn open_batch_checked(
     tx: &mut Tx,
-    terminal_ref: i64,
+    t: TerminalRef<'_>,
     request_id: &str,
     trace_no: u32,
 ) -> ApiResult<Checked> {
     let checked = batch_checked();
     let first = format!("{}{checked}", tx.begin_prefix());
     let rows = sqlx::query(&first)
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
         .bind(i64::from(trace_no))
+        .bind(t.merchant_id)
         .fetch_all(&mut **tx)
         .await?;
     let row = match rows.into_iter().next() {
         Some(row) => row,
         None => {
             // No open batch: `open_batch` repairs that (rare, so a few more trips).
-            tx.open_batch(terminal_ref).await?;
+            tx.open_batch(t).await?;
             sqlx::query(&checked)
-                .bind(terminal_ref)
+                .bind(t.id)
                 .bind(request_id)
                 .bind(i64::from(trace_no))
+                .bind(t.merchant_id)
                 .fetch_one(&mut **tx)
                 .await?
         }
@@ -132,14 +134,14 @@ pub async fn open_batch_checked(
 
 /// One string, so one trip: the transaction row, its answer (R9), `COMMIT`. The worker stops
 /// at the first statement that fails, so `COMMIT` runs only when both inserts did. The answer
-/// takes the row's `$2` terminal, `$5` request id and `$16` time.
+/// takes the row's `$3` merchant, `$2` terminal, `$5` request id and `$16` time.
 pub async fn book_and_commit(
     tx: &mut Tx,
     row: &NewTransaction<'_>,
     answer: &StoredAnswer,
 ) -> ApiResult<()> {
     let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($2, $17, $5, $18, $19, $20, $16); COMMIT",
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $17, $5, $18, $19, $20, $16); COMMIT",
         insert_sql(NEW_ID)
     );
     row.bind(sqlx::query(&sql))

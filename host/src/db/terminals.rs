@@ -19,7 +19,24 @@ pub struct TerminalRow {
     pub currency: String,
 }
 
+/// A terminal of a merchant: the key every merchant's row is found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalRef<'a> {
+    /// 15 digits.
+    pub merchant_id: &'a str,
+    /// The terminal's row id.
+    pub id: i64,
+}
+
 impl TerminalRow {
+    /// Its key.
+    pub fn key(&self) -> TerminalRef<'_> {
+        TerminalRef {
+            merchant_id: &self.merchant_id,
+            id: self.terminal_ref,
+        }
+    }
+
     /// Reads `id, merchant_id, terminal_id, currency`.
     pub fn from_row(row: &AnyRow) -> Result<TerminalRow, sqlx::Error> {
         Ok(TerminalRow {
@@ -32,7 +49,8 @@ impl TerminalRow {
 }
 
 impl Db {
-    /// The terminal whose key hashes to `key_hash`.
+    /// The terminal whose key hashes to `key_hash`. The key is what tells the merchant, so this
+    /// lookup alone (with the session token's) does not name one.
     pub async fn terminal_by_key_hash(&self, key_hash: &str) -> ApiResult<Option<TerminalRow>> {
         let row = sqlx::query(
             "SELECT id, merchant_id, terminal_id, currency FROM terminals WHERE key_hash = $1",
@@ -71,9 +89,10 @@ impl Tx {
         now: i64,
     ) -> ApiResult<Option<i64>> {
         Ok(sqlx::query(
-            "SELECT t.id FROM activation_codes c JOIN terminals t ON t.id = c.terminal_ref \
-             WHERE c.code_hash = $1 AND c.used_at IS NULL AND c.expires_at > $2 \
-             AND t.merchant_id = $3 AND t.terminal_id = $4",
+            "SELECT t.id FROM activation_codes c \
+             JOIN terminals t ON t.merchant_id = c.merchant_id AND t.id = c.terminal_ref \
+             WHERE c.merchant_id = $3 AND c.code_hash = $1 AND c.used_at IS NULL \
+             AND c.expires_at > $2 AND t.terminal_id = $4",
         )
         .bind(code_hash)
         .bind(now)
@@ -86,20 +105,29 @@ impl Tx {
     }
 
     /// Marks an activation code used.
-    pub async fn use_code(&mut self, code_hash: &str, now: i64) -> ApiResult<()> {
-        sqlx::query("UPDATE activation_codes SET used_at = $1 WHERE code_hash = $2")
-            .bind(now)
-            .bind(code_hash)
-            .execute(&mut **self)
-            .await?;
+    pub async fn use_code(
+        &mut self,
+        merchant_id: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE activation_codes SET used_at = $1 WHERE merchant_id = $3 AND code_hash = $2",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .bind(merchant_id)
+        .execute(&mut **self)
+        .await?;
         Ok(())
     }
 
     /// Gives a terminal a new key.
-    pub async fn set_terminal_key(&mut self, terminal_ref: i64, key_hash: &str) -> ApiResult<()> {
-        sqlx::query("UPDATE terminals SET key_hash = $1 WHERE id = $2")
+    pub async fn set_terminal_key(&mut self, t: TerminalRef<'_>, key_hash: &str) -> ApiResult<()> {
+        sqlx::query("UPDATE terminals SET key_hash = $1 WHERE merchant_id = $3 AND id = $2")
             .bind(key_hash)
-            .bind(terminal_ref)
+            .bind(t.id)
+            .bind(t.merchant_id)
             .execute(&mut **self)
             .await?;
         Ok(())
@@ -138,12 +166,15 @@ impl Tx {
     }
 
     /// A terminal's currency.
-    pub async fn terminal_currency(&mut self, terminal_ref: i64) -> ApiResult<String> {
-        Ok(sqlx::query("SELECT currency FROM terminals WHERE id = $1")
-            .bind(terminal_ref)
-            .fetch_one(&mut **self)
-            .await?
-            .try_get("currency")?)
+    pub async fn terminal_currency(&mut self, t: TerminalRef<'_>) -> ApiResult<String> {
+        Ok(
+            sqlx::query("SELECT currency FROM terminals WHERE merchant_id = $2 AND id = $1")
+                .bind(t.id)
+                .bind(t.merchant_id)
+                .fetch_one(&mut **self)
+                .await?
+                .try_get("currency")?,
+        )
     }
 
     /// Adds a terminal; returns its row id.
@@ -170,24 +201,28 @@ impl Tx {
     /// Ends every unused activation code of a terminal, then issues one.
     pub async fn replace_code(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         code_hash: &str,
         now: i64,
         expires_at: i64,
     ) -> ApiResult<()> {
         sqlx::query(
-            "UPDATE activation_codes SET used_at = $1 WHERE terminal_ref = $2 AND used_at IS NULL",
+            "UPDATE activation_codes SET used_at = $1 \
+             WHERE merchant_id = $3 AND terminal_ref = $2 AND used_at IS NULL",
         )
         .bind(now)
-        .bind(terminal_ref)
+        .bind(t.id)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         sqlx::query(
-            "INSERT INTO activation_codes (code_hash, terminal_ref, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO activation_codes (merchant_id, code_hash, terminal_ref, expires_at) \
+             VALUES ($4, $1, $2, $3)",
         )
         .bind(code_hash)
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(expires_at)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())

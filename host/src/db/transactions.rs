@@ -1,7 +1,7 @@
 //! Transactions (sales, voids, refunds) and reversals.
 
 use super::columns::{flag, TX_COLUMNS};
-use super::{postgres, sqlite, Dialect, Tx, TxRow, TxState};
+use super::{postgres, sqlite, Dialect, TerminalRef, Tx, TxRow, TxState};
 use crate::error::ApiResult;
 use softpos::protocol::TxKind;
 use sqlx::any::AnyArguments;
@@ -57,6 +57,14 @@ pub(super) fn insert_sql(id: &str) -> String {
 }
 
 impl NewTransaction<'_> {
+    /// Its terminal.
+    pub fn terminal(&self) -> TerminalRef<'_> {
+        TerminalRef {
+            merchant_id: self.merchant_id,
+            id: self.terminal_ref,
+        }
+    }
+
     /// Binds `$1`..`$16` of [`insert_sql`].
     pub(super) fn bind<'q>(
         &'q self,
@@ -109,34 +117,44 @@ impl Tx {
     }
 
     /// A transaction by row id, locked (on PostgreSQL).
-    pub async fn lock_transaction(&mut self, id: i64) -> ApiResult<TxRow> {
+    pub async fn lock_transaction(&mut self, merchant_id: &str, id: i64) -> ApiResult<TxRow> {
         let lock = self.lock();
-        self.transaction_row(id, lock).await
+        self.transaction_row(merchant_id, id, lock).await
     }
 
     /// A transaction by row id, as it is now (not locked).
-    pub async fn transaction(&mut self, id: i64) -> ApiResult<TxRow> {
-        self.transaction_row(id, "").await
+    pub async fn transaction(&mut self, merchant_id: &str, id: i64) -> ApiResult<TxRow> {
+        self.transaction_row(merchant_id, id, "").await
     }
 
-    async fn transaction_row(&mut self, id: i64, lock: &str) -> ApiResult<TxRow> {
-        let sql = format!("SELECT {TX_COLUMNS} FROM transactions WHERE id = $1{lock}");
-        TxRow::from_row(&sqlx::query(&sql).bind(id).fetch_one(&mut **self).await?)
+    async fn transaction_row(
+        &mut self,
+        merchant_id: &str,
+        id: i64,
+        lock: &str,
+    ) -> ApiResult<TxRow> {
+        let sql = format!(
+            "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $2 AND id = $1{lock}"
+        );
+        let query = sqlx::query(&sql).bind(id).bind(merchant_id);
+        TxRow::from_row(&query.fetch_one(&mut **self).await?)
     }
 
     /// A transaction of the terminal by request id, locked (on PostgreSQL).
     pub async fn transaction_by_request(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
     ) -> ApiResult<Option<TxRow>> {
         let sql = format!(
-            "SELECT {TX_COLUMNS} FROM transactions WHERE terminal_ref = $1 AND request_id = $2{}",
+            "SELECT {TX_COLUMNS} FROM transactions \
+             WHERE merchant_id = $3 AND terminal_ref = $1 AND request_id = $2{}",
             self.lock()
         );
         let row = sqlx::query(&sql)
-            .bind(terminal_ref)
+            .bind(t.id)
             .bind(request_id)
+            .bind(t.merchant_id)
             .fetch_optional(&mut **self)
             .await?;
         row.map(|r| TxRow::from_row(&r)).transpose()
@@ -145,14 +163,16 @@ impl Tx {
     /// The batch of a transaction of the terminal, by request id (not locked).
     pub async fn batch_of_request(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
     ) -> ApiResult<Option<i64>> {
         Ok(sqlx::query(
-            "SELECT batch_id FROM transactions WHERE terminal_ref = $1 AND request_id = $2",
+            "SELECT batch_id FROM transactions \
+             WHERE merchant_id = $3 AND terminal_ref = $1 AND request_id = $2",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
         .map(|row| row.try_get("batch_id"))
@@ -163,7 +183,7 @@ impl Tx {
     pub async fn answer_sale(&mut self, id: i64, answer: &NewTransaction<'_>) -> ApiResult<()> {
         sqlx::query(
             "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4, \
-             batch_id = $5 WHERE id = $6",
+             batch_id = $5 WHERE merchant_id = $7 AND id = $6",
         )
         .bind(answer.status.as_str())
         .bind(answer.response_code)
@@ -171,6 +191,7 @@ impl Tx {
         .bind(answer.rrn)
         .bind(answer.batch_id)
         .bind(id)
+        .bind(answer.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())
@@ -179,17 +200,19 @@ impl Tx {
     /// The sale with this trace number in a batch, locked (on PostgreSQL).
     pub async fn sale_in_batch(
         &mut self,
+        merchant_id: &str,
         batch_id: i64,
         trace_no: u32,
     ) -> ApiResult<Option<TxRow>> {
         let sql = format!(
-            "SELECT {TX_COLUMNS} FROM transactions WHERE batch_id = $1 AND trace_no = $2 \
-             AND kind = 'sale'{}",
+            "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $3 AND batch_id = $1 \
+             AND trace_no = $2 AND kind = 'sale'{}",
             self.lock()
         );
         let row = sqlx::query(&sql)
             .bind(batch_id)
             .bind(i64::from(trace_no))
+            .bind(merchant_id)
             .fetch_optional(&mut **self)
             .await?;
         row.map(|r| TxRow::from_row(&r)).transpose()
@@ -197,14 +220,16 @@ impl Tx {
 
     /// Whether the terminal has an approved sale with this trace number in a batch no longer
     /// open.
-    pub async fn settled_sale(&mut self, terminal_ref: i64, trace_no: u32) -> ApiResult<bool> {
+    pub async fn settled_sale(&mut self, t: TerminalRef<'_>, trace_no: u32) -> ApiResult<bool> {
         Ok(sqlx::query(
-            "SELECT t.id FROM transactions t JOIN batches b ON b.id = t.batch_id \
-             WHERE t.terminal_ref = $1 AND t.trace_no = $2 AND t.kind = 'sale' \
-             AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
+            "SELECT t.id FROM transactions t \
+             JOIN batches b ON b.merchant_id = t.merchant_id AND b.id = t.batch_id \
+             WHERE t.merchant_id = $3 AND t.terminal_ref = $1 AND t.trace_no = $2 \
+             AND t.kind = 'sale' AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(i64::from(trace_no))
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
         .is_some())
@@ -224,11 +249,19 @@ impl Tx {
     }
 
     /// Marks a sale voided, or takes a void away again; whether the row changed.
-    pub async fn set_voided(&mut self, id: i64, voided: bool) -> ApiResult<bool> {
-        let done = sqlx::query("UPDATE transactions SET voided = $1 WHERE id = $2 AND voided = $3")
-            .bind(i64::from(voided))
-            .bind(id)
-            .bind(i64::from(!voided))
+    pub async fn set_voided(
+        &mut self,
+        merchant_id: &str,
+        id: i64,
+        voided: bool,
+    ) -> ApiResult<bool> {
+        let done = sqlx::query(
+            "UPDATE transactions SET voided = $1 WHERE merchant_id = $4 AND id = $2 AND voided = $3",
+        )
+        .bind(i64::from(voided))
+        .bind(id)
+        .bind(i64::from(!voided))
+        .bind(merchant_id)
             .execute(&mut **self)
             .await?
             .rows_affected();
@@ -237,14 +270,15 @@ impl Tx {
 
     /// Adds a refund to what an approved, unvoided sale has refunded, unless that would pass
     /// its amount; whether it did.
-    pub async fn add_refund(&mut self, id: i64, amount: i64) -> ApiResult<bool> {
+    pub async fn add_refund(&mut self, merchant_id: &str, id: i64, amount: i64) -> ApiResult<bool> {
         let done = sqlx::query(
             "UPDATE transactions SET refunded_amount = refunded_amount + $1 \
-             WHERE id = $2 AND voided = 0 AND status = 'approved' \
+             WHERE merchant_id = $3 AND id = $2 AND voided = 0 AND status = 'approved' \
              AND refunded_amount + $1 <= amount",
         )
         .bind(amount)
         .bind(id)
+        .bind(merchant_id)
         .execute(&mut **self)
         .await?
         .rows_affected();
@@ -252,20 +286,35 @@ impl Tx {
     }
 
     /// Takes a reversed refund off what its sale has refunded.
-    pub async fn take_refund_back(&mut self, id: i64, amount: i64) -> ApiResult<()> {
-        sqlx::query("UPDATE transactions SET refunded_amount = refunded_amount - $1 WHERE id = $2")
-            .bind(amount)
-            .bind(id)
-            .execute(&mut **self)
-            .await?;
+    pub async fn take_refund_back(
+        &mut self,
+        merchant_id: &str,
+        id: i64,
+        amount: i64,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE transactions SET refunded_amount = refunded_amount - $1 \
+             WHERE merchant_id = $3 AND id = $2",
+        )
+        .bind(amount)
+        .bind(id)
+        .bind(merchant_id)
+        .execute(&mut **self)
+        .await?;
         Ok(())
     }
 
     /// Sets a transaction's status.
-    pub async fn set_tx_state(&mut self, id: i64, status: TxState) -> ApiResult<()> {
-        sqlx::query("UPDATE transactions SET status = $1 WHERE id = $2")
+    pub async fn set_tx_state(
+        &mut self,
+        merchant_id: &str,
+        id: i64,
+        status: TxState,
+    ) -> ApiResult<()> {
+        sqlx::query("UPDATE transactions SET status = $1 WHERE merchant_id = $3 AND id = $2")
             .bind(status.as_str())
             .bind(id)
+            .bind(merchant_id)
             .execute(&mut **self)
             .await?;
         Ok(())
@@ -274,14 +323,16 @@ impl Tx {
     /// The earlier reversal of a request id: whether it reversed anything.
     pub async fn earlier_reversal(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
     ) -> ApiResult<Option<bool>> {
         let row = sqlx::query(
-            "SELECT reversed FROM reversals WHERE terminal_ref = $1 AND request_id = $2",
+            "SELECT reversed FROM reversals \
+             WHERE merchant_id = $3 AND terminal_ref = $1 AND request_id = $2",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
+        .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;
         Ok(row.map(|row| flag(&row, "reversed")).transpose()?)
@@ -290,18 +341,20 @@ impl Tx {
     /// Records a reversal (also a tombstone for a request id never seen).
     pub async fn insert_reversal(
         &mut self,
-        terminal_ref: i64,
+        t: TerminalRef<'_>,
         request_id: &str,
         reversed: bool,
         at: i64,
     ) -> ApiResult<()> {
         sqlx::query(
-            "INSERT INTO reversals (terminal_ref, request_id, reversed, at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO reversals (merchant_id, terminal_ref, request_id, reversed, at) \
+             VALUES ($5, $1, $2, $3, $4)",
         )
-        .bind(terminal_ref)
+        .bind(t.id)
         .bind(request_id)
         .bind(i64::from(reversed))
         .bind(at)
+        .bind(t.merchant_id)
         .execute(&mut **self)
         .await?;
         Ok(())

@@ -1,5 +1,6 @@
 //! The operator's commands: `terminal add`, `operator add`, `operator unlock`.
 
+use crate::db::TerminalRef;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
@@ -52,13 +53,18 @@ impl Store {
                     .insert_terminal(merchant_id, terminal_id, code, now)
                     .await?;
                 let date = tx.business_date().await?;
-                tx.insert_open_batch(id, 1, &date).await?;
+                let terminal = TerminalRef { merchant_id, id };
+                tx.insert_open_batch(terminal, 1, &date).await?;
                 (id, code.to_owned())
             }
         };
         let code = secrets::activation_code()?;
         let code_hash = secrets::sha256_hex(secrets::normalise_code(&code));
-        tx.replace_code(terminal_ref, &code_hash, now, now + ACTIVATION_VALID_MS)
+        let terminal = TerminalRef {
+            merchant_id,
+            id: terminal_ref,
+        };
+        tx.replace_code(terminal, &code_hash, now, now + ACTIVATION_VALID_MS)
             .await?;
         tx.commit().await?;
         Ok((code, currency))

@@ -19,7 +19,7 @@ mod session;
 mod settlement;
 mod void_refund;
 
-use crate::db::{Scope, StoredAnswer};
+use crate::db::{Scope, StoredAnswer, TerminalRef};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, FingerprintKey};
 use crate::store::Store;
@@ -161,12 +161,12 @@ impl Store {
     /// The answer kept for a request id (R9), looked up on a reader.
     async fn stored_answer(
         &self,
-        terminal_ref: i64,
+        terminal: TerminalRef<'_>,
         scope: Scope,
         request_id: &str,
         fp: &str,
     ) -> ApiResult<Option<Answer>> {
-        crate::db::stored_answer(self.db().reader(), terminal_ref, scope, request_id)
+        crate::db::stored_answer(self.db().reader(), terminal, scope, request_id)
             .await?
             .map(|stored| replay(stored, fp))
             .transpose()
@@ -180,11 +180,11 @@ impl Store {
         authorizer: &dyn crate::authorizer::Authorizer,
     ) -> ApiResult<Answer> {
         let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
-        let terminal_ref = s.terminal.terminal_ref;
+        let terminal = s.terminal.key();
         if req.kind != TxKind::Sale {
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
             if let Some(a) = self
-                .stored_answer(terminal_ref, Scope::Tx, &req.request_id, &fp)
+                .stored_answer(terminal, Scope::Tx, &req.request_id, &fp)
                 .await?
             {
                 return Ok(a);
@@ -203,7 +203,7 @@ impl Store {
         };
         match result {
             Err(e) => Ok(self
-                .stored_answer(terminal_ref, Scope::Tx, &request_id, &fp)
+                .stored_answer(terminal, Scope::Tx, &request_id, &fp)
                 .await?
                 .ok_or(e)?),
             answered => answered,

@@ -1,6 +1,7 @@
 //! R16: an operator's password, checked with the lockout.
 
 use super::TerminalAuth;
+use crate::db::TerminalRef;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
@@ -48,8 +49,8 @@ impl Store {
             "sign-in"
         };
         let turn = self.password_checks().turn().await?;
-        let Some(attempt) = self.take_attempt(terminal.terminal_ref, operator).await? else {
-            let left = self.lock_left(terminal.terminal_ref, operator).await?;
+        let Some(attempt) = self.take_attempt(terminal.key(), operator).await? else {
+            let left = self.lock_left(terminal.key(), operator).await?;
             tracing::info!(merchant = %terminal.merchant_id, terminal = %terminal.terminal_id,
                 %operator, %during, "refused: operator locked");
             return Err(locked(left));
@@ -65,7 +66,7 @@ impl Store {
         let right = secrets::verify_password(turn, password.to_owned(), hash).await? && known;
         if right {
             let mut tx = self.begin().await?;
-            tx.clear_attempts(terminal.terminal_ref, operator).await?;
+            tx.clear_attempts(terminal.key(), operator).await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -81,17 +82,15 @@ impl Store {
 
     /// Counts a password attempt before it is checked: its number (1..=3) since the last right
     /// password, or `None` while the operator is locked on the terminal.
-    async fn take_attempt(&self, terminal_ref: i64, operator: &str) -> ApiResult<Option<i64>> {
+    async fn take_attempt(
+        &self,
+        terminal: TerminalRef<'_>,
+        operator: &str,
+    ) -> ApiResult<Option<i64>> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let attempt = tx
-            .take_attempt(
-                terminal_ref,
-                operator,
-                now,
-                LOCK_AFTER_FAILURES,
-                now + LOCK_MS,
-            )
+            .take_attempt(terminal, operator, now, LOCK_AFTER_FAILURES, now + LOCK_MS)
             .await?;
         tx.commit().await?;
         Ok(attempt)
@@ -99,8 +98,8 @@ impl Store {
 
     /// Milliseconds left of an operator's lock on a terminal (at least one second: a lock that
     /// ran out since [`Store::take_attempt`] refused still answers as locked).
-    async fn lock_left(&self, terminal_ref: i64, operator: &str) -> ApiResult<i64> {
-        let until = self.db().locked_until(terminal_ref, operator).await?;
+    async fn lock_left(&self, terminal: TerminalRef<'_>, operator: &str) -> ApiResult<i64> {
+        let until = self.db().locked_until(terminal, operator).await?;
         Ok(until.map_or(LOCK_MS, |u| u - now_ms()).max(1000))
     }
 }

@@ -1,7 +1,7 @@
 //! R8 reversal \[冲正\]: undoes a transaction whose answer the terminal never got.
 
 use super::Session;
-use crate::db::{BatchState, Tx, TxRow, TxState};
+use crate::db::{BatchState, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::protocol::{ReversalRequest, ReversalResponse, TransactionResponse, TxKind};
@@ -20,17 +20,17 @@ impl Store {
         s: &Session,
         req: &ReversalRequest,
     ) -> ApiResult<ReversalResponse> {
-        let terminal_ref = s.terminal.terminal_ref;
+        let terminal = s.terminal.key();
         let request_id = req.request_id.as_str();
         let mut tx = self.begin().await?;
         // Waits for a sale of this terminal that is being booked right now, so its pending
         // row is seen below and never slips past a tombstone.
-        tx.open_batch(terminal_ref).await?;
-        if let Some(reversed) = tx.earlier_reversal(terminal_ref, request_id).await? {
+        tx.open_batch(terminal).await?;
+        if let Some(reversed) = tx.earlier_reversal(terminal, request_id).await? {
             let transaction = if reversed {
                 None
             } else {
-                standing_answer(&mut tx, terminal_ref, request_id).await?
+                standing_answer(&mut tx, terminal, request_id).await?
             };
             tx.commit().await?;
             return Ok(ReversalResponse {
@@ -39,11 +39,11 @@ impl Store {
                 transaction,
             });
         }
-        let (reversed, transaction) = match tx.batch_of_request(terminal_ref, request_id).await? {
-            Some(batch_id) => reverse(&mut tx, terminal_ref, request_id, batch_id).await?,
+        let (reversed, transaction) = match tx.batch_of_request(terminal, request_id).await? {
+            Some(batch_id) => reverse(&mut tx, terminal, request_id, batch_id).await?,
             None => (false, None),
         };
-        tx.insert_reversal(terminal_ref, request_id, reversed, now_ms())
+        tx.insert_reversal(terminal, request_id, reversed, now_ms())
             .await?;
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, reversed, "reversal");
@@ -59,26 +59,27 @@ impl Store {
 /// its batch was settled or it has approved dependents; then its answer stands.
 async fn reverse(
     tx: &mut Tx,
-    terminal_ref: i64,
+    terminal: TerminalRef<'_>,
     request_id: &str,
     batch_id: i64,
 ) -> ApiResult<(bool, Option<TransactionResponse>)> {
-    let batch = tx.batch_state(batch_id).await?;
+    let batch = tx.batch_state(terminal.merchant_id, batch_id).await?;
     let t = tx
-        .transaction_by_request(terminal_ref, request_id)
+        .transaction_by_request(terminal, request_id)
         .await?
         .ok_or_else(|| ApiError::internal("a booked transaction went missing"))?;
     // Money in a batch the terminal already settled stays as settled; a batch the host closed
     // at cut-off is not reconciled yet, so a reversal still applies there.
     let open = matches!(batch, BatchState::Open | BatchState::ClosedByHost);
-    if !open || has_approved_dependents(tx, &t).await? {
-        let standing = standing_answer(tx, terminal_ref, request_id).await?;
+    if !open || has_approved_dependents(tx, terminal.merchant_id, &t).await? {
+        let standing = standing_answer(tx, terminal, request_id).await?;
         return Ok((false, standing));
     }
     if t.status != TxState::Reversed {
-        tx.set_tx_state(t.id, TxState::Reversed).await?;
+        tx.set_tx_state(terminal.merchant_id, t.id, TxState::Reversed)
+            .await?;
         if t.status == TxState::Approved {
-            undo_effect_on_original(tx, &t).await?;
+            undo_effect_on_original(tx, terminal.merchant_id, &t).await?;
         }
     }
     Ok((true, None))
@@ -89,13 +90,17 @@ async fn reverse(
 /// refunds. Undoing a void brings its sale back, so the void's dependents are the sale's
 /// refunds since (none while the void stands: a voided sale cannot be refunded; checked
 /// all the same). A refund has none: it only lowers what its sale has refunded.
-async fn has_approved_dependents(tx: &mut Tx, t: &TxRow) -> ApiResult<bool> {
+async fn has_approved_dependents(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> ApiResult<bool> {
     if t.status != TxState::Approved {
         return Ok(false);
     }
     match (t.kind, t.original_id) {
         (TxKind::Sale, _) => Ok(t.voided || t.refunded_amount > 0),
-        (TxKind::Void, Some(sale)) => Ok(tx.lock_transaction(sale).await?.refunded_amount > 0),
+        (TxKind::Void, Some(sale)) => Ok(tx
+            .lock_transaction(merchant_id, sale)
+            .await?
+            .refunded_amount
+            > 0),
         _ => Ok(false),
     }
 }
@@ -104,10 +109,10 @@ async fn has_approved_dependents(tx: &mut Tx, t: &TxRow) -> ApiResult<bool> {
 /// reversal answers with when it undoes nothing (R8).
 async fn standing_answer(
     tx: &mut Tx,
-    terminal_ref: i64,
+    terminal: TerminalRef<'_>,
     request_id: &str,
 ) -> ApiResult<Option<TransactionResponse>> {
-    let Some(body) = tx.standing_answer(terminal_ref, request_id).await? else {
+    let Some(body) = tx.standing_answer(terminal, request_id).await? else {
         return Ok(None);
     };
     serde_json::from_str(&body)
@@ -115,15 +120,15 @@ async fn standing_answer(
         .map_err(ApiError::internal)
 }
 
-async fn undo_effect_on_original(tx: &mut Tx, t: &TxRow) -> ApiResult<()> {
+async fn undo_effect_on_original(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> ApiResult<()> {
     let Some(original) = t.original_id else {
         return Ok(());
     };
     match t.kind {
         TxKind::Void => {
-            tx.set_voided(original, false).await?;
+            tx.set_voided(merchant_id, original, false).await?;
         }
-        TxKind::Refund => tx.take_refund_back(original, t.amount).await?,
+        TxKind::Refund => tx.take_refund_back(merchant_id, original, t.amount).await?,
         TxKind::Sale => {}
     }
     Ok(())

@@ -21,9 +21,9 @@ pub(super) async fn open_batch_checked(
     fp: &str,
     draw_id: bool,
 ) -> ApiResult<(Checked, Option<Answer>)> {
-    let terminal_ref = s.terminal.terminal_ref;
+    let terminal = s.terminal.key();
     let checked = tx
-        .open_batch_checked(terminal_ref, &req.request_id, req.trace_no, draw_id)
+        .open_batch_checked(terminal, &req.request_id, req.trace_no, draw_id)
         .await?;
     let answer = match checked.fresh {
         Fresh::Reversed => return Err(refused_reversed()),
@@ -31,7 +31,7 @@ pub(super) async fn open_batch_checked(
         Fresh::Booked => {
             // Booked and answered in one transaction: no answer means it was reversed since.
             let stored = tx
-                .stored_answer(terminal_ref, Scope::Tx, &req.request_id)
+                .stored_answer(terminal, Scope::Tx, &req.request_id)
                 .await?
                 .ok_or_else(refused_reversed)?;
             Some(replay(stored, fp)?)
@@ -246,8 +246,9 @@ impl Store {
         let mut tx = self.begin().await?;
         // Lock order everywhere: the terminal's open batch, then other batches, then
         // transaction rows; so a reversal, a settlement or a cut-off waits for us or we for it.
-        let open = tx.open_batch(sale.s.terminal.terminal_ref).await?;
-        if tx.lock_transaction(id).await?.status != TxState::Pending {
+        let terminal = sale.s.terminal.key();
+        let open = tx.open_batch(terminal).await?;
+        if tx.lock_transaction(terminal.merchant_id, id).await?.status != TxState::Pending {
             // A reversal came while the issuer was deciding: the sale stays reversed.
             tx.commit().await?;
             return Err(refused_reversed());
@@ -258,14 +259,8 @@ impl Store {
         let row = decided.row(sale.row(open.id), decision.response_code);
         tx.answer_sale(id, &row).await?;
         let stored = decided.answer.stored(sale.fp);
-        tx.store_answer(
-            row.terminal_ref,
-            Scope::Tx,
-            row.request_id,
-            &stored,
-            now_ms(),
-        )
-        .await?;
+        tx.store_answer(row.terminal(), Scope::Tx, row.request_id, &stored, now_ms())
+            .await?;
         tx.commit().await?;
         Ok(decided.answer)
     }

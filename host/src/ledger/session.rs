@@ -2,7 +2,7 @@
 //! terminal is told of its batches.
 
 use super::{fingerprint, host_totals, Answer, TerminalAuth};
-use crate::db::{next_number, BatchRow, BatchState, Scope, SessionEnd, Tx};
+use crate::db::{next_number, BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
@@ -32,11 +32,11 @@ pub struct Session {
 /// A batch's totals on the host (R10).
 pub(super) async fn batch_totals(
     tx: &mut Tx,
+    terminal: &TerminalAuth,
     b: &BatchRow,
-    currency: &str,
 ) -> ApiResult<BatchTotals> {
-    let lines = tx.ledger_lines(b.id).await?;
-    host_totals(&lines, b.batch_no, currency)
+    let lines = tx.ledger_lines(&terminal.merchant_id, b.id).await?;
+    host_totals(&lines, b.batch_no, &terminal.currency)
 }
 
 impl Store {
@@ -56,10 +56,14 @@ impl Store {
                 )
             })?;
         let key = secrets::random_token()?;
-        tx.use_code(&code_hash, now).await?;
-        tx.set_terminal_key(terminal_ref, &secrets::sha256_hex(&key))
+        let terminal = TerminalRef {
+            merchant_id: &req.merchant_id,
+            id: terminal_ref,
+        };
+        tx.use_code(&req.merchant_id, &code_hash, now).await?;
+        tx.set_terminal_key(terminal, &secrets::sha256_hex(&key))
             .await?;
-        tx.end_sessions(terminal_ref, SessionEnd::Activation, now)
+        tx.end_sessions(terminal, SessionEnd::Activation, now)
             .await?;
         tx.commit().await?;
         Ok(ActivateResponse { terminal_key: key })
@@ -108,23 +112,16 @@ impl Store {
         .await?;
         let now = now_ms();
         let token = secrets::random_token()?;
-        let terminal_ref = terminal.terminal_ref;
+        let key = terminal.key();
         let mut tx = self.begin().await?;
         // One operator at a time on a terminal: a new sign-in ends the previous session.
-        tx.end_sessions(terminal_ref, SessionEnd::SignIn, now)
-            .await?;
+        tx.end_sessions(key, SessionEnd::SignIn, now).await?;
         let token_hash = secrets::sha256_hex(&token);
-        tx.insert_session(
-            &token_hash,
-            terminal_ref,
-            &req.operator,
-            now,
-            now + SESSION_MS,
-        )
-        .await?;
-        let batch = tx.open_batch(terminal_ref).await?;
+        tx.insert_session(&token_hash, key, &req.operator, now, now + SESSION_MS)
+            .await?;
+        let batch = tx.open_batch(key).await?;
         let business_date = tx.business_date().await?;
-        let next_trace_no = tx.last_trace_no(terminal_ref).await?.map_or(1, next_number);
+        let next_trace_no = tx.last_trace_no(key).await?.map_or(1, next_number);
         let closed_batches = closed_batches(&mut tx, terminal).await?;
         tx.commit().await?;
         let (timezone, utc_offset_minutes) = self.wall_clock();
@@ -146,16 +143,16 @@ impl Store {
     /// for the writer nor holds it from a sale, and holds its reader for one trip. Only a
     /// terminal left without an open batch (which `open_batch` repairs) takes the writer.
     pub async fn current_batch(&self, s: &Session) -> ApiResult<CurrentBatchResponse> {
-        let (terminal_ref, currency) = (s.terminal.terminal_ref, &s.terminal.currency);
-        let (b, host_totals) = match self.db().open_batch_lines(terminal_ref).await? {
+        let terminal = &s.terminal;
+        let (b, host_totals) = match self.db().open_batch_lines(terminal.key()).await? {
             Some((b, lines)) => {
-                let totals = host_totals(&lines, b.batch_no, currency)?;
+                let totals = host_totals(&lines, b.batch_no, &terminal.currency)?;
                 (b, totals)
             }
             None => {
                 let mut tx = self.begin().await?;
-                let b = tx.open_batch(terminal_ref).await?;
-                let totals = batch_totals(&mut tx, &b, currency).await?;
+                let b = tx.open_batch(terminal.key()).await?;
+                let totals = batch_totals(&mut tx, terminal, &b).await?;
                 tx.commit().await?;
                 (b, totals)
             }
@@ -170,11 +167,11 @@ impl Store {
 
     /// `POST /v1/sign-off` (R12).
     pub async fn sign_off(&self, s: &Session, req: &SignOffRequest) -> ApiResult<Answer> {
-        let terminal_ref = s.terminal.terminal_ref;
+        let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
             if let Some(a) = self
-                .stored_answer(terminal_ref, Scope::SignOff, id, &fp)
+                .stored_answer(terminal, Scope::SignOff, id, &fp)
                 .await?
             {
                 return Ok(a);
@@ -186,8 +183,11 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin().await?;
         if req.settle == Some(true) {
-            let batch = tx.open_batch(terminal_ref).await?;
-            if tx.batch_has_transactions(batch.id).await? {
+            let batch = tx.open_batch(terminal).await?;
+            if tx
+                .batch_has_transactions(terminal.merchant_id, batch.id)
+                .await?
+            {
                 return Err(ApiError::bad_request(
                     "settle first: the open batch has transactions (POST /v1/settlements)",
                 )
@@ -195,7 +195,12 @@ impl Store {
             }
         }
         if !tx
-            .end_session(&s.token_hash, SessionEnd::SignOff, now)
+            .end_session(
+                terminal.merchant_id,
+                &s.token_hash,
+                SessionEnd::SignOff,
+                now,
+            )
             .await?
         {
             return Err(ApiError::new(ErrorCode::SessionExpired));
@@ -204,14 +209,8 @@ impl Store {
             signed_off_at: Timestamp(now).rfc3339(),
         })?;
         if let Some(id) = &req.request_id {
-            tx.store_answer(
-                terminal_ref,
-                Scope::SignOff,
-                id,
-                &answer.stored(&fp),
-                now_ms(),
-            )
-            .await?;
+            tx.store_answer(terminal, Scope::SignOff, id, &answer.stored(&fp), now_ms())
+                .await?;
         }
         tx.commit().await?;
         Ok(answer)
@@ -223,10 +222,10 @@ impl Store {
 async fn closed_batches(tx: &mut Tx, terminal: &TerminalAuth) -> ApiResult<Vec<ClosedBatch>> {
     let mut closed = Vec::new();
     for b in tx
-        .batches_in_status(terminal.terminal_ref, BatchState::ClosedByHost)
+        .batches_in_status(terminal.key(), BatchState::ClosedByHost)
         .await?
     {
-        let host_totals = batch_totals(tx, &b, &terminal.currency).await?;
+        let host_totals = batch_totals(tx, terminal, &b).await?;
         closed.push(ClosedBatch {
             batch_no: b.batch_no,
             business_date: b.business_date,

@@ -23,18 +23,18 @@ fn json(value: &impl serde::Serialize) -> ApiResult<String> {
 impl Store {
     /// `POST /v1/settlements` (R11, R14).
     pub async fn settle(&self, s: &Session, req: &SettlementRequest) -> ApiResult<Answer> {
-        let terminal_ref = s.terminal.terminal_ref;
+        let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(a) = self
-            .stored_answer(terminal_ref, Scope::Settle, &req.request_id, &fp)
+            .stored_answer(terminal, Scope::Settle, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
         }
         let mut tx = self.begin().await?;
-        let open = tx.open_batch(terminal_ref).await?;
+        let open = tx.open_batch(terminal).await?;
         let batch = tx
-            .batch_by_no(terminal_ref, req.batch_no)
+            .batch_by_no(terminal, req.batch_no)
             .await?
             .ok_or_else(|| no_batch(req.batch_no))?;
         let answer = match batch.status {
@@ -43,7 +43,7 @@ impl Store {
             }
             _ => {
                 // Already settled: the first settlement's answer stands.
-                let body = tx.settle_answer(batch.id).await?;
+                let body = tx.settle_answer(terminal.merchant_id, batch.id).await?;
                 Answer {
                     status: 200,
                     body: body.ok_or_else(|| ApiError::internal("settled batch without answer"))?,
@@ -51,7 +51,7 @@ impl Store {
             }
         };
         tx.store_answer(
-            terminal_ref,
+            terminal,
             Scope::Settle,
             &req.request_id,
             &answer.stored(&fp),
@@ -70,10 +70,10 @@ impl Store {
         batch_no: u32,
         req: &UploadRequest,
     ) -> ApiResult<Answer> {
-        let terminal_ref = s.terminal.terminal_ref;
+        let terminal = s.terminal.key();
         let fp = fingerprint(&(batch_no, req))?;
         if let Some(a) = self
-            .stored_answer(terminal_ref, Scope::Upload, &req.request_id, &fp)
+            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
@@ -81,12 +81,13 @@ impl Store {
         let genesis = genesis_hash(&s.terminal.merchant_id, &s.terminal.terminal_id, batch_no);
         verify_chain(&genesis, &req.entries)?;
         let mut tx = self.begin().await?;
-        let open = tx.open_batch(terminal_ref).await?;
+        let open = tx.open_batch(terminal).await?;
         let batch = tx
-            .batch_by_no(terminal_ref, batch_no)
+            .batch_by_no(terminal, batch_no)
             .await?
             .ok_or_else(|| no_batch(batch_no))?;
-        let (terminal_totals, upload_answer) = tx.upload_state(batch.id).await?;
+        let (terminal_totals, upload_answer) =
+            tx.upload_state(terminal.merchant_id, batch.id).await?;
         let answer = if let Some(body) = upload_answer {
             Answer { status: 200, body }
         } else if batch.status == BatchState::AwaitingUpload {
@@ -100,7 +101,7 @@ impl Store {
             )));
         };
         tx.store_answer(
-            terminal_ref,
+            terminal,
             Scope::Upload,
             &req.request_id,
             &answer.stored(&fp),
@@ -121,13 +122,14 @@ async fn settle_batch(
     batch: &BatchRow,
     open: &BatchRow,
 ) -> ApiResult<Answer> {
-    let host_totals = batch_totals(tx, batch, &s.terminal.currency).await?;
+    let host_totals = batch_totals(tx, &s.terminal, batch).await?;
     let result = outcome(&req.terminal_totals, &host_totals);
     let next_batch_no = if batch.status == BatchState::Open {
-        tx.set_batch_state(batch.id, BatchState::Settling).await?;
+        tx.set_batch_state(&s.terminal.merchant_id, batch.id, BatchState::Settling)
+            .await?;
         let date = tx.business_date().await?;
         let next = next_number(batch.batch_no);
-        tx.insert_open_batch(s.terminal.terminal_ref, next, &date)
+        tx.insert_open_batch(s.terminal.key(), next, &date)
             .await?
             .batch_no
     } else {
@@ -149,7 +151,8 @@ async fn settle_batch(
         host_totals: &json(&host_totals)?,
         answer: &answer.body,
     };
-    tx.record_settlement(batch.id, &settlement).await?;
+    tx.record_settlement(&s.terminal.merchant_id, batch.id, &settlement)
+        .await?;
     Ok(answer)
 }
 
@@ -163,7 +166,7 @@ async fn reconcile(
     terminal_totals: &BatchTotals,
     next_batch_no: u32,
 ) -> ApiResult<Answer> {
-    let host_lines = tx.ledger_lines(batch.id).await?;
+    let host_lines = tx.ledger_lines(&s.terminal.merchant_id, batch.id).await?;
     let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;
     let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
     let result = if discrepancies.is_empty()
@@ -180,6 +183,7 @@ async fn reconcile(
         discrepancies,
         next_batch_no,
     })?;
-    tx.record_upload(batch.id, &answer.body).await?;
+    tx.record_upload(&s.terminal.merchant_id, batch.id, &answer.body)
+        .await?;
     Ok(answer)
 }

@@ -3,7 +3,7 @@
 use super::sale::open_batch_checked;
 use super::{auth_code, rrn_of, Answer, Session};
 use crate::authorizer::response_message;
-use crate::db::{BatchRow, NewTransaction, Scope, Tx, TxRow, TxState};
+use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::protocol::{OriginalRef, TransactionRequest, TransactionResponse, TxKind, TxStatus};
@@ -62,7 +62,7 @@ impl Store {
         let batch = checked.batch;
         let sale = match &original {
             OriginalRef::Trace { trace_no } => {
-                void_target(&mut tx, s.terminal.terminal_ref, &batch, *trace_no, amount).await?
+                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
             }
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
         };
@@ -118,7 +118,7 @@ async fn book_undo(
         host_time: Timestamp(now_ms()).rfc3339(),
     })?;
     tx.store_answer(
-        row.terminal_ref,
+        row.terminal(),
         Scope::Tx,
         row.request_id,
         &answer.stored(fp),
@@ -131,13 +131,16 @@ async fn book_undo(
 /// R6: the approved, unvoided sale with this trace number in the open batch, marked voided.
 async fn void_target(
     tx: &mut Tx,
-    terminal_ref: i64,
+    terminal: TerminalRef<'_>,
     batch: &BatchRow,
     trace_no: u32,
     amount: Amount,
 ) -> ApiResult<TxRow> {
-    let Some(sale) = tx.sale_in_batch(batch.id, trace_no).await? else {
-        return Err(if tx.settled_sale(terminal_ref, trace_no).await? {
+    let Some(sale) = tx
+        .sale_in_batch(terminal.merchant_id, batch.id, trace_no)
+        .await?
+    else {
+        return Err(if tx.settled_sale(terminal, trace_no).await? {
             ApiError::new(ErrorCode::VoidNotAllowedSettled)
         } else {
             ApiError::new(ErrorCode::UnknownTransaction)
@@ -163,7 +166,7 @@ async fn void_target(
             "a void is for the sale's full amount",
         ));
     }
-    if !tx.set_voided(sale.id, true).await? {
+    if !tx.set_voided(terminal.merchant_id, sale.id, true).await? {
         return Err(ApiError::new(ErrorCode::AlreadyVoided));
     }
     Ok(sale)
@@ -188,14 +191,23 @@ async fn refund_target(tx: &mut Tx, s: &Session, rrn: &str, amount: Amount) -> A
         return Err(ApiError::new(ErrorCode::AlreadyVoided));
     }
     if sale.terminal_ref != s.terminal.terminal_ref
-        && tx.terminal_currency(sale.terminal_ref).await? != s.terminal.currency
+        && tx
+            .terminal_currency(TerminalRef {
+                merchant_id: &s.terminal.merchant_id,
+                id: sale.terminal_ref,
+            })
+            .await?
+            != s.terminal.currency
     {
         return Err(ApiError::bad_request("the sale was in another currency"));
     }
-    if tx.add_refund(sale.id, amount.get()).await? {
+    if tx
+        .add_refund(&s.terminal.merchant_id, sale.id, amount.get())
+        .await?
+    {
         return Ok(sale);
     }
-    let now = tx.transaction(sale.id).await?;
+    let now = tx.transaction(&s.terminal.merchant_id, sale.id).await?;
     if now.voided {
         return Err(ApiError::new(ErrorCode::AlreadyVoided));
     }
