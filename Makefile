@@ -85,4 +85,4 @@ mutants-core: toolchain
 
 mutants-host: toolchain
 	scripts/tools.sh mutants
-	$(CARGO) mutants -p softpos-host --file host/src/ledger.rs --timeout 300 -j 1 -o mutants.out/host $(MUTANTS_ARGS)
+	$(CARGO) mutants -p softpos-host --file 'host/src/ledger/*.rs' --timeout 300 -j 1 -o mutants.out/host $(MUTANTS_ARGS)

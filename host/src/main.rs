@@ -20,6 +20,7 @@ mod api;
 mod authorizer;
 mod cli;
 mod conn;
+mod db;
 mod error;
 mod json;
 mod ledger;

@@ -1,0 +1,236 @@
+//! The values of the status and kind columns as Rust enums, and the rows the rules read.
+//!
+//! A column holding a value no rule writes is a bad row: reading it is an error (logged as
+//! `INTERNAL` where it surfaces), never a silent default. The schema's CHECK constraints
+//! (migration 0004) list the same values.
+
+use crate::error::{ApiError, ApiResult};
+use softpos::protocol::TxKind;
+use softpos::terminal::settlement::{LedgerLine, LineStatus};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A value in the database no rule writes: the row is bad, and reading it is an error.
+pub fn bad_row(column: &str, value: &str) -> ApiError {
+    ApiError::internal(format_args!("bad row: {column} is {value:?}"))
+}
+
+/// Declares a column's values: the enum, its text in the database and the parse back.
+macro_rules! column_enum {
+    ($(#[$doc:meta])* $name:ident in $column:literal {
+        $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// The column's text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// Reads the column's text; any other value is a bad row. (`answers.scope` is only
+            /// ever written.)
+            #[allow(dead_code)]
+            pub fn parse(text: &str) -> ApiResult<$name> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(bad_row($column, other)),
+                }
+            }
+        }
+    };
+}
+
+column_enum! {
+    /// `transactions.status`.
+    TxState in "transactions.status" {
+        /// Booked, the issuer still deciding (R8: a reversal may overtake it).
+        Pending = "pending",
+        /// Counts.
+        Approved = "approved",
+        /// Answered, counts nowhere.
+        Declined = "declined",
+        /// Undone by a reversal, counts nowhere.
+        Reversed = "reversed",
+    }
+}
+
+column_enum! {
+    /// `batches.status`.
+    BatchState in "batches.status" {
+        /// Takes transactions; one per terminal.
+        Open = "open",
+        /// Being settled, inside the settlement's own transaction.
+        Settling = "settling",
+        /// Settled unbalanced, waiting for the terminal's journal (R11).
+        AwaitingUpload = "awaiting_upload",
+        /// Done.
+        Settled = "settled",
+        /// Closed at the cut-off, not yet settled by the terminal (R15).
+        ClosedByHost = "closed_by_host",
+    }
+}
+
+column_enum! {
+    /// `sessions.ended_by`.
+    SessionEnd in "sessions.ended_by" {
+        /// Another sign-in on the terminal.
+        SignIn = "sign_in",
+        /// The operator signed off (R12).
+        SignOff = "sign_off",
+        /// The cut-off (R15).
+        Cutoff = "cutoff",
+        /// The terminal was activated again.
+        Activation = "activation",
+    }
+}
+
+column_enum! {
+    /// `answers.scope`: which kind of request an answer is kept for (R9).
+    Scope in "answers.scope" {
+        /// `POST /v1/transactions`.
+        Tx = "tx",
+        /// `POST /v1/settlements`.
+        Settle = "settle",
+        /// `POST /v1/settlements/{batch_no}/upload`.
+        Upload = "upload",
+        /// `POST /v1/sign-off`.
+        SignOff = "sign_off",
+    }
+}
+
+/// `transactions.kind`, the wire's [`TxKind`].
+pub fn tx_kind(text: &str) -> ApiResult<TxKind> {
+    match text {
+        "sale" => Ok(TxKind::Sale),
+        "void" => Ok(TxKind::Void),
+        "refund" => Ok(TxKind::Refund),
+        other => Err(bad_row("transactions.kind", other)),
+    }
+}
+
+/// A batch or trace number read from the database: in 1..=999999, or the row is bad and
+/// reading it is an error, never a silent 0.
+pub fn number_column(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
+    let n: i64 = row.try_get(column)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=999_999).contains(n))
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("{n} is not a batch or trace number (1..=999999)").into(),
+        })
+}
+
+/// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
+pub fn next_number(n: u32) -> u32 {
+    if n >= 999_999 {
+        1
+    } else {
+        n + 1
+    }
+}
+
+/// A 0/1 flag column.
+pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+/// A transaction row, reduced to what the rules look at.
+#[derive(Debug, Clone)]
+pub struct TxRow {
+    /// Row id (the RRN is derived from it).
+    pub id: i64,
+    /// What it does.
+    pub kind: TxKind,
+    /// Minor units.
+    pub amount: i64,
+    /// Where it stands.
+    pub status: TxState,
+    /// Voided (sales).
+    pub voided: bool,
+    /// Sum of approved refunds (sales).
+    pub refunded_amount: i64,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// The sale a void or refund undoes.
+    pub original_id: Option<i64>,
+    /// When it was booked.
+    pub created_at: i64,
+    /// Its terminal.
+    pub terminal_ref: i64,
+}
+
+/// The columns `TxRow::from_row` reads.
+pub const TX_COLUMNS: &str = "id, kind, amount, status, voided, refunded_amount, masked_pan, \
+                              original_id, created_at, terminal_ref";
+
+impl TxRow {
+    /// Reads the [`TX_COLUMNS`].
+    pub fn from_row(row: &AnyRow) -> ApiResult<TxRow> {
+        Ok(TxRow {
+            id: row.try_get("id")?,
+            kind: tx_kind(&row.try_get::<String, _>("kind")?)?,
+            amount: row.try_get("amount")?,
+            status: TxState::parse(&row.try_get::<String, _>("status")?)?,
+            voided: flag(row, "voided")?,
+            refunded_amount: row.try_get("refunded_amount")?,
+            masked_pan: row.try_get("masked_pan")?,
+            original_id: row.try_get("original_id")?,
+            created_at: row.try_get("created_at")?,
+            terminal_ref: row.try_get("terminal_ref")?,
+        })
+    }
+}
+
+/// A batch row.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    /// Row id.
+    pub id: i64,
+    /// The batch number (1..=999999).
+    pub batch_no: u32,
+    /// `YYYY-MM-DD`.
+    pub business_date: String,
+    /// Where it stands.
+    pub status: BatchState,
+}
+
+/// The columns `BatchRow::from_row` reads.
+pub const BATCH_COLUMNS: &str = "id, batch_no, business_date, status";
+
+impl BatchRow {
+    /// Reads the [`BATCH_COLUMNS`].
+    pub fn from_row(row: &AnyRow) -> ApiResult<BatchRow> {
+        Ok(BatchRow {
+            id: row.try_get("id")?,
+            batch_no: number_column(row, "batch_no")?,
+            business_date: row.try_get("business_date")?,
+            status: BatchState::parse(&row.try_get::<String, _>("status")?)?,
+        })
+    }
+}
+
+/// A ledger line from `request_id, kind, trace_no, amount` and the transaction's status in
+/// column `status`.
+pub fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
+    let status = match TxState::parse(&row.try_get::<String, _>(status)?)? {
+        TxState::Approved => LineStatus::Approved,
+        TxState::Declined => LineStatus::Declined,
+        // Neither counts anywhere: a pending sale not yet, a reversed one never.
+        TxState::Reversed | TxState::Pending => LineStatus::Reversed,
+    };
+    Ok(LedgerLine {
+        request_id: row.try_get("request_id")?,
+        kind: tx_kind(&row.try_get::<String, _>("kind")?)?,
+        trace_no: number_column(row, "trace_no")?,
+        amount: row.try_get("amount")?,
+        status,
+    })
+}

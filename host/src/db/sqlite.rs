@@ -1,0 +1,155 @@
+//! What is SQLite's own: one writer connection beside a pool of readers, migrations with
+//! foreign keys off, the next row id from `sqlite_sequence`, and statements that share a trip
+//! to sqlx's worker thread with `BEGIN` and `COMMIT`.
+
+use super::answers::{StoredAnswer, INSERT_ANSWER};
+use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
+use super::transactions::insert_sql;
+use super::writer::{connect_writer, Writer};
+use super::{BatchRow, NewTransaction, Scope, TerminalRef, Tx};
+use crate::error::ApiResult;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Row};
+use std::time::Duration;
+
+/// The id of a new transaction row: NULL draws the next one.
+pub const NEW_ID: &str = "$1";
+
+/// The id the next transaction row will get. AUTOINCREMENT never reuses an id, so it is one
+/// past the table's counter; the writer lock held since `BEGIN IMMEDIATE` keeps any other
+/// writer from taking it before we commit.
+pub const NEXT_ID: &str =
+    "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) + 1 AS id";
+
+/// Opens the writer (migrating the schema on it) and the readers.
+pub async fn open(url: &str) -> Result<(AnyPool, Writer), String> {
+    // `mode=rwc` creates the file on first use.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = if url.contains("mode=") {
+        url.to_owned()
+    } else {
+        format!("{url}{sep}mode=rwc")
+    };
+    let mut conn = connect_writer(&url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    migrate(&mut conn)
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(60))
+        // sqlx pings every connection before lending it out: for a connection that lives in
+        // this process and cannot break, a trip to its worker thread for nothing.
+        .test_before_acquire(false)
+        .connect(&url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let writer = Writer {
+        conn: Some(conn),
+        in_tx: false,
+        url,
+    };
+    Ok((pool, writer))
+}
+
+/// Brings an SQLite database's schema up to date. A migration that rebuilds a table (to add a
+/// CHECK, the only way SQLite can) must run with foreign keys off, and that can only be set
+/// outside a transaction, so here around the migrator, which runs each migration in one; the
+/// keys are checked before they are turned back on (SQLite's documented procedure).
+async fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let migrated = sqlx::migrate!("./migrations/sqlite")
+        .run(&mut *conn)
+        .await
+        .map_err(|e| e.to_string());
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrated?;
+    if !broken.is_empty() {
+        return Err(format!("{} rows break a foreign key", broken.len()));
+    }
+    Ok(())
+}
+
+/// The terminal's open batch, [`FRESH_COLUMNS`] on it, and the id the next transaction row
+/// will get ([`NEXT_ID`]), in one statement: the writer lock taken at `BEGIN IMMEDIATE`
+/// orders it after every other write. Binds `$1` terminal ref, `$2` request id, `$3` trace
+/// number, `$4` merchant id.
+fn batch_checked() -> String {
+    format!(
+        "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
+         b.status AS status, {FRESH_COLUMNS}, \
+         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) AS last_id \
+         FROM batches b WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'"
+    )
+}
+
+/// [`Tx::open_batch_checked`] in one trip, `BEGIN IMMEDIATE` included on a transaction begun
+/// by hand.
+pub async fn open_batch_checked(
+    tx: &mut Tx,
+    t: TerminalRef<'_>,
+    request_id: &str,
+    trace_no: u32,
+) -> ApiResult<Checked> {
+    let checked = batch_checked();
+    let first = format!("{}{checked}", tx.begin_prefix());
+    let rows = sqlx::query(&first)
+        .bind(t.id)
+        .bind(request_id)
+        .bind(i64::from(trace_no))
+        .bind(t.merchant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let row = match rows.into_iter().next() {
+        Some(row) => row,
+        None => {
+            // No open batch: `open_batch` repairs that (rare, so a few more trips).
+            tx.open_batch(t).await?;
+            sqlx::query(&checked)
+                .bind(t.id)
+                .bind(request_id)
+                .bind(i64::from(trace_no))
+                .bind(t.merchant_id)
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    Ok(Checked {
+        batch: BatchRow::from_row(&row)?,
+        fresh: Fresh::from_row(&row)?,
+        next_id: Some(row.try_get::<i64, _>("last_id")? + 1),
+    })
+}
+
+/// One string, so one trip: the transaction row, its answer (R9), `COMMIT`. The worker stops
+/// at the first statement that fails, so `COMMIT` runs only when both inserts did. The answer
+/// takes the row's `$3` merchant, `$2` terminal, `$5` request id and `$16` time.
+pub async fn book_and_commit(
+    tx: &mut Tx,
+    row: &NewTransaction<'_>,
+    answer: &StoredAnswer,
+) -> ApiResult<()> {
+    let sql = format!(
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $17, $5, $18, $19, $20, $16); COMMIT",
+        insert_sql(NEW_ID)
+    );
+    row.bind(sqlx::query(&sql))
+        .bind(Scope::Tx.as_str())
+        .bind(&answer.fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

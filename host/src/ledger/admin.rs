@@ -1,0 +1,119 @@
+//! The operator's commands: `terminal add`, `operator add`, `operator unlock`.
+
+use crate::db::TerminalRef;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::store::{now_ms, Store};
+use softpos::terminal::money::Currency;
+
+/// How long an activation code stays valid.
+pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
+
+fn check_operator_id(operator: &str) -> ApiResult<()> {
+    if operator.len() == 2 && operator.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "an operator is two digits, 01..99, or 00 for the supervisor",
+        ))
+    }
+}
+
+fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
+    if merchant_id.len() == 15 && merchant_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("a merchant id is 15 digits"))
+    }
+}
+
+impl Store {
+    /// `terminal add`: creates the merchant and terminal if absent (with batch 1 open) and
+    /// issues a fresh activation code; older unused codes of the terminal stop working.
+    pub async fn add_terminal(
+        &self,
+        merchant_id: &str,
+        terminal_id: &str,
+        currency: Currency,
+    ) -> ApiResult<(String, String)> {
+        check_merchant_id(merchant_id)?;
+        if terminal_id.len() != 8 || !terminal_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::bad_request(
+                "a terminal id is 8 letters or digits",
+            ));
+        }
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        tx.ensure_merchant(merchant_id).await?;
+        let (terminal_ref, currency) = match tx.find_terminal(merchant_id, terminal_id).await? {
+            Some(found) => found,
+            None => {
+                let code = currency.code();
+                let id = tx
+                    .insert_terminal(merchant_id, terminal_id, code, now)
+                    .await?;
+                let date = tx.business_date().await?;
+                let terminal = TerminalRef { merchant_id, id };
+                tx.insert_open_batch(terminal, 1, &date).await?;
+                (id, code.to_owned())
+            }
+        };
+        let code = secrets::activation_code()?;
+        let code_hash = secrets::sha256_hex(secrets::normalise_code(&code));
+        let terminal = TerminalRef {
+            merchant_id,
+            id: terminal_ref,
+        };
+        tx.replace_code(terminal, &code_hash, now, now + ACTIVATION_VALID_MS)
+            .await?;
+        tx.commit().await?;
+        Ok((code, currency))
+    }
+
+    /// `operator add`: creates or replaces an operator's password (and lifts its lockouts on
+    /// every terminal).
+    pub async fn add_operator(
+        &self,
+        merchant_id: &str,
+        operator: &str,
+        password: String,
+    ) -> ApiResult<()> {
+        check_merchant_id(merchant_id)?;
+        check_operator_id(operator)?;
+        if password.chars().count() < 4 {
+            return Err(ApiError::bad_request(
+                "a password has at least 4 characters",
+            ));
+        }
+        let hash = secrets::hash_password(password).await?;
+        let mut tx = self.begin().await?;
+        tx.ensure_merchant(merchant_id).await?;
+        tx.upsert_operator(merchant_id, operator, &hash).await?;
+        tx.delete_locks(merchant_id, operator, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `operator unlock`: lifts an operator's R16 lockout on one terminal of the merchant, or
+    /// on all of them; returns how many locks (or counts of wrong passwords) it cleared.
+    pub async fn unlock_operator(
+        &self,
+        merchant_id: &str,
+        operator: &str,
+        terminal_id: Option<&str>,
+    ) -> ApiResult<u64> {
+        check_merchant_id(merchant_id)?;
+        check_operator_id(operator)?;
+        let mut tx = self.begin().await?;
+        if let Some(terminal_id) = terminal_id {
+            if tx.find_terminal(merchant_id, terminal_id).await?.is_none() {
+                return Err(ApiError::bad_request(format_args!(
+                    "merchant {merchant_id} has no terminal {terminal_id}"
+                )));
+            }
+        }
+        let cleared = tx.delete_locks(merchant_id, operator, terminal_id).await?;
+        tx.commit().await?;
+        Ok(cleared)
+    }
+}

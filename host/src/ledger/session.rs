@@ -1,0 +1,236 @@
+//! Activation, sign-in (R16) and sign-off (R12), the session behind a token, and what a
+//! terminal is told of its batches.
+
+use super::{fingerprint, host_totals, Answer, TerminalAuth};
+use crate::db::{next_number, BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::store::{now_ms, Store};
+use softpos::protocol::{
+    ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
+    SignInRequest, SignInResponse, SignOffRequest, SignOffResponse,
+};
+use softpos::terminal::time::Timestamp;
+use softpos::ErrorCode;
+
+/// How long a session lives at most (a cut-off or sign-off ends it sooner).
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+/// A live session: an operator signed in on a terminal.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The terminal.
+    pub terminal: TerminalAuth,
+    /// `"00"`..`"99"`.
+    pub operator: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Ended by a sign-off (only the sign-off handler accepts such a session, to replay).
+    pub ended: bool,
+}
+
+/// A batch's totals on the host (R10).
+pub(super) async fn batch_totals(
+    tx: &mut Tx,
+    terminal: &TerminalAuth,
+    b: &BatchRow,
+) -> ApiResult<BatchTotals> {
+    let lines = tx.ledger_lines(&terminal.merchant_id, b.id).await?;
+    host_totals(&lines, b.batch_no, &terminal.currency)
+}
+
+impl Store {
+    /// `POST /v1/activate`: a single-use code (24 h) becomes the terminal key; a new key
+    /// replaces the old one and ends the terminal's sessions.
+    pub async fn activate(&self, req: &ActivateRequest) -> ApiResult<ActivateResponse> {
+        let now = now_ms();
+        let code_hash = secrets::sha256_hex(secrets::normalise_code(&req.activation_code));
+        let mut tx = self.begin().await?;
+        let terminal_ref = tx
+            .terminal_of_code(&code_hash, &req.merchant_id, &req.terminal_id, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::detail(
+                    ErrorCode::BadCredentials,
+                    "unknown, used or expired activation code",
+                )
+            })?;
+        let key = secrets::random_token()?;
+        let terminal = TerminalRef {
+            merchant_id: &req.merchant_id,
+            id: terminal_ref,
+        };
+        tx.use_code(&req.merchant_id, &code_hash, now).await?;
+        tx.set_terminal_key(terminal, &secrets::sha256_hex(&key))
+            .await?;
+        tx.end_sessions(terminal, SessionEnd::Activation, now)
+            .await?;
+        tx.commit().await?;
+        Ok(ActivateResponse { terminal_key: key })
+    }
+
+    /// The terminal behind a terminal key, if any.
+    pub async fn terminal_by_key(&self, key: &str) -> ApiResult<Option<TerminalAuth>> {
+        self.db()
+            .terminal_by_key_hash(&secrets::sha256_hex(key))
+            .await
+    }
+
+    /// The session behind a token: `SESSION_EXPIRED` when unknown, ended or expired. With
+    /// `allow_signed_off`, a session ended by sign-off comes back marked `ended` (so a retried
+    /// sign-off can replay its answer).
+    pub async fn session(&self, token: &str, allow_signed_off: bool) -> ApiResult<Session> {
+        let token_hash = secrets::sha256_hex(token);
+        let expired = || ApiError::new(ErrorCode::SessionExpired);
+        let row = self.db().session(&token_hash).await?.ok_or_else(expired)?;
+        if row.ended && !(allow_signed_off && row.ended_by == Some(SessionEnd::SignOff)) {
+            return Err(expired());
+        }
+        if !row.ended && row.expires_at <= now_ms() {
+            return Err(expired());
+        }
+        Ok(Session {
+            terminal: row.terminal,
+            operator: row.operator,
+            token_hash,
+            ended: row.ended,
+        })
+    }
+
+    /// `POST /v1/sign-in` (R16).
+    pub async fn sign_in(
+        &self,
+        terminal: &TerminalAuth,
+        req: &SignInRequest,
+    ) -> ApiResult<SignInResponse> {
+        self.check_operator(
+            terminal,
+            &req.operator,
+            &req.password,
+            ErrorCode::BadCredentials,
+        )
+        .await?;
+        let now = now_ms();
+        let token = secrets::random_token()?;
+        let key = terminal.key();
+        let mut tx = self.begin().await?;
+        // One operator at a time on a terminal: a new sign-in ends the previous session.
+        tx.end_sessions(key, SessionEnd::SignIn, now).await?;
+        let token_hash = secrets::sha256_hex(&token);
+        tx.insert_session(&token_hash, key, &req.operator, now, now + SESSION_MS)
+            .await?;
+        let batch = tx.open_batch(key).await?;
+        let business_date = tx.business_date().await?;
+        let next_trace_no = tx.last_trace_no(key).await?.map_or(1, next_number);
+        let closed_batches = closed_batches(&mut tx, terminal).await?;
+        tx.commit().await?;
+        let (timezone, utc_offset_minutes) = self.wall_clock();
+        Ok(SignInResponse {
+            session_token: token,
+            expires_at: Timestamp(now + SESSION_MS).rfc3339(),
+            operator: req.operator.clone(),
+            business_date,
+            batch_no: batch.batch_no,
+            next_trace_no,
+            currency: terminal.currency.clone(),
+            closed_batches,
+            timezone,
+            utc_offset_minutes: Some(utc_offset_minutes),
+        })
+    }
+
+    /// `GET /v1/batches/current`: a read, in one statement on a reader, so it never waits
+    /// for the writer nor holds it from a sale, and holds its reader for one trip. Only a
+    /// terminal left without an open batch (which `open_batch` repairs) takes the writer.
+    pub async fn current_batch(&self, s: &Session) -> ApiResult<CurrentBatchResponse> {
+        let terminal = &s.terminal;
+        let (b, host_totals) = match self.db().open_batch_lines(terminal.key()).await? {
+            Some((b, lines)) => {
+                let totals = host_totals(&lines, b.batch_no, &terminal.currency)?;
+                (b, totals)
+            }
+            None => {
+                let mut tx = self.begin().await?;
+                let b = tx.open_batch(terminal.key()).await?;
+                let totals = batch_totals(&mut tx, terminal, &b).await?;
+                tx.commit().await?;
+                (b, totals)
+            }
+        };
+        Ok(CurrentBatchResponse {
+            batch_no: b.batch_no,
+            business_date: b.business_date,
+            status: BatchStatus::Open,
+            host_totals,
+        })
+    }
+
+    /// `POST /v1/sign-off` (R12).
+    pub async fn sign_off(&self, s: &Session, req: &SignOffRequest) -> ApiResult<Answer> {
+        let terminal = s.terminal.key();
+        let fp = fingerprint(req)?;
+        if let Some(id) = &req.request_id {
+            if let Some(a) = self
+                .stored_answer(terminal, Scope::SignOff, id, &fp)
+                .await?
+            {
+                return Ok(a);
+            }
+        }
+        if s.ended {
+            return Err(ApiError::new(ErrorCode::SessionExpired));
+        }
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        if req.settle == Some(true) {
+            let batch = tx.open_batch(terminal).await?;
+            if tx
+                .batch_has_transactions(terminal.merchant_id, batch.id)
+                .await?
+            {
+                return Err(ApiError::bad_request(
+                    "settle first: the open batch has transactions (POST /v1/settlements)",
+                )
+                .with_status(409));
+            }
+        }
+        if !tx
+            .end_session(
+                terminal.merchant_id,
+                &s.token_hash,
+                SessionEnd::SignOff,
+                now,
+            )
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::SessionExpired));
+        }
+        let answer = Answer::ok(&SignOffResponse {
+            signed_off_at: Timestamp(now).rfc3339(),
+        })?;
+        if let Some(id) = &req.request_id {
+            tx.store_answer(terminal, Scope::SignOff, id, &answer.stored(&fp), now_ms())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+/// The terminal's batches closed at a cut-off and not yet settled, with the host's totals
+/// (R15): a terminal signing in settles them.
+async fn closed_batches(tx: &mut Tx, terminal: &TerminalAuth) -> ApiResult<Vec<ClosedBatch>> {
+    let mut closed = Vec::new();
+    for b in tx
+        .batches_in_status(terminal.key(), BatchState::ClosedByHost)
+        .await?
+    {
+        let host_totals = batch_totals(tx, terminal, &b).await?;
+        closed.push(ClosedBatch {
+            batch_no: b.batch_no,
+            business_date: b.business_date,
+            host_totals,
+        });
+    }
+    Ok(closed)
+}

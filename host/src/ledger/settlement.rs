@@ -1,0 +1,189 @@
+//! R11 settlement \[结算\] and batch upload \[批上送\] (R14, R19); the totals are the fold the
+//! terminal makes too (`softpos::terminal::settlement`).
+
+use super::session::batch_totals;
+use super::{fingerprint, host_totals, Answer, Session};
+use crate::db::{next_number, BatchRow, BatchState, Scope, Settlement, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{now_ms, Store};
+use softpos::protocol::{
+    BatchTotals, Outcome, SettlementRequest, SettlementResponse, UploadRequest, UploadResponse,
+};
+use softpos::terminal::journal::{genesis_hash, ledger_lines, verify_chain};
+use softpos::terminal::settlement::{compare, outcome};
+
+fn no_batch(batch_no: u32) -> ApiError {
+    ApiError::bad_request(format_args!("this terminal has no batch {batch_no}"))
+}
+
+fn json(value: &impl serde::Serialize) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(ApiError::internal)
+}
+
+impl Store {
+    /// `POST /v1/settlements` (R11, R14).
+    pub async fn settle(&self, s: &Session, req: &SettlementRequest) -> ApiResult<Answer> {
+        let terminal = s.terminal.key();
+        let fp = fingerprint(req)?;
+        if let Some(a) = self
+            .stored_answer(terminal, Scope::Settle, &req.request_id, &fp)
+            .await?
+        {
+            return Ok(a);
+        }
+        let mut tx = self.begin().await?;
+        let open = tx.open_batch(terminal).await?;
+        let batch = tx
+            .batch_by_no(terminal, req.batch_no)
+            .await?
+            .ok_or_else(|| no_batch(req.batch_no))?;
+        let answer = match batch.status {
+            BatchState::Open | BatchState::ClosedByHost => {
+                settle_batch(&mut tx, s, req, &batch, &open).await?
+            }
+            _ => {
+                // Already settled: the first settlement's answer stands.
+                let body = tx.settle_answer(terminal.merchant_id, batch.id).await?;
+                Answer {
+                    status: 200,
+                    body: body.ok_or_else(|| ApiError::internal("settled batch without answer"))?,
+                }
+            }
+        };
+        tx.store_answer(
+            terminal,
+            Scope::Settle,
+            &req.request_id,
+            &answer.stored(&fp),
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(request_id = %req.request_id, batch_no = req.batch_no, "settlement");
+        Ok(answer)
+    }
+
+    /// `POST /v1/settlements/{batch_no}/upload` (R11, R19).
+    pub async fn upload(
+        &self,
+        s: &Session,
+        batch_no: u32,
+        req: &UploadRequest,
+    ) -> ApiResult<Answer> {
+        let terminal = s.terminal.key();
+        let fp = fingerprint(&(batch_no, req))?;
+        if let Some(a) = self
+            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
+            .await?
+        {
+            return Ok(a);
+        }
+        let genesis = genesis_hash(&s.terminal.merchant_id, &s.terminal.terminal_id, batch_no);
+        verify_chain(&genesis, &req.entries)?;
+        let mut tx = self.begin().await?;
+        let open = tx.open_batch(terminal).await?;
+        let batch = tx
+            .batch_by_no(terminal, batch_no)
+            .await?
+            .ok_or_else(|| no_batch(batch_no))?;
+        let (terminal_totals, upload_answer) =
+            tx.upload_state(terminal.merchant_id, batch.id).await?;
+        let answer = if let Some(body) = upload_answer {
+            Answer { status: 200, body }
+        } else if batch.status == BatchState::AwaitingUpload {
+            let terminal_totals: BatchTotals =
+                serde_json::from_str(&terminal_totals.unwrap_or_default())
+                    .map_err(ApiError::internal)?;
+            reconcile(&mut tx, s, req, &batch, &terminal_totals, open.batch_no).await?
+        } else {
+            return Err(ApiError::bad_request(format_args!(
+                "batch {batch_no} is not waiting for an upload"
+            )));
+        };
+        tx.store_answer(
+            terminal,
+            Scope::Upload,
+            &req.request_id,
+            &answer.stored(&fp),
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+/// Settles a batch open or closed at the cut-off: the host's totals against the terminal's,
+/// and the next batch opened when this one was the open one.
+async fn settle_batch(
+    tx: &mut Tx,
+    s: &Session,
+    req: &SettlementRequest,
+    batch: &BatchRow,
+    open: &BatchRow,
+) -> ApiResult<Answer> {
+    let host_totals = batch_totals(tx, &s.terminal, batch).await?;
+    let result = outcome(&req.terminal_totals, &host_totals);
+    let next_batch_no = if batch.status == BatchState::Open {
+        tx.set_batch_state(&s.terminal.merchant_id, batch.id, BatchState::Settling)
+            .await?;
+        let date = tx.business_date().await?;
+        let next = next_number(batch.batch_no);
+        tx.insert_open_batch(s.terminal.key(), next, &date)
+            .await?
+            .batch_no
+    } else {
+        open.batch_no
+    };
+    let answer = Answer::ok(&SettlementResponse {
+        batch_no: batch.batch_no,
+        outcome: result,
+        host_totals: host_totals.clone(),
+        next_batch_no,
+    })?;
+    let status = match result {
+        Outcome::Balanced => BatchState::Settled,
+        Outcome::Unbalanced => BatchState::AwaitingUpload,
+    };
+    let settlement = Settlement {
+        status,
+        terminal_totals: &json(&req.terminal_totals)?,
+        host_totals: &json(&host_totals)?,
+        answer: &answer.body,
+    };
+    tx.record_settlement(&s.terminal.merchant_id, batch.id, &settlement)
+        .await?;
+    Ok(answer)
+}
+
+/// R11: the terminal's journal against the host's rows of a batch settled unbalanced; the
+/// batch is settled either way, with the discrepancies in the answer.
+async fn reconcile(
+    tx: &mut Tx,
+    s: &Session,
+    req: &UploadRequest,
+    batch: &BatchRow,
+    terminal_totals: &BatchTotals,
+    next_batch_no: u32,
+) -> ApiResult<Answer> {
+    let host_lines = tx.ledger_lines(&s.terminal.merchant_id, batch.id).await?;
+    let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;
+    let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
+    let result = if discrepancies.is_empty()
+        && outcome(terminal_totals, &host_totals) == Outcome::Balanced
+    {
+        Outcome::Balanced
+    } else {
+        Outcome::Unbalanced
+    };
+    let answer = Answer::ok(&UploadResponse {
+        batch_no: batch.batch_no,
+        outcome: result,
+        host_totals,
+        discrepancies,
+        next_batch_no,
+    })?;
+    tx.record_upload(&s.terminal.merchant_id, batch.id, &answer.body)
+        .await?;
+    Ok(answer)
+}
