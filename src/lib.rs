@@ -7,7 +7,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`terminal`] | the terminal: rules R1–R14, R18, R19, pure and deterministic |
-//! | [`protocol`] | the host's HTTP API as serde types (CONTRACT.md section 4) |
+//! | [`protocol`] | the host's HTTP API as serde types (docs/api.md) |
 //! | [`error`] | the contract's error codes with English and Chinese messages |
 //! | `wasm` | (wasm32 only) the JavaScript API: fetch, IndexedDB, timers, the widget |
 #![deny(missing_docs)]

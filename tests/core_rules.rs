@@ -1,4 +1,4 @@
-//! One test (or a few) per terminal rule of CONTRACT.md, named after it.
+//! One test (or a few) per terminal rule of docs/rules.md, named after it.
 
 #![cfg(not(target_arch = "wasm32"))]
 

@@ -170,7 +170,7 @@ async fn r8_an_answer_lost_after_the_host_committed_is_reversed() {
 async fn r8_a_bare_4xx_after_the_host_committed_is_no_answer_and_reversed() {
     let t = signed_in(&fresh_terminal().await, "memory").await;
     // A proxy's own 404, 408, 429 or 499 after it forwarded the sale says nothing about it:
-    // the host booked each one. Only the contract's error body is a refusal (CONTRACT.md 6).
+    // the host booked each one. Only the contract's error body is a refusal (docs/rules.md, "R8 in detail").
     let mut approved = 0;
     for (i, status) in [404u16, 408, 429, 499].into_iter().enumerate() {
         fault_status("/v1/transactions", status).await;

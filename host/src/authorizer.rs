@@ -65,7 +65,7 @@ pub trait Authorizer: Send + Sync + 'static {
     }
 }
 
-/// The contract's issuer simulator (CONTRACT.md section 4).
+/// The issuer simulator (docs/rules.md, R5: the simulator's cards).
 #[derive(Debug, Clone)]
 pub struct IssuerSimulator {
     /// How long the answer for `4000000000003220` is held back.
@@ -80,7 +80,7 @@ impl Default for IssuerSimulator {
     }
 }
 
-/// The card whose answer the simulator holds back (CONTRACT.md section 4).
+/// The card whose answer the simulator holds back (docs/rules.md, R5).
 const HELD_BACK_CARD: &str = "4000000000003220";
 
 impl Authorizer for IssuerSimulator {

@@ -1,4 +1,4 @@
-//! The host over HTTP, one test per rule of CONTRACT.md, on SQLite and (when configured)
+//! The host over HTTP, one test per rule of docs/rules.md, on SQLite and (when configured)
 //! PostgreSQL. Each test starts the real binary with its own database.
 
 mod common;

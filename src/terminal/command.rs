@@ -38,7 +38,7 @@ impl Config {
         }
     }
 
-    /// Checks the identifiers of CONTRACT.md section 1.
+    /// Checks the identifiers (docs/rules.md, "Identifiers and amounts").
     pub fn validate(&self) -> Result<(), Error> {
         if self.merchant_id.len() != 15 || !self.merchant_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::with_detail(

@@ -4,7 +4,7 @@ use crate::error::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The largest amount one transaction may carry (CONTRACT.md section 1).
+/// The largest amount one transaction may carry (docs/rules.md, "Identifiers and amounts").
 pub const MAX_AMOUNT: i64 = 99_999_999_999;
 
 /// A transaction amount: minor units in `1..=MAX_AMOUNT`. One that exists is valid (R3).

@@ -61,7 +61,7 @@ pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
     match status {
         200..=299 => codec::answer(&out.call, &json),
 
-        // CONTRACT.md section 6: only the host's own error, with a code this terminal knows,
+        // docs/rules.md, "R8 in detail": only the host's own error, with a code this terminal knows,
         // is a refusal. A bare 4xx may be a proxy's after it forwarded the request, and BUSY
         // (the host's limits, 429 or 503) means "not now": neither says the request was not
         // booked, so both go the way of no answer, which reverses a transaction.
