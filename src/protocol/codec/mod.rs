@@ -9,6 +9,8 @@
 //! ([`json`]), so the fuzz target `fuzz/fuzz_targets/codec_vs_serde.rs` runs the very reader the
 //! browser ships against serde's answer.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod differential;
 pub mod json;
 mod terminal;
 
