@@ -8,7 +8,7 @@ use std::fmt;
 /// The table of codes: one row per code, from which the enum, its wire form, its messages,
 /// its HTTP status, its codec and its TypeScript union are made.
 macro_rules! error_codes {
-    ($($(#[$doc:meta])* $v:ident = $code:literal, $status:literal, $zh:literal, $en:literal;)*) => {
+    ($($(#[$doc:meta])* $v:ident = $code:tt, $status:literal, $zh:literal, $en:literal;)*) => {
         /// Every way an operation can fail, exactly the codes of CONTRACT.md section 3.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

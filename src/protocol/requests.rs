@@ -160,8 +160,9 @@ wire! {
     }
 }
 
-/// The transaction a void or refund refers to. Untagged, so outside [`wire!`]: its codec and
-/// TypeScript are written here, next to it, and `tests/codec.rs` holds them to serde's.
+// Untagged, so outside `wire!`: its codec and TypeScript are written here, next to it, and
+// tests/codec.rs holds them to serde's.
+/// The transaction a void or refund refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]

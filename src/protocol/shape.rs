@@ -221,7 +221,7 @@ macro_rules! wire {
         $crate::protocol::shape::typescript_section!($name);
     };
     (@ enum [$(#[$m:meta])*] $name:ident {
-        $($(#[$vm:meta])* $v:ident = $s:literal),* $(,)?
+        $($(#[$vm:meta])* $v:ident = $s:tt),* $(,)?
     }) => {
         #[derive(serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
