@@ -19,6 +19,8 @@ macro_rules! error_codes {
         impl ErrorCode {
             /// Every code, in the contract's order.
             pub const ALL: [ErrorCode; [$($code),*].len()] = [$(Self::$v),*];
+            /// Their wire forms, in the same order.
+            const CODES: [&'static str; [$($code),*].len()] = [$($code),*];
 
             /// The code as it appears on the wire and in JS (`NOT_SIGNED_IN`).
             pub fn as_str(self) -> &'static str {
@@ -104,17 +106,18 @@ error_codes! {
 impl ErrorCode {
     /// Parses a wire code; unknown codes are `None` so a newer host cannot crash an older terminal.
     pub fn parse(code: &str) -> Option<ErrorCode> {
-        Self::ALL.into_iter().find(|c| c.as_str() == code)
+        let i = Self::CODES.iter().position(|c| *c == code)?;
+        Self::ALL.get(i).copied()
     }
 }
 
-/// Read by [`ErrorCode::parse`]; writes its wire form.
+/// Read and written in its wire form.
 impl crate::protocol::codec::Decode for ErrorCode {
     fn decode<V: crate::protocol::codec::Value>(
         v: &V,
     ) -> Result<Self, crate::protocol::codec::Unreadable> {
-        v.as_string()
-            .and_then(|s| ErrorCode::parse(&s))
+        crate::protocol::codec::variant(v, &Self::CODES)
+            .and_then(|i| Self::ALL.get(i).copied())
             .ok_or(crate::protocol::codec::BAD)
     }
     fn stand_in() -> Self {

@@ -97,7 +97,7 @@ pub fn field<T: Decode, V: Value>(obj: &V, key: &'static str) -> Result<T, Unrea
 /// before it, and for the 17-field journal entry that cleanup code was most of the reader.
 /// Built this way a struct reader is one call per field and one check at the end.
 #[inline(never)]
-pub fn field_into<T: Decode, V: Value>(
+pub(crate) fn field_into<T: Decode, V: Value>(
     obj: &V,
     key: &'static str,
     first: &mut Option<Unreadable>,
@@ -188,14 +188,9 @@ impl<T: Decode> Decode for Vec<T> {
         Vec::new()
     }
 }
-impl<T: Encode> Encode for [T] {
-    fn encode<V: Value>(&self) -> V {
-        V::array(self.iter().map(Encode::encode))
-    }
-}
 impl<T: Encode> Encode for Vec<T> {
     fn encode<V: Value>(&self) -> V {
-        self.as_slice().encode()
+        V::array(self.iter().map(Encode::encode))
     }
 }
 impl<T: Decode> Decode for VecDeque<T> {
@@ -252,28 +247,34 @@ macro_rules! codec_struct {
 }
 pub(crate) use codec_struct;
 
+/// Which of `names` the value is: one loop that every enum's reader shares.
+#[inline(never)]
+pub(crate) fn variant<V: Value>(v: &V, names: &[&str]) -> Option<usize> {
+    let name = v.as_string()?;
+    names.iter().position(|n| *n == name)
+}
+
 /// A unit enum as its wire name.
 macro_rules! codec_enum {
-    ($t:ty { $first:ident = $first_name:literal $(, $v:ident = $name:literal)* $(,)? }) => {
+    ($t:ident { $first:ident = $first_name:literal $(, $v:ident = $name:literal)* $(,)? }) => {
         impl $crate::protocol::codec::Decode for $t {
             fn decode<V: $crate::protocol::codec::Value>(
                 v: &V,
             ) -> Result<Self, $crate::protocol::codec::Unreadable> {
-                match v.as_string().as_deref() {
-                    Some($first_name) => Ok(Self::$first),
-                    $(Some($name) => Ok(Self::$v),)*
-                    _ => Err($crate::protocol::codec::BAD),
-                }
+                const ALL: &[$t] = &[$t::$first $(, $t::$v)*];
+                $crate::protocol::codec::variant(v, &[$first_name $(, $name)*])
+                    .and_then(|i| ALL.get(i).copied())
+                    .ok_or($crate::protocol::codec::BAD)
             }
             fn stand_in() -> Self {
-                Self::$first
+                $t::$first
             }
         }
         impl $crate::protocol::codec::Encode for $t {
             fn encode<V: $crate::protocol::codec::Value>(&self) -> V {
                 V::string(match self {
-                    Self::$first => $first_name,
-                    $(Self::$v => $name,)*
+                    $t::$first => $first_name,
+                    $($t::$v => $name,)*
                 })
             }
         }
