@@ -6,7 +6,7 @@
 //! handed to wasm-bindgen's `typescript_custom_section`, so `wasm-bindgen` writes it into the
 //! `.d.ts` on every build, with no generator step to forget, and nothing of it reaches the
 //! shipped module (the section is read and dropped by wasm-bindgen). Keys are camelCase there:
-//! the JS API hands every shape out camelized (src/wasm/mod.rs).
+//! the JS API hands every shape out camelized (`to_js` in src/wasm/js.rs).
 
 /// Room for the longest declaration (the journal entry's, about 500 bytes); a longer one is a
 /// compile error, not a truncation.

@@ -124,7 +124,7 @@ impl Encode for Call {
 
 /// The TypeScript of the JS API's own shapes, which are no wire shape: the configuration,
 /// the requests it takes, its events. Every wire shape and result brings its own declaration
-/// (src/protocol/shape.rs); JS sees those camelCase, as `to_js` in src/wasm/mod.rs hands them out.
+/// (src/protocol/shape.rs); JS sees those camelCase, as `to_js` in src/wasm/js.rs hands them out.
 #[wasm_bindgen(typescript_custom_section)]
 const API_TYPES: &str = r#"
 export type Config = {
