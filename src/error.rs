@@ -24,23 +24,20 @@ macro_rules! error_codes {
 
             /// The code as it appears on the wire and in JS (`NOT_SIGNED_IN`).
             pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$v => $code,)*
-                }
+                // The enum is declared above without discriminants: a code's is its place.
+                Self::CODES.get(self as usize).copied().unwrap_or_default()
             }
 
             /// The English message shown to an operator.
             pub fn message_en(self) -> &'static str {
-                match self {
-                    $(Self::$v => $en,)*
-                }
+                const TEXT: &[&str] = &[$($en),*];
+                TEXT.get(self as usize).copied().unwrap_or_default()
             }
 
             /// The Chinese message shown to an operator.
             pub fn message_zh(self) -> &'static str {
-                match self {
-                    $(Self::$v => $zh,)*
-                }
+                const TEXT: &[&str] = &[$($zh),*];
+                TEXT.get(self as usize).copied().unwrap_or_default()
             }
 
             /// The HTTP status the host answers with for this code.

@@ -120,4 +120,39 @@ mod tests {
             }
         );
     }
+
+    /// `as_str` reads a variant's name by its place; serde names it by its attribute.
+    #[test]
+    fn every_wire_enum_names_its_variants_as_serde_does() {
+        fn same<T: serde::Serialize>(v: T, name: &str) {
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{name}\""));
+        }
+        for v in [
+            BatchStatus::Open,
+            BatchStatus::AwaitingUpload,
+            BatchStatus::Settled,
+        ] {
+            same(v, v.as_str());
+        }
+        same(
+            BatchStatus::ClosedByHost,
+            BatchStatus::ClosedByHost.as_str(),
+        );
+        for v in [TxKind::Sale, TxKind::Void, TxKind::Refund] {
+            same(v, v.as_str());
+        }
+        for v in [
+            EntryStatus::Approved,
+            EntryStatus::Unknown,
+            EntryStatus::Voided,
+        ] {
+            same(v, v.as_str());
+        }
+        for v in [
+            DiscrepancyKind::MissingOnHost,
+            DiscrepancyKind::StatusMismatch,
+        ] {
+            same(v, v.as_str());
+        }
+    }
 }

@@ -221,24 +221,43 @@ macro_rules! wire {
         $crate::protocol::shape::typescript_section!($name);
     };
     (@ enum [$(#[$m:meta])*] $name:ident {
-        $($(#[$vm:meta])* $v:ident = $s:tt),* $(,)?
+        $(#[$vm0:meta])* $v0:ident = $s0:tt $(, $(#[$vm:meta])* $v:ident = $s:tt)* $(,)?
     }) => {
         #[derive(serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         $(#[$m])*
         pub enum $name {
+            $(#[$vm0])* #[serde(rename = $s0)] $v0,
             $($(#[$vm])* #[serde(rename = $s)] $v,)*
         }
         impl $name {
+            const ALL: &'static [$name] = &[$name::$v0 $(, $name::$v)*];
+            const NAMES: &'static [&'static str] = &[$s0 $(, $s)*];
+
             /// The wire name.
             pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$v => $s,)*
-                }
+                // Declared above without discriminants: a variant's is its place in NAMES.
+                Self::NAMES.get(self as usize).copied().unwrap_or_default()
             }
         }
-        $crate::protocol::codec::codec_enum!($name { $($v = $s),* });
-        $crate::protocol::shape::ts_union!($name [$($s),*]);
+        impl $crate::protocol::codec::Decode for $name {
+            fn decode<V: $crate::protocol::codec::Value>(
+                v: &V,
+            ) -> Result<Self, $crate::protocol::codec::Unreadable> {
+                $crate::protocol::codec::variant(v, Self::NAMES)
+                    .and_then(|i| Self::ALL.get(i).copied())
+                    .ok_or($crate::protocol::codec::BAD)
+            }
+            fn stand_in() -> Self {
+                $name::$v0
+            }
+        }
+        impl $crate::protocol::codec::Encode for $name {
+            fn encode<V: $crate::protocol::codec::Value>(&self) -> V {
+                V::string(self.as_str())
+            }
+        }
+        $crate::protocol::shape::ts_union!($name [$s0 $(, $s)*]);
         $crate::protocol::shape::typescript_section!($name);
     };
 }
