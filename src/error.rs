@@ -3,183 +3,127 @@
 //! A code is stable (storefronts switch on it); the message is for people and may carry a
 //! detail such as the seconds an operator stays locked.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Every way an operation can fail, exactly the codes of CONTRACT.md section 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
+/// The table of codes: one row per code, from which the enum, its wire form, its messages,
+/// its HTTP status, its codec and its TypeScript union are made.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $v:ident = $code:tt, $status:literal, $zh:literal, $en:literal;)*) => {
+        /// Every way an operation can fail, exactly the codes of CONTRACT.md section 3.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $code)] $v,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the contract's order.
+            pub const ALL: [ErrorCode; [$($code),*].len()] = [$(Self::$v),*];
+            /// Their wire forms, in the same order.
+            const CODES: [&'static str; [$($code),*].len()] = [$($code),*];
+
+            /// The code as it appears on the wire and in JS (`NOT_SIGNED_IN`).
+            pub fn as_str(self) -> &'static str {
+                // The enum is declared above without discriminants: a code's is its place.
+                Self::CODES.get(self as usize).copied().unwrap_or_default()
+            }
+
+            /// The English message shown to an operator.
+            pub fn message_en(self) -> &'static str {
+                const TEXT: &[&str] = &[$($en),*];
+                TEXT.get(self as usize).copied().unwrap_or_default()
+            }
+
+            /// The Chinese message shown to an operator.
+            pub fn message_zh(self) -> &'static str {
+                const TEXT: &[&str] = &[$($zh),*];
+                TEXT.get(self as usize).copied().unwrap_or_default()
+            }
+
+            /// The HTTP status the host answers with for this code.
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $(Self::$v => $status,)*
+                }
+            }
+        }
+
+        crate::protocol::shape::ts_union!(ErrorCode [$($code),*]);
+        crate::protocol::shape::typescript_section!(ErrorCode);
+    };
+}
+
+error_codes! {
     /// The terminal has no terminal key yet.
-    NotActivated,
+    NotActivated = "NOT_ACTIVATED", 401,
+        "终端未激活，请输入激活码", "This terminal is not activated; enter its activation code";
     /// R1: no operator is signed in.
-    NotSignedIn,
+    NotSignedIn = "NOT_SIGNED_IN", 401, "请先签到", "Please sign in first";
     /// R2: another operation is in flight.
-    Busy,
+    Busy = "BUSY", 409, "交易处理中，请稍候", "Another operation is in progress; wait for it to finish";
     /// R3: the amount is not an integer in 1..=99_999_999_999.
-    InvalidAmount,
+    InvalidAmount = "INVALID_AMOUNT", 422, "金额无效", "Invalid amount";
     /// R4: the card number or expiry is not valid.
-    InvalidCard,
+    InvalidCard = "INVALID_CARD", 422, "卡号或有效期无效", "Invalid card number or expiry date";
     /// R6/R7: no such transaction.
-    UnknownTransaction,
+    UnknownTransaction = "UNKNOWN_TRANSACTION", 404, "原交易不存在", "No such transaction";
     /// R6/R7: the sale was voided already.
-    AlreadyVoided,
+    AlreadyVoided = "ALREADY_VOIDED", 409, "原交易已撤销", "This sale has already been voided";
     /// R6: the sale is in a settled batch; refund it instead.
-    VoidNotAllowedSettled,
+    VoidNotAllowedSettled = "VOID_NOT_ALLOWED_SETTLED", 409, "原交易已结算，不能撤销，请做退货",
+        "This sale is in a settled batch and cannot be voided; refund it instead";
     /// R7: the refund is more than what is left of the original sale.
-    RefundExceedsOriginal,
+    RefundExceedsOriginal = "REFUND_EXCEEDS_ORIGINAL", 422, "退货金额超过原交易可退金额",
+        "The refund exceeds what is left of the original sale";
     /// R6/R7: the supervisor password is missing or wrong.
-    SupervisorRequired,
+    SupervisorRequired = "SUPERVISOR_REQUIRED", 403, "需要主管密码", "Supervisor password required";
     /// Wrong operator, password, activation code or terminal key.
-    BadCredentials,
+    BadCredentials = "BAD_CREDENTIALS", 401, "操作员或密码错误", "Wrong operator or password";
     /// R16: three wrong passwords in a row.
-    OperatorLocked,
+    OperatorLocked = "OPERATOR_LOCKED", 423,
+        "密码错误三次，操作员已锁定", "Operator locked after 3 wrong passwords";
     /// R12: the session ended (sign-off, cut-off, expiry).
-    SessionExpired,
+    SessionExpired = "SESSION_EXPIRED", 401,
+        "会话已结束，请重新签到", "The session has ended; please sign in again";
     /// R8: the host could not be reached, or a queued reversal is still unacknowledged.
-    HostUnreachable,
+    HostUnreachable = "HOST_UNREACHABLE", 503, "冲正未完成，请重试", "Reversal not completed, try again";
     /// R19: the journal's hash chain is broken.
-    JournalTampered,
+    JournalTampered = "JOURNAL_TAMPERED", 422, "流水已被篡改", "The journal has been tampered with";
     /// R9: a request id was reused with a different body.
-    IdempotencyConflict,
+    IdempotencyConflict = "IDEMPOTENCY_CONFLICT", 409,
+        "请求号重复且内容不同", "Request id reused with a different request";
     /// R11: the batch is full.
-    BatchFull,
+    BatchFull = "BATCH_FULL", 409, "请先结算", "Please settle first";
     /// The request is malformed.
-    BadRequest,
+    BadRequest = "BAD_REQUEST", 422, "请求无效", "Bad request";
     /// A fault on our side.
-    Internal,
+    Internal = "INTERNAL", 500, "系统错误", "Internal error";
 }
 
 impl ErrorCode {
-    /// Every code, in the contract's order.
-    pub const ALL: [ErrorCode; 19] = [
-        Self::NotActivated,
-        Self::NotSignedIn,
-        Self::Busy,
-        Self::InvalidAmount,
-        Self::InvalidCard,
-        Self::UnknownTransaction,
-        Self::AlreadyVoided,
-        Self::VoidNotAllowedSettled,
-        Self::RefundExceedsOriginal,
-        Self::SupervisorRequired,
-        Self::BadCredentials,
-        Self::OperatorLocked,
-        Self::SessionExpired,
-        Self::HostUnreachable,
-        Self::JournalTampered,
-        Self::IdempotencyConflict,
-        Self::BatchFull,
-        Self::BadRequest,
-        Self::Internal,
-    ];
-
-    /// The code as it appears on the wire and in JS (`NOT_SIGNED_IN`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotActivated => "NOT_ACTIVATED",
-            Self::NotSignedIn => "NOT_SIGNED_IN",
-            Self::Busy => "BUSY",
-            Self::InvalidAmount => "INVALID_AMOUNT",
-            Self::InvalidCard => "INVALID_CARD",
-            Self::UnknownTransaction => "UNKNOWN_TRANSACTION",
-            Self::AlreadyVoided => "ALREADY_VOIDED",
-            Self::VoidNotAllowedSettled => "VOID_NOT_ALLOWED_SETTLED",
-            Self::RefundExceedsOriginal => "REFUND_EXCEEDS_ORIGINAL",
-            Self::SupervisorRequired => "SUPERVISOR_REQUIRED",
-            Self::BadCredentials => "BAD_CREDENTIALS",
-            Self::OperatorLocked => "OPERATOR_LOCKED",
-            Self::SessionExpired => "SESSION_EXPIRED",
-            Self::HostUnreachable => "HOST_UNREACHABLE",
-            Self::JournalTampered => "JOURNAL_TAMPERED",
-            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
-            Self::BatchFull => "BATCH_FULL",
-            Self::BadRequest => "BAD_REQUEST",
-            Self::Internal => "INTERNAL",
-        }
-    }
-
     /// Parses a wire code; unknown codes are `None` so a newer host cannot crash an older terminal.
     pub fn parse(code: &str) -> Option<ErrorCode> {
-        Self::ALL.into_iter().find(|c| c.as_str() == code)
+        let i = Self::CODES.iter().position(|c| *c == code)?;
+        Self::ALL.get(i).copied()
     }
+}
 
-    /// The English message shown to an operator.
-    pub fn message_en(self) -> &'static str {
-        match self {
-            Self::NotActivated => "This terminal is not activated; enter its activation code",
-            Self::NotSignedIn => "Please sign in first",
-            Self::Busy => "Another operation is in progress; wait for it to finish",
-            Self::InvalidAmount => "Invalid amount",
-            Self::InvalidCard => "Invalid card number or expiry date",
-            Self::UnknownTransaction => "No such transaction",
-            Self::AlreadyVoided => "This sale has already been voided",
-            Self::VoidNotAllowedSettled => {
-                "This sale is in a settled batch and cannot be voided; refund it instead"
-            }
-            Self::RefundExceedsOriginal => "The refund exceeds what is left of the original sale",
-            Self::SupervisorRequired => "Supervisor password required",
-            Self::BadCredentials => "Wrong operator or password",
-            Self::OperatorLocked => "Operator locked after 3 wrong passwords",
-            Self::SessionExpired => "The session has ended; please sign in again",
-            Self::HostUnreachable => "Reversal not completed, try again",
-            Self::JournalTampered => "The journal has been tampered with",
-            Self::IdempotencyConflict => "Request id reused with a different request",
-            Self::BatchFull => "Please settle first",
-            Self::BadRequest => "Bad request",
-            Self::Internal => "Internal error",
-        }
+/// Read and written in its wire form.
+impl crate::protocol::codec::Decode for ErrorCode {
+    fn decode<V: crate::protocol::codec::Value>(
+        v: &V,
+    ) -> Result<Self, crate::protocol::codec::Unreadable> {
+        crate::protocol::codec::variant(v, &Self::CODES)
+            .and_then(|i| Self::ALL.get(i).copied())
+            .ok_or(crate::protocol::codec::BAD)
     }
-
-    /// The Chinese message shown to an operator.
-    pub fn message_zh(self) -> &'static str {
-        match self {
-            Self::NotActivated => "终端未激活，请输入激活码",
-            Self::NotSignedIn => "请先签到",
-            Self::Busy => "交易处理中，请稍候",
-            Self::InvalidAmount => "金额无效",
-            Self::InvalidCard => "卡号或有效期无效",
-            Self::UnknownTransaction => "原交易不存在",
-            Self::AlreadyVoided => "原交易已撤销",
-            Self::VoidNotAllowedSettled => "原交易已结算，不能撤销，请做退货",
-            Self::RefundExceedsOriginal => "退货金额超过原交易可退金额",
-            Self::SupervisorRequired => "需要主管密码",
-            Self::BadCredentials => "操作员或密码错误",
-            Self::OperatorLocked => "密码错误三次，操作员已锁定",
-            Self::SessionExpired => "会话已结束，请重新签到",
-            Self::HostUnreachable => "冲正未完成，请重试",
-            Self::JournalTampered => "流水已被篡改",
-            Self::IdempotencyConflict => "请求号重复且内容不同",
-            Self::BatchFull => "请先结算",
-            Self::BadRequest => "请求无效",
-            Self::Internal => "系统错误",
-        }
+    fn stand_in() -> Self {
+        ErrorCode::BadRequest
     }
-
-    /// The HTTP status the host answers with for this code.
-    pub fn http_status(self) -> u16 {
-        match self {
-            Self::NotActivated
-            | Self::NotSignedIn
-            | Self::BadCredentials
-            | Self::SessionExpired => 401,
-            Self::SupervisorRequired => 403,
-            Self::UnknownTransaction => 404,
-            Self::Busy
-            | Self::AlreadyVoided
-            | Self::VoidNotAllowedSettled
-            | Self::IdempotencyConflict
-            | Self::BatchFull => 409,
-            Self::OperatorLocked => 423,
-            Self::InvalidAmount
-            | Self::InvalidCard
-            | Self::RefundExceedsOriginal
-            | Self::JournalTampered
-            | Self::BadRequest => 422,
-            Self::HostUnreachable => 503,
-            Self::Internal => 500,
-        }
+}
+impl crate::protocol::codec::Encode for ErrorCode {
+    fn encode<V: crate::protocol::codec::Value>(&self) -> V {
+        V::string(self.as_str())
     }
 }
 

@@ -1,35 +1,69 @@
-//! The browser module's JS codec (`softpos::wasm::codec`) against serde_json, which the host
-//! speaks: every wire and storage type read from serde's JSON gives the same value, and
-//! written gives the same JSON. Run in headless Chromium by `scripts/test-wasm.sh`.
-#![cfg(target_arch = "wasm32")]
+//! The browser module's codec against serde_json, which the host speaks: every wire and
+//! storage type read from serde's JSON gives the same value, and written gives the same JSON.
+//! Run twice over the same cases: natively through `serde_json::Value` (`cargo test --test
+//! codec`) and in headless Chromium through `JsValue` (`scripts/test-wasm.sh`), the value the
+//! shipped module reads.
 
-use js_sys::JSON;
 use serde::{de::DeserializeOwned, Serialize};
 use softpos::error::ErrorCode;
+use softpos::protocol::codec::{Decode, Encode, Unreadable};
 use softpos::protocol::*;
 use softpos::terminal::{Meta, Recovery, SettlementResult, SignInResult, SignOffResult, TxResult};
-use softpos::wasm::codec::{FromJs, ToJs, Unreadable};
-use wasm_bindgen::JsValue;
-use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+#[cfg(target_arch = "wasm32")]
+mod side {
+    use js_sys::JSON;
+    use softpos::protocol::codec::{Decode, Encode, Unreadable};
+    use softpos::wasm::codec::{FromJs, ToJs};
+    pub use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    /// `JSON.parse`, then the codec, as the browser reads an answer.
+    pub fn read<T: Decode>(json: &str) -> Result<T, Unreadable> {
+        T::from_js(&JSON::parse(json).expect("JSON"))
+    }
+
+    /// The codec, then `JSON.stringify`, as the browser sends a request.
+    pub fn write<T: Encode>(value: &T) -> String {
+        JSON::stringify(&value.to_js())
+            .ok()
+            .and_then(|s| s.as_string())
+            .expect("stringify")
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod side {
+    pub use core::prelude::v1::test;
+    use softpos::protocol::codec::{Decode, Encode, Unreadable};
+
+    /// The same reader over `serde_json::Value`, which stands in for `JSON.parse`'s value.
+    pub fn read<T: Decode>(json: &str) -> Result<T, Unreadable> {
+        T::decode(&serde_json::from_str::<serde_json::Value>(json).expect("JSON"))
+    }
+
+    /// The same writer over `serde_json::Value`.
+    pub fn write<T: Encode>(value: &T) -> String {
+        value.encode::<serde_json::Value>().to_string()
+    }
+}
+
+use side::{read, test};
 
 /// Reads `json` with serde, then checks the codec reads the same JSON to the same value and
 /// writes the value to the same JSON.
-fn agrees<T: Serialize + DeserializeOwned + FromJs + ToJs + PartialEq>(json: &str) {
+fn agrees<T: Serialize + DeserializeOwned + Decode + Encode + PartialEq>(json: &str) {
     let name = std::any::type_name::<T>();
     let value: T = serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}: {json}"));
     let serde_text = serde_json::to_string(&value).expect("serialise");
-    let read = T::from_js(&JSON::parse(&serde_text).expect("JSON"))
+    let read = read::<T>(&serde_text)
         .unwrap_or_else(|e| panic!("{name}: the codec cannot read serde's JSON: {e}"));
     assert!(
         read == value,
         "{name}: the codec read {serde_text} differently"
     );
-    let written = JSON::stringify(&value.to_js())
-        .ok()
-        .and_then(|s| s.as_string())
-        .expect("stringify");
+    let written = side::write(&value);
     let ours: serde_json::Value = serde_json::from_str(&written).expect("our JSON");
     let theirs: serde_json::Value = serde_json::to_value(&value).expect("serde's JSON");
     assert_eq!(
@@ -67,7 +101,7 @@ const ENTRY_SOME: &str = r#""response_code":"00","rrn":"000000000012","auth_code
 const ENTRY_NONE: &str = r#""response_code":null,"rrn":null,"auth_code":null,
   "masked_pan":null,"original_trace_no":null,"original_rrn":null,"#;
 
-#[wasm_bindgen_test]
+#[test]
 fn codec_reads_and_writes_every_request_as_serde_json_does() {
     agrees::<ActivateRequest>(
         r#"{"merchant_id":"898310048160001","terminal_id":"10000001","activation_code":"X"}"#,
@@ -98,7 +132,7 @@ fn codec_reads_and_writes_every_request_as_serde_json_does() {
     agrees::<SignOffRequest>(r#"{"request_id":"r","settle":false}"#);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
     agrees::<ActivateResponse>(r#"{"terminal_key":"k"}"#);
     agrees::<SignInResponse>(&format!(
@@ -145,7 +179,7 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
     agrees::<ErrorBody>(r#"{"error":{"code":"NOT_SIGNED_IN","message":"sign in first"}}"#);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() {
     for (kind, status) in [
         ("sale", "approved"),
@@ -200,12 +234,12 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
 }
 
 /// R8: an answer the terminal cannot read is no answer; the reason names the field.
-#[wasm_bindgen_test]
+#[test]
 fn codec_refuses_a_field_of_the_wrong_type_and_names_it() {
     let good = r#"{"request_id":"r","status":"approved","response_code":"00","message":"ok",
         "rrn":null,"auth_code":null,"masked_pan":null,"batch_no":7,"trace_no":12,
         "host_time":"2026-11-28T10:00:00+08:00"}"#;
-    assert!(TransactionResponse::from_js(&JSON::parse(good).unwrap()).is_ok());
+    assert!(read::<TransactionResponse>(good).is_ok());
     for (from, to, field) in [
         (r#""batch_no":7"#, r#""batch_no":"7""#, "batch_no"),
         (r#""batch_no":7"#, r#""batch_no":7.5"#, "batch_no"),
@@ -218,17 +252,14 @@ fn codec_refuses_a_field_of_the_wrong_type_and_names_it() {
     ] {
         let json = good.replace(from, to);
         assert_eq!(
-            TransactionResponse::from_js(&JSON::parse(&json).unwrap()).err(),
+            read::<TransactionResponse>(&json).err(),
             Some(Unreadable(field)),
             "{to}"
         );
     }
     // Amounts beyond 2^53 cannot have come from the host exactly.
     let huge = r#"{"count":1,"amount":9007199254740993}"#;
-    assert_eq!(
-        Totals::from_js(&JSON::parse(huge).unwrap()).err(),
-        Some(Unreadable("amount"))
-    );
-    assert!(ErrorCode::from_js(&JsValue::from_str("NO_SUCH_CODE")).is_err());
-    assert!(TxKind::from_js(&JsValue::from_str("Sale")).is_err());
+    assert_eq!(read::<Totals>(huge).err(), Some(Unreadable("amount")));
+    assert!(read::<ErrorCode>(r#""NO_SUCH_CODE""#).is_err());
+    assert!(read::<TxKind>(r#""Sale""#).is_err());
 }

@@ -68,3 +68,26 @@ fn r17_every_request_body_in_the_fuzz_corpus_is_accepted_or_refused_with_a_4xx()
         "a seed for every route: {seen:?}"
     );
 }
+
+const CODEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/codec_vs_serde");
+
+/// Replays the corpus of `fuzz/fuzz_targets/codec_vs_serde.rs` on stable: every seed (first
+/// byte: the type) is read alike by the browser's codec and by serde, and every type the
+/// browser reads has a seed.
+#[test]
+fn r8_r18_the_browser_codec_reads_every_seed_as_serde_does() {
+    use softpos::protocol::codec::differential::{compare, TYPES};
+    let mut seen = [0usize; TYPES.len()];
+    for file in std::fs::read_dir(CODEC).expect("the committed corpus") {
+        let file = file.expect("a corpus entry").path();
+        let data = std::fs::read(&file).expect("readable");
+        if let Some(&pick) = data.first() {
+            seen[usize::from(pick.wrapping_sub(b'0')) % TYPES.len()] += 1;
+        }
+        assert_eq!(compare(&data), Ok(true), "{}", file.display());
+    }
+    assert!(
+        seen.iter().all(|n| *n > 0),
+        "a seed for every type: {seen:?}"
+    );
+}

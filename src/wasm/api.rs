@@ -18,59 +18,6 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-// The JS API's types, for `pkg/softpos.d.ts`.
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-export type Config = {
-  hostUrl: string; merchantId: string; terminalId: string;
-  storage?: "browser" | "memory";
-  timeoutMs?: number;
-  autoSignOffAfterSettle?: boolean;
-  idleSignOffMinutes?: number;
-  maxBatchEntries?: number;
-};
-export type TerminalState = "unactivated" | "signed_off" | "signed_in" | "busy";
-export type ErrorCode = "NOT_ACTIVATED" | "NOT_SIGNED_IN" | "BUSY" | "INVALID_AMOUNT" |
-  "INVALID_CARD" | "UNKNOWN_TRANSACTION" | "ALREADY_VOIDED" | "VOID_NOT_ALLOWED_SETTLED" |
-  "REFUND_EXCEEDS_ORIGINAL" | "SUPERVISOR_REQUIRED" | "BAD_CREDENTIALS" | "OPERATOR_LOCKED" |
-  "SESSION_EXPIRED" | "HOST_UNREACHABLE" | "JOURNAL_TAMPERED" | "IDEMPOTENCY_CONFLICT" |
-  "BATCH_FULL" | "BAD_REQUEST" | "INTERNAL";
-/** Every rejection is an Error with one of the contract's codes. */
-export type SoftposError = Error & { code: ErrorCode };
-export type Totals = { count: number; amount: number };
-export type BatchTotals = { batchNo: number; currency: string; sale: Totals; void: Totals;
-  refund: Totals; netAmount: number };
-export type SaleRequest = { amount: number; card: { pan: string; expiry: string }; reference?: string };
-export type VoidRequest = { traceNo: number; supervisorPassword: string };
-export type RefundRequest = { rrn: string; amount: number; supervisorPassword: string };
-export type TxResult = { kind: "sale" | "void" | "refund"; status: "approved" | "declined";
-  responseCode: string; message: string; traceNo: number; batchNo: number; rrn: string | null;
-  authCode: string | null; amount: number; currency: string; maskedPan: string | null; at: string };
-export type Discrepancy = { requestId: string; traceNo: number;
-  kind: "missing_on_terminal" | "missing_on_host" | "amount_mismatch" | "status_mismatch" };
-export type SettlementResult = { batchNo: number; outcome: "balanced" | "unbalanced";
-  terminalTotals: BatchTotals; hostTotals: BatchTotals; discrepancies: Discrepancy[];
-  nextBatchNo: number; settledAt: string };
-export type SignInResult = { operator: string; businessDate: string; batchNo: number;
-  currency: string; reconciled: SettlementResult[]; pendingReversals: number };
-export type SignOffResult = { signedOffAt: string; settlement: SettlementResult | null };
-/** `status` is the entry's status now (a voided sale shows "voided");
- *  `recordedStatus` is the one its hash covers. */
-export type JournalEntry = { seq: number; requestId: string;
-  kind: "sale" | "void" | "refund" | "reversal"; traceNo: number; amount: number;
-  currency: string; status: "approved" | "declined" | "unknown" | "reversed" | "voided";
-  recordedStatus: "approved" | "declined" | "unknown" | "reversed";
-  responseCode: string | null; rrn: string | null; authCode: string | null;
-  maskedPan: string | null; originalTraceNo: number | null; originalRrn: string | null;
-  operator: string; at: string; prevHash: string; hash: string };
-export type Recovery = { kind: "not_signed_off" | "not_settled"; batchNo: number;
-  businessDate: string | null; operator: string | null; totals: BatchTotals;
-  pendingReversals: number };
-export type TerminalEvent = { type: "state" | "transaction" | "reversal_queued" | "reversed" |
-  "settled" | "signed_off"; state: TerminalState; result?: TxResult | SettlementResult;
-  requestId?: string; reason?: "requested" | "after_settle" | "idle" | "session_expired" };
-"#;
-
 /// `Terminal.open` configuration (the JS `Config`).
 struct JsConfig {
     host_url: String,

@@ -1,0 +1,165 @@
+//! What the host answers: the 2xx bodies of its routes and the body of every 4xx and 5xx.
+
+use crate::error::ErrorCode;
+use crate::protocol::shape::wire;
+use crate::protocol::{BatchStatus, BatchTotals, Discrepancy, Outcome, TxStatus};
+
+wire! {
+    /// Answer to `POST /v1/activate`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ActivateResponse {
+        /// The terminal's long-lived credential for `POST /v1/sign-in`.
+        pub terminal_key: String,
+    }
+
+    /// A batch the host closed at cut-off since the terminal last settled (R14, R15).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ClosedBatch {
+        /// The batch number.
+        pub batch_no: u32,
+        /// Its business date, `YYYY-MM-DD`.
+        pub business_date: String,
+        /// What the host counted in it.
+        pub host_totals: BatchTotals,
+    }
+
+    /// Answer to `POST /v1/sign-in`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct SignInResponse {
+        /// Bearer token for every session call; never persisted by the terminal.
+        pub session_token: String,
+        /// When the session ends at the latest (RFC 3339).
+        pub expires_at: String,
+        /// The operator signed in.
+        pub operator: String,
+        /// The host's business date, `YYYY-MM-DD`.
+        pub business_date: String,
+        /// The terminal's open batch on the host.
+        pub batch_no: u32,
+        /// The next trace number the host expects from this terminal.
+        pub next_trace_no: u32,
+        /// The terminal's currency (ISO 4217).
+        pub currency: String,
+        /// Batches the host closed at cut-off since the last settlement.
+        pub closed_batches: Vec<ClosedBatch>;
+        /// The host's time zone (IANA name, `Asia/Shanghai`), where its business day runs.
+        /// Absent from hosts before it was added.
+        #[cfg_attr(feature = "openapi", schema(example = "Asia/Shanghai"))]
+        pub timezone: Option<String>,
+        /// That zone's offset from UTC now, in minutes east (`480` for UTC+8): every date the
+        /// terminal shows or compares is on this clock (R4, R14, R21). Absent from older hosts.
+        #[cfg_attr(feature = "openapi", schema(minimum = -1080, maximum = 1080, example = 480))]
+        pub utc_offset_minutes: Option<i32>,
+    }
+
+    /// Answer to `POST /v1/transactions`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TransactionResponse {
+        /// Echo of the request's id.
+        pub request_id: String,
+        /// Approved or declined.
+        pub status: TxStatus,
+        /// ISO 8583 response code, `00` when approved.
+        pub response_code: String,
+        /// The response code's meaning.
+        pub message: String,
+        /// Retrieval reference number, unique per merchant.
+        pub rrn: Option<String>,
+        /// Issuer's authorisation code when approved.
+        pub auth_code: Option<String>,
+        /// The batch the host booked it in.
+        pub batch_no: u32,
+        /// Echo of the trace number.
+        pub trace_no: u32,
+        /// First 6 and last 4 digits of the card.
+        pub masked_pan: Option<String>,
+        /// The host's clock (RFC 3339).
+        pub host_time: String,
+    }
+
+    /// Answer to `POST /v1/reversals`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ReversalResponse {
+        /// Echo.
+        pub request_id: String,
+        /// `true`: the transaction is undone. `false`: nothing was undone, either because the host
+        /// never saw the transaction, or because it stands (see `transaction`).
+        pub reversed: bool;
+        /// When `reversed` is `false` and the host booked the transaction: its answer, which
+        /// stands (R8: a transaction with an approved void or refund is not reversed; its batch
+        /// may also be settled already). The terminal journals and counts it as this answer says.
+        /// Absent from hosts that predate it.
+        pub transaction: Option<TransactionResponse>,
+    }
+
+    /// Answer to `GET /v1/batches/current`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CurrentBatchResponse {
+        /// The open batch.
+        pub batch_no: u32,
+        /// Its business date.
+        pub business_date: String,
+        /// Its state.
+        pub status: BatchStatus,
+        /// What the host counted in it.
+        pub host_totals: BatchTotals,
+    }
+
+    /// Answer to `POST /v1/settlements`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SettlementResponse {
+        /// The batch settled.
+        pub batch_no: u32,
+        /// Balanced or not; when unbalanced the terminal uploads its journal next.
+        pub outcome: Outcome,
+        /// What the host counted.
+        pub host_totals: BatchTotals,
+        /// The terminal's next batch.
+        pub next_batch_no: u32,
+    }
+
+    /// Answer to the batch upload.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UploadResponse {
+        /// The batch.
+        pub batch_no: u32,
+        /// Always `unbalanced` when an upload was needed, unless the journal proved both equal.
+        pub outcome: Outcome,
+        /// What the host counted; this stands.
+        pub host_totals: BatchTotals,
+        /// Every difference.
+        pub discrepancies: Vec<Discrepancy>,
+        /// The terminal's next batch.
+        pub next_batch_no: u32,
+    }
+
+    /// Answer to `POST /v1/sign-off`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignOffResponse {
+        /// When the session ended (RFC 3339).
+        pub signed_off_at: String,
+    }
+
+    /// The body of every 4xx and 5xx answer.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ErrorBody {
+        /// The error.
+        pub error: ErrorDetail,
+    }
+
+    /// A code of the contract and a readable message.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ErrorDetail {
+        /// One of the contract's codes.
+        pub code: ErrorCode,
+        /// For people.
+        pub message: String,
+    }
+
+    /// Answer to `GET /healthz`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Health {
+        /// Always `true` when the host answers.
+        pub ok: bool,
+    }
+}

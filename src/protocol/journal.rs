@@ -1,0 +1,183 @@
+//! What both sides count and keep: kinds, totals, the journal entry and the reconciliation's
+//! findings.
+
+use crate::protocol::shape::wire;
+
+wire! {
+    /// What a transaction does.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TxKind {
+        /// 消费
+        Sale = "sale",
+        /// 撤销
+        Void = "void",
+        /// 退货
+        Refund = "refund",
+    }
+
+    /// Whether the issuer approved a transaction.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TxStatus {
+        /// Response code `00`.
+        Approved = "approved",
+        /// Any other response code.
+        Declined = "declined",
+    }
+
+    /// A count and a sum of minor units.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub struct Totals {
+        /// How many.
+        pub count: u64,
+        /// Sum, minor units.
+        pub amount: i64,
+    }
+
+    /// The totals of one batch (R10).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub struct BatchTotals {
+        /// The batch.
+        pub batch_no: u32,
+        /// ISO 4217 code.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$")
+        )]
+        pub currency: String,
+        /// Approved sales, voided ones included.
+        pub sale: Totals,
+        /// Approved voids.
+        pub void: Totals,
+        /// Approved refunds.
+        pub refund: Totals,
+        /// `sale − void − refund`.
+        pub net_amount: i64,
+    }
+
+    /// Where a batch is on the host.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BatchStatus {
+        /// Taking transactions.
+        Open = "open",
+        /// Settled unbalanced; the host waits for the terminal's journal.
+        AwaitingUpload = "awaiting_upload",
+        /// Settled by the terminal.
+        Settled = "settled",
+        /// Closed by the host at cut-off, not yet reconciled by the terminal.
+        ClosedByHost = "closed_by_host",
+    }
+
+    /// Balanced [对账平] or not [对账不平] (R11).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Outcome {
+        /// Both sides counted the same.
+        Balanced = "balanced",
+        /// They did not; the batch upload says where.
+        Unbalanced = "unbalanced",
+    }
+
+    /// What a journal entry records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EntryKind {
+        /// 消费
+        Sale = "sale",
+        /// 撤销
+        Void = "void",
+        /// 退货
+        Refund = "refund",
+        /// 冲正 acknowledged by the host; `request_id` names the transaction it undid.
+        Reversal = "reversal",
+    }
+
+    /// The status a journal entry was written with.
+    ///
+    /// Entries are immutable once hashed (R19): a later void or reversal is an entry of its own,
+    /// and the current status of a sale (`voided`, `reversed`) is derived from the entries after it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EntryStatus {
+        /// Approved by the issuer; counts in the totals.
+        Approved = "approved",
+        /// Declined; counts nowhere.
+        Declined = "declined",
+        /// No definite answer; a reversal is queued; counts nowhere.
+        Unknown = "unknown",
+        /// Undone by a reversal; counts nowhere.
+        Reversed = "reversed",
+        /// A sale undone by an approved void (derived, never written).
+        Voided = "voided",
+    }
+
+    /// One line of the batch journal, as stored by the terminal and uploaded in a batch upload.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct JournalEntry {
+        /// Position in the batch, from 1.
+        pub seq: u32,
+        /// The request id of the transaction (for a reversal: of the transaction undone).
+        pub request_id: String,
+        /// What happened.
+        pub kind: EntryKind,
+        /// The transaction's trace number.
+        pub trace_no: u32,
+        /// Minor units.
+        pub amount: i64,
+        /// ISO 4217.
+        pub currency: String,
+        /// The status when written.
+        pub status: EntryStatus,
+        /// Response code, when the host answered.
+        pub response_code: Option<String>,
+        /// RRN, when the host assigned one.
+        pub rrn: Option<String>,
+        /// Authorisation code, when approved.
+        pub auth_code: Option<String>,
+        /// First 6 and last 4 digits, never the full PAN (R4).
+        pub masked_pan: Option<String>,
+        /// For a void: the sale's trace number.
+        pub original_trace_no: Option<u32>,
+        /// For a refund: the sale's RRN.
+        pub original_rrn: Option<String>,
+        /// The operator signed in.
+        pub operator: String,
+        /// When the entry was written (RFC 3339, UTC).
+        pub at: String,
+        /// The previous entry's hash (the batch's genesis hash for the first), hex.
+        pub prev_hash: String,
+        /// SHA-256 over the canonical bytes of this entry and `prev_hash`, hex (R19).
+        pub hash: String,
+    }
+
+    /// How the two records of one transaction differ (R11).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum DiscrepancyKind {
+        /// The host booked it; the terminal has no record.
+        MissingOnTerminal = "missing_on_terminal",
+        /// The terminal has it; the host has no record.
+        MissingOnHost = "missing_on_host",
+        /// Both have it with different amounts.
+        AmountMismatch = "amount_mismatch",
+        /// Both have it; one counts it and the other does not.
+        StatusMismatch = "status_mismatch",
+    }
+
+    /// One difference found by the batch upload; the host's record is the one that stands.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub struct Discrepancy {
+        /// The transaction's request id.
+        pub request_id: String,
+        /// Its trace number.
+        pub trace_no: u32,
+        /// How the records differ.
+        pub kind: DiscrepancyKind,
+    }
+}
+
+impl From<TxKind> for EntryKind {
+    fn from(kind: TxKind) -> Self {
+        match kind {
+            TxKind::Sale => EntryKind::Sale,
+            TxKind::Void => EntryKind::Void,
+            TxKind::Refund => EntryKind::Refund,
+        }
+    }
+}

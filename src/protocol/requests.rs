@@ -1,0 +1,215 @@
+//! What the terminal sends: the bodies of the host's `POST` routes.
+
+use crate::protocol::codec::{field, Decode, Encode, Unreadable, Value};
+use crate::protocol::shape::{wire, Declared, Ts, TsRef};
+use crate::protocol::{BatchTotals, JournalEntry, TxKind};
+use serde::{Deserialize, Serialize};
+
+wire! {
+    /// `POST /v1/activate`.
+    #[derive(Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct ActivateRequest {
+        /// 15-digit merchant id.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[0-9]{15}$", example = "898310048160001")
+        )]
+        pub merchant_id: String,
+        /// 8-character terminal id.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[0-9A-Za-z]{8}$", example = "10000001")
+        )]
+        pub terminal_id: String,
+        /// The single-use code printed by `softpos-host terminal add`.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+        pub activation_code: String,
+    }
+
+    /// `POST /v1/sign-in`, authorised with the terminal key.
+    #[derive(Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct SignInRequest {
+        /// `"01"`..`"99"`, or `"00"` for the supervisor.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "01"))]
+        pub operator: String,
+        /// The operator's password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+        pub password: String,
+    }
+
+    /// Card data as keyed in. Only ever in flight: never stored, never logged.
+    #[derive(Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct CardData {
+        /// The full card number, digits only (13 to 19, passing the Luhn check).
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[0-9]{13,19}$", example = "4111111111111111")
+        )]
+        pub pan: String,
+        /// `MM/YY`, not in the past.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^(0[1-9]|1[0-2])/[0-9]{2}$", example = "12/30")
+        )]
+        pub expiry: String,
+    }
+
+    /// `POST /v1/transactions`.
+    #[derive(Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct TransactionRequest {
+        /// UUID v4, persisted by the terminal before sending (R9, R18).
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: String,
+        /// Sale, void or refund.
+        pub kind: TxKind,
+        /// The terminal's trace number for this transaction.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
+        pub trace_no: u32,
+        /// Minor units (R3).
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99_999_999_999_i64))]
+        pub amount: i64,
+        /// ISO 4217 code; must be the terminal's.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$", example = "CNY")
+        )]
+        pub currency: String;
+        /// For a sale.
+        pub card: Option<CardData>,
+        /// For a void or refund.
+        pub original: Option<OriginalRef>,
+        /// For a void or refund.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+        pub supervisor_password: Option<String>,
+    }
+
+    /// `POST /v1/reversals`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReversalRequest {
+        /// The request id of the transaction to reverse.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: String,
+    }
+
+    /// `POST /v1/settlements`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct SettlementRequest {
+        /// UUID v4 (R9): a retried settlement answers what the first one did.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: String,
+        /// The batch to settle.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
+        pub batch_no: u32,
+        /// What the terminal counted.
+        pub terminal_totals: BatchTotals,
+    }
+
+    /// `POST /v1/settlements/{batch_no}/upload`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct UploadRequest {
+        /// UUID v4 (R9).
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: String,
+        /// The whole batch journal, oldest first, with hashes.
+        pub entries: Vec<JournalEntry>,
+    }
+
+    /// `POST /v1/sign-off`.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SignOffRequest {
+        ;
+        /// UUID v4 (R9).
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: Option<String>,
+        /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
+        /// batch has unsettled transactions (the terminal settles first).
+        pub settle: Option<bool>,
+    }
+}
+
+// Untagged, so outside `wire!`: its codec and TypeScript are written here, next to it, and
+// tests/codec.rs holds them to serde's.
+/// The transaction a void or refund refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum OriginalRef {
+    /// A void names the sale by its trace number in the open batch.
+    Trace {
+        /// The sale's trace number.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
+        trace_no: u32,
+    },
+    /// A refund names the sale by its RRN.
+    Rrn {
+        /// The sale's RRN.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-Za-z]{12}$"))]
+        rrn: String,
+    },
+}
+
+/// Untagged: `{trace_no}` for a void, `{rrn}` for a refund.
+impl Decode for OriginalRef {
+    fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+        match field(v, "trace_no") {
+            Ok(trace_no) => Ok(OriginalRef::Trace { trace_no }),
+            Err(_) => Ok(OriginalRef::Rrn {
+                rrn: field(v, "rrn")?,
+            }),
+        }
+    }
+    fn stand_in() -> Self {
+        OriginalRef::Trace { trace_no: 0 }
+    }
+}
+impl Encode for OriginalRef {
+    fn encode<V: Value>(&self) -> V {
+        let mut o = V::object();
+        match self {
+            OriginalRef::Trace { trace_no } => o.set("trace_no", trace_no.encode()),
+            OriginalRef::Rrn { rrn } => o.set("rrn", rrn.encode()),
+        }
+        o
+    }
+}
+impl TsRef for OriginalRef {
+    const TS: Ts = Ts::new().push("OriginalRef");
+}
+impl Declared for OriginalRef {
+    const DECLARATION: Ts =
+        Ts::new().push("export type OriginalRef = { traceNo: number } | { rrn: string };");
+}
+crate::protocol::shape::typescript_section!(OriginalRef);
