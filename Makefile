@@ -20,6 +20,7 @@ tools: toolchain
 
 lint: tools
 	$(CARGO) fmt --all -- --check
+	scripts/shape.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
 

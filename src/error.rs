@@ -9,7 +9,7 @@ use std::fmt;
 /// its HTTP status, its codec and its TypeScript union are made.
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $v:ident = $code:tt, $status:literal, $zh:literal, $en:literal;)*) => {
-        /// Every way an operation can fail, exactly the codes of CONTRACT.md section 3.
+        /// Every way an operation can fail, the codes of docs/rules.md, "Error codes".
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum ErrorCode {

@@ -11,7 +11,7 @@ use crate::protocol::{
     SignOffRequest, TransactionRequest, TxKind, UploadRequest,
 };
 
-/// Largest trace and batch number (CONTRACT.md section 1).
+/// Largest trace and batch number (docs/rules.md, "Identifiers and amounts").
 pub const MAX_SEQUENCE: u32 = 999_999;
 
 /// A UUID in its hyphenated form (`8-4-4-4-12` hex digits), the form the terminal sends (R9).

@@ -1,4 +1,4 @@
-//! The wire types of the host's HTTP API (CONTRACT.md section 4), one definition for the
+//! The wire types of the host's HTTP API (docs/api.md), one definition for the
 //! terminal and the host so the two sides cannot drift.
 //!
 //! Everything is JSON with snake_case names. Amounts are integers of the currency's minor
