@@ -8,6 +8,8 @@
 //! carry a NUL or a quote into SQL.
 
 use crate::error::{Error, ErrorCode};
+use crate::protocol::codec::{Decode, Encode, Unreadable, Value, BAD};
+use crate::protocol::shape::{Ts, TsRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -113,6 +115,38 @@ macro_rules! text_id {
                 self.0 == other
             }
         }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        /// The browser's reader refuses what serde refuses.
+        impl Decode for $name {
+            fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+                $name::try_from(String::decode(v)?).map_err(|_| BAD)
+            }
+            fn stand_in() -> Self {
+                $name(String::new())
+            }
+        }
+
+        impl Encode for $name {
+            fn encode<V: Value>(&self) -> V {
+                V::string(&self.0)
+            }
+        }
+
+        impl TsRef for $name {
+            const TS: Ts = Ts::new().push("string");
+        }
     };
 }
 
@@ -142,6 +176,25 @@ text_id!(
     |s| is_uuid(s)
 );
 
+impl RequestId {
+    /// A version 4 UUID from sixteen random bytes: always of the shape, so drawing one cannot
+    /// fail.
+    pub fn from_random(mut b: [u8; 16]) -> RequestId {
+        b[6] = (b[6] & 0x0f) | 0x40; // version 4
+        b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(36);
+        for (i, x) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                id.push('-');
+            }
+            id.push(char::from(HEX[usize::from(x >> 4)]));
+            id.push(char::from(HEX[usize::from(x & 15)]));
+        }
+        RequestId(id)
+    }
+}
+
 /// Declares a sequence number in 1..=MAX_SEQUENCE that wraps to 1.
 macro_rules! sequence {
     ($(#[$doc:meta])* $name:ident, $refusal:literal) => {
@@ -164,6 +217,11 @@ macro_rules! sequence {
             /// The number, in 1..=MAX_SEQUENCE.
             pub fn get(self) -> u32 {
                 self.0
+            }
+
+            /// `n` brought into range: below 1 is 1, above the maximum is the maximum.
+            pub fn clamped(n: u32) -> $name {
+                $name(n.clamp(1, MAX_SEQUENCE))
             }
 
             /// The number after this one: MAX_SEQUENCE wraps to 1.
@@ -194,6 +252,18 @@ macro_rules! sequence {
             }
         }
 
+        impl PartialEq<u32> for $name {
+            fn eq(&self, other: &u32) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for u32 {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
         impl From<$name> for u32 {
             fn from(n: $name) -> u32 {
                 n.0
@@ -204,6 +274,26 @@ macro_rules! sequence {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{:06}", self.0)
             }
+        }
+
+        /// The browser's reader refuses what serde refuses.
+        impl Decode for $name {
+            fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+                $name::try_from(u32::decode(v)?).map_err(|_| BAD)
+            }
+            fn stand_in() -> Self {
+                $name::FIRST
+            }
+        }
+
+        impl Encode for $name {
+            fn encode<V: Value>(&self) -> V {
+                V::integer(i64::from(self.0))
+            }
+        }
+
+        impl TsRef for $name {
+            const TS: Ts = Ts::new().push("number");
         }
     };
 }
@@ -240,6 +330,9 @@ mod tests {
             assert!(OperatorId::parse(bad).is_err(), "{bad:?}");
         }
         assert!(RequestId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").is_ok());
+        let drawn = RequestId::from_random([0xff; 16]);
+        assert_eq!(drawn.as_str(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(RequestId::parse(drawn.as_str()), Ok(drawn));
         for bad in [
             "0f8fad5bd9cb469fa16570867728950e",
             "0f8fad5b-d9cb-469f-a165-70867728950",

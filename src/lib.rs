@@ -17,6 +17,7 @@
 pub mod error;
 pub mod ids;
 pub mod protocol;
+pub mod secret;
 pub mod terminal;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

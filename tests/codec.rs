@@ -108,28 +108,30 @@ fn codec_reads_and_writes_every_request_as_serde_json_does() {
     );
     agrees::<SignInRequest>(r#"{"operator":"01","password":"0101"}"#);
     agrees::<TransactionRequest>(
-        r#"{"request_id":"r","kind":"sale","trace_no":1,"amount":1250,"currency":"CNY",
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"sale","trace_no":1,"amount":1250,"currency":"CNY",
         "card":{"pan":"6212345678901232","expiry":"12/30"}}"#,
     );
     agrees::<TransactionRequest>(
-        r#"{"request_id":"r","kind":"void","trace_no":2,"amount":1250,"currency":"CNY",
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"void","trace_no":2,"amount":1250,"currency":"CNY",
         "original":{"trace_no":1},"supervisor_password":"123456"}"#,
     );
     agrees::<TransactionRequest>(
-        r#"{"request_id":"r","kind":"refund","trace_no":3,"amount":50,"currency":"CNY",
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"refund","trace_no":3,"amount":50,"currency":"CNY",
         "original":{"rrn":"000000000001"},"supervisor_password":"123456"}"#,
     );
-    agrees::<ReversalRequest>(r#"{"request_id":"r"}"#);
+    agrees::<ReversalRequest>(r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e"}"#);
     agrees::<SettlementRequest>(&format!(
-        r#"{{"request_id":"r","batch_no":7,"terminal_totals":{TOTALS}}}"#
+        r#"{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","batch_no":7,"terminal_totals":{TOTALS}}}"#
     ));
     agrees::<UploadRequest>(&format!(
-        r#"{{"request_id":"r","entries":[{},{}]}}"#,
+        r#"{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","entries":[{},{}]}}"#,
         entry("sale", "approved", ENTRY_SOME),
         entry("reversal", "reversed", ENTRY_NONE)
     ));
     agrees::<SignOffRequest>("{}");
-    agrees::<SignOffRequest>(r#"{"request_id":"r","settle":false}"#);
+    agrees::<SignOffRequest>(
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","settle":false}"#,
+    );
 }
 
 #[test]
@@ -200,11 +202,11 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
     agrees::<Meta>(&format!(
         r#"{{"version":1,"merchant_id":"m","terminal_id":"t","terminal_key":"k","currency":"CNY",
         "batch_no":7,"business_date":"2026-11-28","next_trace_no":13,"operator":"01",
-        "reversals":[{{"request_id":"r","batch_no":7,"trace_no":11,"amount":100}}],
-        "in_flight":{{"request_id":"f","kind":"refund","trace_no":12,"amount":5,
+        "reversals":[{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","batch_no":7,"trace_no":11,"amount":100}}],
+        "in_flight":{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"refund","trace_no":12,"amount":5,
           "masked_pan":null,"original_trace_no":null,"original_rrn":"000000000001","operator":"01"}},
-        "settlement":{{"batch_no":7,"terminal_totals":{TOTALS},"request_id":"s",
-          "upload_request_id":"u","upload":{{"host_totals":{TOTALS},"next_batch_no":8}}}},
+        "settlement":{{"batch_no":7,"terminal_totals":{TOTALS},"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e",
+          "upload_request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","upload":{{"host_totals":{TOTALS},"next_batch_no":8}}}},
         "reconcile":[5,6],"recent_settled":[{{"batch_no":6,"first_trace":1,"last_trace":10}}],
         "last_settlement":{},"journal_len":12,"utc_offset":480}}"#,
         settlement(DISCREPANCIES)
@@ -262,4 +264,62 @@ fn codec_refuses_a_field_of_the_wrong_type_and_names_it() {
     assert_eq!(read::<Totals>(huge).err(), Some(Unreadable("amount")));
     assert!(read::<ErrorCode>(r#""NO_SUCH_CODE""#).is_err());
     assert!(read::<TxKind>(r#""Sale""#).is_err());
+}
+
+/// The browser's reader refuses a malformed id as serde does, naming the field, never the value.
+#[test]
+fn r17_the_codec_refuses_a_malformed_id_as_serde_does() {
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let cases: [(&str, &str); 5] = [
+        (r#"{"request_id":"r-1"}"#, "request_id"),
+        (
+            r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950g"}"#,
+            "request_id",
+        ),
+        (
+            &format!(r#"{{"request_id":"{ID}","batch_no":0,"terminal_totals":{TOTALS}}}"#),
+            "batch_no",
+        ),
+        (
+            &format!(r#"{{"request_id":"{ID}","batch_no":1000000,"terminal_totals":{TOTALS}}}"#),
+            "batch_no",
+        ),
+        (
+            r#"{"request_id":"00000000000000000000000000000000000"}"#,
+            "request_id",
+        ),
+    ];
+    for (json, field) in &cases[..2] {
+        assert!(
+            serde_json::from_str::<ReversalRequest>(json).is_err(),
+            "{json}"
+        );
+        assert_eq!(
+            read::<ReversalRequest>(json),
+            Err(Unreadable(field)),
+            "{json}"
+        );
+    }
+    for (json, field) in &cases[2..4] {
+        assert!(
+            serde_json::from_str::<SettlementRequest>(json).is_err(),
+            "{json}"
+        );
+        assert_eq!(
+            read::<SettlementRequest>(json),
+            Err(Unreadable(field)),
+            "{json}"
+        );
+    }
+    let (json, field) = cases[4];
+    assert_eq!(
+        read::<SignOffRequest>(json),
+        Err(Unreadable(field)),
+        "{json}"
+    );
+    let tx = format!(
+        r#"{{"request_id":"{ID}","kind":"sale","trace_no":0,"amount":1,"currency":"CNY"}}"#
+    );
+    assert!(serde_json::from_str::<TransactionRequest>(&tx).is_err());
+    assert_eq!(read::<TransactionRequest>(&tx), Err(Unreadable("trace_no")));
 }

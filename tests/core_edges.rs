@@ -7,6 +7,7 @@
 
 mod support;
 
+use softpos::ids::{BatchNo, RequestId, TraceNo};
 use softpos::protocol::{
     ActivateRequest, BatchTotals, EntryKind, EntryStatus, JournalEntry, OriginalRef, Outcome,
     ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
@@ -694,7 +695,7 @@ fn r1_an_operator_is_two_digits_and_anything_else_is_bad_request() {
     let e = b
         .run(Command::SignIn {
             operator: OPERATOR.into(),
-            password: String::new(),
+            password: String::new().into(),
         })
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::BadRequest, "an empty password");
@@ -720,9 +721,9 @@ fn totals_of(batch_no: u32) -> BatchTotals {
 #[test]
 fn r17_each_call_goes_to_its_path_with_its_body() {
     let tx = TransactionRequest {
-        request_id: "00000000-0000-4000-8000-000000000001".into(),
+        request_id: RequestId::parse("00000000-0000-4000-8000-000000000001").unwrap(),
         kind: TxKind::Refund,
-        trace_no: 7,
+        trace_no: TraceNo::try_from(7u32).unwrap(),
         amount: 100,
         currency: "CNY".into(),
         card: None,
@@ -757,7 +758,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
         (
             Call::Settlement(SettlementRequest {
                 request_id: tx.request_id.clone(),
-                batch_no: 3,
+                batch_no: BatchNo::try_from(3u32).unwrap(),
                 terminal_totals: totals_of(3),
             }),
             "/v1/settlements",
@@ -805,9 +806,9 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
 #[test]
 fn r8_an_answer_that_cannot_be_read_is_no_answer() {
     let tx_call = Call::Transaction(TransactionRequest {
-        request_id: "r".into(),
+        request_id: RequestId::from_random([1; 16]),
         kind: TxKind::Sale,
-        trace_no: 1,
+        trace_no: TraceNo::FIRST,
         amount: 100,
         currency: "CNY".into(),
         card: None,
@@ -855,14 +856,14 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         ),
         (
             Call::Reversal(ReversalRequest {
-                request_id: "r".into(),
+                request_id: RequestId::from_random([1; 16]),
             }),
             r#"{"request_id":"r","reversed":true}"#,
         ),
         (
             Call::Settlement(SettlementRequest {
-                request_id: "s".into(),
-                batch_no: 1,
+                request_id: RequestId::from_random([2; 16]),
+                batch_no: BatchNo::FIRST,
                 terminal_totals: totals_of(1),
             }),
             &SETTLEMENT_ANSWER,
@@ -871,7 +872,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
             Call::Upload(
                 1,
                 UploadRequest {
-                    request_id: "u".into(),
+                    request_id: RequestId::from_random([3; 16]),
                     entries: Vec::new(),
                 },
             ),

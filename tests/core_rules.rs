@@ -306,7 +306,7 @@ fn r6_void_needs_the_supervisor_password() {
     let e = b
         .run(Command::Void {
             trace_no: sale.trace_no,
-            supervisor_password: String::new(),
+            supervisor_password: String::new().into(),
         })
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::SupervisorRequired);
@@ -480,7 +480,7 @@ fn r9_every_request_id_is_fresh_and_a_settlement_retry_reuses_its_own() {
         .requests
         .iter()
         .filter_map(|c| match c {
-            softpos::terminal::Call::Transaction(t) => Some(t.request_id.clone()),
+            softpos::terminal::Call::Transaction(t) => Some(t.request_id.to_string()),
             _ => None,
         })
         .collect();
@@ -491,7 +491,7 @@ fn r9_every_request_id_is_fresh_and_a_settlement_retry_reuses_its_own() {
         .requests
         .iter()
         .filter_map(|c| match c {
-            softpos::terminal::Call::Settlement(s) => Some(s.request_id.clone()),
+            softpos::terminal::Call::Settlement(s) => Some(s.request_id.to_string()),
             _ => None,
         })
         .collect();
@@ -823,7 +823,7 @@ fn r18_a_reload_mid_transaction_turns_it_into_a_queued_reversal() {
     let mut n = 0;
     let step = b.terminal.step(b.now, &mut || {
         n += 1;
-        format!("00000000-0000-4000-9000-{n:012x}")
+        softpos::ids::RequestId::parse(&format!("00000000-0000-4000-9000-{n:012x}")).unwrap()
     });
     b.store.apply(b.terminal.take_writes());
     let softpos::terminal::Step::Send(out) = step else {
@@ -1031,7 +1031,7 @@ mod money_path {
             .unwrap();
         tx(b.drive_scripted(5, |out, host| match &out.call {
             softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                request_id: r.request_id.clone(),
+                request_id: r.request_id.to_string(),
                 reversed: false,
                 transaction: Some(standing.clone()),
             }),
@@ -1072,7 +1072,7 @@ mod money_path {
         let e = b
             .drive_scripted(5, |out, _| match &out.call {
                 softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                    request_id: r.request_id.clone(),
+                    request_id: r.request_id.to_string(),
                     reversed: false,
                     transaction: Some(TransactionResponse {
                         request_id: "00000000-0000-4000-8000-00000000ffff".into(),

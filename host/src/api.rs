@@ -190,10 +190,10 @@ pub(crate) async fn transactions(
     let answer = st.store.transaction(&s, req, st.authorizer.as_ref()).await;
     match &answer {
         Ok(_) => {
-            tracing::info!(%request_id, kind = kind.as_str(), trace_no, "transaction answered")
+            tracing::info!(%request_id, kind = kind.as_str(), trace_no = trace_no.get(), "transaction answered")
         }
         Err(e) => {
-            tracing::info!(%request_id, kind = kind.as_str(), trace_no, code = %e.code, "transaction refused")
+            tracing::info!(%request_id, kind = kind.as_str(), trace_no = trace_no.get(), code = %e.code, "transaction refused")
         }
     }
     answer
@@ -207,7 +207,6 @@ pub(crate) async fn reversals(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<ReversalRequest>,
 ) -> ApiResult<Json<ReversalResponse>> {
-    req.check()?;
     Ok(Json(st.store.reversal(&s, &req).await?))
 }
 
@@ -246,8 +245,7 @@ pub(crate) async fn upload(
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> ApiResult<Answer> {
     let batch_no = check_upload_path(&batch_no)?;
-    req.check()?;
-    st.store.upload(&s, batch_no, &req).await
+    st.store.upload(&s, batch_no.get(), &req).await
 }
 
 /// Sign off [签退] (R12).
@@ -259,7 +257,6 @@ pub(crate) async fn sign_off(
     SignOffAuth(s): SignOffAuth,
     ApiJson(req): ApiJson<SignOffRequest>,
 ) -> ApiResult<Answer> {
-    req.check()?;
     st.store.sign_off(&s, &req).await
 }
 

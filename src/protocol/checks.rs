@@ -6,90 +6,50 @@
 //! void) is the ledger's question. Every refusal is a 4xx code of the contract.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{BatchNo, MerchantId, OperatorId, TerminalId};
 use crate::protocol::{
     ActivateRequest, OriginalRef, ReversalRequest, SettlementRequest, SignInRequest,
     SignOffRequest, TransactionRequest, TxKind, UploadRequest,
 };
-
-/// Largest trace and batch number (docs/rules.md, "Identifiers and amounts").
-pub const MAX_SEQUENCE: u32 = 999_999;
-
-/// A UUID in its hyphenated form (`8-4-4-4-12` hex digits), the form the terminal sends (R9).
-fn is_uuid(id: &str) -> bool {
-    id.len() == 36
-        && id.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
-fn check_request_id(id: &str) -> Result<(), Error> {
-    if is_uuid(id) {
-        Ok(())
-    } else {
-        Err(Error::with_detail(
-            ErrorCode::BadRequest,
-            "request_id must be a UUID",
-        ))
-    }
-}
-
-fn check_sequence(name: &str, n: u32) -> Result<(), Error> {
-    if (1..=MAX_SEQUENCE).contains(&n) {
-        Ok(())
-    } else {
-        Err(Error::with_detail(
-            ErrorCode::BadRequest,
-            format_args!("{name} must be 1..={MAX_SEQUENCE}"),
-        ))
-    }
-}
 
 /// One of the currencies a terminal can be provisioned with (the schema's `currency` pattern).
 fn check_currency(code: &str) -> Result<(), Error> {
     crate::terminal::money::Currency::parse(code).map(|_| ())
 }
 
-fn all_bytes(text: &str, len: usize, ok: fn(&u8) -> bool) -> bool {
-    text.len() == len && text.as_bytes().iter().all(ok)
-}
-
 impl ActivateRequest {
     /// Ids of the wrong shape match no terminal: the same `BAD_CREDENTIALS` as a wrong code,
     /// so the answer tells nothing about which terminals exist. Refusing them before the query
     /// also keeps bytes such as NUL, which PostgreSQL answers with a 500, out of the database.
-    pub fn check(&self) -> Result<(), Error> {
-        if all_bytes(&self.merchant_id, 15, u8::is_ascii_digit)
-            && all_bytes(&self.terminal_id, 8, u8::is_ascii_alphanumeric)
-        {
-            Ok(())
-        } else {
-            Err(Error::with_detail(
+    /// The two ids stay strings on the wire and are parsed here, not by serde: a shape error
+    /// there is `BAD_REQUEST`, which would tell a malformed id from an unknown one.
+    pub fn check(&self) -> Result<(MerchantId, TerminalId), Error> {
+        match (
+            MerchantId::parse(&self.merchant_id),
+            TerminalId::parse(&self.terminal_id),
+        ) {
+            (Ok(merchant), Ok(terminal)) => Ok((merchant, terminal)),
+            _ => Err(Error::with_detail(
                 ErrorCode::BadCredentials,
                 "unknown, used or expired activation code",
-            ))
+            )),
         }
     }
 }
 
 impl SignInRequest {
-    /// An operator is two digits; anything else is an operator nobody has (R16).
-    pub fn check(&self) -> Result<(), Error> {
-        if all_bytes(&self.operator, 2, u8::is_ascii_digit) {
-            Ok(())
-        } else {
-            Err(ErrorCode::BadCredentials.into())
-        }
+    /// An operator is two digits; anything else is an operator nobody has (R16), so it is
+    /// parsed here rather than by serde, whose refusal would be `BAD_REQUEST`.
+    pub fn check(&self) -> Result<OperatorId, Error> {
+        OperatorId::parse(&self.operator).map_err(|_| ErrorCode::BadCredentials.into())
     }
 }
 
 impl TransactionRequest {
-    /// R3, R4 and R9 on the request alone. The expiry is checked for its form only: whether it
+    /// R3 and R4 on the request alone (its ids, R9, were checked as it was read). The expiry is checked for its form only: whether it
     /// is past depends on the clock, and a retried sale must get its stored answer (R9) even
     /// after the card's month ended, so the ledger checks that after the idempotency lookup.
     pub fn check(&self) -> Result<(), Error> {
-        check_request_id(&self.request_id)?;
-        check_sequence("trace_no", self.trace_no)?;
         crate::terminal::money::Amount::new(self.amount)?;
         check_currency(&self.currency)?;
         match (self.kind, &self.original) {
@@ -104,13 +64,11 @@ impl TransactionRequest {
                     crate::terminal::time::Timestamp(0),
                 )?;
             }
-            (TxKind::Void, Some(OriginalRef::Trace { trace_no })) => {
-                check_sequence("original.trace_no", *trace_no)?;
-            }
+            (TxKind::Void, Some(OriginalRef::Trace { .. })) => {}
             (TxKind::Refund, Some(OriginalRef::Rrn { rrn })) => {
                 // An RRN is 12 ASCII letters or digits (the host's rrn_of); anything else names
                 // no sale, and a NUL, which PostgreSQL answers with a 500, never reaches a query.
-                if !all_bytes(rrn, 12, u8::is_ascii_alphanumeric) {
+                if rrn.len() != 12 || !rrn.bytes().all(|b| b.is_ascii_alphanumeric()) {
                     return Err(ErrorCode::UnknownTransaction.into());
                 }
             }
@@ -128,33 +86,10 @@ impl TransactionRequest {
     }
 }
 
-impl ReversalRequest {
-    /// R9: the id of the transaction to reverse.
-    pub fn check(&self) -> Result<(), Error> {
-        check_request_id(&self.request_id)
-    }
-}
-
 impl SettlementRequest {
-    /// R9 and R11: a request id and a batch number in range.
+    /// R11: the terminal's currency is one the host knows (the ids were checked as it was read).
     pub fn check(&self) -> Result<(), Error> {
-        check_request_id(&self.request_id)?;
-        check_sequence("batch_no", self.batch_no)?;
         check_currency(&self.terminal_totals.currency)
-    }
-}
-
-impl UploadRequest {
-    /// R9; the hash chain (R19) needs the batch's genesis, which the ledger knows.
-    pub fn check(&self) -> Result<(), Error> {
-        check_request_id(&self.request_id)
-    }
-}
-
-impl SignOffRequest {
-    /// R9: a request id, when one is sent.
-    pub fn check(&self) -> Result<(), Error> {
-        self.request_id.as_deref().map_or(Ok(()), check_request_id)
     }
 }
 
@@ -179,28 +114,27 @@ pub fn check_request_body(path: &str, body: &[u8]) -> Result<(), Error> {
             .map_err(|_| Error::with_detail(ErrorCode::BadRequest, "malformed JSON body"))
     }
     match path {
-        "/v1/activate" => decode::<ActivateRequest>(body)?.check(),
-        "/v1/sign-in" => decode::<SignInRequest>(body)?.check(),
+        "/v1/activate" => decode::<ActivateRequest>(body)?.check().map(|_| ()),
+        "/v1/sign-in" => decode::<SignInRequest>(body)?.check().map(|_| ()),
         "/v1/transactions" => decode::<TransactionRequest>(body)?.check(),
-        "/v1/reversals" => decode::<ReversalRequest>(body)?.check(),
+        "/v1/reversals" => decode::<ReversalRequest>(body).map(|_| ()),
         "/v1/settlements" => decode::<SettlementRequest>(body)?.check(),
-        "/v1/sign-off" => decode::<SignOffRequest>(body)?.check(),
+        "/v1/sign-off" => decode::<SignOffRequest>(body).map(|_| ()),
         _ => {
             let batch_no = path
                 .strip_prefix("/v1/settlements/")
                 .and_then(|rest| rest.strip_suffix("/upload"))
                 .ok_or_else(|| Error::with_detail(ErrorCode::BadRequest, "no such route"))?;
             check_upload_path(batch_no)?;
-            decode::<UploadRequest>(body)?.check()
+            decode::<UploadRequest>(body).map(|_| ())
         }
     }
 }
 
 /// The `{batch_no}` of the upload route: a number in 1..=999999.
-pub fn check_upload_path(batch_no: &str) -> Result<u32, Error> {
-    let n = batch_no
+pub fn check_upload_path(batch_no: &str) -> Result<BatchNo, Error> {
+    let n: u32 = batch_no
         .parse()
         .map_err(|_| Error::with_detail(ErrorCode::BadRequest, "the batch number is 1..=999999"))?;
-    check_sequence("batch_no", n)?;
-    Ok(n)
+    Ok(BatchNo::try_from(n)?)
 }

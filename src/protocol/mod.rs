@@ -16,7 +16,7 @@ mod requests;
 pub mod shape;
 
 pub use answers::*;
-pub use checks::{check_request_body, check_upload_path, BODY_ROUTES, MAX_SEQUENCE};
+pub use checks::{check_request_body, check_upload_path, BODY_ROUTES};
 pub use journal::*;
 pub use requests::*;
 use std::fmt;
@@ -85,9 +85,9 @@ mod tests {
     #[test]
     fn r4_debug_never_shows_card_or_password() {
         let req = TransactionRequest {
-            request_id: "r".into(),
+            request_id: crate::ids::RequestId::from_random([7; 16]),
             kind: TxKind::Sale,
-            trace_no: 1,
+            trace_no: crate::ids::TraceNo::FIRST,
             amount: 100,
             currency: "CNY".into(),
             card: Some(CardData {
@@ -111,7 +111,12 @@ mod tests {
     #[test]
     fn original_ref_is_either_form() {
         let t: OriginalRef = serde_json::from_str(r#"{"trace_no": 7}"#).unwrap();
-        assert_eq!(t, OriginalRef::Trace { trace_no: 7 });
+        assert_eq!(
+            t,
+            OriginalRef::Trace {
+                trace_no: crate::ids::TraceNo::try_from(7u32).unwrap()
+            }
+        );
         let r: OriginalRef = serde_json::from_str(r#"{"rrn": "000000000001"}"#).unwrap();
         assert_eq!(
             r,

@@ -1,8 +1,10 @@
 //! What the terminal sends: the bodies of the host's `POST` routes.
 
+use crate::ids::{BatchNo, RequestId, TraceNo};
 use crate::protocol::codec::{field, Decode, Encode, Unreadable, Value};
 use crate::protocol::shape::{wire, Declared, Ts, TsRef};
 use crate::protocol::{BatchTotals, JournalEntry, TxKind};
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 wire! {
@@ -35,8 +37,8 @@ wire! {
         #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{2}$", example = "01"))]
         pub operator: String,
         /// The operator's password.
-        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
-        pub password: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1))]
+        pub password: Secret,
     }
 
     /// Card data as keyed in. Only ever in flight: never stored, never logged.
@@ -65,15 +67,16 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
+                value_type = String,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]
-        pub request_id: String,
+        pub request_id: RequestId,
         /// Sale, void or refund.
         pub kind: TxKind,
         /// The terminal's trace number for this transaction.
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
-        pub trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
         /// Minor units (R3).
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99_999_999_999_i64))]
         pub amount: i64,
@@ -88,8 +91,8 @@ wire! {
         /// For a void or refund.
         pub original: Option<OriginalRef>,
         /// For a void or refund.
-        #[cfg_attr(feature = "openapi", schema(min_length = 1))]
-        pub supervisor_password: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1))]
+        pub supervisor_password: Option<Secret>,
     }
 
     /// `POST /v1/reversals`.
@@ -100,10 +103,11 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
+                value_type = String,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]
-        pub request_id: String,
+        pub request_id: RequestId,
     }
 
     /// `POST /v1/settlements`.
@@ -114,13 +118,14 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
+                value_type = String,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]
-        pub request_id: String,
+        pub request_id: RequestId,
         /// The batch to settle.
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// What the terminal counted.
         pub terminal_totals: BatchTotals,
     }
@@ -133,10 +138,11 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
+                value_type = String,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]
-        pub request_id: String,
+        pub request_id: RequestId,
         /// The whole batch journal, oldest first, with hashes.
         pub entries: Vec<JournalEntry>,
     }
@@ -150,10 +156,11 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
+                value_type = String,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]
-        pub request_id: Option<String>,
+        pub request_id: Option<RequestId>,
         /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
         /// batch has unsettled transactions (the terminal settles first).
         pub settle: Option<bool>,
@@ -170,8 +177,8 @@ pub enum OriginalRef {
     /// A void names the sale by its trace number in the open batch.
     Trace {
         /// The sale's trace number.
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999_999))]
-        trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        trace_no: TraceNo,
     },
     /// A refund names the sale by its RRN.
     Rrn {
@@ -192,7 +199,9 @@ impl Decode for OriginalRef {
         }
     }
     fn stand_in() -> Self {
-        OriginalRef::Trace { trace_no: 0 }
+        OriginalRef::Trace {
+            trace_no: TraceNo::FIRST,
+        }
     }
 }
 impl Encode for OriginalRef {

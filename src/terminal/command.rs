@@ -2,6 +2,8 @@
 //! state as the UI sees it, and the commands that start an operation.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{MerchantId, TerminalId};
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Default for [`Config::max_batch_entries`].
@@ -40,15 +42,14 @@ impl Config {
 
     /// Checks the identifiers (docs/rules.md, "Identifiers and amounts").
     pub fn validate(&self) -> Result<(), Error> {
-        if self.merchant_id.len() != 15 || !self.merchant_id.bytes().all(|b| b.is_ascii_digit()) {
+        // The shapes are the ids' (src/ids.rs); the messages name the JS API's keys.
+        if MerchantId::parse(&self.merchant_id).is_err() {
             return Err(Error::with_detail(
                 ErrorCode::BadRequest,
                 "merchantId must be 15 digits",
             ));
         }
-        if self.terminal_id.len() != 8
-            || !self.terminal_id.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if TerminalId::parse(&self.terminal_id).is_err() {
             return Err(Error::with_detail(
                 ErrorCode::BadRequest,
                 "terminalId must be 8 letters or digits",
@@ -91,7 +92,7 @@ pub enum Command {
         /// `"01"`..`"99"`, `"00"` for the supervisor.
         operator: String,
         /// Never stored.
-        password: String,
+        password: Secret,
     },
     /// 消费.
     Sale {
@@ -107,7 +108,7 @@ pub enum Command {
         /// The sale's trace number in the open batch.
         trace_no: u32,
         /// Never stored.
-        supervisor_password: String,
+        supervisor_password: Secret,
     },
     /// 退货.
     Refund {
@@ -116,7 +117,7 @@ pub enum Command {
         /// Minor units.
         amount: i64,
         /// Never stored.
-        supervisor_password: String,
+        supervisor_password: Secret,
     },
     /// 结算.
     Settle,

@@ -3,6 +3,7 @@
 //! open batch.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::RequestId;
 use crate::protocol::{
     EntryKind, EntryStatus, ReversalRequest, ReversalResponse, TransactionResponse, TxStatus,
 };
@@ -16,7 +17,7 @@ pub const REVERSAL_TRIES: u8 = 3;
 
 impl Terminal {
     /// Leaves `Housekeeping`: the next request it needs, or `Clear` for the goal.
-    pub(super) fn housekeeping(&mut self, new_id: &mut dyn FnMut() -> String) -> Chores {
+    pub(super) fn housekeeping(&mut self, new_id: &mut dyn FnMut() -> RequestId) -> Chores {
         let Some(session) = self.session.as_ref() else {
             return Chores::Done(Err(ErrorCode::NotSignedIn.into()));
         };
@@ -101,7 +102,7 @@ impl Terminal {
         self.events.push_back(match stands {
             Some(result) => Event::Transaction(result),
             None => Event::Reversed {
-                request_id: rev.request_id,
+                request_id: rev.request_id.into(),
             },
         });
         Phase::Housekeeping
@@ -119,7 +120,7 @@ impl Terminal {
         if rev.batch_no != self.journal.batch_no() {
             return Ok(None);
         }
-        let original = self.journal.by_request(&rev.request_id).cloned();
+        let original = self.journal.by_request(rev.request_id.as_str()).cloned();
         let currency = self.currency_code();
         let (status, response_code, rrn, auth_code) = match answered {
             Some(a) => (
@@ -135,7 +136,7 @@ impl Terminal {
         };
         let original_ref = original.as_ref();
         self.append(EntryDraft {
-            request_id: rev.request_id.clone(),
+            request_id: rev.request_id.to_string(),
             kind: EntryKind::Reversal,
             trace_no: rev.trace_no,
             amount: rev.amount,

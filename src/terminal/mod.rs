@@ -63,9 +63,9 @@ pub use persist::{
 pub use report::{
     Completion, Event, SettlementResult, SignInResult, SignOffReason, SignOffResult, TxResult,
 };
-pub use tx::{next_sequence, MAX_SEQUENCE};
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::RequestId;
 use crate::protocol::BatchTotals;
 use journal::Journal;
 use money::Currency;
@@ -224,7 +224,7 @@ impl Terminal {
     ///
     /// Each phase is left once: `Opening` and `Goal` for a request or the answer,
     /// `Housekeeping` for a request, the answer or (nothing left) the goal.
-    pub fn step(&mut self, now: Timestamp, new_id: &mut dyn FnMut() -> String) -> Step {
+    pub fn step(&mut self, now: Timestamp, new_id: &mut dyn FnMut() -> RequestId) -> Step {
         let Some(op) = self.op.as_mut() else {
             return Step::Idle;
         };

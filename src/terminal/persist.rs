@@ -4,6 +4,7 @@
 //! what a restored terminal reports as left open. Their serde shape is the stored format.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::RequestId;
 use crate::protocol::{BatchTotals, JournalEntry, TxKind};
 use crate::terminal::journal::{EntryDraft, Journal};
 use crate::terminal::time::{Timestamp, UtcOffset};
@@ -62,7 +63,7 @@ pub enum Write {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
     /// Its request id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// What it would be journaled as (masked PAN only).
     pub kind: TxKind,
     /// Trace number.
@@ -83,7 +84,7 @@ pub struct InFlight {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedReversal {
     /// The transaction's request id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Its batch: the reversal entry goes into that batch's journal.
     pub batch_no: u32,
     /// Its trace number.
@@ -100,9 +101,9 @@ pub struct PendingSettlement {
     /// What the terminal counted.
     pub terminal_totals: BatchTotals,
     /// Request id of `POST /v1/settlements`.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Request id of the batch upload, should the host say unbalanced.
-    pub upload_request_id: String,
+    pub upload_request_id: RequestId,
     /// Set once the host said unbalanced: the upload still to do.
     pub upload: Option<PendingUpload>,
 }

@@ -19,7 +19,9 @@
 //! have no way back, so the driver loop cannot spin.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::RequestId;
 use crate::protocol::{OriginalRef, SignInResponse, TransactionRequest, TxKind};
+use crate::secret::Secret;
 use crate::terminal::card::{Expiry, Pan};
 use crate::terminal::time::Timestamp;
 use crate::terminal::{
@@ -49,7 +51,7 @@ pub(super) enum Goal {
     },
     SignIn {
         operator: String,
-        password: String,
+        password: Secret,
     },
     /// The host accepted the operator (the password is spent): housekeeping, then the answer.
     SignedIn(Box<SignInResponse>),
@@ -71,7 +73,7 @@ pub(super) struct TxPlan {
     pub(super) amount: i64,
     pub(super) card: Option<(Pan, Expiry)>,
     pub(super) original: Option<OriginalRef>,
-    pub(super) supervisor_password: Option<String>,
+    pub(super) supervisor_password: Option<Secret>,
 }
 
 /// How far an operation got.
@@ -216,7 +218,7 @@ impl Op {
 
 impl Terminal {
     /// Leaves `Goal`: the goal's next request, or its answer.
-    pub(super) fn pursue(&mut self, now: Timestamp, new_id: &mut dyn FnMut() -> String) -> Next {
+    pub(super) fn pursue(&mut self, now: Timestamp, new_id: &mut dyn FnMut() -> RequestId) -> Next {
         let Some(auth) = self.session_auth() else {
             return Next::Done(Err(ErrorCode::NotSignedIn.into()));
         };

@@ -2,7 +2,9 @@
 //! here is refused with nothing sent.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::TraceNo;
 use crate::protocol::{EntryKind, EntryStatus, OriginalRef, TxKind};
+use crate::secret::Secret;
 use crate::terminal::card::{Expiry, Pan};
 use crate::terminal::money::Amount;
 use crate::terminal::phase::{Goal, TxPlan};
@@ -62,7 +64,7 @@ impl Terminal {
         Ok(Goal::Activate { code })
     }
 
-    fn plan_sign_in(&self, operator: String, password: String) -> Result<Goal, Error> {
+    fn plan_sign_in(&self, operator: String, password: Secret) -> Result<Goal, Error> {
         if self.meta.terminal_key.is_none() {
             return Err(ErrorCode::NotActivated.into());
         }
@@ -104,10 +106,12 @@ impl Terminal {
         })))
     }
 
-    fn plan_void(&self, trace_no: u32, supervisor_password: String) -> Result<Goal, Error> {
+    fn plan_void(&self, trace_no: u32, supervisor_password: Secret) -> Result<Goal, Error> {
         self.require_signed_in()?;
         let supervisor_password = require_supervisor(supervisor_password)?;
         let amount = self.check_void(trace_no)?;
+        // A trace the journal holds is in range; the conversion only types it.
+        let trace_no = TraceNo::try_from(trace_no).map_err(|_| ErrorCode::UnknownTransaction)?;
         self.require_room()?;
         Ok(Goal::Tx(Box::new(TxPlan {
             kind: TxKind::Void,
@@ -122,7 +126,7 @@ impl Terminal {
         &self,
         rrn: &str,
         amount: i64,
-        supervisor_password: String,
+        supervisor_password: Secret,
     ) -> Result<Goal, Error> {
         self.require_signed_in()?;
         let amount = Amount::new(amount)?.get();
@@ -224,7 +228,7 @@ impl Terminal {
     }
 }
 
-fn require_supervisor(password: String) -> Result<String, Error> {
+fn require_supervisor(password: Secret) -> Result<Secret, Error> {
     if password.is_empty() {
         Err(ErrorCode::SupervisorRequired.into())
     } else {

@@ -3,11 +3,11 @@
 //! session the host ended.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{RequestId, TraceNo};
 use crate::protocol::{ActivateRequest, SignInRequest, SignInResponse, SignOffRequest};
 use crate::terminal::money::Currency;
 use crate::terminal::phase::{unexpected, Goal, Next, Phase, Wait};
 use crate::terminal::time::{Timestamp, UtcOffset};
-use crate::terminal::tx::MAX_SEQUENCE;
 use crate::terminal::{
     Auth, Call, Completion, Event, Outgoing, Reply, SettlementResult, SignOffReason, SignOffResult,
     Terminal,
@@ -105,7 +105,7 @@ impl Terminal {
             self.meta.utc_offset = offset;
         }
         self.meta.operator = Some(resp.operator.clone());
-        self.meta.next_trace_no = resp.next_trace_no.clamp(1, MAX_SEQUENCE);
+        self.meta.next_trace_no = TraceNo::clamped(resp.next_trace_no).get();
         self.queue_reconciliations(resp);
         self.session = Some(Session {
             token: resp.session_token.clone(),
@@ -231,7 +231,7 @@ fn settled(own: Option<SettlementResult>) -> Phase {
     )
 }
 
-pub(super) fn sign_off_call(auth: Auth, new_id: &mut dyn FnMut() -> String) -> Outgoing {
+pub(super) fn sign_off_call(auth: Auth, new_id: &mut dyn FnMut() -> RequestId) -> Outgoing {
     Outgoing {
         call: Call::SignOff(SignOffRequest {
             request_id: Some(new_id()),

@@ -2,6 +2,7 @@
 //! request and batch upload, and closing the batch on the host's answer.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{BatchNo, RequestId};
 use crate::protocol::{
     BatchTotals, Discrepancy, EntryKind, Outcome, SettlementRequest, UploadRequest,
 };
@@ -23,7 +24,7 @@ impl Terminal {
         &mut self,
         auth: Auth,
         then_sign_off: bool,
-        new_id: &mut dyn FnMut() -> String,
+        new_id: &mut dyn FnMut() -> RequestId,
     ) -> Next {
         if self.meta.settlement.is_some() {
             return self.send_settlement(auth, Stage::Goal);
@@ -47,7 +48,7 @@ impl Terminal {
         &mut self,
         auth: Auth,
         settle: bool,
-        new_id: &mut dyn FnMut() -> String,
+        new_id: &mut dyn FnMut() -> RequestId,
     ) -> Next {
         if self.meta.settlement.is_some() {
             return self.send_settlement(auth, Stage::Goal);
@@ -65,7 +66,7 @@ impl Terminal {
     }
 
     /// R11: the settle's or sign-off's own settlement, of the batch open now; once.
-    fn start_own_settlement(&mut self, auth: Auth, new_id: &mut dyn FnMut() -> String) -> Next {
+    fn start_own_settlement(&mut self, auth: Auth, new_id: &mut dyn FnMut() -> RequestId) -> Next {
         let batch_no = self.journal.batch_no();
         if let Some(op) = self.op.as_mut() {
             op.own = OwnSettlement::Started { batch_no };
@@ -75,7 +76,11 @@ impl Terminal {
     }
 
     /// R11: writes the settlement ahead; [`Terminal::send_settlement`] sends it.
-    pub(super) fn start_settlement(&mut self, batch_no: u32, new_id: &mut dyn FnMut() -> String) {
+    pub(super) fn start_settlement(
+        &mut self,
+        batch_no: u32,
+        new_id: &mut dyn FnMut() -> RequestId,
+    ) {
         let currency = self.currency_code();
         let terminal_totals = if batch_no == self.journal.batch_no() {
             self.journal.totals(&currency)
@@ -101,10 +106,14 @@ impl Terminal {
         let Some(s) = self.meta.settlement.as_ref() else {
             return Next::Done(Err(ErrorCode::Internal.into()));
         };
+        // The batch numbers the terminal keeps came from the host, which numbers from 1.
+        let Ok(batch_no) = BatchNo::try_from(s.batch_no) else {
+            return Next::Done(Err(ErrorCode::Internal.into()));
+        };
         let call = match &s.upload {
             None => Call::Settlement(SettlementRequest {
                 request_id: s.request_id.clone(),
-                batch_no: s.batch_no,
+                batch_no,
                 terminal_totals: s.terminal_totals.clone(),
             }),
             Some(_) => {

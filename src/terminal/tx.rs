@@ -2,6 +2,7 @@
 //! journaled; a transaction without a definite answer is queued for reversal.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{RequestId, TraceNo, MAX_SEQUENCE};
 use crate::protocol::{
     CardData, EntryStatus, OriginalRef, TransactionRequest, TransactionResponse, TxStatus,
 };
@@ -12,25 +13,13 @@ use crate::terminal::{
     Auth, Call, Completion, Event, InFlight, Outgoing, QueuedReversal, Reply, Terminal, TxResult,
 };
 
-/// The highest trace and batch number; both wrap to 1.
-pub const MAX_SEQUENCE: u32 = 999_999;
-
-/// The next trace or batch number: 1..=999 999, wrapping to 1.
-pub fn next_sequence(n: u32) -> u32 {
-    if n >= MAX_SEQUENCE {
-        1
-    } else {
-        n + 1
-    }
-}
-
 impl TxPlan {
     /// The transaction's request. The card and the supervisor password leave the plan with
     /// it; what stays is the masked PAN.
     fn request(
         &mut self,
-        request_id: String,
-        trace_no: u32,
+        request_id: RequestId,
+        trace_no: TraceNo,
         currency: String,
     ) -> (TransactionRequest, Option<String>) {
         let req = TransactionRequest {
@@ -57,7 +46,7 @@ impl Terminal {
         &mut self,
         auth: Auth,
         now: Timestamp,
-        new_id: &mut dyn FnMut() -> String,
+        new_id: &mut dyn FnMut() -> RequestId,
     ) -> Next {
         let trace_no = self.allocate_trace();
         let currency = self.currency_code();
@@ -71,7 +60,7 @@ impl Terminal {
         };
         let (req, masked_pan) = plan.request(new_id(), trace_no, currency);
         let (original_trace_no, original_rrn) = match &req.original {
-            Some(OriginalRef::Trace { trace_no }) => (Some(*trace_no), None),
+            Some(OriginalRef::Trace { trace_no }) => (Some(trace_no.get()), None),
             Some(OriginalRef::Rrn { rrn }) => (None, Some(rrn.clone())),
             None => (None, None),
         };
@@ -80,7 +69,7 @@ impl Terminal {
         self.meta.in_flight = Some(InFlight {
             request_id: req.request_id.clone(),
             kind: req.kind,
-            trace_no,
+            trace_no: trace_no.get(),
             amount: req.amount,
             masked_pan,
             original_trace_no,
@@ -135,9 +124,9 @@ impl Terminal {
         };
         let at = now.rfc3339();
         let journaled = self.append(EntryDraft {
-            request_id: sent.request_id.clone(),
+            request_id: sent.request_id.to_string(),
             kind: sent.kind.into(),
-            trace_no: sent.trace_no,
+            trace_no: sent.trace_no.get(),
             amount: sent.amount,
             currency: sent.currency.clone(),
             status,
@@ -163,7 +152,7 @@ impl Terminal {
             status: resp.status,
             response_code: resp.response_code,
             message: resp.message,
-            trace_no: sent.trace_no,
+            trace_no: sent.trace_no.get(),
             batch_no: self.journal.batch_no(),
             rrn: resp.rrn,
             auth_code: resp.auth_code,
@@ -177,16 +166,16 @@ impl Terminal {
     }
 
     /// The next unused trace number of the open batch.
-    fn allocate_trace(&mut self) -> u32 {
-        let mut trace = self.meta.next_trace_no.clamp(1, MAX_SEQUENCE);
+    fn allocate_trace(&mut self) -> TraceNo {
+        let mut trace = TraceNo::clamped(self.meta.next_trace_no);
         // Never reuse a trace inside one batch; a batch holds far fewer than 999 999.
         for _ in 0..MAX_SEQUENCE {
-            if !self.journal.trace_used(trace) {
+            if !self.journal.trace_used(trace.get()) {
                 break;
             }
-            trace = next_sequence(trace);
+            trace = trace.next();
         }
-        self.meta.next_trace_no = next_sequence(trace);
+        self.meta.next_trace_no = trace.next().get();
         trace
     }
 
@@ -202,7 +191,7 @@ impl Terminal {
         });
         self.meta.in_flight = None;
         let journaled = self.append(EntryDraft {
-            request_id: f.request_id.clone(),
+            request_id: f.request_id.to_string(),
             kind: f.kind.into(),
             trace_no: f.trace_no,
             amount: f.amount,
@@ -219,7 +208,7 @@ impl Terminal {
         });
         self.push_meta();
         self.events.push_back(Event::ReversalQueued {
-            request_id: f.request_id,
+            request_id: f.request_id.into(),
         });
         journaled
     }

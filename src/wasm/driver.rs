@@ -9,6 +9,7 @@ use super::js::event_to_js;
 use super::scope::{self, now, Timeout};
 use super::storage::Storage;
 use crate::error::{Error, ErrorCode};
+use crate::ids::RequestId;
 use crate::terminal::{Command, Completion, Reply, Step, Terminal as Machine};
 use js_sys::Function;
 use std::cell::RefCell;
@@ -61,7 +62,7 @@ impl Inner {
     }
 }
 
-fn new_request_id() -> String {
+fn new_request_id() -> RequestId {
     // Called with the state borrowed: it must not throw, as `crypto.randomUUID` does where the
     // page is not a secure context.
     scope::new_uuid()

@@ -3,6 +3,7 @@
 //! `globalThis` rather than `window`, so a terminal runs in a worker too, and through APIs a
 //! page that is not a secure context has as well (docs/browser.md).
 
+use crate::ids::RequestId;
 use crate::terminal::time::Timestamp;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -77,7 +78,7 @@ pub fn now() -> Timestamp {
 
 /// A UUID v4 from `crypto.getRandomValues`, which every browser and worker has, secure
 /// context or not (`crypto.randomUUID` is for secure contexts only).
-pub fn new_uuid() -> String {
+pub fn new_uuid() -> RequestId {
     let mut b = [0u8; 16];
     let drawn = global()
         .crypto()
@@ -89,16 +90,5 @@ pub fn new_uuid() -> String {
             *x = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(36);
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            id.push('-');
-        }
-        id.push(char::from(HEX[usize::from(x >> 4)]));
-        id.push(char::from(HEX[usize::from(x & 15)]));
-    }
-    id
+    RequestId::from_random(b)
 }

@@ -312,7 +312,7 @@ impl Lease {
     async fn acquire(db: &IdbDatabase, prefix: String) -> Result<Lease, Error> {
         let fence = Fence {
             prefix,
-            page: scope::new_uuid(),
+            page: scope::new_uuid().into(),
         };
         take(&fence, db).await?;
         let answering = BroadcastChannel::new(CHANNEL).ok();

@@ -280,11 +280,11 @@ impl ModelHost {
                 if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
-                if let Some(r) = self.answers.get(&req.request_id) {
+                if let Some(r) = self.answers.get(req.request_id.as_str()) {
                     return r.clone();
                 }
                 let r = self.transaction(req);
-                self.answers.insert(req.request_id.clone(), r.clone());
+                self.answers.insert(req.request_id.to_string(), r.clone());
                 r
             }
             Call::Reversal(req) => {
@@ -294,7 +294,7 @@ impl ModelHost {
                 let found = self.txs.iter().position(|t| t.request_id == req.request_id);
                 if let Some(stands) = found.and_then(|i| self.standing(i)) {
                     return Reply::Reversal(ReversalResponse {
-                        request_id: req.request_id.clone(),
+                        request_id: req.request_id.to_string(),
                         reversed: false,
                         transaction: Some(stands),
                     });
@@ -322,12 +322,12 @@ impl ModelHost {
                         true
                     }
                     None => {
-                        self.tombstones.insert(req.request_id.clone());
+                        self.tombstones.insert(req.request_id.to_string());
                         false
                     }
                 };
                 Reply::Reversal(ReversalResponse {
-                    request_id: req.request_id.clone(),
+                    request_id: req.request_id.to_string(),
                     reversed,
                     transaction: None,
                 })
@@ -336,10 +336,10 @@ impl ModelHost {
                 if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
-                if let Some(r) = self.answers.get(&req.request_id) {
+                if let Some(r) = self.answers.get(req.request_id.as_str()) {
                     return r.clone();
                 }
-                let host_totals = self.totals(req.batch_no);
+                let host_totals = self.totals(req.batch_no.get());
                 let outcome =
                     softpos::terminal::settlement::outcome(&req.terminal_totals, &host_totals);
                 let status = if outcome == Outcome::Balanced {
@@ -347,25 +347,25 @@ impl ModelHost {
                 } else {
                     HostBatch::AwaitingUpload
                 };
-                let was = self.batches.insert(req.batch_no, status);
+                let was = self.batches.insert(req.batch_no.get(), status);
                 if was == Some(HostBatch::Open) {
-                    self.open_batch = req.batch_no % 999_999 + 1;
+                    self.open_batch = req.batch_no.next().get();
                     self.batches.insert(self.open_batch, HostBatch::Open);
                 }
                 let r = Reply::Settlement(SettlementResponse {
-                    batch_no: req.batch_no,
+                    batch_no: req.batch_no.get(),
                     outcome,
                     host_totals,
                     next_batch_no: self.open_batch,
                 });
-                self.answers.insert(req.request_id.clone(), r.clone());
+                self.answers.insert(req.request_id.to_string(), r.clone());
                 r
             }
             Call::Upload(batch_no, req) => {
                 if let Some(r) = self.session_refusal(&out.auth) {
                     return r;
                 }
-                if let Some(r) = self.answers.get(&req.request_id) {
+                if let Some(r) = self.answers.get(req.request_id.as_str()) {
                     return r.clone();
                 }
                 let genesis =
@@ -382,7 +382,7 @@ impl ModelHost {
                     discrepancies,
                     next_batch_no: self.open_batch,
                 });
-                self.answers.insert(req.request_id.clone(), r.clone());
+                self.answers.insert(req.request_id.to_string(), r.clone());
                 r
             }
             Call::SignOff(_) => {
@@ -400,7 +400,7 @@ impl ModelHost {
     }
 
     fn transaction(&mut self, req: &TransactionRequest) -> Reply {
-        if self.tombstones.contains(&req.request_id) {
+        if self.tombstones.contains(req.request_id.as_str()) {
             return refuse(ErrorCode::UnknownTransaction);
         }
         self.rrn += 1;
@@ -415,7 +415,7 @@ impl ModelHost {
                 }
             }
             TxKind::Void => {
-                if req.supervisor_password.as_deref() != Some(SUPERVISOR) {
+                if req.supervisor_password.as_ref().map(|p| p.expose()) != Some(SUPERVISOR) {
                     return refuse(ErrorCode::SupervisorRequired);
                 }
                 let Some(OriginalRef::Trace { trace_no }) = &req.original else {
@@ -433,7 +433,7 @@ impl ModelHost {
                 orig.voided = true;
             }
             TxKind::Refund => {
-                if req.supervisor_password.as_deref() != Some(SUPERVISOR) {
+                if req.supervisor_password.as_ref().map(|p| p.expose()) != Some(SUPERVISOR) {
                     return refuse(ErrorCode::SupervisorRequired);
                 }
                 let Some(OriginalRef::Rrn { rrn }) = &req.original else {
@@ -455,12 +455,12 @@ impl ModelHost {
                 orig.refunded += req.amount;
             }
         }
-        self.next_trace = req.trace_no % 999_999 + 1;
+        self.next_trace = req.trace_no.next().get();
         self.txs.push(HostTx {
-            request_id: req.request_id.clone(),
+            request_id: req.request_id.to_string(),
             batch_no: self.open_batch,
             kind: req.kind,
-            trace_no: req.trace_no,
+            trace_no: req.trace_no.get(),
             amount: req.amount,
             status,
             rrn: rrn.clone(),
@@ -470,7 +470,7 @@ impl ModelHost {
         });
         let approved = status == LineStatus::Approved;
         Reply::Transaction(TransactionResponse {
-            request_id: req.request_id.clone(),
+            request_id: req.request_id.to_string(),
             status: if approved {
                 TxStatus::Approved
             } else {
@@ -486,7 +486,7 @@ impl ModelHost {
             rrn: Some(rrn),
             auth_code: approved.then(|| "A1B2C3".into()),
             batch_no: self.open_batch,
-            trace_no: req.trace_no,
+            trace_no: req.trace_no.get(),
             masked_pan: req
                 .card
                 .as_ref()
@@ -637,7 +637,8 @@ impl Bench {
             let mut ids = self.ids;
             let step = self.terminal.step(self.now, &mut || {
                 ids += 1;
-                format!("00000000-0000-4000-8000-{ids:012x}")
+                softpos::ids::RequestId::parse(&format!("00000000-0000-4000-8000-{ids:012x}"))
+                    .expect("a UUID")
             });
             self.ids = ids;
             self.store.apply(self.terminal.take_writes());

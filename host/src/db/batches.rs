@@ -4,6 +4,7 @@ use super::columns::{ledger_line, number_column, BATCH_COLUMNS};
 use super::{next_number, BatchRow, BatchState, Db, TerminalRef, Tx};
 use crate::error::ApiResult;
 use crate::store::now_ms;
+use softpos::ids::BatchNo;
 use softpos::terminal::settlement::LedgerLine;
 use sqlx::{AnyConnection, Row};
 
@@ -118,7 +119,7 @@ impl Tx {
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
-        .map(|r| number_column(&r, "batch_no"))
+        .map(|r| number_column::<BatchNo>(&r, "batch_no"))
         .transpose()?
         .map_or(1, next_number);
         self.insert_open_batch(t, last, &date).await

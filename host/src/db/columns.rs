@@ -5,6 +5,7 @@
 //! (migration 0004) list the same values.
 
 use crate::error::{ApiError, ApiResult};
+use softpos::ids::{BadId, BatchNo, TraceNo};
 use softpos::protocol::TxKind;
 use softpos::terminal::settlement::{LedgerLine, LineStatus};
 use sqlx::any::AnyRow;
@@ -115,26 +116,25 @@ pub fn tx_kind(text: &str) -> ApiResult<TxKind> {
     }
 }
 
-/// A batch or trace number read from the database: in 1..=999999, or the row is bad and
-/// reading it is an error, never a silent 0.
-pub fn number_column(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error> {
+/// A batch or trace number read from the database, checked as `N` ([`TraceNo`] or
+/// [`BatchNo`]) checks it: out of range, the row is bad and reading it is an error, never a
+/// silent 0.
+pub fn number_column<N>(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error>
+where
+    N: TryFrom<i64, Error = BadId> + Into<u32>,
+{
     let n: i64 = row.try_get(column)?;
-    u32::try_from(n)
-        .ok()
-        .filter(|n| (1..=999_999).contains(n))
-        .ok_or_else(|| sqlx::Error::ColumnDecode {
+    N::try_from(n)
+        .map(Into::into)
+        .map_err(|_| sqlx::Error::ColumnDecode {
             index: column.to_owned(),
             source: format!("{n} is not a batch or trace number (1..=999999)").into(),
         })
 }
 
-/// The number after `n` in 1..=999999 (batch and trace numbers wrap to 1).
+/// The number after `n`, a batch or trace number read by [`number_column`]: they wrap to 1.
 pub fn next_number(n: u32) -> u32 {
-    if n >= 999_999 {
-        1
-    } else {
-        n + 1
-    }
+    BatchNo::clamped(n).next().get()
 }
 
 /// A 0/1 flag column.
@@ -210,7 +210,7 @@ impl BatchRow {
     pub fn from_row(row: &AnyRow) -> ApiResult<BatchRow> {
         Ok(BatchRow {
             id: row.try_get("id")?,
-            batch_no: number_column(row, "batch_no")?,
+            batch_no: number_column::<BatchNo>(row, "batch_no")?,
             business_date: row.try_get("business_date")?,
             status: BatchState::parse(&row.try_get::<String, _>("status")?)?,
         })
@@ -229,7 +229,7 @@ pub fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
     Ok(LedgerLine {
         request_id: row.try_get("request_id")?,
         kind: tx_kind(&row.try_get::<String, _>("kind")?)?,
-        trace_no: number_column(row, "trace_no")?,
+        trace_no: number_column::<TraceNo>(row, "trace_no")?,
         amount: row.try_get("amount")?,
         status,
     })

@@ -3,6 +3,7 @@
 use super::columns::number_column;
 use super::{next_number, SessionEnd, Tx};
 use crate::error::ApiResult;
+use softpos::ids::BatchNo;
 use sqlx::Row;
 
 /// A terminal whose batch the cut-off closed (merchant, row id), with the number of the batch
@@ -58,7 +59,7 @@ impl Tx {
         for row in &rows {
             let merchant_id: String = row.try_get("merchant_id")?;
             let terminal_ref: i64 = row.try_get("terminal_ref")?;
-            let next = next_number(number_column(row, "batch_no")?);
+            let next = next_number(number_column::<BatchNo>(row, "batch_no")?);
             successors.push((merchant_id, terminal_ref, next));
         }
         Ok(successors)

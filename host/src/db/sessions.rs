@@ -2,6 +2,7 @@
 
 use super::{number_column, Db, SessionEnd, TerminalRef, TerminalRow, Tx};
 use crate::error::ApiResult;
+use softpos::ids::TraceNo;
 use sqlx::Row;
 
 /// A session as stored.
@@ -136,7 +137,7 @@ impl Tx {
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
-        .map(|r| number_column(&r, "trace_no"))
+        .map(|r| number_column::<TraceNo>(&r, "trace_no"))
         .transpose()?)
     }
 

@@ -4,27 +4,24 @@ use crate::db::TerminalRef;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
+use softpos::ids::{MerchantId, OperatorId};
 use softpos::terminal::money::Currency;
 
 /// How long an activation code stays valid.
 pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
 
+/// The ids an operator types, checked as the wire checks them; the refusal names the kind
+/// of id, never the value.
 fn check_operator_id(operator: &str) -> ApiResult<()> {
-    if operator.len() == 2 && operator.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "an operator is two digits, 01..99, or 00 for the supervisor",
-        ))
-    }
+    OperatorId::parse(operator)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad_request(e))
 }
 
 fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
-    if merchant_id.len() == 15 && merchant_id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("a merchant id is 15 digits"))
-    }
+    MerchantId::parse(merchant_id)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad_request(e))
 }
 
 impl Store {

@@ -96,9 +96,9 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
         original: &'a Option<OriginalRef>,
     }
     fingerprint(&Shape {
-        request_id: &req.request_id,
+        request_id: req.request_id.as_str(),
         kind: req.kind,
-        trace_no: req.trace_no,
+        trace_no: req.trace_no.get(),
         amount: req.amount,
         currency: &req.currency,
         masked_pan: req
@@ -184,7 +184,7 @@ impl Store {
         if req.kind != TxKind::Sale {
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
             if let Some(a) = self
-                .stored_answer(terminal, Scope::Tx, &req.request_id, &fp)
+                .stored_answer(terminal, Scope::Tx, req.request_id.as_str(), &fp)
                 .await?
             {
                 return Ok(a);
@@ -203,7 +203,7 @@ impl Store {
         };
         match result {
             Err(e) => Ok(self
-                .stored_answer(terminal, Scope::Tx, &request_id, &fp)
+                .stored_answer(terminal, Scope::Tx, request_id.as_str(), &fp)
                 .await?
                 .ok_or(e)?),
             answered => answered,

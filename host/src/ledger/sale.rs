@@ -23,7 +23,12 @@ pub(super) async fn open_batch_checked(
 ) -> ApiResult<(Checked, Option<Answer>)> {
     let terminal = s.terminal.key();
     let checked = tx
-        .open_batch_checked(terminal, &req.request_id, req.trace_no, draw_id)
+        .open_batch_checked(
+            terminal,
+            req.request_id.as_str(),
+            req.trace_no.get(),
+            draw_id,
+        )
         .await?;
     let answer = match checked.fresh {
         Fresh::Reversed => return Err(refused_reversed()),
@@ -31,7 +36,7 @@ pub(super) async fn open_batch_checked(
         Fresh::Booked => {
             // Booked and answered in one transaction: no answer means it was reversed since.
             let stored = tx
-                .stored_answer(terminal, Scope::Tx, &req.request_id)
+                .stored_answer(terminal, Scope::Tx, req.request_id.as_str())
                 .await?
                 .ok_or_else(refused_reversed)?;
             Some(replay(stored, fp)?)
@@ -65,9 +70,9 @@ impl<'a> Sale<'a> {
             terminal_ref: self.s.terminal.terminal_ref,
             merchant_id: &self.s.terminal.merchant_id,
             batch_id,
-            request_id: &self.req.request_id,
+            request_id: self.req.request_id.as_str(),
             kind: TxKind::Sale,
-            trace_no: self.req.trace_no,
+            trace_no: self.req.trace_no.get(),
             amount: self.amount.get(),
             status: TxState::Pending,
             response_code: None,
@@ -102,7 +107,7 @@ impl Decided {
         let auth_code = auth_code(approved)?;
         let rrn = rrn_of(id);
         let answer = Answer::ok(&TransactionResponse {
-            request_id: req.request_id.clone(),
+            request_id: req.request_id.to_string(),
             status: if approved {
                 TxStatus::Approved
             } else {
@@ -113,7 +118,7 @@ impl Decided {
             rrn: Some(rrn.clone()),
             auth_code: auth_code.clone(),
             batch_no: batch.batch_no,
-            trace_no: req.trace_no,
+            trace_no: req.trace_no.get(),
             masked_pan: Some(masked_pan.to_owned()),
             host_time: Timestamp(now_ms()).rfc3339(),
         })?;

@@ -106,7 +106,7 @@ impl Store {
         self.check_operator(
             terminal,
             &req.operator,
-            &req.password,
+            req.password.expose(),
             ErrorCode::BadCredentials,
         )
         .await?;
@@ -171,7 +171,7 @@ impl Store {
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
             if let Some(a) = self
-                .stored_answer(terminal, Scope::SignOff, id, &fp)
+                .stored_answer(terminal, Scope::SignOff, id.as_str(), &fp)
                 .await?
             {
                 return Ok(a);
@@ -209,8 +209,14 @@ impl Store {
             signed_off_at: Timestamp(now).rfc3339(),
         })?;
         if let Some(id) = &req.request_id {
-            tx.store_answer(terminal, Scope::SignOff, id, &answer.stored(&fp), now_ms())
-                .await?;
+            tx.store_answer(
+                terminal,
+                Scope::SignOff,
+                id.as_str(),
+                &answer.stored(&fp),
+                now_ms(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(answer)

@@ -26,7 +26,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Settle, &req.request_id, &fp)
+            .stored_answer(terminal, Scope::Settle, req.request_id.as_str(), &fp)
             .await?
         {
             return Ok(a);
@@ -34,9 +34,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let open = tx.open_batch(terminal).await?;
         let batch = tx
-            .batch_by_no(terminal, req.batch_no)
+            .batch_by_no(terminal, req.batch_no.get())
             .await?
-            .ok_or_else(|| no_batch(req.batch_no))?;
+            .ok_or_else(|| no_batch(req.batch_no.get()))?;
         let answer = match batch.status {
             BatchState::Open | BatchState::ClosedByHost => {
                 settle_batch(&mut tx, s, req, &batch, &open).await?
@@ -53,13 +53,13 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Settle,
-            &req.request_id,
+            req.request_id.as_str(),
             &answer.stored(&fp),
             now_ms(),
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(request_id = %req.request_id, batch_no = req.batch_no, "settlement");
+        tracing::info!(request_id = %req.request_id, batch_no = req.batch_no.get(), "settlement");
         Ok(answer)
     }
 
@@ -73,7 +73,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(&(batch_no, req))?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
+            .stored_answer(terminal, Scope::Upload, req.request_id.as_str(), &fp)
             .await?
         {
             return Ok(a);
@@ -103,7 +103,7 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Upload,
-            &req.request_id,
+            req.request_id.as_str(),
             &answer.stored(&fp),
             now_ms(),
         )

@@ -7,6 +7,7 @@ use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::protocol::{OriginalRef, TransactionRequest, TransactionResponse, TxKind, TxStatus};
+use softpos::secret::Secret;
 use softpos::terminal::money::Amount;
 use softpos::terminal::time::Timestamp;
 use softpos::ErrorCode;
@@ -36,7 +37,7 @@ impl Store {
             | (TxKind::Refund, OriginalRef::Rrn { .. }) => {}
             _ => return Err(misnamed_original()),
         }
-        let Some(password) = req.supervisor_password.as_deref() else {
+        let Some(password) = req.supervisor_password.as_ref().map(Secret::expose) else {
             return Err(ApiError::new(ErrorCode::SupervisorRequired));
         };
         self.check_operator(
@@ -62,7 +63,7 @@ impl Store {
         let batch = checked.batch;
         let sale = match &original {
             OriginalRef::Trace { trace_no } => {
-                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
+                void_target(&mut tx, s.terminal.key(), &batch, trace_no.get(), amount).await?
             }
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
         };
@@ -91,9 +92,9 @@ async fn book_undo(
         terminal_ref: s.terminal.terminal_ref,
         merchant_id: &s.terminal.merchant_id,
         batch_id: batch.id,
-        request_id: &req.request_id,
+        request_id: req.request_id.as_str(),
         kind: req.kind,
-        trace_no: req.trace_no,
+        trace_no: req.trace_no.get(),
         amount: amount.get(),
         status: TxState::Approved,
         response_code: Some(APPROVED),
@@ -106,14 +107,14 @@ async fn book_undo(
     };
     tx.insert_transaction(&row).await?;
     let answer = Answer::ok(&TransactionResponse {
-        request_id: req.request_id.clone(),
+        request_id: req.request_id.to_string(),
         status: TxStatus::Approved,
         response_code: APPROVED.into(),
         message: response_message(APPROVED).into(),
         rrn: Some(rrn.clone()),
         auth_code: auth_code.clone(),
         batch_no: batch.batch_no,
-        trace_no: req.trace_no,
+        trace_no: req.trace_no.get(),
         masked_pan: sale.masked_pan.clone(),
         host_time: Timestamp(now_ms()).rfc3339(),
     })?;
