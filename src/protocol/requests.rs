@@ -156,7 +156,7 @@ wire! {
         #[cfg_attr(
             feature = "openapi",
             schema(
-                value_type = String,
+                value_type = Option<String>,
                 pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
             )
         )]

@@ -75,9 +75,9 @@ async fn drop_pg(store: Store, drop: Option<String>) {
 
 fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
     TransactionRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: softpos::ids::RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         kind: TxKind::Sale,
-        trace_no,
+        trace_no: softpos::ids::TraceNo::try_from(trace_no).unwrap(),
         amount: 1250,
         currency: "CNY".into(),
         card: Some(CardData {
