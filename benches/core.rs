@@ -90,7 +90,7 @@ fn signed_in(snapshot: Snapshot, n: u32) -> Terminal {
         NOW,
     )
     .expect("sign in starts");
-    let Step::Send(out) = t.step(NOW, &mut || "id".into()) else {
+    let Step::Send(out) = t.step(NOW, &mut || softpos::ids::RequestId::from_random([0; 16])) else {
         panic!("sign-in request")
     };
     let reply = out.call.parse_answer(&format!(
@@ -101,7 +101,7 @@ fn signed_in(snapshot: Snapshot, n: u32) -> Terminal {
     ));
     t.handle_reply(reply, NOW);
     assert!(matches!(
-        t.step(NOW, &mut || "id".into()),
+        t.step(NOW, &mut || softpos::ids::RequestId::from_random([0; 16])),
         Step::Done(Ok(_))
     ));
     t.take_writes();
@@ -122,7 +122,8 @@ fn one_sale(t: &mut Terminal, id: u64) {
     let mut next = id;
     let Step::Send(out) = t.step(NOW, &mut || {
         next += 1;
-        format!("00000000-0000-4000-8000-{next:012x}")
+        softpos::ids::RequestId::parse(&format!("00000000-0000-4000-8000-{next:012x}"))
+            .expect("a UUID")
     }) else {
         panic!("sale request")
     };
@@ -131,14 +132,14 @@ fn one_sale(t: &mut Terminal, id: u64) {
         panic!("transaction")
     };
     let reply = Reply::Transaction(TransactionResponse {
-        request_id: req.request_id.clone(),
+        request_id: req.request_id.to_string(),
         status: TxStatus::Approved,
         response_code: "00".into(),
         message: "Approved".into(),
         rrn: Some(format!("{next:012}")),
         auth_code: Some("A1B2C3".into()),
         batch_no: 1,
-        trace_no: req.trace_no,
+        trace_no: req.trace_no.get(),
         masked_pan: Some("621234******1232".into()),
         host_time: "2026-11-28T02:00:00Z".into(),
     });
