@@ -35,6 +35,20 @@ impl From<BadId> for Error {
     }
 }
 
+/// Whether a message is one of these types' refusals: text of ours, which names the kind of id
+/// and never the value, so an answer may repeat it.
+pub fn is_refusal(message: &str) -> bool {
+    [
+        MerchantId::REFUSAL,
+        TerminalId::REFUSAL,
+        OperatorId::REFUSAL,
+        RequestId::REFUSAL,
+        TraceNo::REFUSAL,
+        BatchNo::REFUSAL,
+    ]
+    .contains(&message)
+}
+
 fn all_bytes(text: &str, len: usize, ok: fn(&u8) -> bool) -> bool {
     text.len() == len && text.as_bytes().iter().all(ok)
 }
@@ -62,6 +76,9 @@ macro_rules! text_id {
         pub struct $name(String);
 
         impl $name {
+            /// The refusal of a value that does not fit, the same for every value.
+            pub const REFUSAL: &'static str = $refusal;
+
             /// Checks the shape; the refusal names the kind of id, never the value.
             pub fn parse(text: &str) -> Result<$name, BadId> {
                 if Self::fits(text) {
@@ -172,7 +189,7 @@ text_id!(
     /// The id that makes a request idempotent: a hyphenated UUID the terminal draws.
     RequestId,
     "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
-    "request_id must be a UUID",
+    "a request id is a UUID (8-4-4-4-12 hex digits)",
     |s| is_uuid(s)
 );
 
@@ -211,6 +228,9 @@ macro_rules! sequence {
         pub struct $name(u32);
 
         impl $name {
+            /// The refusal of a value that does not fit, the same for every value.
+            pub const REFUSAL: &'static str = $refusal;
+
             /// The first number of a terminal's life.
             pub const FIRST: $name = $name(1);
 
@@ -300,12 +320,12 @@ macro_rules! sequence {
 
 sequence!(
     /// A transaction's number within its terminal's life, printed with six digits.
-    TraceNo, "trace_no must be 1..=999999"
+    TraceNo, "a trace number is 1..=999999"
 );
 
 sequence!(
     /// A batch's number within its terminal's life, printed with six digits.
-    BatchNo, "batch_no must be 1..=999999"
+    BatchNo, "a batch number is 1..=999999"
 );
 
 #[cfg(test)]
@@ -347,15 +367,15 @@ mod tests {
     fn r9_sequence_numbers_are_1_to_999999_and_wrap_to_1() {
         assert_eq!(
             TraceNo::try_from(0u32),
-            Err(BadId("trace_no must be 1..=999999"))
+            Err(BadId("a trace number is 1..=999999"))
         );
         assert_eq!(
             BatchNo::try_from(1_000_000u32),
-            Err(BadId("batch_no must be 1..=999999"))
+            Err(BadId("a batch number is 1..=999999"))
         );
         assert_eq!(
             TraceNo::try_from(-1i64),
-            Err(BadId("trace_no must be 1..=999999"))
+            Err(BadId("a trace number is 1..=999999"))
         );
         assert_eq!(
             TraceNo::try_from(i64::from(u32::MAX) + 2)

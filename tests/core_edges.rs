@@ -1516,3 +1516,30 @@ fn r11_a_batch_whose_settlement_the_host_refused_is_never_cleared() {
         "the refused batch's sale was cleared"
     );
 }
+
+/// R16: a password is sent, never shown: a `{:?}` of the command, of the terminal holding the
+/// sign-in in flight and of the request that carries it prints no password.
+#[test]
+fn r16_a_password_never_shows_in_debug_output() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    let secret = "pw-7f3a9c";
+    let command = Command::SignIn {
+        operator: OPERATOR.into(),
+        password: secret.into(),
+    };
+    assert!(!format!("{command:?}").contains(secret), "{command:?}");
+    b.terminal.begin(command, b.now).unwrap();
+    let shown = format!("{:?}", b.terminal);
+    assert!(
+        shown.contains("[redacted]") && !shown.contains(secret),
+        "{shown}"
+    );
+    let mut sent = Vec::new();
+    let _ = b.drive_scripted(100, |out, host| {
+        sent.push(format!("{out:?}"));
+        host.handle(out)
+    });
+    assert!(!sent.is_empty());
+    assert!(sent.iter().all(|s| !s.contains(secret)), "{sent:?}");
+}

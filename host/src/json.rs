@@ -139,6 +139,8 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     // the value, when quoted, comes before it.
     match message.rfind(", expected ") {
         Some(at) => format!("{here}: expected {}", &message[at + ", expected ".len()..]),
+        // An id's own refusal (softpos::ids): our text, naming the kind of id, never the value.
+        None if softpos::ids::is_refusal(message) => format!("{here}: {message}"),
         None if message.starts_with("data did not match any variant") => {
             format!("{here}: not one of the shapes it takes")
         }

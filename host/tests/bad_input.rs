@@ -149,3 +149,66 @@ fn r12_r17_replayed_forged_and_dead_tokens_are_refused() {
         }
     });
 }
+
+/// Each identifier is parsed once, as the body is read (softpos::ids): a malformed one is a
+/// 4xx naming the field and the kind of id, never repeating the value, and nothing is booked.
+#[test]
+fn r9_r17_a_malformed_id_is_refused_as_the_body_is_read_naming_the_field_not_the_value() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        let refused = |st: u16, res: &Value, field: &str, kind: &str, sent: &str| {
+            let message = res["error"]["message"].as_str().unwrap_or_default();
+            assert_eq!(code(res), "BAD_REQUEST", "{field}: {st} {res}");
+            assert!((400..500).contains(&st), "{field}: {st}");
+            assert!(message.contains(&format!("{field}: {kind}")), "{message}");
+            assert!(!message.contains(sent), "echoed {sent:?}: {message}");
+        };
+        let uuid = "a request id is a UUID";
+        let mut req = sale_body("not-a-uuid-0427", c.trace(), 100, CARD);
+        let (st, res) = c.tx(&req);
+        refused(st, &res, "request_id", uuid, "not-a-uuid-0427");
+        for bad in [0u32, 1_000_000, 4_294_967_295] {
+            req = sale_body(&rid(), bad, 100, CARD);
+            let (st, res) = c.tx(&req);
+            refused(
+                st,
+                &res,
+                "trace_no",
+                "a trace number is 1..=999999",
+                &bad.to_string(),
+            );
+        }
+        let body = json!({"request_id": "rev-0427"});
+        let (st, res) = c.host.post("/v1/reversals", Some(&c.token), &body);
+        refused(st, &res, "request_id", uuid, "rev-0427");
+        let zero = json!({"count": 0, "amount": 0});
+        let totals = json!({"sale": zero, "void": zero, "refund": zero});
+        for batch_no in [0u32, 1_000_000] {
+            let body =
+                json!({"request_id": rid(), "batch_no": batch_no, "terminal_totals": totals});
+            let (st, res) = c.host.post("/v1/settlements", Some(&c.token), &body);
+            refused(
+                st,
+                &res,
+                "batch_no",
+                "a batch number is 1..=999999",
+                "1000000",
+            );
+        }
+        // Activation and sign-in ids of the wrong shape are unknown credentials (R16): the
+        // answer does not tell a malformed id from a wrong one.
+        let (st, res) = c.host.post(
+            "/v1/activate",
+            None,
+            &json!({"merchant_id": "12345", "terminal_id": "T0000001", "activation_code": "x"}),
+        );
+        assert_eq!((st, code(&res)), (401, "BAD_CREDENTIALS"), "{res}");
+        let (st, res) = c.host.sign_in(&c.key, "1", "secret");
+        assert_eq!((st, code(&res)), (401, "BAD_CREDENTIALS"), "{res}");
+        assert_eq!(
+            c.current()["host_totals"]["sale"]["count"],
+            0,
+            "nothing booked"
+        );
+    });
+}

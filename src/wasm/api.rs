@@ -215,7 +215,10 @@ impl Terminal {
     /// 签到: signs an operator in.
     #[wasm_bindgen(js_name = signIn, unchecked_return_type = "Promise<SignInResult>")]
     pub fn sign_in(&self, operator: String, password: String) -> Promise {
-        self.run(Ok(Command::SignIn { operator, password }))
+        self.run(Ok(Command::SignIn {
+            operator,
+            password: password.into(),
+        }))
     }
 
     /// 消费: a sale. A declined sale resolves with `status: "declined"`.
@@ -270,7 +273,9 @@ impl Terminal {
                 })?;
             Ok(Command::Void {
                 trace_no,
-                supervisor_password: string_field(&req, "supervisorPassword").unwrap_or_default(),
+                supervisor_password: string_field(&req, "supervisorPassword")
+                    .unwrap_or_default()
+                    .into(),
             })
         })();
         self.run(command)
@@ -287,7 +292,9 @@ impl Terminal {
                 amount: amount_field(&req, "amount")?,
                 rrn: string_field(&req, "rrn")
                     .ok_or_else(|| bad_request("rrn must be a string"))?,
-                supervisor_password: string_field(&req, "supervisorPassword").unwrap_or_default(),
+                supervisor_password: string_field(&req, "supervisorPassword")
+                    .unwrap_or_default()
+                    .into(),
             })
         })();
         self.run(command)

@@ -15,13 +15,13 @@ pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
 fn check_operator_id(operator: &str) -> ApiResult<()> {
     OperatorId::parse(operator)
         .map(|_| ())
-        .map_err(|e| ApiError::bad_request(e))
+        .map_err(ApiError::bad_request)
 }
 
 fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
     MerchantId::parse(merchant_id)
         .map(|_| ())
-        .map_err(|e| ApiError::bad_request(e))
+        .map_err(ApiError::bad_request)
 }
 
 impl Store {

@@ -225,7 +225,7 @@ fn command_of(
         "sign-in" => (
             Ok(Command::SignIn {
                 operator: value("operator").trim().to_owned(),
-                password: value("password"),
+                password: value("password").into(),
             }),
             T::sign_in,
         ),
@@ -255,7 +255,7 @@ fn command_of(
                 .map_err(|_| Error::from(ErrorCode::UnknownTransaction))
                 .map(|trace_no| Command::Void {
                     trace_no,
-                    supervisor_password: value("supervisor"),
+                    supervisor_password: value("supervisor").into(),
                 }),
             T::void,
         ),
@@ -265,7 +265,7 @@ fn command_of(
                 .map(|amount| Command::Refund {
                     rrn: value("rrn"),
                     amount,
-                    supervisor_password: value("supervisor"),
+                    supervisor_password: value("supervisor").into(),
                 }),
             T::refund,
         ),
