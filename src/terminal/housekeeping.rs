@@ -136,7 +136,7 @@ impl Terminal {
         };
         let original_ref = original.as_ref();
         self.append(EntryDraft {
-            request_id: rev.request_id.to_string(),
+            request_id: rev.request_id.as_str().to_owned(),
             kind: EntryKind::Reversal,
             trace_no: rev.trace_no,
             amount: rev.amount,

@@ -124,7 +124,7 @@ impl Terminal {
         };
         let at = now.rfc3339();
         let journaled = self.append(EntryDraft {
-            request_id: sent.request_id.to_string(),
+            request_id: sent.request_id.as_str().to_owned(),
             kind: sent.kind.into(),
             trace_no: sent.trace_no.get(),
             amount: sent.amount,
@@ -191,7 +191,7 @@ impl Terminal {
         });
         self.meta.in_flight = None;
         let journaled = self.append(EntryDraft {
-            request_id: f.request_id.to_string(),
+            request_id: f.request_id.as_str().to_owned(),
             kind: f.kind.into(),
             trace_no: f.trace_no,
             amount: f.amount,
