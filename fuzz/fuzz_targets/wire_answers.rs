@@ -18,13 +18,13 @@ fn calls() -> Vec<Call> {
         )),
         Call::SignIn(p(r#"{"operator":"01","password":"x"}"#)),
         Call::Transaction(p(
-            r#"{"request_id":"r","kind":"sale","trace_no":1,"amount":1,"currency":"CNY"}"#,
+            r#"{"request_id":"00000000-0000-4000-8000-000000000001","kind":"sale","trace_no":1,"amount":1,"currency":"CNY"}"#,
         )),
-        Call::Reversal(p(r#"{"request_id":"r"}"#)),
+        Call::Reversal(p(r#"{"request_id":"00000000-0000-4000-8000-000000000001"}"#)),
         Call::Settlement(p(&format!(
-            r#"{{"request_id":"r","batch_no":1,"terminal_totals":{totals}}}"#
+            r#"{{"request_id":"00000000-0000-4000-8000-000000000001","batch_no":1,"terminal_totals":{totals}}}"#
         ))),
-        Call::Upload(1, p(r#"{"request_id":"r","entries":[]}"#)),
+        Call::Upload(1, p(r#"{"request_id":"00000000-0000-4000-8000-000000000001","entries":[]}"#)),
         Call::SignOff(p(r#"{}"#)),
     ]
 }
