@@ -105,10 +105,16 @@ pub(crate) fn field_into<T: Decode, V: Value>(
     match T::decode(&obj.get(key)) {
         Ok(v) => v,
         Err(e) => {
-            first.get_or_insert(if e.0.is_empty() { Unreadable(key) } else { e });
+            note_misfit(first, key, e);
             T::stand_in()
         }
     }
+}
+
+/// The misfit part of [`field_into`], once for every field type rather than once per type.
+#[inline(never)]
+fn note_misfit(first: &mut Option<Unreadable>, key: &'static str, e: Unreadable) {
+    first.get_or_insert(if e.0.is_empty() { Unreadable(key) } else { e });
 }
 
 impl Decode for String {
