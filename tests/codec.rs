@@ -90,7 +90,7 @@ const DISCREPANCIES: &str = r#"[
 
 fn entry(kind: &str, status: &str, optional: &str) -> String {
     format!(
-        r#"{{"seq":3,"request_id":"r-3","kind":"{kind}","trace_no":12,"amount":-250,
+        r#"{{"seq":3,"request_id":"00000000-0000-4000-8000-000000000003","kind":"{kind}","trace_no":12,"amount":-250,
         "currency":"CNY","status":"{status}",{optional}"operator":"01",
         "at":"2026-11-28T10:00:00+08:00","prev_hash":"00ff","hash":"ff00"}}"#
     )

@@ -219,7 +219,7 @@ impl Terminal {
             .entries()
             .iter()
             .filter(|e| e.kind != EntryKind::Reversal)
-            .map(|e| e.trace_no);
+            .map(|e| e.trace_no.get());
         let Some(first_trace) = traces.next() else {
             return;
         };
