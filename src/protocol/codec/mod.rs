@@ -105,10 +105,16 @@ pub(crate) fn field_into<T: Decode, V: Value>(
     match T::decode(&obj.get(key)) {
         Ok(v) => v,
         Err(e) => {
-            first.get_or_insert(if e.0.is_empty() { Unreadable(key) } else { e });
+            misfit(first, key, e);
             T::stand_in()
         }
     }
+}
+
+/// Notes a field's misfit if it is the first; out of line, so each reader above stays small.
+#[inline(never)]
+fn misfit(first: &mut Option<Unreadable>, key: &'static str, e: Unreadable) {
+    first.get_or_insert(if e.0.is_empty() { Unreadable(key) } else { e });
 }
 
 impl Decode for String {
