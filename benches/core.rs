@@ -133,14 +133,14 @@ fn one_sale(t: &mut Terminal, id: u64) {
         panic!("transaction")
     };
     let reply = Reply::Transaction(TransactionResponse {
-        request_id: req.request_id.to_string(),
+        request_id: req.request_id.clone(),
         status: TxStatus::Approved,
         response_code: "00".into(),
         message: "Approved".into(),
         rrn: Some(format!("{next:012}")),
         auth_code: Some("A1B2C3".into()),
-        batch_no: 1,
-        trace_no: req.trace_no.get(),
+        batch_no: softpos::ids::BatchNo::FIRST,
+        trace_no: req.trace_no,
         masked_pan: Some("621234******1232".into()),
         host_time: "2026-11-28T02:00:00Z".into(),
     });

@@ -49,7 +49,7 @@ fn sign_in_with_next_trace(b: &mut Bench, next_trace_no: u32) {
         },
         |out, host| match host.handle(out) {
             Reply::SignedIn(mut resp) => {
-                resp.next_trace_no = next_trace_no;
+                resp.next_trace_no = tn(next_trace_no);
                 Reply::SignedIn(resp)
             }
             other => other,
@@ -511,7 +511,7 @@ fn r8_an_answer_carrying_another_request_id_is_no_answer() {
         },
         |out, host| match host.handle(out) {
             Reply::Transaction(mut resp) => {
-                resp.request_id = "00000000-0000-4000-8000-ffffffffffff".into();
+                resp.request_id = rid("00000000-0000-4000-8000-ffffffffffff");
                 Reply::Transaction(resp)
             }
             other => other,
@@ -866,6 +866,47 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
     );
 }
 
+/// The ids of an answer are checked as it is read: one out of shape is no answer (R8), as
+/// any answer that does not fit is.
+#[test]
+fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
+    let tx_call = Call::Transaction(TransactionRequest {
+        request_id: RequestId::from_random([1; 16]),
+        kind: TxKind::Sale,
+        trace_no: TraceNo::FIRST,
+        amount: 100,
+        currency: "CNY".into(),
+        card: None,
+        original: None,
+        supervisor_password: None,
+    });
+    let answer = TransactionResponse {
+        request_id: RequestId::from_random([1; 16]),
+        status: TxStatus::Approved,
+        response_code: "00".into(),
+        message: "Approved".into(),
+        rrn: Some("000000000001".into()),
+        auth_code: None,
+        batch_no: BatchNo::FIRST,
+        trace_no: TraceNo::FIRST,
+        masked_pan: None,
+        host_time: "2026-11-28T02:00:00Z".into(),
+    };
+    let json = serde_json::to_string(&answer).unwrap();
+    assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));
+    let id = RequestId::from_random([1; 16]);
+    for (from, to) in [
+        (r#""trace_no":1,"#, r#""trace_no":0,"#),
+        (r#""trace_no":1,"#, r#""trace_no":1000000,"#),
+        (r#""batch_no":1,"#, r#""batch_no":0,"#),
+        (id.as_str(), "r-1"),
+    ] {
+        let bad = json.replace(from, to);
+        assert_ne!(bad, json, "{from}");
+        assert_eq!(tx_call.parse_answer(&bad), Reply::NoAnswer, "{bad}");
+    }
+}
+
 #[test]
 fn r8_an_answer_that_cannot_be_read_is_no_answer() {
     let tx_call = Call::Transaction(TransactionRequest {
@@ -879,14 +920,14 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         supervisor_password: None,
     });
     let answer = TransactionResponse {
-        request_id: "r".into(),
+        request_id: RequestId::from_random([1; 16]),
         status: TxStatus::Approved,
         response_code: "00".into(),
         message: "Approved".into(),
         rrn: Some("000000000001".into()),
         auth_code: None,
-        batch_no: 1,
-        trace_no: 1,
+        batch_no: BatchNo::FIRST,
+        trace_no: TraceNo::FIRST,
         masked_pan: None,
         host_time: "2026-11-28T02:00:00Z".into(),
     };
@@ -921,7 +962,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
             Call::Reversal(ReversalRequest {
                 request_id: RequestId::from_random([1; 16]),
             }),
-            r#"{"request_id":"r","reversed":true}"#,
+            r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","reversed":true}"#,
         ),
         (
             Call::Settlement(SettlementRequest {
@@ -964,21 +1005,21 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
 
 static SETTLEMENT_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     serde_json::to_string(&SettlementResponse {
-        batch_no: 1,
+        batch_no: bn(1),
         outcome: Outcome::Balanced,
         host_totals: totals_of(1),
-        next_batch_no: 2,
+        next_batch_no: bn(2),
     })
     .unwrap()
 });
 
 static UPLOAD_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     serde_json::to_string(&UploadResponse {
-        batch_no: 1,
+        batch_no: bn(1),
         outcome: Outcome::Unbalanced,
         host_totals: totals_of(1),
         discrepancies: Vec::new(),
-        next_batch_no: 2,
+        next_batch_no: bn(2),
     })
     .unwrap()
 });
@@ -1081,7 +1122,7 @@ fn r8_a_reversal_acknowledged_for_another_request_is_not_taken() {
         },
         |out, host| match &out.call {
             Call::Reversal(_) => Reply::Reversal(ReversalResponse {
-                request_id: "00000000-0000-4000-8000-ffffffffffff".into(),
+                request_id: rid("00000000-0000-4000-8000-ffffffffffff"),
                 reversed: true,
                 transaction: None,
             }),
@@ -1106,7 +1147,7 @@ fn r11_a_settlement_answer_for_another_batch_is_not_taken() {
     let e = run_scripted(&mut b, Command::Settle, |out, host| {
         match (&out.call, host.handle(out)) {
             (Call::Settlement(_), Reply::Settlement(mut resp)) => {
-                resp.batch_no += 1;
+                resp.batch_no = resp.batch_no.next();
                 Reply::Settlement(resp)
             }
             (_, other) => other,
@@ -1131,7 +1172,7 @@ fn r11_an_upload_answer_for_another_batch_is_not_taken() {
     let e = run_scripted(&mut b, Command::Settle, |out, host| {
         match (&out.call, host.handle(out)) {
             (Call::Upload(..), Reply::Upload(mut resp)) => {
-                resp.batch_no += 1;
+                resp.batch_no = resp.batch_no.next();
                 Reply::Upload(resp)
             }
             (_, other) => other,
@@ -1303,7 +1344,7 @@ fn r14_a_local_batch_the_host_moved_past_is_reconciled_at_sign_in() {
         },
         |out, host| match host.handle(out) {
             Reply::SignedIn(mut resp) => {
-                resp.batch_no = 2;
+                resp.batch_no = bn(2);
                 Reply::SignedIn(resp)
             }
             other => other,

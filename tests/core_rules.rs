@@ -1008,14 +1008,14 @@ mod money_path {
 
         // The host answers the void's reversal with "not reversed": its answer stands.
         let standing = TransactionResponse {
-            request_id: void_entry.request_id.to_string(),
+            request_id: void_entry.request_id.clone(),
             status: TxStatus::Approved,
             response_code: "00".into(),
             message: "Approved".into(),
             rrn: Some("000000000077".into()),
             auth_code: Some("A1B2C3".into()),
-            batch_no: 1,
-            trace_no: void_entry.trace_no.get(),
+            batch_no: bn(1),
+            trace_no: void_entry.trace_no,
             masked_pan: None,
             host_time: "2026-11-28T02:00:00Z".into(),
         };
@@ -1031,7 +1031,7 @@ mod money_path {
             .unwrap();
         tx(b.drive_scripted(5, |out, host| match &out.call {
             softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                request_id: r.request_id.to_string(),
+                request_id: r.request_id.clone(),
                 reversed: false,
                 transaction: Some(standing.clone()),
             }),
@@ -1072,17 +1072,17 @@ mod money_path {
         let e = b
             .drive_scripted(5, |out, _| match &out.call {
                 softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                    request_id: r.request_id.to_string(),
+                    request_id: r.request_id.clone(),
                     reversed: false,
                     transaction: Some(TransactionResponse {
-                        request_id: "00000000-0000-4000-8000-00000000ffff".into(),
+                        request_id: rid("00000000-0000-4000-8000-00000000ffff"),
                         status: TxStatus::Approved,
                         response_code: "00".into(),
                         message: "Approved".into(),
                         rrn: Some("000000000001".into()),
                         auth_code: None,
-                        batch_no: 1,
-                        trace_no: 1,
+                        batch_no: bn(1),
+                        trace_no: tn(1),
                         masked_pan: None,
                         host_time: "2026-11-28T02:00:00Z".into(),
                     }),

@@ -177,9 +177,17 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub struct Discrepancy {
         /// The transaction's request id.
-        pub request_id: String,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                value_type = String,
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: RequestId,
         /// Its trace number.
-        pub trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
         /// How the records differ.
         pub kind: DiscrepancyKind,
     }

@@ -110,9 +110,9 @@ pub fn ledger_lines(entries: &[JournalEntry]) -> Vec<LedgerLine> {
                 _ => line_status(e.status),
             };
             Some(LedgerLine {
-                request_id: e.request_id.as_str().to_owned(),
+                request_id: e.request_id.clone(),
                 kind,
-                trace_no: e.trace_no.get(),
+                trace_no: e.trace_no,
                 amount: e.amount,
                 status,
             })

@@ -24,6 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, FingerprintKey};
 use crate::store::Store;
 use serde::Serialize;
+use softpos::ids::BatchNo;
 use softpos::protocol::{BatchTotals, OriginalRef, TransactionRequest, TxKind};
 use softpos::terminal::card::Pan;
 use softpos::terminal::money::Amount;
@@ -151,10 +152,10 @@ fn check_transaction(s: &Session, req: &TransactionRequest) -> ApiResult<Amount>
 
 /// R10 on the host's rows. Rows summed past i64 are a broken database, not the terminal's
 /// error.
-fn host_totals(lines: &[LedgerLine], batch_no: u32, currency: &str) -> ApiResult<BatchTotals> {
+fn host_totals(lines: &[LedgerLine], batch_no: BatchNo, currency: &str) -> ApiResult<BatchTotals> {
     Ok(fold(lines)
         .map_err(ApiError::internal)?
-        .to_batch_totals(batch_no, currency))
+        .to_batch_totals(batch_no.get(), currency))
 }
 
 impl Store {

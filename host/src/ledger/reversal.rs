@@ -34,7 +34,7 @@ impl Store {
             };
             tx.commit().await?;
             return Ok(ReversalResponse {
-                request_id: req.request_id.to_string(),
+                request_id: req.request_id.clone(),
                 reversed,
                 transaction,
             });
@@ -48,7 +48,7 @@ impl Store {
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, reversed, "reversal");
         Ok(ReversalResponse {
-            request_id: req.request_id.to_string(),
+            request_id: req.request_id.clone(),
             reversed,
             transaction,
         })

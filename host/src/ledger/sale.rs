@@ -44,7 +44,8 @@ pub(super) async fn open_batch_checked(
         Fresh::TraceUsed => {
             return Err(ApiError::bad_request(format_args!(
                 "trace number {} is already used in batch {}",
-                req.trace_no, checked.batch.batch_no
+                req.trace_no,
+                checked.batch.batch_no.get()
             )))
         }
         Fresh::New => None,
@@ -107,7 +108,7 @@ impl Decided {
         let auth_code = auth_code(approved)?;
         let rrn = rrn_of(id);
         let answer = Answer::ok(&TransactionResponse {
-            request_id: req.request_id.to_string(),
+            request_id: req.request_id.clone(),
             status: if approved {
                 TxStatus::Approved
             } else {
@@ -118,7 +119,7 @@ impl Decided {
             rrn: Some(rrn.clone()),
             auth_code: auth_code.clone(),
             batch_no: batch.batch_no,
-            trace_no: req.trace_no.get(),
+            trace_no: req.trace_no,
             masked_pan: Some(masked_pan.to_owned()),
             host_time: Timestamp(now_ms()).rfc3339(),
         })?;

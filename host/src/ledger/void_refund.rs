@@ -107,14 +107,14 @@ async fn book_undo(
     };
     tx.insert_transaction(&row).await?;
     let answer = Answer::ok(&TransactionResponse {
-        request_id: req.request_id.to_string(),
+        request_id: req.request_id.clone(),
         status: TxStatus::Approved,
         response_code: APPROVED.into(),
         message: response_message(APPROVED).into(),
         rrn: Some(rrn.clone()),
         auth_code: auth_code.clone(),
         batch_no: batch.batch_no,
-        trace_no: req.trace_no.get(),
+        trace_no: req.trace_no,
         masked_pan: sale.masked_pan.clone(),
         host_time: Timestamp(now_ms()).rfc3339(),
     })?;

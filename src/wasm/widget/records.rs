@@ -200,7 +200,12 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
                 DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
                 DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
             };
-            let _ = write!(h, "<li>{} {:06} · {kind}</li>", v.t(T::trace), d.trace_no);
+            let _ = write!(
+                h,
+                "<li>{} {:06} · {kind}</li>",
+                v.t(T::trace),
+                d.trace_no.get()
+            );
         }
         h.push_str("</ul>");
     }
