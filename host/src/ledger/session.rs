@@ -175,7 +175,7 @@ impl Store {
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
             if let Some(a) = self
-                .stored_answer(terminal, Scope::SignOff, id.as_str(), &fp)
+                .stored_answer(terminal, Scope::SignOff, id, &fp)
                 .await?
             {
                 return Ok(a);
@@ -213,14 +213,8 @@ impl Store {
             signed_off_at: Timestamp(now).rfc3339(),
         })?;
         if let Some(id) = &req.request_id {
-            tx.store_answer(
-                terminal,
-                Scope::SignOff,
-                id.as_str(),
-                &answer.stored(&fp),
-                now_ms(),
-            )
-            .await?;
+            tx.store_answer(terminal, Scope::SignOff, id, &answer.stored(&fp), now_ms())
+                .await?;
         }
         tx.commit().await?;
         Ok(answer)

@@ -27,7 +27,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Settle, req.request_id.as_str(), &fp)
+            .stored_answer(terminal, Scope::Settle, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
@@ -54,7 +54,7 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Settle,
-            req.request_id.as_str(),
+            &req.request_id,
             &answer.stored(&fp),
             now_ms(),
         )
@@ -74,7 +74,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(&(batch_no, req))?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Upload, req.request_id.as_str(), &fp)
+            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
@@ -106,7 +106,7 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Upload,
-            req.request_id.as_str(),
+            &req.request_id,
             &answer.stored(&fp),
             now_ms(),
         )
