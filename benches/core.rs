@@ -7,6 +7,7 @@
 //! - snapshot/restore of a 20 000-entry batch (JSON, hash chain check, re-index)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use softpos::ids::{RequestId, TraceNo};
 use softpos::protocol::{EntryKind, EntryStatus, TransactionResponse, TxStatus};
 use softpos::terminal::journal::{ledger_lines, EntryDraft, Journal};
 use softpos::terminal::settlement::{compare, fold};
@@ -24,9 +25,9 @@ const NOW: Timestamp = Timestamp(1_795_831_200_000);
 
 fn draft(i: u32) -> EntryDraft {
     EntryDraft {
-        request_id: format!("00000000-0000-4000-8000-{i:012x}"),
+        request_id: RequestId::parse(&format!("00000000-0000-4000-8000-{i:012x}")).expect("a UUID"),
         kind: EntryKind::Sale,
-        trace_no: i % 999_999 + 1,
+        trace_no: TraceNo::clamped(i % 999_999 + 1),
         amount: 100 + i64::from(i % 1000),
         currency: "CNY".into(),
         status: EntryStatus::Approved,
@@ -132,14 +133,14 @@ fn one_sale(t: &mut Terminal, id: u64) {
         panic!("transaction")
     };
     let reply = Reply::Transaction(TransactionResponse {
-        request_id: req.request_id.to_string(),
+        request_id: req.request_id.clone(),
         status: TxStatus::Approved,
         response_code: "00".into(),
         message: "Approved".into(),
         rrn: Some(format!("{next:012}")),
         auth_code: Some("A1B2C3".into()),
-        batch_no: 1,
-        trace_no: req.trace_no.get(),
+        batch_no: softpos::ids::BatchNo::FIRST,
+        trace_no: req.trace_no,
         masked_pan: Some("621234******1232".into()),
         host_time: "2026-11-28T02:00:00Z".into(),
     });

@@ -83,14 +83,14 @@ fn settlement(discrepancies: &str) -> String {
 }
 
 const DISCREPANCIES: &str = r#"[
-  {"request_id":"a","trace_no":1,"kind":"missing_on_terminal"},
-  {"request_id":"b","trace_no":2,"kind":"missing_on_host"},
-  {"request_id":"c","trace_no":3,"kind":"amount_mismatch"},
-  {"request_id":"d","trace_no":4,"kind":"status_mismatch"}]"#;
+  {"request_id":"0f8fad5b-d9cb-469f-a165-70867728950a","trace_no":1,"kind":"missing_on_terminal"},
+  {"request_id":"0f8fad5b-d9cb-469f-a165-70867728950b","trace_no":2,"kind":"missing_on_host"},
+  {"request_id":"0f8fad5b-d9cb-469f-a165-70867728950c","trace_no":3,"kind":"amount_mismatch"},
+  {"request_id":"0f8fad5b-d9cb-469f-a165-70867728950d","trace_no":4,"kind":"status_mismatch"}]"#;
 
 fn entry(kind: &str, status: &str, optional: &str) -> String {
     format!(
-        r#"{{"seq":3,"request_id":"r-3","kind":"{kind}","trace_no":12,"amount":-250,
+        r#"{{"seq":3,"request_id":"00000000-0000-4000-8000-000000000003","kind":"{kind}","trace_no":12,"amount":-250,
         "currency":"CNY","status":"{status}",{optional}"operator":"01",
         "at":"2026-11-28T10:00:00+08:00","prev_hash":"00ff","hash":"ff00"}}"#
     )
@@ -159,13 +159,15 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         ),
     ] {
         agrees::<TransactionResponse>(&format!(
-            r#"{{"request_id":"r","status":"{status}","response_code":"00","message":"ok",
+            r#"{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","status":"{status}","response_code":"00","message":"ok",
             {optional}"batch_no":7,"trace_no":12,"host_time":"2026-11-28T10:00:00+08:00"}}"#
         ));
     }
-    agrees::<ReversalResponse>(r#"{"request_id":"r","reversed":true}"#);
     agrees::<ReversalResponse>(
-        r#"{"request_id":"r","reversed":false,"transaction":{"request_id":"r",
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","reversed":true}"#,
+    );
+    agrees::<ReversalResponse>(
+        r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","reversed":false,"transaction":{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e",
         "status":"approved","response_code":"00","message":"ok","rrn":"000000000012",
         "auth_code":"A1","batch_no":7,"trace_no":12,"masked_pan":"621234******1232",
         "host_time":"2026-11-28T10:00:00+08:00"}}"#,
@@ -235,10 +237,64 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
     }
 }
 
+/// The browser's reader refuses an answer whose ids are out of shape, naming the field, as
+/// serde does: a trace or batch number outside 1..=999999, a request id that is no UUID.
+#[test]
+fn r9_r17_the_codec_refuses_an_answer_with_a_malformed_id() {
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let tx = format!(
+        r#"{{"request_id":"{ID}","status":"approved","response_code":"00","message":"ok",
+        "rrn":null,"auth_code":null,"masked_pan":null,"batch_no":7,"trace_no":12,
+        "host_time":"2026-11-28T10:00:00+08:00"}}"#
+    );
+    let sign_in = r#"{"session_token":"t","expires_at":"2026-11-28T20:00:00+08:00",
+        "operator":"01","business_date":"2026-11-28","batch_no":8,"next_trace_no":13,
+        "currency":"CNY","closed_batches":[]}"#;
+    let upload = format!(
+        r#"{{"batch_no":7,"outcome":"unbalanced","host_totals":{TOTALS},
+        "discrepancies":{DISCREPANCIES},"next_batch_no":8}}"#
+    );
+    assert!(read::<TransactionResponse>(&tx).is_ok());
+    assert!(read::<SignInResponse>(sign_in).is_ok());
+    assert!(read::<UploadResponse>(&upload).is_ok());
+    fn refused<T: Decode + DeserializeOwned>(json: &str, field: &'static str) {
+        assert_eq!(read::<T>(json).err(), Some(Unreadable(field)), "{json}");
+        assert!(
+            serde_json::from_str::<T>(json).is_err(),
+            "serde read {json}"
+        );
+    }
+    for (from, to, field) in [
+        (r#""trace_no":12"#, r#""trace_no":0"#, "trace_no"),
+        (r#""trace_no":12"#, r#""trace_no":1000000"#, "trace_no"),
+        (r#""batch_no":7"#, r#""batch_no":0"#, "batch_no"),
+        (ID, "r-1", "request_id"),
+    ] {
+        refused::<TransactionResponse>(&tx.replace(from, to), field);
+    }
+    refused::<SignInResponse>(
+        &sign_in.replace(r#""next_trace_no":13"#, r#""next_trace_no":0"#),
+        "next_trace_no",
+    );
+    refused::<SignInResponse>(
+        &sign_in.replace(r#""batch_no":8"#, r#""batch_no":1000000"#),
+        "batch_no",
+    );
+    refused::<UploadResponse>(
+        &upload.replace(r#""next_batch_no":8"#, r#""next_batch_no":0"#),
+        "next_batch_no",
+    );
+    refused::<UploadResponse>(
+        &upload.replace(r#""trace_no":1,"#, r#""trace_no":0,"#),
+        "trace_no",
+    );
+    refused::<UploadResponse>(&upload.replace("70867728950a", "7086772895"), "request_id");
+}
+
 /// R8: an answer the terminal cannot read is no answer; the reason names the field.
 #[test]
 fn codec_refuses_a_field_of_the_wrong_type_and_names_it() {
-    let good = r#"{"request_id":"r","status":"approved","response_code":"00","message":"ok",
+    let good = r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","status":"approved","response_code":"00","message":"ok",
         "rrn":null,"auth_code":null,"masked_pan":null,"batch_no":7,"trace_no":12,
         "host_time":"2026-11-28T10:00:00+08:00"}"#;
     assert!(read::<TransactionResponse>(good).is_ok());

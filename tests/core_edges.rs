@@ -49,7 +49,7 @@ fn sign_in_with_next_trace(b: &mut Bench, next_trace_no: u32) {
         },
         |out, host| match host.handle(out) {
             Reply::SignedIn(mut resp) => {
-                resp.next_trace_no = next_trace_no;
+                resp.next_trace_no = tn(next_trace_no);
                 Reply::SignedIn(resp)
             }
             other => other,
@@ -141,9 +141,9 @@ fn r11_only_the_net_or_the_currency_differing_is_unbalanced() {
 
 fn golden_draft(id: &str, kind: EntryKind, trace_no: u32, status: EntryStatus) -> EntryDraft {
     EntryDraft {
-        request_id: id.into(),
+        request_id: RequestId::parse(id).expect("a UUID"),
         kind,
-        trace_no,
+        trace_no: TraceNo::try_from(trace_no).expect("a trace number"),
         amount: 12_345,
         currency: "CNY".into(),
         status,
@@ -161,38 +161,63 @@ fn golden_draft(id: &str, kind: EntryKind, trace_no: u32, status: EntryStatus) -
 /// One entry of each kind and each status, every optional field both set and unset.
 fn golden_journal() -> Journal {
     let mut j = Journal::new("898310048160001", "10000001", 7);
-    let mut sale = golden_draft("r-1", EntryKind::Sale, 1, EntryStatus::Approved);
+    let mut sale = golden_draft(
+        "00000000-0000-4000-8000-000000000001",
+        EntryKind::Sale,
+        1,
+        EntryStatus::Approved,
+    );
     sale.response_code = Some("00".into());
     sale.rrn = Some("000000000001".into());
     sale.auth_code = Some("A1B2C3".into());
     sale.masked_pan = Some("621234******1232".into());
     j.append(sale).expect("an entry within R3 appends");
-    let mut declined = golden_draft("r-2", EntryKind::Sale, 2, EntryStatus::Declined);
+    let mut declined = golden_draft(
+        "00000000-0000-4000-8000-000000000002",
+        EntryKind::Sale,
+        2,
+        EntryStatus::Declined,
+    );
     declined.response_code = Some("05".into());
     j.append(declined).expect("an entry within R3 appends");
     j.append(golden_draft(
-        "r-3",
+        "00000000-0000-4000-8000-000000000003",
         EntryKind::Sale,
         3,
         EntryStatus::Unknown,
     ))
     .expect("an entry within R3 appends");
     j.append(golden_draft(
-        "r-3",
+        "00000000-0000-4000-8000-000000000003",
         EntryKind::Reversal,
         3,
         EntryStatus::Reversed,
     ))
     .expect("an entry within R3 appends");
-    let mut void = golden_draft("r-4", EntryKind::Void, 4, EntryStatus::Approved);
-    void.original_trace_no = Some(1);
+    let mut void = golden_draft(
+        "00000000-0000-4000-8000-000000000004",
+        EntryKind::Void,
+        4,
+        EntryStatus::Approved,
+    );
+    void.original_trace_no = Some(TraceNo::FIRST);
     j.append(void).expect("an entry within R3 appends");
-    let mut refund = golden_draft("r-5", EntryKind::Refund, 5, EntryStatus::Approved);
+    let mut refund = golden_draft(
+        "00000000-0000-4000-8000-000000000005",
+        EntryKind::Refund,
+        5,
+        EntryStatus::Approved,
+    );
     refund.original_rrn = Some("000000000001".into());
     j.append(refund).expect("an entry within R3 appends");
     // No terminal writes `voided` (it is derived), but the encoding has a name for it.
-    j.append(golden_draft("r-6", EntryKind::Sale, 6, EntryStatus::Voided))
-        .expect("an entry within R3 appends");
+    j.append(golden_draft(
+        "00000000-0000-4000-8000-000000000006",
+        EntryKind::Sale,
+        6,
+        EntryStatus::Voided,
+    ))
+    .expect("an entry within R3 appends");
     j
 }
 
@@ -204,7 +229,7 @@ fn golden_journal() -> Journal {
 fn r19_a_reversal_of_an_answered_transaction_is_journal_tampered() {
     let mut j = Journal::new("898310048160001", "10000001", 7);
     j.append(golden_draft(
-        "r-1",
+        "00000000-0000-4000-8000-000000000001",
         EntryKind::Sale,
         1,
         EntryStatus::Approved,
@@ -213,7 +238,7 @@ fn r19_a_reversal_of_an_answered_transaction_is_journal_tampered() {
     let before = j.tally();
     let e = j
         .append(golden_draft(
-            "r-1",
+            "00000000-0000-4000-8000-000000000001",
             EntryKind::Reversal,
             1,
             EntryStatus::Reversed,
@@ -223,14 +248,14 @@ fn r19_a_reversal_of_an_answered_transaction_is_journal_tampered() {
     assert_eq!(j.tally(), before, "the approved sale still counts");
     // The terminal's own case: an unknown sale, then its reversal.
     j.append(golden_draft(
-        "r-2",
+        "00000000-0000-4000-8000-000000000002",
         EntryKind::Sale,
         2,
         EntryStatus::Unknown,
     ))
     .expect("an entry within R3 appends");
     j.append(golden_draft(
-        "r-2",
+        "00000000-0000-4000-8000-000000000002",
         EntryKind::Reversal,
         2,
         EntryStatus::Reversed,
@@ -246,7 +271,7 @@ fn r10_the_fold_resolves_only_a_transaction_without_an_answer() {
     let mut answered = Journal::new("898310048160001", "10000001", 7);
     answered
         .append(golden_draft(
-            "r-1",
+            "00000000-0000-4000-8000-000000000001",
             EntryKind::Sale,
             1,
             EntryStatus::Approved,
@@ -254,14 +279,14 @@ fn r10_the_fold_resolves_only_a_transaction_without_an_answer() {
         .expect("an entry within R3 appends");
     let mut lost = Journal::new("898310048160001", "10000001", 7);
     lost.append(golden_draft(
-        "r-1",
+        "00000000-0000-4000-8000-000000000001",
         EntryKind::Sale,
         1,
         EntryStatus::Unknown,
     ))
     .expect("an entry within R3 appends");
     lost.append(golden_draft(
-        "r-1",
+        "00000000-0000-4000-8000-000000000001",
         EntryKind::Reversal,
         1,
         EntryStatus::Reversed,
@@ -269,18 +294,23 @@ fn r10_the_fold_resolves_only_a_transaction_without_an_answer() {
     .expect("an unknown transaction's reversal appends");
     let mut kept = Journal::new("898310048160001", "10000001", 7);
     kept.append(golden_draft(
-        "r-1",
+        "00000000-0000-4000-8000-000000000001",
         EntryKind::Sale,
         1,
         EntryStatus::Declined,
     ))
     .expect("an entry within R3 appends");
-    let mut approved_later = golden_draft("r-1", EntryKind::Reversal, 1, EntryStatus::Approved);
+    let mut approved_later = golden_draft(
+        "00000000-0000-4000-8000-000000000001",
+        EntryKind::Reversal,
+        1,
+        EntryStatus::Approved,
+    );
     approved_later.rrn = Some("000000000001".into());
     let mut host_kept = Journal::new("898310048160001", "10000001", 7);
     host_kept
         .append(golden_draft(
-            "r-1",
+            "00000000-0000-4000-8000-000000000001",
             EntryKind::Sale,
             1,
             EntryStatus::Unknown,
@@ -304,13 +334,13 @@ fn r10_the_fold_resolves_only_a_transaction_without_an_answer() {
 fn r19_the_chain_encoding_is_pinned_by_golden_hashes() {
     const GENESIS: &str = "0ec43a6bb267da548acd3a7ba925efbfedf932809041ffe338bbe2032922d094";
     const HASHES: [&str; 7] = [
-        "474292d1ddb7ac86461f693067935543427ca56be37250a72e572ae534d61773",
-        "10550c4bbabf79dbb72eb3ef1e7d7c626b4dc3486340b72a7d5138a41838b015",
-        "8cf82dec257854b7b7052b5f7d8abb23e3c6336e860c6c374a0e3dc9509b1145",
-        "64fa2623426d94d6fd6cf2ac8a557e56e63125552b23db2bd960bf417707bd1a",
-        "ed5bbb78f2682bbe920a768f19475f5844a553a6af14e69af245eb1e25e568ca",
-        "c5b3697f6740c20fcf41ff56ef2cf97f7356d7286951b06bf633797920c017af",
-        "be04bb9a9d96d24b4e6c64430ab45ebbaacf7d935b1c6aae8a93b775fb5c1c34",
+        "ea387b106267ae5967b5694a6183aa3aec4485be395457a5ec373c89a59e0a9f",
+        "e8e3e44326ae73505d9f128df269205c6480b13dd7d0d1bc37d6fb77016e01c7",
+        "d9e407620385193d0d5f179fb55157f8cca1de87e5f5af239cd8108d67b2e8c6",
+        "56895da2f6a0f7d07dc0fbd24b68cb8bb577b52a52f23e857c10eae563f51fed",
+        "a9da6b01f0d83456f0af5c3856b17ba6af946f408b16f69169be5fd6492d67ab",
+        "57f86b030b984e044ac139ef946152db63e5ead4561080c978eb7f643cef891a",
+        "af57632342e77e88422d8023c5c3622e7a36d7f768959a29fecf02f4ec36ff10",
     ];
     assert_eq!(genesis_hash("898310048160001", "10000001", 7), GENESIS);
     let j = golden_journal();
@@ -330,9 +360,9 @@ fn r19_changing_any_field_changes_the_hash() {
     let edits: Vec<fn(&mut JournalEntry)> = vec![
         |e| e.prev_hash.push('0'),
         |e| e.seq += 1,
-        |e| e.request_id.push('x'),
+        |e| e.request_id = RequestId::from_random([7; 16]),
         |e| e.kind = EntryKind::Refund,
-        |e| e.trace_no += 1,
+        |e| e.trace_no = e.trace_no.next(),
         |e| e.amount += 1,
         |e| e.currency = "HKD".into(),
         |e| e.status = EntryStatus::Declined,
@@ -340,7 +370,7 @@ fn r19_changing_any_field_changes_the_hash() {
         |e| e.rrn = None,
         |e| e.auth_code = None,
         |e| e.masked_pan = None,
-        |e| e.original_trace_no = Some(1),
+        |e| e.original_trace_no = Some(TraceNo::FIRST),
         |e| e.original_rrn = Some(String::new()),
         |e| e.operator = "02".into(),
         |e| e.at.push('0'),
@@ -357,12 +387,25 @@ fn r19_changing_any_field_changes_the_hash() {
 #[test]
 fn r7_declined_or_unknown_refunds_do_not_use_up_the_refundable_rest() {
     let mut j = Journal::new(MERCHANT, TERMINAL, 1);
-    let mut sale = golden_draft("s", EntryKind::Sale, 1, EntryStatus::Approved);
+    let mut sale = golden_draft(
+        "00000000-0000-4000-8000-000000000001",
+        EntryKind::Sale,
+        1,
+        EntryStatus::Approved,
+    );
     sale.rrn = Some("000000000001".into());
     j.append(sale).expect("an entry within R3 appends");
     for (id, trace, status) in [
-        ("d", 2, EntryStatus::Declined),
-        ("u", 3, EntryStatus::Unknown),
+        (
+            "00000000-0000-4000-8000-000000000002",
+            2,
+            EntryStatus::Declined,
+        ),
+        (
+            "00000000-0000-4000-8000-000000000003",
+            3,
+            EntryStatus::Unknown,
+        ),
     ] {
         let mut r = golden_draft(id, EntryKind::Refund, trace, status);
         r.original_rrn = Some("000000000001".into());
@@ -370,7 +413,10 @@ fn r7_declined_or_unknown_refunds_do_not_use_up_the_refundable_rest() {
         j.append(r).expect("an entry within R3 appends");
     }
     assert_eq!(j.refunded("000000000001"), 0);
-    for (id, trace, amount) in [("a", 4, 100), ("b", 5, 250)] {
+    for (id, trace, amount) in [
+        ("00000000-0000-4000-8000-000000000004", 4, 100),
+        ("00000000-0000-4000-8000-000000000005", 5, 250),
+    ] {
         let mut r = golden_draft(id, EntryKind::Refund, trace, EntryStatus::Approved);
         r.original_rrn = Some("000000000001".into());
         r.amount = amount;
@@ -400,22 +446,39 @@ fn r7_a_refund_lost_on_the_way_does_not_use_up_the_sale() {
 fn r7_a_declined_sale_is_not_found_by_its_rrn() {
     let mut j = Journal::new(MERCHANT, TERMINAL, 1);
     for (id, trace, status) in [
-        ("declined", 1, EntryStatus::Declined),
-        ("unknown", 2, EntryStatus::Unknown),
-        ("approved", 3, EntryStatus::Approved),
+        (
+            "00000000-0000-4000-8000-000000000001",
+            1,
+            EntryStatus::Declined,
+        ),
+        (
+            "00000000-0000-4000-8000-000000000002",
+            2,
+            EntryStatus::Unknown,
+        ),
+        (
+            "00000000-0000-4000-8000-000000000003",
+            3,
+            EntryStatus::Approved,
+        ),
     ] {
         let mut d = golden_draft(id, EntryKind::Sale, trace, status);
         d.rrn = Some(format!("00000000000{trace}"));
         j.append(d).expect("an entry within R3 appends");
     }
-    let mut refund = golden_draft("refund", EntryKind::Refund, 4, EntryStatus::Approved);
+    let mut refund = golden_draft(
+        "00000000-0000-4000-8000-000000000004",
+        EntryKind::Refund,
+        4,
+        EntryStatus::Approved,
+    );
     refund.rrn = Some("000000000004".into());
     j.append(refund).expect("an entry within R3 appends");
     assert!(j.sale_by_rrn("000000000001").is_none());
     assert!(j.sale_by_rrn("000000000002").is_none());
     assert_eq!(
         j.sale_by_rrn("000000000003").map(|e| e.request_id.as_str()),
-        Some("approved")
+        Some("00000000-0000-4000-8000-000000000003")
     );
     assert!(
         j.sale_by_rrn("000000000004").is_none(),
@@ -448,7 +511,7 @@ fn r8_an_answer_carrying_another_request_id_is_no_answer() {
         },
         |out, host| match host.handle(out) {
             Reply::Transaction(mut resp) => {
-                resp.request_id = "00000000-0000-4000-8000-ffffffffffff".into();
+                resp.request_id = rid("00000000-0000-4000-8000-ffffffffffff");
                 Reply::Transaction(resp)
             }
             other => other,
@@ -803,6 +866,47 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
     );
 }
 
+/// The ids of an answer are checked as it is read: one out of shape is no answer (R8), as
+/// any answer that does not fit is.
+#[test]
+fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
+    let tx_call = Call::Transaction(TransactionRequest {
+        request_id: RequestId::from_random([1; 16]),
+        kind: TxKind::Sale,
+        trace_no: TraceNo::FIRST,
+        amount: 100,
+        currency: "CNY".into(),
+        card: None,
+        original: None,
+        supervisor_password: None,
+    });
+    let answer = TransactionResponse {
+        request_id: RequestId::from_random([1; 16]),
+        status: TxStatus::Approved,
+        response_code: "00".into(),
+        message: "Approved".into(),
+        rrn: Some("000000000001".into()),
+        auth_code: None,
+        batch_no: BatchNo::FIRST,
+        trace_no: TraceNo::FIRST,
+        masked_pan: None,
+        host_time: "2026-11-28T02:00:00Z".into(),
+    };
+    let json = serde_json::to_string(&answer).unwrap();
+    assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));
+    let id = RequestId::from_random([1; 16]);
+    for (from, to) in [
+        (r#""trace_no":1,"#, r#""trace_no":0,"#),
+        (r#""trace_no":1,"#, r#""trace_no":1000000,"#),
+        (r#""batch_no":1,"#, r#""batch_no":0,"#),
+        (id.as_str(), "r-1"),
+    ] {
+        let bad = json.replace(from, to);
+        assert_ne!(bad, json, "{from}");
+        assert_eq!(tx_call.parse_answer(&bad), Reply::NoAnswer, "{bad}");
+    }
+}
+
 #[test]
 fn r8_an_answer_that_cannot_be_read_is_no_answer() {
     let tx_call = Call::Transaction(TransactionRequest {
@@ -816,14 +920,14 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         supervisor_password: None,
     });
     let answer = TransactionResponse {
-        request_id: "r".into(),
+        request_id: RequestId::from_random([1; 16]),
         status: TxStatus::Approved,
         response_code: "00".into(),
         message: "Approved".into(),
         rrn: Some("000000000001".into()),
         auth_code: None,
-        batch_no: 1,
-        trace_no: 1,
+        batch_no: BatchNo::FIRST,
+        trace_no: TraceNo::FIRST,
         masked_pan: None,
         host_time: "2026-11-28T02:00:00Z".into(),
     };
@@ -858,7 +962,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
             Call::Reversal(ReversalRequest {
                 request_id: RequestId::from_random([1; 16]),
             }),
-            r#"{"request_id":"r","reversed":true}"#,
+            r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","reversed":true}"#,
         ),
         (
             Call::Settlement(SettlementRequest {
@@ -901,21 +1005,21 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
 
 static SETTLEMENT_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     serde_json::to_string(&SettlementResponse {
-        batch_no: 1,
+        batch_no: bn(1),
         outcome: Outcome::Balanced,
         host_totals: totals_of(1),
-        next_batch_no: 2,
+        next_batch_no: bn(2),
     })
     .unwrap()
 });
 
 static UPLOAD_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     serde_json::to_string(&UploadResponse {
-        batch_no: 1,
+        batch_no: bn(1),
         outcome: Outcome::Unbalanced,
         host_totals: totals_of(1),
         discrepancies: Vec::new(),
-        next_batch_no: 2,
+        next_batch_no: bn(2),
     })
     .unwrap()
 });
@@ -1018,7 +1122,7 @@ fn r8_a_reversal_acknowledged_for_another_request_is_not_taken() {
         },
         |out, host| match &out.call {
             Call::Reversal(_) => Reply::Reversal(ReversalResponse {
-                request_id: "00000000-0000-4000-8000-ffffffffffff".into(),
+                request_id: rid("00000000-0000-4000-8000-ffffffffffff"),
                 reversed: true,
                 transaction: None,
             }),
@@ -1043,7 +1147,7 @@ fn r11_a_settlement_answer_for_another_batch_is_not_taken() {
     let e = run_scripted(&mut b, Command::Settle, |out, host| {
         match (&out.call, host.handle(out)) {
             (Call::Settlement(_), Reply::Settlement(mut resp)) => {
-                resp.batch_no += 1;
+                resp.batch_no = resp.batch_no.next();
                 Reply::Settlement(resp)
             }
             (_, other) => other,
@@ -1068,7 +1172,7 @@ fn r11_an_upload_answer_for_another_batch_is_not_taken() {
     let e = run_scripted(&mut b, Command::Settle, |out, host| {
         match (&out.call, host.handle(out)) {
             (Call::Upload(..), Reply::Upload(mut resp)) => {
-                resp.batch_no += 1;
+                resp.batch_no = resp.batch_no.next();
                 Reply::Upload(resp)
             }
             (_, other) => other,
@@ -1240,7 +1344,7 @@ fn r14_a_local_batch_the_host_moved_past_is_reconciled_at_sign_in() {
         },
         |out, host| match host.handle(out) {
             Reply::SignedIn(mut resp) => {
-                resp.batch_no = 2;
+                resp.batch_no = bn(2);
                 Reply::SignedIn(resp)
             }
             other => other,
@@ -1350,7 +1454,7 @@ fn r8_a_reversal_entry_carries_the_reversed_transactions_card_operator_and_time(
     let (lost, reversal) = (&j.entries()[0], &j.entries()[1]);
     assert_eq!(reversal.kind, EntryKind::Reversal);
     assert_eq!(
-        j.by_request(&lost.request_id),
+        j.by_request(lost.request_id.as_str()),
         Some(lost),
         "the transaction, not its reversal"
     );

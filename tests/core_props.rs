@@ -52,7 +52,13 @@ fn sales(b: &Bench) -> Vec<(u32, String, i64)> {
     j.entries()
         .iter()
         .filter(|e| e.kind == softpos::protocol::EntryKind::Sale && e.rrn.is_some())
-        .map(|e| (e.trace_no, e.rrn.clone().unwrap_or_default(), e.amount))
+        .map(|e| {
+            (
+                e.trace_no.get(),
+                e.rrn.clone().unwrap_or_default(),
+                e.amount,
+            )
+        })
         .collect()
 }
 
@@ -188,7 +194,7 @@ proptest! {
         let e = &mut snap.entries[i];
         match field {
             0 => e.amount += delta,
-            1 => e.trace_no += 1,
+            1 => e.trace_no = e.trace_no.next(),
             2 => e.status = softpos::protocol::EntryStatus::Declined,
             3 => e.masked_pan = Some("400000******0002".into()),
             _ => e.at.push('Z'),

@@ -962,7 +962,7 @@ mod money_path {
         assert_eq!(b.sale(3000).unwrap_err().code, ErrorCode::HostUnreachable);
         let sale_id = b.terminal.journal().entries()[0].request_id.clone();
         // Another terminal refunds the sale by its RRN before this one's reversal arrives.
-        b.host.refund_elsewhere(&sale_id, 3000);
+        b.host.refund_elsewhere(sale_id.as_str(), 3000);
         while b.terminal.poll_event().is_some() {}
 
         let next = tx(b.sale(100).unwrap());
@@ -1014,7 +1014,7 @@ mod money_path {
             message: "Approved".into(),
             rrn: Some("000000000077".into()),
             auth_code: Some("A1B2C3".into()),
-            batch_no: 1,
+            batch_no: bn(1),
             trace_no: void_entry.trace_no,
             masked_pan: None,
             host_time: "2026-11-28T02:00:00Z".into(),
@@ -1031,7 +1031,7 @@ mod money_path {
             .unwrap();
         tx(b.drive_scripted(5, |out, host| match &out.call {
             softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                request_id: r.request_id.to_string(),
+                request_id: r.request_id.clone(),
                 reversed: false,
                 transaction: Some(standing.clone()),
             }),
@@ -1072,17 +1072,17 @@ mod money_path {
         let e = b
             .drive_scripted(5, |out, _| match &out.call {
                 softpos::terminal::Call::Reversal(r) => Reply::Reversal(ReversalResponse {
-                    request_id: r.request_id.to_string(),
+                    request_id: r.request_id.clone(),
                     reversed: false,
                     transaction: Some(TransactionResponse {
-                        request_id: "00000000-0000-4000-8000-00000000ffff".into(),
+                        request_id: rid("00000000-0000-4000-8000-00000000ffff"),
                         status: TxStatus::Approved,
                         response_code: "00".into(),
                         message: "Approved".into(),
                         rrn: Some("000000000001".into()),
                         auth_code: None,
-                        batch_no: 1,
-                        trace_no: 1,
+                        batch_no: bn(1),
+                        trace_no: tn(1),
                         masked_pan: None,
                         host_time: "2026-11-28T02:00:00Z".into(),
                     }),
@@ -1195,8 +1195,9 @@ mod money_path {
         sales.push(sales[0].clone());
         sales[0].amount = i64::MAX;
         sales[1].amount = i64::MAX;
-        sales[1].request_id = "00000000-0000-4000-8000-0000000000ff".into();
-        sales[1].trace_no = 9;
+        sales[1].request_id =
+            softpos::ids::RequestId::parse("00000000-0000-4000-8000-0000000000ff").unwrap();
+        sales[1].trace_no = softpos::ids::TraceNo::try_from(9u32).unwrap();
         let e = restore_with(&b, sales).unwrap_err();
         assert_eq!(e.code, ErrorCode::JournalTampered);
     }

@@ -152,6 +152,51 @@ fn r12_r17_replayed_forged_and_dead_tokens_are_refused() {
 
 /// Each identifier is parsed once, as the body is read (softpos::ids): a malformed one is a
 /// 4xx naming the field and the kind of id, never repeating the value, and nothing is booked.
+/// The batch upload's entries carry typed ids too: an entry with a malformed request id or
+/// trace number is refused as the body is read, naming the entry's field, never the value.
+#[test]
+fn r9_r17_an_uploaded_entry_with_a_malformed_id_is_refused_as_the_body_is_read() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        let entry = |request_id: &str, trace_no: Value, original_trace_no: Value| {
+            json!({"seq": 1, "request_id": request_id, "kind": "void", "trace_no": trace_no,
+                "amount": 100, "currency": "CNY", "status": "approved", "response_code": "00",
+                "rrn": null, "auth_code": null, "masked_pan": null,
+                "original_trace_no": original_trace_no, "original_rrn": null, "operator": "01",
+                "at": "2026-11-28T10:00:00Z", "prev_hash": "00", "hash": "11"})
+        };
+        let good = rid();
+        let cases = [
+            (
+                entry("sale-0427", json!(2), json!(1)),
+                "entries[0].request_id: a request id is a UUID",
+                "sale-0427",
+            ),
+            (
+                entry(&good, json!(0), json!(1)),
+                "entries[0].trace_no: a trace number is 1..=999999",
+                "trace_no\":0",
+            ),
+            (
+                entry(&good, json!(2), json!(1_000_000)),
+                "entries[0].original_trace_no: a trace number is 1..=999999",
+                "1000000",
+            ),
+        ];
+        for (bad, named, sent) in cases {
+            let body = json!({"request_id": rid(), "entries": [bad]});
+            let (st, res) = c
+                .host
+                .post("/v1/settlements/1/upload", Some(&c.token), &body);
+            let message = res["error"]["message"].as_str().unwrap_or_default();
+            assert_eq!(code(&res), "BAD_REQUEST", "{named}: {st} {res}");
+            assert!((400..500).contains(&st), "{named}: {st}");
+            assert!(message.contains(named), "{named}: {message}");
+            assert!(!message.contains(sent), "echoed {sent:?}: {message}");
+        }
+    });
+}
+
 #[test]
 fn r9_r17_a_malformed_id_is_refused_as_the_body_is_read_naming_the_field_not_the_value() {
     each_backend(|b| {

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use softpos::ids::{RequestId, TraceNo};
 use softpos::protocol::{EntryKind, EntryStatus};
 use softpos::terminal::journal::{EntryDraft, Journal};
 use std::time::{Duration, Instant};
@@ -618,9 +619,9 @@ fn entry(
 ) {
     journal
         .append(EntryDraft {
-            request_id: id.into(),
+            request_id: RequestId::parse(id).expect("a UUID"),
             kind,
-            trace_no: trace,
+            trace_no: TraceNo::try_from(trace).expect("a trace number"),
             amount,
             currency: "CNY".into(),
             status,

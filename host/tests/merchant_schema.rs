@@ -92,16 +92,16 @@ fn old_rows(day_ago: i64) -> Vec<String> {
             "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, kind, \
              trace_no, amount, status, response_code, auth_code, rrn, masked_pan, original_id, \
              voided, refunded_amount, operator, created_at) VALUES \
-             (1, 1, '{m1}', 2, 'r1', 'sale', 1, 1000, 'approved', '00', '123456', \
+             (1, 1, '{m1}', 2, '00000000-0000-4000-8000-0000000000e1', 'sale', 1, 1000, 'approved', '00', '123456', \
               '000000000001', '411111******1111', NULL, 0, 0, '01', {day_ago}), \
-             (2, 1, '{m1}', 1, 'r2', 'sale', 2, 500, 'approved', '00', '234567', \
+             (2, 1, '{m1}', 1, '00000000-0000-4000-8000-0000000000e2', 'sale', 2, 500, 'approved', '00', '234567', \
               '000000000002', '411111******1111', NULL, 0, 0, '01', {day_ago}), \
-             (3, 2, '{m2}', 3, 'r3', 'sale', 1, 700, 'declined', '05', NULL, \
+             (3, 2, '{m2}', 3, '00000000-0000-4000-8000-0000000000e3', 'sale', 1, 700, 'declined', '05', NULL, \
               '000000000003', '400000******0002', NULL, 0, 0, '01', {day_ago})"
         ),
-        "INSERT INTO reversals VALUES (1, 'r9', 0, 5), (2, 'r8', 1, 5)".into(),
-        "INSERT INTO answers VALUES (1, 'tx', 'r2', 'fp', 200, '{}', 5), \
-         (2, 'tx', 'r3', 'fp', 200, '{}', 5)"
+        "INSERT INTO reversals VALUES (1, '00000000-0000-4000-8000-0000000000e9', 0, 5), (2, '00000000-0000-4000-8000-0000000000e8', 1, 5)".into(),
+        "INSERT INTO answers VALUES (1, 'tx', '00000000-0000-4000-8000-0000000000e2', 'fp', 200, '{}', 5), \
+         (2, 'tx', '00000000-0000-4000-8000-0000000000e3', 'fp', 200, '{}', 5)"
             .into(),
         "INSERT INTO operator_locks VALUES (1, '00', 2, 0), (2, '01', 3, 99)".into(),
         format!(

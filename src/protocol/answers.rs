@@ -1,6 +1,7 @@
 //! What the host answers: the 2xx bodies of its routes and the body of every 4xx and 5xx.
 
 use crate::error::ErrorCode;
+use crate::ids::{BatchNo, RequestId, TraceNo};
 use crate::protocol::shape::wire;
 use crate::protocol::{BatchStatus, BatchTotals, Discrepancy, Outcome, TxStatus};
 
@@ -16,7 +17,8 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ClosedBatch {
         /// The batch number.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// Its business date, `YYYY-MM-DD`.
         pub business_date: String,
         /// What the host counted in it.
@@ -35,9 +37,11 @@ wire! {
         /// The host's business date, `YYYY-MM-DD`.
         pub business_date: String,
         /// The terminal's open batch on the host.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// The next trace number the host expects from this terminal.
-        pub next_trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub next_trace_no: TraceNo,
         /// The terminal's currency (ISO 4217).
         pub currency: String,
         /// Batches the host closed at cut-off since the last settlement.
@@ -56,7 +60,14 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct TransactionResponse {
         /// Echo of the request's id.
-        pub request_id: String,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                value_type = String,
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: RequestId,
         /// Approved or declined.
         pub status: TxStatus,
         /// ISO 8583 response code, `00` when approved.
@@ -68,9 +79,11 @@ wire! {
         /// Issuer's authorisation code when approved.
         pub auth_code: Option<String>,
         /// The batch the host booked it in.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// Echo of the trace number.
-        pub trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
         /// First 6 and last 4 digits of the card.
         pub masked_pan: Option<String>,
         /// The host's clock (RFC 3339).
@@ -81,7 +94,14 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ReversalResponse {
         /// Echo.
-        pub request_id: String,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                value_type = String,
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: RequestId,
         /// `true`: the transaction is undone. `false`: nothing was undone, either because the host
         /// never saw the transaction, or because it stands (see `transaction`).
         pub reversed: bool;
@@ -96,7 +116,8 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct CurrentBatchResponse {
         /// The open batch.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// Its business date.
         pub business_date: String,
         /// Its state.
@@ -109,20 +130,23 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct SettlementResponse {
         /// The batch settled.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// Balanced or not; when unbalanced the terminal uploads its journal next.
         pub outcome: Outcome,
         /// What the host counted.
         pub host_totals: BatchTotals,
         /// The terminal's next batch.
-        pub next_batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub next_batch_no: BatchNo,
     }
 
     /// Answer to the batch upload.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct UploadResponse {
         /// The batch.
-        pub batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
         /// Always `unbalanced` when an upload was needed, unless the journal proved both equal.
         pub outcome: Outcome,
         /// What the host counted; this stands.
@@ -130,7 +154,8 @@ wire! {
         /// Every difference.
         pub discrepancies: Vec<Discrepancy>,
         /// The terminal's next batch.
-        pub next_batch_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub next_batch_no: BatchNo,
     }
 
     /// Answer to `POST /v1/sign-off`.

@@ -1,6 +1,7 @@
 //! What both sides count and keep: kinds, totals, the journal entry and the reconciliation's
 //! findings.
 
+use crate::ids::{RequestId, TraceNo};
 use crate::protocol::shape::wire;
 
 wire! {
@@ -114,11 +115,19 @@ wire! {
         /// Position in the batch, from 1.
         pub seq: u32,
         /// The request id of the transaction (for a reversal: of the transaction undone).
-        pub request_id: String,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                value_type = String,
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: RequestId,
         /// What happened.
         pub kind: EntryKind,
         /// The transaction's trace number.
-        pub trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
         /// Minor units.
         pub amount: i64,
         /// ISO 4217.
@@ -134,7 +143,11 @@ wire! {
         /// First 6 and last 4 digits, never the full PAN (R4).
         pub masked_pan: Option<String>,
         /// For a void: the sale's trace number.
-        pub original_trace_no: Option<u32>,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = Option<u32>, minimum = 1, maximum = 999_999)
+        )]
+        pub original_trace_no: Option<TraceNo>,
         /// For a refund: the sale's RRN.
         pub original_rrn: Option<String>,
         /// The operator signed in.
@@ -164,9 +177,17 @@ wire! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub struct Discrepancy {
         /// The transaction's request id.
-        pub request_id: String,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                value_type = String,
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        pub request_id: RequestId,
         /// Its trace number.
-        pub trace_no: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
         /// How the records differ.
         pub kind: DiscrepancyKind,
     }

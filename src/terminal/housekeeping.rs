@@ -136,7 +136,7 @@ impl Terminal {
         };
         let original_ref = original.as_ref();
         self.append(EntryDraft {
-            request_id: rev.request_id.as_str().to_owned(),
+            request_id: rev.request_id.clone(),
             kind: EntryKind::Reversal,
             trace_no: rev.trace_no,
             amount: rev.amount,
@@ -159,7 +159,7 @@ impl Terminal {
             status: a.status,
             response_code: a.response_code.clone(),
             message: a.message.clone(),
-            trace_no: rev.trace_no,
+            trace_no: rev.trace_no.get(),
             batch_no: rev.batch_no,
             rrn: a.rrn.clone(),
             auth_code: a.auth_code.clone(),

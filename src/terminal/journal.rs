@@ -10,6 +10,7 @@
 //! code). The `unknown` transaction it names then counts as that answer says.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{RequestId, TraceNo};
 use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
 use crate::terminal::money::Amount;
 use crate::terminal::settlement::{LedgerLine, LineStatus, Tally};
@@ -23,11 +24,11 @@ pub use chain::{entry_hash, genesis_hash, verify_chain};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryDraft {
     /// See [`JournalEntry::request_id`].
-    pub request_id: String,
+    pub request_id: RequestId,
     /// See [`JournalEntry::kind`].
     pub kind: EntryKind,
     /// See [`JournalEntry::trace_no`].
-    pub trace_no: u32,
+    pub trace_no: TraceNo,
     /// See [`JournalEntry::amount`].
     pub amount: i64,
     /// See [`JournalEntry::currency`].
@@ -43,7 +44,7 @@ pub struct EntryDraft {
     /// See [`JournalEntry::masked_pan`].
     pub masked_pan: Option<String>,
     /// See [`JournalEntry::original_trace_no`].
-    pub original_trace_no: Option<u32>,
+    pub original_trace_no: Option<TraceNo>,
     /// See [`JournalEntry::original_rrn`].
     pub original_rrn: Option<String>,
     /// See [`JournalEntry::operator`].
@@ -224,11 +225,12 @@ impl Journal {
         match tx_kind(entry.kind) {
             Some(kind) => {
                 self.count(kind, &entry, i)?;
-                self.by_trace.insert(entry.trace_no, i);
-                self.by_request.insert(entry.request_id.clone(), i);
+                self.by_trace.insert(entry.trace_no.get(), i);
+                self.by_request
+                    .insert(entry.request_id.as_str().to_owned(), i);
             }
             None => {
-                if self.reversed.contains_key(&entry.request_id) {
+                if self.reversed.contains_key(entry.request_id.as_str()) {
                     return Err(tampered("a transaction answered twice"));
                 }
                 match reversal_verdict(entry.status) {
@@ -240,7 +242,7 @@ impl Journal {
                     Some(EntryStatus::Reversed) => {
                         let answered = self
                             .by_request
-                            .get(&entry.request_id)
+                            .get(entry.request_id.as_str())
                             .is_some_and(|&j| self.entries[j].status != EntryStatus::Unknown);
                         if answered {
                             return Err(tampered("a reversal of an answered transaction"));
@@ -250,7 +252,7 @@ impl Journal {
                         // The host kept it (R8, dependents): it counts as its answer says.
                         let original = self
                             .by_request
-                            .get(&entry.request_id)
+                            .get(entry.request_id.as_str())
                             .map(|&j| (j, &self.entries[j]))
                             .filter(|(_, o)| o.status == EntryStatus::Unknown)
                             .and_then(|(j, o)| Some((j, tx_kind(o.kind)?, o)))
@@ -265,7 +267,8 @@ impl Journal {
                     }
                     None => return Err(tampered("a reversal with a transaction's status")),
                 }
-                self.reversed.insert(entry.request_id.clone(), i);
+                self.reversed
+                    .insert(entry.request_id.as_str().to_owned(), i);
             }
         }
         self.entries.push(entry);
@@ -286,7 +289,7 @@ impl Journal {
             }
             (TxKind::Void, true) => {
                 if let Some(t) = e.original_trace_no {
-                    self.voided.insert(t, at);
+                    self.voided.insert(t.get(), at);
                 }
             }
             (TxKind::Refund, true) => {
@@ -383,14 +386,14 @@ impl Journal {
         }
         let answered = self
             .reversed
-            .get(&entry.request_id)
+            .get(entry.request_id.as_str())
             .map(|&i| self.entries[i].status);
         // `append` lets a reversal entry name only an unknown transaction, so its verdict is
         // the transaction's status.
         let status = answered.unwrap_or(entry.status);
         if entry.kind == EntryKind::Sale
             && status == EntryStatus::Approved
-            && self.voided.contains_key(&entry.trace_no)
+            && self.voided.contains_key(&entry.trace_no.get())
         {
             EntryStatus::Voided
         } else {
@@ -409,6 +412,15 @@ mod tests {
     use super::*;
     use crate::terminal::settlement::fold;
 
+    /// A well-formed request id standing for a short name, the same for the same name.
+    fn rid(name: &str) -> RequestId {
+        let mut b = [0u8; 16];
+        for (x, n) in b.iter_mut().zip(name.bytes()) {
+            *x = n;
+        }
+        RequestId::from_random(b)
+    }
+
     pub(crate) fn draft(
         id: &str,
         kind: EntryKind,
@@ -417,9 +429,9 @@ mod tests {
         status: EntryStatus,
     ) -> EntryDraft {
         EntryDraft {
-            request_id: id.into(),
+            request_id: rid(id),
             kind,
-            trace_no: trace,
+            trace_no: TraceNo::try_from(trace).unwrap(),
             amount,
             currency: "CNY".into(),
             status,
@@ -449,7 +461,7 @@ mod tests {
         ))
         .unwrap();
         let mut void = draft("c", EntryKind::Void, 3, 1000, EntryStatus::Approved);
-        void.original_trace_no = Some(1);
+        void.original_trace_no = Some(TraceNo::FIRST);
         j.append(void).unwrap();
         j
     }

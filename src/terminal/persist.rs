@@ -4,7 +4,7 @@
 //! what a restored terminal reports as left open. Their serde shape is the stored format.
 
 use crate::error::{Error, ErrorCode};
-use crate::ids::RequestId;
+use crate::ids::{RequestId, TraceNo};
 use crate::protocol::{BatchTotals, JournalEntry, TxKind};
 use crate::terminal::journal::{EntryDraft, Journal};
 use crate::terminal::time::{Timestamp, UtcOffset};
@@ -67,13 +67,13 @@ pub struct InFlight {
     /// What it would be journaled as (masked PAN only).
     pub kind: TxKind,
     /// Trace number.
-    pub trace_no: u32,
+    pub trace_no: TraceNo,
     /// Minor units.
     pub amount: i64,
     /// Masked PAN, for a sale.
     pub masked_pan: Option<String>,
     /// For a void.
-    pub original_trace_no: Option<u32>,
+    pub original_trace_no: Option<TraceNo>,
     /// For a refund.
     pub original_rrn: Option<String>,
     /// The operator.
@@ -88,7 +88,7 @@ pub struct QueuedReversal {
     /// Its batch: the reversal entry goes into that batch's journal.
     pub batch_no: u32,
     /// Its trace number.
-    pub trace_no: u32,
+    pub trace_no: TraceNo,
     /// Its amount.
     pub amount: i64,
 }

@@ -205,7 +205,7 @@ impl Terminal {
             ));
         }
         if let Some(sale) = self.journal.sale_by_rrn(rrn) {
-            if self.journal.is_voided(sale.trace_no) {
+            if self.journal.is_voided(sale.trace_no.get()) {
                 return Err(ErrorCode::AlreadyVoided.into());
             }
             let left = sale

@@ -3,7 +3,7 @@
 //! session the host ended.
 
 use crate::error::{Error, ErrorCode};
-use crate::ids::{RequestId, TraceNo};
+use crate::ids::RequestId;
 use crate::protocol::{ActivateRequest, SignInRequest, SignInResponse, SignOffRequest};
 use crate::terminal::money::Currency;
 use crate::terminal::phase::{unexpected, Goal, Next, Phase, Wait};
@@ -105,12 +105,12 @@ impl Terminal {
             self.meta.utc_offset = offset;
         }
         self.meta.operator = Some(resp.operator.clone());
-        self.meta.next_trace_no = TraceNo::clamped(resp.next_trace_no).get();
+        self.meta.next_trace_no = resp.next_trace_no.get();
         self.queue_reconciliations(resp);
         self.session = Some(Session {
             token: resp.session_token.clone(),
             operator: resp.operator.clone(),
-            batch_no: resp.batch_no,
+            batch_no: resp.batch_no.get(),
         });
         self.push_meta();
         Ok(())
@@ -121,9 +121,9 @@ impl Terminal {
     fn queue_reconciliations(&mut self, resp: &SignInResponse) {
         let settling = self.meta.settlement.as_ref().map(|s| s.batch_no);
         for closed in &resp.closed_batches {
-            if !self.meta.reconcile.contains(&closed.batch_no) && settling != Some(closed.batch_no)
-            {
-                self.meta.reconcile.push_back(closed.batch_no);
+            let batch_no = closed.batch_no.get();
+            if !self.meta.reconcile.contains(&batch_no) && settling != Some(batch_no) {
+                self.meta.reconcile.push_back(batch_no);
             }
         }
         let local = self.journal.batch_no();

@@ -143,7 +143,7 @@ impl Terminal {
         match reply {
             Reply::Settlement(resp) if resp.batch_no == pending.batch_no => {
                 if resp.outcome == Outcome::Balanced {
-                    let (host, next) = (resp.host_totals, resp.next_batch_no);
+                    let (host, next) = (resp.host_totals, resp.next_batch_no.get());
                     let result = settled(pending, Outcome::Balanced, host, Vec::new(), next, now);
                     self.close_settlement(result);
                 } else {
@@ -152,7 +152,7 @@ impl Terminal {
                     self.meta.settlement = Some(PendingSettlement {
                         upload: Some(PendingUpload {
                             host_totals: resp.host_totals,
-                            next_batch_no: resp.next_batch_no,
+                            next_batch_no: resp.next_batch_no.get(),
                         }),
                         ..pending
                     });
@@ -161,7 +161,7 @@ impl Terminal {
                 stage.resume()
             }
             Reply::Upload(resp) if resp.batch_no == pending.batch_no => {
-                let (host, next) = (resp.host_totals, resp.next_batch_no);
+                let (host, next) = (resp.host_totals, resp.next_batch_no.get());
                 let result = settled(pending, resp.outcome, host, resp.discrepancies, next, now);
                 self.close_settlement(result);
                 stage.resume()
@@ -219,7 +219,7 @@ impl Terminal {
             .entries()
             .iter()
             .filter(|e| e.kind != EntryKind::Reversal)
-            .map(|e| e.trace_no);
+            .map(|e| e.trace_no.get());
         let Some(first_trace) = traces.next() else {
             return;
         };

@@ -3,6 +3,7 @@
 //! The terminal and the host call these same functions, so they cannot count differently.
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::{RequestId, TraceNo};
 use crate::protocol::{BatchTotals, Discrepancy, DiscrepancyKind, Outcome, Totals, TxKind};
 use std::collections::BTreeMap;
 
@@ -21,11 +22,11 @@ pub enum LineStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LedgerLine {
     /// The transaction's request id (the key both sides share).
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Sale, void or refund.
     pub kind: TxKind,
     /// The terminal's trace number.
-    pub trace_no: u32,
+    pub trace_no: TraceNo,
     /// Minor units.
     pub amount: i64,
     /// Whether it counts.
@@ -171,10 +172,15 @@ mod tests {
     use super::*;
 
     fn line(id: &str, kind: TxKind, trace_no: u32, amount: i64, status: LineStatus) -> LedgerLine {
+        // A well-formed request id standing for the name, the same for the same name.
+        let mut name = [0u8; 16];
+        for (x, n) in name.iter_mut().zip(id.bytes()) {
+            *x = n;
+        }
         LedgerLine {
-            request_id: id.into(),
+            request_id: RequestId::from_random(name),
             kind,
-            trace_no,
+            trace_no: TraceNo::try_from(trace_no).unwrap(),
             amount,
             status,
         }
@@ -245,7 +251,7 @@ mod tests {
             line("rev-h", Sale, 7, 100, Reversed),
         ];
         let d = compare(&terminal, &host);
-        let got: Vec<_> = d.iter().map(|d| (d.trace_no, d.kind)).collect();
+        let got: Vec<_> = d.iter().map(|d| (d.trace_no.get(), d.kind)).collect();
         assert_eq!(
             got,
             vec![

@@ -60,7 +60,7 @@ impl Terminal {
         };
         let (req, masked_pan) = plan.request(new_id(), trace_no, currency);
         let (original_trace_no, original_rrn) = match &req.original {
-            Some(OriginalRef::Trace { trace_no }) => (Some(trace_no.get()), None),
+            Some(OriginalRef::Trace { trace_no }) => (Some(*trace_no), None),
             Some(OriginalRef::Rrn { rrn }) => (None, Some(rrn.clone())),
             None => (None, None),
         };
@@ -69,7 +69,7 @@ impl Terminal {
         self.meta.in_flight = Some(InFlight {
             request_id: req.request_id.clone(),
             kind: req.kind,
-            trace_no: trace_no.get(),
+            trace_no,
             amount: req.amount,
             masked_pan,
             original_trace_no,
@@ -124,9 +124,9 @@ impl Terminal {
         };
         let at = now.rfc3339();
         let journaled = self.append(EntryDraft {
-            request_id: sent.request_id.as_str().to_owned(),
+            request_id: sent.request_id.clone(),
             kind: sent.kind.into(),
-            trace_no: sent.trace_no.get(),
+            trace_no: sent.trace_no,
             amount: sent.amount,
             currency: sent.currency.clone(),
             status,
@@ -191,7 +191,7 @@ impl Terminal {
         });
         self.meta.in_flight = None;
         let journaled = self.append(EntryDraft {
-            request_id: f.request_id.as_str().to_owned(),
+            request_id: f.request_id.clone(),
             kind: f.kind.into(),
             trace_no: f.trace_no,
             amount: f.amount,

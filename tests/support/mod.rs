@@ -6,6 +6,7 @@
 //! `host/tests`, and the two together in the browser tests.
 #![allow(dead_code)]
 
+use softpos::ids::{BatchNo, RequestId, TraceNo};
 use softpos::protocol::*;
 use softpos::terminal::journal::ledger_lines;
 use softpos::terminal::settlement::{compare, fold, LedgerLine, LineStatus};
@@ -121,15 +122,30 @@ fn refuse(code: ErrorCode) -> Reply {
     Reply::Refused(Error::new(code))
 }
 
+/// A batch number the model host keeps as a plain number.
+pub fn bn(n: u32) -> BatchNo {
+    BatchNo::try_from(n).expect("a batch number")
+}
+
+/// A trace number the model host keeps as a plain number.
+pub fn tn(n: u32) -> TraceNo {
+    TraceNo::try_from(n).expect("a trace number")
+}
+
+/// A request id the model host keeps as text.
+pub fn rid(id: &str) -> RequestId {
+    RequestId::parse(id).expect("a UUID")
+}
+
 impl ModelHost {
     fn lines(&self, batch_no: u32) -> Vec<LedgerLine> {
         self.txs
             .iter()
             .filter(|t| t.batch_no == batch_no)
             .map(|t| LedgerLine {
-                request_id: t.request_id.clone(),
+                request_id: rid(&t.request_id),
                 kind: t.kind,
-                trace_no: t.trace_no,
+                trace_no: tn(t.trace_no),
                 amount: t.amount,
                 status: t.status,
             })
@@ -158,7 +174,7 @@ impl ModelHost {
     pub fn inject_sale(&mut self, amount: i64) {
         self.rrn += 1;
         self.txs.push(HostTx {
-            request_id: format!("injected-{}", self.rrn),
+            request_id: format!("11111111-0000-4000-8000-{:012}", self.rrn),
             batch_no: self.open_batch,
             kind: TxKind::Sale,
             trace_no: 900_000 + self.rrn as u32,
@@ -201,7 +217,7 @@ impl ModelHost {
         });
         self.rrn += 1;
         self.txs.push(HostTx {
-            request_id: format!("elsewhere-{}", self.rrn),
+            request_id: format!("22222222-0000-4000-8000-{:012}", self.rrn),
             batch_no: 0,
             kind: TxKind::Refund,
             trace_no: 1,
@@ -258,7 +274,7 @@ impl ModelHost {
                     .iter()
                     .filter(|(_, s)| **s == HostBatch::ClosedByHost)
                     .map(|(b, _)| ClosedBatch {
-                        batch_no: *b,
+                        batch_no: bn(*b),
                         business_date: "2026-11-28".into(),
                         host_totals: self.totals(*b),
                     })
@@ -268,8 +284,8 @@ impl ModelHost {
                     expires_at: "2026-11-28T15:00:00Z".into(),
                     operator: req.operator.clone(),
                     business_date: self.business_date.clone(),
-                    batch_no: self.open_batch,
-                    next_trace_no: self.next_trace,
+                    batch_no: bn(self.open_batch),
+                    next_trace_no: tn(self.next_trace),
                     currency: "CNY".into(),
                     closed_batches,
                     timezone: None,
@@ -294,7 +310,7 @@ impl ModelHost {
                 let found = self.txs.iter().position(|t| t.request_id == req.request_id);
                 if let Some(stands) = found.and_then(|i| self.standing(i)) {
                     return Reply::Reversal(ReversalResponse {
-                        request_id: req.request_id.to_string(),
+                        request_id: req.request_id.clone(),
                         reversed: false,
                         transaction: Some(stands),
                     });
@@ -327,7 +343,7 @@ impl ModelHost {
                     }
                 };
                 Reply::Reversal(ReversalResponse {
-                    request_id: req.request_id.to_string(),
+                    request_id: req.request_id.clone(),
                     reversed,
                     transaction: None,
                 })
@@ -353,10 +369,10 @@ impl ModelHost {
                     self.batches.insert(self.open_batch, HostBatch::Open);
                 }
                 let r = Reply::Settlement(SettlementResponse {
-                    batch_no: req.batch_no.get(),
+                    batch_no: req.batch_no,
                     outcome,
                     host_totals,
-                    next_batch_no: self.open_batch,
+                    next_batch_no: bn(self.open_batch),
                 });
                 self.answers.insert(req.request_id.to_string(), r.clone());
                 r
@@ -376,11 +392,11 @@ impl ModelHost {
                 let discrepancies = compare(&ledger_lines(&req.entries), &self.lines(*batch_no));
                 self.batches.insert(*batch_no, HostBatch::Settled);
                 let r = Reply::Upload(UploadResponse {
-                    batch_no: *batch_no,
+                    batch_no: bn(*batch_no),
                     outcome: Outcome::Unbalanced,
                     host_totals: self.totals(*batch_no),
                     discrepancies,
-                    next_batch_no: self.open_batch,
+                    next_batch_no: bn(self.open_batch),
                 });
                 self.answers.insert(req.request_id.to_string(), r.clone());
                 r
@@ -470,7 +486,7 @@ impl ModelHost {
         });
         let approved = status == LineStatus::Approved;
         Reply::Transaction(TransactionResponse {
-            request_id: req.request_id.to_string(),
+            request_id: req.request_id.clone(),
             status: if approved {
                 TxStatus::Approved
             } else {
@@ -485,8 +501,8 @@ impl ModelHost {
             .into(),
             rrn: Some(rrn),
             auth_code: approved.then(|| "A1B2C3".into()),
-            batch_no: self.open_batch,
-            trace_no: req.trace_no.get(),
+            batch_no: bn(self.open_batch),
+            trace_no: req.trace_no,
             masked_pan: req
                 .card
                 .as_ref()

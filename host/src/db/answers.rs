@@ -2,6 +2,7 @@
 
 use super::{bad_row, Scope, TerminalRef, Tx};
 use crate::error::ApiResult;
+use softpos::ids::RequestId;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
@@ -35,7 +36,7 @@ pub async fn stored_answer<'c>(
     conn: impl Executor<'c, Database = Any>,
     t: TerminalRef<'_>,
     scope: Scope,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> ApiResult<Option<StoredAnswer>> {
     let row = sqlx::query(
         "SELECT fingerprint, status, body FROM answers \
@@ -43,7 +44,7 @@ pub async fn stored_answer<'c>(
     )
     .bind(t.id)
     .bind(scope.as_str())
-    .bind(request_id)
+    .bind(request_id.as_str())
     .bind(t.merchant_id)
     .fetch_optional(conn)
     .await?;
@@ -63,7 +64,7 @@ impl Tx {
         &mut self,
         t: TerminalRef<'_>,
         scope: Scope,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> ApiResult<Option<StoredAnswer>> {
         stored_answer(&mut **self, t, scope, request_id).await
     }
@@ -73,7 +74,7 @@ impl Tx {
         &mut self,
         t: TerminalRef<'_>,
         scope: Scope,
-        request_id: &str,
+        request_id: &RequestId,
         answer: &StoredAnswer,
         at: i64,
     ) -> ApiResult<()> {
@@ -83,7 +84,7 @@ impl Tx {
         .bind(t.merchant_id)
         .bind(t.id)
         .bind(scope.as_str())
-        .bind(request_id)
+        .bind(request_id.as_str())
         .bind(&answer.fingerprint)
         .bind(i64::from(answer.status))
         .bind(&answer.body)
@@ -98,7 +99,7 @@ impl Tx {
     pub async fn standing_answer(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> ApiResult<Option<String>> {
         let row = sqlx::query(
             "SELECT a.status AS status, a.body AS body FROM answers a \
@@ -108,7 +109,7 @@ impl Tx {
              AND a.request_id = $2 AND t.status IN ('approved', 'declined')",
         )
         .bind(t.id)
-        .bind(request_id)
+        .bind(request_id.as_str())
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;

@@ -1,7 +1,7 @@
 //! Batches, their ledger lines, and the host's business date.
 
 use super::columns::{ledger_line, number_column, BATCH_COLUMNS};
-use super::{next_number, BatchRow, BatchState, Db, TerminalRef, Tx};
+use super::{BatchRow, BatchState, Db, TerminalRef, Tx};
 use crate::error::ApiResult;
 use crate::store::now_ms;
 use softpos::ids::BatchNo;
@@ -121,7 +121,7 @@ impl Tx {
         .await?
         .map(|r| number_column::<BatchNo>(&r, "batch_no"))
         .transpose()?
-        .map_or(1, next_number);
+        .map_or(BatchNo::FIRST, BatchNo::next);
         self.insert_open_batch(t, last, &date).await
     }
 
@@ -129,7 +129,7 @@ impl Tx {
     pub async fn insert_open_batch(
         &mut self,
         t: TerminalRef<'_>,
-        batch_no: u32,
+        batch_no: BatchNo,
         business_date: &str,
     ) -> ApiResult<BatchRow> {
         let row = sqlx::query(&format!(
@@ -137,7 +137,7 @@ impl Tx {
              opened_at) VALUES ($6, $1, $2, $3, $4, $5) RETURNING {BATCH_COLUMNS}"
         ))
         .bind(t.id)
-        .bind(i64::from(batch_no))
+        .bind(i64::from(batch_no.get()))
         .bind(business_date)
         .bind(BatchState::Open.as_str())
         .bind(now_ms())
@@ -151,7 +151,7 @@ impl Tx {
     pub async fn batch_by_no(
         &mut self,
         t: TerminalRef<'_>,
-        batch_no: u32,
+        batch_no: BatchNo,
     ) -> ApiResult<Option<BatchRow>> {
         let row = sqlx::query(&format!(
             "SELECT {BATCH_COLUMNS} FROM batches WHERE merchant_id = $3 AND terminal_ref = $1 \
@@ -159,7 +159,7 @@ impl Tx {
             self.lock()
         ))
         .bind(t.id)
-        .bind(i64::from(batch_no))
+        .bind(i64::from(batch_no.get()))
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;

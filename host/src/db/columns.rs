@@ -5,7 +5,7 @@
 //! (migration 0004) list the same values.
 
 use crate::error::{ApiError, ApiResult};
-use softpos::ids::{BadId, BatchNo, TraceNo};
+use softpos::ids::{BadId, BatchNo, RequestId, TraceNo};
 use softpos::protocol::TxKind;
 use softpos::terminal::settlement::{LedgerLine, LineStatus};
 use sqlx::any::AnyRow;
@@ -119,22 +119,25 @@ pub fn tx_kind(text: &str) -> ApiResult<TxKind> {
 /// A batch or trace number read from the database, checked as `N` ([`TraceNo`] or
 /// [`BatchNo`]) checks it: out of range, the row is bad and reading it is an error, never a
 /// silent 0.
-pub fn number_column<N>(row: &AnyRow, column: &str) -> Result<u32, sqlx::Error>
+pub fn number_column<N>(row: &AnyRow, column: &str) -> Result<N, sqlx::Error>
 where
-    N: TryFrom<i64, Error = BadId> + Into<u32>,
+    N: TryFrom<i64, Error = BadId>,
 {
     let n: i64 = row.try_get(column)?;
-    N::try_from(n)
-        .map(Into::into)
-        .map_err(|_| sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: format!("{n} is not a batch or trace number (1..=999999)").into(),
-        })
+    N::try_from(n).map_err(|_| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("{n} is not a batch or trace number (1..=999999)").into(),
+    })
 }
 
-/// The number after `n`, a batch or trace number read by [`number_column`]: they wrap to 1.
-pub fn next_number(n: u32) -> u32 {
-    BatchNo::clamped(n).next().get()
+/// A request id read from the database, checked as [`RequestId`] checks it: every one was
+/// checked as it came in, so one that does not fit is a bad row.
+pub fn request_id_column(row: &AnyRow, column: &str) -> Result<RequestId, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    RequestId::try_from(text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 /// A 0/1 flag column.
@@ -194,8 +197,8 @@ impl TxRow {
 pub struct BatchRow {
     /// Row id.
     pub id: i64,
-    /// The batch number (1..=999999).
-    pub batch_no: u32,
+    /// The batch number.
+    pub batch_no: BatchNo,
     /// `YYYY-MM-DD`.
     pub business_date: String,
     /// Where it stands.
@@ -227,7 +230,7 @@ pub fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
         TxState::Reversed | TxState::Pending => LineStatus::Reversed,
     };
     Ok(LedgerLine {
-        request_id: row.try_get("request_id")?,
+        request_id: request_id_column(row, "request_id")?,
         kind: tx_kind(&row.try_get::<String, _>("kind")?)?,
         trace_no: number_column::<TraceNo>(row, "trace_no")?,
         amount: row.try_get("amount")?,

@@ -1,7 +1,7 @@
 //! R15: the statements of the cut-off \[日切\], the one query that spans merchants.
 
 use super::columns::number_column;
-use super::{next_number, SessionEnd, Tx};
+use super::{SessionEnd, Tx};
 use crate::error::ApiResult;
 use softpos::ids::BatchNo;
 use sqlx::Row;
@@ -59,7 +59,7 @@ impl Tx {
         for row in &rows {
             let merchant_id: String = row.try_get("merchant_id")?;
             let terminal_ref: i64 = row.try_get("terminal_ref")?;
-            let next = next_number(number_column::<BatchNo>(row, "batch_no")?);
+            let next = number_column::<BatchNo>(row, "batch_no")?.next().get();
             successors.push((merchant_id, terminal_ref, next));
         }
         Ok(successors)

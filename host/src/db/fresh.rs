@@ -4,6 +4,7 @@
 use super::answers::StoredAnswer;
 use super::{postgres, sqlite, BatchRow, Dialect, NewTransaction, Scope, TerminalRef, Tx, TxState};
 use crate::error::ApiResult;
+use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -70,8 +71,8 @@ impl Tx {
     pub async fn open_batch_checked(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
-        trace_no: u32,
+        request_id: &RequestId,
+        trace_no: TraceNo,
         draw_id: bool,
     ) -> ApiResult<Checked> {
         match self.dialect() {

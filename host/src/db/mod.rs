@@ -26,7 +26,7 @@ pub use answers::stored_answer;
 pub use answers::StoredAnswer;
 pub use batches::Settlement;
 pub use columns::{
-    bad_row, next_number, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
+    bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
 pub use fresh::{Checked, Fresh};
 pub use terminals::{TerminalRef, TerminalRow};

@@ -4,6 +4,7 @@
 use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
 use super::{TerminalRef, Tx};
 use crate::error::ApiResult;
+use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -36,8 +37,8 @@ pub async fn open(url: &str) -> Result<AnyPool, String> {
 pub async fn open_batch_checked(
     tx: &mut Tx,
     t: TerminalRef<'_>,
-    request_id: &str,
-    trace_no: u32,
+    request_id: &RequestId,
+    trace_no: TraceNo,
     draw_id: bool,
 ) -> ApiResult<Checked> {
     let batch = tx.open_batch(t).await?;
@@ -53,8 +54,8 @@ pub async fn open_batch_checked(
     };
     let row = sqlx::query(&sql)
         .bind(t.id)
-        .bind(request_id)
-        .bind(i64::from(trace_no))
+        .bind(request_id.as_str())
+        .bind(i64::from(trace_no.get()))
         .bind(t.merchant_id)
         .bind(batch.id)
         .fetch_one(&mut **tx)

@@ -128,7 +128,7 @@ impl Tx {
     }
 
     /// The trace number of the terminal's newest transaction.
-    pub async fn last_trace_no(&mut self, t: TerminalRef<'_>) -> ApiResult<Option<u32>> {
+    pub async fn last_trace_no(&mut self, t: TerminalRef<'_>) -> ApiResult<Option<TraceNo>> {
         Ok(sqlx::query(
             "SELECT trace_no FROM transactions WHERE merchant_id = $2 AND terminal_ref = $1 \
              ORDER BY id DESC LIMIT 1",

@@ -8,6 +8,7 @@ use super::transactions::insert_sql;
 use super::writer::{connect_writer, Writer};
 use super::{BatchRow, NewTransaction, Scope, TerminalRef, Tx};
 use crate::error::ApiResult;
+use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Row};
 use std::time::Duration;
@@ -99,15 +100,15 @@ fn batch_checked() -> String {
 pub async fn open_batch_checked(
     tx: &mut Tx,
     t: TerminalRef<'_>,
-    request_id: &str,
-    trace_no: u32,
+    request_id: &RequestId,
+    trace_no: TraceNo,
 ) -> ApiResult<Checked> {
     let checked = batch_checked();
     let first = format!("{}{checked}", tx.begin_prefix());
     let rows = sqlx::query(&first)
         .bind(t.id)
-        .bind(request_id)
-        .bind(i64::from(trace_no))
+        .bind(request_id.as_str())
+        .bind(i64::from(trace_no.get()))
         .bind(t.merchant_id)
         .fetch_all(&mut **tx)
         .await?;
@@ -118,8 +119,8 @@ pub async fn open_batch_checked(
             tx.open_batch(t).await?;
             sqlx::query(&checked)
                 .bind(t.id)
-                .bind(request_id)
-                .bind(i64::from(trace_no))
+                .bind(request_id.as_str())
+                .bind(i64::from(trace_no.get()))
                 .bind(t.merchant_id)
                 .fetch_one(&mut **tx)
                 .await?

@@ -3,6 +3,7 @@
 use super::columns::{flag, TX_COLUMNS};
 use super::{postgres, sqlite, Dialect, TerminalRef, Tx, TxRow, TxState};
 use crate::error::ApiResult;
+use softpos::ids::{RequestId, TraceNo};
 use softpos::protocol::TxKind;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -20,11 +21,11 @@ pub struct NewTransaction<'a> {
     /// Its batch.
     pub batch_id: i64,
     /// The terminal's id for the request (R9).
-    pub request_id: &'a str,
+    pub request_id: &'a RequestId,
     /// What it does.
     pub kind: TxKind,
     /// 1..=999999.
-    pub trace_no: u32,
+    pub trace_no: TraceNo,
     /// Minor units.
     pub amount: i64,
     /// Where it stands.
@@ -74,9 +75,9 @@ impl NewTransaction<'_> {
             .bind(self.terminal_ref)
             .bind(self.merchant_id)
             .bind(self.batch_id)
-            .bind(self.request_id)
+            .bind(self.request_id.as_str())
             .bind(self.kind.as_str())
-            .bind(i64::from(self.trace_no))
+            .bind(i64::from(self.trace_no.get()))
             .bind(self.amount)
             .bind(self.status.as_str())
             .bind(self.response_code)
@@ -144,7 +145,7 @@ impl Tx {
     pub async fn transaction_by_request(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> ApiResult<Option<TxRow>> {
         let sql = format!(
             "SELECT {TX_COLUMNS} FROM transactions \
@@ -153,7 +154,7 @@ impl Tx {
         );
         let row = sqlx::query(&sql)
             .bind(t.id)
-            .bind(request_id)
+            .bind(request_id.as_str())
             .bind(t.merchant_id)
             .fetch_optional(&mut **self)
             .await?;
@@ -164,14 +165,14 @@ impl Tx {
     pub async fn batch_of_request(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> ApiResult<Option<i64>> {
         Ok(sqlx::query(
             "SELECT batch_id FROM transactions \
              WHERE merchant_id = $3 AND terminal_ref = $1 AND request_id = $2",
         )
         .bind(t.id)
-        .bind(request_id)
+        .bind(request_id.as_str())
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
@@ -202,7 +203,7 @@ impl Tx {
         &mut self,
         merchant_id: &str,
         batch_id: i64,
-        trace_no: u32,
+        trace_no: TraceNo,
     ) -> ApiResult<Option<TxRow>> {
         let sql = format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $3 AND batch_id = $1 \
@@ -211,7 +212,7 @@ impl Tx {
         );
         let row = sqlx::query(&sql)
             .bind(batch_id)
-            .bind(i64::from(trace_no))
+            .bind(i64::from(trace_no.get()))
             .bind(merchant_id)
             .fetch_optional(&mut **self)
             .await?;
@@ -220,7 +221,7 @@ impl Tx {
 
     /// Whether the terminal has an approved sale with this trace number in a batch no longer
     /// open.
-    pub async fn settled_sale(&mut self, t: TerminalRef<'_>, trace_no: u32) -> ApiResult<bool> {
+    pub async fn settled_sale(&mut self, t: TerminalRef<'_>, trace_no: TraceNo) -> ApiResult<bool> {
         Ok(sqlx::query(
             "SELECT t.id FROM transactions t \
              JOIN batches b ON b.merchant_id = t.merchant_id AND b.id = t.batch_id \
@@ -228,7 +229,7 @@ impl Tx {
              AND t.kind = 'sale' AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
         )
         .bind(t.id)
-        .bind(i64::from(trace_no))
+        .bind(i64::from(trace_no.get()))
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?
@@ -324,14 +325,14 @@ impl Tx {
     pub async fn earlier_reversal(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> ApiResult<Option<bool>> {
         let row = sqlx::query(
             "SELECT reversed FROM reversals \
              WHERE merchant_id = $3 AND terminal_ref = $1 AND request_id = $2",
         )
         .bind(t.id)
-        .bind(request_id)
+        .bind(request_id.as_str())
         .bind(t.merchant_id)
         .fetch_optional(&mut **self)
         .await?;
@@ -342,7 +343,7 @@ impl Tx {
     pub async fn insert_reversal(
         &mut self,
         t: TerminalRef<'_>,
-        request_id: &str,
+        request_id: &RequestId,
         reversed: bool,
         at: i64,
     ) -> ApiResult<()> {
@@ -351,7 +352,7 @@ impl Tx {
              VALUES ($5, $1, $2, $3, $4)",
         )
         .bind(t.id)
-        .bind(request_id)
+        .bind(request_id.as_str())
         .bind(i64::from(reversed))
         .bind(at)
         .bind(t.merchant_id)

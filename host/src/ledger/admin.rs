@@ -4,7 +4,7 @@ use crate::db::TerminalRef;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
-use softpos::ids::{MerchantId, OperatorId};
+use softpos::ids::{BatchNo, MerchantId, OperatorId};
 use softpos::terminal::money::Currency;
 
 /// How long an activation code stays valid.
@@ -51,7 +51,8 @@ impl Store {
                     .await?;
                 let date = tx.business_date().await?;
                 let terminal = TerminalRef { merchant_id, id };
-                tx.insert_open_batch(terminal, 1, &date).await?;
+                tx.insert_open_batch(terminal, BatchNo::FIRST, &date)
+                    .await?;
                 (id, code.to_owned())
             }
         };

@@ -24,6 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, FingerprintKey};
 use crate::store::Store;
 use serde::Serialize;
+use softpos::ids::{BatchNo, RequestId};
 use softpos::protocol::{BatchTotals, OriginalRef, TransactionRequest, TxKind};
 use softpos::terminal::card::Pan;
 use softpos::terminal::money::Amount;
@@ -151,10 +152,10 @@ fn check_transaction(s: &Session, req: &TransactionRequest) -> ApiResult<Amount>
 
 /// R10 on the host's rows. Rows summed past i64 are a broken database, not the terminal's
 /// error.
-fn host_totals(lines: &[LedgerLine], batch_no: u32, currency: &str) -> ApiResult<BatchTotals> {
+fn host_totals(lines: &[LedgerLine], batch_no: BatchNo, currency: &str) -> ApiResult<BatchTotals> {
     Ok(fold(lines)
         .map_err(ApiError::internal)?
-        .to_batch_totals(batch_no, currency))
+        .to_batch_totals(batch_no.get(), currency))
 }
 
 impl Store {
@@ -163,7 +164,7 @@ impl Store {
         &self,
         terminal: TerminalRef<'_>,
         scope: Scope,
-        request_id: &str,
+        request_id: &RequestId,
         fp: &str,
     ) -> ApiResult<Option<Answer>> {
         crate::db::stored_answer(self.db().reader(), terminal, scope, request_id)
@@ -184,7 +185,7 @@ impl Store {
         if req.kind != TxKind::Sale {
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
             if let Some(a) = self
-                .stored_answer(terminal, Scope::Tx, req.request_id.as_str(), &fp)
+                .stored_answer(terminal, Scope::Tx, &req.request_id, &fp)
                 .await?
             {
                 return Ok(a);
@@ -203,7 +204,7 @@ impl Store {
         };
         match result {
             Err(e) => Ok(self
-                .stored_answer(terminal, Scope::Tx, request_id.as_str(), &fp)
+                .stored_answer(terminal, Scope::Tx, &request_id, &fp)
                 .await?
                 .ok_or(e)?),
             answered => answered,

@@ -4,6 +4,7 @@ use super::Session;
 use crate::db::{BatchState, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
+use softpos::ids::RequestId;
 use softpos::protocol::{ReversalRequest, ReversalResponse, TransactionResponse, TxKind};
 
 impl Store {
@@ -21,7 +22,7 @@ impl Store {
         req: &ReversalRequest,
     ) -> ApiResult<ReversalResponse> {
         let terminal = s.terminal.key();
-        let request_id = req.request_id.as_str();
+        let request_id = &req.request_id;
         let mut tx = self.begin().await?;
         // Waits for a sale of this terminal that is being booked right now, so its pending
         // row is seen below and never slips past a tombstone.
@@ -34,7 +35,7 @@ impl Store {
             };
             tx.commit().await?;
             return Ok(ReversalResponse {
-                request_id: req.request_id.to_string(),
+                request_id: req.request_id.clone(),
                 reversed,
                 transaction,
             });
@@ -48,7 +49,7 @@ impl Store {
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, reversed, "reversal");
         Ok(ReversalResponse {
-            request_id: req.request_id.to_string(),
+            request_id: req.request_id.clone(),
             reversed,
             transaction,
         })
@@ -60,7 +61,7 @@ impl Store {
 async fn reverse(
     tx: &mut Tx,
     terminal: TerminalRef<'_>,
-    request_id: &str,
+    request_id: &RequestId,
     batch_id: i64,
 ) -> ApiResult<(bool, Option<TransactionResponse>)> {
     let batch = tx.batch_state(terminal.merchant_id, batch_id).await?;
@@ -110,7 +111,7 @@ async fn has_approved_dependents(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> A
 async fn standing_answer(
     tx: &mut Tx,
     terminal: TerminalRef<'_>,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> ApiResult<Option<TransactionResponse>> {
     let Some(body) = tx.standing_answer(terminal, request_id).await? else {
         return Ok(None);

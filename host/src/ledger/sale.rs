@@ -23,12 +23,7 @@ pub(super) async fn open_batch_checked(
 ) -> ApiResult<(Checked, Option<Answer>)> {
     let terminal = s.terminal.key();
     let checked = tx
-        .open_batch_checked(
-            terminal,
-            req.request_id.as_str(),
-            req.trace_no.get(),
-            draw_id,
-        )
+        .open_batch_checked(terminal, &req.request_id, req.trace_no, draw_id)
         .await?;
     let answer = match checked.fresh {
         Fresh::Reversed => return Err(refused_reversed()),
@@ -36,7 +31,7 @@ pub(super) async fn open_batch_checked(
         Fresh::Booked => {
             // Booked and answered in one transaction: no answer means it was reversed since.
             let stored = tx
-                .stored_answer(terminal, Scope::Tx, req.request_id.as_str())
+                .stored_answer(terminal, Scope::Tx, &req.request_id)
                 .await?
                 .ok_or_else(refused_reversed)?;
             Some(replay(stored, fp)?)
@@ -44,7 +39,8 @@ pub(super) async fn open_batch_checked(
         Fresh::TraceUsed => {
             return Err(ApiError::bad_request(format_args!(
                 "trace number {} is already used in batch {}",
-                req.trace_no, checked.batch.batch_no
+                req.trace_no,
+                checked.batch.batch_no.get()
             )))
         }
         Fresh::New => None,
@@ -70,9 +66,9 @@ impl<'a> Sale<'a> {
             terminal_ref: self.s.terminal.terminal_ref,
             merchant_id: &self.s.terminal.merchant_id,
             batch_id,
-            request_id: self.req.request_id.as_str(),
+            request_id: &self.req.request_id,
             kind: TxKind::Sale,
-            trace_no: self.req.trace_no.get(),
+            trace_no: self.req.trace_no,
             amount: self.amount.get(),
             status: TxState::Pending,
             response_code: None,
@@ -107,7 +103,7 @@ impl Decided {
         let auth_code = auth_code(approved)?;
         let rrn = rrn_of(id);
         let answer = Answer::ok(&TransactionResponse {
-            request_id: req.request_id.to_string(),
+            request_id: req.request_id.clone(),
             status: if approved {
                 TxStatus::Approved
             } else {
@@ -118,7 +114,7 @@ impl Decided {
             rrn: Some(rrn.clone()),
             auth_code: auth_code.clone(),
             batch_no: batch.batch_no,
-            trace_no: req.trace_no.get(),
+            trace_no: req.trace_no,
             masked_pan: Some(masked_pan.to_owned()),
             host_time: Timestamp(now_ms()).rfc3339(),
         })?;

@@ -2,10 +2,11 @@
 //! terminal is told of its batches.
 
 use super::{fingerprint, host_totals, Answer, TerminalAuth};
-use crate::db::{next_number, BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
+use crate::db::{BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
+use softpos::ids::TraceNo;
 use softpos::protocol::{
     ActivateRequest, ActivateResponse, BatchStatus, BatchTotals, ClosedBatch, CurrentBatchResponse,
     SignInRequest, SignInResponse, SignOffRequest, SignOffResponse,
@@ -121,7 +122,10 @@ impl Store {
             .await?;
         let batch = tx.open_batch(key).await?;
         let business_date = tx.business_date().await?;
-        let next_trace_no = tx.last_trace_no(key).await?.map_or(1, next_number);
+        let next_trace_no = tx
+            .last_trace_no(key)
+            .await?
+            .map_or(TraceNo::FIRST, TraceNo::next);
         let closed_batches = closed_batches(&mut tx, terminal).await?;
         tx.commit().await?;
         let (timezone, utc_offset_minutes) = self.wall_clock();
@@ -171,7 +175,7 @@ impl Store {
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
             if let Some(a) = self
-                .stored_answer(terminal, Scope::SignOff, id.as_str(), &fp)
+                .stored_answer(terminal, Scope::SignOff, id, &fp)
                 .await?
             {
                 return Ok(a);
@@ -209,14 +213,8 @@ impl Store {
             signed_off_at: Timestamp(now).rfc3339(),
         })?;
         if let Some(id) = &req.request_id {
-            tx.store_answer(
-                terminal,
-                Scope::SignOff,
-                id.as_str(),
-                &answer.stored(&fp),
-                now_ms(),
-            )
-            .await?;
+            tx.store_answer(terminal, Scope::SignOff, id, &answer.stored(&fp), now_ms())
+                .await?;
         }
         tx.commit().await?;
         Ok(answer)

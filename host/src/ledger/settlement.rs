@@ -3,9 +3,10 @@
 
 use super::session::batch_totals;
 use super::{fingerprint, host_totals, Answer, Session};
-use crate::db::{next_number, BatchRow, BatchState, Scope, Settlement, Tx};
+use crate::db::{BatchRow, BatchState, Scope, Settlement, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
+use softpos::ids::BatchNo;
 use softpos::protocol::{
     BatchTotals, Outcome, SettlementRequest, SettlementResponse, UploadRequest, UploadResponse,
 };
@@ -26,7 +27,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Settle, req.request_id.as_str(), &fp)
+            .stored_answer(terminal, Scope::Settle, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
@@ -34,7 +35,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let open = tx.open_batch(terminal).await?;
         let batch = tx
-            .batch_by_no(terminal, req.batch_no.get())
+            .batch_by_no(terminal, req.batch_no)
             .await?
             .ok_or_else(|| no_batch(req.batch_no.get()))?;
         let answer = match batch.status {
@@ -53,7 +54,7 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Settle,
-            req.request_id.as_str(),
+            &req.request_id,
             &answer.stored(&fp),
             now_ms(),
         )
@@ -73,7 +74,7 @@ impl Store {
         let terminal = s.terminal.key();
         let fp = fingerprint(&(batch_no, req))?;
         if let Some(a) = self
-            .stored_answer(terminal, Scope::Upload, req.request_id.as_str(), &fp)
+            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
             .await?
         {
             return Ok(a);
@@ -82,10 +83,12 @@ impl Store {
         verify_chain(&genesis, &req.entries)?;
         let mut tx = self.begin().await?;
         let open = tx.open_batch(terminal).await?;
-        let batch = tx
-            .batch_by_no(terminal, batch_no)
-            .await?
-            .ok_or_else(|| no_batch(batch_no))?;
+        // A number out of range in the path names no batch, as an unknown one does.
+        let batch = match BatchNo::try_from(batch_no) {
+            Ok(n) => tx.batch_by_no(terminal, n).await?,
+            Err(_) => None,
+        }
+        .ok_or_else(|| no_batch(batch_no))?;
         let (terminal_totals, upload_answer) =
             tx.upload_state(terminal.merchant_id, batch.id).await?;
         let answer = if let Some(body) = upload_answer {
@@ -103,7 +106,7 @@ impl Store {
         tx.store_answer(
             terminal,
             Scope::Upload,
-            req.request_id.as_str(),
+            &req.request_id,
             &answer.stored(&fp),
             now_ms(),
         )
@@ -128,7 +131,7 @@ async fn settle_batch(
         tx.set_batch_state(&s.terminal.merchant_id, batch.id, BatchState::Settling)
             .await?;
         let date = tx.business_date().await?;
-        let next = next_number(batch.batch_no);
+        let next = batch.batch_no.next();
         tx.insert_open_batch(s.terminal.key(), next, &date)
             .await?
             .batch_no
@@ -164,7 +167,7 @@ async fn reconcile(
     req: &UploadRequest,
     batch: &BatchRow,
     terminal_totals: &BatchTotals,
-    next_batch_no: u32,
+    next_batch_no: BatchNo,
 ) -> ApiResult<Answer> {
     let host_lines = tx.ledger_lines(&s.terminal.merchant_id, batch.id).await?;
     let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;

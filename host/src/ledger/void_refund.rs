@@ -6,6 +6,7 @@ use crate::authorizer::response_message;
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
+use softpos::ids::TraceNo;
 use softpos::protocol::{OriginalRef, TransactionRequest, TransactionResponse, TxKind, TxStatus};
 use softpos::secret::Secret;
 use softpos::terminal::money::Amount;
@@ -63,7 +64,7 @@ impl Store {
         let batch = checked.batch;
         let sale = match &original {
             OriginalRef::Trace { trace_no } => {
-                void_target(&mut tx, s.terminal.key(), &batch, trace_no.get(), amount).await?
+                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
             }
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
         };
@@ -92,9 +93,9 @@ async fn book_undo(
         terminal_ref: s.terminal.terminal_ref,
         merchant_id: &s.terminal.merchant_id,
         batch_id: batch.id,
-        request_id: req.request_id.as_str(),
+        request_id: &req.request_id,
         kind: req.kind,
-        trace_no: req.trace_no.get(),
+        trace_no: req.trace_no,
         amount: amount.get(),
         status: TxState::Approved,
         response_code: Some(APPROVED),
@@ -107,14 +108,14 @@ async fn book_undo(
     };
     tx.insert_transaction(&row).await?;
     let answer = Answer::ok(&TransactionResponse {
-        request_id: req.request_id.to_string(),
+        request_id: req.request_id.clone(),
         status: TxStatus::Approved,
         response_code: APPROVED.into(),
         message: response_message(APPROVED).into(),
         rrn: Some(rrn.clone()),
         auth_code: auth_code.clone(),
         batch_no: batch.batch_no,
-        trace_no: req.trace_no.get(),
+        trace_no: req.trace_no,
         masked_pan: sale.masked_pan.clone(),
         host_time: Timestamp(now_ms()).rfc3339(),
     })?;
@@ -134,7 +135,7 @@ async fn void_target(
     tx: &mut Tx,
     terminal: TerminalRef<'_>,
     batch: &BatchRow,
-    trace_no: u32,
+    trace_no: TraceNo,
     amount: Amount,
 ) -> ApiResult<TxRow> {
     let Some(sale) = tx
@@ -150,7 +151,7 @@ async fn void_target(
     if sale.status != TxState::Approved {
         return Err(ApiError::detail(
             ErrorCode::UnknownTransaction,
-            format_args!("the sale with trace {trace_no} was not approved"),
+            format_args!("the sale with trace {} was not approved", trace_no.get()),
         ));
     }
     if sale.voided {

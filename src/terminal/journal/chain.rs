@@ -23,9 +23,9 @@ pub fn entry_hash(e: &JournalEntry) -> String {
     h.update(b"softpos-journal-v1\0");
     put_str(&mut h, &e.prev_hash);
     h.update(e.seq.to_be_bytes());
-    put_str(&mut h, &e.request_id);
+    put_str(&mut h, e.request_id.as_str());
     put_str(&mut h, entry_kind_str(e.kind));
-    h.update(e.trace_no.to_be_bytes());
+    h.update(e.trace_no.get().to_be_bytes());
     h.update(e.amount.to_be_bytes());
     put_str(&mut h, &e.currency);
     put_str(&mut h, entry_status_str(e.status));
@@ -36,7 +36,7 @@ pub fn entry_hash(e: &JournalEntry) -> String {
     match e.original_trace_no {
         Some(t) => {
             h.update([1]);
-            h.update(t.to_be_bytes());
+            h.update(t.get().to_be_bytes());
         }
         None => h.update([0]),
     }

@@ -56,19 +56,19 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
         let _ = write!(
             h,
             r#"<tr data-trace="{}"><td>{:06}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"#,
-            e.trace_no,
-            e.trace_no,
+            e.trace_no.get(),
+            e.trace_no.get(),
             kind_label(v, e.kind),
             v.money(e.amount),
             status_text,
             esc(e.rrn.as_deref().unwrap_or(""))
         );
         if e.kind == EntryKind::Sale && status == EntryStatus::Approved {
-            if v.ui.void_trace == Some(e.trace_no) {
+            if v.ui.void_trace == Some(e.trace_no.get()) {
                 let _ = write!(
                     h,
                     r#"<form data-action="void" data-arg="{}" class="sp-inline"><label>{} <input name="supervisor" type="password" required data-testid="void-supervisor"></label><button class="sp-danger" data-testid="void-confirm">{}</button><button type="button" data-action="cancel-void">{}</button></form>"#,
-                    e.trace_no,
+                    e.trace_no.get(),
                     v.t(T::supervisor_password),
                     v.t(T::confirm),
                     v.t(T::cancel)
@@ -77,8 +77,8 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
                 let _ = write!(
                     h,
                     r#"<button type="button" data-action="ask-void" data-arg="{}" data-testid="void-{}">{}</button>"#,
-                    e.trace_no,
-                    e.trace_no,
+                    e.trace_no.get(),
+                    e.trace_no.get(),
                     v.t(T::void)
                 );
             }
@@ -200,7 +200,12 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
                 DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
                 DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
             };
-            let _ = write!(h, "<li>{} {:06} · {kind}</li>", v.t(T::trace), d.trace_no);
+            let _ = write!(
+                h,
+                "<li>{} {:06} · {kind}</li>",
+                v.t(T::trace),
+                d.trace_no.get()
+            );
         }
         h.push_str("</ul>");
     }
