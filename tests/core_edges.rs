@@ -866,10 +866,8 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
     );
 }
 
-/// The ids of an answer are checked as it is read: one out of shape is no answer (R8), as
-/// any answer that does not fit is.
-#[test]
-fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
+/// A sale's call and the JSON of its approved answer, which the call reads as its answer.
+fn sale_call_and_its_answer() -> (Call, String) {
     let tx_call = Call::Transaction(TransactionRequest {
         request_id: RequestId::from_random([1; 16]),
         kind: TxKind::Sale,
@@ -894,6 +892,14 @@ fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
     };
     let json = serde_json::to_string(&answer).unwrap();
     assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));
+    (tx_call, json)
+}
+
+/// The ids of an answer are checked as it is read: one out of shape is no answer (R8), as
+/// any answer that does not fit is.
+#[test]
+fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
+    let (tx_call, json) = sale_call_and_its_answer();
     let id = RequestId::from_random([1; 16]);
     for (from, to) in [
         (r#""trace_no":1,"#, r#""trace_no":0,"#),
@@ -909,30 +915,7 @@ fn r9_r17_an_answer_with_a_malformed_trace_batch_or_request_id_is_no_answer() {
 
 #[test]
 fn r8_an_answer_that_cannot_be_read_is_no_answer() {
-    let tx_call = Call::Transaction(TransactionRequest {
-        request_id: RequestId::from_random([1; 16]),
-        kind: TxKind::Sale,
-        trace_no: TraceNo::FIRST,
-        amount: 100,
-        currency: "CNY".into(),
-        card: None,
-        original: None,
-        supervisor_password: None,
-    });
-    let answer = TransactionResponse {
-        request_id: RequestId::from_random([1; 16]),
-        status: TxStatus::Approved,
-        response_code: "00".into(),
-        message: "Approved".into(),
-        rrn: Some("000000000001".into()),
-        auth_code: None,
-        batch_no: BatchNo::FIRST,
-        trace_no: TraceNo::FIRST,
-        masked_pan: None,
-        host_time: "2026-11-28T02:00:00Z".into(),
-    };
-    let json = serde_json::to_string(&answer).unwrap();
-    assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));
+    let (tx_call, json) = sale_call_and_its_answer();
     for unreadable in ["", "{}", "null", &json[..json.len() - 1]] {
         assert_eq!(
             tx_call.parse_answer(unreadable),
