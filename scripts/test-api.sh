@@ -8,6 +8,7 @@
 # mends what a schema cannot say (Luhn digit, expiry, currency, fresh request ids and trace
 # numbers) so generated transactions reach the ledger.
 set -euo pipefail
+source "$(dirname "$0")/lib/listening.sh"
 cd "$(dirname "$0")/.."
 scripts/tools.sh api
 HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
@@ -45,12 +46,7 @@ echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01
 "$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --activate-per-minute 0 --sign-in-per-minute 0 \
   --sign-in-per-key-per-minute 0 >"$work/host.out" 2>"$work/host.err" &
 host_pid=$!
-for _ in $(seq 1 100); do
-  addr=$(sed -n 's/^listening on //p' "$work/host.out" | head -n 1)
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "${addr:-}" ] || { echo "the host did not start:"; cat "$work/host.err"; exit 1; }
+addr=$(listening_on "host" "$work/host.out" "$work/host.err")
 
 post() { curl -sf -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d "$2" "$addr$1"; }
 key=$(post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"30000001\",\"activation_code\":\"$code\"}" |

@@ -4,6 +4,7 @@
 # test that asks (tests/browser/provisioner.py, through the host's admin CLI). The processes
 # are stopped by their PIDs when the tests end, pass or fail.
 set -euo pipefail
+source "$(dirname "$0")/lib/listening.sh"
 cd "$(dirname "$0")/.."
 
 HOST_BIN=${SOFTPOS_HOST_BIN:-target/debug/softpos-host}
@@ -45,12 +46,7 @@ page_port=$(free_port)
 "$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --allow-origin "http://127.0.0.1:$page_port" \
   >"$work/host.out" 2>"$work/host.err" &
 host_pid=$!
-for _ in $(seq 1 100); do
-  addr=$(sed -n 's/^listening on //p' "$work/host.out" | head -n 1)
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "${addr:-}" ] || { echo "the host did not start:"; cat "$work/host.err"; exit 1; }
+addr=$(listening_on "host" "$work/host.out" "$work/host.err")
 echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
 
 # Terminals on demand: each test asks for a fresh one when it needs it (no list of ids to keep
@@ -58,12 +54,7 @@ echo "host at $addr (pid $host_pid), test page at http://127.0.0.1:$page_port"
 python3 tests/browser/provisioner.py "$HOST_BIN" "$db" "$merchant" "http://127.0.0.1:$page_port" \
   >"$work/provisioner.out" 2>"$work/provisioner.err" &
 provisioner_pid=$!
-for _ in $(seq 1 100); do
-  provisioner=$(sed -n 's/^listening on //p' "$work/provisioner.out" | head -n 1)
-  [ -n "$provisioner" ] && break
-  sleep 0.1
-done
-[ -n "${provisioner:-}" ] || { echo "the provisioner did not start:"; cat "$work/provisioner.err"; exit 1; }
+provisioner=$(listening_on "provisioner" "$work/provisioner.out" "$work/provisioner.err")
 export SOFTPOS_TEST_PROVISIONER="http://$provisioner"
 
 # tests/faults.rs talks to the host through the proxy, which breaks the requests it is told to.
@@ -72,12 +63,7 @@ export SOFTPOS_TEST_PROVISIONER="http://$provisioner"
 "$PROXY_BIN" --host-bin "$HOST_BIN" --db "$db" --allow-origin "http://127.0.0.1:$page_port" \
   >"$work/proxy.out" 2>"$work/proxy.err" &
 proxy_pid=$!
-for _ in $(seq 1 100); do
-  proxy=$(sed -n 's/^listening on //p' "$work/proxy.out" | head -n 1)
-  [ -n "$proxy" ] && break
-  sleep 0.1
-done
-[ -n "${proxy:-}" ] || { echo "the fault proxy did not start:"; cat "$work/proxy.err"; exit 1; }
+proxy=$(listening_on "fault proxy" "$work/proxy.out" "$work/proxy.err")
 echo "fault proxy at $proxy (pid $proxy_pid)"
 export SOFTPOS_TEST_PROXY="$proxy"
 
