@@ -390,6 +390,23 @@ mod tests {
     }
 
     #[test]
+    fn r17_only_an_ids_own_refusal_may_be_repeated_in_an_answer() {
+        for refusal in [
+            MerchantId::REFUSAL,
+            TerminalId::REFUSAL,
+            OperatorId::REFUSAL,
+            RequestId::REFUSAL,
+            TraceNo::REFUSAL,
+            BatchNo::REFUSAL,
+        ] {
+            assert!(is_refusal(refusal), "{refusal}");
+        }
+        for other in ["", "invalid value: string \"4111111111111111\"", "trace_no"] {
+            assert!(!is_refusal(other), "{other}");
+        }
+    }
+
+    #[test]
     fn r17_ids_read_from_json_are_checked_and_written_back_unchanged() {
         let id: Result<MerchantId, _> = serde_json::from_str("\"123456789012345\"");
         assert_eq!(

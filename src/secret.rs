@@ -74,6 +74,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn r16_a_secret_from_either_kind_of_string_keeps_its_text() {
+        let typed = String::from("pw-0427");
+        assert_eq!(Secret::from(typed).expose(), "pw-0427");
+        assert_eq!(Secret::from("pw-0427").expose(), "pw-0427");
+    }
+
+    #[test]
     fn r4_a_secret_reads_and_writes_as_its_string_and_never_shows() {
         let s: Secret = serde_json::from_str("\"pw123456\"").unwrap();
         assert_eq!(s.expose(), "pw123456");
