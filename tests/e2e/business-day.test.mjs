@@ -76,8 +76,11 @@ async function businessDay(locale, terminal, text) {
   assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
 
   await tid(page, "tab-refund").click();
-  await tid(page, "refund-rrn").fill(s3.rrn);
-  await tid(page, "refund-amount").fill("20.00");
+  // The sale is picked from the batch's list by its card's last four digits, the amount keyed.
+  await tid(page, "find-query").fill(CARD.slice(-4));
+  await tid(page, "find").click();
+  await tid(page, `pick-${s3.rrn}`).click();
+  await keypad(page, 2000);
   await tid(page, "refund-supervisor").fill(host.supervisorPassword);
   await tid(page, "refund-submit").click();
   await tid(page, "result").waitFor();

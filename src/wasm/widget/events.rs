@@ -1,25 +1,25 @@
 //! What the operator's clicks, keys and forms do: one listener per kind of event on the
 //! widget's root, dispatched by the `data-action` of the element (event delegation). A form
-//! becomes a command for the terminal; its answer becomes a notice and the next screen.
+//! becomes a command for the terminal; its answer (src/wasm/widget/answer.rs) becomes a notice
+//! and the next screen.
 
+use super::answer::show;
+use super::keys::{focus_amount, keypad, on_key};
 use super::render::{keypad_amount, render};
-use super::text::{error_text, tr, T};
-use super::{Mode, Notice, Tab, Ui};
+use super::text::{tr, T};
+use super::{Held, Mode, Running, Tab, Ui};
 use crate::error::{Error, ErrorCode};
-use crate::protocol::{Outcome, TxStatus};
 use crate::terminal::card::{Expiry, Pan, Scheme};
-use crate::terminal::money::Currency;
 use crate::terminal::time::UtcOffset;
-use crate::terminal::{Command, Completion, SignInResult, TxResult};
+use crate::terminal::Command;
 use crate::wasm::driver::start;
-use crate::wasm::js::to_js;
 use crate::wasm::scope::now;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent};
+use web_sys::{Element, Event, HtmlElement, HtmlInputElement};
 
-fn input_value(form: &Element, name: &str) -> String {
+pub(super) fn input_value(form: &Element, name: &str) -> String {
     form.query_selector(&format!("[name=\"{name}\"]"))
         .ok()
         .flatten()
@@ -38,20 +38,7 @@ pub(super) fn on_event(weak: &Weak<RefCell<Ui>>, e: Event) {
     };
     match e.type_().as_str() {
         "input" => live_check(&ui, &target),
-        "keydown" => {
-            let Some(key) = e.dyn_ref::<KeyboardEvent>().map(|k| k.key()) else {
-                return;
-            };
-            if target.class_list().contains("sp-amount") {
-                let key = match key.as_str() {
-                    "Backspace" | "Delete" => "⌫",
-                    k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() => k,
-                    _ => return,
-                };
-                e.prevent_default();
-                keypad(&ui, key);
-            }
-        }
+        "keydown" => on_key(&ui, &e, &target),
         "submit" => {
             e.prevent_default();
             let action = target.get_attribute("data-action").unwrap_or_default();
@@ -118,32 +105,6 @@ fn live_check(ui: &Rc<RefCell<Ui>>, target: &Element) {
     }
 }
 
-fn keypad(ui: &Rc<RefCell<Ui>>, key: &str) {
-    let (text, root) = {
-        let mut u = ui.borrow_mut();
-        match key {
-            "⌫" => {
-                u.digits.pop();
-            }
-            // Eleven digits is the largest amount (99 999 999 999); the core checks it too.
-            // Leading zeros add nothing.
-            _ if u.digits.len() + key.len() <= 11
-                && !(u.digits.is_empty() && key.starts_with('0')) =>
-            {
-                u.digits.push_str(key);
-            }
-            _ => {}
-        }
-        let currency = u.term.borrow().machine.currency().unwrap_or(Currency::Cny);
-        (currency.format(keypad_amount(&u)), u.root.clone())
-    };
-    for selector in [".sp-amount", "[data-charge]"] {
-        if let Ok(Some(el)) = root.query_selector(selector) {
-            el.set_text_content(Some(&text));
-        }
-    }
-}
-
 fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
     match action {
         "key" => return keypad(ui, arg),
@@ -155,6 +116,9 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
                 "totals" => Tab::Totals,
                 _ => Tab::Sale,
             };
+            // An amount typed for one purpose never carries over to another.
+            u.digits.clear();
+            u.picked = None;
             u.result = None;
             u.slip = None;
             u.notice = None;
@@ -165,11 +129,15 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.notice = None;
         }
         "cancel-void" => ui.borrow_mut().void_trace = None,
-        "retry" => {
+        "retry" | "dismiss" => {
             let mut u = ui.borrow_mut();
             u.result = None;
+            u.slip = None;
             u.notice = None;
         }
+        "confirm-held" => return confirm_held(ui),
+        "cancel-held" => return cancel_held(ui),
+        "pick" | "unpick" | "refund-from" => return super::refund::click(ui, action, arg),
         "print" => {
             if let Some(w) = web_sys::window() {
                 let _ = w.print();
@@ -185,11 +153,12 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
 }
 
 /// After a re-render, focus what the operator was working on.
-fn focus(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
+pub(super) fn focus(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
     let root = ui.borrow().root.clone();
     let selector = match action {
         "ask-void" => "[data-testid=\"void-supervisor\"]".to_owned(),
         "tab" => format!("[data-arg=\"{arg}\"]"),
+        "retry" | "dismiss" | "cancel-held" => return focus_amount(ui),
         _ => return,
     };
     if let Ok(Some(el)) = root.query_selector(&selector) {
@@ -200,10 +169,51 @@ fn focus(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
 }
 
 fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
-    let command = command_of(&ui.borrow(), action, arg, form);
-    if let Some((command, doing)) = command {
-        run(ui, command, doing);
+    if action == "find" {
+        return super::refund::find(ui, &input_value(form, "q"));
     }
+    let command = command_of(&ui.borrow(), action, arg, form);
+    let Some((command, doing)) = command else {
+        return;
+    };
+    // A sale above the terminal's threshold waits for the operator to confirm its amount.
+    if let Ok(Command::Sale { amount, .. }) = &command {
+        let amount = *amount;
+        if action == "sale" && amount > confirm_above(&ui.borrow()) {
+            if let Ok(command) = command {
+                ui.borrow_mut().held = Some(Held { amount, command });
+            }
+            render(ui);
+            return super::keys::focus_first(ui, &["[data-action=\"confirm-held\"]"]);
+        }
+    }
+    let typed = !input_value(form, "supervisor").is_empty();
+    run_with(ui, command, doing, typed);
+}
+
+/// Above this many minor units a sale asks the operator to confirm its amount.
+fn confirm_above(u: &Ui) -> i64 {
+    // MERGE: t.machine.confirm_above()
+    let _ = u;
+    1_000_000
+}
+
+fn confirm_held(ui: &Rc<RefCell<Ui>>) {
+    let held = ui.borrow_mut().held.take();
+    if let Some(held) = held {
+        run(ui, Ok(held.command), T::sale);
+    }
+}
+
+/// The operator did not confirm: the amount and the card go, nothing was sent.
+pub(super) fn cancel_held(ui: &Rc<RefCell<Ui>>) {
+    {
+        let mut u = ui.borrow_mut();
+        u.held = None;
+        u.digits.clear();
+    }
+    render(ui);
+    focus_amount(ui);
 }
 
 /// The command a form asks for, and what the in-progress screen calls it.
@@ -214,7 +224,6 @@ fn command_of(
     form: &Element,
 ) -> Option<(Result<Command, Error>, T)> {
     let value = |name: &str| input_value(form, name);
-    let currency = u.term.borrow().machine.currency().unwrap_or(Currency::Cny);
     Some(match action {
         "activate" => (
             Ok(Command::Activate {
@@ -259,26 +268,35 @@ fn command_of(
                 }),
             T::void,
         ),
-        "refund" => (
-            currency
-                .parse_amount(&value("amount"))
-                .map(|amount| Command::Refund {
-                    rrn: value("rrn"),
-                    amount,
-                    supervisor_password: value("supervisor").into(),
-                }),
-            T::refund,
-        ),
+        "refund" => (super::refund::command(u, &value("supervisor")), T::refund),
         _ => return None,
     })
 }
 
+/// Runs an operation with no supervisor password typed.
+pub(super) fn run(ui: &Rc<RefCell<Ui>>, command: Result<Command, Error>, doing: T) {
+    run_with(ui, command, doing, false);
+}
+
 /// Runs an operation: refusals show at once; otherwise the in-progress screen, then the
 /// answer. No borrow of the widget is held while the terminal runs (it calls back).
-fn run(ui: &Rc<RefCell<Ui>>, command: Result<Command, Error>, doing: T) {
+fn run_with(
+    ui: &Rc<RefCell<Ui>>,
+    command: Result<Command, Error>,
+    doing: T,
+    supervisor_typed: bool,
+) {
     let term = {
         let mut u = ui.borrow_mut();
-        u.doing = Some(tr(u.locale, doing));
+        let reversals_before = u
+            .term
+            .try_borrow()
+            .map_or(0, |t| t.machine.pending_reversals());
+        u.running = Some(Running {
+            doing,
+            reversals_before,
+            supervisor_typed,
+        });
         u.notice = None;
         u.slip = None;
         if !matches!(u.mode, Mode::Checkout { .. }) {
@@ -299,83 +317,4 @@ fn run(ui: &Rc<RefCell<Ui>>, command: Result<Command, Error>, doing: T) {
         let result = future.await;
         show(&ui, result);
     });
-}
-
-/// Shows an operation's answer; a checkout's payment also goes to the page as a
-/// `softpos-result` event.
-fn show(ui: &Rc<RefCell<Ui>>, result: Result<Completion, Error>) {
-    let dispatch = {
-        let mut u = ui.borrow_mut();
-        u.doing = None;
-        let dispatch = match result {
-            Err(e) => {
-                u.notice = Notice::refusal(error_text(u.locale, &e));
-                None
-            }
-            Ok(done) => took(&mut u, done),
-        };
-        dispatch.map(|detail| (u.root.clone(), detail))
-    };
-    render(ui);
-    if let Some((root, detail)) = dispatch {
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(&detail);
-        init.set_bubbles(true);
-        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("softpos-result", &init) {
-            let _ = root.dispatch_event(&event);
-        }
-    }
-}
-
-/// What a completed operation changes on the screen; the `softpos-result` detail, if any.
-fn took(u: &mut Ui, done: Completion) -> Option<JsValue> {
-    let locale = u.locale;
-    match done {
-        Completion::Activated => u.notice = Notice::news(tr(locale, T::activated_done)),
-        Completion::SignedIn(r) => signed_in(u, &r),
-        Completion::Transaction(r) => return transaction(u, r),
-        Completion::Settled(s) => {
-            let outcome = if s.outcome == Outcome::Balanced {
-                T::balanced
-            } else {
-                T::unbalanced
-            };
-            u.notice = Notice::news(tr(locale, outcome));
-            u.slip = Some(s);
-        }
-        Completion::SignedOff(r) => {
-            u.notice = Notice::news(tr(locale, T::signed_off_done));
-            u.slip = r.settlement;
-            u.tab = Tab::Sale;
-        }
-    }
-    None
-}
-
-fn signed_in(u: &mut Ui, r: &SignInResult) {
-    let locale = u.locale;
-    u.tab = Tab::Sale;
-    // Batches reconciled at sign-in (R14) show their slip at once.
-    u.slip = r.reconciled.last().cloned();
-    u.notice = Notice::news(format!(
-        "{} · {} {}",
-        tr(locale, T::signed_in),
-        tr(locale, T::operator),
-        r.operator
-    ));
-}
-
-fn transaction(u: &mut Ui, r: TxResult) -> Option<JsValue> {
-    let approved = r.status == TxStatus::Approved;
-    u.notice = Notice::news(format!(
-        "{} {} {}",
-        tr(u.locale, if approved { T::approved } else { T::declined }),
-        r.response_code,
-        r.message
-    ));
-    u.digits.clear();
-    u.void_trace = None;
-    let dispatch = matches!(u.mode, Mode::Checkout { .. }).then(|| to_js(&r));
-    u.result = Some(r);
-    dispatch
 }

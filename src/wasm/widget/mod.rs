@@ -10,8 +10,11 @@
 //! what the terminal recorded: journal, totals, receipt, settlement slip) and `events` (what a
 //! click, a key or a form does).
 
+mod answer;
 mod events;
+mod keys;
 mod records;
+mod refund;
 mod render;
 mod text;
 
@@ -76,13 +79,59 @@ struct Ui {
     slip: Option<SettlementResult>,
     /// The journal line asking for the supervisor password.
     void_trace: Option<u32>,
-    /// What the terminal is doing, for the in-progress screen.
-    doing: Option<&'static str>,
+    /// The operation in flight, for the in-progress screen and for the words of its answer.
+    running: Option<Running>,
+    /// A sale above the terminal's confirmation threshold, held until the operator confirms.
+    held: Option<Held>,
+    /// The sale a refund gives back to, picked from the journal or the host's history.
+    picked: Option<Sold>,
+    /// What the refund tab's search found.
+    found: Option<Found>,
     handlers: Vec<(&'static str, Handler)>,
+    /// Keys typed while nothing in the page has focus (counter only).
+    page_keys: Option<Handler>,
     unsubscribe: Option<js_sys::Function>,
 }
 
 type Handler = Closure<dyn FnMut(Event)>;
+
+/// The operation in flight.
+struct Running {
+    /// What the in-progress screen calls it.
+    doing: T,
+    /// Reversals queued before it began: one more after it means it was lost and is reversed.
+    reversals_before: usize,
+    /// Whether a supervisor password was typed, for the words of `SUPERVISOR_REQUIRED`.
+    supervisor_typed: bool,
+}
+
+/// A sale waiting for the operator's confirmation of its amount.
+struct Held {
+    amount: i64,
+    command: crate::terminal::Command,
+}
+
+/// A sale a refund may name.
+#[derive(Clone)]
+struct Sold {
+    rrn: String,
+    trace_no: u32,
+    batch_no: u32,
+    amount: i64,
+    /// What is left to refund, when known.
+    refundable: Option<i64>,
+    masked_pan: String,
+    at: String,
+}
+
+/// The refund tab's search: the open batch's sales that match are read from the journal at
+/// each rendering; the host's history (the merchant's earlier batches) when it answers.
+#[derive(Default)]
+struct Found {
+    query: String,
+    /// `None` while the host has not answered; its refusal in the operator's words.
+    history: Option<Result<Vec<Sold>, String>>,
+}
 
 /// What `mountWidget` returns.
 #[wasm_bindgen]
@@ -102,6 +151,10 @@ impl WidgetHandle {
         for (kind, handler) in ui.handlers.drain(..) {
             let _ =
                 root.remove_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
+        }
+        if let (Some(handler), Some(document)) = (ui.page_keys.take(), root.owner_document()) {
+            let _ = document
+                .remove_event_listener_with_callback("keydown", handler.as_ref().unchecked_ref());
         }
         if let Some(f) = ui.unsubscribe.take() {
             let _ = f.call0(&JsValue::NULL);
@@ -147,8 +200,12 @@ pub fn mount_widget(
         result: None,
         slip: None,
         void_trace: None,
-        doing: None,
+        running: None,
+        held: None,
+        picked: None,
+        found: None,
         handlers: Vec::new(),
+        page_keys: None,
         unsubscribe: None,
     }));
     let weak = Rc::downgrade(&ui);
@@ -159,6 +216,7 @@ pub fn mount_widget(
         el.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref())?;
         handlers.push((kind, handler));
     }
+    let page_keys = listen_to_page(&ui, &el)?;
     // Re-render on the terminal's own events too (idle sign-off, another caller's sale).
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |_e: JsValue| {
         if let Some(ui) = weak.upgrade() {
@@ -170,10 +228,26 @@ pub fn mount_widget(
     {
         let mut u = ui.borrow_mut();
         u.handlers = handlers;
+        u.page_keys = page_keys;
         u.unsubscribe = unsubscribe.dyn_into().ok();
     }
     render(&ui);
     Ok(WidgetHandle { ui: Some(ui) })
+}
+
+/// At the counter the page is the terminal: digits typed with nothing focused are the amount.
+fn listen_to_page(ui: &Rc<RefCell<Ui>>, el: &HtmlElement) -> Result<Option<Handler>, JsValue> {
+    let (Mode::Counter, Some(document)) = (&ui.borrow().mode, el.owner_document()) else {
+        return Ok(None);
+    };
+    let weak = Rc::downgrade(ui);
+    let handler = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+        if let Some(ui) = weak.upgrade() {
+            keys::on_page(&ui, &e);
+        }
+    });
+    document.add_event_listener_with_callback("keydown", handler.as_ref().unchecked_ref())?;
+    Ok(Some(handler))
 }
 
 fn locale_of(opts: &JsValue) -> Locale {

@@ -3,6 +3,7 @@
 //! on each change; the events (src/wasm/widget/events.rs) find their way back by `data-action`.
 
 use super::records::{journal_html, result_panel, slip, totals_table};
+use super::refund::refund_tab;
 use super::text::{tr, T};
 use super::{Mode, Tab, Ui};
 use crate::protocol::BatchTotals;
@@ -53,6 +54,12 @@ impl View<'_> {
         esc(&self.currency.format(minor))
     }
 
+    /// An amount in words, as a cheque or a slip writes it: 大写金额 in Chinese.
+    pub(super) fn amount_in_words(&self, minor: i64) -> String {
+        // MERGE: crate::terminal::words
+        self.money(minor)
+    }
+
     /// An instant the terminal recorded (RFC 3339, UTC) as the merchant's wall clock reads it,
     /// `2026-12-04 16:49:00` (R21).
     pub(super) fn local_time(&self, at: &str) -> String {
@@ -83,8 +90,14 @@ pub(super) fn render(ui: &Rc<RefCell<Ui>>) {
             totals: machine.totals(),
             utc_offset: machine.utc_offset(),
         };
+        // The tabs that read the journal are drawn while the terminal is borrowed.
         let journal = match (view.state, ui.tab, &ui.mode) {
             (State::SignedIn, Tab::Journal, Mode::Counter) => Some(journal_html(&view, machine)),
+            (State::SignedIn, Tab::Refund, Mode::Counter) => {
+                let mut h = String::new();
+                refund_tab(&view, machine.journal(), &mut h);
+                Some(h)
+            }
             _ => None,
         };
         page(&view, journal)
@@ -228,7 +241,7 @@ fn counter(v: &View, journal: Option<String>, h: &mut String) {
             let _ = write!(
                 h,
                 r#"<div class="sp-panel sp-busy" aria-busy="true" data-testid="busy"><span class="sp-spinner" aria-hidden="true"></span> {} {}</div>"#,
-                v.ui.doing.map(esc).unwrap_or_default(),
+                v.ui.running.as_ref().map_or("", |r| v.t(r.doing)),
                 v.t(T::processing)
             );
         }
@@ -259,9 +272,11 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
     h.push_str("</nav>");
     answers(v, h);
     match v.ui.tab {
-        Tab::Sale => sale_form(v, h),
-        Tab::Journal => h.push_str(&journal.unwrap_or_default()),
-        Tab::Refund => refund_form(v, h),
+        Tab::Sale => match &v.ui.held {
+            Some(held) => confirm_amount(v, held.amount, h),
+            None => sale_form(v, h),
+        },
+        Tab::Journal | Tab::Refund => h.push_str(&journal.unwrap_or_default()),
         Tab::Totals => {
             let _ = write!(
                 h,
@@ -319,44 +334,57 @@ pub(super) fn keypad_amount(ui: &Ui) -> i64 {
     ui.digits.parse().unwrap_or(0)
 }
 
-fn sale_form(v: &View, h: &mut String) {
-    let amount = keypad_amount(v.ui);
+/// The amount and its keypad: one tab stop (the arrows walk the keys), digits typed anywhere
+/// on the tab land here (src/wasm/widget/keys.rs).
+pub(super) fn keypad_html(v: &View, label: T, h: &mut String) {
     let _ = write!(
         h,
-        r#"<form class="sp-panel sp-sale" data-action="sale"><label class="sp-amount-label">{} <output class="sp-amount" tabindex="0" role="textbox" aria-live="polite" data-testid="amount">{}</output></label><div class="sp-keypad">"#,
-        v.t(T::amount),
-        v.money(amount)
+        r#"<label class="sp-amount-label" id="sp-amount-label">{}</label><output class="sp-amount" tabindex="0" aria-labelledby="sp-amount-label" aria-live="polite" data-testid="amount">{}</output><div class="sp-keypad" role="group" aria-label="{}">"#,
+        v.t(label),
+        v.money(keypad_amount(v.ui)),
+        v.t(T::keypad)
     );
-    for key in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "00", "0", "⌫"] {
+    for (i, key) in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "00", "0", "⌫"]
+        .into_iter()
+        .enumerate()
+    {
         let label = if key == "⌫" {
-            r#" aria-label="backspace""#
+            format!(r#" aria-label="{}""#, v.t(T::clear))
         } else {
-            ""
+            String::new()
         };
+        let tabindex = if i == 0 { "0" } else { "-1" };
         let _ = write!(
             h,
-            r#"<button type="button" data-action="key" data-arg="{key}"{label}>{key}</button>"#
+            r#"<button type="button" tabindex="{tabindex}" data-action="key" data-arg="{key}"{label}>{key}</button>"#
         );
     }
     h.push_str("</div>");
+}
+
+fn sale_form(v: &View, h: &mut String) {
+    h.push_str(r#"<form class="sp-panel sp-sale" data-action="sale">"#);
+    keypad_html(v, T::amount, h);
     card_fields(v, h);
     let _ = write!(
         h,
         r#"<button class="sp-primary sp-charge" data-testid="charge">{} <span data-charge>{}</span></button></form>"#,
         v.t(T::charge),
-        v.money(amount)
+        v.money(keypad_amount(v.ui))
     );
 }
 
-fn refund_form(v: &View, h: &mut String) {
+/// A large sale, held: the amount in figures and in words, to be confirmed before it is sent.
+fn confirm_amount(v: &View, amount: i64, h: &mut String) {
     let _ = write!(
         h,
-        r#"<form class="sp-panel" data-action="refund"><h2>{}</h2><label>{} <input name="rrn" required maxlength="12" data-testid="refund-rrn"></label><label>{} <input name="amount" inputmode="decimal" required data-testid="refund-amount"></label><label>{} <input name="supervisor" type="password" required data-testid="refund-supervisor"></label><button class="sp-primary" data-testid="refund-submit">{}</button></form>"#,
-        v.t(T::refund),
-        v.t(T::original_rrn),
-        v.t(T::amount),
-        v.t(T::supervisor_password),
-        v.t(T::refund)
+        r#"<section class="sp-panel sp-confirm" role="alertdialog" aria-labelledby="sp-confirm-title" aria-describedby="sp-confirm-words" data-testid="confirm-amount"><h2 id="sp-confirm-title">{}</h2><p class="sp-big" data-testid="confirm-figures">{}</p><p id="sp-confirm-words">{} <strong data-testid="confirm-words">{}</strong></p><p class="sp-buttons"><button type="button" class="sp-primary" data-action="confirm-held" data-testid="confirm-held">{}</button><button type="button" data-action="cancel-held" data-testid="cancel-held">{}</button></p></section>"#,
+        v.t(T::confirm_amount_title),
+        v.money(amount),
+        v.t(T::amount_in_words),
+        esc(&v.amount_in_words(amount)),
+        v.t(T::confirm_charge),
+        v.t(T::cancel)
     );
 }
 

@@ -31,7 +31,7 @@ impl Locale {
 macro_rules! texts {
     ($($key:ident => $zh:literal, $en:literal;)*) => {
         /// A text of the widget, named by its key in the table below.
-        #[derive(Clone, Copy)]
+        #[derive(Clone, Copy, PartialEq, Eq)]
         #[allow(non_camel_case_types)]
         pub(super) enum T { $($key),* }
         /// A text in a language.
@@ -100,7 +100,6 @@ texts! {
     amount_mismatch => "金额不符", "Amount differs";
     status_mismatch => "状态不符", "Status differs";
     next_batch => "新批次", "Next batch";
-    original_rrn => "原交易参考号", "Original RRN";
     pending_reversals => "待冲正", "Reversals pending";
     processing => "处理中，请稍候…", "Processing, please wait…";
     recovery_not_signed_off => "上次营业未签退", "The last session was never signed off";
@@ -121,6 +120,29 @@ texts! {
     reversed => "已冲正", "Reversed";
     not_reversed => "未冲正，原交易有效", "Not reversed; the transaction stands";
     unknown => "结果未知", "Unknown";
+    keypad => "数字键盘", "Keypad";
+    clear => "清除", "Clear";
+    lost_sale => "主机无应答：本笔交易将自动冲正，顾客不会被扣款", "No answer from the host: the sale will be reversed automatically; the customer is not charged";
+    lost_other => "主机无应答：本笔交易将自动冲正，原交易不变", "No answer from the host: this will be reversed automatically; the original sale is unchanged";
+    reversal_still_pending => "冲正尚未完成，正在重试（待冲正 {n} 笔）；本笔交易未发送", "A reversal is still pending, trying again ({n} pending); this transaction was not sent";
+    unreachable => "无法连接主机：未发送任何交易，请检查网络后重试", "The host cannot be reached: nothing was sent. Check the connection and try again";
+    settlement_unanswered => "主机未应答结算：下次操作前将先完成本次结算，不会重复结算", "The host did not answer the settlement: it is finished first next time, never twice";
+    bad_activation_code => "激活码错误或已使用", "Wrong or already used activation code";
+    wrong_supervisor => "主管密码错误", "Wrong supervisor password";
+    enter_supervisor => "请输入主管密码", "Enter the supervisor password";
+    response_code => "应答码", "Response code";
+    confirm_amount_title => "请确认金额", "Confirm the amount";
+    confirm_charge => "确认收款", "Charge this amount";
+    amount_in_words => "大写金额", "In words";
+    find_sale => "查找原交易", "Find the sale";
+    find_hint => "凭证号、参考号或卡号后四位", "Trace, RRN or the card's last 4 digits";
+    find => "查找", "Find";
+    this_batch => "本批次", "This batch";
+    history => "历史交易", "Earlier batches";
+    no_match => "没有符合的交易", "No matching sale";
+    refundable => "可退金额", "Refundable";
+    change_sale => "重新选择", "Choose another sale";
+    refund_amount => "退货金额", "Refund amount";
     open_elsewhere => "此终端已在另一个标签页或窗口中打开，请先在那里关闭，再刷新本页", "This terminal is open in another tab or window; close it there, then reload this page";
 }
 
@@ -132,4 +154,12 @@ pub(super) fn error_text(locale: Locale, e: &Error) -> String {
         Locale::En if e.message.is_empty() => e.code.message_en().to_owned(),
         Locale::En => e.message.clone(),
     }
+}
+
+/// A response code's meaning in the operator's language, from the terminal's own table: the
+/// host's text is English and may be an acquirer's.
+pub(super) fn response_text(locale: Locale, code: &str) -> String {
+    // MERGE: crate::terminal::response
+    let _ = code;
+    tr(locale, T::response_code).to_owned()
 }

@@ -1,0 +1,229 @@
+//! A refund names its sale by picking it, not by typing a 12-digit RRN: the refund tab searches
+//! the open batch's journal (at once) and the merchant's earlier sales on the host (R7) by trace
+//! number, RRN or the card's last four digits; the amount is then keyed on the same keypad as
+//! a sale, in minor units.
+
+use super::render::{esc, keypad_amount, render, View};
+use super::text::T;
+use super::{Found, Sold, Ui};
+use crate::error::{Error, ErrorCode};
+use crate::protocol::{EntryKind, EntryStatus};
+use crate::terminal::journal::Journal;
+use crate::terminal::Command;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+/// What a query asks for: every sale (empty), one RRN (12 digits), or a trace number or the
+/// card's last four digits (up to 6 digits). Anything else matches nothing.
+fn matches(query: &str, s: &Sold) -> bool {
+    let q = query.trim();
+    if q.is_empty() {
+        return true;
+    }
+    if !q.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    match q.len() {
+        12 => s.rrn == q,
+        1..=6 => {
+            q.parse::<u32>().is_ok_and(|t| t == s.trace_no)
+                || (q.len() == 4 && s.masked_pan.ends_with(q))
+        }
+        _ => false,
+    }
+}
+
+/// The open batch's approved sales that match, newest first, with what is left to refund.
+pub(super) fn local_sales(journal: &Journal, query: &str) -> Vec<Sold> {
+    journal
+        .entries()
+        .iter()
+        .rev()
+        .filter(|e| e.kind == EntryKind::Sale && journal.current_status(e) == EntryStatus::Approved)
+        .filter_map(|e| {
+            let rrn = e.rrn.clone()?;
+            let left = e.amount - journal.refunded(&rrn);
+            Some(Sold {
+                trace_no: e.trace_no.get(),
+                batch_no: journal.batch_no(),
+                amount: e.amount,
+                refundable: Some(left),
+                masked_pan: e.masked_pan.clone().unwrap_or_default(),
+                at: e.at.clone(),
+                rrn,
+            })
+        })
+        .filter(|s| matches(query, s))
+        .collect()
+}
+
+/// A search of the refund tab: the journal's matches show at once.
+pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
+    {
+        let mut u = ui.borrow_mut();
+        u.found = Some(Found {
+            query: query.trim().to_owned(),
+            history: None,
+        });
+        u.notice = None;
+    }
+    render(ui);
+    super::keys::focus_first(
+        ui,
+        &["[data-action=\"pick\"]", "[data-testid=\"find-query\"]"],
+    );
+}
+
+/// Picking a sale (`l<trace>` from the journal, `h<index>` from the host's history), or
+/// choosing another.
+pub(super) fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
+    {
+        let mut u = ui.borrow_mut();
+        u.digits.clear();
+        u.picked = match action {
+            "pick" => picked(&u, arg),
+            _ => None,
+        };
+        u.notice = None;
+    }
+    render(ui);
+    super::keys::focus_first(ui, &[".sp-amount", "[data-testid=\"find-query\"]"]);
+}
+
+fn picked(u: &Ui, arg: &str) -> Option<Sold> {
+    let query = u.found.as_ref().map_or("", |f| f.query.as_str());
+    if let Some(trace) = arg.strip_prefix('l') {
+        let trace: u32 = trace.parse().ok()?;
+        let term = u.term.try_borrow().ok()?;
+        return local_sales(term.machine.journal(), query)
+            .into_iter()
+            .find(|s| s.trace_no == trace);
+    }
+    let i: usize = arg.strip_prefix('h')?.parse().ok()?;
+    match u.found.as_ref()?.history.as_ref()? {
+        Ok(list) => list.get(i).cloned(),
+        Err(_) => None,
+    }
+}
+
+/// The refund the form asks for: the picked sale, the keypad's amount.
+pub(super) fn command(u: &Ui, supervisor: &str) -> Result<Command, Error> {
+    let Some(sale) = &u.picked else {
+        return Err(ErrorCode::UnknownTransaction.into());
+    };
+    Ok(Command::Refund {
+        rrn: sale.rrn.clone(),
+        amount: keypad_amount(u),
+        supervisor_password: supervisor.to_owned().into(),
+    })
+}
+
+/// The refund tab: the search and its matches, or the picked sale and the refund's form.
+pub(super) fn refund_tab(v: &View, journal: &Journal, h: &mut String) {
+    let Some(sale) = &v.ui.picked else {
+        return search(v, journal, h);
+    };
+    let _ = write!(
+        h,
+        r#"<section class="sp-panel" data-testid="picked"><h2>{}</h2>"#,
+        v.t(T::refund)
+    );
+    sale_line(v, sale, h);
+    let _ = write!(
+        h,
+        r#"<button type="button" data-action="unpick" data-testid="unpick">{}</button></section><form class="sp-panel sp-sale" data-action="refund">"#,
+        v.t(T::change_sale)
+    );
+    super::render::keypad_html(v, T::refund_amount, h);
+    let _ = write!(
+        h,
+        r#"<label>{} <input name="supervisor" type="password" autocomplete="off" data-testid="refund-supervisor"></label><button class="sp-primary sp-charge" data-testid="refund-submit">{} <span data-charge>{}</span></button></form>"#,
+        v.t(T::supervisor_password),
+        v.t(T::refund),
+        v.money(keypad_amount(v.ui))
+    );
+}
+
+fn search(v: &View, journal: &Journal, h: &mut String) {
+    let query = v.ui.found.as_ref().map_or("", |f| f.query.as_str());
+    let _ = write!(
+        h,
+        r#"<form class="sp-panel sp-find" data-action="find" role="search"><label>{} <input name="q" value="{}" inputmode="numeric" autocomplete="off" aria-describedby="sp-find-hint" data-testid="find-query"></label><span class="sp-hint" id="sp-find-hint">{}</span><button data-testid="find">{}</button></form>"#,
+        v.t(T::find_sale),
+        esc(query),
+        v.t(T::find_hint),
+        v.t(T::find)
+    );
+    let local = local_sales(journal, query);
+    let _ = write!(
+        h,
+        r#"<section class="sp-panel" data-testid="found-local"><h2>{}</h2>"#,
+        v.t(T::this_batch)
+    );
+    sale_list(v, local.iter().map(|s| (format!("l{}", s.trace_no), s)), h);
+    h.push_str("</section>");
+    if let Some(history) = v.ui.found.as_ref().and_then(|f| f.history.as_ref()) {
+        let _ = write!(
+            h,
+            r#"<section class="sp-panel" data-testid="found-history"><h2>{}</h2>"#,
+            v.t(T::history)
+        );
+        match history {
+            Ok(list) => sale_list(
+                v,
+                list.iter().enumerate().map(|(i, s)| (format!("h{i}"), s)),
+                h,
+            ),
+            Err(text) => {
+                let _ = write!(h, r#"<p class="sp-error">{}</p>"#, esc(text));
+            }
+        }
+        h.push_str("</section>");
+    }
+}
+
+fn sale_list<'a>(v: &View, sales: impl Iterator<Item = (String, &'a Sold)>, h: &mut String) {
+    let mut any = false;
+    h.push_str(r#"<ul class="sp-found">"#);
+    for (arg, s) in sales {
+        any = true;
+        let _ = write!(
+            h,
+            r#"<li><button type="button" data-action="pick" data-arg="{arg}" data-testid="pick-{}">"#,
+            esc(&s.rrn)
+        );
+        sale_line(v, s, h);
+        h.push_str("</button></li>");
+    }
+    h.push_str("</ul>");
+    if !any {
+        let _ = write!(h, "<p>{}</p>", v.t(T::no_match));
+    }
+}
+
+/// One sale as the cashier recognises it: amount, card, when, trace and RRN.
+fn sale_line(v: &View, s: &Sold, h: &mut String) {
+    let last4 = s.masked_pan.get(s.masked_pan.len().saturating_sub(4)..);
+    let _ = write!(
+        h,
+        r#"<span class="sp-sold"><strong>{}</strong> <span>**** {}</span> <span>{}</span> <span>{} {:06}/{:06}</span> <span>{} {}</span>"#,
+        v.money(s.amount),
+        esc(last4.unwrap_or("")),
+        esc(&v.local_time(&s.at)),
+        v.t(T::trace),
+        s.batch_no,
+        s.trace_no,
+        v.t(T::rrn),
+        esc(&s.rrn)
+    );
+    if let Some(left) = s.refundable {
+        let _ = write!(
+            h,
+            r#" <span>{} {}</span>"#,
+            v.t(T::refundable),
+            v.money(left)
+        );
+    }
+    h.push_str("</span>");
+}
