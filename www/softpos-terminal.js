@@ -6,7 +6,8 @@
 //
 // Attributes: host-url (default: this page's origin), merchant-id, terminal-id, locale
 // ("zh-CN" | "en"), mode ("counter" | "checkout"), amount (minor units), reference, storage
-// ("browser" | "memory"). The element fires `softpos-ready` (detail: the Terminal) once open,
+// ("browser" | "memory"), timeout-ms (how long a request may go unanswered before the terminal
+// treats it as lost, R8; default 15000). The element fires `softpos-ready` (detail: the Terminal) once open,
 // `softpos-error` (detail: the Error) if it cannot open, and, in checkout mode,
 // `softpos-result` (detail: the TxResult) when a payment is answered.
 import init, { Terminal, mountWidget, mountWidgetError } from "./pkg/softpos.js";
@@ -24,6 +25,7 @@ class SoftposTerminal extends HTMLElement {
         merchantId: attr("merchant-id", ""),
         terminalId: attr("terminal-id", ""),
         storage: attr("storage", "browser"),
+        ...(this.hasAttribute("timeout-ms") ? { timeoutMs: Number(this.getAttribute("timeout-ms")) } : {}),
       });
       const opts = { locale: attr("locale", "zh-CN"), mode: attr("mode", "counter") };
       if (opts.mode === "checkout") {

@@ -24,8 +24,11 @@ pub(super) fn show(ui: &Rc<RefCell<Ui>>, result: Result<Completion, Error>) {
         // Whatever the outcome, the next sale starts from an empty amount: one typed for this
         // customer must never be charged to the next (the card fields go with the re-render).
         u.digits.clear();
-        u.picked = None;
-        u.found = None;
+        if result.is_ok() {
+            // A refused refund keeps its sale, so the cashier only keys the amount again.
+            u.picked = None;
+            u.found = None;
+        }
         let dispatch = match result {
             Err(e) => {
                 let reversals_now = u
@@ -78,9 +81,16 @@ fn refusal(
                     T::lost_other
                 };
                 tr(locale, lost).to_owned()
+            } else if is(T::sign_in) || is(T::activate) {
+                // Sent before any housekeeping: nothing reached the host.
+                tr(locale, T::unreachable).to_owned()
             } else if reversals_now > 0 {
                 // Housekeeping could not reverse what is queued, so this one never left.
-                tr(locale, T::reversal_still_pending).replace("{n}", &reversals_now.to_string())
+                format!(
+                    "{} ({} {reversals_now})",
+                    tr(locale, T::reversal_still_pending),
+                    tr(locale, T::pending_reversals)
+                )
             } else if settling {
                 tr(locale, T::settlement_unanswered).to_owned()
             } else {

@@ -175,14 +175,17 @@ pub(super) fn keypad(ui: &Rc<RefCell<Ui>>, key: &str) {
     }
 }
 
-/// Focus on the amount, where the next customer's sale starts.
+/// Focus on where the cashier goes on: the amount, where the next customer's sale starts, or
+/// else the first field of the screen (the card, the refund's search, activation, sign-in).
 pub(super) fn focus_amount(ui: &Rc<RefCell<Ui>>) {
     focus_first(
         ui,
         &[
             ".sp-amount",
             "[name=\"pan\"]",
-            "[data-testid=\"find-query\"]",
+            "[name=\"q\"]",
+            "[name=\"code\"]",
+            "[name=\"operator\"]",
         ],
     );
 }

@@ -232,6 +232,11 @@ pub fn mount_widget(
         u.unsubscribe = unsubscribe.dyn_into().ok();
     }
     render(&ui);
+    // At the counter the widget is the page: the cashier types at once. A storefront's page
+    // keeps its own focus.
+    if matches!(ui.borrow().mode, Mode::Counter) {
+        keys::focus_amount(&ui);
+    }
     Ok(WidgetHandle { ui: Some(ui) })
 }
 

@@ -124,7 +124,7 @@ texts! {
     clear => "清除", "Clear";
     lost_sale => "主机无应答：本笔交易将自动冲正，顾客不会被扣款", "No answer from the host: the sale will be reversed automatically; the customer is not charged";
     lost_other => "主机无应答：本笔交易将自动冲正，原交易不变", "No answer from the host: this will be reversed automatically; the original sale is unchanged";
-    reversal_still_pending => "冲正尚未完成，正在重试（待冲正 {n} 笔）；本笔交易未发送", "A reversal is still pending, trying again ({n} pending); this transaction was not sent";
+    reversal_still_pending => "冲正尚未完成，正在重试；本笔交易未发送", "A reversal is still pending, trying again; this transaction was not sent";
     unreachable => "无法连接主机：未发送任何交易，请检查网络后重试", "The host cannot be reached: nothing was sent. Check the connection and try again";
     settlement_unanswered => "主机未应答结算：下次操作前将先完成本次结算，不会重复结算", "The host did not answer the settlement: it is finished first next time, never twice";
     bad_activation_code => "激活码错误或已使用", "Wrong or already used activation code";
