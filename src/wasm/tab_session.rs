@@ -11,7 +11,6 @@
 use super::scope::{global, Global};
 use crate::terminal::time::Timestamp;
 use crate::terminal::{ResumedSession, Terminal as Machine};
-use js_sys::{Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -62,37 +61,34 @@ impl TabSession {
     }
 }
 
+/// Fixed-width fields, then the token, which is the host's to shape: the batch (10 digits),
+/// the last activity (16), the business date (`YYYY-MM-DD`), the operator (2 digits). Read
+/// back by position, with no searching or general number parsing: the module stays small, and
+/// a record that does not fit reads as something else, which the terminal refuses to resume.
 fn write(s: &ResumedSession) -> String {
-    let o: JsValue = Object::new().into();
-    let set = |k: &str, v: JsValue| {
-        let _ = Reflect::set(&o, &k.into(), &v);
-    };
-    set("token", s.token.as_str().into());
-    set("operator", s.operator.as_str().into());
-    set("batchNo", s.batch_no.into());
-    set("businessDate", s.business_date.as_str().into());
-    // Milliseconds since the epoch: a safe integer.
-    set("lastActivity", (s.last_activity.millis() as f64).into());
-    JSON::stringify(&o)
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default()
+    format!(
+        "{:010}{:016}{}{}{}",
+        s.batch_no,
+        s.last_activity.millis(),
+        s.business_date,
+        s.operator,
+        s.token
+    )
 }
 
 /// The kept session; `None` for anything unreadable, which then resumes nothing.
 fn read(text: &str) -> Option<ResumedSession> {
-    let v = JSON::parse(text).ok()?;
-    let get = |k: &str| Reflect::get(&v, &k.into()).ok();
-    let text = |k: &str| get(k)?.as_string();
-    let int = |k: &str| {
-        let n = get(k)?;
-        js_sys::Number::is_safe_integer(&n).then(|| n.as_f64().unwrap_or(0.0) as i64)
+    let field = |from: usize, to: usize| text.get(from..to);
+    let number = |from: usize, to: usize| {
+        field(from, to)?.bytes().try_fold(0u64, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+        })
     };
     Some(ResumedSession {
-        token: text("token")?,
-        operator: text("operator")?,
-        batch_no: u32::try_from(int("batchNo")?).ok()?,
-        business_date: text("businessDate")?,
-        last_activity: Timestamp(int("lastActivity")?),
+        batch_no: u32::try_from(number(0, 10)?).ok()?,
+        last_activity: Timestamp(i64::try_from(number(10, 26)?).ok()?),
+        business_date: field(26, 36)?.to_owned(),
+        operator: field(36, 38)?.to_owned(),
+        token: text.get(38..)?.to_owned(),
     })
 }
