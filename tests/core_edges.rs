@@ -1275,6 +1275,94 @@ fn r13_no_idle_timer_unless_configured_and_none_fires_while_busy() {
 // ----- R14: what a reload reports -------------------------------------------------------------
 
 #[test]
+fn r14_a_kept_session_of_an_earlier_business_day_is_not_resumed() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let kept = b.terminal.resumable().expect("signed in");
+    b.now = Timestamp(b.now.0 + 86_400_000);
+    b.reload().unwrap();
+    assert!(!b.terminal.resume(kept, b.now));
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(
+        b.terminal.recovery().map(|r| r.kind),
+        Some(RecoveryKind::NotSignedOff)
+    );
+}
+
+#[test]
+fn r14_a_kept_session_of_another_operator_or_batch_or_date_is_not_resumed() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let kept = b.terminal.resumable().expect("signed in");
+    assert_eq!(kept.operator, OPERATOR);
+    assert_eq!(kept.batch_no, 1);
+    assert_eq!(kept.business_date, "2026-11-28");
+    assert!(
+        !format!("{kept:?}").contains(&kept.token),
+        "no token in a log"
+    );
+    b.reload().unwrap();
+    let mut other = kept.clone();
+    other.operator = "02".into();
+    assert!(!b.terminal.resume(other, b.now), "another operator");
+    let mut other = kept.clone();
+    other.batch_no = 2;
+    assert!(!b.terminal.resume(other, b.now), "another batch");
+    let mut other = kept.clone();
+    other.business_date = "2026-11-29".into();
+    assert!(!b.terminal.resume(other, b.now), "another business date");
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(
+        b.terminal.recovery().map(|r| r.kind),
+        Some(RecoveryKind::NotSignedOff)
+    );
+    assert!(
+        b.terminal.resume(kept.clone(), b.now),
+        "the kept one itself"
+    );
+    assert_eq!(b.terminal.recovery(), None);
+    assert!(!b.terminal.resume(kept, b.now), "once");
+}
+
+#[test]
+fn r14_a_resumed_session_still_reports_a_settlement_cut_off() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.host.inject_sale(1);
+    // The settlement answer arrives (unbalanced) but the upload is cut off.
+    b.fault(&[None, Some(Fault::Unreachable)]);
+    b.run(Command::Settle).unwrap_err();
+    assert!(b.reload_tab().unwrap());
+    assert_eq!(b.terminal.state(), State::SignedIn);
+    assert_eq!(
+        b.terminal.recovery().map(|r| r.kind),
+        Some(RecoveryKind::NotSettled)
+    );
+}
+
+#[test]
+fn r14_the_recovery_reports_the_open_batchs_figures_as_they_are_now() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.reload().unwrap();
+    assert_eq!(
+        b.terminal.recovery().map(|r| r.totals.sale.amount),
+        Some(1000)
+    );
+    b.sign_in().unwrap();
+    b.sale(500).unwrap();
+    let r = b.terminal.recovery().expect("until the sign-off");
+    assert_eq!(r.kind, RecoveryKind::NotSignedOff);
+    assert_eq!((r.totals.sale.count, r.totals.sale.amount), (2, 1500));
+    assert_eq!(r.totals, b.terminal.totals());
+    // Settled, the report keeps the figures of its batch, not the new batch's.
+    settled(b.run(Command::Settle).unwrap());
+    b.sale(300).unwrap();
+    let r = b.terminal.recovery().expect("until the sign-off");
+    assert_eq!((r.batch_no, r.totals.sale.amount), (1, 1500));
+}
+
+#[test]
 fn r14_a_batch_of_today_left_open_at_sign_off_is_nothing_to_recover() {
     let mut b = Bench::signed_in();
     b.sale(1000).unwrap();

@@ -744,6 +744,121 @@ fn r14_reload_while_signed_in_reports_not_signed_off() {
 }
 
 #[test]
+fn r14_a_reload_of_the_same_tab_on_the_same_day_keeps_the_session() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    assert!(b.reload_tab().unwrap(), "the tab's session is resumed");
+    assert_eq!(b.terminal.state(), State::SignedIn);
+    assert_eq!(b.terminal.operator(), Some(OPERATOR));
+    assert_eq!(b.terminal.recovery(), None, "a same-day reload is no alarm");
+    let sent = b.requests_sent();
+    b.sale(500).unwrap();
+    assert_eq!(
+        b.requests_sent(),
+        sent + 1,
+        "no new sign-in: the sale alone"
+    );
+    assert_eq!(b.terminal.totals().sale.amount, 1500);
+    assert_eq!(b.host.totals(1).sale.amount, 1500);
+}
+
+#[test]
+fn r12_r14_a_resumed_session_the_host_ended_signs_the_terminal_off() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    // The host ends every session (its cut-off) while the tab reloads.
+    b.host.cutoff();
+    assert!(b.reload_tab().unwrap());
+    let e = b.sale(100).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SessionExpired);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(
+        b.terminal.resumable(),
+        None,
+        "nothing left for the tab to keep"
+    );
+    assert_eq!(b.terminal.meta().operator, None);
+    assert_eq!(b.terminal.meta().in_flight, None);
+    assert_eq!(
+        b.terminal.totals().sale.amount,
+        1000,
+        "the refused sale is not journaled"
+    );
+    // A new sign-in reconciles the batch the host closed, as after any cut-off.
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.batch_no(), Some(2));
+    assert_eq!(b.terminal.recovery(), None);
+}
+
+#[test]
+fn r14_r18_a_reload_with_a_sale_in_flight_resumes_and_reverses_it_first() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    b.terminal
+        .begin(
+            Command::Sale {
+                amount: 700,
+                pan: CARD.into(),
+                expiry: EXPIRY.into(),
+            },
+            b.now,
+        )
+        .unwrap();
+    let mut n = 0;
+    let step = b.terminal.step(b.now, &mut || {
+        n += 1;
+        softpos::ids::RequestId::parse(&format!("00000000-0000-4000-9000-{n:012x}")).unwrap()
+    });
+    b.store.apply(b.terminal.take_writes());
+    let softpos::terminal::Step::Send(out) = step else {
+        panic!("expected a request")
+    };
+    b.host.handle(&out);
+    assert!(b.reload_tab().unwrap(), "resumed with a reversal queued");
+    assert_eq!(b.terminal.state(), State::SignedIn);
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    assert_eq!(b.terminal.recovery(), None);
+    let before = b.host.requests.len();
+    b.sale(200).unwrap();
+    let calls: Vec<&str> = b.host.requests[before..]
+        .iter()
+        .map(|c| match c {
+            softpos::terminal::Call::Reversal(_) => "reversal",
+            softpos::terminal::Call::Transaction(_) => "sale",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(calls, ["reversal", "sale"], "R8: the reversal goes first");
+    assert_eq!(b.terminal.pending_reversals(), 0);
+    assert_eq!(b.host.totals(1).sale.amount, 1200);
+    assert_eq!(b.terminal.totals().sale.amount, 1200);
+}
+
+#[test]
+fn r13_r14_a_reload_does_not_restart_the_idle_clock() {
+    let mut cfg = config();
+    cfg.idle_sign_off_minutes = 5;
+    let mut b = Bench::with_config(cfg);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    b.sale(100).unwrap();
+    let due = b.terminal.next_timer().expect("a timer while signed in");
+    b.now = Timestamp(b.now.0 + 3 * 60_000);
+    assert!(b.reload_tab().unwrap());
+    assert_eq!(
+        b.terminal.next_timer(),
+        Some(due),
+        "the clock runs on from the sale"
+    );
+    b.now = due;
+    assert!(b.terminal.handle_timer(due));
+    b.drive().unwrap();
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.terminal.resumable(), None);
+    assert_eq!(b.host.sessions(), 0, "signed off on the host too");
+}
+
+#[test]
 fn r14_a_batch_of_an_earlier_day_reports_not_settled() {
     let mut b = Bench::signed_in();
     b.sale(1000).unwrap();

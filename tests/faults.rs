@@ -517,8 +517,8 @@ async fn r6_r7_r8_r9_r11_r15_r18_soak_random_operations_and_faults_lose_nothing_
             Op::Reload => {
                 drop(t);
                 t = open(tid, "browser").await.expect("reopens after a reload");
-                // The session token is not kept (R18): the operator signs in again, and the
-                // sign-in sends any reversal queued before the reload first.
+                // The tab keeps the session (R14); a sign-in again still sends any reversal
+                // queued before the reload first.
                 let s = ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
                 assert_eq!(
                     js_sys::Array::from(&get(&s, "reconciled")).length(),

@@ -70,6 +70,16 @@ export async function lockFree(name) {
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+export function tabSession(key) {
+  return sessionStorage.getItem(key);
+}
+export function closeTab(key) {
+  // What a closed tab or browser takes with it: its sessionStorage (this terminal's part).
+  sessionStorage.removeItem(key);
+}
+export function localStorageKeys() {
+  return Object.keys(localStorage).join(' ');
+}
 export async function hostGet(url, path, token) {
   const r = await fetch(url + path, { headers: { authorization: 'Bearer ' + token } });
   return { status: r.status, body: await r.json() };
@@ -87,6 +97,12 @@ extern "C" {
     fn lock_free(name: &str) -> Promise;
     #[wasm_bindgen(js_name = hostGet)]
     fn host_get(url: &str, path: &str, token: &str) -> Promise;
+    #[wasm_bindgen(js_name = tabSession)]
+    fn tab_session(key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = closeTab)]
+    fn close_tab(key: &str);
+    #[wasm_bindgen(js_name = localStorageKeys)]
+    fn local_storage_keys() -> String;
 }
 
 /// The `code` of the rejection.
@@ -446,6 +462,8 @@ async fn r14_a_reload_mid_batch_reports_not_signed_off_and_leads_to_a_clean_stat
     ok(t.sale(sale_req("1000", CARD))).await;
     ok(t.sale(sale_req("250", CARD))).await;
     drop(t);
+    // The browser closes: the tab's session goes with it (a reload keeps it: the next test).
+    close_tab(&format!("softpos:session:{MERCHANT}/{tid}"));
     let again = open_with(tid, r#","storage":"browser""#).await;
     assert_eq!(
         again.state(),
@@ -465,6 +483,45 @@ async fn r14_a_reload_mid_batch_reports_not_signed_off_and_leads_to_a_clean_stat
     let off = ok(again.sign_off(JsValue::UNDEFINED)).await;
     assert_eq!(text(&off, "settlement.outcome"), "balanced");
     assert!(again.recovery().is_null());
+}
+
+#[wasm_bindgen_test]
+async fn r14_a_reload_of_the_same_tab_keeps_the_session_in_sessionstorage_only() {
+    let tid = &fresh_terminal().await;
+    let key = format!("softpos:session:{MERCHANT}/{tid}");
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    let kept = tab_session(&key).expect("kept in the tab's sessionStorage");
+    let dump = JSON::stringify(&ok(idb_dump()).await).unwrap();
+    // The record's fixed-width fields end at 38; the token follows (src/wasm/tab_session.rs).
+    assert!(
+        kept[26..].starts_with("20"),
+        "the business date at 26: {kept}"
+    );
+    let token = &kept[38..];
+    assert!(token.len() > 16, "a token at 38");
+    assert!(
+        !dump.as_string().unwrap().contains(token),
+        "never in IndexedDB"
+    );
+    assert!(
+        !local_storage_keys().contains("softpos"),
+        "never in localStorage"
+    );
+    drop(t); // the page reloads
+    let again = open_with(tid, r#","storage":"browser""#).await;
+    assert_eq!(again.state(), "signed_in");
+    assert_eq!(again.operator().as_deref(), Some("01"));
+    assert!(again.recovery().is_null(), "a same-day reload is no alarm");
+    ok(again.sale(sale_req("250", CARD))).await;
+    assert_eq!(num(&again.totals(), "sale.amount"), 1250.0);
+    ok(again.sign_off(json(r#"{"settle":false}"#))).await;
+    assert_eq!(tab_session(&key), None, "dropped at sign-off");
+    // Signed off, a reload stays signed off with nothing to report.
+    drop(again);
+    let off = open_with(tid, r#","storage":"browser""#).await;
+    assert_eq!(off.state(), "signed_off");
+    assert!(off.recovery().is_null());
 }
 
 #[wasm_bindgen_test]

@@ -32,6 +32,7 @@
 //! | `phase.rs` | where an operation stands: its goal and its phase, one value to match on |
 //! | `plan.rs` | R1–R7, R11 full: the checks before anything is sent |
 //! | `session.rs` | R1, R13, R17: activation, sign-in, sign-off, the idle timer |
+//! | `resume.rs` | R14: the session a reload of the same tab resumes |
 //! | `housekeeping.rs` | R8, R11, R14: reversals, a settlement cut off, reconciliation |
 //! | `tx.rs` | R5–R8, R18: sale, void, refund, and a lost answer's reversal |
 //! | `settle.rs` | R6, R10–R12: settlement and batch upload |
@@ -49,6 +50,7 @@ mod persist;
 mod phase;
 mod plan;
 mod report;
+mod resume;
 mod session;
 mod settle;
 mod tx;
@@ -63,6 +65,7 @@ pub use persist::{
 pub use report::{
     Completion, Event, SettlementResult, SignInResult, SignOffReason, SignOffResult, TxResult,
 };
+pub use resume::ResumedSession;
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::RequestId;
@@ -172,7 +175,8 @@ impl Terminal {
         &self.journal
     }
 
-    /// What was left open when the terminal was restored (R14), until it is cleaned up.
+    /// What was left open when the terminal was restored (R14), until it is cleaned up; its
+    /// figures are the open batch's as of now while it is that batch.
     pub fn recovery(&self) -> Option<&Recovery> {
         self.recovery.as_ref()
     }

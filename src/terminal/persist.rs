@@ -158,7 +158,8 @@ pub struct Meta {
     pub business_date: Option<String>,
     /// The next trace number to use.
     pub next_trace_no: u32,
-    /// Who is signed in: persisted so a reload can say "not signed off" (R14). The token is not.
+    /// Who is signed in: persisted so a reload can say "not signed off" (R14). The token is
+    /// not: only the tab that signed in keeps it (src/terminal/resume.rs).
     pub operator: Option<String>,
     /// R8.
     pub reversals: VecDeque<QueuedReversal>,
@@ -271,7 +272,8 @@ impl Terminal {
     ///
     /// A broken hash chain is `JOURNAL_TAMPERED`; a snapshot of another terminal or another
     /// format is `BAD_REQUEST`. A transaction that was in flight becomes an `unknown` entry
-    /// with a queued reversal. No session survives: the token was never stored.
+    /// with a queued reversal. No session survives here: the token is not in the snapshot,
+    /// and a reload of the same tab brings it back through [`Terminal::resume`].
     pub fn restore(config: Config, snapshot: Snapshot, now: Timestamp) -> Result<Terminal, Error> {
         config.validate()?;
         let Snapshot { meta, entries } = snapshot;
@@ -294,8 +296,10 @@ impl Terminal {
         }
     }
 
-    fn compute_recovery(&self, now: Timestamp) -> Option<Recovery> {
-        let kind = if self.meta.operator.is_some() {
+    /// What is left over, with the open batch's figures as of now.
+    pub(super) fn compute_recovery(&self, now: Timestamp) -> Option<Recovery> {
+        // A session resumed by a reload of the same tab was signed off by nobody.
+        let kind = if self.meta.operator.is_some() && self.session.is_none() {
             RecoveryKind::NotSignedOff
         } else if self.meta.settlement.is_some() || !self.meta.reconcile.is_empty() {
             RecoveryKind::NotSettled
@@ -323,6 +327,23 @@ impl Terminal {
     /// Writes the state record ahead (R18).
     pub(super) fn push_meta(&mut self) {
         self.writes.push(Write::Meta(Box::new(self.meta.clone())));
+        self.refresh_recovery();
+    }
+
+    /// The recovery report's figures follow its batch while it is the open one, and the
+    /// reversal queue always: the operator reviews what is there now, not at the reload.
+    fn refresh_recovery(&mut self) {
+        let Some(r) = &self.recovery else {
+            return;
+        };
+        let totals = (r.batch_no == self.journal.batch_no()).then(|| self.totals());
+        let reversals = self.meta.reversals.len();
+        if let Some(r) = self.recovery.as_mut() {
+            if let Some(totals) = totals {
+                r.totals = totals;
+            }
+            r.pending_reversals = reversals;
+        }
     }
 
     /// Journals one entry. It fails only on a journal whose restored totals are forged
@@ -334,6 +355,7 @@ impl Terminal {
             batch_no: self.journal.batch_no(),
             entry: Box::new(entry),
         });
+        self.refresh_recovery();
         Ok(())
     }
 

@@ -13,7 +13,8 @@ use crate::terminal::{
     Terminal,
 };
 
-/// The operator's session with the host. The token is never persisted.
+/// The operator's session with the host. The token is not in the terminal's stored state;
+/// only the tab that signed in keeps it, for a reload (src/terminal/resume.rs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Session {
     pub(super) token: String,

@@ -5,11 +5,12 @@
 //! (src/wasm/driver.rs) and converts the result or the error; every rule is the terminal's.
 
 use super::codec::{self, field as read_field, ToJs};
-use super::driver::{start, Inner};
+use super::driver::{schedule_idle, start, Inner};
 use super::js::{amount_field, completion_to_js, field, js_error, state_name, string_field, to_js};
 use super::scope::now;
 use super::storage::Storage;
 use super::tab_lock;
+use super::tab_session::TabSession;
 use crate::error::{Error, ErrorCode};
 use crate::terminal::{Command, Config, Terminal as Machine};
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -147,12 +148,16 @@ impl Terminal {
         storage
             .apply(&cfg.merchant_id, &cfg.terminal_id, &writes)
             .await?;
+        // R14: a reload of this tab keeps its session; `storage: "memory"` keeps nothing.
+        let tab_session = browser
+            .then(|| TabSession::resume(&mut machine, now()))
+            .flatten();
         let timeout_ms = js.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1);
-        let inner = Inner::new(machine, js.host_url, timeout_ms, storage);
-        Ok(Terminal {
-            inner: Rc::new(RefCell::new(inner)),
-            _tab: tab,
-        })
+        let inner = Inner::new(machine, js.host_url, timeout_ms, storage, tab_session);
+        let inner = Rc::new(RefCell::new(inner));
+        // A resumed session's idle clock runs on from its last operation (R13).
+        schedule_idle(&inner);
+        Ok(Terminal { inner, _tab: tab })
     }
 
     /// Starts an operation and returns the promise of its result.

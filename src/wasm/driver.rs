@@ -1,13 +1,14 @@
 //! The loop that runs the sans-IO terminal (`src/terminal/`) in the browser: the terminal
 //! decides, this awaits. Per turn: `step` → `take_writes` → store them (R18: before anything
 //! leaves) → `fetch` what the step asks → `handle_reply`, until the operation is done. Between
-//! turns it hands the terminal's events to the subscribers, and after an operation it arms the
-//! idle sign-off timer (R13).
+//! turns it hands the terminal's events to the subscribers and keeps the tab's copy of the
+//! session up to date (R14), and after an operation it arms the idle sign-off timer (R13).
 
 use super::client;
 use super::js::event_to_js;
 use super::scope::{self, now, Timeout};
 use super::storage::Storage;
+use super::tab_session::TabSession;
 use crate::error::{Error, ErrorCode};
 use crate::ids::RequestId;
 use crate::terminal::{Command, Completion, Reply, Step, Terminal as Machine};
@@ -26,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) host_url: String,
     pub(crate) timeout_ms: u32,
     pub(crate) storage: Rc<Storage>,
+    /// The session kept for a reload of this tab (R14); `None` on memory storage.
+    tab_session: Option<TabSession>,
     listeners: Vec<(u32, Function)>,
     next_listener: u32,
     /// R13's timer; dropping it cancels it.
@@ -38,12 +41,14 @@ impl Inner {
         host_url: String,
         timeout_ms: u32,
         storage: Rc<Storage>,
+        tab_session: Option<TabSession>,
     ) -> Inner {
         Inner {
             machine,
             host_url,
             timeout_ms,
             storage,
+            tab_session,
             listeners: Vec::new(),
             next_listener: 0,
             idle_timer: None,
@@ -59,6 +64,13 @@ impl Inner {
 
     pub(crate) fn unsubscribe(&mut self, id: u32) {
         self.listeners.retain(|(i, _)| *i != id);
+    }
+
+    /// Brings the tab's copy of the session in line with the terminal's.
+    fn keep_session(&mut self) {
+        if let Some(tab) = self.tab_session.as_mut() {
+            tab.keep(&self.machine);
+        }
     }
 }
 
@@ -100,6 +112,8 @@ async fn drive(inner: Rc<RefCell<Inner>>) -> Result<Completion, Error> {
             let mut i = inner.borrow_mut();
             let step = i.machine.step(now(), &mut new_request_id);
             let writes = i.machine.take_writes();
+            // Each step may sign in, move batch or end the session; a reload may come next.
+            i.keep_session();
             let cfg = i.machine.config();
             let (m, t) = (cfg.merchant_id.clone(), cfg.terminal_id.clone());
             (step, writes, i.storage.clone(), m, t)
@@ -153,7 +167,7 @@ pub(crate) fn start(
 }
 
 /// R13: arms a timer for the idle sign-off, replacing the previous one.
-fn schedule_idle(inner: &Rc<RefCell<Inner>>) {
+pub(crate) fn schedule_idle(inner: &Rc<RefCell<Inner>>) {
     let mut i = inner.borrow_mut();
     i.idle_timer = None;
     let Some(at) = i.machine.next_timer() else {

@@ -11,6 +11,8 @@
 //! - `client`: one `fetch` to the host per request, with its timeout.
 //! - `storage`: IndexedDB (or page memory), written before anything leaves (R18).
 //! - `tab_lock`: one tab per terminal (a Web Lock, or an IndexedDB lease without one).
+//! - `tab_session`: the operator's session kept in the tab's `sessionStorage`, so a reload
+//!   of the same tab stays signed in (R14).
 //! - `scope`: what the code takes from the global scope (a window's or a worker's): `fetch`,
 //!   the clock and its one timer type, random bytes, IndexedDB.
 //! - `js`: small helpers between JS values and Rust ones.
@@ -28,6 +30,7 @@ mod js;
 mod scope;
 mod storage;
 mod tab_lock;
+mod tab_session;
 mod widget;
 
 pub use api::{error_message, Terminal};

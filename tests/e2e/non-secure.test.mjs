@@ -113,9 +113,9 @@ test("a counter on a plain-http LAN page sells, and a second tab gets BUSY", asy
   await tid(second, "open-error").waitFor();
   assert.ok((await tid(second, "open-error").textContent()).includes("This terminal is open in another tab or window"));
   await second.close();
-  // The first tab goes on; a reload of it gets the terminal back at once.
+  // The first tab goes on; a reload of it gets the terminal back at once, still signed in (R14).
   await page.reload();
-  await tid(page, "operator").waitFor();
+  await tid(page, "charge").waitFor();
   assert.equal(await tid(page, "open-error").count(), 0);
   // Closed, it frees the terminal for another tab at once: the closed page no longer answers
   // for its lease, given up or not.

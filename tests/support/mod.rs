@@ -719,6 +719,17 @@ impl Bench {
         Ok(())
     }
 
+    /// A reload of the same tab (R14): the terminal comes back from what was persisted and
+    /// is handed the session the tab kept, as the wasm driver does; whether it resumed it.
+    pub fn reload_tab(&mut self) -> Result<bool, Error> {
+        let kept = self.terminal.resumable();
+        self.reload()?;
+        Ok(match kept {
+            Some(session) => self.terminal.resume(session, self.now),
+            None => false,
+        })
+    }
+
     pub fn requests_sent(&self) -> usize {
         self.host.requests.len()
     }
