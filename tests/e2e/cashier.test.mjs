@@ -28,15 +28,15 @@ const TEXT = {
 };
 
 const TERMINALS = {
-  "zh-CN": ["10000031", "10000032", "10000033", "10000034"],
-  en: ["10000041", "10000042", "10000043", "10000044"],
+  "zh-CN": ["10000031", "10000032", "10000033", "10000034", "10000035"],
+  en: ["10000041", "10000042", "10000043", "10000044", "10000045"],
 };
 
 let host;
 let browser;
 
 before(async () => {
-  host = await startHost(Object.values(TERMINALS).flat());
+  host = await startHost([...TERMINALS["zh-CN"].slice(0, 3), ...TERMINALS.en.slice(0, 3)]);
   browser = await launch();
 });
 
@@ -226,42 +226,42 @@ for (const locale of ["zh-CN", "en"]) {
 }
 
 test("r8 a stopped host: each failure says whether the customer was charged (zh-CN and en)", async () => {
-  // A host of its own, stopped halfway.
-  const own = await startHost([TERMINALS["zh-CN"][3], TERMINALS.en[3]]);
+  // A host of its own, stopped halfway: per language one counter signed in and selling, and
+  // one only activated, which then tries to sign in.
+  const own = await startHost([...TERMINALS["zh-CN"].slice(3), ...TERMINALS.en.slice(3)]);
   const pages = {};
   for (const locale of ["zh-CN", "en"]) {
+    const [selling, idle] = TERMINALS[locale].slice(3);
     const context = await browser.newContext({ locale });
-    const terminal = TERMINALS[locale][3];
-    const selling = await counter(context, own, locale, terminal);
-    // A second terminal page would need its own id; the same terminal signed off serves for
-    // "nothing was sent" once the sales are done.
-    pages[locale] = { context, selling };
+    const page = await counter(context, own, locale, selling);
+    const other = await openPage(context, `${own.url}/pos.html?locale=${locale}&terminal=${idle}`);
+    await tid(other, "activation-code").fill(own.codes[idle]);
+    await tid(other, "activate").click();
+    await tid(other, "operator").waitFor();
+    pages[locale] = { context, page, other };
   }
   await own.stop();
   for (const locale of ["zh-CN", "en"]) {
-    const { selling } = pages[locale];
+    const { context, page, other } = pages[locale];
     const text = TEXT[locale];
-    await keypad(selling, 1000);
-    await card(selling, CARD);
-    await tid(selling, "charge").click();
-    await selling.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
-    assert.equal(await tid(selling, "error").textContent(), text.lostSale, locale);
-    await tid(selling, "pending-reversals").waitFor();
-    await keypad(selling, 1000);
-    await card(selling, CARD);
-    await tid(selling, "charge").click();
-    await selling.waitForFunction((t) => document.querySelector('[data-testid="error"]')?.textContent.startsWith(t), text.stillPending);
-    assert.match(await tid(selling, "error").textContent(), /1\)$/, locale);
-    await shot(selling, `cashier-${locale}-05-reversal-pending`);
-    // Signed off (the sign-off itself cannot reach the host), a sign-in says nothing was sent.
-    await selling.evaluate(() => sessionStorage.clear());
-    await selling.reload();
-    await tid(selling, "operator").waitFor();
-    await tid(selling, "operator").fill("01");
-    await tid(selling, "password").fill(own.operatorPassword);
-    await tid(selling, "sign-in").click();
-    await selling.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
-    assert.equal(await tid(selling, "error").textContent(), text.unreachable, locale);
-    await pages[locale].context.close();
+    await keypad(page, 1000);
+    await card(page, CARD);
+    await tid(page, "charge").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
+    assert.equal(await tid(page, "error").textContent(), text.lostSale, locale);
+    await tid(page, "pending-reversals").waitFor();
+    await keypad(page, 1000);
+    await card(page, CARD);
+    await tid(page, "charge").click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="error"]')?.textContent.startsWith(t), text.stillPending);
+    assert.match(await tid(page, "error").textContent(), /1\)$/, locale);
+    await shot(page, `cashier-${locale}-05-reversal-pending`);
+    // A sign-in is the first thing a terminal sends: nothing reached the host.
+    await tid(other, "operator").fill("01");
+    await tid(other, "password").fill(own.operatorPassword);
+    await tid(other, "sign-in").click();
+    await other.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
+    assert.equal(await tid(other, "error").textContent(), text.unreachable, locale);
+    await context.close();
   }
 });
