@@ -170,6 +170,11 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.result = None;
             u.notice = None;
         }
+        "dismiss" => {
+            let mut u = ui.borrow_mut();
+            u.result = None;
+            u.slip = None;
+        }
         "print" => {
             if let Some(w) = web_sys::window() {
                 let _ = w.print();
