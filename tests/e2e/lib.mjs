@@ -78,9 +78,10 @@ export async function hostTotals(url, key, operator, password) {
   return (await r.json()).host_totals;
 }
 
-/** Where shotDocs writes: the screenshots the docs show (docs/screens/, committed).
- * SOFTPOS_SCREENS puts them elsewhere, e.g. to compare a change against them. */
-export const SCREENS = process.env.SOFTPOS_SCREENS ?? join(root, "docs/screens");
+/** Where shotDocs writes: target/e2e/screens/, unless SOFTPOS_SCREENS says docs/screens (the
+ * committed set, docs/browser.md "Screens"). Each run's shots differ (times, RRNs), so a plain
+ * test run leaves the committed ones alone. */
+export const SCREENS = process.env.SOFTPOS_SCREENS ?? join(SHOTS, "screens");
 
 /** A screenshot for the docs: the viewport only (what a phone shows without scrolling). */
 export async function shotDocs(page, name) {
