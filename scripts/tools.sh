@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, when missing, what the build and the tests need. Idempotent; safe to run often.
 #   scripts/tools.sh wasm      wasm target, wasm-bindgen CLI (the version in Cargo.lock), npm packages
+#                              (wasm-opt, esbuild, playwright-core, axe-core)
 #   scripts/tools.sh browser   the above, plus Debian's Chromium and ChromeDriver
 #   scripts/tools.sh fuzz      nightly toolchain, cargo-fuzz
 #   scripts/tools.sh api       schemathesis in a venv under target/
@@ -20,8 +21,11 @@ need_wasm() {
     # Without --locked: the registry here lacks one locked dependency version.
     cargo install wasm-bindgen-cli --version "$want"
   fi
-  # wasm-opt comes from npm's binaryen, never Debian's (its output breaks the externref table).
-  if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # wasm-opt comes from npm's binaryen, never Debian's (its output breaks the externref table);
+  # axe-core is the e2e tests' accessibility check. A package missing or the lock file changed
+  # since the last install: install what the lock file says.
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/axe-core/axe.min.js ] ||
+    [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
   fi
 }

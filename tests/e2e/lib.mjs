@@ -1,7 +1,7 @@
 // Shared set-up of the end-to-end tests: a real softpos-host (the `demo` command, on a fresh
 // SQLite file and a free loopback port, serving www/ and pkg/) and Debian's Chromium driven
 // by playwright-core. Screenshots go to target/e2e/.
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MERCHANT, launchChromium, provision, spawnHost, terminalKey } from "../../scripts/lib/host.mjs";
@@ -76,4 +76,65 @@ export async function hostTotals(url, key, operator, password) {
   const { session_token } = await signIn.json();
   const r = await fetch(`${url}/v1/batches/current`, { headers: { authorization: `Bearer ${session_token}` } });
   return (await r.json()).host_totals;
+}
+
+/** Where shotDocs writes: target/e2e/screens/, unless SOFTPOS_SCREENS says docs/screens (the
+ * committed set, docs/browser.md "Screens"). Each run's shots differ (times, RRNs), so a plain
+ * test run leaves the committed ones alone. */
+export const SCREENS = process.env.SOFTPOS_SCREENS ?? join(SHOTS, "screens");
+
+/** A screenshot for the docs: the viewport only (what a phone shows without scrolling). */
+export async function shotDocs(page, name) {
+  mkdirSync(SCREENS, { recursive: true });
+  await page.screenshot({ path: join(SCREENS, `${name}.png`) });
+}
+
+let axeSource;
+
+/** The page's serious and critical accessibility violations (axe-core, WCAG 2.1 AA and best
+ * practice), one line each: rule, impact, and the elements it found. Empty when clean. */
+export async function axeViolations(page) {
+  // Evaluated rather than added as a <script>: the pages' CSP (script-src 'self') refuses an
+  // inline script, and the test should not turn the CSP off to look at the page.
+  axeSource ??= readFileSync(join(root, "node_modules/axe-core/axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")),
+    }));
+  });
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.targets.join(", ")}`);
+}
+
+/** Fails, listing each of them, when axe finds a serious or critical violation. */
+export async function axeCheck(page, label) {
+  const found = await axeViolations(page);
+  if (found.length) throw new Error(`${label}: axe found\n  ${found.join("\n  ")}`);
+}
+
+/** The elements wider than the viewport, and whether the page scrolls sideways: each as a
+ * short selector with its box. Empty when everything fits. */
+export function wideElements(page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const name = (el) => el.tagName.toLowerCase() + (el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : "")
+      + (el.className && typeof el.className === "string" ? `.${el.className.trim().split(/\s+/).join(".")}` : "");
+    const wide = [];
+    if (document.documentElement.scrollWidth > width) {
+      wide.push(`document scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+    }
+    for (const el of document.body.querySelectorAll("*")) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      // Half a pixel of slack for subpixel layout.
+      if (box.left < -0.5 || box.right > width + 0.5) {
+        wide.push(`${name(el)}: ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
+      }
+    }
+    // The first few say enough: the rest are usually their parents and children.
+    return wide.length > 8 ? [...wide.slice(0, 8), `and ${wide.length - 8} more`] : wide;
+  });
 }

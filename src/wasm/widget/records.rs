@@ -31,20 +31,23 @@ fn status_label(v: &View, status: EntryStatus) -> &'static str {
 
 pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
     let journal = machine.journal();
-    let mut h = String::from(r#"<section class="sp-panel" data-testid="journal">"#);
+    let mut h = String::from(r#"<section class="sp-panel sp-journal" data-testid="journal">"#);
     if journal.is_empty() {
         let _ = write!(h, "<p>{}</p></section>", v.t(T::empty_journal));
         return h;
     }
     let _ = write!(
         h,
-        "<table class=\"sp-table\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
+        "<table class=\"sp-table\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><td></td></tr></thead><tbody>",
         v.t(T::trace),
         v.t(T::kind),
         v.t(T::amount),
         v.t(T::status),
         v.t(T::rrn)
     );
+    // Each line's trace and RRN carry their names for a phone, where the lines are cards
+    // without the column heads (softpos.css).
+    let (trace, rrn) = (v.t(T::trace), v.t(T::rrn));
     for e in journal.entries() {
         let status = journal.current_status(e);
         // A reversal the host answered by keeping the transaction (R8, dependents).
@@ -55,7 +58,7 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
         };
         let _ = write!(
             h,
-            r#"<tr data-trace="{}"><td>{:06}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"#,
+            r#"<tr data-trace="{}"><td data-l="{trace}">{:06}</td><td>{}</td><td>{}</td><td>{}</td><td data-l="{rrn}">{}</td><td>"#,
             e.trace_no.get(),
             e.trace_no.get(),
             kind_label(v, e.kind),
@@ -92,7 +95,7 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
 pub(super) fn totals_table(v: &View, t: &BatchTotals, h: &mut String) {
     let _ = write!(
         h,
-        r#"<table class="sp-table sp-totals"><thead><tr><th></th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<table class="sp-table sp-totals"><thead><tr><td></td><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         v.t(T::count),
         v.t(T::amount)
     );
@@ -159,9 +162,10 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     );
     let _ = write!(
         h,
-        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button></section>"#,
+        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button><button type="button" class="sp-close" data-action="dismiss" data-testid="dismiss" aria-label="{}">×</button></section>"#,
         esc(&v.local_time(&r.at)),
-        v.t(T::print)
+        v.t(T::print),
+        v.t(T::close)
     );
 }
 

@@ -84,6 +84,7 @@ texts! {
     supervisor_password => "主管密码", "Supervisor password";
     confirm => "确认", "Confirm";
     cancel => "取消", "Cancel";
+    close => "关闭", "Close";
     count => "笔数", "Count";
     net => "净额", "Net";
     print => "打印", "Print";
