@@ -187,6 +187,12 @@ impl Terminal {
         self.meta.utc_offset
     }
 
+    /// Minor units above which a sale is confirmed by the cashier (with the amount in words)
+    /// before it is sent, as the host set it at the last sign-in.
+    pub fn confirm_above(&self) -> i64 {
+        self.meta.confirm_above.get()
+    }
+
     /// The persisted state record.
     pub fn meta(&self) -> &Meta {
         &self.meta
