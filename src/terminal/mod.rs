@@ -24,6 +24,7 @@
 //! | [`journal`] | R10 running totals, R19 hash chain, O(1) append (R18) |
 //! | [`settlement`] | R10 fold, R11 outcome and discrepancies (shared with the host) |
 //! | [`time`] | instants passed in by the driver |
+//! | [`words`] | an amount in words (大写金额, English) for the cashier's confirmation |
 //! | `mod.rs` | [`Terminal`]: the driver's surface (`begin`, `step`, `take_writes`, `handle_reply`, `poll_event`) and what the UI reads |
 //! | `command.rs` | [`Config`], [`State`], [`Command`] |
 //! | `call.rs` | [`Call`], [`Outgoing`], [`Reply`], [`Step`]: requests out, replies in |
@@ -41,6 +42,7 @@ pub mod journal;
 pub mod money;
 pub mod settlement;
 pub mod time;
+pub mod words;
 
 mod call;
 mod command;
