@@ -25,6 +25,7 @@
 //! | [`settlement`] | R10 fold, R11 outcome and discrepancies (shared with the host) |
 //! | [`time`] | instants passed in by the driver |
 //! | [`words`] | an amount in words (大写金额, English) for the cashier's confirmation |
+//! | [`response`] | every response code's text in Chinese and English, the terminal's own |
 //! | `mod.rs` | [`Terminal`]: the driver's surface (`begin`, `step`, `take_writes`, `handle_reply`, `poll_event`) and what the UI reads |
 //! | `command.rs` | [`Config`], [`State`], [`Command`] |
 //! | `call.rs` | [`Call`], [`Outgoing`], [`Reply`], [`Step`]: requests out, replies in |
@@ -40,6 +41,7 @@
 pub mod card;
 pub mod journal;
 pub mod money;
+pub mod response;
 pub mod settlement;
 pub mod time;
 pub mod words;
