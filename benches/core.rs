@@ -70,6 +70,7 @@ fn terminal_with(n: u32) -> Terminal {
         last_settlement: None,
         journal_len: n,
         utc_offset: Default::default(),
+        confirm_above: Default::default(),
     };
     let snapshot = Snapshot {
         meta,

@@ -148,6 +148,14 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         "business_date":"2026-11-28","batch_no":8,"next_trace_no":13,"currency":"CNY",
         "closed_batches":[],"timezone":"Asia/Shanghai","utc_offset_minutes":480}"#,
     );
+    // A host that sets the confirmation threshold; `null` reads as absent, the default.
+    for threshold in ["50000", "1", "99999999999", "null"] {
+        agrees::<SignInResponse>(&format!(
+            r#"{{"session_token":"t","expires_at":"2026-11-28T20:00:00+08:00","operator":"01",
+            "business_date":"2026-11-28","batch_no":8,"next_trace_no":13,"currency":"CNY",
+            "closed_batches":[],"confirm_above":{threshold}}}"#
+        ));
+    }
     for (status, optional) in [
         (
             "approved",
@@ -213,6 +221,12 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
         "last_settlement":{},"journal_len":12,"utc_offset":480}}"#,
         settlement(DISCREPANCIES)
     ));
+    agrees::<Meta>(
+        r#"{"version":1,"merchant_id":"m","terminal_id":"t","terminal_key":null,"currency":null,
+        "batch_no":1,"business_date":null,"next_trace_no":1,"operator":null,"reversals":[],
+        "in_flight":null,"settlement":null,"reconcile":[],"recent_settled":[],
+        "last_settlement":null,"journal_len":0,"confirm_above":50000}"#,
+    );
     agrees::<TxResult>(
         r#"{"kind":"refund","status":"approved","response_code":"00","message":"ok","trace_no":12,
         "batch_no":7,"rrn":"000000000012","auth_code":null,"amount":250,"currency":"CNY",
@@ -280,6 +294,15 @@ fn r9_r17_the_codec_refuses_an_answer_with_a_malformed_id() {
         &sign_in.replace(r#""batch_no":8"#, r#""batch_no":1000000"#),
         "batch_no",
     );
+    for threshold in ["0", "-5", "100000000000", "\"50000\""] {
+        refused::<SignInResponse>(
+            &sign_in.replace(
+                r#""closed_batches":[]"#,
+                &format!(r#""closed_batches":[],"confirm_above":{threshold}"#),
+            ),
+            "confirm_above",
+        );
+    }
     refused::<UploadResponse>(
         &upload.replace(r#""next_batch_no":8"#, r#""next_batch_no":0"#),
         "next_batch_no",

@@ -6,6 +6,7 @@ mod support;
 
 use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
 use softpos::terminal::journal::ledger_lines;
+use softpos::terminal::money::ConfirmAbove;
 use softpos::terminal::settlement::fold;
 use softpos::terminal::time::Timestamp;
 use softpos::terminal::{
@@ -916,6 +917,38 @@ fn r14_batches_closed_at_cut_off_are_reconciled_at_sign_in() {
     assert!(b.terminal.journal().is_empty());
     tx(b.sale(1).unwrap());
     assert_eq!(b.host.totals(2).sale.count, 1);
+}
+
+/// The amount above which a sale asks the cashier first comes with each sign-in and survives
+/// a reload; a state record from before the terminal kept it, and a host too old to say, give
+/// the default (¥10 000.00).
+#[test]
+fn r14_the_confirmation_threshold_of_the_last_sign_in_is_kept_across_a_restore() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    assert_eq!(b.terminal.confirm_above(), 1_000_000, "before any sign-in");
+    b.host.confirm_above = ConfirmAbove::try_from(50_000).unwrap();
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.confirm_above(), 50_000);
+    b.reload().unwrap();
+    assert_eq!(b.terminal.confirm_above(), 50_000, "kept across a reload");
+    b.host.confirm_above = ConfirmAbove::try_from(99_999_999_999).unwrap();
+    b.sign_in().unwrap();
+    assert_eq!(
+        b.terminal.confirm_above(),
+        99_999_999_999,
+        "each sign-in tells it again"
+    );
+
+    let json = b.store.snapshot().unwrap().to_json();
+    let old = json.replace(r#","confirm_above":99999999999"#, "");
+    assert_ne!(old, json, "the snapshot carries it: {json}");
+    let t = Terminal::restore(config(), Snapshot::from_json(&old).unwrap(), b.now).unwrap();
+    assert_eq!(
+        t.confirm_above(),
+        1_000_000,
+        "a record written before it was kept"
+    );
 }
 
 // ----- R18 --------------------------------------------------------------------------------

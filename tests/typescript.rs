@@ -42,6 +42,7 @@ fn keys_are_camel_case_and_optional_fields_are_marked() {
         "{sign_in}"
     );
     assert!(sign_in.contains(" timezone?: string | null;"), "{sign_in}");
+    assert!(sign_in.contains(" confirmAbove: number;"), "{sign_in}");
     let codes = decls
         .iter()
         .find(|d| d.starts_with("export type ErrorCode "))
@@ -65,4 +66,9 @@ fn every_declaration_is_in_the_built_package() {
     for decl in softpos::protocol::typescript() {
         assert!(dts.contains(decl), "missing from softpos.d.ts: {decl}");
     }
+    // The terminal's getters that are not wire shapes: a number, never a BigInt (i64).
+    assert!(
+        dts.contains("readonly confirmAbove: number;"),
+        "the Terminal's confirmAbove getter"
+    );
 }

@@ -4,7 +4,7 @@
 //! alone on the last line, which scripts read).
 
 use crate::store::{CutoffClock, Store};
-use softpos::terminal::money::Currency;
+use softpos::terminal::money::{ConfirmAbove, Currency};
 use std::io::BufRead;
 
 const DEMO_MERCHANT: &str = "898310048160001";
@@ -14,20 +14,30 @@ const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
 const DEMO_OPERATOR_PASSWORD: &str = "0101";
 const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
 
-/// `terminal add`: creates the terminal, or re-issues its activation code.
+/// `terminal add`: creates the terminal, or re-issues its activation code (and sets its
+/// confirmation threshold when given).
 pub(crate) async fn add_terminal(
     db: &str,
     merchant: &str,
     terminal: &str,
     currency: &str,
+    confirm_above: Option<i64>,
 ) -> Result<(), String> {
     let currency = Currency::parse(currency).map_err(|e| e.message)?;
+    let confirm_above = confirm_above
+        .map(ConfirmAbove::try_from)
+        .transpose()
+        .map_err(str::to_owned)?;
     let store = Store::open(db, &CutoffClock::default_clock()).await?;
-    let (code, currency) = store
-        .add_terminal(merchant, terminal, currency)
+    let added = store
+        .add_terminal(merchant, terminal, currency, confirm_above)
         .await
         .map_err(|e| e.message)?;
-    println!("terminal {terminal} of merchant {merchant} ({currency})");
+    let (code, currency) = (added.code, added.currency);
+    println!(
+        "terminal {terminal} of merchant {merchant} ({currency}), confirms sales above {} minor units",
+        added.confirm_above.get()
+    );
     println!("activation code, single use, valid 24 h:");
     println!("{code}");
     Ok(())
@@ -86,14 +96,16 @@ pub(crate) async fn cutoff_now(db: &str, cutoff: &str, timezone: &str) -> Result
 
 /// Makes the demo merchant idempotently and returns what to print.
 pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
-    let (code, currency) = store
-        .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny)
+    let demo = store
+        .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny, None)
         .await
         .map_err(|e| e.message)?;
-    let (checkout_code, _) = store
-        .add_terminal(DEMO_MERCHANT, DEMO_CHECKOUT_TERMINAL, Currency::Cny)
+    let (code, currency) = (demo.code, demo.currency);
+    let checkout_code = store
+        .add_terminal(DEMO_MERCHANT, DEMO_CHECKOUT_TERMINAL, Currency::Cny, None)
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message)?
+        .code;
     for (op, pw) in [
         ("01", DEMO_OPERATOR_PASSWORD),
         ("00", DEMO_SUPERVISOR_PASSWORD),

@@ -4,6 +4,7 @@
 use crate::limits::DEFAULT_LIMITS;
 use crate::secrets;
 use clap::{Args, Parser, Subcommand};
+use softpos::terminal::money::MAX_AMOUNT;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -124,6 +125,16 @@ pub(crate) enum TerminalCommand {
         /// ISO 4217 currency of the terminal.
         #[arg(long, default_value = "CNY")]
         currency: String,
+        /// Minor units (fen for CNY) above which the terminal asks the cashier to confirm a
+        /// sale, showing the amount in words, before sending it: 1..=99999999999. Without it
+        /// a new terminal gets 1000000 (¥10 000.00) and an existing one keeps its own.
+        #[arg(
+            long,
+            value_name = "MINOR",
+            allow_negative_numbers = true,
+            value_parser = clap::value_parser!(i64).range(1..=MAX_AMOUNT)
+        )]
+        confirm_above: Option<i64>,
         /// `sqlite://FILE` or `postgres://…`.
         #[arg(long, default_value = DEFAULT_DB)]
         db: String,

@@ -82,9 +82,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     merchant,
                     terminal,
                     currency,
+                    confirm_above,
                     db,
                 },
-        } => admin::add_terminal(&db, &merchant, &terminal, &currency).await,
+        } => admin::add_terminal(&db, &merchant, &terminal, &currency, confirm_above).await,
         Command::Operator {
             command:
                 OperatorCommand::Add {

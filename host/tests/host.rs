@@ -1297,3 +1297,76 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
         }
     });
 }
+
+/// `terminal add` and what `softpos-host` says on its standard error, failing.
+fn terminal_add_refused(db: &Db, extra: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "terminal",
+            "add",
+            "--merchant",
+            MERCHANT,
+            "--terminal",
+            TERMINAL,
+        ])
+        .args(extra)
+        .args(["--db", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{extra:?} was taken");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `terminal add --confirm-above`: the amount above which the terminal asks the cashier to
+/// confirm a sale, told at every sign-in; a terminal added without it gets ¥10 000.00, one
+/// re-added without it keeps its own, and the CLI refuses a threshold outside 1..=MAX_AMOUNT.
+#[test]
+fn terminal_add_sets_the_confirmation_threshold_the_sign_in_answer_carries() {
+    each_backend(|b| {
+        let db = Db::new(b);
+        let add = |terminal: &str, extra: &[&str]| {
+            let mut args = vec!["terminal", "add", "--merchant", MERCHANT];
+            args.extend(["--terminal", terminal]);
+            args.extend(extra);
+            let out = db.cli(&args, None);
+            out.lines().last().unwrap().trim().to_owned()
+        };
+        let code = add(TERMINAL, &["--confirm-above", "50000"]);
+        let other = add("10000002", &[]);
+        db.add_operator(MERCHANT, "01", OPERATOR_PW);
+        let host = Host::start(&db, &[]);
+        let key = host.activate(MERCHANT, TERMINAL, &code);
+        let other_key = host.activate(MERCHANT, "10000002", &other);
+        let threshold = |key: &str| {
+            let (st, body) = host.sign_in(key, "01", OPERATOR_PW);
+            assert_eq!(st, 200, "{b:?}: {body}");
+            body["confirm_above"].clone()
+        };
+        assert_eq!(threshold(&key), json!(50000), "{b:?}");
+        assert_eq!(
+            threshold(&other_key),
+            json!(1_000_000),
+            "{b:?}: the default"
+        );
+
+        // A new code without the flag keeps the threshold; with it, the next sign-in says so.
+        let code = add(TERMINAL, &[]);
+        let key = host.activate(MERCHANT, TERMINAL, &code);
+        assert_eq!(threshold(&key), json!(50000), "{b:?}");
+        add(TERMINAL, &["--confirm-above", "99999999999"]);
+        assert_eq!(threshold(&key), json!(99_999_999_999_i64), "{b:?}");
+
+        for bad in ["0", "-1", "100000000000", "12.5", "¥100", ""] {
+            let err = terminal_add_refused(&db, &["--confirm-above", bad]);
+            assert!(
+                err.contains("invalid value") && err.contains("--confirm-above <MINOR>"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert_eq!(
+            threshold(&key),
+            json!(99_999_999_999_i64),
+            "{b:?}: unchanged"
+        );
+    });
+}

@@ -233,6 +233,8 @@ fn schema_0005_keeps_every_row_and_gives_it_its_merchant() {
         let (st, s) = host.sign_in(OLD_KEY, "01", OPERATOR_PW);
         assert_eq!(st, 200, "{b:?}: {s}");
         assert_eq!(s["next_trace_no"], 3, "{s}");
+        // Migration 0006 gives a terminal made before it the default threshold.
+        assert_eq!(s["confirm_above"], 1_000_000, "{s}");
         let token = s["session_token"].as_str().unwrap();
         let refund = json!({"request_id": rid(), "kind": "refund", "trace_no": 3, "amount": 300,
             "currency": "CNY", "original": {"rrn": "000000000001"},

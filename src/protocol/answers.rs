@@ -4,6 +4,7 @@ use crate::error::ErrorCode;
 use crate::ids::{BatchNo, RequestId, TraceNo};
 use crate::protocol::shape::wire;
 use crate::protocol::{BatchStatus, BatchTotals, Discrepancy, Outcome, TxStatus};
+use crate::terminal::money::ConfirmAbove;
 
 wire! {
     /// Answer to `POST /v1/activate`.
@@ -45,7 +46,16 @@ wire! {
         /// The terminal's currency (ISO 4217).
         pub currency: String,
         /// Batches the host closed at cut-off since the last settlement.
-        pub closed_batches: Vec<ClosedBatch>;
+        pub closed_batches: Vec<ClosedBatch>,
+        /// Minor units above which the cashier confirms a sale, shown with the amount in
+        /// words, before it is sent; set per terminal (`terminal add --confirm-above`).
+        /// Absent from older hosts: then 1000000 (¥10 000.00).
+        #[serde(default)]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = i64, minimum = 1, maximum = 99_999_999_999.0, example = 1_000_000)
+        )]
+        pub confirm_above: ConfirmAbove;
         /// The host's time zone (IANA name, `Asia/Shanghai`), where its business day runs.
         /// Absent from hosts before it was added.
         #[cfg_attr(feature = "openapi", schema(example = "Asia/Shanghai"))]

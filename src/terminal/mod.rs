@@ -24,6 +24,8 @@
 //! | [`journal`] | R10 running totals, R19 hash chain, O(1) append (R18) |
 //! | [`settlement`] | R10 fold, R11 outcome and discrepancies (shared with the host) |
 //! | [`time`] | instants passed in by the driver |
+//! | [`words`] | an amount in words (大写金额, English) for the cashier's confirmation |
+//! | [`response`] | every response code's text in Chinese and English, the terminal's own |
 //! | `mod.rs` | [`Terminal`]: the driver's surface (`begin`, `step`, `take_writes`, `handle_reply`, `poll_event`) and what the UI reads |
 //! | `command.rs` | [`Config`], [`State`], [`Command`] |
 //! | `call.rs` | [`Call`], [`Outgoing`], [`Reply`], [`Step`]: requests out, replies in |
@@ -40,8 +42,10 @@
 pub mod card;
 pub mod journal;
 pub mod money;
+pub mod response;
 pub mod settlement;
 pub mod time;
+pub mod words;
 
 mod call;
 mod command;
@@ -189,6 +193,12 @@ impl Terminal {
     /// The host's offset from UTC, as of the last sign-in: show dates on this clock.
     pub fn utc_offset(&self) -> UtcOffset {
         self.meta.utc_offset
+    }
+
+    /// Minor units above which a sale is confirmed by the cashier (with the amount in words)
+    /// before it is sent, as the host set it at the last sign-in.
+    pub fn confirm_above(&self) -> i64 {
+        self.meta.confirm_above.get()
     }
 
     /// The persisted state record.

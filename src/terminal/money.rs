@@ -1,6 +1,8 @@
 //! Money: integer minor units and the currencies that give them meaning. No floats, ever.
 
 use crate::error::{Error, ErrorCode};
+use crate::protocol::codec::{Decode, Encode, Unreadable, Value, BAD};
+use crate::protocol::shape::{Ts, TsRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -37,6 +39,77 @@ impl<'de> Deserialize<'de> for Amount {
         let raw = i64::deserialize(d)?;
         Amount::new(raw).map_err(serde::de::Error::custom)
     }
+}
+
+/// The amount above which the cashier confirms a sale, with the amount in words, before it is
+/// sent: minor units in `1..=MAX_AMOUNT`, set per terminal on the host
+/// (`terminal add --confirm-above`) and told at each sign-in. One that exists is valid.
+///
+/// Absent or `null` (an answer from a host that predates it, a state record written before the
+/// terminal kept it) reads as the default, [`ConfirmAbove::DEFAULT`]; serde and the browser's
+/// reader agree on that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Option<i64>", into = "i64")]
+pub struct ConfirmAbove(i64);
+
+impl ConfirmAbove {
+    /// ¥10 000.00 in fen: what a terminal asks above unless its merchant chose otherwise.
+    pub const DEFAULT: ConfirmAbove = ConfirmAbove(1_000_000);
+
+    /// Minor units.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for ConfirmAbove {
+    fn default() -> Self {
+        ConfirmAbove::DEFAULT
+    }
+}
+
+impl TryFrom<i64> for ConfirmAbove {
+    type Error = &'static str;
+    fn try_from(minor_units: i64) -> Result<ConfirmAbove, &'static str> {
+        if (1..=MAX_AMOUNT).contains(&minor_units) {
+            Ok(ConfirmAbove(minor_units))
+        } else {
+            Err("a confirmation threshold is 1..=99999999999 minor units")
+        }
+    }
+}
+
+impl TryFrom<Option<i64>> for ConfirmAbove {
+    type Error = &'static str;
+    fn try_from(minor_units: Option<i64>) -> Result<ConfirmAbove, &'static str> {
+        minor_units.map_or(Ok(ConfirmAbove::DEFAULT), ConfirmAbove::try_from)
+    }
+}
+
+impl From<ConfirmAbove> for i64 {
+    fn from(c: ConfirmAbove) -> i64 {
+        c.0
+    }
+}
+
+/// The browser's reader takes what serde takes: absent and `null` are the default.
+impl Decode for ConfirmAbove {
+    fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+        ConfirmAbove::try_from(Option::<i64>::decode(v)?).map_err(|_| BAD)
+    }
+    fn stand_in() -> Self {
+        ConfirmAbove::DEFAULT
+    }
+}
+
+impl Encode for ConfirmAbove {
+    fn encode<V: Value>(&self) -> V {
+        V::integer(self.0)
+    }
+}
+
+impl TsRef for ConfirmAbove {
+    const TS: Ts = Ts::new().push("number");
 }
 
 /// An ISO 4217 currency the terminal knows how to count and show.

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorCode};
 use crate::ids::{RequestId, TraceNo};
 use crate::protocol::{BatchTotals, JournalEntry, TxKind};
 use crate::terminal::journal::{EntryDraft, Journal};
+use crate::terminal::money::ConfirmAbove;
 use crate::terminal::time::{Timestamp, UtcOffset};
 use crate::terminal::{Config, SettlementResult, Terminal};
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,10 @@ pub struct Meta {
     /// shows or compares. UTC in snapshots written before it was kept.
     #[serde(default)]
     pub utc_offset: UtcOffset,
+    /// Minor units above which a sale asks the cashier first, as of the last sign-in. The
+    /// default (¥10 000.00) in snapshots written before it was kept.
+    #[serde(default)]
+    pub confirm_above: ConfirmAbove,
 }
 
 /// Everything needed to bring a terminal back after a reload.
@@ -233,6 +238,7 @@ impl Meta {
             last_settlement: None,
             journal_len: 0,
             utc_offset: UtcOffset::UTC,
+            confirm_above: ConfirmAbove::DEFAULT,
         }
     }
 

@@ -105,6 +105,7 @@ impl Terminal {
         if let Some(offset) = resp.utc_offset_minutes.and_then(UtcOffset::from_minutes) {
             self.meta.utc_offset = offset;
         }
+        self.meta.confirm_above = resp.confirm_above;
         self.meta.operator = Some(resp.operator.clone());
         self.meta.next_trace_no = resp.next_trace_no.get();
         self.queue_reconciliations(resp);

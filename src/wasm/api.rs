@@ -209,6 +209,15 @@ impl Terminal {
         u32::try_from(self.inner.borrow().machine.pending_reversals()).unwrap_or(u32::MAX)
     }
 
+    /// Minor units above which a sale is confirmed by the cashier, with the amount in words,
+    /// before it is sent: the host's setting for this terminal at the last sign-in
+    /// (`1000000`, ¥10 000.00, until a host says otherwise).
+    #[wasm_bindgen(getter, js_name = confirmAbove)]
+    pub fn confirm_above(&self) -> f64 {
+        // Below 2^53 (at most MAX_AMOUNT): a JS number holds it exactly.
+        self.inner.borrow().machine.confirm_above() as f64
+    }
+
     /// Exchanges the single-use activation code for the terminal key.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn activate(&self, activation_code: String) -> Promise {

@@ -9,6 +9,7 @@
 use softpos::ids::{BatchNo, RequestId, TraceNo};
 use softpos::protocol::*;
 use softpos::terminal::journal::ledger_lines;
+use softpos::terminal::money::ConfirmAbove;
 use softpos::terminal::settlement::{compare, fold, LedgerLine, LineStatus};
 use softpos::terminal::time::Timestamp;
 use softpos::terminal::{
@@ -94,6 +95,8 @@ pub struct ModelHost {
     pub business_date: String,
     /// What the host says of its clock at sign-in; `None` as an older host.
     pub utc_offset_minutes: Option<i32>,
+    /// The terminal's confirmation threshold it tells at sign-in.
+    pub confirm_above: ConfirmAbove,
     pub requests: Vec<Call>,
 }
 
@@ -113,6 +116,7 @@ impl Default for ModelHost {
             rrn: 0,
             business_date: "2026-11-28".into(),
             utc_offset_minutes: None,
+            confirm_above: ConfirmAbove::DEFAULT,
             requests: Vec::new(),
         }
     }
@@ -288,6 +292,7 @@ impl ModelHost {
                     next_trace_no: tn(self.next_trace),
                     currency: "CNY".into(),
                     closed_batches,
+                    confirm_above: self.confirm_above,
                     timezone: None,
                     utc_offset_minutes: self.utc_offset_minutes,
                 })

@@ -1,8 +1,10 @@
 //! Merchants, terminals, their activation codes and keys, and operators.
 
+use super::columns::bad_row;
 use super::{Db, Tx};
 use crate::error::ApiResult;
 use crate::store::now_ms;
+use softpos::terminal::money::ConfirmAbove;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -175,6 +177,34 @@ impl Tx {
                 .await?
                 .try_get("currency")?,
         )
+    }
+
+    /// A terminal's confirmation threshold (minor units).
+    pub async fn confirm_above(&mut self, t: TerminalRef<'_>) -> ApiResult<ConfirmAbove> {
+        let minor: i64 =
+            sqlx::query("SELECT confirm_above FROM terminals WHERE merchant_id = $2 AND id = $1")
+                .bind(t.id)
+                .bind(t.merchant_id)
+                .fetch_one(&mut **self)
+                .await?
+                .try_get("confirm_above")?;
+        ConfirmAbove::try_from(minor)
+            .map_err(|_| bad_row("terminals.confirm_above", &minor.to_string()))
+    }
+
+    /// Sets a terminal's confirmation threshold.
+    pub async fn set_confirm_above(
+        &mut self,
+        t: TerminalRef<'_>,
+        threshold: ConfirmAbove,
+    ) -> ApiResult<()> {
+        sqlx::query("UPDATE terminals SET confirm_above = $1 WHERE merchant_id = $3 AND id = $2")
+            .bind(threshold.get())
+            .bind(t.id)
+            .bind(t.merchant_id)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
     }
 
     /// Adds a terminal; returns its row id.

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
 use softpos::ids::{BatchNo, MerchantId, OperatorId};
-use softpos::terminal::money::Currency;
+use softpos::terminal::money::{ConfirmAbove, Currency};
 
 /// How long an activation code stays valid.
 pub const ACTIVATION_VALID_MS: i64 = 24 * 3600 * 1000;
@@ -24,15 +24,29 @@ fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
         .map_err(ApiError::bad_request)
 }
 
+/// What `terminal add` made or found.
+#[derive(Debug, Clone)]
+pub struct AddedTerminal {
+    /// The fresh activation code.
+    pub code: String,
+    /// The terminal's currency (an existing terminal keeps its own).
+    pub currency: String,
+    /// The terminal's confirmation threshold now.
+    pub confirm_above: ConfirmAbove,
+}
+
 impl Store {
     /// `terminal add`: creates the merchant and terminal if absent (with batch 1 open) and
-    /// issues a fresh activation code; older unused codes of the terminal stop working.
+    /// issues a fresh activation code; older unused codes of the terminal stop working. A
+    /// `confirm_above` given is the terminal's threshold from now on (told at its next
+    /// sign-in); without it a new terminal gets the default and an existing one keeps its own.
     pub async fn add_terminal(
         &self,
         merchant_id: &str,
         terminal_id: &str,
         currency: Currency,
-    ) -> ApiResult<(String, String)> {
+        confirm_above: Option<ConfirmAbove>,
+    ) -> ApiResult<AddedTerminal> {
         check_merchant_id(merchant_id)?;
         if terminal_id.len() != 8 || !terminal_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ApiError::bad_request(
@@ -56,16 +70,24 @@ impl Store {
                 (id, code.to_owned())
             }
         };
-        let code = secrets::activation_code()?;
-        let code_hash = secrets::sha256_hex(secrets::normalise_code(&code));
         let terminal = TerminalRef {
             merchant_id,
             id: terminal_ref,
         };
+        if let Some(threshold) = confirm_above {
+            tx.set_confirm_above(terminal, threshold).await?;
+        }
+        let confirm_above = tx.confirm_above(terminal).await?;
+        let code = secrets::activation_code()?;
+        let code_hash = secrets::sha256_hex(secrets::normalise_code(&code));
         tx.replace_code(terminal, &code_hash, now, now + ACTIVATION_VALID_MS)
             .await?;
         tx.commit().await?;
-        Ok((code, currency))
+        Ok(AddedTerminal {
+            code,
+            currency,
+            confirm_above,
+        })
     }
 
     /// `operator add`: creates or replaces an operator's password (and lifts its lockouts on

@@ -127,6 +127,7 @@ impl Store {
             .await?
             .map_or(TraceNo::FIRST, TraceNo::next);
         let closed_batches = closed_batches(&mut tx, terminal).await?;
+        let confirm_above = tx.confirm_above(key).await?;
         tx.commit().await?;
         let (timezone, utc_offset_minutes) = self.wall_clock();
         Ok(SignInResponse {
@@ -138,6 +139,7 @@ impl Store {
             next_trace_no,
             currency: terminal.currency.clone(),
             closed_batches,
+            confirm_above,
             timezone,
             utc_offset_minutes: Some(utc_offset_minutes),
         })

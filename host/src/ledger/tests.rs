@@ -39,6 +39,7 @@ async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> 
                 MERCHANT,
                 "10000001",
                 softpos::terminal::money::Currency::Cny,
+                None,
             )
             .await
             .unwrap();

@@ -113,6 +113,7 @@ codec_struct!(Meta {
     last_settlement,
     journal_len,
     utc_offset,
+    confirm_above,
 });
 
 /// Absent, as in a state record written before the terminal kept it, is UTC: serde's default.
