@@ -193,9 +193,9 @@ fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
 
 /// Above this many minor units a sale asks the operator to confirm its amount.
 fn confirm_above(u: &Ui) -> i64 {
-    // MERGE: t.machine.confirm_above()
-    let _ = u;
-    1_000_000
+    u.term
+        .try_borrow()
+        .map_or(0, |t| t.machine.confirm_above())
 }
 
 fn confirm_held(ui: &Rc<RefCell<Ui>>) {

@@ -139,7 +139,7 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
         v.money(r.amount),
         v.t(T::status),
         esc(&r.response_code),
-        esc(&r.message)
+        super::text::response_text(v.ui.locale, &r.response_code)
     );
     let mut row = |label: T, value: &str, id: &str| {
         if !value.is_empty() {

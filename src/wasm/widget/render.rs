@@ -4,7 +4,7 @@
 
 use super::records::{journal_html, result_panel, slip, totals_table};
 use super::refund::refund_tab;
-use super::text::{tr, T};
+use super::text::{response_text, tr, Locale, T};
 use super::{Mode, Tab, Ui};
 use crate::protocol::BatchTotals;
 use crate::protocol::TxStatus;
@@ -55,9 +55,21 @@ impl View<'_> {
     }
 
     /// An amount in words, as a cheque or a slip writes it: 大写金额 in Chinese.
+    /// Empty for a currency without minor units, whose figures need no words to be read.
     pub(super) fn amount_in_words(&self, minor: i64) -> String {
-        // MERGE: crate::terminal::words
-        self.money(minor)
+        use crate::terminal::words::{amount_in_chinese, amount_in_english};
+        let word = match self.currency {
+            Currency::Cny if self.ui.locale == Locale::Zh => return amount_in_chinese(minor),
+            Currency::Cny => "yuan",
+            Currency::Hkd => "Hong Kong dollars",
+            Currency::Usd => "US dollars",
+            Currency::Eur => "euros",
+            Currency::Gbp => "pounds",
+            // No minor unit (yen, won) or three of them (dinar): words in hundredths would
+            // misread it, and the figures are shown beside.
+            Currency::Jpy | Currency::Krw | Currency::Kwd => return String::new(),
+        };
+        amount_in_english(minor, word)
     }
 
     /// An instant the terminal recorded (RFC 3339, UTC) as the merchant's wall clock reads it,
@@ -376,13 +388,24 @@ fn sale_form(v: &View, h: &mut String) {
 
 /// A large sale, held: the amount in figures and in words, to be confirmed before it is sent.
 fn confirm_amount(v: &View, amount: i64, h: &mut String) {
+    let words = v.amount_in_words(amount);
     let _ = write!(
         h,
-        r#"<section class="sp-panel sp-confirm" role="alertdialog" aria-labelledby="sp-confirm-title" aria-describedby="sp-confirm-words" data-testid="confirm-amount"><h2 id="sp-confirm-title">{}</h2><p class="sp-big" data-testid="confirm-figures">{}</p><p id="sp-confirm-words">{} <strong data-testid="confirm-words">{}</strong></p><p class="sp-buttons"><button type="button" class="sp-primary" data-action="confirm-held" data-testid="confirm-held">{}</button><button type="button" data-action="cancel-held" data-testid="cancel-held">{}</button></p></section>"#,
+        r#"<section class="sp-panel sp-confirm" role="alertdialog" aria-labelledby="sp-confirm-title" aria-describedby="sp-confirm-figures" data-testid="confirm-amount"><h2 id="sp-confirm-title">{}</h2><p class="sp-big" id="sp-confirm-figures" data-testid="confirm-figures">{}</p>"#,
         v.t(T::confirm_amount_title),
-        v.money(amount),
-        v.t(T::amount_in_words),
-        esc(&v.amount_in_words(amount)),
+        v.money(amount)
+    );
+    if !words.is_empty() {
+        let _ = write!(
+            h,
+            r#"<p>{} <strong data-testid="confirm-words">{}</strong></p>"#,
+            v.t(T::amount_in_words),
+            esc(&words)
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<p class="sp-buttons"><button type="button" class="sp-primary" data-action="confirm-held" data-testid="confirm-held">{}</button><button type="button" data-action="cancel-held" data-testid="cancel-held">{}</button></p></section>"#,
         v.t(T::confirm_charge),
         v.t(T::cancel)
     );
@@ -443,7 +466,7 @@ fn checkout_receipt(v: &View, r: &TxResult, h: &mut String) {
         },
         v.money(r.amount),
         esc(&r.response_code),
-        esc(&r.message),
+        response_text(v.ui.locale, &r.response_code),
         v.t(T::rrn),
         esc(r.rrn.as_deref().unwrap_or("")),
         if approved {

@@ -131,7 +131,7 @@ texts! {
     bad_activation_code => "激活码错误或已使用", "Wrong or already used activation code";
     wrong_supervisor => "主管密码错误", "Wrong supervisor password";
     enter_supervisor => "请输入主管密码", "Enter the supervisor password";
-    response_code => "应答码", "Response code";
+    unknown_response => "未知应答码", "Unknown response code";
     confirm_amount_title => "请确认金额", "Confirm the amount";
     confirm_charge => "确认收款", "Charge this amount";
     amount_in_words => "大写金额", "In words";
@@ -159,8 +159,7 @@ pub(super) fn error_text(locale: Locale, e: &Error) -> String {
 
 /// A response code's meaning in the operator's language, from the terminal's own table: the
 /// host's text is English and may be an acquirer's.
-pub(super) fn response_text(locale: Locale, code: &str) -> String {
-    // MERGE: crate::terminal::response
-    let _ = code;
-    tr(locale, T::response_code).to_owned()
+pub(super) fn response_text(locale: Locale, code: &str) -> &'static str {
+    crate::terminal::response::response_text(code, locale == Locale::Zh)
+        .unwrap_or_else(|| tr(locale, T::unknown_response))
 }
