@@ -33,6 +33,7 @@
 //! | `plan.rs` | R1–R7, R11 full: the checks before anything is sent |
 //! | `session.rs` | R1, R13, R17: activation, sign-in, sign-off, the idle timer |
 //! | `housekeeping.rs` | R8, R11, R14: reversals, a settlement cut off, reconciliation |
+//! | `lookup.rs` | R7: the lookup of the sales a refund may name, beside the operations |
 //! | `tx.rs` | R5–R8, R18: sale, void, refund, and a lost answer's reversal |
 //! | `settle.rs` | R6, R10–R12: settlement and batch upload |
 
@@ -45,6 +46,7 @@ pub mod time;
 mod call;
 mod command;
 mod housekeeping;
+mod lookup;
 mod persist;
 mod phase;
 mod plan;
@@ -56,6 +58,7 @@ mod tx;
 pub use call::{Auth, Call, Outgoing, Reply, Step};
 pub use command::{Command, Config, State, DEFAULT_MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES};
 pub use housekeeping::REVERSAL_TRIES;
+pub use lookup::SalesLookup;
 pub use persist::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
     SettledRange, Snapshot, Write, SNAPSHOT_VERSION,

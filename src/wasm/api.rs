@@ -4,6 +4,7 @@
 //! Thin by design: each method converts its arguments, hands a command to the driver
 //! (src/wasm/driver.rs) and converts the result or the error; every rule is the terminal's.
 
+use super::client;
 use super::codec::{self, field as read_field, ToJs};
 use super::driver::{start, Inner};
 use super::js::{amount_field, completion_to_js, field, js_error, state_name, string_field, to_js};
@@ -11,6 +12,7 @@ use super::scope::now;
 use super::storage::Storage;
 use super::tab_lock;
 use crate::error::{Error, ErrorCode};
+use crate::protocol::SalesResponse;
 use crate::terminal::{Command, Config, Terminal as Machine};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
@@ -298,6 +300,28 @@ impl Terminal {
             })
         })();
         self.run(command)
+    }
+
+    /// The sales a refund may name (R7), from the host: any terminal and batch of the
+    /// merchant, the last 30 days; by RRN (12 digits), trace number (1 to 6 digits) or the
+    /// card's last 4 digits, the newest with `""`. Newest first, at most 20. A read beside
+    /// the operations: refused with `BUSY` while one is in flight, and it holds nothing.
+    #[wasm_bindgen(js_name = findSales, unchecked_return_type = "Promise<SaleFound[]>")]
+    pub fn find_sales(&self, q: String) -> Promise {
+        let (lookup, url, timeout) = {
+            let i = self.inner.borrow();
+            (i.machine.sales_lookup(&q), i.host_url.clone(), i.timeout_ms)
+        };
+        let lookup = match lookup {
+            Ok(lookup) => lookup,
+            Err(e) => return Promise::reject(&js_error(&e)),
+        };
+        future_to_promise(async move {
+            client::get::<SalesResponse>(&url, &lookup.path, &lookup.auth, timeout)
+                .await
+                .map(|found| to_js(&found.sales))
+                .map_err(|e| js_error(&e))
+        })
     }
 
     /// The open batch's totals (R10).
