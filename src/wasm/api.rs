@@ -7,12 +7,13 @@
 use super::client;
 use super::codec::{self, field as read_field, ToJs};
 use super::driver::{start, Inner};
-use super::js::{amount_field, completion_to_js, field, js_error, state_name, string_field, to_js};
+use super::js::{
+    amount_field, camelize, completion_to_js, field, js_error, state_name, string_field, to_js,
+};
 use super::scope::now;
 use super::storage::Storage;
 use super::tab_lock;
 use crate::error::{Error, ErrorCode};
-use crate::protocol::SalesResponse;
 use crate::terminal::{Command, Config, Terminal as Machine};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
@@ -74,6 +75,18 @@ fn refuse_unknown_keys(config: &JsValue) -> Result<(), Error> {
 
 fn bad_request(detail: impl std::fmt::Display) -> Error {
     Error::with_detail(ErrorCode::BadRequest, detail)
+}
+
+/// The sales of a `GET /v1/sales` answer as the JS API hands them out, camelCase
+/// (`SaleFound[]`): passed on as the browser parsed them rather than read into Rust and
+/// written out again, which would cost the shipped module its codec of them. An answer
+/// without a list of sales is as good as none.
+fn sales_found(answer: &JsValue) -> Result<JsValue, Error> {
+    let sales = field(answer, "sales");
+    if !Array::is_array(&sales) {
+        return Err(ErrorCode::HostUnreachable.into());
+    }
+    Ok(camelize(sales))
 }
 
 /// The contract's message for an error code in a language (`"zh-CN"` or `"en"`), e.g.
@@ -317,9 +330,9 @@ impl Terminal {
             Err(e) => return Promise::reject(&js_error(&e)),
         };
         future_to_promise(async move {
-            client::get::<SalesResponse>(&url, &lookup.path, &lookup.auth, timeout)
-                .await
-                .map(|found| to_js(&found.sales))
+            let answer = client::get(&url, &lookup.path, &lookup.auth, timeout).await;
+            answer
+                .and_then(|json| sales_found(&json))
                 .map_err(|e| js_error(&e))
         })
     }
