@@ -10,7 +10,8 @@ use softpos::terminal::money::ConfirmAbove;
 use softpos::terminal::settlement::fold;
 use softpos::terminal::time::Timestamp;
 use softpos::terminal::{
-    Command, Completion, Config, Event, RecoveryKind, SignOffReason, Snapshot, State, Terminal,
+    Auth, Command, Completion, Config, Event, RecoveryKind, SignOffReason, Snapshot, State,
+    Terminal,
 };
 use softpos::ErrorCode;
 use support::*;
@@ -368,6 +369,41 @@ fn r7_a_voided_sale_cannot_be_refunded() {
     b.run(void(sale.trace_no)).unwrap();
     let e = b.run(refund(&sale.rrn.unwrap(), 100)).unwrap_err();
     assert_eq!(e.code, ErrorCode::AlreadyVoided);
+}
+
+#[test]
+fn r7_a_sales_lookup_needs_a_session_no_operation_in_flight_and_a_query_the_host_takes() {
+    let mut b = Bench::new();
+    let code = |b: &Bench, q: &str| b.terminal.sales_lookup(q).map(|_| ()).unwrap_err().code;
+    assert_eq!(code(&b, "1234"), ErrorCode::NotSignedIn);
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    assert_eq!(code(&b, "1234"), ErrorCode::NotSignedIn);
+    b.sign_in().unwrap();
+    let lookup = b.terminal.sales_lookup("000000000042").unwrap();
+    assert_eq!(lookup.path, "/v1/sales?q=000000000042");
+    assert!(matches!(lookup.auth, Auth::Session(_)));
+    assert_eq!(b.terminal.sales_lookup("").unwrap().path, "/v1/sales?q=");
+    // A card number typed into the search box is refused here and never sent.
+    assert_eq!(code(&b, CARD), ErrorCode::BadRequest);
+    assert_eq!(code(&b, "12 34"), ErrorCode::BadRequest);
+    // R2: not beside an operation in flight.
+    b.terminal
+        .begin(
+            Command::Sale {
+                amount: 100,
+                pan: CARD.into(),
+                expiry: EXPIRY.into(),
+            },
+            b.now,
+        )
+        .unwrap();
+    assert_eq!(code(&b, "1234"), ErrorCode::Busy);
+    b.drive().unwrap();
+    assert!(b.terminal.sales_lookup("1234").is_ok());
+    // It changes nothing in the terminal: nothing to store, nothing sent.
+    let sent = b.requests_sent();
+    assert!(b.terminal.take_writes().is_empty());
+    assert_eq!(b.requests_sent(), sent);
 }
 
 // ----- R8 ---------------------------------------------------------------------------------

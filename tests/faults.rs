@@ -152,6 +152,29 @@ async fn settle_balanced(t: &Terminal, approved: u32, amount: u64) -> JsValue {
 }
 
 #[wasm_bindgen_test]
+async fn r7_a_sales_lookup_without_an_answer_is_host_unreachable_and_changes_nothing() {
+    let t = signed_in(&fresh_terminal().await, "memory").await;
+    let rrn = text(&ok(t.sale(sale_req(1000))).await, "rrn");
+    fault("/v1/sales", "drop_answer", 1).await;
+    assert_eq!(
+        outcome(t.find_sales(rrn.clone())).await.err().as_deref(),
+        Some("HOST_UNREACHABLE")
+    );
+    // A proxy's bare 4xx is not the host's answer either.
+    fault_status("/v1/sales", 404).await;
+    assert_eq!(
+        outcome(t.find_sales(rrn.clone())).await.err().as_deref(),
+        Some("HOST_UNREACHABLE")
+    );
+    // A read: nothing to reverse, nothing held.
+    assert_eq!(t.pending_reversals(), 0);
+    assert_eq!(t.state(), "signed_in");
+    let found = ok(t.find_sales(rrn)).await;
+    assert_eq!(num(&found, "length"), 1.0);
+    settle_balanced(&t, 1, 1000).await;
+}
+
+#[wasm_bindgen_test]
 async fn r8_an_answer_lost_after_the_host_committed_is_reversed() {
     let t = signed_in(&fresh_terminal().await, "memory").await;
     fault("/v1/transactions", "drop_answer", 1).await;

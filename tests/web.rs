@@ -330,6 +330,45 @@ async fn r7_refund_by_rrn_up_to_the_original_amount() {
     assert_eq!(num(&t.totals(), "netAmount"), -1000.0);
 }
 
+/// The sales `findSales(q)` resolves with.
+async fn found(t: &Terminal, q: &str) -> Vec<JsValue> {
+    Array::from(&ok(t.find_sales(q.into())).await)
+        .iter()
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn r7_a_sale_is_found_by_its_last_4_and_its_rrn_and_refunded_from_there() {
+    let tid = &fresh_terminal().await;
+    let t = signed_in(tid, r#","storage":"memory""#).await;
+    let sale = ok(t.sale(sale_req("1000", CARD))).await;
+    let rrn = text(&sale, "rrn");
+    // The host's merchant is shared by every test terminal: pick ours out by its RRN.
+    let by_last4 = found(&t, &CARD[CARD.len() - 4..]).await;
+    let mine = by_last4
+        .iter()
+        .find(|s| text(s, "rrn") == rrn)
+        .expect("found by the card's last 4");
+    assert_eq!(text(mine, "maskedPan"), "621234******1232");
+    assert_eq!(text(mine, "terminalId"), *tid);
+    assert_eq!(num(mine, "traceNo"), num(&sale, "traceNo"));
+    assert_eq!(num(mine, "refundable"), 1000.0);
+    assert_eq!(get(mine, "voided").as_bool(), Some(false));
+    let by_rrn = found(&t, &rrn).await;
+    assert_eq!(by_rrn.len(), 1);
+    ok(t.refund(refund_req(&text(&by_rrn[0], "rrn"), 400))).await;
+    assert_eq!(num(&found(&t, &rrn).await[0], "refundable"), 600.0);
+
+    // A card number typed into the search box is refused and never sent.
+    assert_eq!(refused(t.find_sales(CARD.into())).await, "BAD_REQUEST");
+    // R2: not while an operation is in flight.
+    let in_flight = t.sale(sale_req("100", CARD));
+    assert_eq!(refused(t.find_sales(String::new())).await, "BUSY");
+    ok(in_flight).await;
+    ok(t.sign_off(json(r#"{"settle":false}"#))).await;
+    assert_eq!(refused(t.find_sales(rrn)).await, "NOT_SIGNED_IN");
+}
+
 #[wasm_bindgen_test]
 async fn r8_a_lost_answer_is_reversed_before_the_next_operation() {
     let t = signed_in(

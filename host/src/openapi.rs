@@ -32,6 +32,7 @@ impl utoipa::Modify for BearerAuth {
         api::transactions,
         api::reversals,
         api::current_batch,
+        api::sales,
         api::settlements,
         api::upload,
         api::sign_off,
@@ -158,6 +159,20 @@ mod tests {
         let amount = &kinds[0]["properties"]["amount"];
         assert_eq!(amount["minimum"], 1);
         assert_eq!(amount["maximum"], 99_999_999_999i64);
+    }
+
+    #[test]
+    fn r7_openapi_documents_the_sales_query_the_host_takes() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
+        let q = doc
+            .pointer("/paths/~1v1~1sales/get/parameters/0")
+            .expect("q");
+        assert_eq!(q["name"], "q");
+        assert_eq!(q["in"], "query");
+        assert_eq!(
+            q["schema"]["pattern"],
+            softpos::protocol::SALE_QUERY_PATTERN
+        );
     }
 
     #[test]

@@ -136,6 +136,45 @@ wire! {
         pub host_totals: BatchTotals,
     }
 
+    /// A sale a refund may name (R7), as `GET /v1/sales` finds it: approved, of the
+    /// session's merchant, from any of its terminals and batches of the last 30 days.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SaleFound {
+        /// Its retrieval reference number: what a refund names.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{12}$"))]
+        pub rrn: String,
+        /// Its trace number on its terminal.
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub trace_no: TraceNo,
+        /// The batch it was booked in.
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
+        /// The terminal that made it.
+        pub terminal_id: String,
+        /// First 6 and last 4 digits of the card.
+        pub masked_pan: String,
+        /// Minor units.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99_999_999_999_i64))]
+        pub amount: i64,
+        /// ISO 4217 code.
+        pub currency: String,
+        /// What is left to refund, minor units: the amount less the refunds so far; 0 when it
+        /// was refunded in full or voided.
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99_999_999_999_i64))]
+        pub refundable: i64,
+        /// When the host booked it (RFC 3339).
+        pub at: String,
+        /// Voided: it cannot be refunded (R6, R7).
+        pub voided: bool,
+    }
+
+    /// Answer to `GET /v1/sales`: newest first, at most 20.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SalesResponse {
+        /// The sales found.
+        pub sales: Vec<SaleFound>,
+    }
+
     /// Answer to `POST /v1/settlements`.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct SettlementResponse {

@@ -126,6 +126,41 @@ mod tests {
         );
     }
 
+    #[test]
+    fn r7_a_sales_query_is_an_rrn_a_trace_number_or_the_last_4() {
+        assert_eq!(SaleQuery::parse(""), Ok(SaleQuery::Newest));
+        assert_eq!(
+            SaleQuery::parse("000000000042"),
+            Ok(SaleQuery::Rrn("000000000042".into()))
+        );
+        assert_eq!(
+            SaleQuery::parse("0042"),
+            Ok(SaleQuery::Digits {
+                trace_no: 42,
+                last4: Some("0042".into())
+            })
+        );
+        assert_eq!(
+            SaleQuery::parse("123456"),
+            Ok(SaleQuery::Digits {
+                trace_no: 123_456,
+                last4: None
+            })
+        );
+        for bad in [
+            "1234567",
+            "12345678901",
+            "4111111111111111",
+            " 12",
+            "12a",
+            "１２",
+        ] {
+            let e = SaleQuery::parse(bad).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::BadRequest, "{bad:?}");
+            assert!(!e.message.contains(bad), "{}", e.message);
+        }
+    }
+
     /// `as_str` reads a variant's name by its place; serde names it by its attribute.
     #[test]
     fn every_wire_enum_names_its_variants_as_serde_does() {

@@ -222,3 +222,50 @@ impl Declared for OriginalRef {
         Ts::new().push("export type OriginalRef = { traceNo: number } | { rrn: string };");
 }
 crate::protocol::shape::typescript_section!(OriginalRef);
+
+/// What `GET /v1/sales?q=` looks for (R7): the search box's text, read the same way by the
+/// host and by the terminal, so that the terminal refuses what the host would before
+/// anything is sent (a card number typed into the box never leaves in a URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaleQuery {
+    /// Empty: the newest sales.
+    Newest,
+    /// 12 digits: the sale with this RRN.
+    Rrn(String),
+    /// 1 to 6 digits: the sales with this trace number; 4 digits also match the card's last 4.
+    Digits {
+        /// The digits as a number (`"0042"` is trace 42).
+        trace_no: u32,
+        /// The digits themselves when there are 4 of them.
+        last4: Option<String>,
+    },
+}
+
+/// The JSON Schema pattern of `q`: what [`SaleQuery::parse`] takes.
+pub const SALE_QUERY_PATTERN: &str = "^([0-9]{1,6}|[0-9]{12})?$";
+
+impl SaleQuery {
+    /// Reads `q`; anything but ASCII digits of length 0, 1 to 6 or 12 is `BAD_REQUEST`. The
+    /// message never repeats `q`: it may be a card number.
+    pub fn parse(q: &str) -> Result<SaleQuery, crate::error::Error> {
+        let refused = || {
+            crate::error::Error::with_detail(
+                crate::error::ErrorCode::BadRequest,
+                "search by an RRN (12 digits), a trace number (1 to 6 digits) \
+                 or the card's last 4 digits",
+            )
+        };
+        if !q.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refused());
+        }
+        match q.len() {
+            0 => Ok(SaleQuery::Newest),
+            12 => Ok(SaleQuery::Rrn(q.to_owned())),
+            1..=6 => Ok(SaleQuery::Digits {
+                trace_no: q.parse().map_err(|_| refused())?,
+                last4: (q.len() == 4).then(|| q.to_owned()),
+            }),
+            _ => Err(refused()),
+        }
+    }
+}

@@ -36,6 +36,7 @@
 //! | `session.rs` | R1, R13, R17: activation, sign-in, sign-off, the idle timer |
 //! | `resume.rs` | R14: the session a reload of the same tab resumes |
 //! | `housekeeping.rs` | R8, R11, R14: reversals, a settlement cut off, reconciliation |
+//! | `lookup.rs` | R7: the lookup of the sales a refund may name, beside the operations |
 //! | `tx.rs` | R5–R8, R18: sale, void, refund, and a lost answer's reversal |
 //! | `settle.rs` | R6, R10–R12: settlement and batch upload |
 
@@ -50,6 +51,7 @@ pub mod words;
 mod call;
 mod command;
 mod housekeeping;
+mod lookup;
 mod persist;
 mod phase;
 mod plan;
@@ -62,6 +64,7 @@ mod tx;
 pub use call::{Auth, Call, Outgoing, Reply, Step};
 pub use command::{Command, Config, State, DEFAULT_MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES};
 pub use housekeeping::REVERSAL_TRIES;
+pub use lookup::SalesLookup;
 pub use persist::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
     SettledRange, Snapshot, Write, SNAPSHOT_VERSION,

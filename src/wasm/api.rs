@@ -4,9 +4,12 @@
 //! Thin by design: each method converts its arguments, hands a command to the driver
 //! (src/wasm/driver.rs) and converts the result or the error; every rule is the terminal's.
 
+use super::client;
 use super::codec::{self, field as read_field, ToJs};
 use super::driver::{schedule_idle, start, Inner};
-use super::js::{amount_field, completion_to_js, field, js_error, state_name, string_field, to_js};
+use super::js::{
+    amount_field, camelize, completion_to_js, field, js_error, state_name, string_field, to_js,
+};
 use super::scope::now;
 use super::storage::Storage;
 use super::tab_lock;
@@ -73,6 +76,18 @@ fn refuse_unknown_keys(config: &JsValue) -> Result<(), Error> {
 
 fn bad_request(detail: impl std::fmt::Display) -> Error {
     Error::with_detail(ErrorCode::BadRequest, detail)
+}
+
+/// The sales of a `GET /v1/sales` answer as the JS API hands them out, camelCase
+/// (`SaleFound[]`): passed on as the browser parsed them rather than read into Rust and
+/// written out again, which would cost the shipped module its codec of them. An answer
+/// without a list of sales is as good as none.
+fn sales_found(answer: &JsValue) -> Result<JsValue, Error> {
+    let sales = field(answer, "sales");
+    if !Array::is_array(&sales) {
+        return Err(ErrorCode::HostUnreachable.into());
+    }
+    Ok(camelize(sales))
 }
 
 /// The contract's message for an error code in a language (`"zh-CN"` or `"en"`), e.g.
@@ -312,6 +327,28 @@ impl Terminal {
             })
         })();
         self.run(command)
+    }
+
+    /// The sales a refund may name (R7), from the host: any terminal and batch of the
+    /// merchant, the last 30 days; by RRN (12 digits), trace number (1 to 6 digits) or the
+    /// card's last 4 digits, the newest with `""`. Newest first, at most 20. A read beside
+    /// the operations: refused with `BUSY` while one is in flight, and it holds nothing.
+    #[wasm_bindgen(js_name = findSales, unchecked_return_type = "Promise<SaleFound[]>")]
+    pub fn find_sales(&self, q: String) -> Promise {
+        let (lookup, url, timeout) = {
+            let i = self.inner.borrow();
+            (i.machine.sales_lookup(&q), i.host_url.clone(), i.timeout_ms)
+        };
+        let lookup = match lookup {
+            Ok(lookup) => lookup,
+            Err(e) => return Promise::reject(&js_error(&e)),
+        };
+        future_to_promise(async move {
+            let answer = client::get(&url, &lookup.path, &lookup.auth, timeout).await;
+            answer
+                .and_then(|json| sales_found(&json))
+                .map_err(|e| js_error(&e))
+        })
     }
 
     /// The open batch's totals (R10).

@@ -44,7 +44,7 @@ pub(crate) fn to_js<T: ToJs + ?Sized>(value: &T) -> JsValue {
 }
 
 /// The wire's snake_case keys as camelCase, all the way down.
-fn camelize(v: JsValue) -> JsValue {
+pub(crate) fn camelize(v: JsValue) -> JsValue {
     if Array::is_array(&v) {
         return Array::from(&v)
             .iter()

@@ -150,6 +150,7 @@ for (const locale of ["zh-CN", "en"]) {
     await tid(page, "charge").click();
     await tid(page, "result").waitFor();
     const trace = Number(await tid(page, "trace").textContent());
+    const rrn = await tid(page, "rrn").textContent();
     await tid(page, "tab-journal").click();
     await tid(page, `void-${trace}`).click();
     await tid(page, "void-supervisor").fill("not-the-password");
@@ -175,6 +176,27 @@ for (const locale of ["zh-CN", "en"]) {
     await tid(page, "result").waitFor();
     assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
     assert.equal(minor(await tid(page, "result").locator(".sp-big").textContent()), 100);
+
+    // Settled, the sale is history: the refund tab finds it on the host by its RRN (the card's
+    // last four would list this merchant's other counters' sales too), with what is left.
+    await tid(page, "settle").click();
+    await tid(page, "slip").waitFor();
+    await tid(page, "tab-refund").click();
+    await tid(page, "find-query").fill(rrn);
+    await tid(page, "find").click();
+    const earlier = tid(page, "found-history");
+    await earlier.waitFor();
+    assert.equal(await tid(page, "found-local").locator('[data-action="pick"]').count(), 0, "the new batch is empty");
+    const picks = earlier.locator('[data-action="pick"]');
+    assert.equal(await picks.count(), 1, "the sale, with something left to refund");
+    assert.ok((await picks.first().textContent()).includes(locale === "en" ? "Refundable ¥14.00" : "可退金额 ¥14.00"));
+    await picks.first().click();
+    await keypad(page, 1400);
+    await tid(page, "refund-supervisor").fill(host.supervisorPassword);
+    await tid(page, "refund-submit").click();
+    await tid(page, "result").waitFor();
+    assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
+    await shot(page, `cashier-${locale}-06-refund-of-history`);
     await first.close();
   });
 

@@ -158,8 +158,11 @@ async function day(locale, viewport, terminal) {
   await tid(page, "totals").waitFor();
   await at("totals", { photo: false });
   await tid(page, "tab-refund").click();
-  await tid(page, "refund-submit").waitFor();
+  await tid(page, "find-query").waitFor();
   await at("refund");
+  await tid(page, "found-local").locator('[data-action="pick"]').first().click();
+  await tid(page, "refund-submit").waitFor();
+  await at("refund-picked", { photo: false });
 
   // The browser closed without signing off: the next page raises the banner.
   await page.close();

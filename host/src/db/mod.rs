@@ -16,6 +16,7 @@ mod columns;
 mod cutoff;
 mod fresh;
 mod postgres;
+mod sales;
 mod sessions;
 mod sqlite;
 mod terminals;
@@ -29,6 +30,7 @@ pub use columns::{
     bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
 pub use fresh::{Checked, Fresh};
+pub use sales::SaleRow;
 pub use terminals::{TerminalRef, TerminalRow};
 pub use transactions::NewTransaction;
 pub use writer::Tx;

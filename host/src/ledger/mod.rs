@@ -1,8 +1,8 @@
 //! The host's side of the terminal rules (docs/rules.md), one room each: sign-in and sessions
 //! (R12, R16: `session`, `operator`), sales (R5: `sale`), voids and refunds (R6, R7:
-//! `void_refund`), reversals (R8: `reversal`), settlement and batch upload (R10, R11:
-//! `settlement`), the cut-off (R15: `cutoff`) and the operator's commands (`admin`). The SQL
-//! is in `crate::db`; here are only the rules.
+//! `void_refund`), the sales a refund may name (R7: `lookup`), reversals (R8: `reversal`),
+//! settlement and batch upload (R10, R11: `settlement`), the cut-off (R15: `cutoff`) and the
+//! operator's commands (`admin`). The SQL is in `crate::db`; here are only the rules.
 //!
 //! Every request's effects and its stored answer commit in one database transaction, so a
 //! crash never leaves half a sale, and a retry finds either nothing or the whole answer (R9).
@@ -12,6 +12,7 @@
 
 mod admin;
 mod cutoff;
+mod lookup;
 mod operator;
 mod reversal;
 mod sale;

@@ -14,7 +14,7 @@ use softpos::terminal::time::Timestamp;
 use softpos::ErrorCode;
 
 /// R7.
-const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+pub(super) const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// The supervisor: only operator 00 authorises a void or refund.
 const SUPERVISOR: &str = "00";

@@ -4,7 +4,11 @@
 //! a sale, in minor units.
 
 use super::render::{esc, keypad_amount, render, View};
-use super::text::T;
+use super::text::{error_text, T};
+use crate::wasm::client;
+use crate::wasm::js::{field, string_field};
+use js_sys::Array;
+use wasm_bindgen::JsValue;
 use super::{Found, Sold, Ui};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{EntryKind, EntryStatus};
@@ -58,21 +62,81 @@ pub(super) fn local_sales(journal: &Journal, query: &str) -> Vec<Sold> {
         .collect()
 }
 
-/// A search of the refund tab: the journal's matches show at once.
+/// A search of the refund tab: the journal's matches show at once, the host's history (the
+/// merchant's earlier sales, R7) when it answers.
 pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
-    {
+    let query = query.trim().to_owned();
+    let lookup = {
         let mut u = ui.borrow_mut();
         u.found = Some(Found {
-            query: query.trim().to_owned(),
+            query: query.clone(),
             history: None,
         });
         u.notice = None;
-    }
+        let term = u.term.try_borrow().ok();
+        term.map(|t| {
+            (
+                t.machine.sales_lookup(&query),
+                t.host_url.clone(),
+                t.timeout_ms,
+                t.machine.config().terminal_id.clone(),
+                t.machine.journal().batch_no(),
+            )
+        })
+    };
     render(ui);
     super::keys::focus_first(
         ui,
         &["[data-action=\"pick\"]", "[data-testid=\"find-query\"]"],
     );
+    let Some((lookup, url, timeout, terminal, batch)) = lookup else {
+        return;
+    };
+    let ui = ui.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let history = match lookup {
+            Ok(l) => client::get(&url, &l.path, &l.auth, timeout).await,
+            Err(e) => Err(e),
+        };
+        {
+            let mut u = ui.borrow_mut();
+            let locale = u.locale;
+            let Some(found) = u.found.as_mut().filter(|f| f.query == query) else {
+                // Another search (or none) since: this answer is stale.
+                return;
+            };
+            found.history = Some(
+                history
+                    .map(|json| earlier_sales(&json, &terminal, batch))
+                    .map_err(|e| error_text(locale, &e)),
+            );
+        }
+        render(&ui);
+    });
+}
+
+/// The host's answer as sales a refund may still name, without the open batch's own (listed
+/// from the journal above them).
+fn earlier_sales(answer: &JsValue, terminal: &str, open_batch: u32) -> Vec<Sold> {
+    let sales = field(answer, "sales");
+    let number = |v: &JsValue, k: &str| field(v, k).as_f64().unwrap_or(0.0) as i64;
+    Array::from(&sales)
+        .iter()
+        .filter(|s| {
+            let ours = string_field(s, "terminal_id").as_deref() == Some(terminal)
+                && number(s, "batch_no") == i64::from(open_batch);
+            !ours && number(s, "refundable") > 0 && field(s, "voided").as_bool() != Some(true)
+        })
+        .map(|s| Sold {
+            rrn: string_field(&s, "rrn").unwrap_or_default(),
+            trace_no: u32::try_from(number(&s, "trace_no")).unwrap_or(0),
+            batch_no: u32::try_from(number(&s, "batch_no")).unwrap_or(0),
+            amount: number(&s, "amount"),
+            refundable: Some(number(&s, "refundable")),
+            masked_pan: string_field(&s, "masked_pan").unwrap_or_default(),
+            at: string_field(&s, "at").unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Picking a sale (`l<trace>` from the journal, `h<index>` from the host's history), or
