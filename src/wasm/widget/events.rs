@@ -193,9 +193,7 @@ fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
 
 /// Above this many minor units a sale asks the operator to confirm its amount.
 fn confirm_above(u: &Ui) -> i64 {
-    u.term
-        .try_borrow()
-        .map_or(0, |t| t.machine.confirm_above())
+    u.term.try_borrow().map_or(0, |t| t.machine.confirm_above())
 }
 
 fn confirm_held(ui: &Rc<RefCell<Ui>>) {

@@ -146,8 +146,10 @@ fn start_over(ui: &Rc<RefCell<Ui>>) {
 /// One key of the keypad, typed or clicked: the amount is updated in place (no re-render, so
 /// the card fields keep what is typed in them).
 pub(super) fn keypad(ui: &Rc<RefCell<Ui>>, key: &str) {
-    let (text, root) = {
+    let (text, root, answered) = {
         let mut u = ui.borrow_mut();
+        // The next customer's first key puts the last answer away.
+        let answered = u.result.take().is_some() | u.slip.take().is_some();
         match key {
             "⌫" => {
                 u.digits.pop();
@@ -166,8 +168,16 @@ pub(super) fn keypad(ui: &Rc<RefCell<Ui>>, key: &str) {
             .ok()
             .and_then(|t| t.machine.currency())
             .unwrap_or(Currency::Cny);
-        (currency.format(keypad_amount(&u)), u.root.clone())
+        (currency.format(keypad_amount(&u)), u.root.clone(), answered)
     };
+    if answered {
+        // Taken out of the page rather than re-rendered: the card fields keep what is typed.
+        for selector in ["[data-testid=\"result\"]", "[data-testid=\"slip\"]"] {
+            if let Ok(Some(el)) = root.query_selector(selector) {
+                el.remove();
+            }
+        }
+    }
     for selector in [".sp-amount", "[data-charge]"] {
         if let Ok(Some(el)) = root.query_selector(selector) {
             el.set_text_content(Some(&text));

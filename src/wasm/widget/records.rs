@@ -36,18 +36,14 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
         let _ = write!(h, "<p>{}</p></section>", v.t(T::empty_journal));
         return h;
     }
-    let _ = write!(
-        h,
-        "<table class=\"sp-table\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><td></td></tr></thead><tbody>",
-        v.t(T::trace),
-        v.t(T::kind),
-        v.t(T::amount),
-        v.t(T::status),
-        v.t(T::rrn)
-    );
-    // Each line's trace and RRN carry their names for a phone, where the lines are cards
+    h.push_str(r#"<table class="sp-table"><thead><tr>"#);
+    for head in [T::trace, T::kind, T::amount, T::status, T::rrn, T::time] {
+        let _ = write!(h, "<th>{}</th>", v.t(head));
+    }
+    h.push_str("<td></td></tr></thead><tbody>");
+    // Each line's trace, time and RRN carry their names for a phone, where the lines are cards
     // without the column heads (softpos.css).
-    let (trace, rrn) = (v.t(T::trace), v.t(T::rrn));
+    let (trace, time, rrn) = (v.t(T::trace), v.t(T::time), v.t(T::rrn));
     for e in journal.entries() {
         let status = journal.current_status(e);
         // A reversal the host answered by keeping the transaction (R8, dependents).
@@ -58,38 +54,42 @@ pub(super) fn journal_html(v: &View, machine: &Machine) -> String {
         };
         let _ = write!(
             h,
-            r#"<tr data-trace="{}"><td data-l="{trace}">{:06}</td><td>{}</td><td>{}</td><td>{}</td><td data-l="{rrn}">{}</td><td>"#,
+            r#"<tr data-trace="{}"><td data-l="{trace}">{:06}</td><td>{}</td><td>{}</td><td>{}</td><td data-l="{rrn}">{}</td><td data-l="{time}" data-testid="at-{}">{}</td><td>"#,
             e.trace_no.get(),
             e.trace_no.get(),
             kind_label(v, e.kind),
             v.money(e.amount),
             status_text,
-            esc(e.rrn.as_deref().unwrap_or(""))
+            esc(e.rrn.as_deref().unwrap_or("")),
+            e.trace_no.get(),
+            esc(&v.local_time(&e.at))
         );
         if e.kind == EntryKind::Sale && status == EntryStatus::Approved {
-            if v.ui.void_trace == Some(e.trace_no.get()) {
-                let _ = write!(
-                    h,
-                    r#"<form data-action="void" data-arg="{}" class="sp-inline"><label>{} <input name="supervisor" type="password" required data-testid="void-supervisor"></label><button class="sp-danger" data-testid="void-confirm">{}</button><button type="button" data-action="cancel-void">{}</button></form>"#,
-                    e.trace_no.get(),
-                    v.t(T::supervisor_password),
-                    v.t(T::confirm),
-                    v.t(T::cancel)
-                );
-            } else {
-                let _ = write!(
-                    h,
-                    r#"<button type="button" data-action="ask-void" data-arg="{}" data-testid="void-{}">{}</button>"#,
-                    e.trace_no.get(),
-                    e.trace_no.get(),
-                    v.t(T::void)
-                );
-            }
+            void_cell(v, e.trace_no.get(), &mut h);
         }
         h.push_str("</td></tr>");
     }
     h.push_str("</tbody></table></section>");
     h
+}
+
+/// An approved sale's void: its button, or the supervisor's password once asked (R6).
+fn void_cell(v: &View, trace_no: u32, h: &mut String) {
+    if v.ui.void_trace == Some(trace_no) {
+        let _ = write!(
+            h,
+            r#"<form data-action="void" data-arg="{trace_no}" class="sp-inline"><label>{} <input name="supervisor" type="password" required data-testid="void-supervisor"></label><button class="sp-danger" data-testid="void-confirm">{}</button><button type="button" data-action="cancel-void">{}</button></form>"#,
+            v.t(T::supervisor_password),
+            v.t(T::confirm),
+            v.t(T::cancel)
+        );
+    } else {
+        let _ = write!(
+            h,
+            r#"<button type="button" data-action="ask-void" data-arg="{trace_no}" data-testid="void-{trace_no}">{}</button>"#,
+            v.t(T::void)
+        );
+    }
 }
 
 pub(super) fn totals_table(v: &View, t: &BatchTotals, h: &mut String) {

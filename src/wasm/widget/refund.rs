@@ -5,18 +5,18 @@
 
 use super::render::{esc, keypad_amount, render, View};
 use super::text::{error_text, T};
-use crate::wasm::client;
-use crate::wasm::js::{field, string_field};
-use js_sys::Array;
-use wasm_bindgen::JsValue;
 use super::{Found, Sold, Ui};
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{EntryKind, EntryStatus};
 use crate::terminal::journal::Journal;
 use crate::terminal::Command;
+use crate::wasm::client;
+use crate::wasm::js::{field, string_field};
+use js_sys::Array;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use wasm_bindgen::JsValue;
 
 /// What a query asks for: every sale (empty), one RRN (12 digits), or a trace number or the
 /// card's last four digits (up to 6 digits). Anything else matches nothing.

@@ -73,6 +73,7 @@ texts! {
     approved => "交易成功", "Approved";
     declined => "交易拒绝", "Declined";
     trace => "流水号", "Trace";
+    time => "时间", "Time";
     batch => "批次", "Batch";
     rrn => "参考号", "RRN";
     auth_code => "授权码", "Auth code";
