@@ -147,12 +147,17 @@ fn signed_in(u: &mut Ui, r: &SignInResult) {
 
 fn transaction(u: &mut Ui, r: TxResult) -> Option<JsValue> {
     let approved = r.status == TxStatus::Approved;
-    u.notice = Notice::news(format!(
-        "{} {} {}",
-        tr(u.locale, if approved { T::approved } else { T::declined }),
-        r.response_code,
-        response_text(u.locale, &r.response_code)
-    ));
+    // Approved needs no reason; a decline says why, from the terminal's own table.
+    u.notice = Notice::news(if approved {
+        format!("{} {}", tr(u.locale, T::approved), r.response_code)
+    } else {
+        format!(
+            "{} {} {}",
+            tr(u.locale, T::declined),
+            r.response_code,
+            response_text(u.locale, &r.response_code)
+        )
+    });
     u.void_trace = None;
     let dispatch = matches!(u.mode, Mode::Checkout { .. }).then(|| to_js(&r));
     u.result = Some(r);
