@@ -3,7 +3,9 @@
 // customer's money, each refusal names what was wrong, and a whole sale works by keyboard.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHost, launch, openPage, shot, keypad, hostTotals, terminalKey, CARD, DECLINED_CARD, EXPIRY } from "./lib.mjs";
+import {
+  startHost, launch, openPage, shot, keypad, hostTotals, terminalKey, axeCheck, CARD, DECLINED_CARD, EXPIRY,
+} from "./lib.mjs";
 
 /** The simulator keeps this card's answer back until a reversal overtakes it (R8). */
 const HELD_BACK_CARD = "4000000000003220";
@@ -83,6 +85,7 @@ for (const locale of ["zh-CN", "en"]) {
     await tid(page, "charge").click();
     await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
     assert.equal(await tid(page, "error").textContent(), text.lostSale);
+    await axeCheck(page, `${locale} sale lost`);
     assert.equal(minor(await tid(page, "amount").textContent()), 0, "the amount is empty again");
     assert.equal(await tid(page, "pan").inputValue(), "", "the card is gone");
     await shot(page, `cashier-${locale}-01-lost`);
@@ -103,6 +106,7 @@ for (const locale of ["zh-CN", "en"]) {
     assert.equal(minor(await tid(page, "confirm-figures").textContent()), 20006800);
     if (locale === "zh-CN") assert.equal(await tid(page, "confirm-words").textContent(), "贰拾万零陆拾捌元整");
     await shot(page, `cashier-${locale}-02-confirm`);
+    await axeCheck(page, `${locale} confirm the amount`);
     await tid(page, "cancel-held").click();
     assert.equal(minor(await tid(page, "amount").textContent()), 0, "cancelled: nothing kept");
     await keypad(page, 20006800);
@@ -168,6 +172,7 @@ for (const locale of ["zh-CN", "en"]) {
     await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent);
     assert.equal(await tid(page, "error").textContent(), text.enterSupervisor);
     await shot(page, `cashier-${locale}-03-refund-refused`);
+    await axeCheck(page, `${locale} refund refused`);
     // The refund, with the password: the picked sale stayed, the amount is keyed again.
     await tid(page, "picked").waitFor();
     await keypad(page, 100);
@@ -197,6 +202,10 @@ for (const locale of ["zh-CN", "en"]) {
     await tid(page, "result").waitFor();
     assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
     await shot(page, `cashier-${locale}-06-refund-of-history`);
+    await tid(page, "tab-refund").click();
+    await tid(page, "find").click();
+    await tid(page, "found-history").waitFor();
+    await axeCheck(page, `${locale} refund lists`);
     await first.close();
   });
 
@@ -232,6 +241,13 @@ for (const locale of ["zh-CN", "en"]) {
     await tid(page, "result").waitFor();
     assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
     assert.equal(minor(await tid(page, "result").locator(".sp-big").textContent()), 1234);
+    // The journal shows the sale at the host's wall clock (the demo host runs UTC+8), not UTC.
+    const [entry] = await page.evaluate(() => document.querySelector("softpos-terminal").terminal.journal());
+    const local = new Date(Date.parse(entry.at) + 8 * 3600e3).toISOString();
+    await tid(page, "tab-journal").click();
+    assert.equal(await tid(page, `at-${entry.traceNo}`).textContent(), `${local.slice(0, 10)} ${local.slice(11, 19)}`);
+    await tid(page, "tab-sale").click();
+    await tid(page, "amount").focus();
     // Back on the amount, not on settle or sign-off; Esc clears what is typed.
     await page.waitForFunction(() => document.activeElement?.dataset.testid === "amount");
     await page.keyboard.type("99");
@@ -278,6 +294,7 @@ test("r8 a stopped host: each failure says whether the customer was charged (zh-
     await page.waitForFunction((t) => document.querySelector('[data-testid="error"]')?.textContent.startsWith(t), text.stillPending);
     assert.match(await tid(page, "error").textContent(), /1\)$/, locale);
     await shot(page, `cashier-${locale}-05-reversal-pending`);
+    await axeCheck(page, `${locale} reversal pending`);
     // A sign-in is the first thing a terminal sends: nothing reached the host.
     await tid(other, "operator").fill("01");
     await tid(other, "password").fill(own.operatorPassword);
