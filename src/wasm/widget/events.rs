@@ -181,7 +181,10 @@ fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
         let amount = *amount;
         if action == "sale" && amount > confirm_above(&ui.borrow()) {
             if let Ok(command) = command {
-                ui.borrow_mut().held = Some(Held { amount, command });
+                let mut u = ui.borrow_mut();
+                u.held = Some(Held { amount, command });
+                // The last customer's news is not this one's.
+                u.notice = None;
             }
             render(ui);
             return super::keys::focus_first(ui, &["[data-action=\"confirm-held\"]"]);
