@@ -831,26 +831,7 @@ fn r12_r14_a_resumed_session_the_host_ended_signs_the_terminal_off() {
 fn r14_r18_a_reload_with_a_sale_in_flight_resumes_and_reverses_it_first() {
     let mut b = Bench::signed_in();
     b.sale(1000).unwrap();
-    b.terminal
-        .begin(
-            Command::Sale {
-                amount: 700,
-                pan: CARD.into(),
-                expiry: EXPIRY.into(),
-            },
-            b.now,
-        )
-        .unwrap();
-    let mut n = 0;
-    let step = b.terminal.step(b.now, &mut || {
-        n += 1;
-        softpos::ids::RequestId::parse(&format!("00000000-0000-4000-9000-{n:012x}")).unwrap()
-    });
-    b.store.apply(b.terminal.take_writes());
-    let softpos::terminal::Step::Send(out) = step else {
-        panic!("expected a request")
-    };
-    b.host.handle(&out);
+    b.sale_sent_then_page_died(700);
     assert!(b.reload_tab().unwrap(), "resumed with a reversal queued");
     assert_eq!(b.terminal.state(), State::SignedIn);
     assert_eq!(b.terminal.pending_reversals(), 1);
@@ -994,26 +975,7 @@ fn r18_a_reload_mid_transaction_turns_it_into_a_queued_reversal() {
     let mut b = Bench::signed_in();
     b.sale(1000).unwrap();
     // The request leaves, then the page dies before the answer.
-    b.terminal
-        .begin(
-            Command::Sale {
-                amount: 700,
-                pan: CARD.into(),
-                expiry: EXPIRY.into(),
-            },
-            b.now,
-        )
-        .unwrap();
-    let mut n = 0;
-    let step = b.terminal.step(b.now, &mut || {
-        n += 1;
-        softpos::ids::RequestId::parse(&format!("00000000-0000-4000-9000-{n:012x}")).unwrap()
-    });
-    b.store.apply(b.terminal.take_writes());
-    let softpos::terminal::Step::Send(out) = step else {
-        panic!("expected a request")
-    };
-    b.host.handle(&out);
+    b.sale_sent_then_page_died(700);
     b.reload().unwrap();
     assert_eq!(b.terminal.pending_reversals(), 1);
     assert_eq!(b.terminal.journal().len(), 2);

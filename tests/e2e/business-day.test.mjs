@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHost, launch, openPage, shot, keypad, terminalKey, hostTotals, CARD, DECLINED_CARD, EXPIRY,
+  sale, signIn, minor, tid, startHost, launch, openPage, shot, keypad, terminalKey, hostTotals, CARD, DECLINED_CARD, EXPIRY,
 } from "./lib.mjs";
 
 let host;
@@ -19,30 +19,6 @@ after(async () => {
   await host?.stop();
 });
 
-const minor = (text) => Number(text.replace(/[^0-9-]/g, ""));
-const tid = (page, id) => page.getByTestId(id);
-
-async function signIn(page) {
-  await tid(page, "operator").fill("01");
-  await tid(page, "password").fill(host.operatorPassword);
-  await tid(page, "sign-in").click();
-  await tid(page, "charge").waitFor();
-}
-
-async function sale(page, amount, card) {
-  await tid(page, "tab-sale").click();
-  await keypad(page, amount);
-  await tid(page, "pan").fill(card);
-  await tid(page, "expiry").fill(EXPIRY);
-  await tid(page, "charge").click();
-  const result = tid(page, "result");
-  await result.waitFor();
-  return {
-    status: await result.getAttribute("data-status"),
-    trace: Number(await tid(page, "trace").textContent()),
-    rrn: (await tid(page, "rrn").count()) ? await tid(page, "rrn").textContent() : null,
-  };
-}
 
 /** A whole day at the counter: activate, sign in, three sales (one declined), a void, a
  * partial refund, the totals against the host's, settle, sign off, then a refused sale. */
@@ -56,7 +32,7 @@ async function businessDay(locale, terminal, text) {
   await tid(page, "activate").click();
   await tid(page, "operator").waitFor();
   await step(2, "sign-in");
-  await signIn(page);
+  await signIn(page, host);
 
   const s1 = await sale(page, 1250, CARD);
   assert.equal(s1.status, "approved");
@@ -111,7 +87,7 @@ async function businessDay(locale, terminal, text) {
   await tid(page, "settle").click();
   await tid(page, "operator").waitFor();
   assert.equal(await tid(page, "error").textContent(), text.sessionExpired);
-  await signIn(page);
+  await signIn(page, host);
   await tid(page, "settle").click();
   await tid(page, "slip").waitFor();
   assert.equal(await tid(page, "slip").getAttribute("data-outcome"), "balanced");
@@ -153,7 +129,7 @@ test("closing the page mid-batch brings the recovery banner, which leads back to
   await tid(page, "activation-code").fill(host.codes["10000012"]);
   await tid(page, "activate").click();
   await tid(page, "operator").waitFor();
-  await signIn(page);
+  await signIn(page, host);
   await sale(page, 1000, CARD);
   await sale(page, 2500, CARD);
   await page.close();
@@ -163,7 +139,7 @@ test("closing the page mid-batch brings the recovery banner, which leads back to
   await banner.waitFor();
   assert.ok((await banner.textContent()).includes("上次营业未签退"));
   await shot(page, "recovery-01-banner");
-  await signIn(page);
+  await signIn(page, host);
   assert.equal(minor(await banner.locator('[data-testid="net-amount"]').textContent()), 3500);
   await shot(page, "recovery-02-review");
   await banner.locator('[data-action="settle"]').click();

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHost, launch, openPage, shot, keypad, hostTotals, terminalKey, axeCheck, CARD, DECLINED_CARD, EXPIRY,
+  signIn, minor, tid, startHost, launch, openPage, shot, keypad, hostTotals, terminalKey, axeCheck, CARD, DECLINED_CARD, EXPIRY,
 } from "./lib.mjs";
 
 /** The simulator keeps this card's answer back until a reversal overtakes it (R8). */
@@ -47,8 +47,6 @@ after(async () => {
   await host?.stop();
 });
 
-const tid = (page, id) => page.getByTestId(id);
-const minor = (text) => Number(text.replace(/[^0-9-]/g, ""));
 const focused = (page) => page.evaluate(() => document.activeElement?.dataset.testid ?? document.activeElement?.textContent);
 
 /** A counter page of `terminal`, activated and signed in. */
@@ -58,13 +56,6 @@ async function counter(context, h, locale, terminal, query = "") {
   await tid(page, "activate").click();
   await signIn(page, h);
   return page;
-}
-
-async function signIn(page, h) {
-  await tid(page, "operator").fill("01");
-  await tid(page, "password").fill(h.operatorPassword);
-  await tid(page, "sign-in").click();
-  await tid(page, "charge").waitFor();
 }
 
 async function card(page, pan) {

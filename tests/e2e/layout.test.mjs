@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHost, launch, openPage, keypad, axeViolations, wideElements, shotDocs, CARD, DECLINED_CARD, EXPIRY,
+  sale, signIn, tid, startHost, launch, openPage, keypad, axeViolations, wideElements, shotDocs, CARD, DECLINED_CARD, EXPIRY,
 } from "./lib.mjs";
 
 const PHONE = { width: 390, height: 844 };
@@ -30,7 +30,6 @@ after(async () => {
   await host?.stop();
 });
 
-const tid = (page, id) => page.getByTestId(id);
 
 /** What is wrong with the page as it stands: axe's serious and critical findings, and at
  * phone width anything wider than the screen or a badge or status broken over lines. */
@@ -67,22 +66,6 @@ function overlaps(page) {
       return b.left < lang.right && b.right > lang.left && b.top < lang.bottom && b.bottom > lang.top;
     }).map((el) => `nav.lang and "${el.textContent.trim()}"`);
   });
-}
-
-async function signIn(page) {
-  await tid(page, "operator").fill("01");
-  await tid(page, "password").fill(host.operatorPassword);
-  await tid(page, "sign-in").click();
-  await tid(page, "tab-sale").waitFor();
-}
-
-async function sale(page, amount, card) {
-  await tid(page, "tab-sale").click();
-  await keypad(page, amount);
-  await tid(page, "pan").fill(card);
-  await tid(page, "expiry").fill(EXPIRY);
-  await tid(page, "charge").click();
-  await tid(page, "result").waitFor();
 }
 
 /** The whole keypad is on screen, and not under the result. */
@@ -128,7 +111,7 @@ async function day(locale, viewport, terminal) {
   await tid(page, "activate").click();
   await tid(page, "operator").waitFor();
   await at("sign-in");
-  await signIn(page);
+  await signIn(page, host);
 
   await keypad(page, 6800);
   await tid(page, "pan").fill(CARD);
@@ -169,7 +152,7 @@ async function day(locale, viewport, terminal) {
   page = await openPage(context, url);
   await tid(page, "recovery").waitFor();
   await at("recovery-signed-off", { photo: false });
-  await signIn(page);
+  await signIn(page, host);
   await tid(page, "recovery").locator('[data-action="settle"]').waitFor();
   await at("recovery");
   await tid(page, "recovery").locator('[data-action="settle"]').click();

@@ -138,3 +138,34 @@ export function wideElements(page) {
     return wide.length > 8 ? [...wide.slice(0, 8), `and ${wide.length - 8} more`] : wide;
   });
 }
+
+/** An element of the widget by its `data-testid`. */
+export const tid = (page, id) => page.getByTestId(id);
+
+/** An amount as the widget shows it (`¥1,234.50`), in minor units. */
+export const minor = (text) => Number(text.replace(/[^0-9-]/g, ""));
+
+/** Signs operator 01 in with the host's password and waits for the sale tab. */
+export async function signIn(page, host) {
+  await tid(page, "operator").fill("01");
+  await tid(page, "password").fill(host.operatorPassword);
+  await tid(page, "sign-in").click();
+  await tid(page, "charge").waitFor();
+}
+
+/** A sale of `amount` minor units on the sale tab, keyed on the keypad; resolves with what the
+ * receipt says: its status, trace number and RRN. */
+export async function sale(page, amount, card = CARD) {
+  await tid(page, "tab-sale").click();
+  await keypad(page, amount);
+  await tid(page, "pan").fill(card);
+  await tid(page, "expiry").fill(EXPIRY);
+  await tid(page, "charge").click();
+  const result = tid(page, "result");
+  await result.waitFor();
+  return {
+    status: await result.getAttribute("data-status"),
+    trace: Number(await tid(page, "trace").textContent()),
+    rrn: (await tid(page, "rrn").count()) ? await tid(page, "rrn").textContent() : null,
+  };
+}

@@ -5,7 +5,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { startHost, launch, openPage, shot, keypad, CARD, EXPIRY, MERCHANT } from "./lib.mjs";
+import {
+  tid, startHost, launch, openPage, shot, keypad, CARD, EXPIRY, MERCHANT,
+} from "./lib.mjs";
 
 let host;
 let browser;
@@ -35,7 +37,6 @@ after(async () => {
   await host?.stop();
 });
 
-const tid = (page, id) => page.getByTestId(id);
 
 /** Opens the origin's IndexedDB database as a terminal makes it (version 1, two stores). */
 const OPEN_DB = `new Promise((res, rej) => {

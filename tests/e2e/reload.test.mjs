@@ -3,7 +3,9 @@
 // node --test tests/e2e/ (run by `make test` through scripts/test-e2e.sh).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHost, launch, openPage, shot, keypad, CARD, EXPIRY } from "./lib.mjs";
+import {
+  sale, signIn, minor, tid, startHost, launch, openPage, shot,
+} from "./lib.mjs";
 
 let host;
 let browser;
@@ -18,25 +20,6 @@ after(async () => {
   await host?.stop();
 });
 
-const minor = (text) => Number(text.replace(/[^0-9-]/g, ""));
-const tid = (page, id) => page.getByTestId(id);
-
-async function signIn(page) {
-  await tid(page, "operator").fill("01");
-  await tid(page, "password").fill(host.operatorPassword);
-  await tid(page, "sign-in").click();
-  await tid(page, "charge").waitFor();
-}
-
-async function sale(page, amount) {
-  await tid(page, "tab-sale").click();
-  await keypad(page, amount);
-  await tid(page, "pan").fill(CARD);
-  await tid(page, "expiry").fill(EXPIRY);
-  await tid(page, "charge").click();
-  await tid(page, "result").waitFor();
-  return tid(page, "result").getAttribute("data-status");
-}
 
 async function reloadKeepsTheSession(locale, terminal, notSignedOff) {
   const context = await browser.newContext({ locale });
@@ -45,8 +28,8 @@ async function reloadKeepsTheSession(locale, terminal, notSignedOff) {
   await tid(page, "activation-code").fill(host.codes[terminal]);
   await tid(page, "activate").click();
   await tid(page, "operator").waitFor();
-  await signIn(page);
-  assert.equal(await sale(page, 1250), "approved");
+  await signIn(page, host);
+  assert.equal((await sale(page, 1250)).status, "approved");
 
   // The same tab reloads: still signed in, no alarm, and the next sale goes through.
   await page.reload();
@@ -56,7 +39,7 @@ async function reloadKeepsTheSession(locale, terminal, notSignedOff) {
   assert.equal(await tid(page, "recovery").count(), 0, "a same-day reload is no alarm");
   assert.equal(await tid(page, "operator").count(), 0, "no sign-in asked for");
   await shot(page, `reload-${locale}-01-after-reload`);
-  assert.equal(await sale(page, 800), "approved");
+  assert.equal((await sale(page, 800)).status, "approved");
   await tid(page, "tab-totals").click();
   assert.equal(minor(await tid(page, "sale-amount").first().textContent()), 2050);
 
@@ -69,10 +52,10 @@ async function reloadKeepsTheSession(locale, terminal, notSignedOff) {
   await tid(page, "operator").waitFor();
   await shot(page, `reload-${locale}-02-new-tab`);
   // Its figures are the batch's as they are now: a sale after sign-in shows in the banner.
-  await signIn(page);
+  await signIn(page, host);
   const net = () => banner.locator('[data-testid="net-amount"]').textContent();
   assert.equal(minor(await net()), 2050);
-  assert.equal(await sale(page, 500), "approved");
+  assert.equal((await sale(page, 500)).status, "approved");
   assert.equal(minor(await net()), 2550, "the banner's figures are live");
   await shot(page, `reload-${locale}-03-live-banner`);
   assert.deepEqual(page.errors, []);

@@ -608,6 +608,31 @@ impl Bench {
         })
     }
 
+    /// Begins a sale of `amount` whose request reaches the host and whose answer the page never
+    /// reads: the page dies first (R18), so the terminal is left with the sale in flight.
+    pub fn sale_sent_then_page_died(&mut self, amount: i64) {
+        self.terminal
+            .begin(
+                Command::Sale {
+                    amount,
+                    pan: CARD.into(),
+                    expiry: EXPIRY.into(),
+                },
+                self.now,
+            )
+            .unwrap();
+        let mut n = 0;
+        let step = self.terminal.step(self.now, &mut || {
+            n += 1;
+            softpos::ids::RequestId::parse(&format!("00000000-0000-4000-9000-{n:012x}")).unwrap()
+        });
+        self.store.apply(self.terminal.take_writes());
+        let softpos::terminal::Step::Send(out) = step else {
+            panic!("expected a request")
+        };
+        self.host.handle(&out);
+    }
+
     /// Fails the next requests as listed (`None` = delivered normally).
     pub fn fault(&mut self, faults: &[Option<Fault>]) {
         self.faults.extend(faults.iter().copied());
