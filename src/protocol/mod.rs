@@ -75,7 +75,7 @@ redacted_debug! {
     ActivateRequest { merchant_id, terminal_id }
     ActivateResponse {}
     SignInRequest { operator }
-    SignInResponse { operator, business_date, batch_no, next_trace_no, currency, closed_batches }
+    SignInResponse { operator, business_date, batch_no, next_trace_no, currency, closed_batches, confirm_above }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::render::{esc, keypad_amount, render, View};
 use super::text::{error_text, T};
 use super::{Found, Sold, Ui};
 use crate::error::{Error, ErrorCode};
-use crate::protocol::{EntryKind, EntryStatus};
+use crate::protocol::{EntryKind, EntryStatus, SaleQuery};
 use crate::terminal::journal::Journal;
 use crate::terminal::Command;
 use crate::wasm::client;
@@ -18,23 +18,17 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
-/// What a query asks for: every sale (empty), one RRN (12 digits), or a trace number or the
-/// card's last four digits (up to 6 digits). Anything else matches nothing.
+/// Whether a sale matches a query, read as the host reads it ([`SaleQuery`]): every sale
+/// (empty), one RRN (12 digits), a trace number or the card's last four digits (up to 6
+/// digits). A query the host would refuse matches nothing here either.
 fn matches(query: &str, s: &Sold) -> bool {
-    let q = query.trim();
-    if q.is_empty() {
-        return true;
-    }
-    if !q.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    match q.len() {
-        12 => s.rrn == q,
-        1..=6 => {
-            q.parse::<u32>().is_ok_and(|t| t == s.trace_no)
-                || (q.len() == 4 && s.masked_pan.ends_with(q))
+    match SaleQuery::parse(query) {
+        Ok(SaleQuery::Newest) => true,
+        Ok(SaleQuery::Rrn(rrn)) => s.rrn == rrn,
+        Ok(SaleQuery::Digits { trace_no, last4 }) => {
+            trace_no == s.trace_no || last4.is_some_and(|l| s.masked_pan.ends_with(&l))
         }
-        _ => false,
+        Err(_) => false,
     }
 }
 
