@@ -70,7 +70,7 @@ class Peer:
                     break
                 try:
                     req = decode(body)
-                except ProfileError as e:
+                except (ProfileError, ValueError, KeyError, IndexError) as e:
                     self.journal.write("in", None, error=str(e), hex_len=len(body))
                     break
                 task = asyncio.create_task(self.exchange(req, writer, lock))
@@ -95,7 +95,7 @@ class Peer:
                 return
             msg = self._message(req, ans)
             data = frame(msg)
-        except (ProfileError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - whatever fails, the client gets an answer, not silence
             # A request the profile allows on the wire but not in its contents (field 48 of the
             # wrong length, say): answered 96, as an acquirer's front-end would.
             self.journal.write("error", req, error=str(e))

@@ -340,6 +340,11 @@ class Journal(PeerTest):
         self.assertEqual(lines[2]["fields"]["2"], "622202*********0128")
         self.assertEqual(lines[2]["fields"]["14"], "****")
 
+    def test_a_request_it_cannot_answer_gets_96(self) -> None:
+        bad = request("0500", {"11": "000102", "48": "123", "49": "156", "60": field60("00", BATCH, "201")})
+        ans = self.ask(bad)
+        self.assertEqual((ans.mti, ans.get(39), ans.get(11)), ("0510", "96", "000102"))
+
     def test_a_frame_the_profile_refuses_closes_the_connection(self) -> None:
         link = self.link()
         link.sock.sendall(b"\x00\x03abc")
