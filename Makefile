@@ -3,9 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-native test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg size mutants mutants-core mutants-host
+.PHONY: demo test test-native test-acquirer test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg size mutants mutants-core mutants-host
 
-test: lint test-native test-host-pg test-wasm size test-e2e test-fuzz test-api
+test: lint test-native test-acquirer test-host-pg test-wasm size test-e2e test-fuzz test-api
 
 # Builds everything and serves the counter and checkout pages with the host on SQLite.
 demo: toolchain
@@ -26,6 +26,12 @@ lint: tools
 
 test-native: toolchain
 	$(CARGO) test --workspace
+
+# The acquirer peer (tests/acquirer/, Python on pyiso8583 in target/acquirer-venv): its scenarios
+# over TCP, and the golden vectors in tests/acquirer/vectors.json decoded and re-encoded.
+test-acquirer:
+	scripts/tools.sh acquirer
+	PYTHONDONTWRITEBYTECODE=1 target/acquirer-venv/bin/python -m unittest discover -s tests/acquirer -v
 
 # The host's suite again, against a local PostgreSQL (installed and started if needed).
 test-host-pg: toolchain

@@ -5,6 +5,7 @@
 #   scripts/tools.sh browser   the above, plus Debian's Chromium and ChromeDriver
 #   scripts/tools.sh fuzz      nightly toolchain, cargo-fuzz
 #   scripts/tools.sh api       schemathesis in a venv under target/
+#   scripts/tools.sh acquirer  pyiso8583 for the acquirer peer (tests/acquirer/) in target/acquirer-venv
 #   scripts/tools.sh bench     the browser tools, plus twiggy (the size breakdown in BENCHMARKS.md)
 #   scripts/tools.sh mutants   cargo-mutants, pinned (make mutants)
 set -euo pipefail
@@ -54,6 +55,26 @@ need_api() {
   fi
 }
 
+need_acquirer() {
+  # A venv of its own, rebuilt only when missing or when the pinned requirements changed (the
+  # copy kept inside it is the stamp). Debian's python3 lacks the venv module until
+  # python3-venv is installed.
+  local venv=target/acquirer-venv req=tests/acquirer/requirements.txt
+  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$venv/requirements.txt"; then
+    return
+  fi
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "installing Debian's python3-venv"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq python3-venv >/dev/null
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r "$req"
+  cp "$req" "$venv/requirements.txt"
+}
+
 need_bench() {
   command -v twiggy >/dev/null || cargo install twiggy
 }
@@ -72,7 +93,8 @@ case "${1:-wasm}" in
   browser) need_wasm; need_browser ;;
   fuzz) need_fuzz ;;
   api) need_api ;;
+  acquirer) need_acquirer ;;
   bench) need_wasm; need_browser; need_bench ;;
   mutants) need_mutants ;;
-  *) echo "usage: $0 wasm|browser|fuzz|api|bench|mutants" >&2; exit 2 ;;
+  *) echo "usage: $0 wasm|browser|fuzz|api|acquirer|bench|mutants" >&2; exit 2 ;;
 esac
