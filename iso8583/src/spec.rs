@@ -109,7 +109,7 @@ impl FieldSpec {
     }
 }
 
-/// The UnionPay POS dialect's fields (docs/architecture.md, "The acquirer link"): every field the
+/// The UnionPay POS dialect's fields (docs/architecture.md, "The acquirer codec"): every field the
 /// messages of that dialect carry, and no other.
 const UNIONPAY: &[(u8, FieldSpec)] = &[
     (2, FieldSpec::n_left(Len::LlVar(19))),
