@@ -63,9 +63,10 @@ impl Spec {
                 }))?;
         let declared = frame_len(*prefix);
         if declared != body.len() {
+            let actual = body.len();
             return Err(frame_err(DecodeReason::LengthMismatch {
                 prefix: declared,
-                actual: body.len(),
+                actual,
             }));
         }
         let mut r = Reader {
@@ -74,26 +75,10 @@ impl Spec {
         };
         let tpdu = r.array::<5>()?;
         let header = r.array::<6>()?;
-        let mti = r.mti()?;
-        let bitmap = r.array::<8>()?;
-        if bitmap[0] & 0x80 != 0 {
-            return Err(frame_err(DecodeReason::SecondaryBitmap));
-        }
-        let present: Vec<u8> = (FIRST_FIELD..=LAST_FIELD)
-            .filter(|&n| has_bit(&bitmap, n))
-            .collect();
-        if let Some(&unknown) = present.iter().find(|&&n| self.field(n).is_none()) {
-            return Err(DecodeError {
-                field: Some(unknown),
-                reason: DecodeReason::UnknownField,
-            });
-        }
-        let mut message = Message::new(mti);
-        for field in present {
+        let mut message = Message::new(r.mti()?);
+        for (field, spec) in self.present(r.array::<8>()?)? {
             r.field = Some(field);
-            let spec = self.field(field).ok_or(r.err(DecodeReason::UnknownField))?;
-            let value = r.value(spec)?;
-            message.fields.insert(field, value);
+            message.fields.insert(field, r.value(spec)?);
         }
         if !r.rest.is_empty() {
             return Err(frame_err(DecodeReason::TrailingBytes(r.rest.len())));
@@ -103,6 +88,26 @@ impl Spec {
             header,
             message,
         })
+    }
+
+    /// The fields the bitmap announces with their layout, all checked before any is read so an
+    /// unknown one is named even when the bytes before it are bad.
+    fn present(&self, bitmap: [u8; 8]) -> Result<Vec<(u8, FieldSpec)>, DecodeError> {
+        if bitmap[0] & 0x80 != 0 {
+            return Err(DecodeError {
+                field: None,
+                reason: DecodeReason::SecondaryBitmap,
+            });
+        }
+        (FIRST_FIELD..=LAST_FIELD)
+            .filter(|&n| has_bit(&bitmap, n))
+            .map(|n| {
+                self.field(n).map(|spec| (n, spec)).ok_or(DecodeError {
+                    field: Some(n),
+                    reason: DecodeReason::UnknownField,
+                })
+            })
+            .collect()
     }
 }
 

@@ -92,6 +92,16 @@ impl<'a> Cursor<'a> {
         digits.parse().map_err(|_| self.err(reason))
     }
 
+    /// A number of `width` digits that fits `T` (every width used here fits its type).
+    fn int<T: TryFrom<u64>>(
+        &mut self,
+        width: usize,
+        reason: &'static str,
+    ) -> Result<T, FieldError> {
+        let n = self.num(width, reason)?;
+        T::try_from(n).map_err(|_| self.err(reason))
+    }
+
     fn end(&self) -> Result<(), FieldError> {
         if self.rest.is_empty() {
             Ok(())
@@ -99,10 +109,6 @@ impl<'a> Cursor<'a> {
             Err(self.err("longer than its sub-fields"))
         }
     }
-}
-
-fn narrow<T: TryFrom<u64>>(n: u64, err: FieldError) -> Result<T, FieldError> {
-    T::try_from(n).map_err(|_| err)
 }
 
 /// Field 60: 60.1 message kind n2, 60.2 batch number n6, 60.3 network code n3 (management only).
@@ -135,15 +141,12 @@ impl Field60 {
             rest: text,
             field: 60,
         };
-        let kind = narrow(c.num(2, "60.1 is 2 digits")?, c.err("60.1 is 2 digits"))?;
-        let batch = narrow(c.num(6, "60.2 is 6 digits")?, c.err("60.2 is 6 digits"))?;
+        let kind = c.int(2, "60.1 is 2 digits")?;
+        let batch = c.int(6, "60.2 is 6 digits")?;
         let network = if c.rest.is_empty() {
             None
         } else {
-            Some(narrow(
-                c.num(3, "60.3 is 3 digits")?,
-                c.err("60.3 is 3 digits"),
-            )?)
+            Some(c.int(3, "60.3 is 3 digits")?)
         };
         c.end()?;
         Ok(Self {
@@ -188,8 +191,8 @@ impl Field61 {
             rest: text,
             field: 61,
         };
-        let batch = narrow(c.num(6, "61.1 is 6 digits")?, c.err("61.1 is 6 digits"))?;
-        let trace = narrow(c.num(6, "61.2 is 6 digits")?, c.err("61.2 is 6 digits"))?;
+        let batch = c.int(6, "61.1 is 6 digits")?;
+        let trace = c.int(6, "61.2 is 6 digits")?;
         let date = if c.rest.is_empty() {
             None
         } else {
@@ -308,9 +311,9 @@ impl Settlement {
             field: 48,
         };
         let debit_amount = c.num(12, "the debit amount is 12 digits")?;
-        let debit_count = narrow(c.num(3, "the debit count is 3 digits")?, c.err("count"))?;
+        let debit_count = c.int(3, "the debit count is 3 digits")?;
         let credit_amount = c.num(12, "the credit amount is 12 digits")?;
-        let credit_count = narrow(c.num(3, "the credit count is 3 digits")?, c.err("count"))?;
+        let credit_count = c.int(3, "the credit count is 3 digits")?;
         let balance = match c.digits(1, "the verdict is 1 digit")? {
             "0" => None,
             "1" => Some(Balance::Balanced),
@@ -399,8 +402,8 @@ pub fn parse_upload(text: &str) -> Result<Vec<UploadRecord>, FieldError> {
     }
     let mut records = Vec::new();
     for _ in 0..count {
-        let kind = narrow(c.num(2, "a record's kind is 2 digits")?, c.err("kind"))?;
-        let trace = narrow(c.num(6, "a record's trace is 6 digits")?, c.err("trace"))?;
+        let kind = c.int(2, "a record's kind is 2 digits")?;
+        let trace = c.int(6, "a record's trace is 6 digits")?;
         let amount = c.num(12, "a record's amount is 12 digits")?;
         let rrn = c.digits(12, "a record's RRN is 12 digits")?.to_owned();
         records.push(UploadRecord {
