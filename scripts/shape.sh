@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The shape the product code keeps (docs/architecture.md): no file in src/ or host/src/ over
-# 500 lines, not counting a unit-test module at its end. Function length (60 lines) is
+# The shape the product code keeps (docs/architecture.md): no file in src/, host/src/ or
+# iso8583/src/ over 500 lines, not counting a unit-test module at its end. Function length (60 lines) is
 # clippy's too_many_lines, set in clippy.toml and denied at each product crate's root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +13,5 @@ while IFS= read -r f; do
     echo "$f: $n lines (at most $max_lines)" >&2
     status=1
   fi
-done < <(find src host/src -name '*.rs' | sort)
+done < <(find src host/src iso8583/src -name '*.rs' | sort)
 exit $status

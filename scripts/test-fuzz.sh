@@ -12,7 +12,7 @@ cd fuzz
 cargo +nightly fuzz build
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for target in snapshot_restore wire_answers card_amount_parse request_bodies codec_vs_serde; do
+for target in snapshot_restore wire_answers card_amount_parse request_bodies codec_vs_serde iso8583_decode; do
   mkdir -p "$scratch/$target"
   log="$scratch/$target.log"
   if ! cargo +nightly fuzz run "$target" "$scratch/$target" "corpus/$target" -- \
