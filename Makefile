@@ -24,7 +24,9 @@ lint: tools
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
+# The host's link tests talk to the acquirer peer, so its venv comes first.
 test-native: toolchain
+	scripts/tools.sh acquirer
 	$(CARGO) test --workspace
 
 # The acquirer peer (tests/acquirer/, Python on pyiso8583 in target/acquirer-venv): its scenarios
@@ -35,6 +37,7 @@ test-acquirer:
 
 # The host's suite again, against a local PostgreSQL (installed and started if needed).
 test-host-pg: toolchain
+	scripts/tools.sh acquirer
 	scripts/with-postgres.sh $(CARGO) test -p softpos-host
 
 # The JS API in headless Chromium against a real host (scripts/test-wasm.sh).

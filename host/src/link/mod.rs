@@ -175,4 +175,6 @@ pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
 }
 
 #[cfg(test)]
+mod peer_tests;
+#[cfg(test)]
 mod tests;
