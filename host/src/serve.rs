@@ -3,7 +3,7 @@
 //! graceful shutdown that lets SQLite checkpoint.
 
 use crate::api::{self, AppState, HttpConfig};
-use crate::authorizer::IssuerSimulator;
+use crate::acquirer::AcquirerSimulator;
 use crate::cli::ServeArgs;
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::limits::{Limiter, RateLimits};
@@ -43,7 +43,7 @@ pub(crate) async fn serve(
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
-        authorizer: Arc::new(IssuerSimulator::default()),
+        acquirer: Arc::new(AcquirerSimulator::default()),
     };
     let app = api::router(state, &config);
 

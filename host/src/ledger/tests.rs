@@ -1,5 +1,5 @@
 use super::*;
-use crate::authorizer::IssuerSimulator;
+use crate::acquirer::AcquirerSimulator;
 use crate::store::CutoffClock;
 use softpos::protocol::CardData;
 use softpos::protocol::{ReversalRequest, TransactionRequest, TxKind};
@@ -93,7 +93,7 @@ fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
 #[tokio::test]
 async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         for (trace, pan, status) in [(1, CARD, "approved"), (2, "4000000000000002", "declined")] {
             let req = sale(trace, pan);
@@ -118,7 +118,7 @@ async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
 #[tokio::test]
 async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = std::sync::Arc::new(IssuerSimulator {
+    let issuer = std::sync::Arc::new(AcquirerSimulator {
         slow_card_delay: Duration::from_millis(1500),
     });
     for (store, s, drop) in stores(dir.path()).await {
@@ -157,7 +157,7 @@ async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
 #[tokio::test]
 async fn r9_a_used_trace_number_is_refused_and_the_next_sale_is_booked() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         let first = store.transaction(&s, sale(7, CARD), &issuer).await.unwrap();
         let reused = store.transaction(&s, sale(7, CARD), &issuer).await;
@@ -178,7 +178,7 @@ async fn r9_a_used_trace_number_is_refused_and_the_next_sale_is_booked() {
 #[tokio::test]
 async fn r5_a_sale_without_an_open_batch_opens_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         sqlx::query("UPDATE batches SET status = 'settled'")
             .execute(store.reader())
