@@ -170,7 +170,10 @@ pub(crate) async fn sign_in(
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> ApiResult<impl IntoResponse> {
     req.check()?;
-    let answer = st.store.sign_in(&terminal, &req, st.acquirer.as_ref()).await?;
+    let answer = st
+        .store
+        .sign_in(&terminal, &req, st.acquirer.as_ref())
+        .await?;
     tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
     Ok(no_store(Json(answer)))
 }

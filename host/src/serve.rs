@@ -2,8 +2,8 @@
 //! listener with its timeouts, CORS origins and pages, the background cut-off, and a
 //! graceful shutdown that lets SQLite checkpoint.
 
-use crate::api::{self, AppState, HttpConfig};
 use crate::acquirer::AcquirerSimulator;
+use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::limits::{Limiter, RateLimits};

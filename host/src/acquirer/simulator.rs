@@ -1,7 +1,7 @@
 //! The acquirer simulator (docs/rules.md, R5: the simulator's cards): the default acquirer,
 //! answering every operation inside the host.
 
-use super::{AcquirerOutcome, Acquirer, Answer, AnswerFuture, Request};
+use super::{Acquirer, AcquirerOutcome, Answer, AnswerFuture, Request};
 use crate::secrets;
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Batches, their ledger lines, and the host's business date.
 
 use super::columns::{ledger_line, number_column, tx_kind, BATCH_COLUMNS};
-use crate::acquirer::UploadRecord;
 use super::{BatchRow, BatchState, Db, TerminalRef, Tx};
+use crate::acquirer::UploadRecord;
 use crate::error::ApiResult;
 use crate::store::now_ms;
 use softpos::ids::{BatchNo, TraceNo};
@@ -336,14 +336,12 @@ impl Tx {
         batch_id: i64,
         outcome: &str,
     ) -> ApiResult<()> {
-        sqlx::query(
-            "UPDATE batches SET acquirer_outcome = $1 WHERE merchant_id = $3 AND id = $2",
-        )
-        .bind(outcome)
-        .bind(batch_id)
-        .bind(merchant_id)
-        .execute(&mut **self)
-        .await?;
+        sqlx::query("UPDATE batches SET acquirer_outcome = $1 WHERE merchant_id = $3 AND id = $2")
+            .bind(outcome)
+            .bind(batch_id)
+            .bind(merchant_id)
+            .execute(&mut **self)
+            .await?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use super::upstream::{terminal_of, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
-use crate::db::{Checked, Fresh, NewTransaction, Scope, Tx, TxState};
+use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::protocol::{TransactionRequest, TxKind};
@@ -116,23 +116,9 @@ impl Store {
             fp,
             masked_pan: &masked,
         };
-        let mut tx = self.db().begin_fused().await?;
-        let (batch, id) = match open_batch_checked(&mut tx, s, &req, fp, true).await {
-            Ok((_, Some(answer))) => {
-                tx.commit().await?;
-                return Ok(answer);
-            }
-            Ok((checked, None)) => match checked.next_id {
-                Some(id) => (checked.batch, id),
-                None => {
-                    tx.rollback().await.ok();
-                    return Err(ApiError::internal("no transaction id was drawn"));
-                }
-            },
-            Err(e) => {
-                tx.rollback().await.ok();
-                return Err(e);
-            }
+        let (mut tx, batch, id) = match self.begin_sale(s, &req, fp).await? {
+            Ok(begun) => begun,
+            Err(answer) => return Ok(answer),
         };
         let request = Request::Sale(acquirer::Sale {
             terminal: terminal_of(s),
@@ -164,8 +150,42 @@ impl Store {
         self.answer_pending(&sale, id, Verdict::of(answer)).await
     }
 
+    /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9) and the
+    /// sale's id drawn; or the answer that stands for the request. In as few trips as the
+    /// database allows (on SQLite the first one begins it and asks everything).
+    async fn begin_sale(
+        &self,
+        s: &Session,
+        req: &TransactionRequest,
+        fp: &str,
+    ) -> ApiResult<Result<(Tx, BatchRow, i64), Answer>> {
+        let mut tx = self.db().begin_fused().await?;
+        match open_batch_checked(&mut tx, s, req, fp, true).await {
+            Ok((_, Some(answer))) => {
+                tx.commit().await?;
+                Ok(Err(answer))
+            }
+            Ok((checked, None)) => match checked.next_id {
+                Some(id) => Ok(Ok((tx, checked.batch, id))),
+                None => {
+                    tx.rollback().await.ok();
+                    Err(ApiError::internal("no transaction id was drawn"))
+                }
+            },
+            Err(e) => {
+                tx.rollback().await.ok();
+                Err(e)
+            }
+        }
+    }
+
     /// Commits the acquirer's answer to a pending sale, unless a reversal came meanwhile.
-    async fn answer_pending(&self, sale: &Sale<'_>, id: i64, verdict: Verdict) -> ApiResult<Answer> {
+    async fn answer_pending(
+        &self,
+        sale: &Sale<'_>,
+        id: i64,
+        verdict: Verdict,
+    ) -> ApiResult<Answer> {
         let mut tx = self.begin().await?;
         // Lock order everywhere: the terminal's open batch, then other batches, then
         // transaction rows; so a reversal, a settlement or a cut-off waits for us or we for it.

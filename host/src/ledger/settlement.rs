@@ -54,7 +54,8 @@ impl Store {
             _ => {
                 // Already settled: the first settlement's answer stands.
                 let body = tx.settle_answer(terminal.merchant_id, batch.id).await?;
-                let body = body.ok_or_else(|| ApiError::internal("settled batch without answer"))?;
+                let body =
+                    body.ok_or_else(|| ApiError::internal("settled batch without answer"))?;
                 (Answer { status: 200, body }, None)
             }
         };

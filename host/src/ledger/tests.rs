@@ -7,13 +7,13 @@ use softpos::ErrorCode;
 use sqlx::Row;
 use std::time::Duration;
 
-const MERCHANT: &str = "898310048160001";
-const CARD: &str = "4111111111111111";
+pub(super) const MERCHANT: &str = "898310048160001";
+pub(super) const CARD: &str = "4111111111111111";
 const HELD_BACK: &str = "4000000000003220";
 
 /// A fresh store on SQLite, and on PostgreSQL when `SOFTPOS_TEST_DATABASE_URL` is set (a
 /// database of its own, dropped at the end), with one signed-in terminal.
-async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
+pub(super) async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
     let mut urls = vec![(format!("sqlite://{}", dir.join("host.db").display()), None)];
     if let Ok(admin) = std::env::var("SOFTPOS_TEST_DATABASE_URL") {
         if !admin.is_empty() {
@@ -63,7 +63,7 @@ async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> 
     out
 }
 
-async fn drop_pg(store: Store, drop: Option<String>) {
+pub(super) async fn drop_pg(store: Store, drop: Option<String>) {
     store.close().await;
     if let Some((admin, name)) = drop.as_deref().and_then(|d| d.split_once('|')) {
         use sqlx::{Connection, Executor};
@@ -74,7 +74,7 @@ async fn drop_pg(store: Store, drop: Option<String>) {
     }
 }
 
-fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
+pub(super) fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
     TransactionRequest {
         request_id: softpos::ids::RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         kind: TxKind::Sale,

@@ -103,7 +103,9 @@ impl Store {
             .db()
             .upload_records(&s.terminal.merchant_id, batch.id)
             .await?;
-        let chunks = records.chunks(RECORDS_PER_UPLOAD).map(<[UploadRecord]>::to_vec);
+        let chunks = records
+            .chunks(RECORDS_PER_UPLOAD)
+            .map(<[UploadRecord]>::to_vec);
         for (records, closing) in chunks.map(|c| (c, false)).chain([(Vec::new(), true)]) {
             let request = Request::BatchUpload(BatchUpload {
                 terminal: super::upstream::terminal_of(s),
@@ -114,7 +116,11 @@ impl Store {
             });
             let answer = acquirer::exchange(acquirer, request).await;
             if !answer.approved() {
-                tracing::warn!(batch_no = batch.batch_no.get(), ?answer, "batch upload refused");
+                tracing::warn!(
+                    batch_no = batch.batch_no.get(),
+                    ?answer,
+                    "batch upload refused"
+                );
                 break;
             }
         }

@@ -129,7 +129,9 @@ impl Store {
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
         };
         let id = tx.next_transaction_id().await?;
-        let request = self.request(&mut tx, s, &req, amount, &batch, &sale, id).await?;
+        let request = self
+            .request(&mut tx, s, &req, amount, &batch, &sale, id)
+            .await?;
         let undoing = Undoing {
             s,
             req: &req,
@@ -139,7 +141,9 @@ impl Store {
         };
         if let Some(answer) = acquirer.decide_now(&request) {
             let row = undoing.row(id, batch.id);
-            let answer = undoing.book(&mut tx, row, &batch, &Verdict::of(answer)).await?;
+            let answer = undoing
+                .book(&mut tx, row, &batch, &Verdict::of(answer))
+                .await?;
             tx.commit().await?;
             return Ok(answer);
         }
@@ -241,8 +245,14 @@ impl Store {
         // As a sale's late answer: into the batch open now, counted exactly once.
         let row = verdict.row(undoing.row(id, open.id));
         tx.answer_sale(id, &row).await?;
-        tx.store_answer(terminal, Scope::Tx, row.request_id, &answer.stored(undoing.fp), now_ms())
-            .await?;
+        tx.store_answer(
+            terminal,
+            Scope::Tx,
+            row.request_id,
+            &answer.stored(undoing.fp),
+            now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(answer)
     }
