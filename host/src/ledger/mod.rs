@@ -2,7 +2,9 @@
 //! (R12, R16: `session`, `operator`), sales (R5: `sale`), voids and refunds (R6, R7:
 //! `void_refund`), the sales a refund may name (R7: `lookup`), reversals (R8: `reversal`),
 //! settlement and batch upload (R10, R11: `settlement`), the cut-off (R15: `cutoff`) and the
-//! operator's commands (`admin`). The SQL is in `crate::db`; here are only the rules.
+//! operator's commands (`admin`). What the acquirer's answer makes of a sale, void or refund is
+//! `upstream`; the batch settled with the acquirer, `upstream_settlement`. The SQL is in
+//! `crate::db`; here are only the rules.
 //!
 //! Every request's effects and its stored answer commit in one database transaction, so a
 //! crash never leaves half a sale, and a retry finds either nothing or the whole answer (R9).
@@ -209,3 +211,5 @@ impl Store {
 mod tests;
 #[cfg(test)]
 mod tests_acquirer;
+#[cfg(test)]
+mod tests_upstream_settlement;
