@@ -1,7 +1,7 @@
 //! The HTTP API (docs/api.md): one router, one handler per route, extractors for the two
 //! kinds of credentials, and every failure as `{"error":{"code","message"}}`.
 
-use crate::authorizer::Authorizer;
+use crate::acquirer::Acquirer;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
@@ -48,8 +48,8 @@ pub const UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// The issuer.
-    pub authorizer: Arc<dyn Authorizer>,
+    /// The acquirer every operation is forwarded to.
+    pub acquirer: Arc<dyn Acquirer>,
 }
 
 /// How the router is set up.
@@ -170,7 +170,10 @@ pub(crate) async fn sign_in(
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> ApiResult<impl IntoResponse> {
     req.check()?;
-    let answer = st.store.sign_in(&terminal, &req).await?;
+    let answer = st
+        .store
+        .sign_in(&terminal, &req, st.acquirer.as_ref())
+        .await?;
     tracing::info!(terminal = %terminal.terminal_id, operator = %req.operator, "signed in");
     Ok(no_store(Json(answer)))
 }
@@ -188,7 +191,7 @@ pub(crate) async fn transactions(
 ) -> ApiResult<Answer> {
     req.check()?;
     let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
-    let answer = st.store.transaction(&s, req, st.authorizer.as_ref()).await;
+    let answer = st.store.transaction(&s, req, st.acquirer.as_ref()).await;
     match &answer {
         Ok(_) => {
             tracing::info!(%request_id, kind = kind.as_str(), trace_no = trace_no.get(), "transaction answered")
@@ -255,7 +258,7 @@ pub(crate) async fn settlements(
     ApiJson(req): ApiJson<SettlementRequest>,
 ) -> ApiResult<Answer> {
     req.check()?;
-    st.store.settle(&s, &req).await
+    st.store.settle(&s, &req, st.acquirer.as_ref()).await
 }
 
 /// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).
@@ -282,7 +285,7 @@ pub(crate) async fn sign_off(
     SignOffAuth(s): SignOffAuth,
     ApiJson(req): ApiJson<SignOffRequest>,
 ) -> ApiResult<Answer> {
-    st.store.sign_off(&s, &req).await
+    st.store.sign_off(&s, &req, st.acquirer.as_ref()).await
 }
 
 /// Liveness.

@@ -11,16 +11,16 @@
 //! | [`api`] | the HTTP API: router, extractors, handlers, OpenAPI |
 //! | [`ledger`] | the rules on the host side: R5–R12, R16 |
 //! | [`store`] | SQLite / PostgreSQL, provisioning, the cut-off (R15) |
-//! | [`authorizer`] | the issuer trait and its simulator |
+//! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
 //! | [`link`] | the TCP link to an acquirer: ISO 8583 frames, per exchange or persistent |
 //! | [`secrets`] | tokens, hashes, Argon2id |
 #![deny(missing_docs)]
 // Functions stay short enough to read whole (docs/architecture.md, "Code shape").
 #![warn(clippy::too_many_lines)]
 
+mod acquirer;
 mod admin;
 mod api;
-mod authorizer;
 mod cli;
 mod conn;
 mod db;

@@ -2,8 +2,8 @@
 //! listener with its timeouts, CORS origins and pages, the background cut-off, and a
 //! graceful shutdown that lets SQLite checkpoint.
 
+use crate::acquirer::AcquirerSimulator;
 use crate::api::{self, AppState, HttpConfig};
-use crate::authorizer::IssuerSimulator;
 use crate::cli::ServeArgs;
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::limits::{Limiter, RateLimits};
@@ -43,7 +43,7 @@ pub(crate) async fn serve(
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
-        authorizer: Arc::new(IssuerSimulator::default()),
+        acquirer: Arc::new(AcquirerSimulator::default()),
     };
     let app = api::router(state, &config);
 

@@ -1,10 +1,11 @@
 //! Batches, their ledger lines, and the host's business date.
 
-use super::columns::{ledger_line, number_column, BATCH_COLUMNS};
+use super::columns::{ledger_line, number_column, tx_kind, BATCH_COLUMNS};
 use super::{BatchRow, BatchState, Db, TerminalRef, Tx};
+use crate::acquirer::UploadRecord;
 use crate::error::ApiResult;
 use crate::store::now_ms;
-use softpos::ids::BatchNo;
+use softpos::ids::{BatchNo, TraceNo};
 use softpos::terminal::settlement::LedgerLine;
 use sqlx::{AnyConnection, Row};
 
@@ -67,6 +68,51 @@ impl Db {
             }
         }
         Ok(Some((batch, lines)))
+    }
+}
+
+impl Db {
+    /// A batch's approved transactions as a batch upload carries them, in booking order, on
+    /// a reader: the batch is settled, nothing changes it any more.
+    pub async fn upload_records(
+        &self,
+        merchant_id: &str,
+        batch_id: i64,
+    ) -> ApiResult<Vec<UploadRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, trace_no, amount, rrn FROM transactions \
+             WHERE merchant_id = $2 AND batch_id = $1 AND status = 'approved' ORDER BY id",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UploadRecord {
+                    kind: tx_kind(&row.try_get::<String, _>("kind")?)?,
+                    trace: number_column::<TraceNo>(row, "trace_no")?,
+                    amount: row.try_get("amount")?,
+                    rrn: row.try_get::<Option<String>, _>("rrn")?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// The number of the terminal's open batch, on a reader; `None` when it has none (the
+    /// next write transaction on it opens one).
+    pub async fn open_batch_no(&self, t: TerminalRef<'_>) -> ApiResult<Option<BatchNo>> {
+        sqlx::query(
+            "SELECT batch_no FROM batches \
+             WHERE merchant_id = $2 AND terminal_ref = $1 AND status = 'open'",
+        )
+        .bind(t.id)
+        .bind(t.merchant_id)
+        .fetch_optional(self.reader())
+        .await?
+        .map(|r| number_column::<BatchNo>(&r, "batch_no"))
+        .transpose()
+        .map_err(Into::into)
     }
 }
 
@@ -164,6 +210,16 @@ impl Tx {
         .fetch_optional(&mut **self)
         .await?;
         row.map(|r| BatchRow::from_row(&r)).transpose()
+    }
+
+    /// A batch's number.
+    pub async fn batch_no_of(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<BatchNo> {
+        let row = sqlx::query("SELECT batch_no FROM batches WHERE merchant_id = $2 AND id = $1")
+            .bind(batch_id)
+            .bind(merchant_id)
+            .fetch_one(&mut **self)
+            .await?;
+        Ok(number_column::<BatchNo>(&row, "batch_no")?)
     }
 
     /// A batch's status, locked (on PostgreSQL).
@@ -269,6 +325,23 @@ impl Tx {
         .bind(merchant_id)
         .execute(&mut **self)
         .await?;
+        Ok(())
+    }
+
+    /// Records the acquirer's verdict on the host's totals of a batch: `balanced`,
+    /// `unbalanced` or `error` (the host's record against the acquirer's).
+    pub async fn record_acquirer_outcome(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+        outcome: &str,
+    ) -> ApiResult<()> {
+        sqlx::query("UPDATE batches SET acquirer_outcome = $1 WHERE merchant_id = $3 AND id = $2")
+            .bind(outcome)
+            .bind(batch_id)
+            .bind(merchant_id)
+            .execute(&mut **self)
+            .await?;
         Ok(())
     }
 

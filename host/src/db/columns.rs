@@ -148,7 +148,7 @@ pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 /// A transaction row, reduced to what the rules look at.
 #[derive(Debug, Clone)]
 pub struct TxRow {
-    /// Row id (the RRN is derived from it).
+    /// Row id.
     pub id: i64,
     /// What it does.
     pub kind: TxKind,
@@ -168,11 +168,20 @@ pub struct TxRow {
     pub created_at: i64,
     /// Its terminal.
     pub terminal_ref: i64,
+    /// Its batch.
+    pub batch_id: i64,
+    /// The terminal's trace number.
+    pub trace_no: TraceNo,
+    /// The acquirer's RRN, once answered.
+    pub rrn: Option<String>,
+    /// The acquirer's authorisation code, when approved.
+    pub auth_code: Option<String>,
 }
 
 /// The columns `TxRow::from_row` reads.
 pub const TX_COLUMNS: &str = "id, kind, amount, status, voided, refunded_amount, masked_pan, \
-                              original_id, created_at, terminal_ref";
+                              original_id, created_at, terminal_ref, batch_id, trace_no, rrn, \
+                              auth_code";
 
 impl TxRow {
     /// Reads the [`TX_COLUMNS`].
@@ -188,6 +197,10 @@ impl TxRow {
             original_id: row.try_get("original_id")?,
             created_at: row.try_get("created_at")?,
             terminal_ref: row.try_get("terminal_ref")?,
+            batch_id: row.try_get("batch_id")?,
+            trace_no: number_column::<TraceNo>(row, "trace_no")?,
+            rrn: row.try_get("rrn")?,
+            auth_code: row.try_get("auth_code")?,
         })
     }
 }

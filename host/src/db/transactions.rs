@@ -180,7 +180,7 @@ impl Tx {
         .transpose()?)
     }
 
-    /// Records the issuer's answer to a pending sale, in the batch open now.
+    /// Records the acquirer's answer to a pending transaction, in the batch open now.
     pub async fn answer_sale(&mut self, id: i64, answer: &NewTransaction<'_>) -> ApiResult<()> {
         sqlx::query(
             "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4, \

@@ -2,7 +2,9 @@
 //! (R12, R16: `session`, `operator`), sales (R5: `sale`), voids and refunds (R6, R7:
 //! `void_refund`), the sales a refund may name (R7: `lookup`), reversals (R8: `reversal`),
 //! settlement and batch upload (R10, R11: `settlement`), the cut-off (R15: `cutoff`) and the
-//! operator's commands (`admin`). The SQL is in `crate::db`; here are only the rules.
+//! operator's commands (`admin`). What the acquirer's answer makes of a sale, void or refund is
+//! `upstream`; the batch settled with the acquirer, `upstream_settlement`. The SQL is in
+//! `crate::db`; here are only the rules.
 //!
 //! Every request's effects and its stored answer commit in one database transaction, so a
 //! crash never leaves half a sale, and a retry finds either nothing or the whole answer (R9).
@@ -18,8 +20,11 @@ mod reversal;
 mod sale;
 mod session;
 mod settlement;
+mod upstream;
+mod upstream_settlement;
 mod void_refund;
 
+use crate::acquirer::Acquirer;
 use crate::db::{Scope, StoredAnswer, TerminalRef};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, FingerprintKey};
@@ -116,17 +121,6 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
     })
 }
 
-/// The RRN of a transaction, made from its row id: unique across the whole database, so the
-/// RRN is unique per merchant.
-fn rrn_of(id: i64) -> String {
-    format!("{:012}", id.rem_euclid(1_000_000_000_000))
-}
-
-/// The authorisation code of an approved transaction; none for a declined one.
-fn auth_code(approved: bool) -> ApiResult<Option<String>> {
-    approved.then(secrets::auth_code).transpose()
-}
-
 fn refused_reversed() -> ApiError {
     ApiError::bad_request("this request was reversed [冲正]; it is not booked").with_status(409)
 }
@@ -179,7 +173,7 @@ impl Store {
         &self,
         s: &Session,
         req: TransactionRequest,
-        authorizer: &dyn crate::authorizer::Authorizer,
+        acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
         let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
         let terminal = s.terminal.key();
@@ -192,7 +186,7 @@ impl Store {
                 return Ok(a);
             }
             let amount = check_transaction(s, &req)?;
-            return self.void_or_refund(s, req, amount, &fp).await;
+            return self.void_or_refund(s, req, amount, &fp, acquirer).await;
         }
         // A sale takes the write transaction anyway, and the freshness check finds a stored
         // answer inside it, so no read goes ahead of it. When the sale is refused the stored
@@ -200,7 +194,7 @@ impl Store {
         // card has expired since or the sale was reversed after it was answered.
         let request_id = req.request_id.clone();
         let result = match check_transaction(s, &req) {
-            Ok(amount) => self.sale(s, req, amount, &fp, authorizer).await,
+            Ok(amount) => self.sale(s, req, amount, &fp, acquirer).await,
             Err(e) => Err(e),
         };
         match result {
@@ -215,3 +209,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acquirer;
+#[cfg(test)]
+mod tests_upstream_settlement;

@@ -79,7 +79,8 @@ async fn reverse(
     if t.status != TxState::Reversed {
         tx.set_tx_state(terminal.merchant_id, t.id, TxState::Reversed)
             .await?;
-        if t.status == TxState::Approved {
+        // A pending void or refund already took its effect on the sale (`void_refund`).
+        if matches!(t.status, TxState::Approved | TxState::Pending) {
             undo_effect_on_original(tx, terminal.merchant_id, &t).await?;
         }
     }

@@ -2,6 +2,7 @@
 //! terminal is told of its batches.
 
 use super::{fingerprint, host_totals, Answer, TerminalAuth};
+use crate::acquirer::{self, host_trace, Acquirer, Management, Request};
 use crate::db::{BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
@@ -103,6 +104,7 @@ impl Store {
         &self,
         terminal: &TerminalAuth,
         req: &SignInRequest,
+        acquirer: &dyn Acquirer,
     ) -> ApiResult<SignInResponse> {
         self.check_operator(
             terminal,
@@ -111,6 +113,21 @@ impl Store {
             ErrorCode::BadCredentials,
         )
         .await?;
+        // The operator signs in with the acquirer too, before any session is made: without
+        // it the terminal could not transact.
+        let request = Request::SignIn(self.management(terminal, &req.operator).await?);
+        let answer = acquirer::exchange(acquirer, request).await;
+        if !answer.approved() {
+            tracing::warn!(
+                terminal_id = %terminal.terminal_id,
+                ?answer,
+                "the acquirer refused the sign-in"
+            );
+            return Err(ApiError::detail(
+                ErrorCode::HostUnreachable,
+                "the acquirer did not accept the sign-in; try again",
+            ));
+        }
         let now = now_ms();
         let token = secrets::random_token()?;
         let key = terminal.key();
@@ -171,8 +188,45 @@ impl Store {
         })
     }
 
-    /// `POST /v1/sign-off` (R12).
-    pub async fn sign_off(&self, s: &Session, req: &SignOffRequest) -> ApiResult<Answer> {
+    /// A sign-in or sign-off for the acquirer: the host's own trace number, the terminal's
+    /// open batch.
+    async fn management(&self, terminal: &TerminalAuth, operator: &str) -> ApiResult<Management> {
+        Ok(Management {
+            terminal: acquirer::Terminal {
+                terminal_id: terminal.terminal_id.clone(),
+                merchant_id: terminal.merchant_id.clone(),
+            },
+            trace: host_trace(),
+            batch: self.db().open_batch_no(terminal.key()).await?,
+            operator: Some(operator.to_owned()),
+        })
+    }
+
+    /// `POST /v1/sign-off` (R12), then the operator signs off with the acquirer. The
+    /// terminal's sign-off stands whatever the acquirer answers: it only ends a session.
+    pub async fn sign_off(
+        &self,
+        s: &Session,
+        req: &SignOffRequest,
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<Answer> {
+        let (answer, replayed) = self.end_session(s, req).await?;
+        if !replayed {
+            let request = Request::SignOff(self.management(&s.terminal, &s.operator).await?);
+            let upstream = acquirer::exchange(acquirer, request).await;
+            if !upstream.approved() {
+                tracing::warn!(
+                    terminal_id = %s.terminal.terminal_id,
+                    answer = ?upstream,
+                    "the acquirer refused the sign-off"
+                );
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The sign-off on the host, and whether it is the stored answer of an earlier one.
+    async fn end_session(&self, s: &Session, req: &SignOffRequest) -> ApiResult<(Answer, bool)> {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(id) = &req.request_id {
@@ -180,7 +234,7 @@ impl Store {
                 .stored_answer(terminal, Scope::SignOff, id, &fp)
                 .await?
             {
-                return Ok(a);
+                return Ok((a, true));
             }
         }
         if s.ended {
@@ -219,7 +273,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(answer)
+        Ok((answer, false))
     }
 }
 

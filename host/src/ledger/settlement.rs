@@ -3,6 +3,7 @@
 
 use super::session::batch_totals;
 use super::{fingerprint, host_totals, Answer, Session};
+use crate::acquirer::Acquirer;
 use crate::db::{BatchRow, BatchState, Scope, Settlement, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
@@ -22,8 +23,15 @@ fn json(value: &impl serde::Serialize) -> ApiResult<String> {
 }
 
 impl Store {
-    /// `POST /v1/settlements` (R11, R14).
-    pub async fn settle(&self, s: &Session, req: &SettlementRequest) -> ApiResult<Answer> {
+    /// `POST /v1/settlements` (R11, R14): the terminal's totals against the host's, whose
+    /// record stands toward the terminal; then the host settles the batch with the acquirer
+    /// (`upstream`), whose record stands toward the host.
+    pub async fn settle(
+        &self,
+        s: &Session,
+        req: &SettlementRequest,
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<Answer> {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
         if let Some(a) = self
@@ -38,17 +46,17 @@ impl Store {
             .batch_by_no(terminal, req.batch_no)
             .await?
             .ok_or_else(|| no_batch(req.batch_no.get()))?;
-        let answer = match batch.status {
+        let (answer, host_totals) = match batch.status {
             BatchState::Open | BatchState::ClosedByHost => {
-                settle_batch(&mut tx, s, req, &batch, &open).await?
+                let (answer, totals) = settle_batch(&mut tx, s, req, &batch, &open).await?;
+                (answer, Some(totals))
             }
             _ => {
                 // Already settled: the first settlement's answer stands.
                 let body = tx.settle_answer(terminal.merchant_id, batch.id).await?;
-                Answer {
-                    status: 200,
-                    body: body.ok_or_else(|| ApiError::internal("settled batch without answer"))?,
-                }
+                let body =
+                    body.ok_or_else(|| ApiError::internal("settled batch without answer"))?;
+                (Answer { status: 200, body }, None)
             }
         };
         tx.store_answer(
@@ -61,6 +69,9 @@ impl Store {
         .await?;
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, batch_no = req.batch_no.get(), "settlement");
+        if let Some(totals) = host_totals {
+            self.settle_upstream(s, &batch, &totals, acquirer).await;
+        }
         Ok(answer)
     }
 
@@ -124,7 +135,7 @@ async fn settle_batch(
     req: &SettlementRequest,
     batch: &BatchRow,
     open: &BatchRow,
-) -> ApiResult<Answer> {
+) -> ApiResult<(Answer, BatchTotals)> {
     let host_totals = batch_totals(tx, &s.terminal, batch).await?;
     let result = outcome(&req.terminal_totals, &host_totals);
     let next_batch_no = if batch.status == BatchState::Open {
@@ -156,7 +167,7 @@ async fn settle_batch(
     };
     tx.record_settlement(&s.terminal.merchant_id, batch.id, &settlement)
         .await?;
-    Ok(answer)
+    Ok((answer, host_totals))
 }
 
 /// R11: the terminal's journal against the host's rows of a batch settled unbalanced; the

@@ -1,5 +1,5 @@
 use super::*;
-use crate::authorizer::IssuerSimulator;
+use crate::acquirer::AcquirerSimulator;
 use crate::store::CutoffClock;
 use softpos::protocol::CardData;
 use softpos::protocol::{ReversalRequest, TransactionRequest, TxKind};
@@ -7,13 +7,13 @@ use softpos::ErrorCode;
 use sqlx::Row;
 use std::time::Duration;
 
-const MERCHANT: &str = "898310048160001";
-const CARD: &str = "4111111111111111";
+pub(super) const MERCHANT: &str = "898310048160001";
+pub(super) const CARD: &str = "4111111111111111";
 const HELD_BACK: &str = "4000000000003220";
 
 /// A fresh store on SQLite, and on PostgreSQL when `SOFTPOS_TEST_DATABASE_URL` is set (a
 /// database of its own, dropped at the end), with one signed-in terminal.
-async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
+pub(super) async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> {
     let mut urls = vec![(format!("sqlite://{}", dir.join("host.db").display()), None)];
     if let Ok(admin) = std::env::var("SOFTPOS_TEST_DATABASE_URL") {
         if !admin.is_empty() {
@@ -63,7 +63,7 @@ async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option<String>)> 
     out
 }
 
-async fn drop_pg(store: Store, drop: Option<String>) {
+pub(super) async fn drop_pg(store: Store, drop: Option<String>) {
     store.close().await;
     if let Some((admin, name)) = drop.as_deref().and_then(|d| d.split_once('|')) {
         use sqlx::{Connection, Executor};
@@ -74,7 +74,7 @@ async fn drop_pg(store: Store, drop: Option<String>) {
     }
 }
 
-fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
+pub(super) fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
     TransactionRequest {
         request_id: softpos::ids::RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         kind: TxKind::Sale,
@@ -93,7 +93,7 @@ fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
 #[tokio::test]
 async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         for (trace, pan, status) in [(1, CARD, "approved"), (2, "4000000000000002", "declined")] {
             let req = sale(trace, pan);
@@ -118,7 +118,7 @@ async fn r5_r9_a_sale_the_issuer_decides_at_once_is_one_write_transaction() {
 #[tokio::test]
 async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = std::sync::Arc::new(IssuerSimulator {
+    let issuer = std::sync::Arc::new(AcquirerSimulator {
         slow_card_delay: Duration::from_millis(1500),
     });
     for (store, s, drop) in stores(dir.path()).await {
@@ -157,7 +157,7 @@ async fn r8_the_held_back_card_stays_two_phase_and_a_reversal_overtakes_it() {
 #[tokio::test]
 async fn r9_a_used_trace_number_is_refused_and_the_next_sale_is_booked() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         let first = store.transaction(&s, sale(7, CARD), &issuer).await.unwrap();
         let reused = store.transaction(&s, sale(7, CARD), &issuer).await;
@@ -178,7 +178,7 @@ async fn r9_a_used_trace_number_is_refused_and_the_next_sale_is_booked() {
 #[tokio::test]
 async fn r5_a_sale_without_an_open_batch_opens_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let issuer = IssuerSimulator::default();
+    let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
         sqlx::query("UPDATE batches SET status = 'settled'")
             .execute(store.reader())

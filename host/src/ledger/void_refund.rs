@@ -1,16 +1,17 @@
 //! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
 
 use super::sale::open_batch_checked;
-use super::{auth_code, rrn_of, Answer, Session};
-use crate::authorizer::response_message;
+use super::upstream::{terminal_of, Verdict};
+use super::{refused_reversed, Answer, Session};
+use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::ids::TraceNo;
-use softpos::protocol::{OriginalRef, TransactionRequest, TransactionResponse, TxKind, TxStatus};
+use softpos::protocol::{OriginalRef, TransactionRequest, TxKind};
 use softpos::secret::Secret;
 use softpos::terminal::money::Amount;
-use softpos::terminal::time::Timestamp;
+use softpos::terminal::time::{Timestamp, UtcOffset};
 use softpos::ErrorCode;
 
 /// R7.
@@ -23,15 +24,137 @@ fn misnamed_original() -> ApiError {
     ApiError::bad_request("a void names original.trace_no, a refund original.rrn")
 }
 
+/// A void or refund being booked: the request, and the sale it undoes.
+struct Undoing<'a> {
+    s: &'a Session,
+    req: &'a TransactionRequest,
+    amount: Amount,
+    /// The request's fingerprint (R9).
+    fp: &'a str,
+    sale: TxRow,
+}
+
+impl<'a> Undoing<'a> {
+    /// Its row as booked before the acquirer answers.
+    fn row(&'a self, id: i64, batch_id: i64) -> NewTransaction<'a> {
+        NewTransaction {
+            id: Some(id),
+            terminal_ref: self.s.terminal.terminal_ref,
+            merchant_id: &self.s.terminal.merchant_id,
+            batch_id,
+            request_id: &self.req.request_id,
+            kind: self.req.kind,
+            trace_no: self.req.trace_no,
+            amount: self.amount.get(),
+            status: TxState::Pending,
+            response_code: None,
+            auth_code: None,
+            rrn: None,
+            masked_pan: self.sale.masked_pan.as_deref(),
+            original_id: Some(self.sale.id),
+            operator: &self.s.operator,
+            created_at: now_ms(),
+        }
+    }
+
+    /// Gives the sale back what booking this took from it (its void mark, or the amount
+    /// refunded), when the acquirer did not approve.
+    async fn release(&self, tx: &mut Tx) -> ApiResult<()> {
+        let merchant_id = &self.s.terminal.merchant_id;
+        match self.req.kind {
+            TxKind::Void => {
+                tx.set_voided(merchant_id, self.sale.id, false).await?;
+            }
+            _ => {
+                tx.take_refund_back(merchant_id, self.sale.id, self.amount.get())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Books it with the acquirer's decision and its answer (R9); a decline gives the sale
+    /// back what booking it took.
+    async fn book(
+        &self,
+        tx: &mut Tx,
+        row: NewTransaction<'_>,
+        batch: &BatchRow,
+        verdict: &Verdict,
+    ) -> ApiResult<Answer> {
+        if !verdict.approved() {
+            self.release(tx).await?;
+        }
+        let answer = verdict.answer(self.req, batch, self.sale.masked_pan.as_deref())?;
+        let row = verdict.row(row);
+        tx.insert_transaction(&row).await?;
+        tx.store_answer(
+            row.terminal(),
+            Scope::Tx,
+            row.request_id,
+            &answer.stored(self.fp),
+            now_ms(),
+        )
+        .await?;
+        Ok(answer)
+    }
+}
+
 impl Store {
-    /// R6, R7: a void or refund, in one transaction once the supervisor's password checked.
+    /// R6, R7: a void or refund, once the supervisor's password checked, asked of the
+    /// acquirer as a sale is ([`Store::sale`]): its effect on the sale (voided, refunded) and
+    /// its row go in with the answer in one transaction when the acquirer decides at once;
+    /// otherwise pending, with the effect already taken so no other void or refund can take
+    /// it meanwhile, and given back when the acquirer declines or a reversal overtakes it.
     pub(super) async fn void_or_refund(
         &self,
         s: &Session,
         req: TransactionRequest,
         amount: Amount,
         fp: &str,
+        acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
+        let original = self.supervised(s, &req).await?;
+        let mut tx = self.begin().await?;
+        let (checked, answer) = open_batch_checked(&mut tx, s, &req, fp, false).await?;
+        if let Some(answer) = answer {
+            tx.commit().await?;
+            return Ok(answer);
+        }
+        let batch = checked.batch;
+        let sale = match &original {
+            OriginalRef::Trace { trace_no } => {
+                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
+            }
+            OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
+        };
+        let id = tx.next_transaction_id().await?;
+        let request = self
+            .request(&mut tx, s, &req, amount, &batch, &sale, id)
+            .await?;
+        let undoing = Undoing {
+            s,
+            req: &req,
+            amount,
+            fp,
+            sale,
+        };
+        if let Some(answer) = acquirer.decide_now(&request) {
+            let row = undoing.row(id, batch.id);
+            let answer = undoing
+                .book(&mut tx, row, &batch, &Verdict::of(answer))
+                .await?;
+            tx.commit().await?;
+            return Ok(answer);
+        }
+        tx.insert_transaction(&undoing.row(id, batch.id)).await?;
+        tx.commit().await?;
+        let verdict = Verdict::of(acquirer.ask(request).await);
+        self.answer_pending_undo(&undoing, id, &verdict).await
+    }
+
+    /// The original a void or refund names, once the supervisor's password checked (R6, R7).
+    async fn supervised(&self, s: &Session, req: &TransactionRequest) -> ApiResult<OriginalRef> {
         let original = req.original.clone().ok_or_else(misnamed_original)?;
         match (req.kind, &original) {
             (TxKind::Void, OriginalRef::Trace { .. })
@@ -55,79 +178,84 @@ impl Store {
                 e
             }
         })?;
-        let mut tx = self.begin().await?;
-        let (checked, answer) = open_batch_checked(&mut tx, s, &req, fp, false).await?;
-        if let Some(answer) = answer {
-            tx.commit().await?;
-            return Ok(answer);
-        }
-        let batch = checked.batch;
-        let sale = match &original {
-            OriginalRef::Trace { trace_no } => {
-                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
-            }
-            OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
+        Ok(original)
+    }
+
+    /// What the acquirer is asked: the void or refund, with its sale as the acquirer knows it.
+    #[allow(clippy::too_many_arguments)]
+    async fn request(
+        &self,
+        tx: &mut Tx,
+        s: &Session,
+        req: &TransactionRequest,
+        amount: Amount,
+        batch: &BatchRow,
+        sale: &TxRow,
+        id: i64,
+    ) -> ApiResult<Request> {
+        // A void's sale is in the open batch; a refund's anywhere.
+        let sale_batch = if sale.batch_id == batch.id {
+            batch.batch_no
+        } else {
+            tx.batch_no_of(&s.terminal.merchant_id, sale.batch_id)
+                .await?
         };
-        let answer = book_undo(&mut tx, s, &req, amount, &batch, &sale, fp).await?;
+        let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+        let undo = acquirer::Undo {
+            terminal: terminal_of(s),
+            trace: req.trace_no,
+            batch: batch.batch_no,
+            amount,
+            currency: req.currency.clone(),
+            original: acquirer::Original {
+                rrn: sale.rrn.clone(),
+                auth_code: sale.auth_code.clone(),
+                batch: sale_batch,
+                trace: sale.trace_no,
+                date: Timestamp(sale.created_at).local(offset).date(),
+            },
+            reference: id,
+        };
+        Ok(match req.kind {
+            TxKind::Void => Request::Void(undo),
+            _ => Request::Refund(undo),
+        })
+    }
+
+    /// Commits the acquirer's answer to a pending void or refund, unless a reversal came
+    /// meanwhile (which gave the sale back what the void or refund took).
+    async fn answer_pending_undo(
+        &self,
+        undoing: &Undoing<'_>,
+        id: i64,
+        verdict: &Verdict,
+    ) -> ApiResult<Answer> {
+        let mut tx = self.begin().await?;
+        // The lock order of a sale's answer (`sale.rs`): open batch, then rows.
+        let terminal = undoing.s.terminal.key();
+        let open = tx.open_batch(terminal).await?;
+        if tx.lock_transaction(terminal.merchant_id, id).await?.status != TxState::Pending {
+            tx.commit().await?;
+            return Err(refused_reversed());
+        }
+        if !verdict.approved() {
+            undoing.release(&mut tx).await?;
+        }
+        let answer = verdict.answer(undoing.req, &open, undoing.sale.masked_pan.as_deref())?;
+        // As a sale's late answer: into the batch open now, counted exactly once.
+        let row = verdict.row(undoing.row(id, open.id));
+        tx.answer_sale(id, &row).await?;
+        tx.store_answer(
+            terminal,
+            Scope::Tx,
+            row.request_id,
+            &answer.stored(undoing.fp),
+            now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(answer)
     }
-}
-
-/// Books the void or refund of `sale`, approved, with its answer (R9).
-async fn book_undo(
-    tx: &mut Tx,
-    s: &Session,
-    req: &TransactionRequest,
-    amount: Amount,
-    batch: &BatchRow,
-    sale: &TxRow,
-    fp: &str,
-) -> ApiResult<Answer> {
-    const APPROVED: &str = "00";
-    let id = tx.next_transaction_id().await?;
-    let rrn = rrn_of(id);
-    let auth_code = auth_code(true)?;
-    let row = NewTransaction {
-        id: Some(id),
-        terminal_ref: s.terminal.terminal_ref,
-        merchant_id: &s.terminal.merchant_id,
-        batch_id: batch.id,
-        request_id: &req.request_id,
-        kind: req.kind,
-        trace_no: req.trace_no,
-        amount: amount.get(),
-        status: TxState::Approved,
-        response_code: Some(APPROVED),
-        auth_code: auth_code.as_deref(),
-        rrn: Some(&rrn),
-        masked_pan: sale.masked_pan.as_deref(),
-        original_id: Some(sale.id),
-        operator: &s.operator,
-        created_at: now_ms(),
-    };
-    tx.insert_transaction(&row).await?;
-    let answer = Answer::ok(&TransactionResponse {
-        request_id: req.request_id.clone(),
-        status: TxStatus::Approved,
-        response_code: APPROVED.into(),
-        message: response_message(APPROVED).into(),
-        rrn: Some(rrn.clone()),
-        auth_code: auth_code.clone(),
-        batch_no: batch.batch_no,
-        trace_no: req.trace_no,
-        masked_pan: sale.masked_pan.clone(),
-        host_time: Timestamp(now_ms()).rfc3339(),
-    })?;
-    tx.store_answer(
-        row.terminal(),
-        Scope::Tx,
-        row.request_id,
-        &answer.stored(fp),
-        now_ms(),
-    )
-    .await?;
-    Ok(answer)
 }
 
 /// R6: the approved, unvoided sale with this trace number in the open batch, marked voided.

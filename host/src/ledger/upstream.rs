@@ -1,0 +1,107 @@
+//! What the acquirer's answer to a sale, void or refund makes of it: its row's status, code,
+//! RRN and authorisation code, and the answer the terminal gets (R9). The RRN and
+//! authorisation code are the acquirer's, whichever acquirer it is.
+
+use super::{Answer, Session};
+use crate::acquirer::{self, response_message};
+use crate::db::{BatchRow, NewTransaction, TxState};
+use crate::error::ApiResult;
+use crate::store::now_ms;
+use softpos::protocol::{TransactionRequest, TransactionResponse, TxStatus};
+use softpos::terminal::time::Timestamp;
+
+/// The code a transaction whose outcome is unknown upstream is declined with: the
+/// terminal gets a definite decline, so it has nothing to reverse.
+pub(super) const NO_ANSWER: &str = "98";
+
+/// The acquirer's decision on a transaction.
+#[derive(Debug)]
+pub(super) struct Verdict {
+    pub(super) status: TxState,
+    code: String,
+    rrn: Option<String>,
+    auth_code: Option<String>,
+}
+
+impl Verdict {
+    /// Approved on `00`; declined with the acquirer's code on any other; declined `98` when
+    /// the outcome is unknown.
+    pub(super) fn of(answer: acquirer::Answer) -> Verdict {
+        match answer {
+            acquirer::Answer::Answered {
+                code,
+                rrn,
+                auth_code,
+                ..
+            } => {
+                let approved = code == "00";
+                Verdict {
+                    status: if approved {
+                        TxState::Approved
+                    } else {
+                        TxState::Declined
+                    },
+                    code,
+                    rrn,
+                    // Only an approval has one, whatever a decline carries.
+                    auth_code: auth_code.filter(|_| approved),
+                }
+            }
+            acquirer::Answer::Unknown => Verdict {
+                status: TxState::Declined,
+                code: NO_ANSWER.to_owned(),
+                rrn: None,
+                auth_code: None,
+            },
+        }
+    }
+
+    /// Approved.
+    pub(super) fn approved(&self) -> bool {
+        self.status == TxState::Approved
+    }
+
+    /// The transaction's row with the decision in it.
+    pub(super) fn row<'a>(&'a self, row: NewTransaction<'a>) -> NewTransaction<'a> {
+        NewTransaction {
+            status: self.status,
+            response_code: Some(&self.code),
+            auth_code: self.auth_code.as_deref(),
+            rrn: self.rrn.as_deref(),
+            ..row
+        }
+    }
+
+    /// The answer the terminal gets, and keeps getting for this request (R9).
+    pub(super) fn answer(
+        &self,
+        req: &TransactionRequest,
+        batch: &BatchRow,
+        masked_pan: Option<&str>,
+    ) -> ApiResult<Answer> {
+        Answer::ok(&TransactionResponse {
+            request_id: req.request_id.clone(),
+            status: if self.approved() {
+                TxStatus::Approved
+            } else {
+                TxStatus::Declined
+            },
+            response_code: self.code.clone(),
+            message: response_message(&self.code).to_owned(),
+            rrn: self.rrn.clone(),
+            auth_code: self.auth_code.clone(),
+            batch_no: batch.batch_no,
+            trace_no: req.trace_no,
+            masked_pan: masked_pan.map(str::to_owned),
+            host_time: Timestamp(now_ms()).rfc3339(),
+        })
+    }
+}
+
+/// The terminal as the acquirer knows it.
+pub(super) fn terminal_of(s: &Session) -> acquirer::Terminal {
+    acquirer::Terminal {
+        terminal_id: s.terminal.terminal_id.clone(),
+        merchant_id: s.terminal.merchant_id.clone(),
+    }
+}
