@@ -6,6 +6,7 @@ use crate::acquirer::AcquirerSimulator;
 use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
+use crate::forward::{forwarder, DataKey, Forwarding};
 use crate::limits::{Limiter, RateLimits};
 use crate::scheduler::cutoff_scheduler;
 use crate::secrets::{FingerprintKey, PasswordChecks};
@@ -28,11 +29,13 @@ pub(crate) async fn serve(
     prepared: Option<(Store, String)>,
 ) -> Result<(), String> {
     let clock = clock_of(&args)?;
+    let demo = prepared.is_some();
     let (store, banner) = match prepared {
         Some((store, banner)) => (store, Some(banner)),
         None => (Store::open(&args.db, &clock).await?, None),
     };
-    let store = configured_store(store, &args)?;
+    // The simulator reads no card, so it needs no data key.
+    let store = configured_store(store, &args)?.with_forwarding(forwarding(&args, demo, false)?);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -45,6 +48,7 @@ pub(crate) async fn serve(
         store: store.clone(),
         acquirer: Arc::new(AcquirerSimulator::default()),
     };
+    let forwarding = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
     let app = api::router(state, &config);
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
@@ -81,6 +85,7 @@ pub(crate) async fn serve(
     .await;
     scheduler.abort();
     forgetting.abort();
+    forwarding.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))
@@ -96,6 +101,33 @@ fn configured_store(store: Store, args: &ServeArgs) -> Result<Store, String> {
         store = store.with_fingerprint_key(FingerprintKey::from_file(path)?);
     }
     Ok(store)
+}
+
+/// The data key of the cards owed to the acquirer (R4, R8 upstream), from `--data-key-file`;
+/// the demo makes one when the file is missing. `reads_cards`: the acquirer is sent the card
+/// (a real one), so a reversal owed after a restart needs it, and without a key the host
+/// refuses to start rather than lose it.
+fn forwarding(args: &ServeArgs, demo: bool, reads_cards: bool) -> Result<Forwarding, String> {
+    let key = match &args.data_key_file {
+        Some(path) => {
+            if demo {
+                DataKey::create_if_missing(path)?;
+            }
+            Some(Arc::new(DataKey::from_file(path)?))
+        }
+        None if reads_cards => {
+            return Err(
+                "an acquirer that reads cards needs --data-key-file: the card of a \
+                        reversal owed to it is kept only sealed with that key"
+                    .into(),
+            )
+        }
+        None => None,
+    };
+    Ok(Forwarding {
+        key,
+        ..Forwarding::default()
+    })
 }
 
 /// The router's settings: origins, pages and rate limits.
@@ -169,4 +201,36 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut line = vec!["softpos-host", "serve"];
+        line.extend_from_slice(extra);
+        match Cli::parse_from(line).command {
+            Command::Serve(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn r4_an_acquirer_that_reads_cards_needs_a_data_key_and_the_demo_makes_one() {
+        let refused = forwarding(&args(&[]), false, true).unwrap_err();
+        assert!(refused.contains("--data-key-file"), "{refused}");
+        assert!(forwarding(&args(&[]), false, false).unwrap().key.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.key");
+        let with = args(&["--data-key-file", path.to_str().unwrap()]);
+        assert!(
+            forwarding(&with, false, true).is_err(),
+            "serve makes no key"
+        );
+        assert!(forwarding(&with, true, true).unwrap().key.is_some());
+        assert!(forwarding(&with, false, true).unwrap().key.is_some());
+    }
 }

@@ -212,4 +212,6 @@ mod tests;
 #[cfg(test)]
 mod tests_acquirer;
 #[cfg(test)]
+mod tests_forward;
+#[cfg(test)]
 mod tests_upstream_settlement;
