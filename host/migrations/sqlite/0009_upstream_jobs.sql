@@ -9,8 +9,8 @@
 CREATE TABLE upstream_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     merchant_id TEXT NOT NULL,
-    terminal_ref INTEGER NOT NULL REFERENCES terminals (id),
-    transaction_id INTEGER NOT NULL REFERENCES transactions (id),
+    terminal_ref INTEGER NOT NULL,
+    transaction_id INTEGER NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('reversal', 'advice')),
     reason TEXT CHECK (reason IN ('98', '06')),
     request TEXT NOT NULL,
@@ -18,7 +18,9 @@ CREATE TABLE upstream_jobs (
     tries INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL,
     leased_until INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    FOREIGN KEY (merchant_id, terminal_ref) REFERENCES terminals (merchant_id, id),
+    FOREIGN KEY (merchant_id, transaction_id) REFERENCES transactions (merchant_id, id)
 );
 CREATE INDEX upstream_jobs_terminal ON upstream_jobs (terminal_ref, id);
 CREATE INDEX upstream_jobs_due ON upstream_jobs (next_at);
