@@ -22,7 +22,11 @@ pub struct NewJob<'a> {
     /// The original message without card data (JSON).
     pub request: &'a str,
     /// When it is first due.
-    pub now: i64,
+    pub next_at: i64,
+    /// Held by this process until then (0: free to send).
+    pub leased_until: i64,
+    /// Now.
+    pub created_at: i64,
 }
 
 /// A job as stored.
@@ -65,12 +69,16 @@ fn job_row(row: &AnyRow) -> ApiResult<JobRow> {
     })
 }
 
-/// The terminal's jobs, oldest first.
-pub async fn terminal_jobs(pool: &AnyPool, terminal_ref: i64) -> ApiResult<Vec<JobRow>> {
+/// The terminal's jobs owed at `now`, oldest first: due, or tried before (a job waiting to be
+/// tried again is owed all the same). Not one queued with a message still being asked, whose
+/// first due time is the end of its hold.
+pub async fn terminal_jobs(pool: &AnyPool, terminal_ref: i64, now: i64) -> ApiResult<Vec<JobRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM upstream_jobs WHERE terminal_ref = $1 ORDER BY id"
+        "SELECT {COLUMNS} FROM upstream_jobs WHERE terminal_ref = $1 \
+         AND (next_at <= $2 OR tries > 0) ORDER BY id"
     ))
     .bind(terminal_ref)
+    .bind(now)
     .fetch_all(pool)
     .await?;
     rows.iter().map(job_row).collect()
@@ -94,7 +102,8 @@ impl Tx {
     pub async fn insert_job(&mut self, job: &NewJob<'_>) -> ApiResult<i64> {
         Ok(sqlx::query(
             "INSERT INTO upstream_jobs (merchant_id, terminal_ref, transaction_id, kind, reason, \
-             request, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+             request, next_at, leased_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
         )
         .bind(job.merchant_id)
         .bind(job.terminal_ref)
@@ -102,10 +111,26 @@ impl Tx {
         .bind(job.kind)
         .bind(job.reason)
         .bind(job.request)
-        .bind(job.now)
+        .bind(job.next_at)
+        .bind(job.leased_until)
+        .bind(job.created_at)
         .fetch_one(&mut **self)
         .await?
         .try_get("id")?)
+    }
+
+    /// The jobs of a transaction are gone.
+    pub async fn delete_jobs_of(
+        &mut self,
+        merchant_id: &str,
+        transaction_id: i64,
+    ) -> ApiResult<()> {
+        sqlx::query("DELETE FROM upstream_jobs WHERE merchant_id = $1 AND transaction_id = $2")
+            .bind(merchant_id)
+            .bind(transaction_id)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
     }
 
     /// Keeps the job's sealed card.

@@ -103,6 +103,10 @@ pub struct Forwarding {
     pub key: Option<Arc<DataKey>>,
     /// Doubles after each try without an answer, up to 5 minutes.
     pub first_retry: Duration,
+    /// How long a process holds the job it queues before asking the acquirer
+    /// ([`Store::arm`]): longer than any exchange with the acquirer (its timeout stays below
+    /// the terminal's), so the job goes out only when the process died before the answer came.
+    pub armed_for: Duration,
 }
 
 impl Default for Forwarding {
@@ -110,6 +114,7 @@ impl Default for Forwarding {
         Forwarding {
             key: None,
             first_retry: Duration::from_secs(1),
+            armed_for: Duration::from_secs(120),
         }
     }
 }
@@ -127,19 +132,64 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl Store {
-    /// Queues what is owed upstream for transaction `transaction_id`, inside the transaction
-    /// that books its answer, so the job exists exactly when the answer does.
-    pub(crate) async fn owe(
+    /// Queues, with a sale, void or refund booked pending, what would be owed upstream if the
+    /// host died before the acquirer answered: held by this process ([`Forwarding::armed_for`]) until
+    /// [`Store::owed_after`] settles it with the answer, so it goes out only after a crash.
+    pub(crate) async fn arm(
+        &self,
+        tx: &mut Tx,
+        terminal: TerminalRef<'_>,
+        transaction_id: i64,
+        request: &Request,
+    ) -> ApiResult<()> {
+        let Some(owed) = Owed::after(request, &Answer::Unknown, true) else {
+            return Ok(());
+        };
+        // Due only when the hold ends: until then the terminal's next message does not wait
+        // for it.
+        let until = now_ms() + ms(self.forwarding().armed_for);
+        self.queue(tx, terminal, transaction_id, request, owed, until)
+            .await
+    }
+
+    /// What the acquirer's answer to a pending sale, void or refund leaves owed upstream,
+    /// queued in the transaction that books the answer (in place of the job [`Store::arm`]
+    /// queued), so the job exists exactly when the answer does. `kept`: no reversal from the
+    /// terminal overtook it.
+    pub(crate) async fn owed_after(
+        &self,
+        tx: &mut Tx,
+        terminal: TerminalRef<'_>,
+        transaction_id: i64,
+        request: &Request,
+        answer: &Answer,
+        kept: bool,
+    ) -> ApiResult<()> {
+        tx.delete_jobs_of(terminal.merchant_id, transaction_id)
+            .await?;
+        match Owed::after(request, answer, kept) {
+            Some(owed) => {
+                self.queue(tx, terminal, transaction_id, request, owed, 0)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Queues a job, held by this process and due at `leased_until` (0: due now).
+    async fn queue(
         &self,
         tx: &mut Tx,
         terminal: TerminalRef<'_>,
         transaction_id: i64,
         request: &Request,
         owed: Owed,
+        leased_until: i64,
     ) -> ApiResult<()> {
         let (json, card) = stored::keep(request)
             .ok_or_else(|| ApiError::internal("only a sale, void or refund is owed upstream"))?;
         let (kind, reason) = owed.columns();
+        let now = now_ms();
         let id = tx
             .insert_job(&NewJob {
                 merchant_id: terminal.merchant_id,
@@ -148,13 +198,17 @@ impl Store {
                 kind,
                 reason,
                 request: &json,
-                now: now_ms(),
+                next_at: leased_until.max(now),
+                leased_until,
+                created_at: now,
             })
             .await?;
         if let (Some(card), Some(key)) = (card, &self.forwarding().key) {
             tx.set_job_card(id, &key.seal(id, card.as_bytes())?).await?;
         }
-        tracing::info!(job = id, kind, reason, transaction_id, "owed upstream");
+        if leased_until == 0 {
+            tracing::info!(job = id, kind, reason, transaction_id, "owed upstream");
+        }
         Ok(())
     }
 
@@ -166,7 +220,7 @@ impl Store {
         acquirer: &dyn Acquirer,
     ) -> ApiResult<Ahead> {
         for _ in 0..BEFORE_NEXT_MAX {
-            let jobs = terminal_jobs(self.db().reader(), terminal_ref).await?;
+            let jobs = terminal_jobs(self.db().reader(), terminal_ref, now_ms()).await?;
             let Some(job) = jobs.into_iter().next() else {
                 return Ok(Ahead::Clear);
             };
@@ -259,7 +313,7 @@ impl Store {
                 id: job.terminal_ref,
             };
             let reversal = Owed::Reversal(ReversalReason::Other);
-            self.owe(&mut tx, terminal, job.transaction_id, original, reversal)
+            self.queue(&mut tx, terminal, job.transaction_id, original, reversal, 0)
                 .await?;
         }
         tx.commit().await?;

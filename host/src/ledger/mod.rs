@@ -214,4 +214,6 @@ mod tests_acquirer;
 #[cfg(test)]
 mod tests_forward;
 #[cfg(test)]
+mod tests_forward_restart;
+#[cfg(test)]
 mod tests_upstream_settlement;

@@ -5,7 +5,6 @@ use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
 use crate::error::{ApiError, ApiResult};
-use crate::forward::Owed;
 use crate::store::{now_ms, Store};
 use softpos::protocol::{TransactionRequest, TxKind};
 use softpos::terminal::card::{Expiry, Pan};
@@ -151,7 +150,11 @@ impl Store {
             }
             Route::Pending(known) => known,
         };
-        if let Err(e) = tx.insert_transaction(&row).await {
+        let mut booked = tx.insert_transaction(&row).await.map(|_| ());
+        if booked.is_ok() {
+            booked = self.arm(&mut tx, s.terminal.key(), id, &request).await;
+        }
+        if let Err(e) = booked {
             tx.rollback().await.ok();
             return Err(e);
         }
@@ -205,9 +208,8 @@ impl Store {
         let terminal = sale.s.terminal.key();
         let open = tx.open_batch(terminal).await?;
         let kept = tx.lock_transaction(terminal.merchant_id, id).await?.status == TxState::Pending;
-        if let Some(owed) = Owed::after(request, &answer, kept) {
-            self.owe(&mut tx, terminal, id, request, owed).await?;
-        }
+        self.owed_after(&mut tx, terminal, id, request, &answer, kept)
+            .await?;
         if !kept {
             // A reversal came while the acquirer was deciding: the sale stays reversed.
             tx.commit().await?;

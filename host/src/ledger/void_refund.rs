@@ -6,7 +6,6 @@ use super::{refused_reversed, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
-use crate::forward::Owed;
 use crate::store::{now_ms, Store};
 use softpos::ids::TraceNo;
 use softpos::protocol::{OriginalRef, TransactionRequest, TxKind};
@@ -152,6 +151,7 @@ impl Store {
             Route::Pending(known) => known,
         };
         tx.insert_transaction(&undoing.row(id, batch.id)).await?;
+        self.arm(&mut tx, s.terminal.key(), id, &request).await?;
         tx.commit().await?;
         let answer = awaited(known, acquirer, &request).await;
         self.answer_pending_undo(&undoing, id, answer, &request)
@@ -243,9 +243,8 @@ impl Store {
         let terminal = undoing.s.terminal.key();
         let open = tx.open_batch(terminal).await?;
         let kept = tx.lock_transaction(terminal.merchant_id, id).await?.status == TxState::Pending;
-        if let Some(owed) = Owed::after(request, &answer, kept) {
-            self.owe(&mut tx, terminal, id, request, owed).await?;
-        }
+        self.owed_after(&mut tx, terminal, id, request, &answer, kept)
+            .await?;
         if !kept {
             tx.commit().await?;
             return Err(refused_reversed());
