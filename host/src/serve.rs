@@ -2,11 +2,13 @@
 //! listener with its timeouts, CORS origins and pages, the background cut-off, and a
 //! graceful shutdown that lets SQLite checkpoint.
 
-use crate::acquirer::AcquirerSimulator;
+use crate::acquirer::{Acquirer, AcquirerSimulator, IsoAcquirer};
 use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
+use crate::cli::{AcquirerArgs, AcquirerAt};
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::limits::{Limiter, RateLimits};
+use crate::link::LinkConfig;
 use crate::scheduler::cutoff_scheduler;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use crate::store::{CutoffClock, Store};
@@ -20,6 +22,23 @@ use std::time::Duration;
 /// The cut-off clock `serve` and `demo` run on.
 pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
     CutoffClock::parse(&args.cutoff, &args.timezone)
+}
+
+/// The acquirer `--acquirer` names.
+fn acquirer_of(args: &AcquirerArgs) -> Arc<dyn Acquirer> {
+    match &args.acquirer {
+        AcquirerAt::Simulator => Arc::new(AcquirerSimulator::default()),
+        AcquirerAt::Iso8583(addr) => {
+            tracing::info!(%addr, mode = ?args.acquirer_mode, "forwarding to an ISO 8583 acquirer");
+            let config = LinkConfig {
+                addr: addr.clone(),
+                tpdu: args.acquirer_tpdu,
+                header: args.acquirer_header,
+                timeout: Duration::from_millis(args.acquirer_timeout_ms),
+            };
+            Arc::new(IsoAcquirer::new(config, args.acquirer_mode))
+        }
+    }
 }
 
 /// Serves until SIGINT or SIGTERM; `prepared` is the demo's store and banner.
@@ -43,7 +62,7 @@ pub(crate) async fn serve(
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
-        acquirer: Arc::new(AcquirerSimulator::default()),
+        acquirer: acquirer_of(&args.acquirer),
     };
     let app = api::router(state, &config);
 
