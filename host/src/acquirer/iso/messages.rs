@@ -295,9 +295,15 @@ pub(super) fn answer(request: &Request, reply: &Message) -> Answer {
         _ => None,
     };
     let owned = |f: u8| reply.text(f).map(str::to_owned);
+    // A void's or refund's answer may echo the sale's RRN in 37 (the request carried it):
+    // that is the sale's reference, not one of its own.
+    let rrn = owned(37).filter(|rrn| match request {
+        Request::Void(u) | Request::Refund(u) => u.original.rrn.as_deref() != Some(rrn.as_str()),
+        _ => true,
+    });
     Answer::Answered {
         code: code.to_owned(),
-        rrn: owned(37),
+        rrn,
         auth_code: owned(38),
         settlement_date: owned(15),
         outcome,
