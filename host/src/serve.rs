@@ -202,3 +202,48 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn acquirer_args(extra: &[&str]) -> AcquirerArgs {
+        let argv = ["softpos-host", "serve"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(args) => args.acquirer,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn mac_x919_without_a_master_key_is_refused_at_start_and_none_is_the_default() {
+        let args = acquirer_args(&[
+            "--acquirer",
+            "iso8583://127.0.0.1:9",
+            "--acquirer-mac",
+            "x919",
+        ]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started without a TMK")
+        };
+        assert!(e.contains("--acquirer-tmk-file"), "{e}");
+        assert_eq!(acquirer_args(&[]).acquirer_mac, MacMode::None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tmk");
+        std::fs::write(&path, "not a key").unwrap();
+        let path = path.to_str().unwrap();
+        let args = acquirer_args(&["--acquirer-mac", "x919", "--acquirer-tmk-file", path]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started with a bad TMK")
+        };
+        assert!(
+            e.contains("32 hex digits") && !e.contains("not a key"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("tmk"), "00112233445566778899aabbccddeeff").unwrap();
+        assert!(acquirer_of(&args).is_ok());
+    }
+}
