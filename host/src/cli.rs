@@ -139,6 +139,14 @@ pub(crate) struct AcquirerArgs {
     /// A TCP connection per exchange (as terminals do), or one persistent connection.
     #[arg(long, value_enum, default_value = "per-request")]
     pub(crate) acquirer_mode: crate::acquirer::LinkMode,
+    /// `x919`: every message but sign-in, sign-off and echo carries an ANSI X9.19 MAC (field
+    /// 64) under the working key each sign-in brings; needs `--acquirer-tmk-file`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) acquirer_mac: crate::acquirer::MacMode,
+    /// The terminal master key the working keys come under: a file holding 32 hex digits (a
+    /// double-length DES key). Read once at start; never logged or stored.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) acquirer_tmk_file: Option<PathBuf>,
 }
 
 /// Where the acquirer is.

@@ -2,7 +2,7 @@
 //! listener with its timeouts, CORS origins and pages, the background cut-off, and a
 //! graceful shutdown that lets SQLite checkpoint.
 
-use crate::acquirer::{Acquirer, AcquirerSimulator, IsoAcquirer};
+use crate::acquirer::{Acquirer, AcquirerSimulator, DesKey, IsoAcquirer, MacMode};
 use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
 use crate::cli::{AcquirerArgs, AcquirerAt};
@@ -24,21 +24,32 @@ pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
     CutoffClock::parse(&args.cutoff, &args.timezone)
 }
 
-/// The acquirer `--acquirer` names.
-fn acquirer_of(args: &AcquirerArgs) -> Arc<dyn Acquirer> {
-    match &args.acquirer {
+/// The acquirer `--acquirer` names; refused when the MAC is on without its master key.
+fn acquirer_of(args: &AcquirerArgs) -> Result<Arc<dyn Acquirer>, String> {
+    let tmk = match (args.acquirer_mac, &args.acquirer_tmk_file) {
+        (MacMode::None, _) => None,
+        (MacMode::X919, Some(path)) => Some(DesKey::from_file(path)?),
+        (MacMode::X919, None) => {
+            return Err("--acquirer-mac x919 needs the terminal master key: --acquirer-tmk-file PATH (32 hex digits)".into())
+        }
+    };
+    Ok(match &args.acquirer {
         AcquirerAt::Simulator => Arc::new(AcquirerSimulator::default()),
         AcquirerAt::Iso8583(addr) => {
-            tracing::info!(%addr, mode = ?args.acquirer_mode, "forwarding to an ISO 8583 acquirer");
+            tracing::info!(%addr, mode = ?args.acquirer_mode, mac = ?args.acquirer_mac, "forwarding to an ISO 8583 acquirer");
             let config = LinkConfig {
                 addr: addr.clone(),
                 tpdu: args.acquirer_tpdu,
                 header: args.acquirer_header,
                 timeout: Duration::from_millis(args.acquirer_timeout_ms),
             };
-            Arc::new(IsoAcquirer::new(config, args.acquirer_mode))
+            let acquirer = IsoAcquirer::new(config, args.acquirer_mode);
+            match tmk {
+                Some(tmk) => Arc::new(acquirer.with_mac(tmk)),
+                None => Arc::new(acquirer),
+            }
         }
-    }
+    })
 }
 
 /// Serves until SIGINT or SIGTERM; `prepared` is the demo's store and banner.
@@ -47,6 +58,8 @@ pub(crate) async fn serve(
     prepared: Option<(Store, String)>,
 ) -> Result<(), String> {
     let clock = clock_of(&args)?;
+    // Before anything is opened: a MAC without its master key is refused at once.
+    let acquirer = acquirer_of(&args.acquirer)?;
     let (store, banner) = match prepared {
         Some((store, banner)) => (store, Some(banner)),
         None => (Store::open(&args.db, &clock).await?, None),
@@ -62,7 +75,7 @@ pub(crate) async fn serve(
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
-        acquirer: acquirer_of(&args.acquirer),
+        acquirer,
     };
     let app = api::router(state, &config);
 
@@ -188,4 +201,49 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn acquirer_args(extra: &[&str]) -> AcquirerArgs {
+        let argv = ["softpos-host", "serve"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(args) => args.acquirer,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn mac_x919_without_a_master_key_is_refused_at_start_and_none_is_the_default() {
+        let args = acquirer_args(&[
+            "--acquirer",
+            "iso8583://127.0.0.1:9",
+            "--acquirer-mac",
+            "x919",
+        ]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started without a TMK")
+        };
+        assert!(e.contains("--acquirer-tmk-file"), "{e}");
+        assert_eq!(acquirer_args(&[]).acquirer_mac, MacMode::None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tmk");
+        std::fs::write(&path, "not a key").unwrap();
+        let path = path.to_str().unwrap();
+        let args = acquirer_args(&["--acquirer-mac", "x919", "--acquirer-tmk-file", path]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started with a bad TMK")
+        };
+        assert!(
+            e.contains("32 hex digits") && !e.contains("not a key"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("tmk"), "00112233445566778899aabbccddeeff").unwrap();
+        assert!(acquirer_of(&args).is_ok());
+    }
 }

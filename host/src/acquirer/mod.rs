@@ -18,7 +18,7 @@
 mod iso;
 mod simulator;
 
-pub use iso::{IsoAcquirer, LinkMode};
+pub use iso::{DesKey, IsoAcquirer, LinkMode, MacMode};
 pub use simulator::AcquirerSimulator;
 
 use softpos::ids::{BatchNo, TraceNo, MAX_SEQUENCE};

@@ -222,3 +222,99 @@ async fn the_acquirer_asking_for_a_sign_in_gets_one_before_the_next_message() {
     assert!(acq.ask(sale(2, "4111111111111111", 100)).await.approved());
     assert_eq!(peer.received(), ["0800", "0200", "0800", "0200"]);
 }
+
+/// The terminal master key both sides hold in the MAC tests.
+const TMK: &str = "00112233445566778899aabbccddeeff";
+/// The peer's card whose answers carry a MAC one bit off (`--bad-mac-card`).
+const BAD_MAC_CARD: &str = "4000000000000044";
+
+fn tmk(hex: &str) -> DesKey {
+    let bytes: Vec<u8> = (0..32)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    DesKey::new(bytes.try_into().unwrap())
+}
+
+fn mac_peer() -> Peer {
+    Peer::start(&[
+        "--mac",
+        "x919",
+        "--tmk",
+        TMK,
+        "--bad-mac-card",
+        BAD_MAC_CARD,
+    ])
+}
+
+#[tokio::test]
+async fn mac_a_keyless_terminal_is_signed_in_first_and_its_day_goes_with_macs_both_ways() {
+    let peer = mac_peer();
+    let acq = acquirer(&peer, LinkMode::PerRequest).with_mac(tmk(TMK));
+    // No sign-in yet (or the host restarted): the host signs in on the terminal's behalf for
+    // the working key. The peer answers 00 only to a MAC it verified, and the host takes an
+    // approval only with a MAC it verified.
+    let sold = acq.ask(sale(1, "4111111111111111", 1250)).await;
+    assert!(sold.approved(), "{sold:?}");
+    let void = acq.ask(Request::Void(undo(2, 1, 1250, &sold))).await;
+    assert!(void.approved(), "{void:?}");
+    let settled = acq.ask(settlement((0, 0), (0, 0))).await;
+    let Answer::Answered { outcome, .. } = &settled else {
+        panic!("{settled:?}")
+    };
+    assert_eq!(*outcome, Some(AcquirerOutcome::Balanced));
+    assert!(acq
+        .ask(Request::SignOff(management(Some("01"))))
+        .await
+        .approved());
+    assert_eq!(peer.received(), ["0800", "0200", "0200", "0500", "0820"]);
+}
+
+#[tokio::test]
+async fn mac_an_answer_whose_mac_is_wrong_is_no_answer() {
+    let peer = mac_peer();
+    let acq = acquirer(&peer, LinkMode::Persistent).with_mac(tmk(TMK));
+    assert!(acq
+        .ask(Request::SignIn(management(Some("01"))))
+        .await
+        .approved());
+    assert_eq!(
+        acq.ask(sale(1, BAD_MAC_CARD, 500)).await,
+        Answer::Unknown,
+        "approved upstream, but the answer's MAC is one bit off"
+    );
+    // The key stands: the next answer with a right MAC is taken.
+    assert!(acq.ask(sale(2, "4111111111111111", 100)).await.approved());
+    let held = sale(3, "4000000000003220", 700);
+    assert_eq!(acq.ask(held.clone()).await, Answer::Unknown);
+    // A reversal goes out MACed too, and its MACed 0410 is taken.
+    let reversal = Request::Reversal(crate::acquirer::Reversal {
+        original: Box::new(held),
+        reason: crate::acquirer::ReversalReason::NoAnswer,
+    });
+    assert!(acq.ask(reversal).await.approved());
+}
+
+#[tokio::test]
+async fn mac_a0_declines_and_the_terminal_signs_in_again_before_its_next_message() {
+    let peer = mac_peer();
+    let acq = acquirer(&peer, LinkMode::PerRequest).with_mac(tmk(TMK));
+    acq.ask(Request::SignIn(management(Some("02")))).await;
+    assert_eq!(code(&acq.ask(sale(1, "4000000000001000", 100)).await), "A0");
+    assert!(acq.ask(sale(2, "4111111111111111", 100)).await.approved());
+    assert_eq!(peer.received(), ["0800", "0200", "0800", "0200"]);
+}
+
+#[tokio::test]
+async fn mac_another_master_key_brings_no_working_key_and_no_message_goes_without_a_mac() {
+    let peer = mac_peer();
+    let acq =
+        acquirer(&peer, LinkMode::PerRequest).with_mac(tmk("ffeeddccbbaa99887766554433221100"));
+    // The acquirer approves the sign-in, but the MAK's check value fails under this TMK.
+    acq.ask(Request::SignIn(management(Some("01")))).await;
+    assert_eq!(
+        acq.ask(sale(1, "4111111111111111", 100)).await,
+        Answer::Unknown
+    );
+    assert_eq!(peer.received(), ["0800", "0800"], "the sale was never sent");
+}
