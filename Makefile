@@ -48,6 +48,7 @@ test-wasm: tools
 # The demo pages in headless Chromium, a whole business day in zh-CN and en.
 test-e2e: pkg
 	scripts/tools.sh browser
+	scripts/tools.sh acquirer
 	scripts/test-e2e.sh
 
 # Each cargo-fuzz target in fuzz/ for 60 s (FUZZ_SECONDS) on nightly; prints execution counts.

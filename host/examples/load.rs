@@ -13,7 +13,11 @@
 //! target/host/examples/load --bin target/host/softpos-host [--seconds 8] [--only flood,slow]
 //! ```
 //!
-//! `--only` takes any of `load`, `http`, `flood`, `slow`, `cutoff` (comma-separated).
+//! `--only` takes any of `load`, `http`, `flood`, `slow`, `gateway`, `cutoff` (comma-separated).
+//! `gateway` is one terminal's sales with the built-in simulator, then forwarded over ISO 8583
+//! to the acquirer peer (tests/acquirer/peer.py, from `target/acquirer-venv`: run
+//! `scripts/tools.sh acquirer` first) per exchange and on a persistent link: the difference is
+//! what the link and the peer add to a sale.
 //!
 //! Everything runs on 127.0.0.1; each level stops after `--seconds`. A benchmark program:
 //! any failure (a host that does not start, an answer that is not JSON) panics on purpose.
@@ -54,7 +58,7 @@ fn parse_args() -> Args {
             "--seconds" => seconds = it.next().and_then(|s| s.parse().ok()).expect("--seconds N"),
             "--only" => only.extend(
                 it.next()
-                    .expect("--only load,http,flood,slow,cutoff")
+                    .expect("--only load,http,flood,slow,gateway,cutoff")
                     .split(',')
                     .map(str::to_owned),
             ),
@@ -122,9 +126,15 @@ fn no_rate_limits(bin: &str) -> Vec<&'static str> {
 }
 
 fn start_host(bin: &str, db: &str) -> (HostProcess, String) {
+    start_host_with(bin, db, &[])
+}
+
+/// The host with more `serve` options (`--acquirer …`).
+fn start_host_with(bin: &str, db: &str, extra: &[String]) -> (HostProcess, String) {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
         .args(no_rate_limits(bin))
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -592,6 +602,9 @@ async fn main() {
     if args.runs("slow") {
         slow_clients_table(&args, dir.path()).await;
     }
+    if args.runs("gateway") {
+        gateway_table(&args, dir.path()).await;
+    }
     if !args.runs("cutoff") {
         return;
     }
@@ -656,6 +669,85 @@ async fn load_tables(args: &Args, backends: &[(&str, Option<String>)], dir: &std
         if let Some(a) = admin {
             pg_database(a, "softpos_bench_raw", false).await;
         }
+    }
+    println!();
+}
+
+/// The acquirer peer, stopped by its PID.
+struct PeerProcess(Child);
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts tests/acquirer/peer.py on a free loopback port; returns it and its `HOST:PORT`.
+fn start_peer() -> (PeerProcess, String) {
+    let mut child = Command::new("target/acquirer-venv/bin/python")
+        .args(["tests/acquirer/peer.py", "--listen", "127.0.0.1:0"])
+        .env("TZ", "Asia/Shanghai")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the peer (scripts/tools.sh acquirer makes its venv)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().expect("peer output").unwrap();
+    let addr = line
+        .strip_prefix("listening on ")
+        .expect("its address")
+        .to_owned();
+    (PeerProcess(child), addr)
+}
+
+/// One terminal's sales through the simulator, then through the ISO 8583 link to the peer.
+async fn gateway_table(args: &Args, dir: &std::path::Path) {
+    println!("| acquirer | link | sale p50 ms | sale p99 ms | sales/s |");
+    println!("|---|---|---:|---:|---:|");
+    for (i, (acquirer, mode)) in [
+        ("built-in simulator", None),
+        ("pyiso8583 peer", Some("per-request")),
+        ("pyiso8583 peer", Some("persistent")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let db = format!("sqlite://{}", dir.join(format!("gateway{i}.db")).display());
+        let codes = provision(args, &db, &["40000001".to_owned()]);
+        let peer = mode.map(|_| start_peer());
+        // An acquirer that reads cards needs the key its owed reversals' cards are sealed with.
+        let key = dir.join("data.key");
+        let random = [
+            uuid::Uuid::new_v4().into_bytes(),
+            uuid::Uuid::new_v4().into_bytes(),
+        ];
+        std::fs::write(&key, random.concat()).unwrap();
+        let extra: Vec<String> = match (&peer, mode) {
+            (Some((_, addr)), Some(mode)) => vec![
+                "--acquirer".into(),
+                format!("iso8583://{addr}"),
+                "--acquirer-mode".into(),
+                mode.into(),
+                "--data-key-file".into(),
+                key.display().to_string(),
+            ],
+            _ => Vec::new(),
+        };
+        let (_host, base) = start_host_with(&args.bin, &db, &extra);
+        let http = reqwest::Client::new();
+        let token = signed_in(&http, &base, "40000001", &codes[0]).await;
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let started = Instant::now();
+        let (approved, mut latencies, _) = sell_until(http, base, token, deadline, 1).await;
+        let rate = approved as f64 / started.elapsed().as_secs_f64();
+        latencies.sort();
+        println!(
+            "| {acquirer} | {} | {:.2} | {:.2} | {rate:.0} |",
+            mode.unwrap_or("none"),
+            percentile_ms(&latencies, 0.50),
+            percentile_ms(&latencies, 0.99)
+        );
     }
     println!();
 }

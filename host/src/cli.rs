@@ -115,6 +115,80 @@ pub(crate) struct ServeArgs {
     /// Sign-ins per minute per terminal key (0: no limit).
     #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_key, env = "SOFTPOS_SIGN_IN_PER_KEY_PER_MINUTE")]
     pub(crate) sign_in_per_key_per_minute: u32,
+    /// The acquirer every operation is forwarded to.
+    #[command(flatten)]
+    pub(crate) acquirer: AcquirerArgs,
+}
+
+/// The terminal's own wait for an answer (its `timeoutMs` default): the host's wait for the
+/// acquirer stays below it, so the host always answers the terminal first.
+pub(crate) const TERMINAL_TIMEOUT_MS: u64 = 15_000;
+
+/// `serve --acquirer …`: where the host sends what it forwards.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct AcquirerArgs {
+    /// `simulator` (the built-in issuer simulator) or `iso8583://HOST:PORT` (an acquirer's POS
+    /// front-end speaking the default ISO 8583 profile).
+    #[arg(long, default_value = "simulator", value_parser = parse_acquirer)]
+    pub(crate) acquirer: AcquirerAt,
+    /// The TPDU of every request, 10 hex digits.
+    #[arg(long, default_value = "6000030000", value_parser = hex_bytes::<5>)]
+    pub(crate) acquirer_tpdu: [u8; 5],
+    /// The header of every request, 12 hex digits.
+    #[arg(long, default_value = "603100000000", value_parser = hex_bytes::<6>)]
+    pub(crate) acquirer_header: [u8; 6],
+    /// How long the host waits for the acquirer, in milliseconds; below the terminal's own
+    /// 15 000, so a terminal never gives up first.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..TERMINAL_TIMEOUT_MS))]
+    pub(crate) acquirer_timeout_ms: u64,
+    /// A TCP connection per exchange (as terminals do), or one persistent connection.
+    #[arg(long, value_enum, default_value = "per-request")]
+    pub(crate) acquirer_mode: crate::acquirer::LinkMode,
+    /// `x919`: every message but sign-in, sign-off and echo carries an ANSI X9.19 MAC (field
+    /// 64) under the working key each sign-in brings; needs `--acquirer-tmk-file`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) acquirer_mac: crate::acquirer::MacMode,
+    /// The terminal master key the working keys come under: a file holding 32 hex digits (a
+    /// double-length DES key). Read once at start; never logged or stored.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) acquirer_tmk_file: Option<PathBuf>,
+}
+
+/// Where the acquirer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AcquirerAt {
+    /// The built-in simulator.
+    Simulator,
+    /// `HOST:PORT` of an ISO 8583 front-end.
+    Iso8583(String),
+}
+
+fn parse_acquirer(s: &str) -> Result<AcquirerAt, String> {
+    if s == "simulator" {
+        return Ok(AcquirerAt::Simulator);
+    }
+    let addr = s
+        .strip_prefix("iso8583://")
+        .ok_or("expected `simulator` or `iso8583://HOST:PORT`")?;
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(AcquirerAt::Iso8583(addr.to_owned()))
+        }
+        _ => Err(format!("`{addr}` is not HOST:PORT")),
+    }
+}
+
+fn hex_bytes<const N: usize>(s: &str) -> Result<[u8; N], String> {
+    let bad = || format!("expected {} hex digits", 2 * N);
+    if s.len() != 2 * N {
+        return Err(bad());
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        let pair = s.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
 }
 
 #[derive(Subcommand, Debug)]

@@ -30,11 +30,10 @@ mod forward;
 mod json;
 mod ledger;
 mod limits;
-// The acquirer link's transport; the ISO 8583 acquirer that drives it is the next step of the
-// gateway (docs/architecture.md, "The acquirer link"), so until then only its tests use it.
-#[cfg_attr(not(test), allow(dead_code))]
 mod link;
 mod openapi;
+#[cfg(test)]
+mod peer_process;
 mod scheduler;
 mod secrets;
 mod serve;

@@ -2,12 +2,14 @@
 //! listener with its timeouts, CORS origins and pages, the background cut-off, and a
 //! graceful shutdown that lets SQLite checkpoint.
 
-use crate::acquirer::AcquirerSimulator;
+use crate::acquirer::{Acquirer, AcquirerSimulator, DesKey, IsoAcquirer, MacMode};
 use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
+use crate::cli::{AcquirerArgs, AcquirerAt};
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::forward::{forwarder, DataKey, Forwarding};
 use crate::limits::{Limiter, RateLimits};
+use crate::link::LinkConfig;
 use crate::scheduler::cutoff_scheduler;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use crate::store::{CutoffClock, Store};
@@ -23,19 +25,49 @@ pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
     CutoffClock::parse(&args.cutoff, &args.timezone)
 }
 
+/// The acquirer `--acquirer` names; refused when the MAC is on without its master key.
+fn acquirer_of(args: &AcquirerArgs) -> Result<Arc<dyn Acquirer>, String> {
+    let tmk = match (args.acquirer_mac, &args.acquirer_tmk_file) {
+        (MacMode::None, _) => None,
+        (MacMode::X919, Some(path)) => Some(DesKey::from_file(path)?),
+        (MacMode::X919, None) => {
+            return Err("--acquirer-mac x919 needs the terminal master key: --acquirer-tmk-file PATH (32 hex digits)".into())
+        }
+    };
+    Ok(match &args.acquirer {
+        AcquirerAt::Simulator => Arc::new(AcquirerSimulator::default()),
+        AcquirerAt::Iso8583(addr) => {
+            tracing::info!(%addr, mode = ?args.acquirer_mode, mac = ?args.acquirer_mac, "forwarding to an ISO 8583 acquirer");
+            let config = LinkConfig {
+                addr: addr.clone(),
+                tpdu: args.acquirer_tpdu,
+                header: args.acquirer_header,
+                timeout: Duration::from_millis(args.acquirer_timeout_ms),
+            };
+            let acquirer = IsoAcquirer::new(config, args.acquirer_mode);
+            match tmk {
+                Some(tmk) => Arc::new(acquirer.with_mac(tmk)),
+                None => Arc::new(acquirer),
+            }
+        }
+    })
+}
+
 /// Serves until SIGINT or SIGTERM; `prepared` is the demo's store and banner.
 pub(crate) async fn serve(
     args: ServeArgs,
     prepared: Option<(Store, String)>,
 ) -> Result<(), String> {
     let clock = clock_of(&args)?;
-    let demo = prepared.is_some();
+    // Before anything is opened: a MAC without its master key, or an acquirer that reads
+    // cards without the data key, is refused at once.
+    let acquirer = acquirer_of(&args.acquirer)?;
+    let forwarding = forwarding(&args, prepared.is_some())?;
     let (store, banner) = match prepared {
         Some((store, banner)) => (store, Some(banner)),
         None => (Store::open(&args.db, &clock).await?, None),
     };
-    // The simulator reads no card, so it needs no data key.
-    let store = configured_store(store, &args)?.with_forwarding(forwarding(&args, demo, false)?);
+    let store = configured_store(store, &args)?.with_forwarding(forwarding);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -46,9 +78,9 @@ pub(crate) async fn serve(
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
-        acquirer: Arc::new(AcquirerSimulator::default()),
+        acquirer,
     };
-    let forwarding = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
+    let owed = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
     let app = api::router(state, &config);
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
@@ -85,7 +117,7 @@ pub(crate) async fn serve(
     .await;
     scheduler.abort();
     forgetting.abort();
-    forwarding.abort();
+    owed.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))
@@ -104,10 +136,12 @@ fn configured_store(store: Store, args: &ServeArgs) -> Result<Store, String> {
 }
 
 /// The data key of the cards owed to the acquirer (R4, R8 upstream), from `--data-key-file`;
-/// the demo makes one when the file is missing. `reads_cards`: the acquirer is sent the card
-/// (a real one), so a reversal owed after a restart needs it, and without a key the host
-/// refuses to start rather than lose it.
-fn forwarding(args: &ServeArgs, demo: bool, reads_cards: bool) -> Result<Forwarding, String> {
+/// the demo makes one when the file is missing, and without a file holds one in memory. An
+/// acquirer that reads cards (any but the simulator) is sent a sale's card again in its
+/// reversal, which after a restart only the sealed copy has, so without a key `serve` refuses to
+/// start rather than lose it.
+fn forwarding(args: &ServeArgs, demo: bool) -> Result<Forwarding, String> {
+    let reads_cards = !matches!(args.acquirer.acquirer, AcquirerAt::Simulator);
     let key = match &args.data_key_file {
         Some(path) => {
             if demo {
@@ -115,10 +149,16 @@ fn forwarding(args: &ServeArgs, demo: bool, reads_cards: bool) -> Result<Forward
             }
             Some(Arc::new(DataKey::from_file(path)?))
         }
+        None if reads_cards && demo => {
+            tracing::warn!(
+                "no --data-key-file: the demo seals owed cards with a key it forgets at exit"
+            );
+            Some(Arc::new(DataKey::ephemeral()?))
+        }
         None if reads_cards => {
             return Err(
-                "an acquirer that reads cards needs --data-key-file: the card of a \
-                        reversal owed to it is kept only sealed with that key"
+                "--acquirer iso8583://… needs --data-key-file PATH (32 bytes): the card \
+                        of a reversal owed to the acquirer is kept only sealed with that key"
                     .into(),
             )
         }
@@ -220,17 +260,67 @@ mod tests {
 
     #[test]
     fn r4_an_acquirer_that_reads_cards_needs_a_data_key_and_the_demo_makes_one() {
-        let refused = forwarding(&args(&[]), false, true).unwrap_err();
+        let iso = ["--acquirer", "iso8583://127.0.0.1:9"];
+        let refused = forwarding(&args(&iso), false).unwrap_err();
         assert!(refused.contains("--data-key-file"), "{refused}");
-        assert!(forwarding(&args(&[]), false, false).unwrap().key.is_none());
+        assert!(
+            forwarding(&args(&[]), false).unwrap().key.is_none(),
+            "the simulator"
+        );
+        assert!(
+            forwarding(&args(&iso), true).unwrap().key.is_some(),
+            "the demo's own"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.key");
-        let with = args(&["--data-key-file", path.to_str().unwrap()]);
+        let mut line = iso.to_vec();
+        line.extend(["--data-key-file", path.to_str().unwrap()]);
         assert!(
-            forwarding(&with, false, true).is_err(),
+            forwarding(&args(&line), false).is_err(),
             "serve makes no key"
         );
-        assert!(forwarding(&with, true, true).unwrap().key.is_some());
-        assert!(forwarding(&with, false, true).unwrap().key.is_some());
+        assert!(forwarding(&args(&line), true).unwrap().key.is_some());
+        assert!(forwarding(&args(&line), false).unwrap().key.is_some());
+        // A job is held while its message is asked far longer than the longest wait allowed.
+        let held = forwarding(&args(&line), false).unwrap().armed_for;
+        assert!(held > Duration::from_millis(15_000) * 4);
+    }
+
+    fn acquirer_args(extra: &[&str]) -> AcquirerArgs {
+        let argv = ["softpos-host", "serve"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(args) => args.acquirer,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn mac_x919_without_a_master_key_is_refused_at_start_and_none_is_the_default() {
+        let args = acquirer_args(&[
+            "--acquirer",
+            "iso8583://127.0.0.1:9",
+            "--acquirer-mac",
+            "x919",
+        ]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started without a TMK")
+        };
+        assert!(e.contains("--acquirer-tmk-file"), "{e}");
+        assert_eq!(acquirer_args(&[]).acquirer_mac, MacMode::None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tmk");
+        std::fs::write(&path, "not a key").unwrap();
+        let path = path.to_str().unwrap();
+        let args = acquirer_args(&["--acquirer-mac", "x919", "--acquirer-tmk-file", path]);
+        let Err(e) = acquirer_of(&args) else {
+            panic!("started with a bad TMK")
+        };
+        assert!(
+            e.contains("32 hex digits") && !e.contains("not a key"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("tmk"), "00112233445566778899aabbccddeeff").unwrap();
+        assert!(acquirer_of(&args).is_ok());
     }
 }

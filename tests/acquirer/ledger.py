@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from mac import Keys, carries_mac
 from profile import (
     SETTLEMENT_BALANCED,
     SETTLEMENT_UNBALANCED,
@@ -78,8 +79,10 @@ class Answer:
 
 
 class Ledger:
-    def __init__(self, keys: str | None = None, batch: str | None = None, resign: set[str] | None = None):
+    def __init__(self, keys: str | None = None, batch: str | None = None, resign: set[str] | None = None,
+                 mac: Keys | None = None):
         self.keys = keys
+        self.mac = mac  # MAC on: a MAK per terminal, every request but 08xx verified
         self.assign_batch = batch
         self.resign = set(resign or ())
         self.terminals: dict[str, Terminal] = {}
@@ -113,6 +116,11 @@ class Ledger:
             return None
         mti = f"{int(req.mti) + 10:04d}"
         tid = req.get(41, "")
+        if self.mac is not None and carries_mac(req.mti) and not self.mac.verifies(req):
+            # Our MAC check failed (or the terminal never signed in): A0, nothing booked, and the
+            # answer goes without a MAC (the key it would be made with is in doubt).
+            fields = {**self._echo(req, 11), "39": "A0", **{k: v for k, v in (("41", tid), ("42", req.get(42))) if v}}
+            return Answer(mti, fields, note={"mac": "wrong"})
         handler = {
             "0800": self._sign_in,
             "0820": self._management,
@@ -144,7 +152,9 @@ class Ledger:
         batch = self.assign_batch or (batch if batch.strip("0") else term.batch)
         term.signed_in, term.batch = True, batch
         fields = {**self._echo(req, 11), **self._now(), "39": "00", "60": kind + batch + network}
-        if self.keys:
+        if self.mac is not None:
+            fields["62"] = self.mac.issue(req.get(41, ""))
+        elif self.keys:
             fields["62"] = self.keys
         return Answer(mti, fields)
 

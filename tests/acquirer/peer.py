@@ -1,7 +1,7 @@
 """An acquirer over TCP speaking the profile, for testing softpos-host's ISO 8583 link.
 
     python peer.py --listen 127.0.0.1:0 [--journal FILE] [--hold-ms N] [--resign TERMINAL]...
-                   [--batch NNNNNN] [--keys HEX]
+                   [--batch NNNNNN] [--keys HEX] [--mac x919 --tmk HEX [--bad-mac-card CARD]...]
 
 Prints `listening on 127.0.0.1:PORT` once ready. Each connection may carry one exchange or many
 requests in flight; answers go out as they are ready, so a held answer is overtaken by later
@@ -18,6 +18,7 @@ import sys
 import time
 
 from ledger import Answer, Ledger
+from mac import Keys, carries_mac
 from profile import (
     SIGN_IN_AGAIN,
     Message,
@@ -49,10 +50,11 @@ class Journal:
 
 
 class Peer:
-    def __init__(self, ledger: Ledger, journal: Journal, hold_ms: int):
+    def __init__(self, ledger: Ledger, journal: Journal, hold_ms: int, bad_mac: set[str] | None = None):
         self.ledger = ledger
         self.journal = journal
         self.hold = hold_ms / 1000
+        self.bad_mac = set(bad_mac or ())
 
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -93,7 +95,7 @@ class Peer:
             ans = self.ledger.answer(req)
             if ans is None:
                 return
-            msg = self._message(req, ans)
+            msg = self._signed(req, ans, self._message(req, ans))
             data = frame(msg)
         except Exception as e:  # noqa: BLE001 - whatever fails, the client gets an answer, not silence
             # A request the profile allows on the wire but not in its contents (field 48 of the
@@ -114,6 +116,14 @@ class Peer:
                 await self._send(data, ans.delivery, writer)
             except (ConnectionError, OSError) as e:
                 self.journal.write("unsent", None, mti=msg.mti, trace=msg.get(11), error=str(e))
+
+    def _signed(self, req: Message, ans: Answer, msg: Message) -> Message:
+        """The answer with its MAC when the request carried one that verified (not on A0); the
+        --bad-mac-card's answers with a MAC one bit off."""
+        keys = self.ledger.mac
+        if keys is None or not carries_mac(req.mti) or ans.fields.get("39") == "A0":
+            return msg
+        return keys.sign(msg, req.get(41, ""), corrupt=req.get(2) in self.bad_mac)
 
     @staticmethod
     def _message(req: Message, ans: Answer) -> Message:
@@ -150,13 +160,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="this terminal's next answer (after its sign-in) asks it to sign in again")
     p.add_argument("--batch", help="the batch number (60.2) every 0810 assigns; default: echo the 0800's")
     p.add_argument("--keys", help="field 62 (hex) of every 0810; default: none (MAC off)")
-    return p.parse_args(argv)
+    p.add_argument("--mac", choices=["none", "x919"], default="none",
+                   help="x919: fresh working keys in every 0810's field 62, every other request's MAC "
+                        "verified (A0 when wrong), every answer to it MACed")
+    p.add_argument("--tmk", help="the terminal master key, 32 hex digits (with --mac x919)")
+    p.add_argument("--bad-mac-card", action="append", default=[], metavar="CARD",
+                   help="answers to requests with this card carry a wrong MAC (repeatable)")
+    args = p.parse_args(argv)
+    if args.mac == "x919" and (args.tmk is None or len(bytes.fromhex(args.tmk)) != 16):
+        p.error("--mac x919 needs --tmk with 32 hex digits")
+    return args
 
 
 async def main(argv: list[str]) -> None:
     args = parse_args(argv)
     host, _, port = args.listen.rpartition(":")
-    peer = Peer(Ledger(keys=args.keys, batch=args.batch, resign=set(args.resign)), Journal(args.journal), args.hold_ms)
+    mac = Keys(bytes.fromhex(args.tmk)) if args.mac == "x919" else None
+    ledger = Ledger(keys=args.keys, batch=args.batch, resign=set(args.resign), mac=mac)
+    peer = Peer(ledger, Journal(args.journal), args.hold_ms, set(args.bad_mac_card))
     server = await asyncio.start_server(peer.connection, host, int(port))
     addr = server.sockets[0].getsockname()
     print(f"listening on {addr[0]}:{addr[1]}", flush=True)

@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   sale, signIn, minor, tid, startHost, launch, openPage, shot, keypad, terminalKey, hostTotals, CARD, DECLINED_CARD, EXPIRY,
+  startPeer,
 } from "./lib.mjs";
 
 let host;
@@ -22,17 +23,17 @@ after(async () => {
 
 /** A whole day at the counter: activate, sign in, three sales (one declined), a void, a
  * partial refund, the totals against the host's, settle, sign off, then a refused sale. */
-async function businessDay(locale, terminal, text) {
+async function businessDay(h, locale, terminal, text) {
   const context = await browser.newContext({ locale, viewport: { width: 820, height: 1180 } });
-  const page = await openPage(context, `${host.url}/pos.html?locale=${locale}&terminal=${terminal}`);
+  const page = await openPage(context, `${h.url}/pos.html?locale=${locale}&terminal=${terminal}`);
   const step = (n, name) => shot(page, `${locale}-${String(n).padStart(2, "0")}-${name}`);
 
-  await tid(page, "activation-code").fill(host.codes[terminal]);
+  await tid(page, "activation-code").fill(h.codes[terminal]);
   await step(1, "activate");
   await tid(page, "activate").click();
   await tid(page, "operator").waitFor();
   await step(2, "sign-in");
-  await signIn(page, host);
+  await signIn(page, h);
 
   const s1 = await sale(page, 1250, CARD);
   assert.equal(s1.status, "approved");
@@ -45,7 +46,7 @@ async function businessDay(locale, terminal, text) {
 
   await tid(page, "tab-journal").click();
   await tid(page, `void-${s1.trace}`).click();
-  await tid(page, "void-supervisor").fill(host.supervisorPassword);
+  await tid(page, "void-supervisor").fill(h.supervisorPassword);
   await step(5, "void-supervisor");
   await tid(page, "void-confirm").click();
   await tid(page, "result").waitFor();
@@ -57,7 +58,7 @@ async function businessDay(locale, terminal, text) {
   await tid(page, "find").click();
   await tid(page, `pick-${s3.rrn}`).click();
   await keypad(page, 2000);
-  await tid(page, "refund-supervisor").fill(host.supervisorPassword);
+  await tid(page, "refund-supervisor").fill(h.supervisorPassword);
   await tid(page, "refund-submit").click();
   await tid(page, "result").waitFor();
   assert.equal(await tid(page, "result").getAttribute("data-status"), "approved");
@@ -75,7 +76,7 @@ async function businessDay(locale, terminal, text) {
   await step(7, "totals");
   // The host's own count of the batch, read through a second session of this terminal.
   const key = await terminalKey(page, terminal);
-  const hostSide = await hostTotals(host.url, key, "01", host.operatorPassword);
+  const hostSide = await hostTotals(h.url, key, "01", h.operatorPassword);
   assert.deepEqual(
     [hostSide.sale.count, hostSide.sale.amount, hostSide.void.count, hostSide.void.amount,
       hostSide.refund.count, hostSide.refund.amount, hostSide.net_amount],
@@ -87,7 +88,7 @@ async function businessDay(locale, terminal, text) {
   await tid(page, "settle").click();
   await tid(page, "operator").waitFor();
   assert.equal(await tid(page, "error").textContent(), text.sessionExpired);
-  await signIn(page, host);
+  await signIn(page, h);
   await tid(page, "settle").click();
   await tid(page, "slip").waitFor();
   assert.equal(await tid(page, "slip").getAttribute("data-outcome"), "balanced");
@@ -115,11 +116,38 @@ async function businessDay(locale, terminal, text) {
 }
 
 test("a whole business day at the counter in zh-CN", async () => {
-  await businessDay("zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
+  await businessDay(host, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
 });
 
 test("a whole business day at the counter in en", async () => {
-  await businessDay("en", "10000011", { sessionExpired: "The session has ended; please sign in again", balanced: "Balanced" });
+  await businessDay(host, "en", "10000011", { sessionExpired: "The session has ended; please sign in again", balanced: "Balanced" });
+});
+
+test("a whole business day at the counter in zh-CN, forwarded to an ISO 8583 acquirer", async () => {
+  // The host as a gateway: every operation crosses the link to the pyiso8583 peer, whose books
+  // must come out the same as the terminal's and the host's.
+  const peer = await startPeer();
+  const gateway = await startHost([], { args: ["--acquirer", `iso8583://${peer.addr}`] });
+  try {
+    await businessDay(gateway, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
+    const sent = peer.messages().filter((m) => m.dir === "in").map((m) => m.mti);
+    for (const mti of ["0800", "0200", "0220", "0500", "0820"]) assert.ok(sent.includes(mti), `${mti} in ${sent}`);
+    // The host settled the batch with the acquirer too, and the acquirer's books agree.
+    const settled = peer.messages().filter((m) => m.dir === "out" && m.mti === "0510");
+    assert.equal(settled.length, 1, "one settlement upstream");
+    assert.equal(settled[0].fields["48"][30], "1", "balanced with the acquirer");
+    const logs = gateway.logs().split("\n").filter((l) => l.includes(CARD));
+    // The demo banner lists its test cards; nothing else may name one.
+    assert.deepEqual(logs.filter((l) => !/^\s*test cards:/.test(l)), [], "no log line holds a card number");
+  } catch (e) {
+    // What the host and the acquirer said, for whoever reads the failure.
+    console.error(gateway.logs());
+    console.error(JSON.stringify(peer.messages().slice(-6), null, 1));
+    throw e;
+  } finally {
+    await gateway.stop();
+    await peer.stop();
+  }
 });
 
 test("closing the page mid-batch brings the recovery banner, which leads back to a clean state", async () => {

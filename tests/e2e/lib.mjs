@@ -1,6 +1,7 @@
 // Shared set-up of the end-to-end tests: a real softpos-host (the `demo` command, on a fresh
 // SQLite file and a free loopback port, serving www/ and pkg/) and Debian's Chromium driven
 // by playwright-core. Screenshots go to target/e2e/.
+import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,13 +17,14 @@ export const DECLINED_CARD = "4000000000000002";
 export const EXPIRY = "12/30";
 
 /** Starts the demo host with extra terminals; resolves with its URL, codes and passwords.
- * `port` (default: a free one) and `allowOrigin` are for a page served under another name. */
-export async function startHost(extraTerminals = [], { port = 0, allowOrigin = [] } = {}) {
+ * `port` (default: a free one) and `allowOrigin` are for a page served under another name;
+ * `args` are more options of `softpos-host demo` (`--acquirer …`). */
+export async function startHost(extraTerminals = [], { port = 0, allowOrigin = [], args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "softpos-e2e-"));
   const db = `sqlite://${dir}/host.db`;
   const codes = provision(HOST_BIN, db, extraTerminals);
   const origins = allowOrigin.flatMap((o) => ["--allow-origin", o]);
-  const host = await spawnHost(HOST_BIN, ["demo", "--db", db, "--www", join(root, "www"), ...origins],
+  const host = await spawnHost(HOST_BIN, ["demo", "--db", db, "--www", join(root, "www"), ...origins, ...args],
     process.env, port);
   const field = (re) => host.stdout().match(re)?.[1];
   codes["10000001"] = field(/^activation code:\s+(\S+)$/m);
@@ -167,5 +169,35 @@ export async function sale(page, amount, card = CARD) {
     status: await result.getAttribute("data-status"),
     trace: Number(await tid(page, "trace").textContent()),
     rrn: (await tid(page, "rrn").count()) ? await tid(page, "rrn").textContent() : null,
+  };
+}
+
+/** The acquirer peer (tests/acquirer/peer.py on pyiso8583, from target/acquirer-venv) on a free
+ * loopback port, keeping the demo host's time zone; resolves with its address, the messages it
+ * journaled, and a stop that kills it by its PID. */
+export async function startPeer() {
+  const dir = mkdtempSync(join(tmpdir(), "softpos-peer-"));
+  const journal = join(dir, "peer.jsonl");
+  const python = join(root, "target/acquirer-venv/bin/python");
+  const child = spawn(python, [join(root, "tests/acquirer/peer.py"), "--listen", "127.0.0.1:0", "--journal", journal],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TZ: "Asia/Shanghai" } });
+  const addr = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/^listening on (\S+)$/m);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`the peer exited (${code}); run scripts/tools.sh acquirer`)));
+  });
+  return {
+    addr,
+    /** Every message in and out, as the peer journaled it (card numbers masked). */
+    messages: () => readFileSync(journal, "utf8").trim().split("\n").map((l) => JSON.parse(l)),
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -15,8 +15,10 @@
 // this room is read by nothing but `Debug`.
 #![allow(dead_code)]
 
+mod iso;
 mod simulator;
 
+pub use iso::{DesKey, IsoAcquirer, LinkMode, MacMode};
 pub use simulator::AcquirerSimulator;
 
 use softpos::ids::{BatchNo, TraceNo, MAX_SEQUENCE};

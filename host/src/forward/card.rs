@@ -40,6 +40,15 @@ impl DataKey {
         ))))
     }
 
+    /// A fresh random key held in memory only: what the demo seals with when given no file. A
+    /// card sealed with it does not open after a restart.
+    pub fn ephemeral() -> Result<DataKey, String> {
+        let bytes = random_bytes::<KEY_BYTES>().map_err(|e| e.message)?;
+        Ok(DataKey(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(
+            &bytes,
+        ))))
+    }
+
     /// Writes 32 random bytes to `path`, readable by its owner only, unless it exists.
     pub fn create_if_missing(path: &Path) -> Result<(), String> {
         use std::io::Write;

@@ -11,7 +11,6 @@
 
 mod persistent;
 
-#[cfg_attr(not(test), allow(unused_imports))]
 pub use persistent::Persistent;
 
 use softpos_iso8583::{frame_len, DecodeError, EncodeError, Frame, Message, Spec};

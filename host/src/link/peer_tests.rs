@@ -3,73 +3,15 @@
 //! peer runs from `target/acquirer-venv`, which `make test` makes (`scripts/tools.sh acquirer`).
 
 use super::*;
+use crate::peer_process::{Peer, HOLD_MS};
 use softpos_iso8583::fields::{kind, Field60};
 use softpos_iso8583::{Mti, Value};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// How long the peer holds the held-back card's answer: longer than the link waits.
-const HOLD_MS: u64 = 1500;
-const WAIT: Duration = Duration::from_millis(700);
 
 const CARD: &str = "4111111111111111";
 const HELD_CARD: &str = "4000000000003220";
 const BYTE_AT_A_TIME_CARD: &str = "4000000000000010";
 const DROPPED_MID_FRAME_CARD: &str = "4000000000000861";
-
-/// The peer process, stopped by its PID when dropped.
-struct Peer {
-    child: Child,
-    addr: String,
-}
-
-impl Peer {
-    fn start() -> Peer {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let python = root.join("target/acquirer-venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run `scripts/tools.sh acquirer` (make test does)",
-            python.display()
-        );
-        let mut child = Command::new(python)
-            .arg(root.join("tests/acquirer/peer.py"))
-            .args(["--listen", "127.0.0.1:0", "--hold-ms", &HOLD_MS.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the peer starts");
-        let stdout = child.stdout.take().expect("its stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the peer says where it listens");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the peer: {line:?}"))
-            .to_owned();
-        Peer { child, addr }
-    }
-
-    fn config(&self) -> LinkConfig {
-        LinkConfig {
-            addr: self.addr.clone(),
-            tpdu: [0x60, 0x00, 0x03, 0x00, 0x00],
-            header: [0x60, 0x31, 0x00, 0x00, 0x00, 0x00],
-            timeout: WAIT,
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn sale(trace: u32, pan: &str) -> Message {
     let f60 = Field60 {
@@ -93,7 +35,7 @@ fn sale(trace: u32, pan: &str) -> Message {
 
 #[tokio::test]
 async fn a_sale_crosses_the_link_and_pyiso8583_both_ways() {
-    let peer = Peer::start();
+    let peer = Peer::start(&[]);
     let link = PerRequest::new(peer.config());
     let answer = link.exchange(sale(1, CARD)).await.unwrap();
     let m = &answer.message;
@@ -111,7 +53,7 @@ async fn a_sale_crosses_the_link_and_pyiso8583_both_ways() {
 
 #[tokio::test]
 async fn the_peers_one_byte_writes_and_dropped_frames_are_survived() {
-    let peer = Peer::start();
+    let peer = Peer::start(&[]);
     let link = PerRequest::new(peer.config());
     let answer = link.exchange(sale(2, BYTE_AT_A_TIME_CARD)).await.unwrap();
     assert_eq!(answer.message.text(39), Some("00"));
@@ -123,7 +65,7 @@ async fn the_peers_one_byte_writes_and_dropped_frames_are_survived() {
 
 #[tokio::test]
 async fn on_a_persistent_link_a_held_answer_is_overtaken() {
-    let peer = Peer::start();
+    let peer = Peer::start(&[]);
     let idle = Duration::from_secs(60);
     let echo = Box::new(|| Message::new(Mti::new(820).unwrap()));
     let link = Persistent::start(peer.config(), idle, echo);
