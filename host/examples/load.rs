@@ -716,12 +716,21 @@ async fn gateway_table(args: &Args, dir: &std::path::Path) {
         let db = format!("sqlite://{}", dir.join(format!("gateway{i}.db")).display());
         let codes = provision(args, &db, &["40000001".to_owned()]);
         let peer = mode.map(|_| start_peer());
+        // An acquirer that reads cards needs the key its owed reversals' cards are sealed with.
+        let key = dir.join("data.key");
+        let random = [
+            uuid::Uuid::new_v4().into_bytes(),
+            uuid::Uuid::new_v4().into_bytes(),
+        ];
+        std::fs::write(&key, random.concat()).unwrap();
         let extra: Vec<String> = match (&peer, mode) {
             (Some((_, addr)), Some(mode)) => vec![
                 "--acquirer".into(),
                 format!("iso8583://{addr}"),
                 "--acquirer-mode".into(),
                 mode.into(),
+                "--data-key-file".into(),
+                key.display().to_string(),
             ],
             _ => Vec::new(),
         };

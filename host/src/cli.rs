@@ -86,6 +86,11 @@ pub(crate) struct ServeArgs {
     /// the database; without it the host uses a key it generated and keeps in the database.
     #[arg(long)]
     pub(crate) fingerprint_key_file: Option<PathBuf>,
+    /// Key (exactly 32 bytes) the card of a reversal owed to the acquirer is sealed with until
+    /// the acquirer answers it, kept out of the database; `demo` creates it (mode 0600) when
+    /// missing. Required with an acquirer that reads cards; the simulator reads none.
+    #[arg(long)]
+    pub(crate) data_key_file: Option<PathBuf>,
     /// First wait before a failed scheduled cut-off is tried again, in seconds; it doubles on
     /// each further failure up to 30 minutes.
     #[arg(

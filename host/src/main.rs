@@ -12,6 +12,7 @@
 //! | [`ledger`] | the rules on the host side: R5–R12, R16 |
 //! | [`store`] | SQLite / PostgreSQL, provisioning, the cut-off (R15) |
 //! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
+//! | [`forward`] | store-and-forward: reversals and advices owed to the acquirer (R8) |
 //! | [`link`] | the TCP link to an acquirer: ISO 8583 frames, per exchange or persistent |
 //! | [`secrets`] | tokens, hashes, Argon2id |
 #![deny(missing_docs)]
@@ -25,6 +26,7 @@ mod cli;
 mod conn;
 mod db;
 mod error;
+mod forward;
 mod json;
 mod ledger;
 mod limits;

@@ -76,7 +76,7 @@ pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     hex(&Sha256::digest(data.as_ref()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -7,6 +7,7 @@ use crate::api::{self, AppState, HttpConfig};
 use crate::cli::ServeArgs;
 use crate::cli::{AcquirerArgs, AcquirerAt};
 use crate::conn::{ClientAddr, TimedListener, Timeouts};
+use crate::forward::{forwarder, DataKey, Forwarding};
 use crate::limits::{Limiter, RateLimits};
 use crate::link::LinkConfig;
 use crate::scheduler::cutoff_scheduler;
@@ -58,13 +59,15 @@ pub(crate) async fn serve(
     prepared: Option<(Store, String)>,
 ) -> Result<(), String> {
     let clock = clock_of(&args)?;
-    // Before anything is opened: a MAC without its master key is refused at once.
+    // Before anything is opened: a MAC without its master key, or an acquirer that reads
+    // cards without the data key, is refused at once.
     let acquirer = acquirer_of(&args.acquirer)?;
+    let forwarding = forwarding(&args, prepared.is_some())?;
     let (store, banner) = match prepared {
         Some((store, banner)) => (store, Some(banner)),
         None => (Store::open(&args.db, &clock).await?, None),
     };
-    let store = configured_store(store, &args)?;
+    let store = configured_store(store, &args)?.with_forwarding(forwarding);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -77,6 +80,7 @@ pub(crate) async fn serve(
         store: store.clone(),
         acquirer,
     };
+    let owed = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
     let app = api::router(state, &config);
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
@@ -113,6 +117,7 @@ pub(crate) async fn serve(
     .await;
     scheduler.abort();
     forgetting.abort();
+    owed.abort();
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))
@@ -128,6 +133,41 @@ fn configured_store(store: Store, args: &ServeArgs) -> Result<Store, String> {
         store = store.with_fingerprint_key(FingerprintKey::from_file(path)?);
     }
     Ok(store)
+}
+
+/// The data key of the cards owed to the acquirer (R4, R8 upstream), from `--data-key-file`;
+/// the demo makes one when the file is missing, and without a file holds one in memory. An
+/// acquirer that reads cards (any but the simulator) is sent a sale's card again in its
+/// reversal, which after a restart only the sealed copy has, so without a key `serve` refuses to
+/// start rather than lose it.
+fn forwarding(args: &ServeArgs, demo: bool) -> Result<Forwarding, String> {
+    let reads_cards = !matches!(args.acquirer.acquirer, AcquirerAt::Simulator);
+    let key = match &args.data_key_file {
+        Some(path) => {
+            if demo {
+                DataKey::create_if_missing(path)?;
+            }
+            Some(Arc::new(DataKey::from_file(path)?))
+        }
+        None if reads_cards && demo => {
+            tracing::warn!(
+                "no --data-key-file: the demo seals owed cards with a key it forgets at exit"
+            );
+            Some(Arc::new(DataKey::ephemeral()?))
+        }
+        None if reads_cards => {
+            return Err(
+                "--acquirer iso8583://… needs --data-key-file PATH (32 bytes): the card \
+                        of a reversal owed to the acquirer is kept only sealed with that key"
+                    .into(),
+            )
+        }
+        None => None,
+    };
+    Ok(Forwarding {
+        key,
+        ..Forwarding::default()
+    })
 }
 
 /// The router's settings: origins, pages and rate limits.
@@ -208,6 +248,43 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::Parser;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut line = vec!["softpos-host", "serve"];
+        line.extend_from_slice(extra);
+        match Cli::parse_from(line).command {
+            Command::Serve(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn r4_an_acquirer_that_reads_cards_needs_a_data_key_and_the_demo_makes_one() {
+        let iso = ["--acquirer", "iso8583://127.0.0.1:9"];
+        let refused = forwarding(&args(&iso), false).unwrap_err();
+        assert!(refused.contains("--data-key-file"), "{refused}");
+        assert!(
+            forwarding(&args(&[]), false).unwrap().key.is_none(),
+            "the simulator"
+        );
+        assert!(
+            forwarding(&args(&iso), true).unwrap().key.is_some(),
+            "the demo's own"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.key");
+        let mut line = iso.to_vec();
+        line.extend(["--data-key-file", path.to_str().unwrap()]);
+        assert!(
+            forwarding(&args(&line), false).is_err(),
+            "serve makes no key"
+        );
+        assert!(forwarding(&args(&line), true).unwrap().key.is_some());
+        assert!(forwarding(&args(&line), false).unwrap().key.is_some());
+        // A job is held while its message is asked far longer than the longest wait allowed.
+        let held = forwarding(&args(&line), false).unwrap().armed_for;
+        assert!(held > Duration::from_millis(15_000) * 4);
+    }
 
     fn acquirer_args(extra: &[&str]) -> AcquirerArgs {
         let argv = ["softpos-host", "serve"].iter().chain(extra);

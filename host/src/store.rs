@@ -4,6 +4,7 @@
 
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
+use crate::forward::Forwarding;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
@@ -20,6 +21,8 @@ pub struct Store {
     fingerprint_key: Arc<FingerprintKey>,
     /// The merchants' time zone (`--timezone`), told to terminals at sign-in.
     tz: TimeZone,
+    /// The data key and retry wait of the messages owed to the acquirer.
+    forwarding: Forwarding,
 }
 
 impl Store {
@@ -32,6 +35,7 @@ impl Store {
             // Loaded below, before the store is returned.
             fingerprint_key: Arc::new(FingerprintKey::unset()),
             tz: clock.tz.clone(),
+            forwarding: Forwarding::default(),
         };
         let key = store
             .stored_fingerprint_key()
@@ -64,6 +68,17 @@ impl Store {
     /// The key of the card's part of idempotency fingerprints.
     pub fn fingerprint_key(&self) -> &FingerprintKey {
         &self.fingerprint_key
+    }
+
+    /// The same store with these settings for the messages owed to the acquirer.
+    pub fn with_forwarding(mut self, forwarding: Forwarding) -> Store {
+        self.forwarding = forwarding;
+        self
+    }
+
+    /// The settings of the messages owed to the acquirer.
+    pub fn forwarding(&self) -> &Forwarding {
+        &self.forwarding
     }
 
     /// The same store with another bound on password checks (`serve --password-checks`).

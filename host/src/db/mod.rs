@@ -15,6 +15,7 @@ mod batches;
 mod columns;
 mod cutoff;
 mod fresh;
+mod jobs;
 mod postgres;
 mod sales;
 mod sessions;
@@ -30,6 +31,7 @@ pub use columns::{
     bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
 pub use fresh::{Checked, Fresh};
+pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob};
 pub use sales::SaleRow;
 pub use terminals::{TerminalRef, TerminalRow};
 pub use transactions::NewTransaction;

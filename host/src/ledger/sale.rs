@@ -1,6 +1,6 @@
 //! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
 
-use super::upstream::{terminal_of, Verdict};
+use super::upstream::{awaited, owed_first, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
@@ -60,6 +60,20 @@ struct Sale<'a> {
 }
 
 impl<'a> Sale<'a> {
+    /// What the acquirer is asked.
+    fn request(&self, batch: &BatchRow, id: i64, pan: Pan, expiry: Expiry) -> Request {
+        Request::Sale(acquirer::Sale {
+            terminal: terminal_of(self.s),
+            trace: self.req.trace_no,
+            batch: batch.batch_no,
+            amount: self.amount,
+            currency: self.req.currency.clone(),
+            pan,
+            expiry,
+            reference: id,
+        })
+    }
+
     /// The sale's row as booked before the acquirer answers.
     fn row(&self, batch_id: i64) -> NewTransaction<'a> {
         NewTransaction {
@@ -116,38 +130,37 @@ impl Store {
             fp,
             masked_pan: &masked,
         };
+        // R8 upstream: what the terminal still owes the acquirer goes first.
+        let ahead = owed_first(self, s, acquirer).await?;
         let (mut tx, batch, id) = match self.begin_sale(s, &req, fp).await? {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
         };
-        let request = Request::Sale(acquirer::Sale {
-            terminal: terminal_of(s),
-            trace: req.trace_no,
-            batch: batch.batch_no,
-            amount,
-            currency: req.currency.clone(),
-            pan,
-            expiry,
-            reference: id,
-        });
+        let request = sale.request(&batch, id, pan, expiry);
         let row = NewTransaction {
             id: Some(id),
             ..sale.row(batch.id)
         };
-        if let Some(answer) = acquirer.decide_now(&request) {
-            let verdict = Verdict::of(answer);
-            let answer = verdict.answer(&req, &batch, Some(&masked))?;
-            tx.book_and_commit(&verdict.row(row), &answer.stored(fp))
-                .await?;
-            return Ok(answer);
+        let known = match Route::of(ahead, acquirer, &request) {
+            Route::Decided(verdict) => {
+                let answer = verdict.answer(&req, &batch, Some(&masked))?;
+                tx.book_and_commit(&verdict.row(row), &answer.stored(fp))
+                    .await?;
+                return Ok(answer);
+            }
+            Route::Pending(known) => known,
+        };
+        let mut booked = tx.insert_transaction(&row).await.map(|_| ());
+        if booked.is_ok() {
+            booked = self.arm(&mut tx, s.terminal.key(), id, &request).await;
         }
-        if let Err(e) = tx.insert_transaction(&row).await {
+        if let Err(e) = booked {
             tx.rollback().await.ok();
             return Err(e);
         }
         tx.commit().await?;
-        let answer = acquirer.ask(request).await;
-        self.answer_pending(&sale, id, Verdict::of(answer)).await
+        let answer = awaited(known, acquirer, &request).await;
+        self.answer_pending(&sale, id, answer, &request).await
     }
 
     /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9) and the
@@ -179,23 +192,30 @@ impl Store {
         }
     }
 
-    /// Commits the acquirer's answer to a pending sale, unless a reversal came meanwhile.
+    /// Commits the acquirer's answer to a pending sale, unless a reversal came meanwhile; with
+    /// what it leaves owed upstream (R8 upstream): a reversal when the outcome is unknown, or
+    /// when the acquirer approved a sale the terminal reversed meanwhile.
     async fn answer_pending(
         &self,
         sale: &Sale<'_>,
         id: i64,
-        verdict: Verdict,
+        answer: acquirer::Answer,
+        request: &Request,
     ) -> ApiResult<Answer> {
         let mut tx = self.begin().await?;
         // Lock order everywhere: the terminal's open batch, then other batches, then
         // transaction rows; so a reversal, a settlement or a cut-off waits for us or we for it.
         let terminal = sale.s.terminal.key();
         let open = tx.open_batch(terminal).await?;
-        if tx.lock_transaction(terminal.merchant_id, id).await?.status != TxState::Pending {
+        let kept = tx.lock_transaction(terminal.merchant_id, id).await?.status == TxState::Pending;
+        self.owed_after(&mut tx, terminal, id, request, &answer, kept)
+            .await?;
+        if !kept {
             // A reversal came while the acquirer was deciding: the sale stays reversed.
             tx.commit().await?;
             return Err(refused_reversed());
         }
+        let verdict = Verdict::of(answer);
         let answer = verdict.answer(sale.req, &open, Some(sale.masked_pan))?;
         // A batch closed (cut-off, settlement) while the acquirer was deciding: the answer
         // goes into the batch open now, so it is counted exactly once.

@@ -373,8 +373,12 @@ async fn r8_a_reversal_overtakes_a_pending_void_or_refund_and_gives_the_sale_bac
         let before = totals(&store, &s).await;
         let late = overtaken(&store, &s, &acquirer, void_of(2, 1)).await;
         assert_eq!((late.status, late.code), (409, ErrorCode::BadRequest));
+        // The acquirer approved what the terminal reversed meanwhile: the host owes it a
+        // reversal (R8 upstream), sent before the terminal's next message.
+        assert_eq!(store.forward_due(acquirer.as_ref()).await.unwrap(), 1);
         let late = overtaken(&store, &s, &acquirer, refund_of(3, &rrn, 1250)).await;
         assert_eq!((late.status, late.code), (409, ErrorCode::BadRequest));
+        assert_eq!(store.forward_due(acquirer.as_ref()).await.unwrap(), 1);
         assert_eq!(
             totals(&store, &s).await,
             before,

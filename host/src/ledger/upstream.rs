@@ -2,11 +2,12 @@
 //! RRN and authorisation code, and the answer the terminal gets (R9). The RRN and
 //! authorisation code are the acquirer's, whichever acquirer it is.
 
-use super::{Answer, Session};
-use crate::acquirer::{self, response_message};
+use super::{busy, Answer, Session};
+use crate::acquirer::{self, response_message, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, TxState};
 use crate::error::ApiResult;
-use crate::store::now_ms;
+use crate::forward::Ahead;
+use crate::store::{now_ms, Store};
 use softpos::protocol::{TransactionRequest, TransactionResponse, TxStatus};
 use softpos::terminal::time::Timestamp;
 
@@ -103,5 +104,61 @@ pub(super) fn terminal_of(s: &Session) -> acquirer::Terminal {
     acquirer::Terminal {
         terminal_id: s.terminal.terminal_id.clone(),
         merchant_id: s.terminal.merchant_id.clone(),
+    }
+}
+
+/// How a sale, void or refund goes upstream.
+#[derive(Debug)]
+pub(super) enum Route {
+    /// Booked with its answer in one transaction: the acquirer decided at once, or the message
+    /// was not sent because the terminal's earlier messages owed upstream got no answer
+    /// (declined `98`, nothing owed for it: the acquirer never saw it).
+    Decided(Verdict),
+    /// Booked pending; the answer is awaited outside any transaction and committed after.
+    /// `Some`: the acquirer decided at once, yet without a definite answer.
+    Pending(Option<acquirer::Answer>),
+}
+
+impl Route {
+    /// `ahead`: what the terminal still owed upstream came to
+    /// ([`Store::forward_terminal`](crate::store::Store::forward_terminal)); anything owed left
+    /// is answered before this is called.
+    pub(super) fn of(ahead: Ahead, acquirer: &dyn Acquirer, request: &Request) -> Route {
+        if ahead != Ahead::Clear {
+            return Route::Decided(Verdict::of(acquirer::Answer::Unknown));
+        }
+        match acquirer.decide_now(request) {
+            Some(acquirer::Answer::Unknown) => Route::Pending(Some(acquirer::Answer::Unknown)),
+            Some(answer) => Route::Decided(Verdict::of(answer)),
+            None => Route::Pending(None),
+        }
+    }
+}
+
+/// The answer to a pending message: the one already known, else the acquirer's, asked now.
+pub(super) async fn awaited(
+    known: Option<acquirer::Answer>,
+    acquirer: &dyn Acquirer,
+    request: &Request,
+) -> acquirer::Answer {
+    match known {
+        Some(answer) => answer,
+        None => acquirer.ask(request.clone()).await,
+    }
+}
+
+/// What the terminal still owes upstream, sent first (R8 upstream): `BUSY` (nothing booked, ask
+/// again) while another request or the background task is sending it.
+pub(super) async fn owed_first(
+    store: &Store,
+    s: &Session,
+    acquirer: &dyn Acquirer,
+) -> ApiResult<Ahead> {
+    match store
+        .forward_terminal(s.terminal.terminal_ref, acquirer)
+        .await?
+    {
+        Ahead::Elsewhere => Err(busy()),
+        ahead => Ok(ahead),
     }
 }

@@ -1,7 +1,7 @@
 //! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
 
 use super::sale::open_batch_checked;
-use super::upstream::{terminal_of, Verdict};
+use super::upstream::{awaited, owed_first, terminal_of, Route, Verdict};
 use super::{refused_reversed, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
@@ -115,6 +115,8 @@ impl Store {
         acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
         let original = self.supervised(s, &req).await?;
+        // R8 upstream: what the terminal still owes the acquirer goes first.
+        let ahead = owed_first(self, s, acquirer).await?;
         let mut tx = self.begin().await?;
         let (checked, answer) = open_batch_checked(&mut tx, s, &req, fp, false).await?;
         if let Some(answer) = answer {
@@ -139,18 +141,21 @@ impl Store {
             fp,
             sale,
         };
-        if let Some(answer) = acquirer.decide_now(&request) {
-            let row = undoing.row(id, batch.id);
-            let answer = undoing
-                .book(&mut tx, row, &batch, &Verdict::of(answer))
-                .await?;
-            tx.commit().await?;
-            return Ok(answer);
-        }
+        let known = match Route::of(ahead, acquirer, &request) {
+            Route::Decided(verdict) => {
+                let row = undoing.row(id, batch.id);
+                let answer = undoing.book(&mut tx, row, &batch, &verdict).await?;
+                tx.commit().await?;
+                return Ok(answer);
+            }
+            Route::Pending(known) => known,
+        };
         tx.insert_transaction(&undoing.row(id, batch.id)).await?;
+        self.arm(&mut tx, s.terminal.key(), id, &request).await?;
         tx.commit().await?;
-        let verdict = Verdict::of(acquirer.ask(request).await);
-        self.answer_pending_undo(&undoing, id, &verdict).await
+        let answer = awaited(known, acquirer, &request).await;
+        self.answer_pending_undo(&undoing, id, answer, &request)
+            .await
     }
 
     /// The original a void or refund names, once the supervisor's password checked (R6, R7).
@@ -223,21 +228,28 @@ impl Store {
     }
 
     /// Commits the acquirer's answer to a pending void or refund, unless a reversal came
-    /// meanwhile (which gave the sale back what the void or refund took).
+    /// meanwhile (which gave the sale back what the void or refund took); with what it leaves
+    /// owed upstream (R8 upstream): a reversal of a void, an advice of a refund, when the outcome
+    /// is unknown; a reversal when the acquirer approved what the terminal reversed meanwhile.
     async fn answer_pending_undo(
         &self,
         undoing: &Undoing<'_>,
         id: i64,
-        verdict: &Verdict,
+        answer: acquirer::Answer,
+        request: &Request,
     ) -> ApiResult<Answer> {
         let mut tx = self.begin().await?;
         // The lock order of a sale's answer (`sale.rs`): open batch, then rows.
         let terminal = undoing.s.terminal.key();
         let open = tx.open_batch(terminal).await?;
-        if tx.lock_transaction(terminal.merchant_id, id).await?.status != TxState::Pending {
+        let kept = tx.lock_transaction(terminal.merchant_id, id).await?.status == TxState::Pending;
+        self.owed_after(&mut tx, terminal, id, request, &answer, kept)
+            .await?;
+        if !kept {
             tx.commit().await?;
             return Err(refused_reversed());
         }
+        let verdict = Verdict::of(answer);
         if !verdict.approved() {
             undoing.release(&mut tx).await?;
         }
