@@ -166,6 +166,7 @@ fn forwarding(args: &ServeArgs, demo: bool) -> Result<Forwarding, String> {
     };
     Ok(Forwarding {
         key,
+        lease: Forwarding::lease_for(Duration::from_millis(args.acquirer.acquirer_timeout_ms)),
         ..Forwarding::default()
     })
 }
@@ -284,6 +285,11 @@ mod tests {
         // A job is held while its message is asked far longer than the longest wait allowed.
         let held = forwarding(&args(&line), false).unwrap().armed_for;
         assert!(held > Duration::from_millis(15_000) * 4);
+        // A job being sent is held for two exchanges and a margin, no longer: a host that died
+        // sending it holds up its terminal only that long.
+        line.extend(["--acquirer-timeout-ms", "500"]);
+        let lease = forwarding(&args(&line), false).unwrap().lease;
+        assert_eq!(lease, Duration::from_millis(6_000));
     }
 
     fn acquirer_args(extra: &[&str]) -> AcquirerArgs {

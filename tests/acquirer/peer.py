@@ -2,6 +2,7 @@
 
     python peer.py --listen 127.0.0.1:0 [--journal FILE] [--hold-ms N] [--resign TERMINAL]...
                    [--batch NNNNNN] [--keys HEX] [--mac x919 --tmk HEX [--bad-mac-card CARD]...]
+                   [--silent MTI]...
 
 Prints `listening on 127.0.0.1:PORT` once ready. Each connection may carry one exchange or many
 requests in flight; answers go out as they are ready, so a held answer is overtaken by later
@@ -50,11 +51,13 @@ class Journal:
 
 
 class Peer:
-    def __init__(self, ledger: Ledger, journal: Journal, hold_ms: int, bad_mac: set[str] | None = None):
+    def __init__(self, ledger: Ledger, journal: Journal, hold_ms: int, bad_mac: set[str] | None = None,
+                 silent: set[str] | None = None):
         self.ledger = ledger
         self.journal = journal
         self.hold = hold_ms / 1000
         self.bad_mac = set(bad_mac or ())
+        self.silent = set(silent or ())
 
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -91,6 +94,11 @@ class Peer:
     async def exchange(self, req: Message, writer: asyncio.StreamWriter, lock: asyncio.Lock) -> None:
         tid = req.get(41, "")
         self.journal.write("in", req, signed_in=self.ledger.terminal(tid).signed_in if tid else None)
+        if req.mti in self.silent:
+            # An acquirer that takes the request and never answers (nor books it): what a host
+            # sees when the far side is down behind a load balancer that still accepts.
+            self.journal.write("silent", None, mti=req.mti, trace=req.get(11))
+            return
         try:
             ans = self.ledger.answer(req)
             if ans is None:
@@ -166,6 +174,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tmk", help="the terminal master key, 32 hex digits (with --mac x919)")
     p.add_argument("--bad-mac-card", action="append", default=[], metavar="CARD",
                    help="answers to requests with this card carry a wrong MAC (repeatable)")
+    p.add_argument("--silent", action="append", default=[], metavar="MTI",
+                   help="requests with this MTI are read and journaled, never answered nor booked (repeatable)")
     args = p.parse_args(argv)
     if args.mac == "x919" and (args.tmk is None or len(bytes.fromhex(args.tmk)) != 16):
         p.error("--mac x919 needs --tmk with 32 hex digits")
@@ -177,7 +187,7 @@ async def main(argv: list[str]) -> None:
     host, _, port = args.listen.rpartition(":")
     mac = Keys(bytes.fromhex(args.tmk)) if args.mac == "x919" else None
     ledger = Ledger(keys=args.keys, batch=args.batch, resign=set(args.resign), mac=mac)
-    peer = Peer(ledger, Journal(args.journal), args.hold_ms, set(args.bad_mac_card))
+    peer = Peer(ledger, Journal(args.journal), args.hold_ms, set(args.bad_mac_card), set(args.silent))
     server = await asyncio.start_server(peer.connection, host, int(port))
     addr = server.sockets[0].getsockname()
     print(f"listening on {addr[0]}:{addr[1]}", flush=True)

@@ -275,6 +275,24 @@ class HeldAnswers(PeerTest):
         self.assertEqual(split48_totals(ans.get(48))[1], SETTLEMENT_BALANCED)
 
 
+class Silent(PeerTest):
+    peer_args = ["--silent", "0400"]
+
+    def test_a_silent_mti_is_journaled_and_never_answered_nor_booked(self) -> None:
+        req = sale("000065")
+        self.assertEqual(self.ask(req).get(39), "00")
+        link = self.link()
+        link.send(reversal(req))
+        link.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            link.receive()
+        # Not booked either: the sale still counts.
+        ans = self.ask(settlement("000066", Totals(1250, 1, 0, 0)))
+        self.assertEqual(split48_totals(ans.get(48))[1], SETTLEMENT_BALANCED)
+        self.assertIn({"dir": "silent", "mti": "0400", "trace": "000065"},
+                      [{k: l.get(k) for k in ("dir", "mti", "trace")} for l in self.journal_lines()])
+
+
 class VoidsAndRefunds(PeerTest):
     def test_void_by_original_data_then_again_then_unknown(self) -> None:
         req = sale("000070")

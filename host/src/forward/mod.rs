@@ -23,10 +23,6 @@ use crate::store::{now_ms, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a process holds a job it is sending: longer than any exchange with the acquirer,
-/// so two processes never send the same job at once, short enough that a job held by a process
-/// that died goes out again soon.
-const LEASE_MS: i64 = 60_000;
 /// Longest wait between two tries of a job.
 const RETRY_MAX: Duration = Duration::from_secs(5 * 60);
 /// Jobs the background task takes in one round.
@@ -107,6 +103,20 @@ pub struct Forwarding {
     /// ([`Store::arm`]): longer than any exchange with the acquirer (its timeout stays below
     /// the terminal's), so the job goes out only when the process died before the answer came.
     pub armed_for: Duration,
+    /// How long a process holds a job it is sending ([`Forwarding::lease_for`]): longer than
+    /// any exchange with the acquirer, so two processes never send the same job at once, and
+    /// no longer, because a job held by a process that died holds up its terminal's next
+    /// message (`BUSY`) until the lease ends.
+    pub lease: Duration,
+}
+
+impl Forwarding {
+    /// The lease for an acquirer that waits `timeout` for an answer: a message may need a
+    /// sign-in first (the acquirer asked for one, or a MAC key is missing), so two exchanges,
+    /// and a margin for the database.
+    pub fn lease_for(timeout: Duration) -> Duration {
+        timeout.saturating_mul(2) + Duration::from_secs(5)
+    }
 }
 
 impl Default for Forwarding {
@@ -115,6 +125,7 @@ impl Default for Forwarding {
             key: None,
             first_retry: Duration::from_secs(1),
             armed_for: Duration::from_secs(120),
+            lease: Forwarding::lease_for(Duration::from_secs(15)),
         }
     }
 }
@@ -257,7 +268,9 @@ impl Store {
     ) -> ApiResult<Sent> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        let leased = tx.lease_job(job.id, now, now + LEASE_MS, due_only).await?;
+        let leased = tx
+            .lease_job(job.id, now, now + ms(self.forwarding().lease), due_only)
+            .await?;
         tx.commit().await?;
         if !leased {
             return Ok(Sent::Elsewhere);

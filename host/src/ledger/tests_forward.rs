@@ -109,6 +109,7 @@ pub(super) fn keyed(store: Store, dir: &Path) -> Store {
         key: Some(Arc::new(DataKey::from_file(&path).unwrap())),
         first_retry: Duration::from_millis(20),
         armed_for: Duration::from_millis(300),
+        lease: Duration::from_secs(5),
     })
 }
 
