@@ -85,11 +85,17 @@ impl Peer {
 impl Peer {
     /// The MTIs the peer received, in order (its journal's `in` lines).
     pub(crate) fn received(&self) -> Vec<String> {
+        self.requests().into_iter().map(|(mti, _)| mti).collect()
+    }
+
+    /// The requests the peer received, in order: MTI and fields (card number masked), as its
+    /// journal has them.
+    pub(crate) fn requests(&self) -> Vec<(String, serde_json::Value)> {
         let text = std::fs::read_to_string(&self.journal).unwrap_or_default();
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["dir"] == "in")
-            .filter_map(|v| v["mti"].as_str().map(str::to_owned))
+            .filter_map(|v| Some((v["mti"].as_str()?.to_owned(), v["fields"].clone())))
             .collect()
     }
 }
