@@ -29,8 +29,8 @@ fn wait_for(peer: &Peer, mti: &str, n: usize, within: Duration) {
 fn traces(peer: &Peer, mti: &str) -> Vec<String> {
     peer.requests()
         .iter()
-        .filter(|r| r["mti"] == mti)
-        .map(|r| r["fields"]["11"].as_str().unwrap_or_default().to_owned())
+        .filter(|(m, _)| m == mti)
+        .map(|(_, fields)| fields["11"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 
@@ -103,7 +103,7 @@ fn r4_r8_upstream_a_sigkilled_host_sends_its_owed_reversal_once_after_restart() 
         let sale = seen.iter().position(|m| m == "0200").unwrap();
         assert!(reversal < sale, "{seen:?}");
         assert_eq!(
-            answering.requests()[reversal]["fields"]["2"]
+            answering.requests()[reversal].1["2"]
                 .as_str()
                 .map(|p| p.len()),
             Some(HELD_CARD.len()),

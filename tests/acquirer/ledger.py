@@ -55,7 +55,7 @@ class Txn:
     pan: str  # in memory only, for a void or refund of the same card; never journaled
     rrn: str
     auth: str
-    date: str
+    date: str  # its settlement day (field 15 of its answer), MMDD: what a refund's 61.3 names
     code: str
     reversed: bool = False
     voided_by: str | None = None  # trace of the void standing against it
@@ -80,10 +80,13 @@ class Answer:
 
 class Ledger:
     def __init__(self, keys: str | None = None, batch: str | None = None, resign: set[str] | None = None,
-                 mac: Keys | None = None):
+                 mac: Keys | None = None, settlement_date: str | None = None):
         self.keys = keys
         self.mac = mac  # MAC on: a MAK per terminal, every request but 08xx verified
         self.assign_batch = batch
+        # Field 15 of every answer, MMDD: the acquirer's settlement day, which after its own
+        # cut-off is not the calendar day (13). None: the calendar day.
+        self.settlement_date = settlement_date
         self.resign = set(resign or ())
         self.terminals: dict[str, Terminal] = {}
         self.txns: dict[tuple[str, str, str], Txn] = {}  # (terminal, batch, trace)
@@ -100,7 +103,11 @@ class Ledger:
 
     def _now(self) -> dict[str, str]:
         t = time.localtime()
-        return {"12": time.strftime("%H%M%S", t), "13": time.strftime("%m%d", t), "15": time.strftime("%m%d", t)}
+        return {"12": time.strftime("%H%M%S", t), "13": time.strftime("%m%d", t), "15": self._settlement_day()}
+
+    def _settlement_day(self) -> str:
+        """Field 15: the day a transaction is settled on, which a refund's 61.3 must name."""
+        return self.settlement_date or time.strftime("%m%d")
 
     def _rrn(self, n: int) -> str:
         return time.strftime("%H%M%S") + f"{n % 1_000_000:06d}"
@@ -221,7 +228,7 @@ class Ledger:
 
     def _book(self, req: Message, kind: str, batch: str, pan: str, rrn: str, auth: str, orig: Txn | None) -> None:
         tid, trace = req.get(41, ""), req.get(11, "")
-        txn = Txn(tid, batch, trace, kind, int(req.get(4, "0")), pan, rrn, auth, time.strftime("%m%d"), "00")
+        txn = Txn(tid, batch, trace, kind, int(req.get(4, "0")), pan, rrn, auth, self._settlement_day(), "00")
         key = (tid, batch, trace)
         txn.reversed = key in self.reversed
         if orig is not None:

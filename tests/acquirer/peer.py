@@ -1,7 +1,7 @@
 """An acquirer over TCP speaking the profile, for testing softpos-host's ISO 8583 link.
 
     python peer.py --listen 127.0.0.1:0 [--journal FILE] [--hold-ms N] [--resign TERMINAL]...
-                   [--batch NNNNNN] [--keys HEX] [--mac x919 --tmk HEX [--bad-mac-card CARD]...]
+                   [--batch NNNNNN] [--settlement-date MMDD] [--keys HEX] [--mac x919 --tmk HEX [--bad-mac-card CARD]...]
                    [--silent MTI]...
 
 Prints `listening on 127.0.0.1:PORT` once ready. Each connection may carry one exchange or many
@@ -167,6 +167,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--resign", action="append", default=[], metavar="TERMINAL",
                    help="this terminal's next answer (after its sign-in) asks it to sign in again")
     p.add_argument("--batch", help="the batch number (60.2) every 0810 assigns; default: echo the 0800's")
+    p.add_argument("--settlement-date", metavar="MMDD",
+                   help="field 15 of every answer, the day a refund's 61.3 must name; default: today")
     p.add_argument("--keys", help="field 62 (hex) of every 0810; default: none (MAC off)")
     p.add_argument("--mac", choices=["none", "x919"], default="none",
                    help="x919: fresh working keys in every 0810's field 62, every other request's MAC "
@@ -177,6 +179,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--silent", action="append", default=[], metavar="MTI",
                    help="requests with this MTI are read and journaled, never answered nor booked (repeatable)")
     args = p.parse_args(argv)
+    if args.settlement_date is not None and not (len(args.settlement_date) == 4 and args.settlement_date.isdigit()):
+        p.error("--settlement-date is MMDD, 4 digits")
     if args.mac == "x919" and (args.tmk is None or len(bytes.fromhex(args.tmk)) != 16):
         p.error("--mac x919 needs --tmk with 32 hex digits")
     return args
@@ -186,7 +190,8 @@ async def main(argv: list[str]) -> None:
     args = parse_args(argv)
     host, _, port = args.listen.rpartition(":")
     mac = Keys(bytes.fromhex(args.tmk)) if args.mac == "x919" else None
-    ledger = Ledger(keys=args.keys, batch=args.batch, resign=set(args.resign), mac=mac)
+    ledger = Ledger(keys=args.keys, batch=args.batch, resign=set(args.resign), mac=mac,
+                    settlement_date=args.settlement_date)
     peer = Peer(ledger, Journal(args.journal), args.hold_ms, set(args.bad_mac_card), set(args.silent))
     server = await asyncio.start_server(peer.connection, host, int(port))
     addr = server.sockets[0].getsockname()

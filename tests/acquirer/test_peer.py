@@ -59,10 +59,11 @@ def void(trace: str, of: Message, answer: Message, amount: int | None = None) ->
         "60": field60("23", BATCH), "61": field61(BATCH, of.fields["11"])})
 
 
-def refund(trace: str, of: Message, answer: Message, amount: int) -> Message:
+def refund(trace: str, of: Message, answer: Message, amount: int, date: str | None = None) -> Message:
+    """61.3 is the sale's settlement day, field 15 of its answer."""
     return request("0220", {
         "3": "200000", "4": f"{amount:012d}", "11": trace, "22": "012", "25": "00", "37": answer.fields["37"],
-        "49": "156", "60": field60("25", BATCH), "61": field61(BATCH, of.fields["11"], answer.fields["13"])})
+        "49": "156", "60": field60("25", BATCH), "61": field61(BATCH, of.fields["11"], date or answer.fields["15"])})
 
 
 def reversal(of: Message, reason: str = "98") -> Message:
@@ -155,6 +156,12 @@ class PeerTest(unittest.TestCase):
     def journal_lines(self) -> list[dict]:
         return [json.loads(line) for line in self.journal.read_text().splitlines()]
 
+    def assertSettles(self, totals: Totals, flag: str) -> None:
+        ans = self.ask(settlement("000098", totals))
+        self.assertEqual((ans.mti, ans.get(39)), ("0510", "00"))
+        got, got_flag = split48_totals(ans.get(48))
+        self.assertEqual((got, got_flag), (totals, flag))
+
 
 class Management(PeerTest):
     peer_args = ["--keys", KEYS, "--resign", "30000002"]
@@ -187,6 +194,25 @@ class BatchAssigned(PeerTest):
 
     def test_sign_in_answer_carries_the_batch_the_peer_assigns(self) -> None:
         self.assertEqual(self.ask(sign_in()).get(60), field60("00", "000777", "003"))
+
+
+# A settlement day that is not today's calendar day, as after the acquirer's own cut-off.
+SETTLEMENT_DAY = "0101" if time.strftime("%m%d") != "0101" else "0102"
+
+
+class SettlementDate(PeerTest):
+    peer_args = ["--settlement-date", SETTLEMENT_DAY]
+
+    def test_field_15_is_the_settlement_day_and_a_refunds_61_3_must_name_it(self) -> None:
+        req = sale("000090", amount=3000)
+        ans = self.ask(req)
+        self.assertEqual((ans.get(39), ans.get(15)), ("00", SETTLEMENT_DAY))
+        self.assertNotEqual(ans.get(13), SETTLEMENT_DAY)
+        # The calendar day the sale was made on is not its settlement day: not found.
+        self.assertEqual(self.ask(refund("000091", req, ans, 100, date=ans.fields["13"])).get(39), "25")
+        refunded = self.ask(refund("000092", req, ans, 100))
+        self.assertEqual((refunded.get(39), refunded.get(15)), ("00", SETTLEMENT_DAY))
+        self.assertSettles(Totals(3000, 1, 100, 1), SETTLEMENT_BALANCED)
 
 
 class Sales(PeerTest):
@@ -336,12 +362,6 @@ class VoidsAndRefunds(PeerTest):
         self.assertEqual((close.mti, close.get(39)), ("0330", "00"))
         notes = [line for line in self.journal_lines() if line["dir"] == "out" and line["mti"] == "0330"]
         self.assertEqual((notes[0]["unknown"], notes[1]["not_uploaded"]), ([], []))
-
-    def assertSettles(self, totals: Totals, flag: str) -> None:
-        ans = self.ask(settlement("000098", totals))
-        self.assertEqual((ans.mti, ans.get(39)), ("0510", "00"))
-        got, got_flag = split48_totals(ans.get(48))
-        self.assertEqual((got, got_flag), (totals, flag))
 
 
 class Journal(PeerTest):

@@ -45,7 +45,9 @@ pub struct Sale {
     pub terminal: Terminal,
     /// The terminal's trace number.
     pub trace: TraceNo,
-    /// The batch it is booked in.
+    /// The batch it is booked in, as the acquirer knows it (60.2): the number the acquirer
+    /// assigned the batch at sign-in, else the host's own (docs/architecture.md, "Batch
+    /// numbers upstream"). So for every batch number of these requests.
     pub batch: BatchNo,
     /// Minor units.
     pub amount: Amount,
@@ -68,11 +70,12 @@ pub struct Original {
     pub rrn: Option<String>,
     /// Its authorisation code.
     pub auth_code: Option<String>,
-    /// Its batch.
+    /// Its batch, as the acquirer knows it ([`Sale::batch`]).
     pub batch: BatchNo,
     /// Its trace number.
     pub trace: TraceNo,
-    /// The day it was booked on the host's wall clock, `YYYY-MM-DD` (61.3 takes `MMDD`).
+    /// 61.3, `MMDD`: the acquirer's settlement date of it (field 15 of its answer); when the
+    /// acquirer gave none, the day it was booked on the host's wall clock.
     pub date: String,
 }
 
@@ -120,8 +123,8 @@ pub struct Management {
     pub terminal: Terminal,
     /// [`host_trace`].
     pub trace: TraceNo,
-    /// The terminal's open batch; `None` when it has none yet (the host opens one with the
-    /// sign-in).
+    /// The terminal's open batch as the acquirer knows it ([`Sale::batch`]); `None` when it
+    /// has none yet (the host opens one with the sign-in).
     pub batch: Option<BatchNo>,
     /// The operator signing in or off (63.1); none for an echo.
     pub operator: Option<String>,
@@ -232,6 +235,8 @@ pub enum Answer {
         auth_code: Option<String>,
         /// The acquirer's settlement date, `MMDD` (15).
         settlement_date: Option<String>,
+        /// The batch number the acquirer assigns the terminal (60.2 of a sign-in's answer).
+        batch: Option<BatchNo>,
         /// A settlement's verdict on the host's totals (48).
         outcome: Option<AcquirerOutcome>,
     },
@@ -248,6 +253,7 @@ impl Answer {
             rrn: None,
             auth_code: None,
             settlement_date: None,
+            batch: None,
             outcome: None,
         }
     }
@@ -256,6 +262,12 @@ impl Answer {
     pub fn approved(&self) -> bool {
         matches!(self, Answer::Answered { code, .. } if code == "00")
     }
+}
+
+/// `MMDD` of a day written `YYYY-MM-DD` (61.3); a day written `MMDD` stays as it is.
+pub fn mmdd(day: &str) -> String {
+    let digits: Vec<char> = day.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(4)..].iter().collect()
 }
 
 /// The meaning of a response code, for the answer's `message`.

@@ -50,6 +50,7 @@ fn transaction_answer(code: &str, reference: i64) -> Answer {
         rrn: Some(rrn_of(reference)),
         auth_code,
         settlement_date: None,
+        batch: None,
         outcome: None,
     }
 }
@@ -89,6 +90,7 @@ impl Acquirer for AcquirerSimulator {
                 rrn: None,
                 auth_code: None,
                 settlement_date: None,
+                batch: None,
                 outcome: Some(AcquirerOutcome::Balanced),
             },
             Request::SignIn(_)

@@ -9,6 +9,11 @@ use softpos::ids::{BatchNo, TraceNo};
 use softpos::terminal::settlement::LedgerLine;
 use sqlx::{AnyConnection, Row};
 
+/// The SQL of the number toward the acquirer after a batch's `upstream_batch_no`, wrapping
+/// from 999 999 to 1 as [`BatchNo::next`] does; NULL stays NULL (the host's own numbers).
+pub(super) const NEXT_UPSTREAM: &str = "upstream_batch_no % 999999 + 1";
+const _: () = assert!(softpos::ids::MAX_SEQUENCE == 999_999);
+
 /// What a settlement writes on its batch (R11).
 #[derive(Debug)]
 pub struct Settlement<'a> {
@@ -46,7 +51,8 @@ impl Db {
         t: TerminalRef<'_>,
     ) -> ApiResult<Option<(BatchRow, Vec<LedgerLine>)>> {
         let rows = sqlx::query(
-            "SELECT b.id, b.batch_no, b.business_date, b.status, t.request_id, t.kind, \
+            "SELECT b.id, b.batch_no, b.business_date, b.status, b.upstream_batch_no, \
+             t.request_id, t.kind, \
              t.trace_no, t.amount, t.status AS tx_status FROM batches b \
              LEFT JOIN transactions t ON t.merchant_id = b.merchant_id AND t.batch_id = b.id \
              WHERE b.merchant_id = $2 AND b.terminal_ref = $1 AND b.status = 'open' \
@@ -99,11 +105,12 @@ impl Db {
             .collect()
     }
 
-    /// The number of the terminal's open batch, on a reader; `None` when it has none (the
-    /// next write transaction on it opens one).
-    pub async fn open_batch_no(&self, t: TerminalRef<'_>) -> ApiResult<Option<BatchNo>> {
+    /// The number of the terminal's open batch toward the acquirer
+    /// ([`BatchRow::upstream_no`]), on a reader; `None` when it has none (the next write
+    /// transaction on it opens one).
+    pub async fn open_batch_upstream_no(&self, t: TerminalRef<'_>) -> ApiResult<Option<BatchNo>> {
         sqlx::query(
-            "SELECT batch_no FROM batches \
+            "SELECT COALESCE(upstream_batch_no, batch_no) AS batch_no FROM batches \
              WHERE merchant_id = $2 AND terminal_ref = $1 AND status = 'open'",
         )
         .bind(t.id)
@@ -171,7 +178,9 @@ impl Tx {
         self.insert_open_batch(t, last, &date).await
     }
 
-    /// Opens batch `batch_no` for a terminal.
+    /// Opens batch `batch_no` for a terminal. Toward the acquirer it takes the number after
+    /// the terminal's last batch's, when that one had a number of the acquirer's (the numbers
+    /// go on from the one the acquirer assigned); else the host's own.
     pub async fn insert_open_batch(
         &mut self,
         t: TerminalRef<'_>,
@@ -180,7 +189,10 @@ impl Tx {
     ) -> ApiResult<BatchRow> {
         let row = sqlx::query(&format!(
             "INSERT INTO batches (merchant_id, terminal_ref, batch_no, business_date, status, \
-             opened_at) VALUES ($6, $1, $2, $3, $4, $5) RETURNING {BATCH_COLUMNS}"
+             opened_at, upstream_batch_no) VALUES ($6, $1, $2, $3, $4, $5, \
+             (SELECT {NEXT_UPSTREAM} FROM batches \
+              WHERE merchant_id = $6 AND terminal_ref = $1 ORDER BY id DESC LIMIT 1)) \
+             RETURNING {BATCH_COLUMNS}"
         ))
         .bind(t.id)
         .bind(i64::from(batch_no.get()))
@@ -212,14 +224,37 @@ impl Tx {
         row.map(|r| BatchRow::from_row(&r)).transpose()
     }
 
-    /// A batch's number.
-    pub async fn batch_no_of(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<BatchNo> {
-        let row = sqlx::query("SELECT batch_no FROM batches WHERE merchant_id = $2 AND id = $1")
+    /// A batch's number toward the acquirer ([`BatchRow::upstream_no`]).
+    pub async fn upstream_batch_no_of(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+    ) -> ApiResult<BatchNo> {
+        let row = sqlx::query(
+            "SELECT COALESCE(upstream_batch_no, batch_no) AS batch_no FROM batches \
+             WHERE merchant_id = $2 AND id = $1",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .fetch_one(&mut **self)
+        .await?;
+        Ok(number_column::<BatchNo>(&row, "batch_no")?)
+    }
+
+    /// Sets a batch's number toward the acquirer (the one its sign-in answer assigned).
+    pub async fn set_upstream_batch_no(
+        &mut self,
+        merchant_id: &str,
+        batch_id: i64,
+        upstream: BatchNo,
+    ) -> ApiResult<()> {
+        sqlx::query("UPDATE batches SET upstream_batch_no = $1 WHERE merchant_id = $3 AND id = $2")
+            .bind(i64::from(upstream.get()))
             .bind(batch_id)
             .bind(merchant_id)
-            .fetch_one(&mut **self)
+            .execute(&mut **self)
             .await?;
-        Ok(number_column::<BatchNo>(&row, "batch_no")?)
+        Ok(())
     }
 
     /// A batch's status, locked (on PostgreSQL).

@@ -176,12 +176,14 @@ pub struct TxRow {
     pub rrn: Option<String>,
     /// The acquirer's authorisation code, when approved.
     pub auth_code: Option<String>,
+    /// The acquirer's settlement date, `MMDD`, when approved and the acquirer gave one.
+    pub settlement_date: Option<String>,
 }
 
 /// The columns `TxRow::from_row` reads.
 pub const TX_COLUMNS: &str = "id, kind, amount, status, voided, refunded_amount, masked_pan, \
                               original_id, created_at, terminal_ref, batch_id, trace_no, rrn, \
-                              auth_code";
+                              auth_code, settlement_date";
 
 impl TxRow {
     /// Reads the [`TX_COLUMNS`].
@@ -201,6 +203,7 @@ impl TxRow {
             trace_no: number_column::<TraceNo>(row, "trace_no")?,
             rrn: row.try_get("rrn")?,
             auth_code: row.try_get("auth_code")?,
+            settlement_date: row.try_get("settlement_date")?,
         })
     }
 }
@@ -216,20 +219,34 @@ pub struct BatchRow {
     pub business_date: String,
     /// Where it stands.
     pub status: BatchState,
+    /// Its number toward the acquirer, when not `batch_no` (`batches.upstream_batch_no`).
+    pub upstream_batch_no: Option<BatchNo>,
 }
 
 /// The columns `BatchRow::from_row` reads.
-pub const BATCH_COLUMNS: &str = "id, batch_no, business_date, status";
+pub const BATCH_COLUMNS: &str = "id, batch_no, business_date, status, upstream_batch_no";
 
 impl BatchRow {
     /// Reads the [`BATCH_COLUMNS`].
     pub fn from_row(row: &AnyRow) -> ApiResult<BatchRow> {
+        let upstream: Option<i64> = row.try_get("upstream_batch_no")?;
         Ok(BatchRow {
             id: row.try_get("id")?,
             batch_no: number_column::<BatchNo>(row, "batch_no")?,
             business_date: row.try_get("business_date")?,
             status: BatchState::parse(&row.try_get::<String, _>("status")?)?,
+            upstream_batch_no: upstream
+                .map(|n| {
+                    BatchNo::try_from(n)
+                        .map_err(|_| bad_row("batches.upstream_batch_no", &n.to_string()))
+                })
+                .transpose()?,
         })
+    }
+
+    /// Its number in the messages to the acquirer (60.2, and 61.1 of what undoes its sales).
+    pub fn upstream_no(&self) -> BatchNo {
+        self.upstream_batch_no.unwrap_or(self.batch_no)
     }
 }
 

@@ -1,14 +1,21 @@
 //! R15: the statements of the cut-off \[日切\], the one query that spans merchants.
 
-use super::columns::number_column;
+use super::columns::{bad_row, number_column};
 use super::{SessionEnd, Tx};
 use crate::error::ApiResult;
 use softpos::ids::BatchNo;
 use sqlx::Row;
 
-/// A terminal whose batch the cut-off closed (merchant, row id), with the number of the batch
-/// it gets next.
-pub type Successor = (String, i64, u32);
+/// A terminal whose batch the cut-off closed, with the numbers of the batch it gets next.
+#[derive(Debug)]
+pub struct Successor {
+    merchant_id: String,
+    terminal_ref: i64,
+    batch_no: u32,
+    /// Toward the acquirer: the number after the closed batch's, when the acquirer gave that
+    /// one (`Tx::insert_open_batch`).
+    upstream_batch_no: Option<u32>,
+}
 
 impl Tx {
     /// The business date, locked (on PostgreSQL) until the cut-off commits.
@@ -50,17 +57,24 @@ impl Tx {
              WHERE status = 'open' \
              AND EXISTS (SELECT 1 FROM transactions t \
                WHERE t.merchant_id = batches.merchant_id AND t.batch_id = batches.id) \
-             RETURNING merchant_id, terminal_ref, batch_no",
+             RETURNING merchant_id, terminal_ref, batch_no, upstream_batch_no",
         )
         .bind(now)
         .fetch_all(&mut **self)
         .await?;
         let mut successors = Vec::with_capacity(rows.len());
         for row in &rows {
-            let merchant_id: String = row.try_get("merchant_id")?;
-            let terminal_ref: i64 = row.try_get("terminal_ref")?;
-            let next = number_column::<BatchNo>(row, "batch_no")?.next().get();
-            successors.push((merchant_id, terminal_ref, next));
+            let upstream = row
+                .try_get::<Option<i64>, _>("upstream_batch_no")?
+                .map(BatchNo::try_from)
+                .transpose()
+                .map_err(|_| bad_row("batches.upstream_batch_no", "out of range"))?;
+            successors.push(Successor {
+                merchant_id: row.try_get("merchant_id")?,
+                terminal_ref: row.try_get("terminal_ref")?,
+                batch_no: number_column::<BatchNo>(row, "batch_no")?.next().get(),
+                upstream_batch_no: upstream.map(|n| n.next().get()),
+            });
         }
         Ok(successors)
     }
@@ -77,15 +91,19 @@ impl Tx {
         for chunk in batches.chunks(500) {
             let mut sql = String::from(
                 "INSERT INTO batches (merchant_id, terminal_ref, batch_no, business_date, status, \
-                 opened_at) VALUES ",
+                 opened_at, upstream_batch_no) VALUES ",
             );
-            for (i, (_, terminal_ref, batch_no)) in chunk.iter().enumerate() {
+            for (i, b) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
                 let merchant = i + 3;
+                let upstream = b
+                    .upstream_batch_no
+                    .map_or_else(|| "NULL".to_owned(), |n| n.to_string());
                 sql.push_str(&format!(
-                    "(${merchant}, {terminal_ref}, {batch_no}, $1, 'open', $2)"
+                    "(${merchant}, {}, {}, $1, 'open', $2, {upstream})",
+                    b.terminal_ref, b.batch_no
                 ));
             }
             // Built fresh per cut-off: not worth a slot in the prepared-statement cache.
@@ -93,8 +111,8 @@ impl Tx {
                 .persistent(false)
                 .bind(business_date)
                 .bind(now);
-            for (merchant_id, _, _) in chunk {
-                query = query.bind(merchant_id.as_str());
+            for b in chunk {
+                query = query.bind(b.merchant_id.as_str());
             }
             query.execute(&mut **self).await?;
         }

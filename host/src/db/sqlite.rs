@@ -89,7 +89,7 @@ async fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
 fn batch_checked() -> String {
     format!(
         "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
-         b.status AS status, {FRESH_COLUMNS}, \
+         b.status AS status, b.upstream_batch_no AS upstream_batch_no, {FRESH_COLUMNS}, \
          COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) AS last_id \
          FROM batches b WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'"
     )
@@ -135,14 +135,14 @@ pub async fn open_batch_checked(
 
 /// One string, so one trip: the transaction row, its answer (R9), `COMMIT`. The worker stops
 /// at the first statement that fails, so `COMMIT` runs only when both inserts did. The answer
-/// takes the row's `$3` merchant, `$2` terminal, `$5` request id and `$16` time.
+/// takes the row's `$3` merchant, `$2` terminal, `$5` request id and `$17` time.
 pub async fn book_and_commit(
     tx: &mut Tx,
     row: &NewTransaction<'_>,
     answer: &StoredAnswer,
 ) -> ApiResult<()> {
     let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $17, $5, $18, $19, $20, $16); COMMIT",
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $18, $5, $19, $20, $21, $17); COMMIT",
         insert_sql(NEW_ID)
     );
     row.bind(sqlx::query(&sql))

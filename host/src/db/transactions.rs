@@ -34,6 +34,8 @@ pub struct NewTransaction<'a> {
     pub response_code: Option<&'a str>,
     /// Approved ones.
     pub auth_code: Option<&'a str>,
+    /// The acquirer's settlement date, `MMDD`: approved ones, when the acquirer gave one.
+    pub settlement_date: Option<&'a str>,
     /// Once answered.
     pub rrn: Option<&'a str>,
     /// The card, masked.
@@ -46,14 +48,14 @@ pub struct NewTransaction<'a> {
     pub created_at: i64,
 }
 
-/// The INSERT of a [`NewTransaction`], its values `$1`..`$16` in the struct's order; `id`
+/// The INSERT of a [`NewTransaction`], its values `$1`..`$17` in the struct's order; `id`
 /// is the dialect's expression for `$1`, which draws an id when `$1` is NULL.
 pub(super) fn insert_sql(id: &str) -> String {
     format!(
         "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, kind, \
-         trace_no, amount, status, response_code, auth_code, rrn, masked_pan, original_id, \
-         operator, created_at) \
-         VALUES ({id}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         trace_no, amount, status, response_code, auth_code, settlement_date, rrn, masked_pan, \
+         original_id, operator, created_at) \
+         VALUES ({id}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     )
 }
 
@@ -66,7 +68,7 @@ impl NewTransaction<'_> {
         }
     }
 
-    /// Binds `$1`..`$16` of [`insert_sql`].
+    /// Binds `$1`..`$17` of [`insert_sql`].
     pub(super) fn bind<'q>(
         &'q self,
         q: Query<'q, Any, AnyArguments<'q>>,
@@ -82,6 +84,7 @@ impl NewTransaction<'_> {
             .bind(self.status.as_str())
             .bind(self.response_code)
             .bind(self.auth_code)
+            .bind(self.settlement_date)
             .bind(self.rrn)
             .bind(self.masked_pan)
             .bind(self.original_id)
@@ -184,7 +187,7 @@ impl Tx {
     pub async fn answer_sale(&mut self, id: i64, answer: &NewTransaction<'_>) -> ApiResult<()> {
         sqlx::query(
             "UPDATE transactions SET status = $1, response_code = $2, auth_code = $3, rrn = $4, \
-             batch_id = $5 WHERE merchant_id = $7 AND id = $6",
+             batch_id = $5, settlement_date = $8 WHERE merchant_id = $7 AND id = $6",
         )
         .bind(answer.status.as_str())
         .bind(answer.response_code)
@@ -193,6 +196,7 @@ impl Tx {
         .bind(answer.batch_id)
         .bind(id)
         .bind(answer.merchant_id)
+        .bind(answer.settlement_date)
         .execute(&mut **self)
         .await?;
         Ok(())

@@ -1,7 +1,7 @@
 //! A sale, void or refund as a job keeps it (`upstream_jobs.request`): everything the acquirer
 //! is sent again but the card, which is sealed apart (`card`) or not kept at all.
 
-use crate::acquirer::{Original, Request, Sale, Terminal, Undo};
+use crate::acquirer::{mmdd, Original, Request, Sale, Terminal, Undo};
 use serde::{Deserialize, Serialize};
 use softpos::ids::{BatchNo, TraceNo};
 use softpos::terminal::card::{Expiry, Pan};
@@ -130,7 +130,8 @@ fn undo(u: StoredUndo) -> Result<Undo, String> {
             auth_code: u.original.auth_code,
             batch: BatchNo::try_from(u.original.batch).map_err(|_| bad("batch number"))?,
             trace: TraceNo::try_from(u.original.trace).map_err(|_| bad("trace number"))?,
-            date: u.original.date,
+            // Kept `YYYY-MM-DD` before the acquirer's settlement date was kept.
+            date: mmdd(&u.original.date),
         },
         reference: u.reference,
     })

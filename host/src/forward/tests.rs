@@ -37,7 +37,7 @@ fn a_refund() -> Request {
             auth_code: Some("123456".into()),
             batch: BatchNo::FIRST,
             trace: TraceNo::try_from(7u32).unwrap(),
-            date: "2026-12-05".into(),
+            date: "1205".into(),
         },
         reference: 43,
     })
@@ -115,6 +115,13 @@ fn r4_r8_upstream_a_kept_message_holds_no_card_and_comes_back_whole() {
         panic!()
     };
     assert_eq!(back.original, refund.original);
+    // A job kept before the acquirer's settlement date was: the sale's day, `YYYY-MM-DD`.
+    let old = json.replace("\"date\":\"1205\"", "\"date\":\"2026-12-05\"");
+    assert_ne!(old, json);
+    let Request::Refund(back) = stored::rebuild(&old, None).unwrap() else {
+        panic!()
+    };
+    assert_eq!(back.original.date, "1205");
     assert_eq!(
         (back.trace, back.amount, back.reference),
         (refund.trace, refund.amount, 43)

@@ -65,7 +65,7 @@ impl<'a> Sale<'a> {
         Request::Sale(acquirer::Sale {
             terminal: terminal_of(self.s),
             trace: self.req.trace_no,
-            batch: batch.batch_no,
+            batch: batch.upstream_no(),
             amount: self.amount,
             currency: self.req.currency.clone(),
             pan,
@@ -88,6 +88,7 @@ impl<'a> Sale<'a> {
             status: TxState::Pending,
             response_code: None,
             auth_code: None,
+            settlement_date: None,
             rrn: None,
             masked_pan: Some(self.masked_pan),
             original_id: None,

@@ -138,6 +138,7 @@ impl Store {
         tx.insert_session(&token_hash, key, &req.operator, now, now + SESSION_MS)
             .await?;
         let batch = tx.open_batch(key).await?;
+        adopt_batch_no(&mut tx, terminal, &batch, &answer).await?;
         let business_date = tx.business_date().await?;
         let next_trace_no = tx
             .last_trace_no(key)
@@ -189,7 +190,7 @@ impl Store {
     }
 
     /// A sign-in or sign-off for the acquirer: the host's own trace number, the terminal's
-    /// open batch.
+    /// open batch as the acquirer knows it.
     async fn management(&self, terminal: &TerminalAuth, operator: &str) -> ApiResult<Management> {
         Ok(Management {
             terminal: acquirer::Terminal {
@@ -197,7 +198,7 @@ impl Store {
                 merchant_id: terminal.merchant_id.clone(),
             },
             trace: host_trace(),
-            batch: self.db().open_batch_no(terminal.key()).await?,
+            batch: self.db().open_batch_upstream_no(terminal.key()).await?,
             operator: Some(operator.to_owned()),
         })
     }
@@ -275,6 +276,49 @@ impl Store {
         tx.commit().await?;
         Ok((answer, false))
     }
+}
+
+/// The batch number the acquirer's sign-in answer assigns (60.2 of its 0810) becomes the
+/// open batch's number toward the acquirer, unless the batch already carries transactions:
+/// they went upstream under its number, and a batch split across two numbers could not settle
+/// with the acquirer. The terminal's batch number stays the host's (docs/architecture.md,
+/// "Batch numbers upstream").
+async fn adopt_batch_no(
+    tx: &mut Tx,
+    terminal: &TerminalAuth,
+    open: &BatchRow,
+    answer: &acquirer::Answer,
+) -> ApiResult<()> {
+    let acquirer::Answer::Answered {
+        batch: Some(assigned),
+        ..
+    } = answer
+    else {
+        return Ok(());
+    };
+    if *assigned == open.upstream_no() {
+        return Ok(());
+    }
+    if tx
+        .batch_has_transactions(&terminal.merchant_id, open.id)
+        .await?
+    {
+        tracing::warn!(
+            terminal_id = %terminal.terminal_id,
+            assigned = assigned.get(),
+            kept = open.upstream_no().get(),
+            "the acquirer assigns another batch number to a batch with transactions; kept"
+        );
+        return Ok(());
+    }
+    tracing::info!(
+        terminal_id = %terminal.terminal_id,
+        batch_no = open.batch_no.get(),
+        upstream_batch_no = assigned.get(),
+        "the acquirer's batch number adopted"
+    );
+    tx.set_upstream_batch_no(&terminal.merchant_id, open.id, *assigned)
+        .await
 }
 
 /// The terminal's batches closed at a cut-off and not yet settled, with the host's totals

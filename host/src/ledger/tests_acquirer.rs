@@ -68,6 +68,7 @@ impl Recording {
                 rrn: None,
                 auth_code: None,
                 settlement_date: Some("1205".into()),
+                batch: None,
                 outcome: Some(self.outcome),
             };
         }
@@ -79,6 +80,7 @@ impl Recording {
                 rrn: Some(format!("9{n:011}")),
                 auth_code: Some(format!("A{n:05}")),
                 settlement_date: Some("1205".into()),
+                batch: None,
                 outcome: None,
             },
             Told::Decline(code) => Upstream::Answered {
@@ -86,6 +88,7 @@ impl Recording {
                 rrn: Some(format!("9{n:011}")),
                 auth_code: None,
                 settlement_date: None,
+                batch: None,
                 outcome: None,
             },
             Told::Unknown => Upstream::Unknown,
@@ -132,7 +135,7 @@ pub(super) fn void_of(trace_no: u32, sale_trace: u32) -> TransactionRequest {
     undo(TxKind::Void, trace_no, 1250, original)
 }
 
-fn refund_of(trace_no: u32, rrn: &str, amount: i64) -> TransactionRequest {
+pub(super) fn refund_of(trace_no: u32, rrn: &str, amount: i64) -> TransactionRequest {
     let original = OriginalRef::Rrn { rrn: rrn.into() };
     undo(TxKind::Refund, trace_no, amount, original)
 }
@@ -254,7 +257,10 @@ async fn r6_r7_a_void_and_a_refund_are_asked_upstream_with_their_sale() {
             ),
             (1, BatchNo::FIRST, Some("900000000001"), Some("A00001"))
         );
-        assert_eq!(o.date.len(), "2026-12-05".len(), "{o:?}");
+        assert_eq!(
+            o.date, "1205",
+            "61.3: the sale's settlement date, as the acquirer gave it"
+        );
         assert_eq!(
             (
                 void.terminal.terminal_id.as_str(),

@@ -91,6 +91,7 @@ impl Acquirer for Scripted {
                     rrn: Some(format!("7{n:011}")),
                     auth_code: Some(format!("B{n:05}")),
                     settlement_date: None,
+                    batch: None,
                     outcome: None,
                 })
         })

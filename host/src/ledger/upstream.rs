@@ -22,6 +22,8 @@ pub(super) struct Verdict {
     code: String,
     rrn: Option<String>,
     auth_code: Option<String>,
+    /// The acquirer's settlement date (field 15), kept for a refund's 61.3.
+    settlement_date: Option<String>,
 }
 
 impl Verdict {
@@ -33,6 +35,7 @@ impl Verdict {
                 code,
                 rrn,
                 auth_code,
+                settlement_date,
                 ..
             } => {
                 let approved = code == "00";
@@ -44,8 +47,9 @@ impl Verdict {
                     },
                     code,
                     rrn,
-                    // Only an approval has one, whatever a decline carries.
+                    // Only an approval has these, whatever a decline carries.
                     auth_code: auth_code.filter(|_| approved),
+                    settlement_date: settlement_date.filter(|_| approved),
                 }
             }
             acquirer::Answer::Unknown => Verdict {
@@ -53,6 +57,7 @@ impl Verdict {
                 code: NO_ANSWER.to_owned(),
                 rrn: None,
                 auth_code: None,
+                settlement_date: None,
             },
         }
     }
@@ -68,6 +73,7 @@ impl Verdict {
             status: self.status,
             response_code: Some(&self.code),
             auth_code: self.auth_code.as_deref(),
+            settlement_date: self.settlement_date.as_deref(),
             rrn: self.rrn.as_deref(),
             ..row
         }

@@ -57,7 +57,7 @@ impl Store {
         let request = Request::Settlement(acquirer::Settlement {
             terminal: super::upstream::terminal_of(s),
             trace: host_trace(),
-            batch: batch.batch_no,
+            batch: batch.upstream_no(),
             currency: totals.currency.clone(),
             operator: s.operator.clone(),
             debit,
@@ -110,7 +110,7 @@ impl Store {
             let request = Request::BatchUpload(BatchUpload {
                 terminal: super::upstream::terminal_of(s),
                 trace: host_trace(),
-                batch: batch.batch_no,
+                batch: batch.upstream_no(),
                 records,
                 closing,
             });

@@ -49,6 +49,7 @@ impl<'a> Undoing<'a> {
             status: TxState::Pending,
             response_code: None,
             auth_code: None,
+            settlement_date: None,
             rrn: None,
             masked_pan: self.sale.masked_pan.as_deref(),
             original_id: Some(self.sale.id),
@@ -198,18 +199,23 @@ impl Store {
         sale: &TxRow,
         id: i64,
     ) -> ApiResult<Request> {
-        // A void's sale is in the open batch; a refund's anywhere.
+        // A void's sale is in the open batch; a refund's anywhere. Both as the acquirer
+        // knows them: the batch's number upstream, the sale's settlement date upstream.
         let sale_batch = if sale.batch_id == batch.id {
-            batch.batch_no
+            batch.upstream_no()
         } else {
-            tx.batch_no_of(&s.terminal.merchant_id, sale.batch_id)
+            tx.upstream_batch_no_of(&s.terminal.merchant_id, sale.batch_id)
                 .await?
         };
-        let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+        let date = sale.settlement_date.clone().unwrap_or_else(|| {
+            // An acquirer that gave none (the simulator), or a row from before it was kept.
+            let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+            acquirer::mmdd(&Timestamp(sale.created_at).local(offset).date())
+        });
         let undo = acquirer::Undo {
             terminal: terminal_of(s),
             trace: req.trace_no,
-            batch: batch.batch_no,
+            batch: batch.upstream_no(),
             amount,
             currency: req.currency.clone(),
             original: acquirer::Original {
@@ -217,7 +223,7 @@ impl Store {
                 auth_code: sale.auth_code.clone(),
                 batch: sale_batch,
                 trace: sale.trace_no,
-                date: Timestamp(sale.created_at).local(offset).date(),
+                date,
             },
             reference: id,
         };

@@ -72,22 +72,20 @@ impl Peer {
         }
     }
 
-    /// The requests the peer received, in order (its journal's `in` lines: `mti`, `fields`
-    /// with the card number masked).
-    pub fn requests(&self) -> Vec<serde_json::Value> {
+    /// The requests the peer received, in order: MTI and fields (card number masked), as its
+    /// journal has them.
+    pub fn requests(&self) -> Vec<(String, serde_json::Value)> {
         let text = std::fs::read_to_string(&self.journal).unwrap_or_default();
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["dir"] == "in")
+            .filter_map(|v| Some((v["mti"].as_str()?.to_owned(), v["fields"].clone())))
             .collect()
     }
 
     /// The MTIs the peer received, in order.
     pub fn received(&self) -> Vec<String> {
-        self.requests()
-            .iter()
-            .filter_map(|v| v["mti"].as_str().map(str::to_owned))
-            .collect()
+        self.requests().into_iter().map(|(mti, _)| mti).collect()
     }
 
     /// Everything the peer journaled, one JSON line each.

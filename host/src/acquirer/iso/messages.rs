@@ -6,6 +6,7 @@ use super::super::{
     AcquirerOutcome, Answer, BatchUpload, Management, Original, Request, ReversalReason, Sale,
     Settlement, Terminal, Undo,
 };
+use softpos::ids::BatchNo;
 use softpos::protocol::{Totals, TxKind};
 use softpos_iso8583::fields::{
     kind, network, operator_text, upload_text, Balance, Field60, Field61, FieldError,
@@ -160,8 +161,8 @@ fn yymm(mm_yy: &str) -> String {
     format!("{yy}{mm}")
 }
 
-/// A void (0200/200000, 61.1–61.2) or a refund (0220/200000, 61 with the sale's date); the
-/// card is not presented again, so no 2 or 14.
+/// A void (0200/200000, 61.1–61.2) or a refund (0220/200000, 61 with the sale's settlement
+/// date); the card is not presented again, so no 2 or 14.
 fn undo(u: &Undo, refund: bool) -> Result<Message, Unwritable> {
     let Original {
         rrn,
@@ -178,8 +179,8 @@ fn undo(u: &Undo, refund: bool) -> Result<Message, Unwritable> {
     let f61 = Field61 {
         batch: batch.get(),
         trace: original_trace.get(),
-        // 61.3 is the sale's date, MMDD, on a refund only.
-        date: refund.then(|| date.replace('-', "").chars().skip(4).collect()),
+        // 61.3, on a refund only.
+        date: refund.then(|| date.clone()),
     };
     let mut msg = addressed(mti, &u.terminal)
         .with(3, text(CANCEL))
@@ -295,6 +296,14 @@ pub(super) fn answer(request: &Request, reply: &Message) -> Answer {
         _ => None,
     };
     let owned = |f: u8| reply.text(f).map(str::to_owned);
+    // The batch number a sign-in's answer assigns; 0 assigns none.
+    let batch = match request {
+        Request::SignIn(_) => reply
+            .text(60)
+            .and_then(|t| Field60::parse(t).ok())
+            .and_then(|f| BatchNo::try_from(f.batch).ok()),
+        _ => None,
+    };
     // A void's or refund's answer may echo the sale's RRN in 37 (the request carried it):
     // that is the sale's reference, not one of its own.
     let rrn = owned(37).filter(|rrn| match request {
@@ -305,7 +314,10 @@ pub(super) fn answer(request: &Request, reply: &Message) -> Answer {
         code: code.to_owned(),
         rrn,
         auth_code: owned(38),
-        settlement_date: owned(15),
+        // What a refund's 61.3 repeats: 4 digits, or none.
+        settlement_date: owned(15)
+            .filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit())),
+        batch,
         outcome,
     }
 }

@@ -23,6 +23,7 @@ pub use mac::{DesKey, MacMode};
 use super::{host_trace, Acquirer, Answer, AnswerFuture, Management, Request, Terminal};
 use crate::link::{LinkConfig, LinkError, PerRequest, Persistent};
 use mac::MAC_FIELD;
+use softpos::ids::BatchNo;
 use softpos_iso8583::{processing_requirement, Frame, Message, Spec, SIGN_IN_AGAIN};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -243,14 +244,33 @@ impl IsoAcquirer {
         let Some((terminal, operator)) = asked else {
             return;
         };
+        let batch = batch_of(request);
         let sign_in = Request::SignIn(Management {
             terminal,
             trace: host_trace(),
-            batch: None,
+            batch,
             operator: Some(operator.unwrap_or_else(|| "01".into())),
         });
-        if !self.send(&sign_in).await.approved() {
+        let answer = self.send(&sign_in).await;
+        if !answer.approved() {
             tracing::warn!("the sign-in before this message was not approved");
+            return;
+        }
+        // The message goes with its batch as it is: a batch number is adopted only at an
+        // operator's sign-in, before the batch carries anything (docs/architecture.md, "Batch
+        // numbers upstream").
+        if let Answer::Answered {
+            batch: Some(assigned),
+            ..
+        } = answer
+        {
+            if batch.is_some_and(|b| b != assigned) {
+                tracing::warn!(
+                    assigned = assigned.get(),
+                    kept = batch.map(|b| b.get()),
+                    "a sign-in the acquirer asked for assigns another batch number; not adopted"
+                );
+            }
         }
     }
 }
@@ -261,6 +281,18 @@ fn carries_mac(request: &Request) -> bool {
         request,
         Request::SignIn(_) | Request::SignOff(_) | Request::Echo(_)
     )
+}
+
+/// The batch a request is of, as the acquirer knows it.
+fn batch_of(request: &Request) -> Option<BatchNo> {
+    match request {
+        Request::SignIn(m) | Request::SignOff(m) | Request::Echo(m) => m.batch,
+        Request::Sale(s) => Some(s.batch),
+        Request::Void(u) | Request::Refund(u) => Some(u.batch),
+        Request::Reversal(r) => batch_of(&r.original),
+        Request::Settlement(s) => Some(s.batch),
+        Request::BatchUpload(b) => Some(b.batch),
+    }
 }
 
 /// The terminal a request is for.

@@ -6,7 +6,7 @@ use super::*;
 use crate::acquirer::{
     AcquirerOutcome, BatchUpload, Original, Sale, Settlement, Undo, UploadRecord,
 };
-use crate::peer_process::{peer_today, Peer};
+use crate::peer_process::Peer;
 use softpos::ids::{BatchNo, TraceNo};
 use softpos::protocol::{Totals, TxKind};
 use softpos::terminal::card::{Expiry, Pan};
@@ -50,7 +50,13 @@ fn sale(trace: u32, pan: &str, amount: i64) -> Request {
 }
 
 fn undo(trace: u32, of: u32, amount: i64, answered: &Answer) -> Undo {
-    let Answer::Answered { rrn, auth_code, .. } = answered else {
+    let Answer::Answered {
+        rrn,
+        auth_code,
+        settlement_date,
+        ..
+    } = answered
+    else {
         panic!("the sale was answered")
     };
     Undo {
@@ -64,7 +70,8 @@ fn undo(trace: u32, of: u32, amount: i64, answered: &Answer) -> Undo {
             auth_code: auth_code.clone(),
             batch: BatchNo::clamped(1),
             trace: TraceNo::clamped(of),
-            date: peer_today(),
+            // 61.3: the sale's settlement date, field 15 of its answer.
+            date: settlement_date.clone().expect("the acquirer's field 15"),
         },
         reference: i64::from(trace),
     }
@@ -213,6 +220,23 @@ async fn r8_a_reversal_reaches_the_acquirer_and_takes_the_sale_out() {
 }
 
 #[tokio::test]
+async fn r16_a_sign_in_answer_brings_the_batch_number_the_acquirer_assigns() {
+    let peer = Peer::start(&["--batch", "000777"]);
+    let acq = acquirer(&peer, LinkMode::PerRequest);
+    let answer = acq.ask(Request::SignIn(management(Some("01")))).await;
+    let Answer::Answered { batch, .. } = &answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(*batch, Some(BatchNo::clamped(777)));
+    // Only a sign-in's answer assigns one: a sale's echoes the sale's batch.
+    let sold = acq.ask(sale(1, "4111111111111111", 100)).await;
+    assert!(
+        matches!(sold, Answer::Answered { batch: None, .. }),
+        "{sold:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_acquirer_asking_for_a_sign_in_gets_one_before_the_next_message() {
     let peer = Peer::start(&["--resign", TERMINAL]);
     let acq = acquirer(&peer, LinkMode::PerRequest);
@@ -221,6 +245,9 @@ async fn the_acquirer_asking_for_a_sign_in_gets_one_before_the_next_message() {
     assert!(acq.ask(sale(1, "4111111111111111", 100)).await.approved());
     assert!(acq.ask(sale(2, "4111111111111111", 100)).await.approved());
     assert_eq!(peer.received(), ["0800", "0200", "0800", "0200"]);
+    // That sign-in names the batch of the message it goes before.
+    let asked = peer.requests();
+    assert_eq!(asked[2].1["60"], "00000001003", "{:?}", asked[2]);
 }
 
 /// The terminal master key both sides hold in the MAC tests.
