@@ -216,4 +216,6 @@ mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
 #[cfg(test)]
+mod tests_settlement_owed;
+#[cfg(test)]
 mod tests_upstream_settlement;

@@ -44,7 +44,7 @@ impl Scripted {
         })
     }
 
-    fn then(&self, script: impl IntoIterator<Item = Upstream>) {
+    pub(super) fn then(&self, script: impl IntoIterator<Item = Upstream>) {
         self.script.lock().unwrap().extend(script);
     }
 
@@ -109,6 +109,7 @@ pub(super) fn keyed(store: Store, dir: &Path) -> Store {
         key: Some(Arc::new(DataKey::from_file(&path).unwrap())),
         first_retry: Duration::from_millis(20),
         armed_for: Duration::from_millis(300),
+        ..Forwarding::default()
     })
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The store's database opened again, as a restarted host would.
-async fn reopen(store: Store, dir: &Path, drop: Option<&str>) -> Store {
+pub(super) async fn reopen(store: Store, dir: &Path, drop: Option<&str>) -> Store {
     store.close().await;
     let url = match drop.and_then(|d| d.split_once('|')) {
         Some((admin, name)) => format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
