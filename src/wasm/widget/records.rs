@@ -226,21 +226,20 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
 }
 
 /// R11's second level, when the host's answer told it: the acquirer's verdict on the host's
-/// record of the batch, one line; a mismatch stands out as a warning.
+/// record of the batch, one line (softpos.css marks a mismatch by its `data-acquirer`).
 fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
     let Some(verdict) = s.acquirer_outcome else {
         return;
     };
-    let (warn, text) = match verdict {
-        AcquirerVerdict::Balanced => (false, v.t(T::acquirer_balanced)),
-        AcquirerVerdict::Unbalanced => (true, v.t(T::acquirer_unbalanced)),
-        AcquirerVerdict::Error => (true, v.t(T::acquirer_error)),
-        AcquirerVerdict::Pending => (false, v.t(T::acquirer_pending)),
-    };
+    let text = v.t(match verdict {
+        AcquirerVerdict::Balanced => T::acquirer_balanced,
+        AcquirerVerdict::Unbalanced => T::acquirer_unbalanced,
+        AcquirerVerdict::Error => T::acquirer_error,
+        AcquirerVerdict::Pending => T::acquirer_pending,
+    });
     let _ = write!(
         h,
-        r#"<p{} data-testid="acquirer-outcome" data-acquirer="{}">{text}</p>"#,
-        if warn { r#" class="sp-warn""# } else { "" },
+        r#"<p data-testid="acquirer-outcome" data-acquirer="{}">{text}</p>"#,
         verdict.as_str()
     );
 }

@@ -104,7 +104,7 @@ texts! {
     next_batch => "新批次", "Next batch";
     acquirer_balanced => "收单行对账：平", "Acquirer: balanced";
     acquirer_unbalanced => "收单行对账：不平", "Acquirer: unbalanced";
-    acquirer_error => "收单行对账：失败", "Acquirer: settlement failed";
+    acquirer_error => "收单行对账：失败", "Acquirer: failed";
     acquirer_pending => "收单行对账：待确认", "Acquirer: pending";
     pending_reversals => "待冲正", "Reversals pending";
     processing => "处理中，请稍候…", "Processing, please wait…";
