@@ -44,7 +44,7 @@ impl Scripted {
         })
     }
 
-    pub(super) fn then(&self, script: impl IntoIterator<Item = Upstream>) {
+    fn then(&self, script: impl IntoIterator<Item = Upstream>) {
         self.script.lock().unwrap().extend(script);
     }
 
