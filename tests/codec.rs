@@ -187,6 +187,16 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         r#"{{"batch_no":7,"outcome":"unbalanced","host_totals":{TOTALS},
         "discrepancies":{DISCREPANCIES},"next_batch_no":8}}"#
     ));
+    for verdict in ["balanced", "unbalanced", "error", "pending"] {
+        agrees::<SettlementResponse>(&format!(
+            r#"{{"batch_no":7,"outcome":"balanced","host_totals":{TOTALS},"next_batch_no":8,
+            "acquirer_outcome":"{verdict}"}}"#
+        ));
+        agrees::<UploadResponse>(&format!(
+            r#"{{"batch_no":7,"outcome":"unbalanced","host_totals":{TOTALS},
+            "discrepancies":{DISCREPANCIES},"next_batch_no":8,"acquirer_outcome":"{verdict}"}}"#
+        ));
+    }
     agrees::<SignOffResponse>(r#"{"signed_off_at":"2026-11-28T20:00:00+08:00"}"#);
     agrees::<ErrorBody>(r#"{"error":{"code":"NOT_SIGNED_IN","message":"sign in first"}}"#);
 }
@@ -232,7 +242,12 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
         "batch_no":7,"rrn":"000000000012","auth_code":null,"amount":250,"currency":"CNY",
         "masked_pan":null,"at":"2026-11-28T10:00:00+08:00"}"#,
     );
+    // Kept before the acquirer's verdict was added (none), and with it.
     agrees::<SettlementResult>(&settlement("[]"));
+    agrees::<SettlementResult>(&settlement("[]").replace(
+        r#""settled_at""#,
+        r#""acquirer_outcome":"unbalanced","settled_at""#,
+    ));
     agrees::<SignInResult>(&format!(
         r#"{{"operator":"01","business_date":"2026-11-28","batch_no":8,"currency":"CNY",
         "reconciled":[{}],"pending_reversals":2}}"#,

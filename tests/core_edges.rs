@@ -992,6 +992,7 @@ static SETTLEMENT_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new
         outcome: Outcome::Balanced,
         host_totals: totals_of(1),
         next_batch_no: bn(2),
+        acquirer_outcome: None,
     })
     .unwrap()
 });
@@ -1003,6 +1004,7 @@ static UPLOAD_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
         host_totals: totals_of(1),
         discrepancies: Vec::new(),
         next_batch_no: bn(2),
+        acquirer_outcome: None,
     })
     .unwrap()
 });

@@ -4,7 +4,9 @@
 
 mod support;
 
-use softpos::protocol::{DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
+use softpos::protocol::{
+    AcquirerVerdict, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+};
 use softpos::terminal::journal::ledger_lines;
 use softpos::terminal::money::ConfirmAbove;
 use softpos::terminal::settlement::fold;
@@ -597,6 +599,36 @@ fn r11_unbalanced_settlement_uploads_the_journal_and_keeps_every_discrepancy() {
         .any(|c| matches!(c, softpos::terminal::Call::Upload(1, u) if u.entries.len() == 1)));
     assert_eq!(b.terminal.batch_no(), Some(2));
     assert_eq!(b.terminal.totals().sale.count, 0);
+}
+
+#[test]
+fn r11_the_settlement_result_carries_the_acquirers_verdict_as_the_host_gave_it() {
+    // An older host says nothing: nothing is shown.
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    assert_eq!(
+        settled(b.run(Command::Settle).unwrap()).acquirer_outcome,
+        None
+    );
+    // The acquirer found the host's record different: the terminal's settlement stands.
+    b.host.acquirer = Some(AcquirerVerdict::Unbalanced);
+    b.sale(1000).unwrap();
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Balanced);
+    assert_eq!(s.acquirer_outcome, Some(AcquirerVerdict::Unbalanced));
+    // Unbalanced with the host: the upload's answer carries it.
+    b.host.acquirer = Some(AcquirerVerdict::Pending);
+    b.sale(1000).unwrap();
+    b.host.inject_sale(555);
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Unbalanced);
+    assert_eq!(s.acquirer_outcome, Some(AcquirerVerdict::Pending));
+    b.reload().unwrap();
+    assert_eq!(
+        b.terminal.last_settlement(),
+        Some(&s),
+        "kept across a reload"
+    );
 }
 
 #[test]

@@ -409,6 +409,8 @@ async fn r11_balanced_settlement_closes_the_batch() {
     assert_eq!(num(&s, "terminalTotals.sale.amount"), 3000.0);
     assert_eq!(num(&s, "hostTotals.sale.amount"), 3000.0);
     assert_eq!(Array::from(&get(&s, "discrepancies")).length(), 0);
+    // The host's simulator settled the batch too, and agrees (R11's second level).
+    assert_eq!(text(&s, "acquirerOutcome"), "balanced");
     assert_eq!(t.batch_no(), Some(num(&s, "nextBatchNo") as u32));
     assert_eq!(num(&t.totals(), "sale.count"), 0.0);
 }
@@ -457,6 +459,11 @@ async fn r11_unbalanced_settlement_uploads_the_journal_and_lists_discrepancies()
     let d = Array::from(&get(&s, "discrepancies"));
     assert_eq!(d.length(), 1);
     assert_eq!(text(&d.get(0), "kind"), "missing_on_terminal");
+    assert_eq!(
+        text(&s, "acquirerOutcome"),
+        "balanced",
+        "the upload's answer says it"
+    );
     assert_eq!(
         text(&d.get(0), "requestId"),
         "7f0c7e3e-3f8e-4d3a-9c55-0a4b1c2d3e4f"

@@ -258,7 +258,7 @@ pub(crate) async fn settlements(
     ApiJson(req): ApiJson<SettlementRequest>,
 ) -> ApiResult<Answer> {
     req.check()?;
-    st.store.settle(&s, &req, st.acquirer.as_ref()).await
+    st.store.settle(&s, &req, &st.acquirer).await
 }
 
 /// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).

@@ -655,6 +655,8 @@ fn r11_settlement_balanced_then_unbalanced_with_batch_upload() {
             (s1["outcome"].as_str(), s1["next_batch_no"].as_u64()),
             (Some("balanced"), Some(2))
         );
+        // The simulator settles each batch with the host at once, and agrees (R11's second level).
+        assert_eq!(s1["acquirer_outcome"], "balanced", "{s1}");
         // Settling it again (another request id) answers what the first did.
         assert_eq!(settle(1, totals(1, (9, 9), (0, 0), (0, 0))).1, s1);
         let (st, body) = c.host.post(
@@ -682,6 +684,7 @@ fn r11_settlement_balanced_then_unbalanced_with_batch_upload() {
         assert_eq!(s2["outcome"], "unbalanced");
         assert_eq!(s2["host_totals"], totals(2, (2, 800), (0, 0), (0, 0)));
         assert_eq!(s2["next_batch_no"], 3);
+        assert_eq!(s2["acquirer_outcome"], "balanced", "{s2}");
 
         let mut journal = Journal::new(MERCHANT, TERMINAL, 2);
         entry(
@@ -722,6 +725,7 @@ fn r11_settlement_balanced_then_unbalanced_with_batch_upload() {
             "the host's record stands"
         );
         assert_eq!(up["next_batch_no"], 3);
+        assert_eq!(up["acquirer_outcome"], "balanced", "{up}");
         assert_eq!(
             up["discrepancies"],
             json!([

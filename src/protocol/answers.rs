@@ -3,7 +3,7 @@
 use crate::error::ErrorCode;
 use crate::ids::{BatchNo, RequestId, TraceNo};
 use crate::protocol::shape::wire;
-use crate::protocol::{BatchStatus, BatchTotals, Discrepancy, Outcome, TxStatus};
+use crate::protocol::{AcquirerVerdict, BatchStatus, BatchTotals, Discrepancy, Outcome, TxStatus};
 use crate::terminal::money::ConfirmAbove;
 
 wire! {
@@ -187,7 +187,11 @@ wire! {
         pub host_totals: BatchTotals,
         /// The terminal's next batch.
         #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
-        pub next_batch_no: BatchNo,
+        pub next_batch_no: BatchNo;
+        /// The acquirer's verdict on the host's record of this batch (R11's second level):
+        /// `pending` until the acquirer answers, then the stored answer says what it answered.
+        /// It changes neither `outcome` nor the totals. Absent from hosts before it was added.
+        pub acquirer_outcome: Option<AcquirerVerdict>,
     }
 
     /// Answer to the batch upload.
@@ -200,11 +204,16 @@ wire! {
         pub outcome: Outcome,
         /// What the host counted; this stands.
         pub host_totals: BatchTotals,
-        /// Every difference.
+        /// Every difference between the terminal's journal and the host's record, entry by
+        /// entry.
         pub discrepancies: Vec<Discrepancy>,
         /// The terminal's next batch.
         #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
-        pub next_batch_no: BatchNo,
+        pub next_batch_no: BatchNo;
+        /// The acquirer's verdict on the host's record of the whole batch, as in
+        /// `SettlementResponse`: `unbalanced` is the batch-level discrepancy between host and
+        /// acquirer, which names no entry. Absent from hosts before it was added.
+        pub acquirer_outcome: Option<AcquirerVerdict>,
     }
 
     /// Answer to `POST /v1/sign-off`.

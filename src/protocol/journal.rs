@@ -77,6 +77,21 @@ wire! {
         Unbalanced = "unbalanced",
     }
 
+    /// The acquirer's verdict on the host's record of a batch: the second level of
+    /// reconciliation (R11), the host against its acquirer, whose record stands toward the
+    /// host. It changes nothing the terminal counted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AcquirerVerdict {
+        /// The acquirer counted what the host counted.
+        Balanced = "balanced",
+        /// It did not; the host has uploaded the batch's transactions to it.
+        Unbalanced = "unbalanced",
+        /// The acquirer answered that it could not settle the batch.
+        Error = "error",
+        /// No answer from the acquirer yet; the host keeps asking.
+        Pending = "pending",
+    }
+
     /// What a journal entry records.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum EntryKind {

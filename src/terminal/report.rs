@@ -1,7 +1,7 @@
 //! What the terminal reports: the answer each operation finishes with, and the events the UI
 //! may show as they happen.
 
-use crate::protocol::{BatchTotals, Discrepancy, Outcome, TxKind, TxStatus};
+use crate::protocol::{AcquirerVerdict, BatchTotals, Discrepancy, Outcome, TxKind, TxStatus};
 use crate::terminal::State;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,11 @@ pub struct SettlementResult {
     pub next_batch_no: u32,
     /// When it finished (RFC 3339).
     pub settled_at: String,
+    /// The acquirer's verdict on the host's record of the batch, as the host's answer gave it
+    /// (R11's second level; `pending` until the acquirer answers); `None` from a host that
+    /// does not say.
+    #[serde(default)]
+    pub acquirer_outcome: Option<AcquirerVerdict>,
 }
 
 /// The answer to a sign-in.

@@ -4,7 +4,7 @@
 use crate::error::{Error, ErrorCode};
 use crate::ids::{BatchNo, RequestId};
 use crate::protocol::{
-    BatchTotals, Discrepancy, EntryKind, Outcome, SettlementRequest, UploadRequest,
+    AcquirerVerdict, BatchTotals, Discrepancy, EntryKind, Outcome, SettlementRequest, UploadRequest,
 };
 use crate::terminal::phase::{Goal, Next, OwnSettlement, Phase, Stage, Wait};
 use crate::terminal::session::sign_off_call;
@@ -143,9 +143,14 @@ impl Terminal {
         match reply {
             Reply::Settlement(resp) if resp.batch_no == pending.batch_no => {
                 if resp.outcome == Outcome::Balanced {
-                    let (host, next) = (resp.host_totals, resp.next_batch_no.get());
-                    let result = settled(pending, Outcome::Balanced, host, Vec::new(), next, now);
-                    self.close_settlement(result);
+                    let answer = Settled {
+                        outcome: Outcome::Balanced,
+                        host_totals: resp.host_totals,
+                        discrepancies: Vec::new(),
+                        next_batch_no: resp.next_batch_no.get(),
+                        acquirer_outcome: resp.acquirer_outcome,
+                    };
+                    self.close_settlement(answer.result(pending, now));
                 } else {
                     // 对账不平: the batch upload goes at once; written ahead so a reload
                     // finishes it first.
@@ -161,9 +166,15 @@ impl Terminal {
                 stage.resume()
             }
             Reply::Upload(resp) if resp.batch_no == pending.batch_no => {
-                let (host, next) = (resp.host_totals, resp.next_batch_no.get());
-                let result = settled(pending, resp.outcome, host, resp.discrepancies, next, now);
-                self.close_settlement(result);
+                // The upload's answer is the later one: its verdict is the newer.
+                let answer = Settled {
+                    outcome: resp.outcome,
+                    host_totals: resp.host_totals,
+                    discrepancies: resp.discrepancies,
+                    next_batch_no: resp.next_batch_no.get(),
+                    acquirer_outcome: resp.acquirer_outcome,
+                };
+                self.close_settlement(answer.result(pending, now));
                 stage.resume()
             }
             Reply::Refused(e) => {
@@ -238,23 +249,28 @@ impl Terminal {
     }
 }
 
-/// The settlement's result as the host answered it.
-fn settled(
-    pending: PendingSettlement,
+/// What the host's last answer of a settlement says.
+struct Settled {
     outcome: Outcome,
     host_totals: BatchTotals,
     discrepancies: Vec<Discrepancy>,
     next_batch_no: u32,
-    now: Timestamp,
-) -> SettlementResult {
-    SettlementResult {
-        batch_no: pending.batch_no,
-        outcome,
-        terminal_totals: pending.terminal_totals,
-        host_totals,
-        discrepancies,
-        next_batch_no,
-        settled_at: now.rfc3339(),
+    acquirer_outcome: Option<AcquirerVerdict>,
+}
+
+impl Settled {
+    /// The settlement's result as the host answered it.
+    fn result(self, pending: PendingSettlement, now: Timestamp) -> SettlementResult {
+        SettlementResult {
+            batch_no: pending.batch_no,
+            outcome: self.outcome,
+            terminal_totals: pending.terminal_totals,
+            host_totals: self.host_totals,
+            discrepancies: self.discrepancies,
+            next_batch_no: self.next_batch_no,
+            settled_at: now.rfc3339(),
+            acquirer_outcome: self.acquirer_outcome,
+        }
     }
 }
 

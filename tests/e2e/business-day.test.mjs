@@ -93,6 +93,9 @@ async function businessDay(h, locale, terminal, text) {
   await tid(page, "slip").waitFor();
   assert.equal(await tid(page, "slip").getAttribute("data-outcome"), "balanced");
   assert.ok((await tid(page, "slip").textContent()).includes(text.balanced));
+  // R11's second level: the acquirer (the simulator, or the peer behind the gateway) agrees.
+  assert.equal(await tid(page, "acquirer-outcome").getAttribute("data-acquirer"), "balanced");
+  assert.equal(await tid(page, "acquirer-outcome").textContent(), text.acquirer);
   await step(8, "settlement-slip");
 
   await tid(page, "sign-off").click();
@@ -116,11 +119,11 @@ async function businessDay(h, locale, terminal, text) {
 }
 
 test("a whole business day at the counter in zh-CN", async () => {
-  await businessDay(host, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
+  await businessDay(host, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平", acquirer: "收单行对账：平" });
 });
 
 test("a whole business day at the counter in en", async () => {
-  await businessDay(host, "en", "10000011", { sessionExpired: "The session has ended; please sign in again", balanced: "Balanced" });
+  await businessDay(host, "en", "10000011", { sessionExpired: "The session has ended; please sign in again", balanced: "Balanced", acquirer: "Acquirer: balanced" });
 });
 
 test("a whole business day at the counter in zh-CN, forwarded to an ISO 8583 acquirer", async () => {
@@ -129,7 +132,7 @@ test("a whole business day at the counter in zh-CN, forwarded to an ISO 8583 acq
   const peer = await startPeer();
   const gateway = await startHost([], { args: ["--acquirer", `iso8583://${peer.addr}`] });
   try {
-    await businessDay(gateway, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平" });
+    await businessDay(gateway, "zh-CN", "10000001", { sessionExpired: "会话已结束，请重新签到", balanced: "对账平", acquirer: "收单行对账：平" });
     const sent = peer.messages().filter((m) => m.dir === "in").map((m) => m.mti);
     for (const mti of ["0800", "0200", "0220", "0500", "0820"]) assert.ok(sent.includes(mti), `${mti} in ${sent}`);
     // The host settled the batch with the acquirer too, and the acquirer's books agree.

@@ -98,6 +98,8 @@ pub struct ModelHost {
     /// The terminal's confirmation threshold it tells at sign-in.
     pub confirm_above: ConfirmAbove,
     pub requests: Vec<Call>,
+    /// The acquirer's verdict its settlement and upload answers carry; `None` as an older host.
+    pub acquirer: Option<AcquirerVerdict>,
 }
 
 impl Default for ModelHost {
@@ -118,6 +120,7 @@ impl Default for ModelHost {
             utc_offset_minutes: None,
             confirm_above: ConfirmAbove::DEFAULT,
             requests: Vec::new(),
+            acquirer: None,
         }
     }
 }
@@ -378,6 +381,7 @@ impl ModelHost {
                     outcome,
                     host_totals,
                     next_batch_no: bn(self.open_batch),
+                    acquirer_outcome: self.acquirer,
                 });
                 self.answers.insert(req.request_id.to_string(), r.clone());
                 r
@@ -402,6 +406,7 @@ impl ModelHost {
                     host_totals: self.totals(*batch_no),
                     discrepancies,
                     next_batch_no: bn(self.open_batch),
+                    acquirer_outcome: self.acquirer,
                 });
                 self.answers.insert(req.request_id.to_string(), r.clone());
                 r

@@ -22,7 +22,7 @@ pub use iso::{DesKey, IsoAcquirer, LinkMode, MacMode};
 pub use simulator::AcquirerSimulator;
 
 use softpos::ids::{BatchNo, TraceNo, MAX_SEQUENCE};
-use softpos::protocol::{Totals, TxKind};
+use softpos::protocol::{AcquirerVerdict, Totals, TxKind};
 use softpos::terminal::card::{Expiry, Pan};
 use softpos::terminal::money::Amount;
 use std::future::Future;
@@ -218,6 +218,15 @@ impl AcquirerOutcome {
             AcquirerOutcome::Balanced => "balanced",
             AcquirerOutcome::Unbalanced => "unbalanced",
             AcquirerOutcome::Error => "error",
+        }
+    }
+
+    /// As the terminal's settlement answers say it.
+    pub fn verdict(self) -> AcquirerVerdict {
+        match self {
+            AcquirerOutcome::Balanced => AcquirerVerdict::Balanced,
+            AcquirerOutcome::Unbalanced => AcquirerVerdict::Unbalanced,
+            AcquirerOutcome::Error => AcquirerVerdict::Error,
         }
     }
 }

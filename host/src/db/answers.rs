@@ -2,6 +2,7 @@
 
 use super::{bad_row, Scope, TerminalRef, Tx};
 use crate::error::ApiResult;
+use crate::store::now_ms;
 use softpos::ids::RequestId;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -89,6 +90,34 @@ impl Tx {
         .bind(i64::from(answer.status))
         .bind(&answer.body)
         .bind(at)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps the answer to a settlement or upload request id, tied to the batch it tells of,
+    /// so the acquirer's verdict on the batch reaches it once known (R11).
+    pub async fn store_batch_answer(
+        &mut self,
+        t: TerminalRef<'_>,
+        scope: Scope,
+        request_id: &RequestId,
+        answer: &StoredAnswer,
+        batch_id: i64,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO answers (merchant_id, terminal_ref, scope, request_id, fingerprint, \
+             status, body, at, batch_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(t.merchant_id)
+        .bind(t.id)
+        .bind(scope.as_str())
+        .bind(request_id.as_str())
+        .bind(&answer.fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .bind(now_ms())
+        .bind(batch_id)
         .execute(&mut **self)
         .await?;
         Ok(())

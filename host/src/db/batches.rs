@@ -25,6 +25,11 @@ pub struct Settlement<'a> {
     pub host_totals: &'a str,
     /// The settlement's answer, JSON.
     pub answer: &'a str,
+    /// The operator who settled.
+    pub settled_by: &'a str,
+    /// From when the host owes the acquirer the batch's settlement (R11's second level): the
+    /// end of the hold of the process that asks first.
+    pub acquirer_due_at: i64,
 }
 
 /// The host's business date.
@@ -348,8 +353,8 @@ impl Tx {
     ) -> ApiResult<()> {
         sqlx::query(
             "UPDATE batches SET status = $1, closed_at = COALESCE(closed_at, $2), \
-             terminal_totals = $3, host_totals = $4, settle_answer = $5 \
-             WHERE merchant_id = $7 AND id = $6",
+             terminal_totals = $3, host_totals = $4, settle_answer = $5, settled_by = $8, \
+             acquirer_due_at = $9 WHERE merchant_id = $7 AND id = $6",
         )
         .bind(s.status.as_str())
         .bind(now_ms())
@@ -358,25 +363,10 @@ impl Tx {
         .bind(s.answer)
         .bind(batch_id)
         .bind(merchant_id)
+        .bind(s.settled_by)
+        .bind(s.acquirer_due_at)
         .execute(&mut **self)
         .await?;
-        Ok(())
-    }
-
-    /// Records the acquirer's verdict on the host's totals of a batch: `balanced`,
-    /// `unbalanced` or `error` (the host's record against the acquirer's).
-    pub async fn record_acquirer_outcome(
-        &mut self,
-        merchant_id: &str,
-        batch_id: i64,
-        outcome: &str,
-    ) -> ApiResult<()> {
-        sqlx::query("UPDATE batches SET acquirer_outcome = $1 WHERE merchant_id = $3 AND id = $2")
-            .bind(outcome)
-            .bind(batch_id)
-            .bind(merchant_id)
-            .execute(&mut **self)
-            .await?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ mod columns;
 mod cutoff;
 mod fresh;
 mod jobs;
+mod owed_settlements;
 mod postgres;
 mod sales;
 mod sessions;
@@ -32,6 +33,7 @@ pub use columns::{
 };
 pub use fresh::{Checked, Fresh};
 pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob};
+pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};
 pub use sales::SaleRow;
 pub use terminals::{TerminalRef, TerminalRow};
 pub use transactions::NewTransaction;

@@ -26,7 +26,7 @@ use std::time::Duration;
 /// Longest wait between two tries of a job.
 const RETRY_MAX: Duration = Duration::from_secs(5 * 60);
 /// Jobs the background task takes in one round.
-const ROUND: i64 = 32;
+pub(crate) const ROUND: i64 = 32;
 /// Jobs a terminal's next message may wait for (an advice approved leaves a reversal behind).
 const BEFORE_NEXT_MAX: usize = 64;
 
@@ -108,6 +108,10 @@ pub struct Forwarding {
     /// no longer, because a job held by a process that died holds up its terminal's next
     /// message (`BUSY`) until the lease ends.
     pub lease: Duration,
+    /// How long the terminal's settlement waits for the acquirer's verdict on the batch before
+    /// its answer says `pending` (R11): well below the terminal's own wait, and the settlement
+    /// with the acquirer goes on after it.
+    pub settle_wait: Duration,
 }
 
 impl Forwarding {
@@ -126,19 +130,20 @@ impl Default for Forwarding {
             first_retry: Duration::from_secs(1),
             armed_for: Duration::from_secs(120),
             lease: Forwarding::lease_for(Duration::from_secs(15)),
+            settle_wait: Duration::from_secs(3),
         }
     }
 }
 
 /// The wait after try `tries` of a job went unanswered.
-fn retry_after(first: Duration, tries: i64) -> Duration {
+pub(crate) fn retry_after(first: Duration, tries: i64) -> Duration {
     let doublings = u32::try_from(tries.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
     first
         .saturating_mul(2u32.saturating_pow(doublings))
         .min(RETRY_MAX)
 }
 
-fn ms(d: Duration) -> i64 {
+pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -1,6 +1,6 @@
 //! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
 
-use super::upstream::{awaited, owed_first, terminal_of, Route, Verdict};
+use super::upstream::{awaited, busy_unless_answered, owed_first, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
@@ -136,6 +136,13 @@ impl Store {
         let (mut tx, batch, id) = match self.begin_sale(s, &req, fp).await? {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
+        };
+        let ahead = match busy_unless_answered(ahead) {
+            Ok(ahead) => ahead,
+            Err(e) => {
+                tx.rollback().await.ok();
+                return Err(e);
+            }
         };
         let request = sale.request(&batch, id, pan, expiry);
         let row = NewTransaction {

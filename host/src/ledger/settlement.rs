@@ -2,17 +2,21 @@
 //! terminal makes too (`softpos::terminal::settlement`).
 
 use super::session::batch_totals;
+use super::upstream_settlement::{settle_body, verdict_of, OwedSettlement};
 use super::{fingerprint, host_totals, Answer, Session};
 use crate::acquirer::Acquirer;
 use crate::db::{BatchRow, BatchState, Scope, Settlement, Tx};
 use crate::error::{ApiError, ApiResult};
+use crate::forward::ms;
 use crate::store::{now_ms, Store};
 use softpos::ids::BatchNo;
 use softpos::protocol::{
-    BatchTotals, Outcome, SettlementRequest, SettlementResponse, UploadRequest, UploadResponse,
+    AcquirerVerdict, BatchTotals, Outcome, SettlementRequest, SettlementResponse, UploadRequest,
+    UploadResponse,
 };
 use softpos::terminal::journal::{genesis_hash, ledger_lines, verify_chain};
 use softpos::terminal::settlement::{compare, outcome};
+use std::sync::Arc;
 
 fn no_batch(batch_no: u32) -> ApiError {
     ApiError::bad_request(format_args!("this terminal has no batch {batch_no}"))
@@ -30,7 +34,7 @@ impl Store {
         &self,
         s: &Session,
         req: &SettlementRequest,
-        acquirer: &dyn Acquirer,
+        acquirer: &Arc<dyn Acquirer>,
     ) -> ApiResult<Answer> {
         let terminal = s.terminal.key();
         let fp = fingerprint(req)?;
@@ -48,7 +52,8 @@ impl Store {
             .ok_or_else(|| no_batch(req.batch_no.get()))?;
         let (answer, host_totals) = match batch.status {
             BatchState::Open | BatchState::ClosedByHost => {
-                let (answer, totals) = settle_batch(&mut tx, s, req, &batch, &open).await?;
+                let held = now_ms() + ms(self.forwarding().lease);
+                let (answer, totals) = settle_batch(&mut tx, s, req, &batch, &open, held).await?;
                 (answer, Some(totals))
             }
             _ => {
@@ -59,20 +64,28 @@ impl Store {
                 (Answer { status: 200, body }, None)
             }
         };
-        tx.store_answer(
+        tx.store_batch_answer(
             terminal,
             Scope::Settle,
             &req.request_id,
             &answer.stored(&fp),
-            now_ms(),
+            batch.id,
         )
         .await?;
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, batch_no = req.batch_no.get(), "settlement");
-        if let Some(totals) = host_totals {
-            self.settle_upstream(s, &batch, &totals, acquirer).await;
+        let Some(totals) = host_totals else {
+            return Ok(answer);
+        };
+        // Stored as `pending`; once the acquirer answers, the stored answers say what it said.
+        let owed = OwedSettlement::settled_now(s, &batch, totals);
+        match self.settle_upstream(owed, acquirer).await {
+            AcquirerVerdict::Pending => Ok(answer),
+            verdict => Ok(Answer {
+                status: answer.status,
+                body: settle_body(&answer.body, verdict)?,
+            }),
         }
-        Ok(answer)
     }
 
     /// `POST /v1/settlements/{batch_no}/upload` (R11, R19).
@@ -114,12 +127,12 @@ impl Store {
                 "batch {batch_no} is not waiting for an upload"
             )));
         };
-        tx.store_answer(
+        tx.store_batch_answer(
             terminal,
             Scope::Upload,
             &req.request_id,
             &answer.stored(&fp),
-            now_ms(),
+            batch.id,
         )
         .await?;
         tx.commit().await?;
@@ -135,6 +148,7 @@ async fn settle_batch(
     req: &SettlementRequest,
     batch: &BatchRow,
     open: &BatchRow,
+    held_until: i64,
 ) -> ApiResult<(Answer, BatchTotals)> {
     let host_totals = batch_totals(tx, &s.terminal, batch).await?;
     let result = outcome(&req.terminal_totals, &host_totals);
@@ -154,6 +168,7 @@ async fn settle_batch(
         outcome: result,
         host_totals: host_totals.clone(),
         next_batch_no,
+        acquirer_outcome: Some(AcquirerVerdict::Pending),
     })?;
     let status = match result {
         Outcome::Balanced => BatchState::Settled,
@@ -164,6 +179,10 @@ async fn settle_batch(
         terminal_totals: &json(&req.terminal_totals)?,
         host_totals: &json(&host_totals)?,
         answer: &answer.body,
+        settled_by: &s.operator,
+        // Held by this process while it asks the acquirer (`settle_upstream`); the background
+        // task's when this process dies first.
+        acquirer_due_at: held_until,
     };
     tx.record_settlement(&s.terminal.merchant_id, batch.id, &settlement)
         .await?;
@@ -183,6 +202,7 @@ async fn reconcile(
     let host_lines = tx.ledger_lines(&s.terminal.merchant_id, batch.id).await?;
     let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;
     let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
+    let acquirer = tx.acquirer_state(&s.terminal.merchant_id, batch.id).await?;
     let result = if discrepancies.is_empty()
         && outcome(terminal_totals, &host_totals) == Outcome::Balanced
     {
@@ -196,6 +216,7 @@ async fn reconcile(
         host_totals,
         discrepancies,
         next_batch_no,
+        acquirer_outcome: verdict_of(&acquirer)?,
     })?;
     tx.record_upload(&s.terminal.merchant_id, batch.id, &answer.body)
         .await?;

@@ -6,12 +6,13 @@ use super::tests::{drop_pg, sale, stores, CARD};
 use super::tests_forward::{approved, ask, forward_all, jobs, keyed, Scripted};
 use super::*;
 use crate::acquirer::{Answer as Upstream, Request};
+use crate::forward::Forwarding;
 use crate::store::CutoffClock;
 use std::path::Path;
 use std::time::Duration;
 
 /// The store's database opened again, as a restarted host would.
-async fn reopen(store: Store, dir: &Path, drop: Option<&str>) -> Store {
+pub(super) async fn reopen(store: Store, dir: &Path, drop: Option<&str>) -> Store {
     store.close().await;
     let url = match drop.and_then(|d| d.split_once('|')) {
         Some((admin, name)) => format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
@@ -56,14 +57,22 @@ async fn r8_upstream_a_restarted_host_sends_an_owed_reversal_once() {
 async fn r8_upstream_a_host_that_died_while_the_acquirer_was_deciding_reverses_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
-        let store = keyed(store, dir.path());
+        // A hold long enough for a loaded machine to reopen the database within it.
+        let hold = Duration::from_secs(2);
+        let keyed_store = keyed(store, dir.path());
+        let forwarding = Forwarding {
+            armed_for: hold,
+            ..keyed_store.forwarding().clone()
+        };
+        let store = keyed_store.with_forwarding(forwarding);
         // An acquirer that never answers in time, and a host that dies meanwhile.
         let slow = Scripted::slow(Duration::from_secs(3600));
         let inside = {
             let (store, s, a) = (store.clone(), s.clone(), slow.clone());
             tokio::spawn(async move { store.transaction(&s, sale(1, CARD), a.as_ref()).await })
         };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        slow.until_asked().await;
+        let armed = std::time::Instant::now();
         inside.abort();
         let owed = jobs(&store).await;
         assert_eq!(
@@ -75,9 +84,11 @@ async fn r8_upstream_a_host_that_died_while_the_acquirer_was_deciding_reverses_a
         let after = Scripted::new([]);
         // Held while the dead process might still have been waiting for the acquirer.
         assert_eq!(store.forward_due(after.as_ref()).await.unwrap(), 0);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(armed.elapsed() < hold, "the machine was too slow to tell");
+        tokio::time::sleep(hold).await;
         forward_all(&store, after.clone()).await;
         assert_eq!(after.log(), ["reversal 98 of sale 1"], "once");
+        assert_eq!(slow.log(), ["sale 1"], "the dead process asked once");
         drop_pg(store, drop).await;
     }
 }

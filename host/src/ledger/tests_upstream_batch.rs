@@ -6,30 +6,34 @@
 use super::tests::{drop_pg, sale, stores, CARD, MERCHANT};
 use super::tests_acquirer::{body, refund_of, void_of, with_supervisor};
 use super::*;
-use crate::acquirer::{mmdd, IsoAcquirer, LinkMode};
+use crate::acquirer::{mmdd, Acquirer, IsoAcquirer, LinkMode};
 use crate::peer_process::{peer_today, Peer};
 use softpos::protocol::{SettlementRequest, SignInRequest, TransactionRequest};
 use sqlx::Row;
+use std::sync::Arc;
 
 const HELD: &str = "4000000000003220";
 
-async fn sign_in(store: &Store, s: &Session, acquirer: &IsoAcquirer) -> u32 {
+async fn sign_in(store: &Store, s: &Session, acquirer: &Arc<dyn Acquirer>) -> u32 {
     let req = SignInRequest {
         operator: "01".into(),
         password: "operator-pw".into(),
     };
-    let signed_in = store.sign_in(&s.terminal, &req, acquirer).await.unwrap();
+    let signed_in = store
+        .sign_in(&s.terminal, &req, acquirer.as_ref())
+        .await
+        .unwrap();
     signed_in.batch_no.get()
 }
 
-async fn ask(store: &Store, s: &Session, a: &IsoAcquirer, req: TransactionRequest) -> Value {
-    body(&store.transaction(s, req, a).await.unwrap())
+async fn ask(store: &Store, s: &Session, a: &Arc<dyn Acquirer>, req: TransactionRequest) -> Value {
+    body(&store.transaction(s, req, a.as_ref()).await.unwrap())
 }
 
 type Value = serde_json::Value;
 
 /// Settles the open batch with the host's totals; the acquirer's verdict on it.
-async fn settle(store: &Store, s: &Session, acquirer: &IsoAcquirer) -> Option<String> {
+async fn settle(store: &Store, s: &Session, acquirer: &Arc<dyn Acquirer>) -> Option<String> {
     let b = store.current_batch(s).await.unwrap();
     let req = SettlementRequest {
         request_id: RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
@@ -64,7 +68,8 @@ async fn r8_r11_r16_upstream_a_batch_goes_under_the_number_the_acquirer_assigned
     for (store, s, drop) in stores(dir.path()).await {
         // A peer each: the two databases' terminals would share its books.
         let peer = Peer::start(&["--batch", "000777"]);
-        let acquirer = IsoAcquirer::new(peer.config(), LinkMode::PerRequest);
+        let acquirer: Arc<dyn Acquirer> =
+            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
         with_supervisor(&store).await;
         store
             .add_operator(MERCHANT, "01", "operator-pw".into())
@@ -139,7 +144,8 @@ async fn r7_upstream_a_refund_names_its_sale_by_the_acquirers_settlement_date() 
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
         let peer = Peer::start(&["--settlement-date", day]);
-        let acquirer = IsoAcquirer::new(peer.config(), LinkMode::PerRequest);
+        let acquirer: Arc<dyn Acquirer> =
+            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
         with_supervisor(&store).await;
         let sold = ask(&store, &s, &acquirer, sale(1, CARD)).await;
         let rrn = sold["rrn"].as_str().unwrap();
@@ -185,7 +191,8 @@ async fn r11_r15_upstream_the_batch_after_a_cut_off_goes_on_from_the_acquirers_n
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
         let peer = Peer::start(&["--batch", "000777"]);
-        let acquirer = IsoAcquirer::new(peer.config(), LinkMode::PerRequest);
+        let acquirer: Arc<dyn Acquirer> =
+            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
         store
             .add_operator(MERCHANT, "01", "operator-pw".into())
             .await
@@ -204,7 +211,10 @@ async fn r11_r15_upstream_the_batch_after_a_cut_off_goes_on_from_the_acquirers_n
             operator: "01".into(),
             password: "operator-pw".into(),
         };
-        let signed_in = store.sign_in(&s.terminal, &req, &acquirer).await.unwrap();
+        let signed_in = store
+            .sign_in(&s.terminal, &req, acquirer.as_ref())
+            .await
+            .unwrap();
         let closed = &signed_in.closed_batches[0];
         let settle = SettlementRequest {
             request_id: RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),

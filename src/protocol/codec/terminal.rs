@@ -5,7 +5,7 @@
 
 use crate::protocol::codec::{codec_enum, codec_struct, Decode, Encode, Unreadable, Value, BAD};
 use crate::protocol::shape::{shapes, ts_union, typescript_section};
-use crate::protocol::{BatchTotals, Discrepancy, Outcome, TxKind, TxStatus};
+use crate::protocol::{AcquirerVerdict, BatchTotals, Discrepancy, Outcome, TxKind, TxStatus};
 use crate::terminal::time::UtcOffset;
 use crate::terminal::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
@@ -39,6 +39,7 @@ shapes! {
         discrepancies: Vec<Discrepancy>,
         next_batch_no: u32,
         settled_at: String,
+        acquirer_outcome: Option<AcquirerVerdict>,
     }
     SignInResult {
         operator: String,

@@ -5,7 +5,8 @@
 use super::render::{esc, View};
 use super::text::T;
 use crate::protocol::{
-    BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+    AcquirerVerdict, BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind,
+    TxStatus,
 };
 use crate::terminal::{SettlementResult, Terminal as Machine, TxResult};
 use std::fmt::Write as _;
@@ -213,6 +214,7 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
         }
         h.push_str("</ul>");
     }
+    acquirer_line(v, s, h);
     let _ = write!(
         h,
         r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print">{}</button></section>"#,
@@ -220,5 +222,24 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
         s.next_batch_no,
         esc(&v.local_time(&s.settled_at)),
         v.t(T::print)
+    );
+}
+
+/// R11's second level, when the host's answer told it: the acquirer's verdict on the host's
+/// record of the batch, one line (softpos.css marks a mismatch by its `data-acquirer`).
+fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
+    let Some(verdict) = s.acquirer_outcome else {
+        return;
+    };
+    let text = v.t(match verdict {
+        AcquirerVerdict::Balanced => T::acquirer_balanced,
+        AcquirerVerdict::Unbalanced => T::acquirer_unbalanced,
+        AcquirerVerdict::Error => T::acquirer_error,
+        AcquirerVerdict::Pending => T::acquirer_pending,
+    });
+    let _ = write!(
+        h,
+        r#"<p data-testid="acquirer-outcome" data-acquirer="{}">{text}</p>"#,
+        verdict.as_str()
     );
 }

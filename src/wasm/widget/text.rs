@@ -102,6 +102,10 @@ texts! {
     amount_mismatch => "金额不符", "Amount differs";
     status_mismatch => "状态不符", "Status differs";
     next_batch => "新批次", "Next batch";
+    acquirer_balanced => "收单行对账：平", "Acquirer: balanced";
+    acquirer_unbalanced => "收单行对账：不平", "Acquirer: unbalanced";
+    acquirer_error => "收单行对账：失败", "Acquirer: failed";
+    acquirer_pending => "收单行对账：待确认", "Acquirer: pending";
     pending_reversals => "待冲正", "Reversals pending";
     processing => "处理中，请稍候…", "Processing, please wait…";
     recovery_not_signed_off => "上次营业未签退", "The last session was never signed off";
