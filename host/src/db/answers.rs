@@ -79,20 +79,8 @@ impl Tx {
         answer: &StoredAnswer,
         at: i64,
     ) -> ApiResult<()> {
-        sqlx::query(&format!(
-            "{INSERT_ANSWER} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(t.merchant_id)
-        .bind(t.id)
-        .bind(scope.as_str())
-        .bind(request_id.as_str())
-        .bind(&answer.fingerprint)
-        .bind(i64::from(answer.status))
-        .bind(&answer.body)
-        .bind(at)
-        .execute(&mut **self)
-        .await?;
-        Ok(())
+        self.insert_answer(t, scope, request_id, answer, at, None)
+            .await
     }
 
     /// Keeps the answer to a settlement or upload request id, tied to the batch it tells of,
@@ -105,6 +93,19 @@ impl Tx {
         answer: &StoredAnswer,
         batch_id: i64,
     ) -> ApiResult<()> {
+        self.insert_answer(t, scope, request_id, answer, now_ms(), Some(batch_id))
+            .await
+    }
+
+    async fn insert_answer(
+        &mut self,
+        t: TerminalRef<'_>,
+        scope: Scope,
+        request_id: &RequestId,
+        answer: &StoredAnswer,
+        at: i64,
+        batch_id: Option<i64>,
+    ) -> ApiResult<()> {
         sqlx::query(
             "INSERT INTO answers (merchant_id, terminal_ref, scope, request_id, fingerprint, \
              status, body, at, batch_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -116,7 +117,7 @@ impl Tx {
         .bind(&answer.fingerprint)
         .bind(i64::from(answer.status))
         .bind(&answer.body)
-        .bind(now_ms())
+        .bind(at)
         .bind(batch_id)
         .execute(&mut **self)
         .await?;
