@@ -1,7 +1,7 @@
 //! The merchant's sales a refund may name (R7), for `GET /v1/sales`: a read on a reader, one
 //! statement, no lock. The same SQL runs on both databases (`$n`, `LIKE`, `LIMIT`); what is
 //! searched is bounded by the merchant and the window on `transactions_sales_recent`
-//! (migration 0007), and an RRN by the unique `transactions_rrn`.
+//! (migration 0007), and an RRN by `transactions_rrn`.
 
 use super::columns::{flag, number_column};
 use super::Db;

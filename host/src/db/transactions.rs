@@ -240,11 +240,14 @@ impl Tx {
         .is_some())
     }
 
-    /// The merchant's sale with this RRN.
+    /// The merchant's sale with this RRN: the newest approved one when the acquirer gave the
+    /// RRN more than once (it promises it unique only for a while; migration 0013), else the
+    /// newest.
     pub async fn sale_by_rrn(&mut self, merchant_id: &str, rrn: &str) -> ApiResult<Option<TxRow>> {
         let row = sqlx::query(&format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 AND rrn = $2 \
-             AND kind = 'sale'"
+             AND kind = 'sale' \
+             ORDER BY CASE WHEN status = 'approved' THEN 0 ELSE 1 END, id DESC LIMIT 1"
         ))
         .bind(merchant_id)
         .bind(rrn)

@@ -216,6 +216,8 @@ mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
 #[cfg(test)]
+mod tests_rrn;
+#[cfg(test)]
 mod tests_settlement_owed;
 #[cfg(test)]
 mod tests_upstream_batch;

@@ -175,7 +175,7 @@ pub(super) async fn ask(
     )
 }
 
-fn refund_of(trace_no: u32, rrn: &str, amount: i64) -> TransactionRequest {
+pub(super) fn refund_of(trace_no: u32, rrn: &str, amount: i64) -> TransactionRequest {
     TransactionRequest {
         request_id: RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         kind: TxKind::Refund,
