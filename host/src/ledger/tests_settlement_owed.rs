@@ -216,3 +216,22 @@ async fn r11_an_acquirer_unreachable_at_settlement_is_settled_later_with_the_pee
         drop_pg(store, drop).await;
     }
 }
+
+#[tokio::test]
+async fn r11_an_a0_to_the_settlement_is_no_verdict_and_it_is_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for (store, s, drop) in stores(dir.path()).await {
+        let store = keyed(store, dir.path());
+        let up = Scripted::new([]);
+        assert_eq!(ask(&store, &s, &up, sale(1, CARD)).await, approved());
+        let a0: Arc<dyn Acquirer> = Scripted::new([Upstream::code("A0")]);
+        let req = settlement(&store, &s, 0).await;
+        let answer = body(&store.settle(&s, &req, &a0).await.unwrap());
+        assert_eq!(answer["acquirer_outcome"], "pending", "{answer}");
+        assert_eq!(kept(&store).await.0, None, "not kept as an error");
+        let back = Scripted::new([settled_balanced()]);
+        settle_in_background(&store, back.clone()).await;
+        assert_eq!(kept(&store).await.0.as_deref(), Some("balanced"));
+        drop_pg(store, drop).await;
+    }
+}

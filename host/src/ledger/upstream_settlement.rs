@@ -207,6 +207,12 @@ impl Store {
                 self.owe_again(owed).await?;
                 return Ok(None);
             }
+            // `A0`: the acquirer found the MAC wrong and asks for a sign-in (fresh keys), which
+            // the link makes before its next message; the batch is not settled yet, so ask again.
+            acquirer::Answer::Answered { ref code, .. } if code == "A0" => {
+                self.owe_again(owed).await?;
+                return Ok(None);
+            }
             acquirer::Answer::Answered {
                 code,
                 outcome: Some(outcome),
