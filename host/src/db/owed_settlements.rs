@@ -29,6 +29,8 @@ pub struct OwedBatch {
     pub settled_by: Option<String>,
     /// Tries without an answer so far.
     pub tries: i64,
+    /// The verdict kept, when only its upload is still owed (`unbalanced`).
+    pub outcome: Option<String>,
 }
 
 /// Up to `limit` batches whose settlement is due at `now` and held by no process, the longest
@@ -37,7 +39,7 @@ pub async fn owed_settlements(pool: &AnyPool, now: i64, limit: i64) -> ApiResult
     let rows = sqlx::query(
         "SELECT b.id, b.merchant_id, b.terminal_ref, t.terminal_id, b.batch_no, \
          COALESCE(b.upstream_batch_no, b.batch_no) AS upstream_no, b.host_totals, \
-         b.settled_by, b.acquirer_tries FROM batches b \
+         b.settled_by, b.acquirer_tries, b.acquirer_outcome FROM batches b \
          JOIN terminals t ON t.merchant_id = b.merchant_id AND t.id = b.terminal_ref \
          WHERE b.acquirer_due_at IS NOT NULL AND b.acquirer_due_at <= $1 \
          ORDER BY b.acquirer_due_at, b.id LIMIT $2",
@@ -58,6 +60,7 @@ pub async fn owed_settlements(pool: &AnyPool, now: i64, limit: i64) -> ApiResult
                 host_totals: row.try_get("host_totals")?,
                 settled_by: row.try_get("settled_by")?,
                 tries: row.try_get("acquirer_tries")?,
+                outcome: row.try_get("acquirer_outcome")?,
             })
         })
         .collect()
@@ -116,7 +119,7 @@ impl Tx {
     }
 
     /// One more try without an answer: due again at `at`, and free to take. A verdict kept
-    /// meanwhile by another process stays.
+    /// meanwhile by another process stays (an `unbalanced` one owes its upload until sent).
     pub async fn retry_owed_settlement_at(
         &mut self,
         merchant_id: &str,
@@ -125,7 +128,8 @@ impl Tx {
     ) -> ApiResult<()> {
         sqlx::query(
             "UPDATE batches SET acquirer_tries = acquirer_tries + 1, acquirer_due_at = $2 \
-             WHERE merchant_id = $3 AND id = $1 AND acquirer_outcome IS NULL",
+             WHERE merchant_id = $3 AND id = $1 \
+             AND (acquirer_outcome IS NULL OR acquirer_outcome = 'unbalanced')",
         )
         .bind(batch_id)
         .bind(at)
@@ -136,23 +140,41 @@ impl Tx {
     }
 
     /// Keeps the acquirer's verdict on the host's totals of a batch (`balanced`, `unbalanced`
-    /// or `error`), which ends what is owed, unless one is kept already. Whether this one was.
+    /// or `error`) unless one is kept already; whether this one was. It ends what is owed,
+    /// but for `unbalanced`, which owes the batch upload, held by this process until
+    /// `upload_held_until`.
     pub async fn record_acquirer_outcome(
         &mut self,
         merchant_id: &str,
         batch_id: i64,
         outcome: &str,
+        upload_held_until: i64,
     ) -> ApiResult<bool> {
         let done = sqlx::query(
-            "UPDATE batches SET acquirer_outcome = $1, acquirer_due_at = NULL \
+            "UPDATE batches SET acquirer_outcome = $1, \
+             acquirer_due_at = CASE WHEN $1 = 'unbalanced' THEN $4 ELSE NULL END \
              WHERE merchant_id = $3 AND id = $2 AND acquirer_outcome IS NULL",
         )
         .bind(outcome)
         .bind(batch_id)
         .bind(merchant_id)
+        .bind(upload_held_until)
         .execute(&mut **self)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The batch upload an `unbalanced` verdict owed has gone: nothing more is owed.
+    pub async fn upload_sent(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE batches SET acquirer_due_at = NULL \
+             WHERE merchant_id = $2 AND id = $1 AND acquirer_outcome = 'unbalanced'",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
     }
 
     /// The answers kept on a batch: its settlement's and its upload's.

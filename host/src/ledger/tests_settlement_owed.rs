@@ -235,3 +235,66 @@ async fn r11_an_a0_to_the_settlement_is_no_verdict_and_it_is_asked_again() {
         drop_pg(store, drop).await;
     }
 }
+
+#[tokio::test]
+async fn r11_an_upload_cut_off_after_an_unbalanced_verdict_is_owed_and_sent_whole_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for (store, s, drop) in stores(dir.path()).await {
+        let store = keyed(store, dir.path());
+        let up = Scripted::new([]);
+        assert_eq!(ask(&store, &s, &up, sale(1, CARD)).await, approved());
+        // The acquirer counts otherwise, then goes quiet in the middle of the upload.
+        let unbalanced = Upstream::Answered {
+            code: "00".into(),
+            rrn: None,
+            auth_code: None,
+            settlement_date: None,
+            batch: None,
+            outcome: Some(AcquirerOutcome::Unbalanced),
+        };
+        let cut: Arc<dyn Acquirer> = Scripted::new([unbalanced, Upstream::Unknown]);
+        let req = settlement(&store, &s, 0).await;
+        let answer = body(&store.settle(&s, &req, &cut).await.unwrap());
+        assert_eq!(answer["acquirer_outcome"], "unbalanced", "{answer}");
+        // The verdict is kept; the upload is still owed.
+        for _ in 0..500 {
+            if kept(&store).await.2 > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (verdict, owed, _) = kept(&store).await;
+        assert_eq!((verdict.as_deref(), owed), (Some("unbalanced"), true));
+
+        let back = Scripted::new([]);
+        let task = tokio::spawn(forwarder(store.clone(), back.clone()));
+        for _ in 0..500 {
+            if !kept(&store).await.1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort();
+        let (verdict, owed, _) = kept(&store).await;
+        assert_eq!((verdict.as_deref(), owed), (Some("unbalanced"), false));
+        let uploads: Vec<_> = back
+            .asked()
+            .into_iter()
+            .filter_map(|r| match r {
+                Request::BatchUpload(u) => Some((u.records.len(), u.closing)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            uploads,
+            [(1, false), (0, true)],
+            "sent whole again, no 0500"
+        );
+        assert!(
+            !back.log().iter().any(|l| l.starts_with("Settlement")),
+            "{:?}",
+            back.log()
+        );
+        drop_pg(store, drop).await;
+    }
+}

@@ -49,6 +49,8 @@ pub(super) struct OwedSettlement {
     operator: String,
     totals: BatchTotals,
     tries: i64,
+    /// Its verdict is kept (`unbalanced`) and only the upload is owed.
+    upload_only: bool,
 }
 
 impl OwedSettlement {
@@ -63,6 +65,7 @@ impl OwedSettlement {
             operator: s.operator.clone(),
             totals,
             tries: 0,
+            upload_only: false,
         }
     }
 
@@ -83,6 +86,7 @@ impl OwedSettlement {
             operator: row.settled_by.unwrap_or_else(|| "01".into()),
             totals: serde_json::from_str(&totals).map_err(ApiError::internal)?,
             tries: row.tries,
+            upload_only: row.outcome.as_deref() == Some("unbalanced"),
         })
     }
 
@@ -197,6 +201,11 @@ impl Store {
         acquirer: &dyn Acquirer,
         told: Option<oneshot::Sender<AcquirerVerdict>>,
     ) -> ApiResult<Option<AcquirerOutcome>> {
+        if owed.upload_only {
+            // The verdict is kept (`unbalanced`); only its upload is still owed.
+            let sent = self.upload_owed(owed, acquirer).await?;
+            return Ok(sent.then_some(AcquirerOutcome::Unbalanced));
+        }
         let answer = match self.forward_terminal(owed.terminal_ref, acquirer).await? {
             Ahead::Clear => acquirer::exchange(acquirer, owed.request()).await,
             // Not before them; next time.
@@ -234,10 +243,24 @@ impl Store {
                 "the acquirer's record of the batch differs from the host's"
             );
         }
-        if outcome == AcquirerOutcome::Unbalanced {
-            self.upload_upstream(owed, acquirer).await?;
+        if outcome == AcquirerOutcome::Unbalanced && !self.upload_owed(owed, acquirer).await? {
+            return Ok(None);
         }
         Ok(Some(outcome))
+    }
+
+    /// The upload an `unbalanced` verdict owes the acquirer (held by this process since the
+    /// verdict was kept): sent, and no longer owed; or, without an answer, owed again after
+    /// the backoff. Whether it went.
+    async fn upload_owed(&self, owed: &OwedSettlement, acquirer: &dyn Acquirer) -> ApiResult<bool> {
+        if !self.upload_upstream(owed, acquirer).await? {
+            self.owe_again(owed).await?;
+            return Ok(false);
+        }
+        let mut tx = self.begin().await?;
+        tx.upload_sent(owed.merchant_id(), owed.batch_id).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// No answer: due again after the backoff.
@@ -267,7 +290,12 @@ impl Store {
         let verdict = outcome.verdict();
         let mut tx = self.begin().await?;
         if !tx
-            .record_acquirer_outcome(merchant_id, batch_id, outcome.as_str())
+            .record_acquirer_outcome(
+                merchant_id,
+                batch_id,
+                outcome.as_str(),
+                now_ms() + ms(self.forwarding().lease),
+            )
             .await?
         {
             tx.commit().await?;
@@ -289,12 +317,13 @@ impl Store {
     }
 
     /// The batch upload after an unbalanced settlement: the batch's approved transactions,
-    /// 8 a message, then the closing message.
+    /// 8 a message, then the closing message. Whether it is over (every message answered, or
+    /// one refused); one without an answer leaves it owed, to be sent whole again.
     async fn upload_upstream(
         &self,
         owed: &OwedSettlement,
         acquirer: &dyn Acquirer,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<bool> {
         let records = self
             .db()
             .upload_records(owed.merchant_id(), owed.batch_id)
@@ -311,7 +340,16 @@ impl Store {
                 closing,
             });
             let answer = acquirer::exchange(acquirer, request).await;
+            let unanswered = match &answer {
+                acquirer::Answer::Unknown => true,
+                acquirer::Answer::Answered { code, .. } => code == "A0",
+            };
+            if unanswered {
+                return Ok(false);
+            }
             if !answer.approved() {
+                // A refusal is the acquirer's last word on it: sending the same records again
+                // would be refused again. The verdict stays `unbalanced` for the merchant.
                 tracing::warn!(
                     batch_no = owed.batch_no.get(),
                     ?answer,
@@ -320,6 +358,6 @@ impl Store {
                 break;
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
