@@ -218,6 +218,8 @@ mod tests_forward_restart;
 #[cfg(test)]
 mod tests_settlement_owed;
 #[cfg(test)]
+mod tests_standby;
+#[cfg(test)]
 mod tests_upstream_batch;
 #[cfg(test)]
 mod tests_upstream_settlement;
