@@ -1,10 +1,15 @@
 //! The messages owed to the acquirer (`upstream_jobs`, migration 0009): store-and-forward of
-//! reversals and refund advices (docs/rules.md, R8 "Upstream").
+//! reversals and refund advices (docs/rules.md, R8 "Upstream"). A job whose `next_at` is
+//! [`STANDBY`] is a reversal kept in case the terminal reverses a transaction the acquirer
+//! approved: never due, seen by no sender, until [`Tx::wake_standby`] makes it due.
 
 use super::Tx;
 use crate::error::ApiResult;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+
+/// The `next_at` of a standby job: never due (no query of a due or owed job sees it).
+pub const STANDBY: i64 = i64::MAX;
 
 /// A job as queued.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +136,39 @@ impl Tx {
             .execute(&mut **self)
             .await?;
         Ok(())
+    }
+
+    /// The terminal reversed the transaction: its standby job, if any, is due now (and free
+    /// to take). Whether there was one.
+    pub async fn wake_standby(
+        &mut self,
+        merchant_id: &str,
+        transaction_id: i64,
+        now: i64,
+    ) -> ApiResult<bool> {
+        let done = sqlx::query(
+            "UPDATE upstream_jobs SET next_at = $3, leased_until = 0 \
+             WHERE merchant_id = $1 AND transaction_id = $2 AND next_at = $4",
+        )
+        .bind(merchant_id)
+        .bind(transaction_id)
+        .bind(now)
+        .bind(STANDBY)
+        .execute(&mut **self)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The terminal can no longer reverse what it was answered: its standby jobs, and their
+    /// sealed cards, are gone. How many there were.
+    pub async fn end_standby(&mut self, terminal_ref: i64) -> ApiResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM upstream_jobs WHERE terminal_ref = $1 AND next_at = $2")
+                .bind(terminal_ref)
+                .bind(STANDBY)
+                .execute(&mut **self)
+                .await?;
+        Ok(done.rows_affected())
     }
 
     /// Keeps the job's sealed card.

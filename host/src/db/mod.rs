@@ -32,7 +32,7 @@ pub use columns::{
     bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
 pub use fresh::{Checked, Fresh};
-pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob};
+pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob, STANDBY};
 pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};
 pub use sales::SaleRow;
 pub use terminals::{TerminalRef, TerminalRow};

@@ -8,6 +8,11 @@
 //! A terminal's jobs go before its next sale, void or refund ([`Store::forward_terminal`]); the
 //! background task (`task`) sends the rest, with backoff. Any answer acknowledges a reversal.
 //! A sale's card is kept only sealed (`card`), and goes with its job.
+//!
+//! What the acquirer approved and the terminal was answered may still be reversed by the
+//! terminal (R8, its answer lost on the way): its reversal is kept on standby, never due, until
+//! the terminal reverses it ([`Tx::wake_standby`](crate::db::Tx::wake_standby)) or moves on to
+//! its next operation ([`Store::end_standby`]).
 
 mod card;
 mod stored;
@@ -17,7 +22,7 @@ pub use card::DataKey;
 pub(crate) use task::forwarder;
 
 use crate::acquirer::{exchange, Acquirer, Answer, Request, Reversal, ReversalReason};
-use crate::db::{due_jobs, terminal_jobs, JobRow, NewJob, TerminalRef, Tx};
+use crate::db::{due_jobs, terminal_jobs, JobRow, NewJob, TerminalRef, Tx, STANDBY};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use std::sync::Arc;
@@ -164,14 +169,15 @@ impl Store {
         // Due only when the hold ends: until then the terminal's next message does not wait
         // for it.
         let until = now_ms() + ms(self.forwarding().armed_for);
-        self.queue(tx, terminal, transaction_id, request, owed, until)
+        self.queue(tx, terminal, transaction_id, request, owed, until, until)
             .await
     }
 
     /// What the acquirer's answer to a pending sale, void or refund leaves owed upstream,
     /// queued in the transaction that books the answer (in place of the job [`Store::arm`]
     /// queued), so the job exists exactly when the answer does. `kept`: no reversal from the
-    /// terminal overtook it.
+    /// terminal overtook it. An approval the terminal is answered leaves its reversal on
+    /// standby (with a data key: an acquirer that reads cards), should the terminal reverse it.
     pub(crate) async fn owed_after(
         &self,
         tx: &mut Tx,
@@ -185,14 +191,32 @@ impl Store {
             .await?;
         match Owed::after(request, answer, kept) {
             Some(owed) => {
-                self.queue(tx, terminal, transaction_id, request, owed, 0)
+                self.queue(tx, terminal, transaction_id, request, owed, 0, 0)
+                    .await
+            }
+            None if kept && answer.approved() && self.forwarding().key.is_some() => {
+                let standby = Owed::Reversal(ReversalReason::Other);
+                self.queue(tx, terminal, transaction_id, request, standby, STANDBY, 0)
                     .await
             }
             None => Ok(()),
         }
     }
 
-    /// Queues a job, held by this process and due at `leased_until` (0: due now).
+    /// The terminal's next transaction, settlement or sign-off is being booked in `tx`: it can
+    /// no longer reverse what it was answered before (R8: its reversals go first), so its
+    /// standby reversals and their cards are gone (R4). Nothing to do without a data key,
+    /// which no standby reversal is kept without.
+    pub(crate) async fn end_standby(&self, tx: &mut Tx, terminal_ref: i64) -> ApiResult<()> {
+        if self.forwarding().key.is_some() {
+            tx.end_standby(terminal_ref).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a job, due at `next_at` ([`STANDBY`]: never, until woken) and held by this
+    /// process until `leased_until` (0: free to send).
+    #[allow(clippy::too_many_arguments)]
     async fn queue(
         &self,
         tx: &mut Tx,
@@ -200,6 +224,7 @@ impl Store {
         transaction_id: i64,
         request: &Request,
         owed: Owed,
+        next_at: i64,
         leased_until: i64,
     ) -> ApiResult<()> {
         let (json, card) = stored::keep(request)
@@ -214,7 +239,7 @@ impl Store {
                 kind,
                 reason,
                 request: &json,
-                next_at: leased_until.max(now),
+                next_at: next_at.max(now),
                 leased_until,
                 created_at: now,
             })
@@ -222,7 +247,9 @@ impl Store {
         if let (Some(card), Some(key)) = (card, &self.forwarding().key) {
             tx.set_job_card(id, &key.seal(id, card.as_bytes())?).await?;
         }
-        if leased_until == 0 {
+        if next_at == STANDBY {
+            tracing::debug!(job = id, transaction_id, "reversal on standby");
+        } else if leased_until == 0 {
             tracing::info!(job = id, kind, reason, transaction_id, "owed upstream");
         }
         Ok(())
@@ -331,8 +358,16 @@ impl Store {
                 id: job.terminal_ref,
             };
             let reversal = Owed::Reversal(ReversalReason::Other);
-            self.queue(&mut tx, terminal, job.transaction_id, original, reversal, 0)
-                .await?;
+            self.queue(
+                &mut tx,
+                terminal,
+                job.transaction_id,
+                original,
+                reversal,
+                0,
+                0,
+            )
+            .await?;
         }
         tx.commit().await?;
         tracing::info!(job = job.id, kind = %job.kind, code = %code, "answered upstream");

@@ -220,6 +220,8 @@ mod tests_rrn;
 #[cfg(test)]
 mod tests_settlement_owed;
 #[cfg(test)]
+mod tests_standby;
+#[cfg(test)]
 mod tests_upstream_batch;
 #[cfg(test)]
 mod tests_upstream_settlement;

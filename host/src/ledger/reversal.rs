@@ -83,6 +83,18 @@ async fn reverse(
         if matches!(t.status, TxState::Approved | TxState::Pending) {
             undo_effect_on_original(tx, terminal.merchant_id, &t).await?;
         }
+        // R8 upstream: what the acquirer approved goes back to it too, with the reversal kept
+        // on standby for it (a pending one is reversed upstream when its answer comes).
+        if t.status == TxState::Approved
+            && tx
+                .wake_standby(terminal.merchant_id, t.id, now_ms())
+                .await?
+        {
+            tracing::info!(
+                transaction_id = t.id,
+                "owed upstream: the terminal reversed it"
+            );
+        }
     }
     Ok((true, None))
 }

@@ -1,6 +1,6 @@
 //! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
 
-use super::upstream::{awaited, busy_unless_answered, owed_first, terminal_of, Route, Verdict};
+use super::upstream::{awaited, next_operation, owed_first, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
@@ -137,7 +137,7 @@ impl Store {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
         };
-        let ahead = match busy_unless_answered(ahead) {
+        let ahead = match next_operation(self, &mut tx, s, ahead).await {
             Ok(ahead) => ahead,
             Err(e) => {
                 tx.rollback().await.ok();

@@ -266,6 +266,8 @@ impl Store {
         {
             return Err(ApiError::new(ErrorCode::SessionExpired));
         }
+        // R8 upstream: the terminal's reversals went first; its standby reversals end.
+        self.end_standby(&mut tx, terminal.id).await?;
         let answer = Answer::ok(&SignOffResponse {
             signed_off_at: Timestamp(now).rfc3339(),
         })?;

@@ -52,6 +52,9 @@ impl Store {
             .ok_or_else(|| no_batch(req.batch_no.get()))?;
         let (answer, host_totals) = match batch.status {
             BatchState::Open | BatchState::ClosedByHost => {
+                // R8 upstream: the terminal's reversals went first; what it was answered
+                // before stands, and its standby reversals end.
+                self.end_standby(&mut tx, s.terminal.terminal_ref).await?;
                 let held = now_ms() + ms(self.forwarding().lease);
                 let (answer, totals) = settle_batch(&mut tx, s, req, &batch, &open, held).await?;
                 (answer, Some(totals))

@@ -128,10 +128,20 @@ pub(super) fn keyed(store: Store, dir: &Path) -> Store {
     })
 }
 
-pub(super) async fn jobs(
-    store: &Store,
-) -> Vec<(String, Option<String>, String, Option<String>, i64)> {
-    sqlx::query("SELECT kind, reason, request, card, tries FROM upstream_jobs ORDER BY id")
+pub(super) type JobView = (String, Option<String>, String, Option<String>, i64);
+
+/// The jobs owed upstream (not the reversals on standby: `tests_standby`).
+pub(super) async fn jobs(store: &Store) -> Vec<JobView> {
+    jobs_where(store, "next_at < $1").await
+}
+
+/// The jobs owed upstream, or (`=`) the reversals kept on standby.
+pub(super) async fn jobs_where(store: &Store, next_at: &str) -> Vec<JobView> {
+    let sql = format!(
+        "SELECT kind, reason, request, card, tries FROM upstream_jobs WHERE {next_at} ORDER BY id"
+    );
+    sqlx::query(&sql)
+        .bind(crate::db::STANDBY)
         .fetch_all(store.reader())
         .await
         .unwrap()

@@ -4,7 +4,7 @@
 
 use super::{busy, Answer, Session};
 use crate::acquirer::{self, response_message, Acquirer, Request};
-use crate::db::{BatchRow, NewTransaction, TxState};
+use crate::db::{BatchRow, NewTransaction, Tx, TxState};
 use crate::error::ApiResult;
 use crate::forward::Ahead;
 use crate::store::{now_ms, Store};
@@ -168,9 +168,23 @@ pub(super) async fn owed_first(
 }
 
 /// `BUSY` for a new request while the terminal's owed message is being sent elsewhere.
-pub(super) fn busy_unless_answered(ahead: Ahead) -> ApiResult<Ahead> {
+fn busy_unless_answered(ahead: Ahead) -> ApiResult<Ahead> {
     match ahead {
         Ahead::Elsewhere => Err(busy()),
         ahead => Ok(ahead),
     }
+}
+
+/// A new sale, void or refund of the terminal (a request id not seen before), being booked in
+/// `tx`: [`busy_unless_answered`], and the terminal's standby reversals end with it (R8: the
+/// terminal reverses before its next operation, so it can no longer reverse what came before).
+pub(super) async fn next_operation(
+    store: &Store,
+    tx: &mut Tx,
+    s: &Session,
+    ahead: Ahead,
+) -> ApiResult<Ahead> {
+    let ahead = busy_unless_answered(ahead)?;
+    store.end_standby(tx, s.terminal.terminal_ref).await?;
+    Ok(ahead)
 }

@@ -1,7 +1,7 @@
 //! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
 
 use super::sale::open_batch_checked;
-use super::upstream::{awaited, busy_unless_answered, owed_first, terminal_of, Route, Verdict};
+use super::upstream::{awaited, next_operation, owed_first, terminal_of, Route, Verdict};
 use super::{refused_reversed, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
@@ -124,7 +124,7 @@ impl Store {
             tx.commit().await?;
             return Ok(answer);
         }
-        let ahead = match busy_unless_answered(ahead) {
+        let ahead = match next_operation(self, &mut tx, s, ahead).await {
             Ok(ahead) => ahead,
             Err(e) => {
                 tx.rollback().await.ok();
