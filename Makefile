@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-native test-acquirer test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg size mutants mutants-core mutants-host
+.PHONY: demo test test-native test-acquirer test-host-pg test-wasm test-e2e test-fuzz test-api lint bench bench-host toolchain tools pkg pkg-headless size mutants mutants-core mutants-host
 
 test: lint test-native test-acquirer test-host-pg test-wasm size test-e2e test-fuzz test-api
 
@@ -23,6 +23,7 @@ lint: tools
 	scripts/shape.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
 # The host's link tests talk to the acquirer peer, so its venv comes first.
 test-native: toolchain
@@ -64,8 +65,13 @@ test-api: toolchain
 pkg: tools
 	scripts/build-pkg.sh
 
-# Fails when the gzipped wasm plus JS glue exceed the budget.
-size: pkg
+# The module without the widget (cargo feature `widget` off), for storefronts with their own UI.
+pkg-headless: tools
+	scripts/build-pkg.sh headless
+
+# Fails when the gzipped wasm plus JS glue exceed the budget, with the widget and without.
+# pkg is built last, so the tests after it find the module with the widget.
+size: pkg-headless pkg
 	scripts/size-budget.sh
 
 # Every benchmark (size beside two checkout drop-ins, browser start and sales, round trips, host

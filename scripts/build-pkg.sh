@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Builds the shipped module into pkg/: softpos.js, softpos_bg.wasm, softpos.d.ts, package.json.
+# `scripts/build-pkg.sh headless` builds it without the widget (cargo feature `widget`) into
+# pkg-headless/, for storefronts that draw their own UI on the `Terminal` API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --target wasm32-unknown-unknown --release -p softpos
-wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/softpos.wasm
+out=pkg
+name=softpos
+features=()
+if [ "${1:-}" = headless ]; then
+  out=pkg-headless
+  name=softpos-headless
+  features=(--no-default-features)
+fi
+cargo build --target wasm32-unknown-unknown --release -p softpos "${features[@]}"
+wasm-bindgen --target web --out-dir "$out" target/wasm32-unknown-unknown/release/softpos.wasm
 # Size pass; the module's target_features section tells wasm-opt which features it may use.
 # Two assumptions that hold for this module and let wasm-opt drop code (about 0.7 KB gzipped):
 # its memory is its own, so it starts zero-filled (--zero-filled-memory); and Rust puts the
@@ -13,15 +23,15 @@ wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/so
 # again, finds another 0.3 KB gzipped (measured with the typed ids in, December 2026); the
 # e2e suite runs on this module.
 node_modules/.bin/wasm-opt -Oz --flatten --rereloop -Oz --converge --low-memory-unused --zero-filled-memory \
-  --strip-debug --strip-producers pkg/softpos_bg.wasm -o pkg/softpos_bg.wasm
+  --strip-debug --strip-producers "$out/softpos_bg.wasm" -o "$out/softpos_bg.wasm"
 # The JS glue without whitespace (2.7 KB less gzipped). Names are kept, so `Terminal` is still
 # `Terminal` in a stack trace or the console.
-node_modules/.bin/esbuild pkg/softpos.js --minify-whitespace --minify-syntax --format=esm --target=es2020 \
-  --outfile=pkg/softpos.js --allow-overwrite --log-level=warning
+node_modules/.bin/esbuild "$out/softpos.js" --minify-whitespace --minify-syntax --format=esm --target=es2020 \
+  --outfile="$out/softpos.js" --allow-overwrite --log-level=warning
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
-cat > pkg/package.json <<JSON
+cat > "$out/package.json" <<JSON
 {
-  "name": "softpos",
+  "name": "$name",
   "version": "$version",
   "description": "A browser payment terminal: sign-in, sales, voids, refunds, settlement, sign-off",
   "type": "module",
@@ -33,4 +43,4 @@ cat > pkg/package.json <<JSON
   "license": "Apache-2.0"
 }
 JSON
-echo "pkg/ built: $(stat -c%s pkg/softpos_bg.wasm) bytes of wasm, $(stat -c%s pkg/softpos.js) bytes of JS"
+echo "$out/ built: $(stat -c%s "$out/softpos_bg.wasm") bytes of wasm, $(stat -c%s "$out/softpos.js") bytes of JS"

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${SOFTPOS_HOST_BIN:-}" ] || cargo build -q -p softpos-host
 [ -f pkg/softpos.js ] || scripts/build-pkg.sh
+[ -f pkg-headless/softpos.js ] || scripts/build-pkg.sh headless
 node --test --test-concurrency=1 tests/e2e/

@@ -17,7 +17,8 @@
 //!   the clock and its one timer type, random bytes, IndexedDB.
 //! - `js`: small helpers between JS values and Rust ones.
 //! - [`codec`]: the wire and storage types as plain JS values.
-//! - `widget`: `mountWidget`, the terminal's screens in Chinese or English.
+//! - `widget`: `mountWidget`, the terminal's screens in Chinese or English (cargo feature
+//!   `widget`, on by default; `make pkg-headless` builds without it).
 //!
 //! The state lives in an `Rc<RefCell<…>>` that is never borrowed across an `.await`, so a
 //! second call while one is pending gets the terminal's `BUSY`, not a borrow panic.
@@ -31,9 +32,11 @@ mod scope;
 mod storage;
 mod tab_lock;
 mod tab_session;
+#[cfg(feature = "widget")]
 mod widget;
 
 pub use api::{error_message, Terminal};
+#[cfg(feature = "widget")]
 pub use widget::{mount_widget, mount_widget_error, WidgetHandle};
 
 // The module is single-threaded (no `atomics` target feature), which this allocator needs.
