@@ -76,7 +76,7 @@ size: pkg-headless pkg
 
 # Every benchmark (size beside two checkout drop-ins, browser start and sales, round trips, host
 # load, the core natively), then BENCHMARKS.md rewritten from the figures. About 10 minutes.
-bench: pkg
+bench: pkg-headless pkg
 	scripts/tools.sh bench
 	scripts/bench.sh
 

@@ -57,6 +57,8 @@ function sizeTable() {
       [join(root, "www/softpos.css"), join(root, "www/softpos-terminal.js")]],
     ["**softpos, all shipped**", [join(root, "pkg/softpos_bg.wasm"), join(root, "pkg/softpos.js"),
       join(root, "www/softpos.css"), join(root, "www/softpos-terminal.js")]],
+    ["softpos without the widget (`make pkg-headless`: wasm + JS glue)",
+      [join(root, "pkg-headless/softpos_bg.wasm"), join(root, "pkg-headless/softpos.js")]],
     [`@adyen/adyen-web ${ver("@adyen/adyen-web")} (\`dist/cjs/index.cjs\` + \`adyen.css\`)`,
       [join(nm, "@adyen/adyen-web/dist/cjs/index.cjs"), join(nm, "@adyen/adyen-web/dist/cjs/adyen.css")]],
     [`braintree-web-drop-in ${ver("braintree-web-drop-in")} (\`dist/browser/dropin.js\`, esbuild --minify)`, [bt]],

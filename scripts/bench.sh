@@ -14,7 +14,7 @@ skip=" ${SOFTPOS_BENCH_SKIP:-} "
 run() { [[ "$skip" != *" $1 "* ]]; }
 
 cargo build -j2 --profile host -p softpos-host --bin softpos-host --examples
-commands=("make pkg" "cargo build --profile host -p softpos-host --bin softpos-host --examples")
+commands=("make pkg-headless pkg" "cargo build --profile host -p softpos-host --bin softpos-host --examples")
 
 # Names for twiggy: the same build through wasm-bindgen with its debug names kept. The shipped
 # file has none, so its items are looked up by size there.
