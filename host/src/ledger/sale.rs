@@ -1,6 +1,6 @@
 //! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
 
-use super::upstream::{awaited, next_operation, owed_first, terminal_of, Route, Verdict};
+use super::upstream::{awaited, next_operation, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
@@ -132,7 +132,9 @@ impl Store {
             masked_pan: &masked,
         };
         // R8 upstream: what the terminal still owes the acquirer goes first.
-        let ahead = owed_first(self, s, acquirer).await?;
+        let ahead = self
+            .forward_terminal(s.terminal.terminal_ref, acquirer)
+            .await?;
         let (mut tx, batch, id) = match self.begin_sale(s, &req, fp).await? {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),

@@ -62,14 +62,19 @@ fn upstream(peer: &Peer) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The peer started with `args`, and an acquirer reaching it a connection per exchange.
+fn peer_acquirer(args: &[&str]) -> (Peer, Arc<dyn Acquirer>) {
+    let peer = Peer::start(args);
+    let acquirer = Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
+    (peer, acquirer)
+}
+
 #[tokio::test]
 async fn r8_r11_r16_upstream_a_batch_goes_under_the_number_the_acquirer_assigned_and_balances() {
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
         // A peer each: the two databases' terminals would share its books.
-        let peer = Peer::start(&["--batch", "000777"]);
-        let acquirer: Arc<dyn Acquirer> =
-            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
+        let (peer, acquirer) = peer_acquirer(&["--batch", "000777"]);
         with_supervisor(&store).await;
         store
             .add_operator(MERCHANT, "01", "operator-pw".into())
@@ -143,9 +148,7 @@ async fn r7_upstream_a_refund_names_its_sale_by_the_acquirers_settlement_date() 
     let day = if today == "0101" { "0102" } else { "0101" };
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
-        let peer = Peer::start(&["--settlement-date", day]);
-        let acquirer: Arc<dyn Acquirer> =
-            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
+        let (peer, acquirer) = peer_acquirer(&["--settlement-date", day]);
         with_supervisor(&store).await;
         let sold = ask(&store, &s, &acquirer, sale(1, CARD)).await;
         let rrn = sold["rrn"].as_str().unwrap();
@@ -190,9 +193,7 @@ async fn batches(store: &Store) -> Vec<(i64, Option<i64>, Option<String>)> {
 async fn r11_r15_upstream_the_batch_after_a_cut_off_goes_on_from_the_acquirers_number() {
     let dir = tempfile::tempdir().unwrap();
     for (store, s, drop) in stores(dir.path()).await {
-        let peer = Peer::start(&["--batch", "000777"]);
-        let acquirer: Arc<dyn Acquirer> =
-            Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
+        let (peer, acquirer) = peer_acquirer(&["--batch", "000777"]);
         store
             .add_operator(MERCHANT, "01", "operator-pw".into())
             .await

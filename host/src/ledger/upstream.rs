@@ -153,21 +153,10 @@ pub(super) async fn awaited(
     }
 }
 
-/// What the terminal still owes upstream, sent first (R8 upstream). `Ahead::Elsewhere` while
-/// another request or the background task is sending it: the caller answers `BUSY` (nothing
-/// booked, ask again) through [`busy_unless_answered`] once the request's own checks have had
-/// their say, so a retry of a request that was reversed or answered still hears that.
-pub(super) async fn owed_first(
-    store: &Store,
-    s: &Session,
-    acquirer: &dyn Acquirer,
-) -> ApiResult<Ahead> {
-    store
-        .forward_terminal(s.terminal.terminal_ref, acquirer)
-        .await
-}
-
-/// `BUSY` for a new request while the terminal's owed message is being sent elsewhere.
+/// `BUSY` for a new request while the terminal's owed message is being sent elsewhere
+/// (`Ahead::Elsewhere` from [`Store::forward_terminal`]), said only once the request's own
+/// checks have had their say, so a retry of a request that was reversed or answered still
+/// hears that.
 fn busy_unless_answered(ahead: Ahead) -> ApiResult<Ahead> {
     match ahead {
         Ahead::Elsewhere => Err(busy()),

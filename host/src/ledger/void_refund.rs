@@ -1,7 +1,7 @@
 //! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
 
 use super::sale::open_batch_checked;
-use super::upstream::{awaited, next_operation, owed_first, terminal_of, Route, Verdict};
+use super::upstream::{awaited, next_operation, terminal_of, Route, Verdict};
 use super::{refused_reversed, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
@@ -117,7 +117,9 @@ impl Store {
     ) -> ApiResult<Answer> {
         let original = self.supervised(s, &req).await?;
         // R8 upstream: what the terminal still owes the acquirer goes first.
-        let ahead = owed_first(self, s, acquirer).await?;
+        let ahead = self
+            .forward_terminal(s.terminal.terminal_ref, acquirer)
+            .await?;
         let mut tx = self.begin().await?;
         let (checked, answer) = open_batch_checked(&mut tx, s, &req, fp, false).await?;
         if let Some(answer) = answer {

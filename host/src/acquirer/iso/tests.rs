@@ -102,6 +102,18 @@ fn code(answer: &Answer) -> &str {
     }
 }
 
+/// The acquirer's verdict on a settlement with these (count, amount) debits and credits.
+async fn settled(
+    acq: &IsoAcquirer,
+    debit: (u64, i64),
+    credit: (u64, i64),
+) -> Option<AcquirerOutcome> {
+    match acq.ask(settlement(debit, credit)).await {
+        Answer::Answered { outcome, .. } => outcome,
+        unknown => panic!("{unknown:?}"),
+    }
+}
+
 #[tokio::test]
 async fn r5_r6_r7_r11_a_day_through_the_profile_balances_with_the_acquirer() {
     let peer = Peer::start(&[]);
@@ -129,11 +141,10 @@ async fn r5_r6_r7_r11_a_day_through_the_profile_balances_with_the_acquirer() {
     assert!(refund.approved(), "{refund:?}");
 
     // Sales less voids: 8800 in one; refunds: 2000 in one. The peer's own books agree.
-    let settled = acq.ask(settlement((1, 8800), (1, 2000))).await;
-    let Answer::Answered { outcome, .. } = &settled else {
-        panic!("{settled:?}")
-    };
-    assert_eq!(*outcome, Some(AcquirerOutcome::Balanced));
+    assert_eq!(
+        settled(&acq, (1, 8800), (1, 2000)).await,
+        Some(AcquirerOutcome::Balanced)
+    );
     assert!(acq
         .ask(Request::SignOff(management(Some("01"))))
         .await
@@ -150,11 +161,10 @@ async fn r11_an_unbalanced_batch_is_uploaded_and_closed() {
     let acq = acquirer(&peer, LinkMode::PerRequest);
     acq.ask(Request::SignIn(management(Some("01")))).await;
     let sold = acq.ask(sale(1, "4111111111111111", 1000)).await;
-    let settled = acq.ask(settlement((2, 5000), (0, 0))).await;
-    let Answer::Answered { outcome, .. } = &settled else {
-        panic!("{settled:?}")
-    };
-    assert_eq!(*outcome, Some(AcquirerOutcome::Unbalanced));
+    assert_eq!(
+        settled(&acq, (2, 5000), (0, 0)).await,
+        Some(AcquirerOutcome::Unbalanced)
+    );
     let Answer::Answered { rrn: Some(rrn), .. } = sold else {
         panic!("approved")
     };
@@ -212,11 +222,10 @@ async fn r8_a_reversal_reaches_the_acquirer_and_takes_the_sale_out() {
     });
     assert!(acq.ask(reversal).await.approved());
     // The reversed sale is in no total of the acquirer's.
-    let settled = acq.ask(settlement((0, 0), (0, 0))).await;
-    let Answer::Answered { outcome, .. } = &settled else {
-        panic!("{settled:?}")
-    };
-    assert_eq!(*outcome, Some(AcquirerOutcome::Balanced));
+    assert_eq!(
+        settled(&acq, (0, 0), (0, 0)).await,
+        Some(AcquirerOutcome::Balanced)
+    );
 }
 
 #[tokio::test]
@@ -285,11 +294,10 @@ async fn mac_a_keyless_terminal_is_signed_in_first_and_its_day_goes_with_macs_bo
     assert!(sold.approved(), "{sold:?}");
     let void = acq.ask(Request::Void(undo(2, 1, 1250, &sold))).await;
     assert!(void.approved(), "{void:?}");
-    let settled = acq.ask(settlement((0, 0), (0, 0))).await;
-    let Answer::Answered { outcome, .. } = &settled else {
-        panic!("{settled:?}")
-    };
-    assert_eq!(*outcome, Some(AcquirerOutcome::Balanced));
+    assert_eq!(
+        settled(&acq, (0, 0), (0, 0)).await,
+        Some(AcquirerOutcome::Balanced)
+    );
     assert!(acq
         .ask(Request::SignOff(management(Some("01"))))
         .await
