@@ -21,6 +21,7 @@ tools: toolchain
 lint: tools
 	$(CARGO) fmt --all -- --check
 	scripts/shape.sh
+	node --test tests/scripts/*.test.mjs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
@@ -81,10 +82,10 @@ bench: pkg-headless pkg
 	scripts/bench.sh
 
 # Host load: approved sales/s and p50/p99 at 1, 8, 64 terminals on SQLite and PostgreSQL, with
-# the raw committed-insert rate of the same database beside it (figures in BENCHMARKS.md).
+# the raw committed-insert rate of the same database beside it. Rewrites only the host's figures
+# in BENCHMARKS.md; the others keep theirs.
 bench-host: toolchain
-	$(CARGO) build --profile host -p softpos-host --bin softpos-host --examples
-	scripts/with-postgres.sh target/host/examples/load --bin target/host/softpos-host
+	SOFTPOS_BENCH_SKIP="twiggy browser core" scripts/bench.sh
 
 # Mutation testing, run by hand (never part of `make test`): every mutant cargo-mutants makes of
 # src/terminal against the core's native tests, and of the host's ledger against the host's suite

@@ -2,25 +2,31 @@
 # `make bench`: every benchmark, one after the other, then BENCHMARKS.md rewritten from their
 # output: shipped size (with twiggy), the browser figures (scripts/bench-browser.mjs), the host
 # load (host/examples/load.rs), the core natively (criterion). Everything after the line
-# `<!-- history -->` in the old BENCHMARKS.md (the hand-kept before/after record) is kept.
-# Takes about 10 minutes on 2 cores. Prints numbers; asserts nothing about time.
+# `<!-- history -->` in the old BENCHMARKS.md (the hand-kept before/after record) is kept, and so
+# is every set of figures this run did not measure, with its date and commit
+# (scripts/lib/bench-file.mjs). Takes about 10 minutes on 2 cores. Prints numbers; asserts
+# nothing about time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Set `SOFTPOS_BENCH_SKIP="host core"` (any of browser host core) to rerun only a part.
+# Set `SOFTPOS_BENCH_SKIP="host core"` (any of twiggy browser host core) to rerun only a part
+# (`make bench-host` skips all but host); the parts skipped keep their last figures.
 skip=" ${SOFTPOS_BENCH_SKIP:-} "
 run() { [[ "$skip" != *" $1 "* ]]; }
 
 cargo build -j2 --profile host -p softpos-host --bin softpos-host --examples
-commands=("make pkg-headless pkg" "cargo build --profile host -p softpos-host --bin softpos-host --examples")
+commands=("cargo build --profile host -p softpos-host --bin softpos-host --examples")
+if run twiggy || run browser; then commands=("make pkg-headless pkg" "${commands[@]}"); fi
 
-# Names for twiggy: the same build through wasm-bindgen with its debug names kept. The shipped
-# file has none, so its items are looked up by size there.
-wasm-bindgen --target web --keep-debug --out-dir "$out/named" target/wasm32-unknown-unknown/release/softpos.wasm
-twiggy top -n 25 "$out/named/softpos_bg.wasm" > "$out/twiggy.txt"
-commands+=("wasm-bindgen --keep-debug … && twiggy top -n 25 softpos_bg.wasm")
+if run twiggy; then
+  # Names for twiggy: the same build through wasm-bindgen with its debug names kept. The
+  # shipped file has none, so its items are looked up by size there.
+  wasm-bindgen --target web --keep-debug --out-dir "$out/named" target/wasm32-unknown-unknown/release/softpos.wasm
+  twiggy top -n 25 "$out/named/softpos_bg.wasm" > "$out/twiggy.txt"
+  commands+=("wasm-bindgen --keep-debug … && twiggy top -n 25 softpos_bg.wasm")
+fi
 
 if run browser; then
   node scripts/bench-browser.mjs --host target/host/softpos-host > "$out/browser.md"
@@ -49,24 +55,39 @@ if run core; then
     }' > "$out/core.md"
 fi
 
+# Each set of figures between markers; "(not run)" makes bench-file.mjs keep the old set.
 section() { # the part of browser.md after <!-- $1 -->
-  [ -f "$out/browser.md" ] || { echo "(not run)"; return; }
-  awk -v s="<!-- $1 -->" '$0 == s { on = 1; next } /^<!-- / { on = 0 } on' "$out/browser.md"
+  echo "<!-- figures $1 -->"
+  if [ -f "$out/browser.md" ]; then
+    awk -v s="<!-- $1 -->" '$0 == s { on = 1; next } /^<!-- / { on = 0 } on' "$out/browser.md"
+  else
+    echo "(not run)"
+  fi
+  echo "<!-- end $1 -->"
 }
-kept() { [ -f "$out/$1" ] && cat "$out/$1" || echo "(not run)"; }
+kept() { # the file $2 of this run as the set $1
+  echo "<!-- figures $1 -->"
+  [ -f "$out/$2" ] && cat "$out/$2" || echo "(not run)"
+  echo "<!-- end $1 -->"
+}
+fenced() { [ -f "$out/$1" ] && { echo '```text'; cat "$out/$1"; echo '```'; } || echo "(not run)"; }
 history=$(awk '/^<!-- history -->$/ { on = 1 } on' BENCHMARKS.md 2>/dev/null || true)
+stamp=$(date -u '+%Y-%m-%d %H:%M UTC')
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml host || echo " (with uncommitted changes)")
 
 {
   cat <<MD
 # Benchmarks
 
 Written by \`make bench\` (scripts/bench.sh); edit only the part after \`<!-- history -->\`.
+A run that skips a part (\`make bench-host\`, \`SOFTPOS_BENCH_SKIP\`) keeps that part's last
+figures; each set says when and at which commit it was measured.
 
-- date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- last written: $stamp
 - machine: $(nproc) cores shared with other work, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, $(. /etc/os-release && echo "$PRETTY_NAME")
 - tools: $(rustc --version), node $(node --version), $(/usr/bin/chromium --version 2>/dev/null | head -1)
-- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml host || echo " (with uncommitted changes)")
-- commands:
+- commit: $commit
+- commands of this run:
 $(for c in "${commands[@]}"; do echo "  - \`$c\`"; done)
 
 ## Shipped size
@@ -79,9 +100,9 @@ $(section size)
 The biggest items of the wasm (\`twiggy top\`, names from a \`--keep-debug\` build before
 wasm-opt, so the bytes are larger than shipped; "function names" is debug data, not shipped):
 
-\`\`\`text
-$(cat "$out/twiggy.txt")
-\`\`\`
+<!-- figures twiggy -->
+$(fenced twiggy.txt)
+<!-- end twiggy -->
 
 ## Start (headless Chromium, localhost)
 
@@ -119,7 +140,7 @@ $(section settle)
 
 ## Host load (\`make bench-host\`)
 
-$(kept host.md)
+$(kept host host.md)
 
 $(cat benches/host-notes.md)
 
@@ -128,10 +149,11 @@ $(cat benches/host-notes.md)
 \`cargo bench --bench core\` (benches/core.rs): append to the journal and a sale in the core at
 several batch sizes, fold and compare 100 000 lines, snapshot and restore 20 000 entries.
 
-$(kept core.md)
+$(kept core core.md)
 
 $history
 MD
-} > BENCHMARKS.md.new
+} > "$out/draft.md"
+node scripts/lib/bench-file.mjs BENCHMARKS.md "$out/draft.md" "$stamp" "$commit" > BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
 echo "BENCHMARKS.md written"
