@@ -85,6 +85,10 @@ error_codes! {
     /// R12: the session ended (sign-off, cut-off, expiry).
     SessionExpired = "SESSION_EXPIRED", 401,
         "会话已结束，请重新签到", "The session has ended; please sign in again";
+    /// R22: the merchant ended the session from the console; treated as `SESSION_EXPIRED`.
+    SignedOffRemotely = "SIGNED_OFF_REMOTELY", 401,
+        "商户已在管理台将此终端签退，请重新签到",
+        "The merchant signed this terminal off from the console; sign in again";
     /// R8: the host could not be reached, or a queued reversal is still unacknowledged.
     HostUnreachable = "HOST_UNREACHABLE", 503, "冲正未完成，请重试", "Reversal not completed, try again";
     /// R19: the journal's hash chain is broken.
@@ -101,6 +105,16 @@ error_codes! {
 }
 
 impl ErrorCode {
+    /// Whether the host ended the session this refusal came in: `SESSION_EXPIRED` (sign-off
+    /// elsewhere, cut-off, expiry) or `SIGNED_OFF_REMOTELY` (the merchant's console, R22). The
+    /// terminal signs off and asks for a sign-in after either.
+    pub fn ends_session(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::SessionExpired | ErrorCode::SignedOffRemotely
+        )
+    }
+
     /// Parses a wire code; unknown codes are `None` so a newer host cannot crash an older terminal.
     pub fn parse(code: &str) -> Option<ErrorCode> {
         let i = Self::CODES.iter().position(|c| *c == code)?;

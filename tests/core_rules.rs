@@ -745,6 +745,43 @@ fn r12_a_session_ended_on_the_host_signs_the_terminal_off() {
     );
 }
 
+#[test]
+fn r22_signed_off_remotely_signs_the_terminal_off_as_an_ended_session_does() {
+    let mut b = Bench::signed_in();
+    b.sale(1000).unwrap();
+    let totals = b.terminal.totals();
+    while b.terminal.poll_event().is_some() {}
+    b.host.console_sign_off();
+    let e = b.sale(100).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SignedOffRemotely);
+    assert_eq!(
+        ErrorCode::SignedOffRemotely.message_zh(),
+        "商户已在管理台将此终端签退，请重新签到"
+    );
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.terminal.meta().in_flight, None);
+    assert_eq!(
+        b.terminal.journal().len(),
+        1,
+        "the refused sale is not journaled"
+    );
+    assert_eq!(b.terminal.totals(), totals, "nothing counted changes");
+    let mut reasons = Vec::new();
+    while let Some(e) = b.terminal.poll_event() {
+        if let Event::SignedOff { reason } = e {
+            reasons.push(reason);
+        }
+    }
+    assert_eq!(reasons, [SignOffReason::SessionExpired]);
+    b.sign_in().unwrap();
+    b.sale(100).unwrap();
+    assert_eq!(
+        b.terminal.totals().sale.count,
+        2,
+        "it trades again once signed in"
+    );
+}
+
 // ----- R13 --------------------------------------------------------------------------------
 
 #[test]

@@ -294,9 +294,8 @@ impl Terminal {
         let next = match (wait, reply) {
             // Any refusal of a sign-in is its own answer; there is no session yet to expire.
             (Wait::SignIn, reply) => self.on_sign_in(reply),
-            (wait, Reply::Refused(e)) if e.code == ErrorCode::SessionExpired => {
-                self.session_expired(&wait, e)
-            }
+            // R22: a sign-off from the merchant's console ends the session the same way.
+            (wait, Reply::Refused(e)) if e.code.ends_session() => self.session_expired(&wait, e),
             (Wait::Activation, reply) => self.on_activation(reply),
             (Wait::Reversal, reply) => self.on_reversal(reply, now),
             (Wait::Settlement(stage), reply) => self.on_settlement(stage, reply, now),

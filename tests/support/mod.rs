@@ -84,6 +84,8 @@ pub struct ModelHost {
     code: Option<String>,
     key: Option<String>,
     sessions: HashSet<String>,
+    /// Sessions the merchant ended from the console (R22).
+    remote_off: HashSet<String>,
     tokens: u32,
     pub open_batch: u32,
     batches: HashMap<u32, HostBatch>,
@@ -108,6 +110,7 @@ impl Default for ModelHost {
             code: Some(CODE.into()),
             key: None,
             sessions: HashSet::new(),
+            remote_off: HashSet::new(),
             tokens: 0,
             open_batch: 1,
             batches: HashMap::from([(1, HostBatch::Open)]),
@@ -175,6 +178,11 @@ impl ModelHost {
         }
         self.sessions.clear();
         self.business_date = "2026-11-29".into();
+    }
+
+    /// R22: the merchant signs every session off from the console; nothing else changes.
+    pub fn console_sign_off(&mut self) {
+        self.remote_off.extend(self.sessions.drain());
     }
 
     /// Books a sale the terminal never heard of, to make a batch unbalanced.
@@ -245,6 +253,9 @@ impl ModelHost {
     fn session_refusal(&self, auth: &Auth) -> Option<Reply> {
         match auth {
             Auth::Session(t) if self.sessions.contains(t) => None,
+            Auth::Session(t) if self.remote_off.contains(t) => {
+                Some(refuse(ErrorCode::SignedOffRemotely))
+            }
             Auth::Session(_) => Some(refuse(ErrorCode::SessionExpired)),
             _ => Some(refuse(ErrorCode::NotSignedIn)),
         }
