@@ -41,6 +41,7 @@ merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
+echo "$password" | "$HOST_BIN" admin add --merchant "$merchant" --user owner --db "$db" >/dev/null
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
 # reach the handlers rather than the limiter (host/tests/edge.rs tests the limits).
 "$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --activate-per-minute 0 --sign-in-per-minute 0 \
@@ -53,9 +54,12 @@ key=$(post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"300000
   python3 -c 'import json,sys; print(json.load(sys.stdin)["terminal_key"])')
 token=$(post /v1/sign-in "{\"operator\":\"01\",\"password\":\"$password\"}" "$key" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
+console=$(post /v1/console/sign-in "{\"merchant_id\":\"$merchant\",\"user\":\"owner\",\"password\":\"$password\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["console_token"])')
 
-# Each route is called with the credential it takes: sign-in with the terminal key, the rest
-# with the session token. Sign-off ends the session the other calls use, so it runs last.
+# Each route is called with the credential it takes: sign-in with the terminal key, the
+# console's routes with the console token (R22), the rest with the session token. Sign-off
+# ends the session the other calls use, and so may the console's sign-off: they run last.
 runs=0
 run() {
   local bearer=$1
@@ -69,9 +73,10 @@ run() {
     -H "Authorization: Bearer $bearer" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
-run "$token" --exclude-path-regex '^/v1/sign-(in|off)$' || status=$?
+run "$token" --exclude-path-regex '^/v1/(sign-(in|off)|console/.*)$' || status=$?
 run "$key" --include-path /v1/sign-in || status=$?
 run "$token" --include-path /v1/sign-off || status=$?
+run "$console" --include-path-regex '^/v1/console/' || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true
 # How many generated requests got past the host's checks (2xx) and so exercised real paths,
 # per route: a schema looser than the checks shows here as a route of 4xx only.
@@ -86,6 +91,8 @@ for path in sys.argv[1:]:
         parts = route.split("/")
         if len(parts) == 5 and parts[4] == "upload":
             route = "/v1/settlements/{batch_no}/upload"
+        if len(parts) == 6 and parts[5] == "sign-off":
+            route = "/v1/console/terminals/{terminal_id}/sign-off"
         status = e["response"]["status"]
         # 405s are schemathesis probing methods the schema does not document.
         key = ("(undocumented methods)", "") if status == 405 else (e["request"]["method"], route)

@@ -1,5 +1,6 @@
-//! The commands that act on the database and exit: provisioning terminals and operators,
-//! lifting a lockout (R16), a cut-off now (R15), and the demo merchant `demo` serves with.
+//! The commands that act on the database and exit: provisioning terminals, operators and
+//! console users (R22), lifting a lockout (R16), a cut-off now (R15), and the demo merchant
+//! `demo` serves with.
 //! Each prints what an operator needs on standard output (`terminal add` its activation code
 //! alone on the last line, which scripts read).
 
@@ -43,21 +44,39 @@ pub(crate) async fn add_terminal(
     Ok(())
 }
 
-/// `operator add`: the password is the first line of standard input, so it never shows in a
-/// process list or a shell's history.
-pub(crate) async fn add_operator(db: &str, merchant: &str, operator: &str) -> Result<(), String> {
+/// The first line of standard input, so a password never shows in a process list or a
+/// shell's history.
+fn password_from_stdin() -> Result<String, String> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `operator add`: the password is the first line of standard input.
+pub(crate) async fn add_operator(db: &str, merchant: &str, operator: &str) -> Result<(), String> {
+    let password = password_from_stdin()?;
     let store = Store::open(db, &CutoffClock::default_clock()).await?;
     store
         .add_operator(merchant, operator, password)
         .await
         .map_err(|e| e.message)?;
     println!("operator {operator} of merchant {merchant} saved");
+    Ok(())
+}
+
+/// `admin add`: a merchant user of the console (R22); the password is the first line of
+/// standard input.
+pub(crate) async fn add_merchant_user(db: &str, merchant: &str, user: &str) -> Result<(), String> {
+    let password = password_from_stdin()?;
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    store
+        .add_merchant_user(merchant, user, password)
+        .await
+        .map_err(|e| e.message)?;
+    println!("console user {user} of merchant {merchant} saved");
     Ok(())
 }
 

@@ -74,7 +74,7 @@ const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'
 
 /// Answers that carry a credential (a terminal key, a session token) are never cached, by the
 /// browser or by a proxy on the way.
-fn no_store<T>(answer: T) -> ([(axum::http::HeaderName, HeaderValue); 1], T) {
+pub(crate) fn no_store<T>(answer: T) -> ([(axum::http::HeaderName, HeaderValue); 1], T) {
     (
         [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         answer,
@@ -93,7 +93,7 @@ impl IntoResponse for Answer {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
@@ -102,14 +102,28 @@ fn bearer(parts: &Parts) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`.
+/// The session token of a terminal route: missing → `NOT_SIGNED_IN`, a console token →
+/// `BAD_CREDENTIALS` (R22: the console's credential opens no terminal route).
+fn terminal_bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+    if crate::console::is_console_token(token) {
+        return Err(ApiError::detail(
+            ErrorCode::BadCredentials,
+            "a console token opens the console's routes only",
+        ));
+    }
+    Ok(token)
+}
+
+/// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`, ended from the
+/// console → `SIGNED_OFF_REMOTELY` (R22).
 pub struct SessionAuth(pub Session);
 
 impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = terminal_bearer(parts)?;
         Ok(SessionAuth(state.store.session(token, false).await?))
     }
 }
@@ -122,7 +136,7 @@ impl FromRequestParts<AppState> for SignOffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = terminal_bearer(parts)?;
         Ok(SignOffAuth(state.store.session(token, true).await?))
     }
 }
@@ -323,8 +337,9 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
         )
         .route(
             "/v1/sign-in",
-            post(sign_in).layer(from_fn_with_state(limiter, limits::sign_in)),
+            post(sign_in).layer(from_fn_with_state(limiter.clone(), limits::sign_in)),
         )
+        .merge(crate::api_console::console_routes(limiter))
         .route("/v1/transactions", post(transactions))
         .route("/v1/reversals", post(reversals))
         .route("/v1/batches/current", get(current_batch))

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `demo`, `terminal add`, `operator add|unlock` and `cutoff`
+//! The command line: `serve`, `demo`, `terminal add`, `operator add|unlock`, `admin add` and
+//! `cutoff`
 //! (host/README.md lists them with what each option does).
 
 use crate::limits::DEFAULT_LIMITS;
@@ -32,6 +33,11 @@ pub(crate) enum Command {
     Operator {
         #[command(subcommand)]
         command: OperatorCommand,
+    },
+    /// Provision the merchant's console users (R22).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Create the demo merchant, terminal and operators, print them, and serve.
     Demo(ServeArgs),
@@ -245,6 +251,23 @@ pub(crate) enum OperatorCommand {
         /// 8-character terminal id; without it, every terminal of the merchant.
         #[arg(long)]
         terminal: Option<String>,
+        /// `sqlite://FILE` or `postgres://…`.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AdminCommand {
+    /// Create a merchant user of the console (R22) or set its password; the password is the
+    /// first line of stdin (at least 4 characters, as an operator's).
+    Add {
+        /// 15-digit merchant id: the only merchant the user sees.
+        #[arg(long)]
+        merchant: String,
+        /// 1 to 32 letters, digits, `.`, `_` or `-`.
+        #[arg(long)]
+        user: String,
         /// `sqlite://FILE` or `postgres://…`.
         #[arg(long, default_value = DEFAULT_DB)]
         db: String,

@@ -56,6 +56,8 @@ pub struct Limiter {
     sign_in_per_address: Keyed<IpAddr>,
     /// Keyed by the SHA-256 of the bearer credential, so no key is kept in memory.
     sign_in_per_key: Keyed<String>,
+    /// Console sign-ins (R22) per client address, at the rate of terminal sign-ins.
+    console_sign_in_per_address: Keyed<IpAddr>,
 }
 
 impl Limiter {
@@ -65,6 +67,7 @@ impl Limiter {
             activate_per_address: keyed(limits.activate_per_address),
             sign_in_per_address: keyed(limits.sign_in_per_address),
             sign_in_per_key: keyed(limits.sign_in_per_key),
+            console_sign_in_per_address: keyed(limits.sign_in_per_address),
         }
     }
 
@@ -79,6 +82,7 @@ impl Limiter {
         trim(&self.activate_per_address);
         trim(&self.sign_in_per_address);
         trim(&self.sign_in_per_key);
+        trim(&self.console_sign_in_per_address);
     }
 }
 
@@ -143,6 +147,15 @@ pub async fn sign_in(State(l): State<Limiter>, req: Request, next: Next) -> Resp
         .get(AUTHORIZATION)
         .map(|v| crate::secrets::sha256_hex(v.as_bytes()));
     if let Some(res) = over(&l.sign_in_per_key, key.as_ref()) {
+        return res;
+    }
+    next.run(req).await
+}
+
+/// Middleware of `POST /v1/console/sign-in` (R22): per client address, as `/v1/sign-in`; the
+/// merchant user's lockout stops wrong passwords besides.
+pub async fn console_sign_in(State(l): State<Limiter>, req: Request, next: Next) -> Response {
+    if let Some(res) = over(&l.console_sign_in_per_address, client_ip(&req).as_ref()) {
         return res;
     }
     next.run(req).await

@@ -7,6 +7,7 @@
 //! | [`cli`] | the command line |
 //! | [`serve`] | `serve` and `demo`: listener, origins, pages, shutdown |
 //! | [`admin`] | the commands that provision, unlock (R16) or cut off (R15) and exit |
+//! | [`console`], [`api_console`] | the merchant's console (R22): its shapes and its routes |
 //! | [`scheduler`] | the daily cut-off inside `serve` (R15) |
 //! | [`api`] | the HTTP API: router, extractors, handlers, OpenAPI |
 //! | [`ledger`] | the rules on the host side: R5–R12, R16 |
@@ -22,8 +23,10 @@
 mod acquirer;
 mod admin;
 mod api;
+mod api_console;
 mod cli;
 mod conn;
+mod console;
 mod db;
 mod error;
 mod forward;
@@ -40,7 +43,7 @@ mod serve;
 mod store;
 
 use clap::Parser;
-use cli::{Cli, Command, OperatorCommand, TerminalCommand};
+use cli::{AdminCommand, Cli, Command, OperatorCommand, TerminalCommand};
 use std::process::ExitCode;
 use store::Store;
 
@@ -109,6 +112,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                     db,
                 },
         } => admin::unlock_operator(&db, &merchant, &operator, terminal).await,
+        Command::Admin {
+            command: AdminCommand::Add { merchant, user, db },
+        } => admin::add_merchant_user(&db, &merchant, &user).await,
         Command::Cutoff(args) => admin::cutoff_now(&args.db, &args.cutoff, &args.timezone).await,
     }
 }

@@ -352,7 +352,7 @@ impl Tx {
         s: &Settlement<'_>,
     ) -> ApiResult<()> {
         sqlx::query(
-            "UPDATE batches SET status = $1, closed_at = COALESCE(closed_at, $2), \
+            "UPDATE batches SET status = $1, closed_at = COALESCE(closed_at, $2), settled_at = $2, \
              terminal_totals = $3, host_totals = $4, settle_answer = $5, settled_by = $8, \
              acquirer_due_at = $9 WHERE merchant_id = $7 AND id = $6",
         )

@@ -89,6 +89,8 @@ column_enum! {
         Cutoff = "cutoff",
         /// The terminal was activated again.
         Activation = "activation",
+        /// The merchant signed the terminal off from the console (R22).
+        Console = "console",
     }
 }
 

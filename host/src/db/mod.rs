@@ -13,6 +13,7 @@
 mod answers;
 mod batches;
 mod columns;
+mod console;
 mod cutoff;
 mod fresh;
 mod jobs;
@@ -31,6 +32,7 @@ pub use batches::Settlement;
 pub use columns::{
     bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };
+pub use console::{settled_status, ConsoleTerminalRow, NewestSession, SettledBatchRow};
 pub use fresh::{Checked, Fresh};
 pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob, STANDBY};
 pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};

@@ -61,14 +61,14 @@ impl Db {
 }
 
 impl Tx {
-    /// Ends the terminal's live sessions.
+    /// Ends the terminal's live sessions; how many there were.
     pub async fn end_sessions(
         &mut self,
         t: TerminalRef<'_>,
         by: SessionEnd,
         now: i64,
-    ) -> ApiResult<()> {
-        sqlx::query(
+    ) -> ApiResult<u64> {
+        Ok(sqlx::query(
             "UPDATE sessions SET ended_at = $1, ended_by = $2 \
              WHERE merchant_id = $4 AND terminal_ref = $3 AND ended_at IS NULL",
         )
@@ -77,8 +77,8 @@ impl Tx {
         .bind(t.id)
         .bind(t.merchant_id)
         .execute(&mut **self)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected())
     }
 
     /// Ends one session of the merchant if it is live; whether it was.

@@ -2,7 +2,7 @@
 //! (R12, R16: `session`, `operator`), sales (R5: `sale`), voids and refunds (R6, R7:
 //! `void_refund`), the sales a refund may name (R7: `lookup`), reversals (R8: `reversal`),
 //! settlement and batch upload (R10, R11: `settlement`), the cut-off (R15: `cutoff`) and the
-//! operator's commands (`admin`). What the acquirer's answer makes of a sale, void or refund is
+//! operator's commands (`admin`), and the merchant's console (R22: `console`). What the acquirer's answer makes of a sale, void or refund is
 //! `upstream`; the batch settled with the acquirer, `upstream_settlement`. The SQL is in
 //! `crate::db`; here are only the rules.
 //!
@@ -13,6 +13,7 @@
 //! `softpos::protocol`, called by the handlers in `api`): ids, numbers and amounts in range.
 
 mod admin;
+mod console;
 mod cutoff;
 mod lookup;
 mod operator;
@@ -38,6 +39,7 @@ use softpos::terminal::settlement::{fold, LedgerLine};
 use softpos::ErrorCode;
 
 pub use crate::db::TerminalRow as TerminalAuth;
+pub use console::ConsoleSession;
 pub use session::Session;
 
 /// A stored or fresh answer: HTTP status and JSON body.

@@ -8,12 +8,12 @@ use crate::store::{now_ms, Store};
 use softpos::ErrorCode;
 
 /// R16: password checks of one operator on one terminal before the lock.
-const LOCK_AFTER_FAILURES: i64 = 3;
+pub(super) const LOCK_AFTER_FAILURES: i64 = 3;
 /// R16.
-const LOCK_MS: i64 = 15 * 60 * 1000;
+pub(super) const LOCK_MS: i64 = 15 * 60 * 1000;
 /// An Argon2id hash (default parameters) of a password nobody has, verified for unknown
 /// operators so they cost what a known one costs.
-const UNKNOWN_OPERATOR_HASH: &str =
+pub(super) const UNKNOWN_OPERATOR_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$QuQQpA9cJSDVzyUhkxgAwg$hd4anJ89Ds26jWtX/BtB/fJfHfxExS4GOAm750HalrU";
 
 fn locked(ms_left: i64) -> ApiError {

@@ -16,7 +16,7 @@ use softpos::terminal::time::Timestamp;
 use softpos::ErrorCode;
 
 /// How long a session lives at most (a cut-off or sign-off ends it sooner).
-const SESSION_MS: i64 = 12 * 3600 * 1000;
+pub(super) const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 /// A live session: an operator signed in on a terminal.
 #[derive(Debug, Clone)]
@@ -78,13 +78,18 @@ impl Store {
             .await
     }
 
-    /// The session behind a token: `SESSION_EXPIRED` when unknown, ended or expired. With
+    /// The session behind a token: `SESSION_EXPIRED` when unknown, ended or expired,
+    /// `SIGNED_OFF_REMOTELY` when the merchant's console ended it (R22). With
     /// `allow_signed_off`, a session ended by sign-off comes back marked `ended` (so a retried
     /// sign-off can replay its answer).
     pub async fn session(&self, token: &str, allow_signed_off: bool) -> ApiResult<Session> {
         let token_hash = secrets::sha256_hex(token);
         let expired = || ApiError::new(ErrorCode::SessionExpired);
         let row = self.db().session(&token_hash).await?.ok_or_else(expired)?;
+        // R22: the terminal is told the merchant ended it, in its own language.
+        if row.ended && row.ended_by == Some(SessionEnd::Console) {
+            return Err(ApiError::new(ErrorCode::SignedOffRemotely));
+        }
         if row.ended && !(allow_signed_off && row.ended_by == Some(SessionEnd::SignOff)) {
             return Err(expired());
         }
