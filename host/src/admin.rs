@@ -14,6 +14,9 @@ const DEMO_TERMINAL: &str = "10000001";
 const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
 const DEMO_OPERATOR_PASSWORD: &str = "0101";
 const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
+/// The demo merchant's console user (R22), at `/console/`.
+const DEMO_CONSOLE_USER: &str = "owner";
+const DEMO_CONSOLE_PASSWORD: &str = "demo-console";
 
 /// `terminal add`: creates the terminal, or re-issues its activation code (and sets its
 /// confirmation threshold when given).
@@ -134,6 +137,14 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
             .await
             .map_err(|e| e.message)?;
     }
+    store
+        .add_merchant_user(
+            DEMO_MERCHANT,
+            DEMO_CONSOLE_USER,
+            DEMO_CONSOLE_PASSWORD.to_owned(),
+        )
+        .await
+        .map_err(|e| e.message)?;
     Ok(format!(
         "softpos demo (demo passwords only: never use them for real money)\n\
          merchant id:      {DEMO_MERCHANT}\n\
@@ -143,6 +154,7 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
          test cards:       4111111111111111 approved, 4000000000000002 declined 05,\n\
          \x20                 4000000000009995 declined 51, 4000000000003220 answers after 30 s\n\
          checkout page:    terminal {DEMO_CHECKOUT_TERMINAL}, activation code {checkout_code}\n\
+         console:          /console/ user {DEMO_CONSOLE_USER}, password {DEMO_CONSOLE_PASSWORD}\n\
          activation code:  {code}"
     ))
 }

@@ -1079,6 +1079,22 @@ fn demo_provisions_idempotently_prints_everything_and_serves() {
         assert_eq!(st, 200, "{body}");
         let (st, body) = host.sign_in(&key, "00", "123456");
         assert_eq!(st, 200, "{body}");
+        // R22: the demo's console user, as printed.
+        let console = out
+            .lines()
+            .find_map(|l| l.strip_prefix("console:"))
+            .unwrap_or_else(|| panic!("no console line: {out}"));
+        let (user, password) = console
+            .trim()
+            .strip_prefix("/console/ user ")
+            .and_then(|rest| rest.split_once(", password "))
+            .unwrap_or_else(|| panic!("{console}"));
+        let (st, body) = host.post(
+            "/v1/console/sign-in",
+            None,
+            &json!({"merchant_id": "898310048160001", "user": user, "password": password}),
+        );
+        assert_eq!(st, 200, "{body}");
         codes.push(code);
         assert!(host.terminate().success(), "graceful shutdown on SIGTERM");
     }
