@@ -34,6 +34,9 @@ export async function startHost(extraTerminals = [], { port = 0, allowOrigin = [
     codes,
     operatorPassword: field(/operator 01:\s+password (\S+)/),
     supervisorPassword: field(/supervisor 00:\s+password (\S+)/),
+    consoleUser: field(/console:\s+\/console\/ user (\S+),/),
+    consolePassword: field(/console:\s+\/console\/ user \S+, password (\S+)/),
+    db,
     logs: host.logs,
     async stop() {
       await host.stop();

@@ -40,7 +40,7 @@ const TEXT = {
     not_signed_off: "Not signed off", not_settled_past_cutoff: "Not settled past cut-off",
     pending_reversals: "Pending reversals", unbalanced_last_settlement: "Last settlement unbalanced",
     none: "none", balanced: "balanced", unbalanced: "unbalanced", awaitingUpload: "awaiting upload",
-    signOffTerminal: "Sign off", signOffLabel: (t) => `Sign terminal ${t} off`,
+    signOffTerminal: "Sign off", signOffLabel: (t) => `Sign off terminal ${t}`,
     confirmSignOff: (t) => `Sign terminal ${t} off? Its cashier signs in again; no transaction changes.`,
     signedOff: (t) => `Terminal ${t} signed off`, since: "since", entries: (n) => `${n} entries`,
     updated: (time) => `Updated ${time}`, noTerminals: "This merchant has no terminals yet.",
@@ -191,7 +191,8 @@ async function refresh() {
     const body = await (await api("/v1/console/terminals")).json();
     lastTerminals = body.terminals;
     renderTerminals(lastTerminals);
-    say(t("updated", new Date().toLocaleTimeString(locale)));
+    // Not in the live region: a screen reader would hear it every 5 seconds.
+    $("updated").textContent = t("updated", new Date().toLocaleTimeString(locale));
   } catch (e) {
     if (e.status === 401) signedOut(e.message);
     else say(e.code ? e.message : t("offline"));
@@ -250,8 +251,8 @@ async function signOffTerminal(terminalId, button) {
   button.disabled = true;
   try {
     await api(`/v1/console/terminals/${encodeURIComponent(terminalId)}/sign-off`, { method: "POST", body: "{}" });
-    say(t("signedOff", terminalId));
     await refresh();
+    say(t("signedOff", terminalId));
   } catch (e) {
     if (e.status === 401) signedOut(e.message);
     else say(e.code ? e.message : t("offline"));
