@@ -9,7 +9,7 @@ cargo build -q -p softpos-host
 mkdir -p target/demo
 listen=${SOFTPOS_LISTEN:-127.0.0.1:8080}
 echo
-echo "softpos demo: open the address on the \"listening on\" line below (counter: /pos.html, storefront: /checkout.html)"
+echo "softpos demo: open the address on the \"listening on\" line below (counter: /pos.html, storefront: /checkout.html, merchant console: /console/)"
 echo "The activation codes and passwords are below; the data lives in target/demo/softpos.db."
 echo
 exec target/debug/softpos-host demo --db sqlite://target/demo/softpos.db --listen "$listen" --www www

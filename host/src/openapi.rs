@@ -166,6 +166,25 @@ mod tests {
     }
 
     #[test]
+    fn r22_openapi_documents_the_console_routes_and_their_csv() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
+        for path in [
+            "/v1/console/sign-in",
+            "/v1/console/terminals",
+            "/v1/console/terminals/{terminal_id}/sign-off",
+            "/v1/console/settlements",
+        ] {
+            let route = path.replace('~', "~0").replace('/', "~1");
+            assert!(doc.pointer(&format!("/paths/{route}")).is_some(), "{path}");
+        }
+        let ok = doc
+            .pointer("/paths/~1v1~1console~1settlements/get/responses/200/content")
+            .expect("content");
+        assert!(ok.get("application/json").is_some(), "{ok}");
+        assert!(ok.get("text/csv").is_some(), "{ok}");
+    }
+
+    #[test]
     fn r7_openapi_documents_the_sales_query_the_host_takes() {
         let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
         let q = doc
