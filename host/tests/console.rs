@@ -451,3 +451,33 @@ fn r22_settlements_csv() {
         assert_eq!((st, code(&body)), (422, "BAD_REQUEST"), "{body}");
     });
 }
+
+#[test]
+fn r22_console_sign_in_is_rate_limited_per_address() {
+    let db = Db::new(Backend::Sqlite);
+    db.add_terminal(MERCHANT, TERMINAL);
+    add_user(&db, MERCHANT, OWNER, OWNER_PW);
+    let host = Host::start(&db, &["--sign-in-per-minute", "2"]);
+    let (st, body) = console_sign_in(&host, MERCHANT, OWNER, OWNER_PW);
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = console_sign_in(&host, MERCHANT, "nobody", "wrong");
+    assert_eq!((st, code(&body)), (401, "BAD_CREDENTIALS"), "{body}");
+    // The third within the minute waits, right password or not, before any check.
+    let res = host
+        .http
+        .post(host.url("/v1/console/sign-in"))
+        .json(&json!({"merchant_id": MERCHANT, "user": OWNER, "password": OWNER_PW}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    let (_, body) = answer(res);
+    assert_eq!(code(&body), "BUSY", "{body}");
+    // Terminal sign-ins have their own allowance.
+    let (st, body) = host.post(
+        "/v1/sign-in",
+        Some("no-such-key"),
+        &json!({"operator": "01", "password": OPERATOR_PW}),
+    );
+    assert_eq!((st, code(&body)), (401, "BAD_CREDENTIALS"), "{body}");
+}
