@@ -40,6 +40,10 @@ fi
 merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
+# A checkout terminal (R23), so the checkout routes have one to find and make lanes of (the id of
+# the schema's example).
+"$HOST_BIN" terminal add --merchant "$merchant" --terminal 20000001 --checkout-origin http://shop.test \
+  --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" admin add --merchant "$merchant" --user owner --db "$db" >/dev/null
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
@@ -57,9 +61,16 @@ token=$(post /v1/sign-in "{\"operator\":\"01\",\"password\":\"$password\"}" "$ke
 console=$(post /v1/console/sign-in "{\"merchant_id\":\"$merchant\",\"user\":\"owner\",\"password\":\"$password\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["console_token"])')
 
+# A lane of it, activated: its key is the credential of the checkout sign-in.
+lane_key=$(post /v1/checkout/lanes "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"20000001\"}" |
+  python3 -c 'import json,sys; l=json.load(sys.stdin); print(l["lane_id"], l["activation_code"])' |
+  { read -r lane code; post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"$lane\",\"activation_code\":\"$code\"}"; } |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["terminal_key"])')
+
 # Each route is called with the credential it takes: sign-in with the terminal key, the
-# console's routes with the console token (R22), the rest with the session token. Sign-off
-# ends the session the other calls use, and so may the console's sign-off: they run last.
+# checkout sign-in with a lane's key, the console's routes with the console token (R22), the
+# rest with the session token. Sign-off ends the session the other calls use, and so may the
+# console's sign-off: they run last.
 runs=0
 run() {
   local bearer=$1
@@ -73,8 +84,9 @@ run() {
     -H "Authorization: Bearer $bearer" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
-run "$token" --exclude-path-regex '^/v1/(sign-(in|off)|console/.*)$' || status=$?
+run "$token" --exclude-path-regex '^/v1/((checkout/)?sign-(in|off)|console/.*)$' || status=$?
 run "$key" --include-path /v1/sign-in || status=$?
+run "$lane_key" --include-path /v1/checkout/sign-in || status=$?
 run "$token" --include-path /v1/sign-off || status=$?
 run "$console" --include-path-regex '^/v1/console/' || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true

@@ -12,6 +12,8 @@ const DEMO_MERCHANT: &str = "898310048160001";
 const DEMO_TERMINAL: &str = "10000001";
 /// The demo storefront's own terminal (www/checkout.html): a web shop is a terminal too.
 const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
+/// The demo shop's checkout terminal (www/shop/, R23): each customer browser a lane of it.
+const DEMO_SHOP_TERMINAL: &str = "20000001";
 const DEMO_OPERATOR_PASSWORD: &str = "0101";
 const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
 /// The demo merchant's console user (R22), at `/console/`.
@@ -44,6 +46,44 @@ pub(crate) async fn add_terminal(
     );
     println!("activation code, single use, valid 24 h:");
     println!("{code}");
+    Ok(())
+}
+
+/// What `terminal add` is told about the terminal.
+pub(crate) struct NewTerminal<'a> {
+    pub(crate) merchant: &'a str,
+    pub(crate) terminal: &'a str,
+    pub(crate) currency: &'a str,
+    pub(crate) confirm_above: Option<i64>,
+}
+
+/// `terminal add --checkout-origin`: a checkout terminal bound to the storefront origin
+/// (R23). Its last line names the origin as stored, the form browsers send.
+pub(crate) async fn add_checkout_terminal(
+    db: &str,
+    t: &NewTerminal<'_>,
+    origin: &str,
+) -> Result<(), String> {
+    let currency = Currency::parse(t.currency).map_err(|e| e.message)?;
+    let confirm_above = t
+        .confirm_above
+        .map(ConfirmAbove::try_from)
+        .transpose()
+        .map_err(str::to_owned)?;
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let added = store
+        .add_checkout_terminal(t.merchant, t.terminal, currency, confirm_above, origin)
+        .await
+        .map_err(|e| e.message)?;
+    println!(
+        "terminal {} of merchant {} ({}), confirms sales above {} minor units; \
+         each customer browser becomes a lane of it (no activation code)",
+        t.terminal,
+        t.merchant,
+        added.currency,
+        added.confirm_above.get()
+    );
+    println!("checkout terminal {} bound to {}", t.terminal, added.origin);
     Ok(())
 }
 
@@ -116,8 +156,9 @@ pub(crate) async fn cutoff_now(db: &str, cutoff: &str, timezone: &str) -> Result
     Ok(())
 }
 
-/// Makes the demo merchant idempotently and returns what to print.
-pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
+/// Makes the demo merchant idempotently and returns what to print; `shop_origin` is the demo
+/// shop's, which its checkout terminal is bound to (again at every start: its port may change).
+pub(crate) async fn demo_setup(store: &Store, shop_origin: &str) -> Result<String, String> {
     let demo = store
         .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny, None)
         .await
@@ -128,6 +169,16 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
         .await
         .map_err(|e| e.message)?
         .code;
+    let shop = store
+        .add_checkout_terminal(
+            DEMO_MERCHANT,
+            DEMO_SHOP_TERMINAL,
+            Currency::Cny,
+            None,
+            shop_origin,
+        )
+        .await
+        .map_err(|e| e.message)?;
     for (op, pw) in [
         ("01", DEMO_OPERATOR_PASSWORD),
         ("00", DEMO_SUPERVISOR_PASSWORD),
@@ -154,7 +205,9 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
          test cards:       4111111111111111 approved, 4000000000000002 declined 05,\n\
          \x20                 4000000000009995 declined 51, 4000000000003220 answers after 30 s\n\
          checkout page:    terminal {DEMO_CHECKOUT_TERMINAL}, activation code {checkout_code}\n\
+         shop checkout:    terminal {DEMO_SHOP_TERMINAL} bound to {}, a lane per customer\n\
          console:          /console/ user {DEMO_CONSOLE_USER}, password {DEMO_CONSOLE_PASSWORD}\n\
-         activation code:  {code}"
+         activation code:  {code}",
+        shop.origin
     ))
 }

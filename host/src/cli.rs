@@ -1,5 +1,5 @@
-//! The command line: `serve`, `demo`, `terminal add`, `operator add|unlock`, `admin add` and
-//! `cutoff`
+//! The command line: `serve`, `demo`, `terminal add [--checkout-origin]`, `operator add|unlock`,
+//! `admin add` and `cutoff`
 //! (host/README.md lists them with what each option does).
 
 use crate::limits::DEFAULT_LIMITS;
@@ -39,8 +39,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Create the demo merchant, terminal and operators, print them, and serve.
-    Demo(ServeArgs),
+    /// Create the demo merchant, terminal and operators, print them, and serve; the demo shop
+    /// (`--www`'s `shop/`) on a second address.
+    Demo(DemoArgs),
     /// Run the business-day cut-off [日切] now (R15): closes the current business date.
     Cutoff(CutoffArgs),
 }
@@ -57,6 +58,18 @@ pub(crate) struct CutoffArgs {
     /// IANA time zone of the business day (as given to `serve`).
     #[arg(long, default_value = "Asia/Shanghai")]
     pub(crate) timezone: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Everything `serve` takes.
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+    /// Address of the demo shop, a storefront on an origin of its own that takes payments
+    /// through the checkout frame (R23). Default: the host's port + 1 on the same address
+    /// (port 0 when the host's is 0, and when port + 1 is taken).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) shop_listen: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -200,6 +213,8 @@ fn hex_bytes<const N: usize>(s: &str) -> Result<[u8; N], String> {
 #[derive(Subcommand, Debug)]
 pub(crate) enum TerminalCommand {
     /// Create a terminal (or re-issue its activation code); prints the code on the last line.
+    /// With `--checkout-origin`, a checkout terminal bound to that storefront origin instead,
+    /// with no code (R23).
     Add {
         /// 15-digit merchant id.
         #[arg(long)]
@@ -220,6 +235,11 @@ pub(crate) enum TerminalCommand {
             value_parser = clap::value_parser!(i64).range(1..=MAX_AMOUNT)
         )]
         confirm_above: Option<i64>,
+        /// A checkout terminal for the storefront at this origin (`https://shop.example`,
+        /// scheme, host and port only): each customer browser that opens its checkout frame
+        /// becomes a lane of it. Given again, it replaces the origin.
+        #[arg(long, value_name = "ORIGIN")]
+        checkout_origin: Option<String>,
         /// `sqlite://FILE` or `postgres://…`.
         #[arg(long, default_value = DEFAULT_DB)]
         db: String,

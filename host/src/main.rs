@@ -10,6 +10,7 @@
 //! | [`console`], [`api_console`] | the merchant's console (R22): its shapes and its routes |
 //! | [`scheduler`] | the daily cut-off inside `serve` (R15) |
 //! | [`api`] | the HTTP API: router, extractors, handlers, OpenAPI |
+//! | [`checkout`] | the hosted checkout's routes: lanes, the frame page, the loader (R23) |
 //! | [`ledger`] | the rules on the host side: R5–R12, R16 |
 //! | [`store`] | SQLite / PostgreSQL, provisioning, the cut-off (R15) |
 //! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
@@ -24,6 +25,7 @@ mod acquirer;
 mod admin;
 mod api;
 mod api_console;
+mod checkout;
 mod cli;
 mod conn;
 mod console;
@@ -43,7 +45,7 @@ mod serve;
 mod store;
 
 use clap::Parser;
-use cli::{AdminCommand, Cli, Command, OperatorCommand, TerminalCommand};
+use cli::{AdminCommand, Cli, Command, DemoArgs, OperatorCommand, TerminalCommand};
 use std::process::ExitCode;
 use store::Store;
 
@@ -76,14 +78,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// `demo`: the shop's listener first, since the demo's checkout terminal is bound to its
+/// origin, then the demo merchant, then `serve`.
+async fn run_demo(demo: DemoArgs) -> Result<(), String> {
+    let args = demo.serve;
+    let clock = serve::clock_of(&args)?;
+    let shop = serve::Shop::bind(args.listen, demo.shop_listen).await?;
+    let store = Store::open(&args.db, &clock).await?;
+    let banner = admin::demo_setup(&store, &shop.origin).await?;
+    let demo = serve::Demo {
+        store,
+        banner,
+        shop,
+    };
+    serve::serve(args, Some(demo)).await
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::serve(args, None).await,
-        Command::Demo(args) => {
-            let clock = serve::clock_of(&args)?;
-            let store = Store::open(&args.db, &clock).await?;
-            let banner = admin::demo_setup(&store).await?;
-            serve::serve(args, Some((store, banner))).await
+        Command::Demo(demo) => run_demo(demo).await,
+        Command::Terminal {
+            command:
+                TerminalCommand::Add {
+                    merchant,
+                    terminal,
+                    currency,
+                    confirm_above,
+                    checkout_origin: Some(origin),
+                    db,
+                },
+        } => {
+            let t = admin::NewTerminal {
+                merchant: &merchant,
+                terminal: &terminal,
+                currency: &currency,
+                confirm_above,
+            };
+            admin::add_checkout_terminal(&db, &t, &origin).await
         }
         Command::Terminal {
             command:
@@ -92,6 +124,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     terminal,
                     currency,
                     confirm_above,
+                    checkout_origin: None,
                     db,
                 },
         } => admin::add_terminal(&db, &merchant, &terminal, &currency, confirm_above).await,

@@ -53,6 +53,7 @@ pub(super) async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option
                 merchant_id: MERCHANT.into(),
                 terminal_id: "10000001".into(),
                 currency: "CNY".into(),
+                lane: false,
             },
             operator: "01".into(),
             token_hash: "unused".into(),
@@ -87,6 +88,7 @@ pub(super) fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
         }),
         original: None,
         supervisor_password: None,
+        reference: None,
     }
 }
 
