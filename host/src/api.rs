@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
 use crate::limits::{self, Limiter};
+use crate::merchant::{self, http::API_KEY_PREFIX};
 use crate::store::Store;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -93,13 +94,25 @@ impl IntoResponse for Answer {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?;
     let token = token.trim();
     (!token.is_empty()).then_some(token)
+}
+
+/// The bearer token of a terminal route: a merchant API key is refused there
+/// (`BAD_CREDENTIALS`), whatever the route would say of an unknown token.
+fn terminal_bearer(parts: &Parts) -> ApiResult<Option<&str>> {
+    match bearer(parts) {
+        Some(token) if token.starts_with(API_KEY_PREFIX) => Err(ApiError::detail(
+            ErrorCode::BadCredentials,
+            "a merchant API key is for the merchant API only",
+        )),
+        token => Ok(token),
+    }
 }
 
 /// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`.
@@ -109,7 +122,7 @@ impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
         Ok(SessionAuth(state.store.session(token, false).await?))
     }
 }
@@ -122,7 +135,7 @@ impl FromRequestParts<AppState> for SignOffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
         Ok(SignOffAuth(state.store.session(token, true).await?))
     }
 }
@@ -135,7 +148,7 @@ impl FromRequestParts<AppState> for TerminalKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bad = || ApiError::detail(ErrorCode::BadCredentials, "unknown terminal key");
-        let key = bearer(parts).ok_or_else(bad)?;
+        let key = terminal_bearer(parts)?.ok_or_else(bad)?;
         state
             .store
             .terminal_by_key(key)
@@ -335,6 +348,7 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/v1/sign-off", post(sign_off))
+        .route("/v1/merchant/payments", get(merchant::http::payments))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .method_not_allowed_fallback(method_not_allowed)

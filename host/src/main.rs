@@ -14,6 +14,7 @@
 //! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
 //! | [`forward`] | store-and-forward: reversals and advices owed to the acquirer (R8) |
 //! | [`link`] | the TCP link to an acquirer: ISO 8583 frames, per exchange or persistent |
+//! | [`merchant`] | the shop's server: merchant API keys, payments by reference, signed webhooks (R23) |
 //! | [`secrets`] | tokens, hashes, Argon2id |
 #![deny(missing_docs)]
 // Functions stay short enough to read whole (docs/architecture.md, "Code shape").
@@ -31,6 +32,7 @@ mod json;
 mod ledger;
 mod limits;
 mod link;
+mod merchant;
 mod openapi;
 #[cfg(test)]
 mod peer_process;
@@ -40,7 +42,7 @@ mod serve;
 mod store;
 
 use clap::Parser;
-use cli::{Cli, Command, OperatorCommand, TerminalCommand};
+use cli::{ApikeyCommand, Cli, Command, OperatorCommand, TerminalCommand, WebhookCommand};
 use std::process::ExitCode;
 use store::Store;
 
@@ -110,5 +112,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
         } => admin::unlock_operator(&db, &merchant, &operator, terminal).await,
         Command::Cutoff(args) => admin::cutoff_now(&args.db, &args.cutoff, &args.timezone).await,
+        Command::Apikey {
+            command: ApikeyCommand::Add { merchant, db },
+        } => admin::add_api_key(&db, &merchant).await,
+        Command::Webhook {
+            command:
+                WebhookCommand::Set {
+                    merchant,
+                    webhook_url,
+                    db,
+                },
+        } => admin::set_webhook(&db, &merchant, &webhook_url).await,
     }
 }

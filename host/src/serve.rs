@@ -1,6 +1,6 @@
 //! `serve` and `demo`: the store with its password-check bound and fingerprint key, the
-//! listener with its timeouts, CORS origins and pages, the background cut-off, and a
-//! graceful shutdown that lets SQLite checkpoint.
+//! listener with its timeouts, CORS origins and pages, the background cut-off, the webhooks'
+//! delivery (R23), and a graceful shutdown that lets SQLite checkpoint.
 
 use crate::acquirer::{Acquirer, AcquirerSimulator, DesKey, IsoAcquirer, MacMode};
 use crate::api::{self, AppState, HttpConfig};
@@ -10,6 +10,7 @@ use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::forward::{forwarder, DataKey, Forwarding};
 use crate::limits::{Limiter, RateLimits};
 use crate::link::LinkConfig;
+use crate::merchant::{deliverer, Delivery};
 use crate::scheduler::cutoff_scheduler;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use crate::store::{CutoffClock, Store};
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// The cut-off clock `serve` and `demo` run on.
 pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
@@ -80,7 +82,7 @@ pub(crate) async fn serve(
         store: store.clone(),
         acquirer,
     };
-    let owed = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
+    let owed = senders(&store, state.acquirer.clone(), &args);
     let app = api::router(state, &config);
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
@@ -117,10 +119,23 @@ pub(crate) async fn serve(
     .await;
     scheduler.abort();
     forgetting.abort();
-    owed.abort();
+    owed.iter().for_each(JoinHandle::abort);
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))
+}
+
+/// The tasks that send what the host owes others: the messages owed to the acquirer (R8,
+/// R11) and the webhook events owed to the shops' servers (R23).
+fn senders(store: &Store, acquirer: Arc<dyn Acquirer>, args: &ServeArgs) -> [JoinHandle<()>; 2] {
+    let delivery = Delivery {
+        first_retry: Duration::from_millis(args.webhook_first_retry_ms),
+        ..Delivery::default()
+    };
+    [
+        tokio::spawn(forwarder(store.clone(), acquirer)),
+        tokio::spawn(deliverer(store.clone(), delivery)),
+    ]
 }
 
 /// The store with `serve`'s bound on password checks and, when given, its fingerprint key.
