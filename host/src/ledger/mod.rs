@@ -212,6 +212,8 @@ mod tests;
 #[cfg(test)]
 mod tests_acquirer;
 #[cfg(test)]
+mod tests_events;
+#[cfg(test)]
 mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
