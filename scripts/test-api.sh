@@ -41,6 +41,7 @@ merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
+apikey=$("$HOST_BIN" apikey add --merchant "$merchant" --db "$db" | tail -n 1)
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
 # reach the handlers rather than the limiter (host/tests/edge.rs tests the limits).
 "$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --activate-per-minute 0 --sign-in-per-minute 0 \
@@ -54,8 +55,9 @@ key=$(post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"300000
 token=$(post /v1/sign-in "{\"operator\":\"01\",\"password\":\"$password\"}" "$key" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
 
-# Each route is called with the credential it takes: sign-in with the terminal key, the rest
-# with the session token. Sign-off ends the session the other calls use, so it runs last.
+# Each route is called with the credential it takes: sign-in with the terminal key, the
+# merchant API with the merchant's API key, the rest with the session token. Sign-off ends the
+# session the other calls use, so it runs last.
 runs=0
 run() {
   local bearer=$1
@@ -69,8 +71,9 @@ run() {
     -H "Authorization: Bearer $bearer" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
-run "$token" --exclude-path-regex '^/v1/sign-(in|off)$' || status=$?
+run "$token" --exclude-path-regex '^/v1/(sign-(in|off)|merchant/.*)$' || status=$?
 run "$key" --include-path /v1/sign-in || status=$?
+run "$apikey" --include-path-regex '^/v1/merchant/' || status=$?
 run "$token" --include-path /v1/sign-off || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true
 # How many generated requests got past the host's checks (2xx) and so exercised real paths,

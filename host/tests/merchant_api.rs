@@ -158,6 +158,91 @@ fn signature_verifies(secret: &str, header: &str, body: &str) -> bool {
     (now - t).abs() <= 300 && mac.verify_slice(&given).is_ok()
 }
 
+/// A sale carrying the shop's reference.
+fn sale_with_reference(trace_no: u32, amount: i64, pan: &str, reference: &str) -> Value {
+    let mut body = sale_body(&rid(), trace_no, amount, pan);
+    body["reference"] = json!(reference);
+    body
+}
+
+#[test]
+fn r23_payment_found_by_reference_only_for_its_merchant() {
+    const OTHER: &str = "898310048160002";
+    each_backend(|backend| {
+        let c = Counter::new(backend);
+        // Another merchant on the same host, whose shop happens to use the same reference.
+        let code = c.db.add_terminal(OTHER, "20000001");
+        c.db.add_operator(OTHER, "01", OPERATOR_PW);
+        let other_key = c.host.activate(OTHER, "20000001", &code);
+        let (st, other) = c.host.sign_in(&other_key, "01", OPERATOR_PW);
+        assert_eq!(st, 200, "{other}");
+        let other_token = other["session_token"].as_str().unwrap();
+        let other_trace = other["next_trace_no"].as_u64().unwrap() as u32;
+
+        let (st, declined) = c.tx(&sale_with_reference(
+            c.trace(),
+            4200,
+            DECLINED_CARD,
+            "order-42",
+        ));
+        assert_eq!((st, &declined["status"]), (200, &json!("declined")));
+        let (st, approved) = c.tx(&sale_with_reference(c.trace(), 4200, CARD, "order-42"));
+        assert_eq!(
+            (st, &approved["reference"]),
+            (200, &json!("order-42")),
+            "{approved}"
+        );
+        c.tx(&sale_with_reference(c.trace(), 99, CARD, "order-43"));
+        let (st, theirs) = c.host.post(
+            "/v1/transactions",
+            Some(other_token),
+            &sale_with_reference(other_trace, 777, CARD, "order-42"),
+        );
+        assert_eq!(st, 200, "{theirs}");
+
+        let key = add_api_key(&c.db, MERCHANT);
+        let other_api_key = add_api_key(&c.db, OTHER);
+        let (st, mine) = c
+            .host
+            .get("/v1/merchant/payments?reference=order-42", Some(&key));
+        assert_eq!(st, 200, "{mine}");
+        let payments = mine["payments"].as_array().unwrap();
+        assert_eq!(payments.len(), 2, "{mine}");
+        // Newest first: the approved retry, then the declined first try.
+        let p = &payments[0];
+        assert_eq!(
+            p,
+            &json!({
+                "reference": "order-42", "kind": "sale", "status": "approved", "amount": 4200,
+                "currency": "CNY", "rrn": approved["rrn"], "auth_code": approved["auth_code"],
+                "terminal_id": TERMINAL, "trace_no": approved["trace_no"],
+                "batch_no": approved["batch_no"], "host_time": p["host_time"],
+                "voided": false, "refunded_amount": 0, "reversed": false
+            })
+        );
+        assert!(p["host_time"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(payments[1]["status"], "declined");
+        assert_eq!(payments[1]["trace_no"], declined["trace_no"]);
+        assert!(!mine.to_string().contains(&CARD[6..12]), "no card digits");
+
+        let (st, them) = c.host.get(
+            "/v1/merchant/payments?reference=order-42",
+            Some(&other_api_key),
+        );
+        assert_eq!(st, 200);
+        let payments = them["payments"].as_array().unwrap();
+        assert_eq!(payments.len(), 1, "{them}");
+        assert_eq!(
+            (&payments[0]["amount"], &payments[0]["terminal_id"]),
+            (&json!(777), &json!("20000001"))
+        );
+        let (st, none) = c
+            .host
+            .get("/v1/merchant/payments?reference=order-44", Some(&key));
+        assert_eq!((st, none), (200, json!({"payments": []})));
+    });
+}
+
 #[test]
 fn r23_api_key_refused_on_terminal_routes_and_terminal_token_on_merchant_routes() {
     each_backend(|backend| {
@@ -230,7 +315,7 @@ fn r23_webhook_signature_verifies() {
             secret.starts_with("whsec_") && secret.len() == 49,
             "{secret}"
         );
-        let (st, sale) = c.sale(1234, CARD);
+        let (st, sale) = c.tx(&sale_with_reference(c.trace(), 1234, CARD, "shop/order#7"));
         assert_eq!(st, 200, "{sale}");
 
         let got = receiver.wait_for(1);
@@ -259,6 +344,7 @@ fn r23_webhook_signature_verifies() {
         assert_eq!(payment["trace_no"], sale["trace_no"]);
         assert_eq!(payment["batch_no"], sale["batch_no"]);
         assert_eq!(payment["terminal_id"], TERMINAL);
+        assert_eq!(payment["reference"], "shop/order#7");
         assert_eq!(payment["reversed"], false);
         // No card data in an event, nor the secret in the log.
         assert!(!post.body.contains(CARD) && !post.body.contains(&CARD[6..12]));
@@ -425,6 +511,14 @@ fn r23_the_readme_node_receiver_verifies_the_host_s_webhooks() {
             env!("CARGO_MANIFEST_DIR"),
             "/../docs/examples/webhook-receiver.mjs"
         );
+        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let code = std::fs::read_to_string(example).unwrap();
+        assert!(
+            std::fs::read_to_string(readme)
+                .unwrap()
+                .contains(&format!("```js\n{code}```\n")),
+            "README.md shows docs/examples/webhook-receiver.mjs as it is"
+        );
         let mut node = Command::new("node")
             .arg(example)
             .env("SOFTPOS_WEBHOOK_SECRET", &secret)
@@ -480,13 +574,13 @@ fn r23_the_readme_node_receiver_verifies_the_host_s_webhooks() {
             assert_eq!(req.send().unwrap().status().as_u16(), 400, "{header:?}");
         }
 
-        let (st, sale) = c.sale(4200, CARD);
+        let (st, sale) = c.tx(&sale_with_reference(c.trace(), 4200, CARD, "order-1042"));
         assert_eq!(st, 200, "{sale}");
         let line = lines.recv_timeout(Duration::from_secs(20)).unwrap();
         let words: Vec<&str> = line.split(' ').collect();
         assert_eq!(words[0], "payment.approved", "{line}");
         assert!(words[1].starts_with("evt_"), "{line}");
-        assert_eq!(words[3], "approved", "{line}");
+        assert_eq!(&words[2..], ["order-1042", "approved"], "{line}");
         let pid = node.id().to_string();
         Command::new("kill").arg(&pid).status().unwrap();
         node.wait().unwrap();

@@ -45,7 +45,7 @@ pub struct PaymentRow {
 
 /// The columns [`PaymentRow::from_row`] reads, over `transactions t`, its terminal `tm` and
 /// its batch `b`.
-const PAYMENT_COLUMNS: &str = "CAST(NULL AS TEXT) AS reference, t.kind, t.status, t.amount, \
+const PAYMENT_COLUMNS: &str = "t.reference, t.kind, t.status, t.amount, \
      tm.currency, t.rrn, t.auth_code, tm.terminal_id, t.trace_no, b.batch_no, t.created_at, \
      t.voided, t.refunded_amount";
 
@@ -77,13 +77,12 @@ impl PaymentRow {
     /// sale's event shows without reading the row back.
     pub fn booked(
         row: &NewTransaction<'_>,
-        reference: Option<&str>,
         terminal_id: &str,
         currency: &str,
         batch_no: BatchNo,
     ) -> PaymentRow {
         PaymentRow {
-            reference: reference.map(str::to_owned),
+            reference: row.reference.map(str::to_owned),
             kind: row.kind,
             status: row.status,
             amount: row.amount,

@@ -137,7 +137,7 @@ pub async fn open_batch_checked(
 /// One string, so one trip: the transaction row, its answer (R9), its webhook event if any,
 /// `COMMIT`. The worker stops at the first statement that fails, so `COMMIT` runs only when
 /// every insert did. The answer takes the row's `$3` merchant, `$2` terminal, `$5` request id
-/// and `$17` time; the event the row's `$3` merchant and its own `$22`..`$26`.
+/// and `$17` time; the event the row's `$3` merchant and its own `$23`..`$27`.
 pub async fn book_and_commit(
     tx: &mut Tx,
     row: &NewTransaction<'_>,
@@ -145,11 +145,11 @@ pub async fn book_and_commit(
     event: Option<&NewEvent>,
 ) -> ApiResult<()> {
     let event_sql = match event {
-        Some(_) => format!("{}; ", insert_event_sql(3, 22)),
+        Some(_) => format!("{}; ", insert_event_sql(3, 23)),
         None => String::new(),
     };
     let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $18, $5, $19, $20, $21, $17); {event_sql}COMMIT",
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17); {event_sql}COMMIT",
         insert_sql(NEW_ID)
     );
     let query = row

@@ -101,6 +101,10 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
         masked_pan: Option<String>,
         card_mac: Option<String>,
         original: &'a Option<OriginalRef>,
+        // Left out when absent, so a request without one keeps the fingerprint it had before
+        // references were kept (R23): the same request id with another reference conflicts.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a str>,
     }
     fingerprint(&Shape {
         request_id: req.request_id.as_str(),
@@ -118,6 +122,7 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
             .map(|c| key.card_mac(&c.pan, &c.expiry))
             .transpose()?,
         original: &req.original,
+        reference: req.reference.as_deref(),
     })
 }
 

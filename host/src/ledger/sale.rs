@@ -84,7 +84,7 @@ impl<'a> Sale<'a> {
         id: i64,
         batch_no: BatchNo,
     ) -> ApiResult<Option<NewEvent>> {
-        merchant::approved_sale_event(row, id, None, &self.s.terminal, batch_no)
+        merchant::approved_sale_event(row, id, &self.s.terminal, batch_no)
     }
 
     /// The sale's row as booked before the acquirer answers.
@@ -107,6 +107,7 @@ impl<'a> Sale<'a> {
             original_id: None,
             operator: &self.s.operator,
             created_at: now_ms(),
+            reference: self.req.reference.as_deref(),
         }
     }
 }

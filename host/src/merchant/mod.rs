@@ -20,7 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 use softpos::ids::{BatchNo, MerchantId, TraceNo};
-use softpos::protocol::TxKind;
+use softpos::protocol::{check_reference, TxKind};
 use softpos::terminal::time::Timestamp;
 
 /// A payment as the shop's server sees it: one transaction (a sale, or a void or refund of
@@ -28,6 +28,7 @@ use softpos::terminal::time::Timestamp;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Payment {
     /// The shop's reference, given with the sale; null when none was.
+    #[schema(required = true)]
     pub reference: Option<String>,
     /// Sale, void or refund.
     pub kind: TxKind,
@@ -40,8 +41,10 @@ pub struct Payment {
     /// ISO 4217.
     pub currency: String,
     /// The acquirer's retrieval reference number, once answered.
+    #[schema(required = true)]
     pub rrn: Option<String>,
     /// The issuer's authorisation code, when approved.
+    #[schema(required = true)]
     pub auth_code: Option<String>,
     /// The terminal (or checkout lane) that took it.
     pub terminal_id: String,
@@ -180,20 +183,13 @@ fn new_event(
 pub(crate) fn approved_sale_event(
     row: &NewTransaction<'_>,
     id: i64,
-    reference: Option<&str>,
     terminal: &TerminalRow,
     batch_no: BatchNo,
 ) -> ApiResult<Option<NewEvent>> {
     if row.kind != TxKind::Sale || row.status != TxState::Approved {
         return Ok(None);
     }
-    let payment = PaymentRow::booked(
-        row,
-        reference,
-        &terminal.terminal_id,
-        &terminal.currency,
-        batch_no,
-    );
+    let payment = PaymentRow::booked(row, &terminal.terminal_id, &terminal.currency, batch_no);
     new_event(EventType::Approved, row.merchant_id, id, payment).map(Some)
 }
 
@@ -212,19 +208,6 @@ pub(crate) async fn record_event(
     };
     let event = new_event(kind, merchant_id, transaction_id, payment)?;
     tx.insert_event(&event).await
-}
-
-/// A reference as the shop gives it: 1 to 64 of `A-Z a-z 0-9 . _ : / # -` (the pattern
-/// `^[A-Za-z0-9._:/#-]{1,64}$` of the OpenAPI document).
-fn check_reference(reference: &str) -> ApiResult<()> {
-    let fits = |b: u8| b.is_ascii_alphanumeric() || b".-_:/#".contains(&b);
-    if (1..=64).contains(&reference.len()) && reference.bytes().all(fits) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "reference: 1 to 64 of A-Z a-z 0-9 . _ : / # -",
-        ))
-    }
 }
 
 /// A webhook URL: `http` or `https`, with a host.
