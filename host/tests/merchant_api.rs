@@ -31,7 +31,8 @@ impl Got {
     }
 }
 
-/// A shop's server: answers 500 to the first `failures` posts, then 200; stopped when dropped.
+/// A shop's server: answers 500 to the first `failures` posts, then 200, each after `delay`;
+/// stopped when dropped.
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Got>>>,
@@ -40,6 +41,10 @@ struct Receiver {
 
 impl Receiver {
     fn start(failures: usize) -> Receiver {
+        Receiver::answering_after(failures, Duration::ZERO)
+    }
+
+    fn answering_after(failures: usize, delay: Duration) -> Receiver {
         use axum::http::{HeaderMap, StatusCode};
         let got = Arc::new(Mutex::new(Vec::<Got>::new()));
         let (addr_tx, addr_rx) = mpsc::channel();
@@ -63,14 +68,18 @@ impl Receiver {
                                 .unwrap_or("")
                                 .to_owned()
                         };
-                        let mut seen = seen.lock().unwrap();
-                        let answered = if seen.len() < failures { 500 } else { 200 };
-                        seen.push(Got {
-                            event_id: header("softpos-event-id"),
-                            signature: header("softpos-signature"),
-                            body,
-                            answered,
-                        });
+                        let answered = {
+                            let mut seen = seen.lock().unwrap();
+                            let answered = if seen.len() < failures { 500 } else { 200 };
+                            seen.push(Got {
+                                event_id: header("softpos-event-id"),
+                                signature: header("softpos-signature"),
+                                body,
+                                answered,
+                            });
+                            answered
+                        };
+                        tokio::time::sleep(delay).await;
                         StatusCode::from_u16(answered).unwrap()
                     }
                 };
@@ -171,9 +180,9 @@ fn r23_payment_found_by_reference_only_for_its_merchant() {
     each_backend(|backend| {
         let c = Counter::new(backend);
         // Another merchant on the same host, whose shop happens to use the same reference.
-        let code = c.db.add_terminal(OTHER, "20000001");
+        let activation = c.db.add_terminal(OTHER, "20000001");
         c.db.add_operator(OTHER, "01", OPERATOR_PW);
-        let other_key = c.host.activate(OTHER, "20000001", &code);
+        let other_key = c.host.activate(OTHER, "20000001", &activation);
         let (st, other) = c.host.sign_in(&other_key, "01", OPERATOR_PW);
         assert_eq!(st, 200, "{other}");
         let other_token = other["session_token"].as_str().unwrap();
@@ -186,7 +195,16 @@ fn r23_payment_found_by_reference_only_for_its_merchant() {
             "order-42",
         ));
         assert_eq!((st, &declined["status"]), (200, &json!("declined")));
-        let (st, approved) = c.tx(&sale_with_reference(c.trace(), 4200, CARD, "order-42"));
+        let mut retried = sale_with_reference(c.trace(), 4200, CARD, "order-42");
+        let (st, approved) = c.tx(&retried);
+        // R9: the same request again gets its answer; under another reference it conflicts.
+        assert_eq!(c.tx(&retried), (st, approved.clone()));
+        retried["reference"] = json!("order-41");
+        let (st_conflict, conflict) = c.tx(&retried);
+        assert_eq!(
+            (st_conflict, code(&conflict)),
+            (409, "IDEMPOTENCY_CONFLICT")
+        );
         assert_eq!(
             (st, &approved["reference"]),
             (200, &json!("order-42")),
@@ -585,4 +603,67 @@ fn r23_the_readme_node_receiver_verifies_the_host_s_webhooks() {
         Command::new("kill").arg(&pid).status().unwrap();
         node.wait().unwrap();
     });
+}
+
+/// Two hosts on one database both post webhooks: each event reaches the shop's server once,
+/// since each post is taken with a lease (the shop answers slower than the hosts look for
+/// events due, so both see every event while it is being posted).
+#[test]
+fn r23_two_hosts_on_one_database_post_each_event_once() {
+    each_backend(|backend| {
+        let c = Counter::with_args(backend, &FIRST_RETRY);
+        let _other = Host::start(&c.db, &FIRST_RETRY);
+        let receiver = Receiver::answering_after(0, Duration::from_millis(600));
+        set_webhook(&c.db, MERCHANT, &receiver.url);
+        for amount in 1..=6 {
+            assert_eq!(c.sale(amount * 100, CARD).0, 200);
+        }
+        receiver.wait_for(6);
+        std::thread::sleep(Duration::from_millis(1500));
+        let got = receiver.wait_for(7);
+        let mut ids: Vec<&str> = got.iter().map(|g| g.event_id.as_str()).collect();
+        ids.sort_unstable();
+        let posted = ids.len();
+        ids.dedup();
+        assert_eq!((posted, ids.len()), (6, 6), "posts, events");
+    });
+}
+
+/// `softpos-host ARGS --db URL`, which must fail; its standard error.
+fn refused(db: &Db, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .args(["--db", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} was taken");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn r23_apikey_and_webhook_need_a_known_merchant_and_webhooks_an_http_url() {
+    let db = Db::new(Backend::Sqlite);
+    let unknown = refused(&db, &["apikey", "add", "--merchant", MERCHANT]);
+    assert!(unknown.contains("has no terminal yet"), "{unknown}");
+    db.add_terminal(MERCHANT, TERMINAL);
+    for url in ["ftp://shop.example/hook", "shop.example/hook", "http://"] {
+        let args = [
+            "webhook",
+            "set",
+            "--merchant",
+            MERCHANT,
+            "--webhook-url",
+            url,
+        ];
+        let e = refused(&db, &args);
+        assert!(e.contains("http:// or https://"), "{url}: {e}");
+    }
+    let first = add_api_key(&db, MERCHANT);
+    let second = add_api_key(&db, MERCHANT);
+    assert_ne!(first, second, "a new key each time, the old one kept");
+    let one = set_webhook(&db, MERCHANT, "https://shop.example/softpos");
+    assert_ne!(
+        one,
+        set_webhook(&db, MERCHANT, "https://shop.example/softpos")
+    );
 }
