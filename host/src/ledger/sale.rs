@@ -5,7 +5,7 @@ use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewEvent, NewTransaction, Scope, Tx, TxState};
 use crate::error::{ApiError, ApiResult};
-use crate::merchant;
+use crate::merchant::{self, EventType};
 use crate::store::{now_ms, Store};
 use softpos::ids::BatchNo;
 use softpos::protocol::{TransactionRequest, TxKind};
@@ -250,8 +250,10 @@ impl Store {
         let stored = answer.stored(sale.fp);
         tx.store_answer(row.terminal(), Scope::Tx, row.request_id, &stored, now_ms())
             .await?;
-        if let Some(event) = sale.event(&row, id, open.batch_no)? {
-            tx.insert_event(&event).await?;
+        if verdict.approved() {
+            // Read back: the row keeps the time it was booked at, before the acquirer answered.
+            merchant::record_event(&mut tx, EventType::Approved, terminal.merchant_id, id, id)
+                .await?;
         }
         tx.commit().await?;
         Ok(answer)

@@ -87,7 +87,15 @@ async fn r23_events_are_written_with_the_answer_at_once_or_later() {
                 ],
                 "{delay:?}"
             );
-            // Each shows the sale as it stood then.
+            // Each shows the sale as it stood then, booked when its row was.
+            let booked: i64 = sqlx::query("SELECT created_at FROM transactions WHERE id = $1")
+                .bind(first_id)
+                .fetch_one(store.reader())
+                .await
+                .unwrap()
+                .get("created_at");
+            let at = softpos::terminal::time::Timestamp(booked).rfc3339();
+            assert_eq!(kept[0].2["host_time"], at.as_str());
             assert_eq!(kept[0].2["voided"], false);
             assert_eq!(kept[2].2["voided"], true);
             assert_eq!(kept[2].2["rrn"], first["rrn"]);
