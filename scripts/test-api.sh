@@ -46,6 +46,7 @@ code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --cur
   --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" admin add --merchant "$merchant" --user owner --db "$db" >/dev/null
+apikey=$("$HOST_BIN" apikey add --merchant "$merchant" --db "$db" | tail -n 1)
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
 # reach the handlers rather than the limiter (host/tests/edge.rs tests the limits).
 "$HOST_BIN" serve --db "$db" --listen 127.0.0.1:0 --activate-per-minute 0 --sign-in-per-minute 0 \
@@ -69,8 +70,8 @@ lane_key=$(post /v1/checkout/lanes "{\"merchant_id\":\"$merchant\",\"terminal_id
 
 # Each route is called with the credential it takes: sign-in with the terminal key, the
 # checkout sign-in with a lane's key, the console's routes with the console token (R22), the
-# rest with the session token. Sign-off ends the session the other calls use, and so may the
-# console's sign-off: they run last.
+# merchant API with the merchant's API key (R23), the rest with the session token. Sign-off ends
+# the session the other calls use, and so may the console's sign-off: they run last.
 runs=0
 run() {
   local bearer=$1
@@ -84,9 +85,10 @@ run() {
     -H "Authorization: Bearer $bearer" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
-run "$token" --exclude-path-regex '^/v1/((checkout/)?sign-(in|off)|console/.*)$' || status=$?
+run "$token" --exclude-path-regex '^/v1/((checkout/)?sign-(in|off)|console/.*|merchant/.*)$' || status=$?
 run "$key" --include-path /v1/sign-in || status=$?
 run "$lane_key" --include-path /v1/checkout/sign-in || status=$?
+run "$apikey" --include-path-regex '^/v1/merchant/' || status=$?
 run "$token" --include-path /v1/sign-off || status=$?
 run "$console" --include-path-regex '^/v1/console/' || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true

@@ -1,6 +1,6 @@
 //! The commands that act on the database and exit: provisioning terminals, operators and
-//! console users (R22), lifting a lockout (R16), a cut-off now (R15), and the demo merchant
-//! `demo` serves with.
+//! console users (R22), lifting a lockout (R16), a cut-off now (R15), the merchant API's keys
+//! and webhook (R23), and the demo merchant `demo` serves with.
 //! Each prints what an operator needs on standard output (`terminal add` its activation code
 //! alone on the last line, which scripts read).
 
@@ -138,6 +138,29 @@ pub(crate) async fn unlock_operator(
     let scope = terminal.map_or("every terminal".to_owned(), |t| format!("terminal {t}"));
     tracing::info!(%merchant, %operator, %scope, cleared, "operator unlocked");
     println!("operator {operator} of merchant {merchant} unlocked on {scope}");
+    Ok(())
+}
+
+/// `apikey add`: the key alone on the last line, shown this once.
+pub(crate) async fn add_api_key(db: &str, merchant: &str) -> Result<(), String> {
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let key = store.add_api_key(merchant).await.map_err(|e| e.message)?;
+    println!("API key of merchant {merchant} (shown once; the host keeps only its hash):");
+    println!("{key}");
+    Ok(())
+}
+
+/// `webhook set`: the signing secret alone on the last line, shown this once.
+pub(crate) async fn set_webhook(db: &str, merchant: &str, url: &str) -> Result<(), String> {
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let secret = store
+        .set_webhook(merchant, url)
+        .await
+        .map_err(|e| e.message)?;
+    println!(
+        "webhook of merchant {merchant} set; events are signed with this secret (shown once):"
+    );
+    println!("{secret}");
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
 use crate::limits::{self, Limiter};
+use crate::merchant::{self, http::API_KEY_PREFIX};
 use crate::store::Store;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -104,17 +105,21 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The session token of a terminal route: missing → `NOT_SIGNED_IN`, a console token →
-/// `BAD_CREDENTIALS` (R22: the console's credential opens no terminal route).
-fn terminal_bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
-    if crate::console::is_console_token(token) {
-        return Err(ApiError::detail(
+/// The bearer token of a terminal route. The other kinds of credential open no terminal
+/// route, whatever the route would say of an unknown token: a console token (R22) and a
+/// merchant API key (R23) are `BAD_CREDENTIALS`.
+fn terminal_bearer(parts: &Parts) -> ApiResult<Option<&str>> {
+    match bearer(parts) {
+        Some(token) if crate::console::is_console_token(token) => Err(ApiError::detail(
             ErrorCode::BadCredentials,
             "a console token opens the console's routes only",
-        ));
+        )),
+        Some(token) if token.starts_with(API_KEY_PREFIX) => Err(ApiError::detail(
+            ErrorCode::BadCredentials,
+            "a merchant API key is for the merchant API only",
+        )),
+        token => Ok(token),
     }
-    Ok(token)
 }
 
 /// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`, ended from the
@@ -125,7 +130,7 @@ impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?;
+        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
         Ok(SessionAuth(state.store.session(token, false).await?))
     }
 }
@@ -138,7 +143,7 @@ impl FromRequestParts<AppState> for SignOffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?;
+        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
         Ok(SignOffAuth(state.store.session(token, true).await?))
     }
 }
@@ -151,7 +156,7 @@ impl FromRequestParts<AppState> for TerminalKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bad = || ApiError::detail(ErrorCode::BadCredentials, "unknown terminal key");
-        let key = bearer(parts).ok_or_else(bad)?;
+        let key = terminal_bearer(parts)?.ok_or_else(bad)?;
         state
             .store
             .terminal_by_key(key)
@@ -368,6 +373,7 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/v1/sign-off", post(sign_off))
+        .route("/v1/merchant/payments", get(merchant::http::payments))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `demo`, `terminal add [--checkout-origin]`, `operator add|unlock`,
-//! `admin add` and `cutoff`
+//! `admin add`, `cutoff`, `apikey add` and `webhook set`
 //! (host/README.md lists them with what each option does).
 
 use crate::limits::DEFAULT_LIMITS;
@@ -44,6 +44,47 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Run the business-day cut-off [日切] now (R15): closes the current business date.
     Cutoff(CutoffArgs),
+    /// Merchant API keys, for the shop's server (`GET /v1/merchant/payments`).
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// The merchant's webhook: where the host posts its signed payment events.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ApikeyCommand {
+    /// Make a new API key of the merchant; prints it once, on the last line (the host keeps
+    /// only its hash).
+    Add {
+        /// 15-digit merchant id (it has a terminal already).
+        #[arg(long)]
+        merchant: String,
+        /// `sqlite://FILE` or `postgres://…`.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum WebhookCommand {
+    /// Set the merchant's webhook URL and make a new signing secret, printed once on the last
+    /// line; the old secret stops signing at once.
+    Set {
+        /// 15-digit merchant id (it has a terminal already).
+        #[arg(long)]
+        merchant: String,
+        /// `http://` or `https://` URL of the shop's server that takes the events.
+        #[arg(long)]
+        webhook_url: String,
+        /// `sqlite://FILE` or `postgres://…`.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -131,6 +172,16 @@ pub(crate) struct ServeArgs {
     /// Sign-ins per minute per client address (0: no limit).
     #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_address, env = "SOFTPOS_SIGN_IN_PER_MINUTE")]
     pub(crate) sign_in_per_minute: u32,
+    /// First wait before a webhook not answered 2xx is posted again, in milliseconds; it
+    /// doubles after each further try up to an hour.
+    #[arg(
+        long,
+        default_value_t = 5000,
+        hide = true,
+        env = "SOFTPOS_WEBHOOK_FIRST_RETRY_MS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) webhook_first_retry_ms: u64,
     /// Sign-ins per minute per terminal key (0: no limit).
     #[arg(long, default_value_t = DEFAULT_LIMITS.sign_in_per_key, env = "SOFTPOS_SIGN_IN_PER_KEY_PER_MINUTE")]
     pub(crate) sign_in_per_key_per_minute: u32,

@@ -16,6 +16,7 @@
 //! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
 //! | [`forward`] | store-and-forward: reversals and advices owed to the acquirer (R8) |
 //! | [`link`] | the TCP link to an acquirer: ISO 8583 frames, per exchange or persistent |
+//! | [`merchant`] | the shop's server: merchant API keys, payments by reference, signed webhooks (R23) |
 //! | [`secrets`] | tokens, hashes, Argon2id |
 #![deny(missing_docs)]
 // Functions stay short enough to read whole (docs/architecture.md, "Code shape").
@@ -36,6 +37,7 @@ mod json;
 mod ledger;
 mod limits;
 mod link;
+mod merchant;
 mod openapi;
 #[cfg(test)]
 mod peer_process;
@@ -45,7 +47,10 @@ mod serve;
 mod store;
 
 use clap::Parser;
-use cli::{AdminCommand, Cli, Command, DemoArgs, OperatorCommand, TerminalCommand};
+use cli::{
+    AdminCommand, ApikeyCommand, Cli, Command, DemoArgs, OperatorCommand, TerminalCommand,
+    WebhookCommand,
+};
 use std::process::ExitCode;
 use store::Store;
 
@@ -149,5 +154,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: AdminCommand::Add { merchant, user, db },
         } => admin::add_merchant_user(&db, &merchant, &user).await,
         Command::Cutoff(args) => admin::cutoff_now(&args.db, &args.cutoff, &args.timezone).await,
+        Command::Apikey {
+            command: ApikeyCommand::Add { merchant, db },
+        } => admin::add_api_key(&db, &merchant).await,
+        Command::Webhook {
+            command:
+                WebhookCommand::Set {
+                    merchant,
+                    webhook_url,
+                    db,
+                },
+        } => admin::set_webhook(&db, &merchant, &webhook_url).await,
     }
 }

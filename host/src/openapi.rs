@@ -2,7 +2,7 @@
 //! handlers' annotations in [`crate::api`], with one schema per kind of transaction added by
 //! hand. docs/api.md is rendered from it (host/tests/api_doc.rs keeps the two equal).
 
-use crate::{api, api_console, checkout};
+use crate::{api, api_console, checkout, merchant};
 use utoipa::OpenApi;
 
 /// Declares the bearer credential: the terminal key for sign-in, the session token after.
@@ -43,7 +43,8 @@ impl utoipa::Modify for BearerAuth {
         api_console::console_sign_in,
         api_console::console_terminals,
         api_console::console_sign_off,
-        api_console::console_settlements
+        api_console::console_settlements,
+        merchant::http::payments
     )
 )]
 struct ApiDoc;

@@ -1,6 +1,6 @@
 //! `serve` and `demo`: the store with its password-check bound and fingerprint key, the
-//! listener with its timeouts, CORS origins and pages, the background cut-off, and a
-//! graceful shutdown that lets SQLite checkpoint.
+//! listener with its timeouts, CORS origins and pages, the background cut-off, the webhooks'
+//! delivery (R23), and a graceful shutdown that lets SQLite checkpoint.
 
 use crate::acquirer::{Acquirer, AcquirerSimulator, DesKey, IsoAcquirer, MacMode};
 use crate::api::{self, AppState, HttpConfig};
@@ -10,6 +10,7 @@ use crate::conn::{ClientAddr, TimedListener, Timeouts};
 use crate::forward::{forwarder, DataKey, Forwarding};
 use crate::limits::{Limiter, RateLimits};
 use crate::link::LinkConfig;
+use crate::merchant::{deliverer, Delivery};
 use crate::scheduler::cutoff_scheduler;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use crate::store::{CutoffClock, Store};
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// The cut-off clock `serve` and `demo` run on.
 pub(crate) fn clock_of(args: &ServeArgs) -> Result<CutoffClock, String> {
@@ -139,7 +141,7 @@ pub(crate) async fn serve(args: ServeArgs, prepared: Option<Demo>) -> Result<(),
         store: store.clone(),
         acquirer,
     };
-    let owed = tokio::spawn(forwarder(store.clone(), state.acquirer.clone()));
+    let owed = senders(&store, state.acquirer.clone(), &args);
     let app = api::router(state, &config);
 
     let retry = Duration::from_secs(args.cutoff_retry_secs.max(1));
@@ -169,7 +171,7 @@ pub(crate) async fn serve(args: ServeArgs, prepared: Option<Demo>) -> Result<(),
     .await;
     scheduler.abort();
     forgetting.abort();
-    owed.abort();
+    owed.iter().for_each(JoinHandle::abort);
     if let Some(shop) = shop {
         shop.abort();
     }
@@ -194,6 +196,19 @@ fn announce(banner: Option<String>, addr: SocketAddr, shop: Option<&Shop>) -> Re
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     tracing::info!(%addr, "serving");
     Ok(())
+}
+
+/// The tasks that send what the host owes others: the messages owed to the acquirer (R8,
+/// R11) and the webhook events owed to the shops' servers (R23).
+fn senders(store: &Store, acquirer: Arc<dyn Acquirer>, args: &ServeArgs) -> [JoinHandle<()>; 2] {
+    let delivery = Delivery {
+        first_retry: Duration::from_millis(args.webhook_first_retry_ms),
+        ..Delivery::default()
+    };
+    [
+        tokio::spawn(forwarder(store.clone(), acquirer)),
+        tokio::spawn(deliverer(store.clone(), delivery)),
+    ]
 }
 
 /// The store with `serve`'s bound on password checks and, when given, its fingerprint key.

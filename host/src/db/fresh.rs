@@ -2,7 +2,9 @@
 //! of a sale the issuer decided at once: in as few trips as each database allows.
 
 use super::answers::StoredAnswer;
-use super::{postgres, sqlite, BatchRow, Dialect, NewTransaction, Scope, TerminalRef, Tx, TxState};
+use super::{
+    postgres, sqlite, BatchRow, Dialect, NewEvent, NewTransaction, Scope, TerminalRef, Tx, TxState,
+};
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyRow;
@@ -83,15 +85,17 @@ impl Tx {
         }
     }
 
-    /// Books a transaction and the answer to it (R9), and commits: in one trip on a
-    /// transaction begun by hand. On an error the transaction is rolled back.
+    /// Books a transaction, the answer to it (R9) and the event it makes for the merchant's
+    /// webhook, if any, and commits: in one trip on a transaction begun by hand. On an error
+    /// the transaction is rolled back.
     pub async fn book_and_commit(
         mut self,
         row: &NewTransaction<'_>,
         answer: &StoredAnswer,
+        event: Option<&NewEvent>,
     ) -> ApiResult<()> {
         if self.by_hand() {
-            return match sqlite::book_and_commit(&mut self, row, answer).await {
+            return match sqlite::book_and_commit(&mut self, row, answer, event).await {
                 Ok(()) => {
                     self.committed();
                     Ok(())
@@ -113,6 +117,9 @@ impl Tx {
             row.created_at,
         )
         .await?;
+        if let Some(event) = event {
+            self.insert_event(event).await?;
+        }
         self.commit().await?;
         Ok(())
     }

@@ -18,6 +18,8 @@ mod console;
 mod cutoff;
 mod fresh;
 mod jobs;
+mod merchant;
+mod outbox;
 mod owed_settlements;
 mod postgres;
 mod sales;
@@ -37,6 +39,8 @@ pub use columns::{
 pub use console::{settled_status, ConsoleTerminalRow, NewestSession, SettledBatchRow};
 pub use fresh::{Checked, Fresh};
 pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob, STANDBY};
+pub use merchant::PaymentRow;
+pub use outbox::{due_events, DueEvent, NewEvent};
 pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};
 pub use sales::SaleRow;
 pub use terminals::{TerminalRef, TerminalRow};

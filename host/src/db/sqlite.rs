@@ -4,6 +4,7 @@
 
 use super::answers::{StoredAnswer, INSERT_ANSWER};
 use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
+use super::outbox::{insert_event_sql, NewEvent};
 use super::transactions::insert_sql;
 use super::writer::{connect_writer, Writer};
 use super::{BatchRow, NewTransaction, Scope, TerminalRef, Tx};
@@ -133,24 +134,34 @@ pub async fn open_batch_checked(
     })
 }
 
-/// One string, so one trip: the transaction row, its answer (R9), `COMMIT`. The worker stops
-/// at the first statement that fails, so `COMMIT` runs only when both inserts did. The answer
-/// takes the row's `$3` merchant, `$2` terminal, `$5` request id and `$17` time.
+/// One string, so one trip: the transaction row, its answer (R9), its webhook event if any,
+/// `COMMIT`. The worker stops at the first statement that fails, so `COMMIT` runs only when
+/// every insert did. The answer takes the row's `$3` merchant, `$2` terminal, `$5` request id
+/// and `$17` time; the event the row's `$3` merchant and its own `$23`..`$27`.
 pub async fn book_and_commit(
     tx: &mut Tx,
     row: &NewTransaction<'_>,
     answer: &StoredAnswer,
+    event: Option<&NewEvent>,
 ) -> ApiResult<()> {
+    let event_sql = match event {
+        Some(_) => format!("{}; ", insert_event_sql(3, 23)),
+        None => String::new(),
+    };
     let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17); COMMIT",
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17); {event_sql}COMMIT",
         insert_sql(NEW_ID)
     );
-    row.bind(sqlx::query(&sql))
+    let query = row
+        .bind(sqlx::query(&sql))
         .bind(Scope::Tx.as_str())
         .bind(&answer.fingerprint)
         .bind(i64::from(answer.status))
-        .bind(&answer.body)
-        .execute(&mut **tx)
-        .await?;
+        .bind(&answer.body);
+    let query = match event {
+        Some(event) => event.bind(query),
+        None => query,
+    };
+    query.execute(&mut **tx).await?;
     Ok(())
 }

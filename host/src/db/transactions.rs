@@ -46,7 +46,7 @@ pub struct NewTransaction<'a> {
     pub operator: &'a str,
     /// When.
     pub created_at: i64,
-    /// The storefront's order reference (R23).
+    /// The storefront's order reference (R23), when the request carried one.
     pub reference: Option<&'a str>,
 }
 

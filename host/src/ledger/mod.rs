@@ -105,8 +105,8 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
         masked_pan: Option<String>,
         card_mac: Option<String>,
         original: &'a Option<OriginalRef>,
-        // Left out when none, so a request without one keeps the fingerprint it had before
-        // references existed (a retry across the upgrade is still the same request).
+        // Left out when absent, so a request without one keeps the fingerprint it had before
+        // references were kept (R23): the same request id with another reference conflicts.
         #[serde(skip_serializing_if = "Option::is_none")]
         reference: Option<&'a str>,
     }
@@ -220,6 +220,8 @@ impl Store {
 mod tests;
 #[cfg(test)]
 mod tests_acquirer;
+#[cfg(test)]
+mod tests_events;
 #[cfg(test)]
 mod tests_forward;
 #[cfg(test)]

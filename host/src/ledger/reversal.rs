@@ -3,6 +3,7 @@
 use super::Session;
 use crate::db::{BatchState, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
+use crate::merchant::{self, EventType};
 use crate::store::{now_ms, Store};
 use softpos::ids::RequestId;
 use softpos::protocol::{ReversalRequest, ReversalResponse, TransactionResponse, TxKind};
@@ -82,6 +83,11 @@ async fn reverse(
         // A pending void or refund already took its effect on the sale (`void_refund`).
         if matches!(t.status, TxState::Approved | TxState::Pending) {
             undo_effect_on_original(tx, terminal.merchant_id, &t).await?;
+        }
+        // R23: the shop learns that an approved sale's money did not move.
+        if t.status == TxState::Approved && t.kind == TxKind::Sale {
+            merchant::record_event(tx, EventType::Reversed, terminal.merchant_id, t.id, t.id)
+                .await?;
         }
         // R8 upstream: what the acquirer approved goes back to it too, with the reversal kept
         // on standby for it (a pending one is reversed upstream when its answer comes).

@@ -3,9 +3,11 @@
 use super::upstream::{awaited, next_operation, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
-use crate::db::{BatchRow, Checked, Fresh, NewTransaction, Scope, Tx, TxState};
+use crate::db::{BatchRow, Checked, Fresh, NewEvent, NewTransaction, Scope, Tx, TxState};
 use crate::error::{ApiError, ApiResult};
+use crate::merchant::{self, EventType};
 use crate::store::{now_ms, Store};
+use softpos::ids::BatchNo;
 use softpos::protocol::{TransactionRequest, TxKind};
 use softpos::terminal::card::{Expiry, Pan};
 use softpos::terminal::money::Amount;
@@ -72,6 +74,17 @@ impl<'a> Sale<'a> {
             expiry,
             reference: id,
         })
+    }
+
+    /// The merchant's `payment.approved` event when `row` (row id `id`, in batch `batch_no`)
+    /// is approved, booked with it (R23).
+    fn event(
+        &self,
+        row: &NewTransaction<'_>,
+        id: i64,
+        batch_no: BatchNo,
+    ) -> ApiResult<Option<NewEvent>> {
+        merchant::approved_sale_event(row, id, &self.s.terminal, batch_no)
     }
 
     /// The sale's row as booked before the acquirer answers.
@@ -155,7 +168,9 @@ impl Store {
         let known = match Route::of(ahead, acquirer, &request) {
             Route::Decided(verdict) => {
                 let answer = verdict.answer(&req, &batch, Some(&masked))?;
-                tx.book_and_commit(&verdict.row(row), &answer.stored(fp))
+                let row = verdict.row(row);
+                let event = sale.event(&row, id, batch.batch_no)?;
+                tx.book_and_commit(&row, &answer.stored(fp), event.as_ref())
                     .await?;
                 return Ok(answer);
             }
@@ -235,6 +250,11 @@ impl Store {
         let stored = answer.stored(sale.fp);
         tx.store_answer(row.terminal(), Scope::Tx, row.request_id, &stored, now_ms())
             .await?;
+        if verdict.approved() {
+            // Read back: the row keeps the time it was booked at, before the acquirer answered.
+            merchant::record_event(&mut tx, EventType::Approved, terminal.merchant_id, id, id)
+                .await?;
+        }
         tx.commit().await?;
         Ok(answer)
     }

@@ -49,7 +49,7 @@ impl Recording {
         })
     }
 
-    fn tell(&self, told: Told) {
+    pub(super) fn tell(&self, told: Told) {
         *self.told.lock().unwrap() = told;
     }
 
@@ -338,7 +338,7 @@ async fn r6_r7_a_void_or_refund_the_acquirer_declines_passes_its_code_through_an
 
 /// Starts a void or refund on a slow acquirer, reverses it while the acquirer decides, and
 /// returns what the late answer came to.
-async fn overtaken(
+pub(super) async fn overtaken(
     store: &Store,
     s: &Session,
     acquirer: &Arc<Recording>,

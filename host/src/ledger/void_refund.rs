@@ -6,6 +6,7 @@ use super::{refused_reversed, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, NewTransaction, Scope, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
+use crate::merchant::{self, EventType};
 use crate::store::{now_ms, Store};
 use softpos::ids::TraceNo;
 use softpos::protocol::{OriginalRef, TransactionRequest, TxKind};
@@ -89,7 +90,7 @@ impl<'a> Undoing<'a> {
         }
         let answer = verdict.answer(self.req, batch, self.sale.masked_pan.as_deref())?;
         let row = verdict.row(row);
-        tx.insert_transaction(&row).await?;
+        let id = tx.insert_transaction(&row).await?;
         tx.store_answer(
             row.terminal(),
             Scope::Tx,
@@ -98,7 +99,20 @@ impl<'a> Undoing<'a> {
             now_ms(),
         )
         .await?;
+        if verdict.approved() {
+            self.record_event(tx, id).await?;
+        }
         Ok(answer)
+    }
+
+    /// The merchant's `payment.voided` or `payment.refunded` event for the approved void or
+    /// refund `id`, showing the sale as it now stands (R23).
+    async fn record_event(&self, tx: &mut Tx, id: i64) -> ApiResult<()> {
+        let kind = match self.req.kind {
+            TxKind::Void => EventType::Voided,
+            _ => EventType::Refunded,
+        };
+        merchant::record_event(tx, kind, &self.s.terminal.merchant_id, self.sale.id, id).await
     }
 }
 
@@ -281,6 +295,9 @@ impl Store {
             now_ms(),
         )
         .await?;
+        if verdict.approved() {
+            undoing.record_event(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(answer)
     }
