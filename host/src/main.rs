@@ -99,21 +99,19 @@ async fn run_demo(demo: DemoArgs) -> Result<(), String> {
     serve::serve(args, Some(demo)).await
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
-        Command::Serve(args) => serve::serve(args, None).await,
-        Command::Demo(demo) => run_demo(demo).await,
-        Command::Terminal {
-            command:
-                TerminalCommand::Add {
-                    merchant,
-                    terminal,
-                    currency,
-                    confirm_above,
-                    checkout_origin: Some(origin),
-                    db,
-                },
-        } => {
+/// `terminal add`: a counter terminal with its activation code, or a checkout terminal bound to
+/// its storefront's origin (R23).
+async fn add_terminal(command: TerminalCommand) -> Result<(), String> {
+    let TerminalCommand::Add {
+        merchant,
+        terminal,
+        currency,
+        confirm_above,
+        checkout_origin,
+        db,
+    } = command;
+    match checkout_origin {
+        Some(origin) => {
             let t = admin::NewTerminal {
                 merchant: &merchant,
                 terminal: &terminal,
@@ -122,17 +120,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             admin::add_checkout_terminal(&db, &t, &origin).await
         }
-        Command::Terminal {
-            command:
-                TerminalCommand::Add {
-                    merchant,
-                    terminal,
-                    currency,
-                    confirm_above,
-                    checkout_origin: None,
-                    db,
-                },
-        } => admin::add_terminal(&db, &merchant, &terminal, &currency, confirm_above).await,
+        None => admin::add_terminal(&db, &merchant, &terminal, &currency, confirm_above).await,
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args, None).await,
+        Command::Demo(demo) => run_demo(demo).await,
+        Command::Terminal { command } => add_terminal(command).await,
         Command::Operator {
             command:
                 OperatorCommand::Add {
