@@ -843,6 +843,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
             }),
             "/v1/sign-off",
         ),
+        (Call::CheckoutSignIn, "/v1/checkout/sign-in"),
     ];
     for (call, path) in &calls {
         assert_eq!(call.path(), *path);
@@ -855,6 +856,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
             Call::Settlement(r) => serde_json::to_value(r),
             Call::Upload(_, r) => serde_json::to_value(r),
             Call::SignOff(r) => serde_json::to_value(r),
+            Call::CheckoutSignIn => Ok(serde_json::json!({})),
         }
         .unwrap();
         assert_eq!(body, inner, "{path}: the body is the request itself");
@@ -924,7 +926,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         );
     }
     // Each call reads its own answer type.
-    let answers: [(Call, &str); 6] = [
+    let answers: [(Call, &str); 7] = [
         (
             Call::Activate(ActivateRequest {
                 merchant_id: MERCHANT.into(),
@@ -939,6 +941,11 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
                 password: PASSWORD.into(),
             }),
             r#"{"session_token":"t","expires_at":"x","operator":"01","business_date":"2026-11-28",
+                "batch_no":1,"next_trace_no":1,"currency":"CNY","closed_batches":[]}"#,
+        ),
+        (
+            Call::CheckoutSignIn,
+            r#"{"session_token":"t","expires_at":"x","operator":"web","business_date":"2026-11-28",
                 "batch_no":1,"next_trace_no":1,"currency":"CNY","closed_batches":[]}"#,
         ),
         (
@@ -975,7 +982,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         let ok = matches!(
             (call, &reply),
             (Call::Activate(_), Reply::Activated(_))
-                | (Call::SignIn(_), Reply::SignedIn(_))
+                | (Call::SignIn(_) | Call::CheckoutSignIn, Reply::SignedIn(_))
                 | (Call::Reversal(_), Reply::Reversal(_))
                 | (Call::Settlement(_), Reply::Settlement(_))
                 | (Call::Upload(..), Reply::Upload(_))

@@ -1123,6 +1123,79 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 // ===== issue 12, money path: R8 dependents, the settle loop, checked restored arithmetic =====
 // (kept in one block so parallel additions above do not collide with it)
 
+// ----- R23 --------------------------------------------------------------------------------
+
+#[test]
+fn r23_a_checkout_lane_signs_in_with_its_key_alone_and_sells() {
+    let mut b = Bench::new();
+    let e = b.run(Command::SignInCheckout).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotActivated);
+    assert_eq!(b.requests_sent(), 0, "nothing sent before activation");
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    let before = b.host.requests.len();
+    let signed_in = match b.run(Command::SignInCheckout).unwrap() {
+        Completion::SignedIn(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signed_in.operator, "web", "the host's unattended operator");
+    let call = &b.host.requests[before];
+    assert_eq!(call.path(), "/v1/checkout/sign-in");
+    assert_eq!(call.body_json(), "{}", "no operator, no password");
+    assert_eq!(b.terminal.state(), State::SignedIn);
+    assert_eq!(b.terminal.operator(), Some("web"));
+    assert_eq!(tx(b.sale(1250).unwrap()).status, TxStatus::Approved);
+    assert_eq!(b.host.totals(1).sale.amount, 1250);
+}
+
+#[test]
+fn r23_a_checkout_sign_in_is_refused_like_a_sign_in_and_leaves_the_terminal_signed_off() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    // The host's answer to a key that is not a lane's.
+    b.terminal.begin(Command::SignInCheckout, b.now).unwrap();
+    let e = b
+        .drive_scripted(1, |_, _| {
+            softpos::terminal::Reply::Refused(ErrorCode::BadCredentials.into())
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadCredentials);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.sale(100).unwrap_err().code, ErrorCode::NotSignedIn);
+}
+
+#[test]
+fn r8_r18_r23_a_frame_reloaded_mid_sale_reverses_it_at_the_checkout_sign_in() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.run(Command::SignInCheckout).unwrap();
+    b.sale_sent_then_page_died(700);
+    assert_eq!(b.host.totals(1).sale.amount, 700, "the host booked it");
+    // The shop reloads: the frame's terminal comes back from its storage, session and all.
+    assert!(b.reload_tab().unwrap());
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    let before = b.host.requests.len();
+    let signed_in = match b.run(Command::SignInCheckout).unwrap() {
+        Completion::SignedIn(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signed_in.pending_reversals, 0);
+    let calls: Vec<&str> = b.host.requests[before..]
+        .iter()
+        .map(|c| match c {
+            softpos::terminal::Call::CheckoutSignIn => "sign-in",
+            softpos::terminal::Call::Reversal(_) => "reversal",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        ["sign-in", "reversal"],
+        "R8: housekeeping after the sign-in"
+    );
+    assert_eq!(b.host.totals(1).sale.amount, 0, "the host reversed it");
+    assert_eq!(b.terminal.totals().sale.amount, 0);
+}
+
 mod money_path {
     use super::support::*;
     use super::{refund, void};

@@ -94,6 +94,9 @@ pub enum Command {
         /// Never stored.
         password: Secret,
     },
+    /// 签到 of a storefront's lane of a checkout terminal (R23): no operator and no password;
+    /// the host grants the lane's key an unattended session that takes sales only.
+    SignInCheckout,
     /// 消费.
     Sale {
         /// Minor units, already known to be an integer.
@@ -133,6 +136,7 @@ impl std::fmt::Debug for Command {
         match self {
             Command::Activate { .. } => f.write_str("Activate"),
             Command::SignIn { operator, .. } => write!(f, "SignIn({operator})"),
+            Command::SignInCheckout => f.write_str("SignInCheckout"),
             Command::Sale { amount, .. } => write!(f, "Sale({amount})"),
             Command::Void { trace_no, .. } => write!(f, "Void({trace_no})"),
             Command::Refund { rrn, amount, .. } => write!(f, "Refund({rrn}, {amount})"),

@@ -53,6 +53,8 @@ pub(super) enum Goal {
         operator: String,
         password: Secret,
     },
+    /// A lane of a checkout terminal signs in with its key alone (R23).
+    SignInCheckout,
     /// The host accepted the operator (the password is spent): housekeeping, then the answer.
     SignedIn(Box<SignInResponse>),
     Tx(Box<TxPlan>),
@@ -195,7 +197,7 @@ impl Op {
     /// housekeeping.
     pub(super) fn new(goal: Goal, open_batch: u32) -> Op {
         let phase = match goal {
-            Goal::Activate { .. } | Goal::SignIn { .. } => Phase::Opening,
+            Goal::Activate { .. } | Goal::SignIn { .. } | Goal::SignInCheckout => Phase::Opening,
             _ => Phase::Housekeeping,
         };
         Op {
@@ -227,7 +229,7 @@ impl Terminal {
         };
         match &op.goal {
             // These send from `Opening` and never reach their goal unanswered.
-            Goal::Activate { .. } | Goal::SignIn { .. } => {
+            Goal::Activate { .. } | Goal::SignIn { .. } | Goal::SignInCheckout => {
                 Next::Done(Err(ErrorCode::Internal.into()))
             }
             Goal::SignedIn(resp) => Next::Done(Ok(Completion::SignedIn(SignInResult {

@@ -17,6 +17,12 @@ impl Terminal {
         match command {
             Command::Activate { code } => self.plan_activate(&code),
             Command::SignIn { operator, password } => self.plan_sign_in(operator, password),
+            Command::SignInCheckout => {
+                if self.meta.terminal_key.is_none() {
+                    return Err(ErrorCode::NotActivated.into());
+                }
+                Ok(Goal::SignInCheckout)
+            }
             Command::Sale {
                 amount,
                 pan,

@@ -250,6 +250,14 @@ impl Terminal {
         }))
     }
 
+    /// 签到 of a lane of a checkout terminal (R23, the hosted checkout frame): no operator, no
+    /// password; the host grants the lane's key a session that takes sales only. Followed by
+    /// the housekeeping of any sign-in (R8 reversals, R14 reconciliation).
+    #[wasm_bindgen(js_name = signInCheckout, unchecked_return_type = "Promise<SignInResult>")]
+    pub fn sign_in_checkout(&self) -> Promise {
+        self.run(Ok(Command::SignInCheckout))
+    }
+
     /// 消费: a sale. A declined sale resolves with `status: "declined"`.
     #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
     pub fn sale(
