@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shipped size, gzipped: wasm plus JS glue must stay within the budget (bytes), for the
-# module with the widget (pkg/) and without it (pkg-headless/, cargo feature `widget` off).
+# module with the widget (pkg/) and without it (pkg-headless/, cargo feature `widget` off), and
+# the storefront's loader of the hosted checkout (www/softpos-checkout.js, no wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # 110 951 bytes on 2026-12-05: the cashier's screen (the amount in words, the response codes'
@@ -26,7 +27,17 @@ check() { # DIR BUDGET
   fi
 }
 
+# 1 728 bytes on 2026-12-05, the first loader: all a storefront ships to take payments in the
+# host's frame (README.md, "Taking payments in a web shop"). Served as written, unminified.
+loader_budget=${SOFTPOS_LOADER_SIZE_BUDGET:-2500}
+
 status=0
 check pkg "$budget" || status=1
 check pkg-headless "$headless_budget" || status=1
+loader=$(gzip -9c www/softpos-checkout.js | wc -c)
+echo "www/softpos-checkout.js, the storefront's loader (gzip -9): $loader bytes; budget $loader_budget"
+if [ "$loader" -gt "$loader_budget" ]; then
+  echo "the loader is over budget by $((loader - loader_budget)) bytes" >&2
+  status=1
+fi
 exit $status
