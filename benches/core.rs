@@ -144,6 +144,7 @@ fn one_sale(t: &mut Terminal, id: u64) {
         trace_no: req.trace_no,
         masked_pan: Some("621234******1232".into()),
         host_time: "2026-11-28T02:00:00Z".into(),
+        reference: None,
     });
     t.handle_reply(reply, NOW);
     black_box(t.step(NOW, &mut || unreachable!()));

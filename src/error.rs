@@ -94,6 +94,9 @@ error_codes! {
         "请求号重复且内容不同", "Request id reused with a different request";
     /// R11: the batch is full.
     BatchFull = "BATCH_FULL", 409, "请先结算", "Please settle first";
+    /// R23: a checkout lane trades sales only.
+    SalesOnly = "SALES_ONLY", 403, "网店收银终端只能消费；撤销和退货请在柜台办理",
+        "This checkout terminal takes sales only; voids and refunds are made at the counter";
     /// The request is malformed.
     BadRequest = "BAD_REQUEST", 422, "请求无效", "Bad request";
     /// A fault on our side.

@@ -794,6 +794,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
             rrn: "000000000001".into(),
         }),
         supervisor_password: Some(SUPERVISOR.into()),
+        reference: None,
     };
     let calls = [
         (
@@ -879,6 +880,7 @@ fn sale_call_and_its_answer() -> (Call, String) {
         card: None,
         original: None,
         supervisor_password: None,
+        reference: None,
     });
     let answer = TransactionResponse {
         request_id: RequestId::from_random([1; 16]),
@@ -891,6 +893,7 @@ fn sale_call_and_its_answer() -> (Call, String) {
         trace_no: TraceNo::FIRST,
         masked_pan: None,
         host_time: "2026-11-28T02:00:00Z".into(),
+        reference: None,
     };
     let json = serde_json::to_string(&answer).unwrap();
     assert_eq!(tx_call.parse_answer(&json), Reply::Transaction(answer));

@@ -1269,6 +1269,7 @@ mod money_path {
             trace_no: void_entry.trace_no,
             masked_pan: None,
             host_time: "2026-11-28T02:00:00Z".into(),
+            reference: None,
         };
         b.terminal
             .begin(
@@ -1336,6 +1337,7 @@ mod money_path {
                         trace_no: tn(1),
                         masked_pan: None,
                         host_time: "2026-11-28T02:00:00Z".into(),
+                        reference: None,
                     }),
                 }),
                 _ => Reply::NoAnswer,

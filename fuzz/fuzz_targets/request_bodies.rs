@@ -2,9 +2,9 @@
 //! does before it touches its database) accepts it or refuses it with a 4xx code of the
 //! contract: never a panic, never a 5xx.
 //!
-//! The first byte picks the route (`'0'` activate … `'6'` sign-off, as in `BODY_ROUTES`), so
-//! libFuzzer keeps each body's shape apart; the seeds in fuzz/corpus/request_bodies are valid
-//! and invalid bodies per route. `tests/fuzz_corpus.rs` replays them on stable.
+//! The first byte picks the route (`'0'` activate … `'6'` sign-off, `'7'` checkout lane, `'8'`
+//! checkout sign-in, as in `BODY_ROUTES`), so libFuzzer keeps each body's shape apart; the
+//! seeds in fuzz/corpus/request_bodies are valid and invalid bodies per route. `tests/fuzz_corpus.rs` replays them on stable.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -98,6 +98,8 @@ wire! {
         pub masked_pan: Option<String>,
         /// The host's clock (RFC 3339).
         pub host_time: String,
+        /// The storefront's order reference sent with the transaction (R23); null when none.
+        pub reference: Option<String>,
     }
 
     /// Answer to `POST /v1/reversals`.
@@ -214,6 +216,37 @@ wire! {
         /// `SettlementResponse`: `unbalanced` is the batch-level discrepancy between host and
         /// acquirer, which names no entry. Absent from hosts before it was added.
         pub acquirer_outcome: Option<AcquirerVerdict>,
+    }
+
+    /// Answer to `GET /v1/checkout/terminals/{merchant_id}/{terminal_id}` (R23).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CheckoutTerminal {
+        /// 15-digit merchant id.
+        pub merchant_id: String,
+        /// The checkout terminal's id.
+        pub terminal_id: String,
+        /// The storefront origin it is bound to (`https://shop.example`): the only page that
+        /// may frame its checkout and exchange messages with it.
+        #[cfg_attr(feature = "openapi", schema(example = "https://shop.example"))]
+        pub origin: String,
+        /// Its currency (ISO 4217).
+        pub currency: String,
+    }
+
+    /// Answer to `POST /v1/checkout/lanes` (R23): a new lane, to activate with
+    /// `POST /v1/activate` (its merchant id, `lane_id` as the terminal id, and this code).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct LaneResponse {
+        /// The lane's terminal id: `W` and 7 uppercase letters or digits.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^W[0-9A-Z]{7}$", example = "W7K2Q9XA")
+        )]
+        pub lane_id: String,
+        /// Its single-use activation code, valid 10 minutes.
+        pub activation_code: String,
+        /// The storefront origin the lane is bound to.
+        pub origin: String,
     }
 
     /// Answer to `POST /v1/sign-off`.

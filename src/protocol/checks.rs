@@ -8,8 +8,8 @@
 use crate::error::{Error, ErrorCode};
 use crate::ids::{BatchNo, MerchantId, OperatorId, TerminalId};
 use crate::protocol::{
-    ActivateRequest, OriginalRef, ReversalRequest, SettlementRequest, SignInRequest,
-    SignOffRequest, TransactionRequest, TxKind, UploadRequest,
+    ActivateRequest, CheckoutSignInRequest, LaneRequest, OriginalRef, ReversalRequest,
+    SettlementRequest, SignInRequest, SignOffRequest, TransactionRequest, TxKind, UploadRequest,
 };
 
 /// One of the currencies a terminal can be provisioned with (the schema's `currency` pattern).
@@ -32,6 +32,37 @@ impl ActivateRequest {
             _ => Err(Error::with_detail(
                 ErrorCode::BadCredentials,
                 "unknown, used or expired activation code",
+            )),
+        }
+    }
+}
+
+/// A storefront's order reference (R23): 1 to 64 of `A-Z a-z 0-9 . _ : / # -`, so it can sit in
+/// a URL query and a log line as it is. Anything else is `BAD_REQUEST`, and the message does
+/// not repeat it.
+pub fn check_reference(reference: &str) -> Result<(), Error> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._:/#-".contains(&b);
+    if (1..=64).contains(&reference.len()) && reference.bytes().all(allowed) {
+        Ok(())
+    } else {
+        Err(Error::with_detail(
+            ErrorCode::BadRequest,
+            "reference: 1 to 64 of A-Z a-z 0-9 . _ : / # -",
+        ))
+    }
+}
+
+impl LaneRequest {
+    /// Ids of the wrong shape name no checkout terminal: `NOT_ACTIVATED`, as an unknown one.
+    pub fn check(&self) -> Result<(MerchantId, TerminalId), Error> {
+        match (
+            MerchantId::parse(&self.merchant_id),
+            TerminalId::parse(&self.terminal_id),
+        ) {
+            (Ok(merchant), Ok(terminal)) => Ok((merchant, terminal)),
+            _ => Err(Error::with_detail(
+                ErrorCode::NotActivated,
+                "no such checkout terminal",
             )),
         }
     }
@@ -79,6 +110,9 @@ impl TransactionRequest {
                 ))
             }
         }
+        if let Some(reference) = &self.reference {
+            check_reference(reference)?;
+        }
         if self.kind != TxKind::Sale && self.supervisor_password.is_none() {
             return Err(ErrorCode::SupervisorRequired.into());
         }
@@ -94,7 +128,7 @@ impl SettlementRequest {
 }
 
 /// Every route that takes a JSON body (the upload's `{batch_no}` as 1).
-pub const BODY_ROUTES: [&str; 7] = [
+pub const BODY_ROUTES: [&str; 9] = [
     "/v1/activate",
     "/v1/sign-in",
     "/v1/transactions",
@@ -102,6 +136,8 @@ pub const BODY_ROUTES: [&str; 7] = [
     "/v1/settlements",
     "/v1/settlements/1/upload",
     "/v1/sign-off",
+    "/v1/checkout/lanes",
+    "/v1/checkout/sign-in",
 ];
 
 /// Decodes a request body as the host does (`serde_json`, unknown fields refused) and checks
@@ -120,6 +156,8 @@ pub fn check_request_body(path: &str, body: &[u8]) -> Result<(), Error> {
         "/v1/reversals" => decode::<ReversalRequest>(body).map(|_| ()),
         "/v1/settlements" => decode::<SettlementRequest>(body)?.check(),
         "/v1/sign-off" => decode::<SignOffRequest>(body).map(|_| ()),
+        "/v1/checkout/lanes" => decode::<LaneRequest>(body)?.check().map(|_| ()),
+        "/v1/checkout/sign-in" => decode::<CheckoutSignInRequest>(body).map(|_| ()),
         _ => {
             let batch_no = path
                 .strip_prefix("/v1/settlements/")

@@ -16,7 +16,7 @@ mod requests;
 pub mod shape;
 
 pub use answers::*;
-pub use checks::{check_request_body, check_upload_path, BODY_ROUTES};
+pub use checks::{check_reference, check_request_body, check_upload_path, BODY_ROUTES};
 pub use journal::*;
 pub use requests::*;
 use std::fmt;
@@ -55,6 +55,7 @@ impl fmt::Debug for TransactionRequest {
             .field("amount", &self.amount)
             .field("currency", &self.currency)
             .field("original", &self.original)
+            .field("reference", &self.reference)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +76,7 @@ redacted_debug! {
     ActivateRequest { merchant_id, terminal_id }
     ActivateResponse {}
     SignInRequest { operator }
+    LaneResponse { lane_id, origin }
     SignInResponse { operator, business_date, batch_no, next_trace_no, currency, closed_batches, confirm_above }
 }
 
@@ -96,6 +98,7 @@ mod tests {
             }),
             original: None,
             supervisor_password: Some("s3cret".into()),
+            reference: None,
         };
         let shown = format!("{req:?}");
         assert!(!shown.contains("6212345678901232"), "{shown}");
@@ -106,6 +109,31 @@ mod tests {
             password: "pw123456".into(),
         };
         assert!(!format!("{sign_in:?}").contains("pw123456"));
+    }
+
+    #[test]
+    fn r23_a_reference_is_1_to_64_characters_safe_in_a_url() {
+        for good in [
+            "a",
+            "order-1042",
+            "shop.example:2026/11#7_x",
+            &"R".repeat(64),
+        ] {
+            assert_eq!(check_reference(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "order 1042",
+            "订单1",
+            "a?b=c",
+            "a&b",
+            "a\0",
+            &"R".repeat(65),
+        ] {
+            let e = check_reference(bad).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::BadRequest, "{bad:?}");
+            assert!(bad.is_empty() || !e.message.contains(bad), "{}", e.message);
+        }
     }
 
     #[test]

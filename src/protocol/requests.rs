@@ -93,6 +93,13 @@ wire! {
         /// For a void or refund.
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1))]
         pub supervisor_password: Option<Secret>,
+        /// The storefront's order reference (R23): stored with the transaction and echoed in
+        /// its answer, so the shop's backend can find the payment by it.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[A-Za-z0-9._:/#-]{1,64}$", example = "order-1042")
+        )]
+        pub reference: Option<String>,
     }
 
     /// `POST /v1/reversals`.
@@ -147,6 +154,25 @@ wire! {
         pub entries: Vec<JournalEntry>,
     }
 
+    /// `POST /v1/checkout/lanes` (R23): a lane of this checkout terminal for one customer
+    /// browser.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct LaneRequest {
+        /// 15-digit merchant id.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[0-9]{15}$", example = "898310048160001")
+        )]
+        pub merchant_id: String,
+        /// The checkout terminal's id.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = r"^[0-9A-Za-z]{8}$", example = "20000001")
+        )]
+        pub terminal_id: String,
+    }
+
     /// `POST /v1/sign-off`.
     #[derive(Debug, Clone, PartialEq, Eq, Default)]
     #[serde(deny_unknown_fields)]
@@ -164,6 +190,32 @@ wire! {
         /// `false`: the batch stays open until cut-off. `true`: the host refuses while the open
         /// batch has unsettled transactions (the terminal settles first).
         pub settle: Option<bool>,
+    }
+}
+
+/// `POST /v1/checkout/sign-in` (R23), authorised with a lane's terminal key: `{}`, no operator
+/// and no password. Outside `wire!`, whose struct reader needs a field.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutSignInRequest {}
+
+/// Any object (an unknown key is the host's to refuse).
+impl Decode for CheckoutSignInRequest {
+    fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+        if v.is_object() {
+            Ok(CheckoutSignInRequest {})
+        } else {
+            Err(crate::protocol::codec::BAD)
+        }
+    }
+    fn stand_in() -> Self {
+        CheckoutSignInRequest {}
+    }
+}
+impl Encode for CheckoutSignInRequest {
+    fn encode<V: Value>(&self) -> V {
+        V::object()
     }
 }
 

@@ -34,6 +34,7 @@ impl TxPlan {
             }),
             original: self.original.clone(),
             supervisor_password: self.supervisor_password.take(),
+            reference: None,
         };
         let masked_pan = self.card.take().map(|(pan, _)| pan.masked());
         (req, masked_pan)

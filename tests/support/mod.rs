@@ -530,6 +530,7 @@ impl ModelHost {
                 .as_ref()
                 .map(|c| softpos::terminal::card::mask_digits(&c.pan)),
             host_time: "2026-11-28T02:00:00Z".into(),
+            reference: req.reference.clone(),
         })
     }
 }

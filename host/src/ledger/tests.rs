@@ -87,6 +87,7 @@ pub(super) fn sale(trace_no: u32, pan: &str) -> TransactionRequest {
         }),
         original: None,
         supervisor_password: None,
+        reference: None,
     }
 }
 

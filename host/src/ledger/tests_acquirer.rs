@@ -125,6 +125,7 @@ fn undo(kind: TxKind, trace_no: u32, amount: i64, original: OriginalRef) -> Tran
         card: None,
         original: Some(original),
         supervisor_password: Some(SUPERVISOR_PW.into()),
+        reference: None,
     }
 }
 

@@ -195,6 +195,7 @@ pub(super) fn refund_of(trace_no: u32, rrn: &str, amount: i64) -> TransactionReq
         card: None,
         original: Some(OriginalRef::Rrn { rrn: rrn.into() }),
         supervisor_password: Some("supervisor-pw".into()),
+        reference: None,
     }
 }
 

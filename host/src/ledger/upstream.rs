@@ -101,6 +101,7 @@ impl Verdict {
             trace_no: req.trace_no,
             masked_pan: masked_pan.map(str::to_owned),
             host_time: Timestamp(now_ms()).rfc3339(),
+            reference: req.reference.clone(),
         })
     }
 }

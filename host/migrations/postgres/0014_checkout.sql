@@ -1,0 +1,12 @@
+-- The hosted checkout (docs/rules.md, R23). A checkout terminal is a template the merchant
+-- registers once (`terminal add --checkout-origin`): `checkout_origin` is the storefront origin
+-- it is bound to, in the serialized form browsers send in `Origin`. Every customer browser
+-- that opens the checkout frame becomes a lane of it: a terminal of its own (own key, trace
+-- numbers and batches), made on demand, with `lane_of` naming its checkout terminal; a lane's
+-- session trades sales only. `transactions.reference` is the storefront's order reference sent
+-- with a sale, by which the shop's backend finds its payment.
+
+ALTER TABLE terminals ADD COLUMN checkout_origin TEXT NULL;
+ALTER TABLE terminals ADD COLUMN lane_of BIGINT NULL REFERENCES terminals (id);
+ALTER TABLE transactions ADD COLUMN reference TEXT NULL;
+CREATE INDEX transactions_reference ON transactions (merchant_id, reference);
