@@ -508,6 +508,7 @@ fn r8_an_answer_carrying_another_request_id_is_no_answer() {
             amount: 1000,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match host.handle(out) {
             Reply::Transaction(mut resp) => {
@@ -1045,6 +1046,7 @@ fn r4_debug_output_never_shows_a_card_a_password_or_a_token() {
                     amount: 1250,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 }
             ),
             "Sale(1250)",
@@ -1114,6 +1116,7 @@ fn r8_a_reversal_acknowledged_for_another_request_is_not_taken() {
             amount: 300,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match &out.call {
             Call::Reversal(_) => Reply::Reversal(ReversalResponse {
@@ -1275,6 +1278,7 @@ fn r13_no_idle_timer_unless_configured_and_none_fires_while_busy() {
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -1590,6 +1594,7 @@ fn r8_a_refused_reversal_stops_the_operation_at_once_and_stays_queued() {
             amount: 300,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match &out.call {
             Call::Reversal(_) => {

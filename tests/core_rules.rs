@@ -30,6 +30,7 @@ fn r1_operations_before_sign_in_are_refused_and_nothing_is_sent() {
             amount: 100,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         void(1),
         refund("000000000001", 100),
@@ -84,6 +85,7 @@ fn r2_a_second_operation_while_busy_is_refused() {
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -141,6 +143,7 @@ fn r4_invalid_cards_are_refused_before_sending() {
                 amount: 100,
                 pan: pan.into(),
                 expiry: expiry.into(),
+                reference: None,
             })
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidCard, "{pan} {expiry}");
@@ -167,6 +170,7 @@ fn r4_expiry_is_checked_against_the_month_on_the_hosts_clock() {
         amount: 100,
         pan: CARD.into(),
         expiry: expiry.into(),
+        reference: None,
     };
     let mut b = signed_in_with_host_offset(Some(480), now);
     let sent = b.requests_sent();
@@ -225,6 +229,7 @@ fn r5_approved_sale_counts_declined_sale_is_journaled_and_counts_nowhere() {
             amount: 700,
             pan: DECLINED_CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
         .unwrap());
     assert_eq!(declined.status, TxStatus::Declined);
@@ -282,6 +287,7 @@ fn r6_void_of_an_unknown_trace_is_unknown_transaction() {
             amount: 5,
             pan: DECLINED_CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
         .unwrap());
     assert_eq!(
@@ -395,6 +401,7 @@ fn r7_a_sales_lookup_needs_a_session_no_operation_in_flight_and_a_query_the_host
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -1164,6 +1171,41 @@ fn r23_a_checkout_sign_in_is_refused_like_a_sign_in_and_leaves_the_terminal_sign
 }
 
 #[test]
+fn r23_a_sales_reference_goes_to_the_host_and_back_in_its_result() {
+    let mut b = Bench::signed_in();
+    let sale = |reference: &str| Command::Sale {
+        amount: 1250,
+        pan: CARD.into(),
+        expiry: EXPIRY.into(),
+        reference: Some(reference.into()),
+    };
+    let before = b.host.requests.len();
+    let paid = tx(b.run(sale("TEA-2026-0001")).unwrap());
+    assert_eq!(paid.reference.as_deref(), Some("TEA-2026-0001"));
+    match &b.host.requests[before] {
+        softpos::terminal::Call::Transaction(req) => {
+            assert_eq!(req.reference.as_deref(), Some("TEA-2026-0001"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // One the host would refuse is refused before anything is sent.
+    let sent = b.requests_sent();
+    for bad in ["", "order 1", "订单", &"R".repeat(65)] {
+        assert_eq!(
+            b.run(sale(bad)).unwrap_err().code,
+            ErrorCode::BadRequest,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(b.requests_sent(), sent);
+    assert_eq!(
+        tx(b.sale(300).unwrap()).reference,
+        None,
+        "none when none is given"
+    );
+}
+
+#[test]
 fn r8_r18_r23_a_frame_reloaded_mid_sale_reverses_it_at_the_checkout_sign_in() {
     let mut b = Bench::new();
     b.run(Command::Activate { code: CODE.into() }).unwrap();
@@ -1277,6 +1319,7 @@ mod money_path {
                     amount: 200,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 },
                 b.now,
             )

@@ -105,6 +105,9 @@ pub enum Command {
         pan: String,
         /// `MM/YY`.
         expiry: String,
+        /// The storefront's order reference, sent with the sale and echoed in its answer
+        /// (R23); 1 to 64 of `A-Z a-z 0-9 . _ : / # -`.
+        reference: Option<String>,
     },
     /// 撤销.
     Void {

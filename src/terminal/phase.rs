@@ -76,6 +76,8 @@ pub(super) struct TxPlan {
     pub(super) card: Option<(Pan, Expiry)>,
     pub(super) original: Option<OriginalRef>,
     pub(super) supervisor_password: Option<Secret>,
+    /// A storefront's order reference, sent with a sale (R23).
+    pub(super) reference: Option<String>,
 }
 
 /// How far an operation got.

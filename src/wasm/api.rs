@@ -258,7 +258,8 @@ impl Terminal {
         self.run(Ok(Command::SignInCheckout))
     }
 
-    /// 消费: a sale. A declined sale resolves with `status: "declined"`.
+    /// 消费: a sale. A declined sale resolves with `status: "declined"`. Its `reference` (a
+    /// storefront's order number) goes to the host and comes back in `TxResult.reference`.
     #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
     pub fn sale(
         &self,
@@ -285,6 +286,7 @@ impl Terminal {
                 amount,
                 pan: text("pan")?,
                 expiry: text("expiry")?,
+                reference: string_field(&req, "reference"),
             })
         })();
         self.run(command)

@@ -623,6 +623,7 @@ impl Bench {
             amount,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
     }
 
@@ -635,6 +636,7 @@ impl Bench {
                     amount,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 },
                 self.now,
             )
