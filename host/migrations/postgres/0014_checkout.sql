@@ -7,6 +7,8 @@
 -- with a sale, by which the shop's backend finds its payment.
 
 ALTER TABLE terminals ADD COLUMN checkout_origin TEXT NULL;
-ALTER TABLE terminals ADD COLUMN lane_of BIGINT NULL REFERENCES terminals (id);
+ALTER TABLE terminals ADD COLUMN lane_of BIGINT NULL;
+-- A lane is of its checkout terminal's merchant (terminals are keyed by merchant, 0005).
+ALTER TABLE terminals ADD FOREIGN KEY (merchant_id, lane_of) REFERENCES terminals (merchant_id, id);
 ALTER TABLE transactions ADD COLUMN reference TEXT NULL;
 CREATE INDEX transactions_reference ON transactions (merchant_id, reference);
