@@ -190,7 +190,8 @@ async function main() {
   } catch (e) {
     const text = words(e);
     show(text, true);
-    return postError(e?.code ?? "INTERNAL", text);
+    // softpos's codes are strings; a DOMException's legacy code is a number.
+    return postError(typeof e?.code === "string" ? e.code : "INTERNAL", text);
   }
   root.addEventListener("softpos-result", (e) => post({ type: "result", result: forShop(e.detail) }));
   terminal.subscribe((event) => {

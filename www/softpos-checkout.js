@@ -28,9 +28,10 @@
       if (this.frame) return;
       let host;
       try {
-        host = new URL(this.getAttribute("host-url"), document.baseURI);
+        host = new URL(this.getAttribute("host-url"));
+        if (!/^https?:$/.test(host.protocol)) throw host;
       } catch {
-        return this.fire("softpos-error", { code: "BAD_REQUEST", message: "host-url must be a URL" });
+        return this.fire("softpos-error", { code: "BAD_REQUEST", message: "host-url must be the host's http(s) URL" });
       }
       this.origin = host.origin;
       const query = new URLSearchParams();
