@@ -40,6 +40,9 @@ fi
 merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
+# A checkout terminal (R23), so the checkout routes have one to find and make lanes of.
+"$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000002 --checkout-origin http://shop.test \
+  --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
 # reach the handlers rather than the limiter (host/tests/edge.rs tests the limits).

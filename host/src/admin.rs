@@ -43,6 +43,44 @@ pub(crate) async fn add_terminal(
     Ok(())
 }
 
+/// What `terminal add` is told about the terminal.
+pub(crate) struct NewTerminal<'a> {
+    pub(crate) merchant: &'a str,
+    pub(crate) terminal: &'a str,
+    pub(crate) currency: &'a str,
+    pub(crate) confirm_above: Option<i64>,
+}
+
+/// `terminal add --checkout-origin`: a checkout terminal bound to the storefront origin
+/// (R23). Its last line names the origin as stored, the form browsers send.
+pub(crate) async fn add_checkout_terminal(
+    db: &str,
+    t: &NewTerminal<'_>,
+    origin: &str,
+) -> Result<(), String> {
+    let currency = Currency::parse(t.currency).map_err(|e| e.message)?;
+    let confirm_above = t
+        .confirm_above
+        .map(ConfirmAbove::try_from)
+        .transpose()
+        .map_err(str::to_owned)?;
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    let added = store
+        .add_checkout_terminal(t.merchant, t.terminal, currency, confirm_above, origin)
+        .await
+        .map_err(|e| e.message)?;
+    println!(
+        "terminal {} of merchant {} ({}), confirms sales above {} minor units; \
+         each customer browser becomes a lane of it (no activation code)",
+        t.terminal,
+        t.merchant,
+        added.currency,
+        added.confirm_above.get()
+    );
+    println!("checkout terminal {} bound to {}", t.terminal, added.origin);
+    Ok(())
+}
+
 /// `operator add`: the password is the first line of standard input, so it never shows in a
 /// process list or a shell's history.
 pub(crate) async fn add_operator(db: &str, merchant: &str, operator: &str) -> Result<(), String> {

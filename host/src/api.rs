@@ -2,6 +2,7 @@
 //! kinds of credentials, and every failure as `{"error":{"code","message"}}`.
 
 use crate::acquirer::Acquirer;
+use crate::checkout;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
@@ -24,7 +25,7 @@ use softpos::protocol::{
     check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
     ReversalRequest, ReversalResponse, SalesResponse, SettlementRequest, SettlementResponse,
     SignInRequest, SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest,
-    TransactionResponse, UploadRequest, UploadResponse,
+    TransactionResponse, TxKind, UploadRequest, UploadResponse,
 };
 use softpos::ErrorCode;
 use std::convert::Infallible;
@@ -67,14 +68,15 @@ pub struct HttpConfig {
 
 /// The policy of the pages served from `--www` and `/pkg/`: scripts and wasm from the host
 /// only, no inline script or style, and no other site may frame them (clickjacking of the
-/// card form). `data:` images are the pages' empty favicon.
-const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+/// card form). `data:` images are the pages' empty favicon. The checkout frame has a policy
+/// of its own (`crate::checkout`): its storefront may frame it (R23).
+pub(crate) const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
 /// Answers that carry a credential (a terminal key, a session token) are never cached, by the
 /// browser or by a proxy on the way.
-fn no_store<T>(answer: T) -> ([(axum::http::HeaderName, HeaderValue); 1], T) {
+pub(crate) fn no_store<T>(answer: T) -> ([(axum::http::HeaderName, HeaderValue); 1], T) {
     (
         [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         answer,
@@ -162,8 +164,8 @@ pub(crate) async fn activate(
 /// Sign an operator in with the terminal key (R16).
 #[utoipa::path(post, path = "/v1/sign-in", security(("bearer" = [])), request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 401, body = ErrorBody),
-        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 423, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn sign_in(
     State(st): State<AppState>,
     TerminalKey(terminal): TerminalKey,
@@ -189,6 +191,9 @@ pub(crate) async fn transactions(
     SessionAuth(s): SessionAuth,
     ApiJson(req): ApiJson<TransactionRequest>,
 ) -> ApiResult<Answer> {
+    if req.kind != TxKind::Sale {
+        s.sales_only()?;
+    }
     req.check()?;
     let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
     let answer = st.store.transaction(&s, req, st.acquirer.as_ref()).await;
@@ -237,12 +242,13 @@ pub(crate) struct SalesQuery {
         description = "12 digits: the RRN. 1 to 6 digits: the trace number; 4 digits also the \
             card's last 4. Empty or absent: the newest sales.")),
     responses((status = 200, body = SalesResponse), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn sales(
     State(st): State<AppState>,
     SessionAuth(s): SessionAuth,
     query: Result<Query<SalesQuery>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
+    s.sales_only()?;
     // Neither the rejection nor the query is repeated: `q` may be a card number.
     let Query(query) = query.map_err(|_| ApiError::bad_request("the query could not be read"))?;
     Ok(no_store(Json(st.store.find_sales(&s, &query.q).await?)))
@@ -323,7 +329,19 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
         )
         .route(
             "/v1/sign-in",
-            post(sign_in).layer(from_fn_with_state(limiter, limits::sign_in)),
+            post(sign_in).layer(from_fn_with_state(limiter.clone(), limits::sign_in)),
+        )
+        .route(
+            "/v1/checkout/terminals/{merchant_id}/{terminal_id}",
+            get(checkout::checkout_terminal),
+        )
+        .route(
+            "/v1/checkout/lanes",
+            post(checkout::lanes).layer(from_fn_with_state(limiter.clone(), limits::lanes)),
+        )
+        .route(
+            "/v1/checkout/sign-in",
+            post(checkout::sign_in).layer(from_fn_with_state(limiter, limits::sign_in)),
         )
         .route("/v1/transactions", post(transactions))
         .route("/v1/reversals", post(reversals))
@@ -342,9 +360,9 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
         .with_state(state)
 }
 
-/// The pages of `--www` at `/` and the module at `/pkg/`, under [`PAGE_CSP`]; any other path
-/// is the API's own 404.
-fn with_pages(mut app: Router, config: &HttpConfig) -> Router {
+/// The pages of `--www` at `/` and the module at `/pkg/`, under [`PAGE_CSP`] (the checkout
+/// frame and its loader under their own headers); any other path is the API's own 404.
+fn with_pages(mut app: Router, store: Store, config: &HttpConfig) -> Router {
     let page_csp = || {
         SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
@@ -356,6 +374,11 @@ fn with_pages(mut app: Router, config: &HttpConfig) -> Router {
     }
     match &config.www {
         Some(www) => {
+            app = app.merge(checkout::page_routes(
+                store,
+                www.clone(),
+                &config.allow_origins,
+            ));
             let nf = tower::service_fn(|_req: Request<Body>| async {
                 Ok::<_, Infallible>(not_found_error().into_response())
             });
@@ -372,7 +395,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
-    let app = with_pages(api_routes(state, config.limiter.clone()), config);
+    let store = state.store.clone();
+    let app = with_pages(api_routes(state, config.limiter.clone()), store, config);
     // A bug in one request answers INTERNAL in the usual body instead of dropping the
     // connection (the `host` profile unwinds; see the workspace Cargo.toml).
     let catch_panic = CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `demo`, `terminal add`, `operator add|unlock` and `cutoff`
+//! The command line: `serve`, `demo`, `terminal add [--checkout-origin]`, `operator add|unlock` and `cutoff`
 //! (host/README.md lists them with what each option does).
 
 use crate::limits::DEFAULT_LIMITS;
@@ -194,6 +194,8 @@ fn hex_bytes<const N: usize>(s: &str) -> Result<[u8; N], String> {
 #[derive(Subcommand, Debug)]
 pub(crate) enum TerminalCommand {
     /// Create a terminal (or re-issue its activation code); prints the code on the last line.
+    /// With `--checkout-origin`, a checkout terminal bound to that storefront origin instead,
+    /// with no code (R23).
     Add {
         /// 15-digit merchant id.
         #[arg(long)]
@@ -214,6 +216,11 @@ pub(crate) enum TerminalCommand {
             value_parser = clap::value_parser!(i64).range(1..=MAX_AMOUNT)
         )]
         confirm_above: Option<i64>,
+        /// A checkout terminal for the storefront at this origin (`https://shop.example`,
+        /// scheme, host and port only): each customer browser that opens its checkout frame
+        /// becomes a lane of it. Given again, it replaces the origin.
+        #[arg(long, value_name = "ORIGIN")]
+        checkout_origin: Option<String>,
         /// `sqlite://FILE` or `postgres://…`.
         #[arg(long, default_value = DEFAULT_DB)]
         db: String,

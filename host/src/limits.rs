@@ -1,5 +1,6 @@
 //! Rate limits on the calls that test a credential: activation per client address, sign-in
-//! per client address and per terminal key. Over a limit the host answers `429` with code
+//! per client address and per terminal key; and on the one call that makes a terminal without
+//! a credential, a checkout lane (R23), per client address at the activation limit. Over a limit the host answers `429` with code
 //! `BUSY` and `Retry-After`, which a terminal takes as no answer (docs/host-limits.md).
 
 use crate::conn::ClientAddr;
@@ -53,6 +54,9 @@ fn keyed<K: Hash + Eq + Clone>(per_minute: u32) -> Keyed<K> {
 #[derive(Clone)]
 pub struct Limiter {
     activate_per_address: Keyed<IpAddr>,
+    /// Lanes made, per client address: its own allowance at the activation limit, since
+    /// each lane is followed by its activation.
+    lanes_per_address: Keyed<IpAddr>,
     sign_in_per_address: Keyed<IpAddr>,
     /// Keyed by the SHA-256 of the bearer credential, so no key is kept in memory.
     sign_in_per_key: Keyed<String>,
@@ -63,6 +67,7 @@ impl Limiter {
     pub fn new(limits: RateLimits) -> Self {
         Limiter {
             activate_per_address: keyed(limits.activate_per_address),
+            lanes_per_address: keyed(limits.activate_per_address),
             sign_in_per_address: keyed(limits.sign_in_per_address),
             sign_in_per_key: keyed(limits.sign_in_per_key),
         }
@@ -77,6 +82,7 @@ impl Limiter {
             }
         }
         trim(&self.activate_per_address);
+        trim(&self.lanes_per_address);
         trim(&self.sign_in_per_address);
         trim(&self.sign_in_per_key);
     }
@@ -132,7 +138,15 @@ pub async fn activate(State(l): State<Limiter>, req: Request, next: Next) -> Res
     next.run(req).await
 }
 
-/// Middleware of `POST /v1/sign-in`: the address first, so a flood of made-up keys from one
+/// Middleware of `POST /v1/checkout/lanes`.
+pub async fn lanes(State(l): State<Limiter>, req: Request, next: Next) -> Response {
+    if let Some(res) = over(&l.lanes_per_address, client_ip(&req).as_ref()) {
+        return res;
+    }
+    next.run(req).await
+}
+
+/// Middleware of `POST /v1/sign-in` and `POST /v1/checkout/sign-in`: the address first, so a flood of made-up keys from one
 /// address stops there and never fills the table of keys.
 pub async fn sign_in(State(l): State<Limiter>, req: Request, next: Next) -> Response {
     if let Some(res) = over(&l.sign_in_per_address, client_ip(&req).as_ref()) {

@@ -9,6 +9,7 @@
 //! | [`admin`] | the commands that provision, unlock (R16) or cut off (R15) and exit |
 //! | [`scheduler`] | the daily cut-off inside `serve` (R15) |
 //! | [`api`] | the HTTP API: router, extractors, handlers, OpenAPI |
+//! | [`checkout`] | the hosted checkout's routes: lanes, the frame page, the loader (R23) |
 //! | [`ledger`] | the rules on the host side: R5–R12, R16 |
 //! | [`store`] | SQLite / PostgreSQL, provisioning, the cut-off (R15) |
 //! | [`acquirer`] | the acquirer every operation is forwarded to: its trait and its simulator |
@@ -22,6 +23,7 @@
 mod acquirer;
 mod admin;
 mod api;
+mod checkout;
 mod cli;
 mod conn;
 mod db;
@@ -89,6 +91,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                     terminal,
                     currency,
                     confirm_above,
+                    checkout_origin: Some(origin),
+                    db,
+                },
+        } => {
+            let t = admin::NewTerminal {
+                merchant: &merchant,
+                terminal: &terminal,
+                currency: &currency,
+                confirm_above,
+            };
+            admin::add_checkout_terminal(&db, &t, &origin).await
+        }
+        Command::Terminal {
+            command:
+                TerminalCommand::Add {
+                    merchant,
+                    terminal,
+                    currency,
+                    confirm_above,
+                    checkout_origin: None,
                     db,
                 },
         } => admin::add_terminal(&db, &merchant, &terminal, &currency, confirm_above).await,

@@ -2,7 +2,7 @@
 //! handlers' annotations in [`crate::api`], with one schema per kind of transaction added by
 //! hand. docs/api.md is rendered from it (host/tests/api_doc.rs keeps the two equal).
 
-use crate::api;
+use crate::{api, checkout};
 use utoipa::OpenApi;
 
 /// Declares the bearer credential: the terminal key for sign-in, the session token after.
@@ -36,6 +36,9 @@ impl utoipa::Modify for BearerAuth {
         api::settlements,
         api::upload,
         api::sign_off,
+        checkout::checkout_terminal,
+        checkout::lanes,
+        checkout::sign_in,
         api::healthz
     )
 )]

@@ -12,6 +12,7 @@
 
 mod answers;
 mod batches;
+mod checkout;
 mod columns;
 mod cutoff;
 mod fresh;
@@ -28,6 +29,7 @@ mod writer;
 pub use answers::stored_answer;
 pub use answers::StoredAnswer;
 pub use batches::Settlement;
+pub use checkout::CheckoutRow;
 pub use columns::{
     bad_row, number_column, BatchRow, BatchState, Scope, SessionEnd, TxRow, TxState,
 };

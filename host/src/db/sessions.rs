@@ -26,7 +26,7 @@ impl Db {
     pub async fn session(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
         let row = sqlx::query(
             "SELECT s.operator, s.expires_at, s.ended_at, s.ended_by, t.id, t.merchant_id, \
-             t.terminal_id, t.currency FROM sessions s \
+             t.terminal_id, t.currency, t.lane_of FROM sessions s \
              JOIN terminals t ON t.merchant_id = s.merchant_id AND t.id = s.terminal_ref \
              WHERE s.token_hash = $1",
         )

@@ -142,7 +142,7 @@ pub async fn book_and_commit(
     answer: &StoredAnswer,
 ) -> ApiResult<()> {
     let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $18, $5, $19, $20, $21, $17); COMMIT",
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17); COMMIT",
         insert_sql(NEW_ID)
     );
     row.bind(sqlx::query(&sql))

@@ -19,6 +19,8 @@ pub struct TerminalRow {
     pub terminal_id: String,
     /// ISO 4217.
     pub currency: String,
+    /// A lane of a checkout terminal (R23): its sessions trade sales only.
+    pub lane: bool,
 }
 
 /// A terminal of a merchant: the key every merchant's row is found by.
@@ -39,13 +41,14 @@ impl TerminalRow {
         }
     }
 
-    /// Reads `id, merchant_id, terminal_id, currency`.
+    /// Reads `id, merchant_id, terminal_id, currency, lane_of`.
     pub fn from_row(row: &AnyRow) -> Result<TerminalRow, sqlx::Error> {
         Ok(TerminalRow {
             terminal_ref: row.try_get("id")?,
             merchant_id: row.try_get("merchant_id")?,
             terminal_id: row.try_get("terminal_id")?,
             currency: row.try_get("currency")?,
+            lane: row.try_get::<Option<i64>, _>("lane_of")?.is_some(),
         })
     }
 }
@@ -55,7 +58,8 @@ impl Db {
     /// lookup alone (with the session token's) does not name one.
     pub async fn terminal_by_key_hash(&self, key_hash: &str) -> ApiResult<Option<TerminalRow>> {
         let row = sqlx::query(
-            "SELECT id, merchant_id, terminal_id, currency FROM terminals WHERE key_hash = $1",
+            "SELECT id, merchant_id, terminal_id, currency, lane_of FROM terminals \
+             WHERE key_hash = $1",
         )
         .bind(key_hash)
         .fetch_optional(self.reader())

@@ -46,16 +46,19 @@ pub struct NewTransaction<'a> {
     pub operator: &'a str,
     /// When.
     pub created_at: i64,
+    /// The storefront's order reference (R23).
+    pub reference: Option<&'a str>,
 }
 
-/// The INSERT of a [`NewTransaction`], its values `$1`..`$17` in the struct's order; `id`
+/// The INSERT of a [`NewTransaction`], its values `$1`..`$18` in the struct's order; `id`
 /// is the dialect's expression for `$1`, which draws an id when `$1` is NULL.
 pub(super) fn insert_sql(id: &str) -> String {
     format!(
         "INSERT INTO transactions (id, terminal_ref, merchant_id, batch_id, request_id, kind, \
          trace_no, amount, status, response_code, auth_code, settlement_date, rrn, masked_pan, \
-         original_id, operator, created_at) \
-         VALUES ({id}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+         original_id, operator, created_at, reference) \
+         VALUES ({id}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18)"
     )
 }
 
@@ -68,7 +71,7 @@ impl NewTransaction<'_> {
         }
     }
 
-    /// Binds `$1`..`$17` of [`insert_sql`].
+    /// Binds `$1`..`$18` of [`insert_sql`].
     pub(super) fn bind<'q>(
         &'q self,
         q: Query<'q, Any, AnyArguments<'q>>,
@@ -90,6 +93,7 @@ impl NewTransaction<'_> {
             .bind(self.original_id)
             .bind(self.operator)
             .bind(self.created_at)
+            .bind(self.reference)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The operator's commands: `terminal add`, `operator add`, `operator unlock`.
 
-use crate::db::TerminalRef;
+use crate::db::{TerminalRef, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
@@ -18,10 +18,42 @@ fn check_operator_id(operator: &str) -> ApiResult<()> {
         .map_err(ApiError::bad_request)
 }
 
-fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
+pub(super) fn check_merchant_id(merchant_id: &str) -> ApiResult<()> {
     MerchantId::parse(merchant_id)
         .map(|_| ())
         .map_err(ApiError::bad_request)
+}
+
+pub(super) fn check_terminal_id(terminal_id: &str) -> ApiResult<()> {
+    if terminal_id.len() != 8 || !terminal_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::bad_request(
+            "a terminal id is 8 letters or digits",
+        ));
+    }
+    Ok(())
+}
+
+/// The merchant's terminal: its row id and currency, made with batch 1 open (and the
+/// merchant with it) when absent. An existing terminal keeps its currency.
+pub(super) async fn found_or_made(
+    tx: &mut Tx,
+    merchant_id: &str,
+    terminal_id: &str,
+    currency: Currency,
+) -> ApiResult<(i64, String)> {
+    tx.ensure_merchant(merchant_id).await?;
+    if let Some(found) = tx.find_terminal(merchant_id, terminal_id).await? {
+        return Ok(found);
+    }
+    let code = currency.code();
+    let id = tx
+        .insert_terminal(merchant_id, terminal_id, code, now_ms())
+        .await?;
+    let date = tx.business_date().await?;
+    let terminal = TerminalRef { merchant_id, id };
+    tx.insert_open_batch(terminal, BatchNo::FIRST, &date)
+        .await?;
+    Ok((id, code.to_owned()))
 }
 
 /// What `terminal add` made or found.
@@ -48,28 +80,11 @@ impl Store {
         confirm_above: Option<ConfirmAbove>,
     ) -> ApiResult<AddedTerminal> {
         check_merchant_id(merchant_id)?;
-        if terminal_id.len() != 8 || !terminal_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::bad_request(
-                "a terminal id is 8 letters or digits",
-            ));
-        }
+        check_terminal_id(terminal_id)?;
         let now = now_ms();
         let mut tx = self.begin().await?;
-        tx.ensure_merchant(merchant_id).await?;
-        let (terminal_ref, currency) = match tx.find_terminal(merchant_id, terminal_id).await? {
-            Some(found) => found,
-            None => {
-                let code = currency.code();
-                let id = tx
-                    .insert_terminal(merchant_id, terminal_id, code, now)
-                    .await?;
-                let date = tx.business_date().await?;
-                let terminal = TerminalRef { merchant_id, id };
-                tx.insert_open_batch(terminal, BatchNo::FIRST, &date)
-                    .await?;
-                (id, code.to_owned())
-            }
-        };
+        let (terminal_ref, currency) =
+            found_or_made(&mut tx, merchant_id, terminal_id, currency).await?;
         let terminal = TerminalRef {
             merchant_id,
             id: terminal_ref,

@@ -13,6 +13,7 @@
 //! `softpos::protocol`, called by the handlers in `api`): ids, numbers and amounts in range.
 
 mod admin;
+mod checkout;
 mod cutoff;
 mod lookup;
 mod operator;
@@ -38,6 +39,7 @@ use softpos::terminal::settlement::{fold, LedgerLine};
 use softpos::ErrorCode;
 
 pub use crate::db::TerminalRow as TerminalAuth;
+pub use checkout::parse_origin;
 pub use session::Session;
 
 /// A stored or fresh answer: HTTP status and JSON body.
@@ -101,6 +103,10 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
         masked_pan: Option<String>,
         card_mac: Option<String>,
         original: &'a Option<OriginalRef>,
+        // Left out when none, so a request without one keeps the fingerprint it had before
+        // references existed (a retry across the upgrade is still the same request).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a str>,
     }
     fingerprint(&Shape {
         request_id: req.request_id.as_str(),
@@ -118,6 +124,7 @@ fn tx_fingerprint(key: &FingerprintKey, req: &TransactionRequest) -> ApiResult<S
             .map(|c| key.card_mac(&c.pan, &c.expiry))
             .transpose()?,
         original: &req.original,
+        reference: req.reference.as_deref(),
     })
 }
 

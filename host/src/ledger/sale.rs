@@ -94,6 +94,7 @@ impl<'a> Sale<'a> {
             original_id: None,
             operator: &self.s.operator,
             created_at: now_ms(),
+            reference: self.req.reference.as_deref(),
         }
     }
 }

@@ -18,6 +18,10 @@ use softpos::ErrorCode;
 /// How long a session lives at most (a cut-off or sign-off ends it sooner).
 const SESSION_MS: i64 = 12 * 3600 * 1000;
 
+/// The operator of a checkout lane's session (R23): not an operator id, so no password,
+/// lockout or cashier is ever found for it.
+pub const LANE_OPERATOR: &str = "web";
+
 /// A live session: an operator signed in on a terminal.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -29,6 +33,17 @@ pub struct Session {
     pub token_hash: String,
     /// Ended by a sign-off (only the sign-off handler accepts such a session, to replay).
     pub ended: bool,
+}
+
+impl Session {
+    /// R23: a checkout lane's session trades sales only (with their reversals, its batch's
+    /// settlement and its sign-off); what else it asks for is `SALES_ONLY`.
+    pub fn sales_only(&self) -> ApiResult<()> {
+        if self.terminal.lane {
+            return Err(ApiError::new(ErrorCode::SalesOnly));
+        }
+        Ok(())
+    }
 }
 
 /// A batch's totals on the host (R10).
@@ -99,13 +114,20 @@ impl Store {
         })
     }
 
-    /// `POST /v1/sign-in` (R16).
+    /// `POST /v1/sign-in` (R16). A checkout lane has no cashier: its key signs in only at
+    /// `POST /v1/checkout/sign-in` (R23).
     pub async fn sign_in(
         &self,
         terminal: &TerminalAuth,
         req: &SignInRequest,
         acquirer: &dyn Acquirer,
     ) -> ApiResult<SignInResponse> {
+        if terminal.lane {
+            return Err(ApiError::detail(
+                ErrorCode::SalesOnly,
+                "a checkout lane signs in at /v1/checkout/sign-in",
+            ));
+        }
         self.check_operator(
             terminal,
             &req.operator,
@@ -113,9 +135,36 @@ impl Store {
             ErrorCode::BadCredentials,
         )
         .await?;
+        self.open_session(terminal, &req.operator, acquirer).await
+    }
+
+    /// `POST /v1/checkout/sign-in` (R23): a lane's unattended session, its operator
+    /// [`LANE_OPERATOR`], without a password (there is no cashier to type one; the lane's
+    /// key is the credential). Any other terminal's key is `BAD_CREDENTIALS`, as an unknown one.
+    pub async fn checkout_sign_in(
+        &self,
+        terminal: &TerminalAuth,
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<SignInResponse> {
+        if !terminal.lane {
+            return Err(ApiError::detail(
+                ErrorCode::BadCredentials,
+                "not the key of a checkout lane",
+            ));
+        }
+        self.open_session(terminal, LANE_OPERATOR, acquirer).await
+    }
+
+    /// A new session of `operator` on the terminal, once the acquirer accepted the sign-in.
+    async fn open_session(
+        &self,
+        terminal: &TerminalAuth,
+        operator: &str,
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<SignInResponse> {
         // The operator signs in with the acquirer too, before any session is made: without
         // it the terminal could not transact.
-        let request = Request::SignIn(self.management(terminal, &req.operator).await?);
+        let request = Request::SignIn(self.management(terminal, operator).await?);
         let answer = acquirer::exchange(acquirer, request).await;
         if !answer.approved() {
             tracing::warn!(
@@ -135,7 +184,7 @@ impl Store {
         // One operator at a time on a terminal: a new sign-in ends the previous session.
         tx.end_sessions(key, SessionEnd::SignIn, now).await?;
         let token_hash = secrets::sha256_hex(&token);
-        tx.insert_session(&token_hash, key, &req.operator, now, now + SESSION_MS)
+        tx.insert_session(&token_hash, key, operator, now, now + SESSION_MS)
             .await?;
         let batch = tx.open_batch(key).await?;
         adopt_batch_no(&mut tx, terminal, &batch, &answer).await?;
@@ -151,7 +200,7 @@ impl Store {
         Ok(SignInResponse {
             session_token: token,
             expires_at: Timestamp(now + SESSION_MS).rfc3339(),
-            operator: req.operator.clone(),
+            operator: operator.to_owned(),
             business_date,
             batch_no: batch.batch_no,
             next_trace_no,

@@ -53,6 +53,7 @@ pub(super) async fn stores(dir: &std::path::Path) -> Vec<(Store, Session, Option
                 merchant_id: MERCHANT.into(),
                 terminal_id: "10000001".into(),
                 currency: "CNY".into(),
+                lane: false,
             },
             operator: "01".into(),
             token_hash: "unused".into(),

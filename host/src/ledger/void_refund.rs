@@ -55,6 +55,7 @@ impl<'a> Undoing<'a> {
             original_id: Some(self.sale.id),
             operator: &self.s.operator,
             created_at: now_ms(),
+            reference: self.req.reference.as_deref(),
         }
     }
 
