@@ -249,6 +249,25 @@ test("r23 a message from a third origin is ignored by the frame and by the loade
   await evil.close();
 });
 
+test("r23 the frame refuses a currency that is not its terminal's and says so to the shop", async () => {
+  const { page } = await openShop(await customer());
+  // The shop replaces its element with one in another currency.
+  await page.evaluate(() => {
+    const old = document.querySelector("softpos-checkout");
+    const el = old.cloneNode();
+    el.setAttribute("currency", "USD");
+    window.seen = [];
+    el.addEventListener("softpos-error", (e) => window.seen.push({ type: e.type, detail: e.detail }));
+    old.replaceWith(el);
+  });
+  await page.waitForFunction(() => window.seen.length > 0);
+  assert.deepEqual(await page.evaluate(() => window.seen), [{ type: "softpos-error",
+    detail: { code: "BAD_REQUEST", message: "The shop's currency is not the checkout terminal's" } }]);
+  const frame = await checkoutFrame(page);
+  await frame.getByRole("alert").filter({ hasText: "The shop's currency is not the checkout terminal's" }).waitFor();
+  assert.equal(await frame.getByTestId("pay").count(), 0, "no card form");
+});
+
 test("r23 a page on an origin not allowed cannot frame the checkout", async () => {
   const context = await browser.newContext({ locale: "en" });
   // The same page from an origin the merchant did not register: the browser refuses the frame
