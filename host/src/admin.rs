@@ -11,6 +11,8 @@ const DEMO_MERCHANT: &str = "898310048160001";
 const DEMO_TERMINAL: &str = "10000001";
 /// The demo storefront's own terminal (www/checkout.html): a web shop is a terminal too.
 const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
+/// The demo shop's checkout terminal (www/shop/, R23): each customer browser a lane of it.
+const DEMO_SHOP_TERMINAL: &str = "20000001";
 const DEMO_OPERATOR_PASSWORD: &str = "0101";
 const DEMO_SUPERVISOR_PASSWORD: &str = "123456";
 
@@ -132,8 +134,9 @@ pub(crate) async fn cutoff_now(db: &str, cutoff: &str, timezone: &str) -> Result
     Ok(())
 }
 
-/// Makes the demo merchant idempotently and returns what to print.
-pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
+/// Makes the demo merchant idempotently and returns what to print; `shop_origin` is the demo
+/// shop's, which its checkout terminal is bound to (again at every start: its port may change).
+pub(crate) async fn demo_setup(store: &Store, shop_origin: &str) -> Result<String, String> {
     let demo = store
         .add_terminal(DEMO_MERCHANT, DEMO_TERMINAL, Currency::Cny, None)
         .await
@@ -144,6 +147,16 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
         .await
         .map_err(|e| e.message)?
         .code;
+    let shop = store
+        .add_checkout_terminal(
+            DEMO_MERCHANT,
+            DEMO_SHOP_TERMINAL,
+            Currency::Cny,
+            None,
+            shop_origin,
+        )
+        .await
+        .map_err(|e| e.message)?;
     for (op, pw) in [
         ("01", DEMO_OPERATOR_PASSWORD),
         ("00", DEMO_SUPERVISOR_PASSWORD),
@@ -162,6 +175,8 @@ pub(crate) async fn demo_setup(store: &Store) -> Result<String, String> {
          test cards:       4111111111111111 approved, 4000000000000002 declined 05,\n\
          \x20                 4000000000009995 declined 51, 4000000000003220 answers after 30 s\n\
          checkout page:    terminal {DEMO_CHECKOUT_TERMINAL}, activation code {checkout_code}\n\
-         activation code:  {code}"
+         shop checkout:    terminal {DEMO_SHOP_TERMINAL} bound to {}, a lane per customer\n\
+         activation code:  {code}",
+        shop.origin
     ))
 }

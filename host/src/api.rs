@@ -388,6 +388,22 @@ fn with_pages(mut app: Router, store: Store, config: &HttpConfig) -> Router {
     }
 }
 
+/// The demo shop (`demo`, R23): the files of `shop`, else the API's 404, with no CORS and no
+/// API of its own. It is a storefront: its pages decide their own policy.
+pub fn shop_router(shop: Option<PathBuf>) -> Router {
+    let nf = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(not_found_error().into_response())
+    });
+    let app = match shop {
+        Some(dir) => Router::new().fallback_service(ServeDir::new(dir).not_found_service(nf)),
+        None => Router::new().fallback(not_found),
+    };
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+}
+
 /// The whole application.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let cors = CorsLayer::new()

@@ -33,8 +33,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Create the demo merchant, terminal and operators, print them, and serve.
-    Demo(ServeArgs),
+    /// Create the demo merchant, terminal and operators, print them, and serve; the demo shop
+    /// (`--www`'s `shop/`) on a second address.
+    Demo(DemoArgs),
     /// Run the business-day cut-off [日切] now (R15): closes the current business date.
     Cutoff(CutoffArgs),
 }
@@ -51,6 +52,18 @@ pub(crate) struct CutoffArgs {
     /// IANA time zone of the business day (as given to `serve`).
     #[arg(long, default_value = "Asia/Shanghai")]
     pub(crate) timezone: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Everything `serve` takes.
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+    /// Address of the demo shop, a storefront on an origin of its own that takes payments
+    /// through the checkout frame (R23). Default: the host's port + 1 on the same address
+    /// (port 0 when the host's is 0, and when port + 1 is taken).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) shop_listen: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]

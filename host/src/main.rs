@@ -42,7 +42,7 @@ mod serve;
 mod store;
 
 use clap::Parser;
-use cli::{Cli, Command, OperatorCommand, TerminalCommand};
+use cli::{Cli, Command, DemoArgs, OperatorCommand, TerminalCommand};
 use std::process::ExitCode;
 use store::Store;
 
@@ -75,15 +75,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// `demo`: the shop's listener first, since the demo's checkout terminal is bound to its
+/// origin, then the demo merchant, then `serve`.
+async fn run_demo(demo: DemoArgs) -> Result<(), String> {
+    let args = demo.serve;
+    let clock = serve::clock_of(&args)?;
+    let shop = serve::Shop::bind(args.listen, demo.shop_listen).await?;
+    let store = Store::open(&args.db, &clock).await?;
+    let banner = admin::demo_setup(&store, &shop.origin).await?;
+    let demo = serve::Demo {
+        store,
+        banner,
+        shop,
+    };
+    serve::serve(args, Some(demo)).await
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::serve(args, None).await,
-        Command::Demo(args) => {
-            let clock = serve::clock_of(&args)?;
-            let store = Store::open(&args.db, &clock).await?;
-            let banner = admin::demo_setup(&store).await?;
-            serve::serve(args, Some((store, banner))).await
-        }
+        Command::Demo(demo) => run_demo(demo).await,
         Command::Terminal {
             command:
                 TerminalCommand::Add {

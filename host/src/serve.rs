@@ -53,19 +53,77 @@ fn acquirer_of(args: &AcquirerArgs) -> Result<Arc<dyn Acquirer>, String> {
     })
 }
 
-/// Serves until SIGINT or SIGTERM; `prepared` is the demo's store and banner.
-pub(crate) async fn serve(
-    args: ServeArgs,
-    prepared: Option<(Store, String)>,
-) -> Result<(), String> {
+/// The demo shop's listener: a storefront on an origin of its own (R23).
+pub(crate) struct Shop {
+    listener: tokio::net::TcpListener,
+    /// `http://ADDR`, as a browser on it sends it in `Origin`.
+    pub(crate) origin: String,
+}
+
+impl Shop {
+    /// Listens on `given`, else on the host's port + 1 (port 0 when the host's is 0, or when
+    /// port + 1 is taken: the demo starts anyway, and prints where the shop is).
+    pub(crate) async fn bind(host: SocketAddr, given: Option<SocketAddr>) -> Result<Shop, String> {
+        let listener = match given {
+            Some(addr) => tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for the shop: {e}"))?,
+            None => {
+                let next = match host.port() {
+                    0 => None,
+                    port => port.checked_add(1),
+                };
+                let beside = match next {
+                    Some(port) => tokio::net::TcpListener::bind(SocketAddr::new(host.ip(), port))
+                        .await
+                        .ok(),
+                    None => None,
+                };
+                match beside {
+                    Some(listener) => listener,
+                    None => tokio::net::TcpListener::bind(SocketAddr::new(host.ip(), 0))
+                        .await
+                        .map_err(|e| format!("cannot listen for the shop: {e}"))?,
+                }
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the shop's address: {e}"))?;
+        Ok(Shop {
+            listener,
+            origin: format!("http://{addr}"),
+        })
+    }
+
+    /// Serves `<www>/shop/` (the API's 404 for anything else, or for everything without it).
+    fn spawn(self, www: Option<&std::path::Path>) -> tokio::task::JoinHandle<()> {
+        let app = api::shop_router(www.map(|w| w.join("shop")));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(self.listener, app).await {
+                tracing::warn!(error = %e, "the demo shop stopped");
+            }
+        })
+    }
+}
+
+/// What `demo` prepared before serving: its store, its banner and the shop.
+pub(crate) struct Demo {
+    pub(crate) store: Store,
+    pub(crate) banner: String,
+    pub(crate) shop: Shop,
+}
+
+/// Serves until SIGINT or SIGTERM; `prepared` is the demo's.
+pub(crate) async fn serve(args: ServeArgs, prepared: Option<Demo>) -> Result<(), String> {
     let clock = clock_of(&args)?;
     // Before anything is opened: a MAC without its master key, or an acquirer that reads
     // cards without the data key, is refused at once.
     let acquirer = acquirer_of(&args.acquirer)?;
     let forwarding = forwarding(&args, prepared.is_some())?;
-    let (store, banner) = match prepared {
-        Some((store, banner)) => (store, Some(banner)),
-        None => (Store::open(&args.db, &clock).await?, None),
+    let (store, banner, shop) = match prepared {
+        Some(demo) => (demo.store, Some(demo.banner), Some(demo.shop)),
+        None => (Store::open(&args.db, &clock).await?, None, None),
     };
     let store = configured_store(store, &args)?.with_forwarding(forwarding);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -74,7 +132,8 @@ pub(crate) async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let config = http_config(&args, addr)?;
+    // The demo shop frames the checkout and loads its script: its origin is allowed.
+    let config = http_config(&args, addr, shop.as_ref().map(|s| s.origin.as_str()))?;
     let limiter = config.limiter.clone();
     let state = AppState {
         store: store.clone(),
@@ -93,15 +152,8 @@ pub(crate) async fn serve(
         }
     });
 
-    if let Some(banner) = banner {
-        println!("{banner}");
-    }
-    println!("listening on http://{addr}");
-    // Tests and scripts wait for this line; a pipe would otherwise hold it back.
-    std::io::stdout()
-        .flush()
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    tracing::info!(%addr, "serving");
+    announce(banner, addr, shop.as_ref())?;
+    let shop = shop.map(|shop| shop.spawn(args.www.as_deref()));
     let listener = TimedListener::new(
         listener,
         Timeouts {
@@ -118,9 +170,30 @@ pub(crate) async fn serve(
     scheduler.abort();
     forgetting.abort();
     owed.abort();
+    if let Some(shop) = shop {
+        shop.abort();
+    }
     // Closing the pool lets SQLite checkpoint its WAL into the database file.
     store.close().await;
     served.map_err(|e| format!("server error: {e}"))
+}
+
+/// The lines tests and scripts wait for: the demo's banner, `listening on http://ADDR`, and
+/// the demo's `shop on http://ADDR`.
+fn announce(banner: Option<String>, addr: SocketAddr, shop: Option<&Shop>) -> Result<(), String> {
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    println!("listening on http://{addr}");
+    if let Some(shop) = shop {
+        println!("shop on {}", shop.origin);
+    }
+    // A pipe would otherwise hold the lines back.
+    std::io::stdout()
+        .flush()
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    tracing::info!(%addr, "serving");
+    Ok(())
 }
 
 /// The store with `serve`'s bound on password checks and, when given, its fingerprint key.
@@ -171,10 +244,16 @@ fn forwarding(args: &ServeArgs, demo: bool) -> Result<Forwarding, String> {
     })
 }
 
-/// The router's settings: origins, pages and rate limits.
-fn http_config(args: &ServeArgs, addr: SocketAddr) -> Result<HttpConfig, String> {
+/// The router's settings: origins (with `shop`'s, the demo's), pages and rate limits.
+fn http_config(
+    args: &ServeArgs,
+    addr: SocketAddr,
+    shop: Option<&str>,
+) -> Result<HttpConfig, String> {
+    let mut given = args.allow_origin.clone();
+    given.extend(shop.map(str::to_owned));
     Ok(HttpConfig {
-        allow_origins: allowed_origins(addr, &args.allow_origin)?,
+        allow_origins: allowed_origins(addr, &given)?,
         www: args.www.clone(),
         pkg: pkg_dir(args),
         limiter: Limiter::new(RateLimits {

@@ -413,3 +413,93 @@ fn r23_frame_ancestors_is_the_bound_origin() {
         assert_eq!((st, code(&body)), (404, "BAD_REQUEST"), "{body}");
     });
 }
+
+/// The address on the demo's `shop on` line, once printed.
+fn shop_address(host: &Host) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = host.stdout.lock().unwrap().clone();
+        if let Some(addr) = out.lines().find_map(|l| l.strip_prefix("shop on ")) {
+            return addr.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no shop line: {out}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn r23_the_demo_shop_is_served_on_its_own_origin_and_frames_the_checkout() {
+    let pages = www();
+    std::fs::create_dir(pages.path().join("shop")).unwrap();
+    std::fs::write(
+        pages.path().join("shop/index.html"),
+        "<!doctype html><title>shop</title>",
+    )
+    .unwrap();
+    let dir = pages.path().to_str().unwrap().to_owned();
+    let db = Db::new(Backend::Sqlite);
+    for _ in 0..2 {
+        let mut host = Host::start_command(&db, "demo", &["--www", &dir]);
+        let shop = shop_address(&host);
+        assert!(shop.starts_with("http://127.0.0.1:"), "{shop}");
+        assert_ne!(shop, host.base, "an origin of its own");
+        let out = host.stdout.lock().unwrap().clone();
+        assert!(
+            out.contains(&format!("terminal 20000001 bound to {shop}")),
+            "{out}"
+        );
+        let page = host.http.get(format!("{shop}/")).send().unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().unwrap().contains("<title>shop</title>"));
+        let (st, body) = answer(
+            host.http
+                .get(format!("{shop}/v1/checkout/lanes"))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(
+            (st, code(&body)),
+            (404, "BAD_REQUEST"),
+            "the shop has no API: {body}"
+        );
+
+        let (st, checkout) = host.get(&format!("/v1/checkout/terminals/{MERCHANT}/20000001"), None);
+        assert_eq!(
+            (st, checkout["origin"].as_str()),
+            (200, Some(shop.as_str())),
+            "{checkout}"
+        );
+        let frame = host
+            .http
+            .get(host.url(&format!(
+                "/checkout-frame.html?merchant_id={MERCHANT}&terminal_id=20000001"
+            )))
+            .send()
+            .unwrap();
+        let csp = frame.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.ends_with(&format!("; frame-ancestors {shop}")), "{csp}");
+        // The counter's banner lines are still there.
+        assert!(
+            out.lines().any(|l| l.starts_with("activation code:")),
+            "{out}"
+        );
+        assert!(
+            out.contains("checkout page:    terminal 10000002, activation code "),
+            "{out}"
+        );
+        assert!(host.terminate().success());
+    }
+    // Without a shop directory, the shop answers 404.
+    std::fs::remove_dir_all(pages.path().join("shop")).unwrap();
+    let host = Host::start_command(
+        &db,
+        "demo",
+        &["--www", &dir, "--shop-listen", "127.0.0.1:0"],
+    );
+    let shop = shop_address(&host);
+    let (st, _) = answer(host.http.get(format!("{shop}/")).send().unwrap());
+    assert_eq!(st, 404);
+}
