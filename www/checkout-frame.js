@@ -19,6 +19,7 @@ const TEXT = {
     notRegistered: "该网店收银终端未登记",
     unreachable: "无法连接支付主机，请稍后重试",
     currency: "网店的币种与收银终端的币种不一致",
+    amount: "金额无效",
     storage: "浏览器不允许支付框保存数据，无法支付",
     tooLate: "支付已开始，金额不能再更改",
     lostSale: "主机无应答：本笔交易将自动冲正，顾客不会被扣款",
@@ -31,6 +32,7 @@ const TEXT = {
     notRegistered: "This checkout terminal is not registered",
     unreachable: "The payment host cannot be reached; try again later",
     currency: "The shop's currency is not the checkout terminal's",
+    amount: "Invalid amount",
     storage: "The browser does not let this payment frame keep its data; paying is not possible",
     tooLate: "The payment has started; its amount can no longer be changed",
     lostSale: "No answer from the host: the sale will be reversed automatically; the customer is not charged",
@@ -129,6 +131,9 @@ function forShop(r) {
     reference: r.reference ?? null };
 }
 
+/** R3: whole minor units, 1 to 99 999 999 999. */
+const validAmount = (n) => Number.isSafeInteger(n) && n >= 1 && n <= 99_999_999_999;
+
 function onMessage(e) {
   // The parent, from the bound origin: anything else (another frame, another window, another
   // origin) is not the shop.
@@ -136,9 +141,7 @@ function onMessage(e) {
   const m = e.data;
   if (!m || typeof m !== "object" || m.type !== "setAmount") return;
   if (started) return postError("BUSY", TEXT.tooLate);
-  if (!Number.isSafeInteger(m.amount) || m.amount < 1) {
-    return postError("INVALID_AMOUNT", softpos?.errorMessage("INVALID_AMOUNT", locale) ?? "INVALID_AMOUNT");
-  }
+  if (!validAmount(m.amount)) return postError("INVALID_AMOUNT", TEXT.amount);
   amount = m.amount;
   if (handle) mount();
 }
@@ -176,10 +179,9 @@ async function main() {
     show(TEXT.currency, true);
     return postError("BAD_REQUEST", TEXT.currency);
   }
-  if (!Number.isSafeInteger(amount) || amount < 1) {
-    const text = TEXT.failed;
-    show(text, true);
-    return postError("INVALID_AMOUNT", text);
+  if (!validAmount(amount)) {
+    show(TEXT.amount, true);
+    return postError("INVALID_AMOUNT", TEXT.amount);
   }
   try {
     softpos = await import("./pkg/softpos.js");
