@@ -20,6 +20,7 @@ const TEXT = {
     unreachable: "无法连接支付主机，请稍后重试",
     currency: "网店的币种与收银终端的币种不一致",
     amount: "金额无效",
+    otherTab: "本店的支付已在另一个标签页或窗口中打开，请在那里完成或关闭后重试",
     storage: "浏览器不允许支付框保存数据，无法支付",
     tooLate: "支付已开始，金额不能再更改",
     lostSale: "主机无应答：本笔交易将自动冲正，顾客不会被扣款",
@@ -33,6 +34,7 @@ const TEXT = {
     unreachable: "The payment host cannot be reached; try again later",
     currency: "The shop's currency is not the checkout terminal's",
     amount: "Invalid amount",
+    otherTab: "This shop's payment is open in another tab or window; finish or close it there, then try again",
     storage: "The browser does not let this payment frame keep its data; paying is not possible",
     tooLate: "The payment has started; its amount can no longer be changed",
     lostSale: "No answer from the host: the sale will be reversed automatically; the customer is not charged",
@@ -84,6 +86,8 @@ function parentOrigin() {
 function words(error) {
   if (error?.code === "HOST_UNREACHABLE" || error instanceof TypeError) return TEXT.unreachable;
   if (error?.name === "SecurityError") return TEXT.storage;
+  // The lane is one terminal: one tab at a time (docs/browser.md).
+  if (error?.code === "BUSY") return TEXT.otherTab;
   return (error?.code && softpos?.errorMessage(error.code, locale)) || error?.message || TEXT.failed;
 }
 

@@ -55,15 +55,17 @@ async function checkoutFrame(page) {
   }
 }
 
-/** Records, in the shop's page, every event its <softpos-checkout> fires. */
-function recordEvents(page) {
-  return page.evaluate(() => {
+/** A browser context whose pages record, from their first moment, every event a
+ * <softpos-checkout> fires (they bubble to the document) in `window.seen`. */
+async function newContext() {
+  const context = await browser.newContext({ locale: "en" });
+  await context.addInitScript(() => {
     window.seen = [];
-    const el = document.querySelector("softpos-checkout");
     for (const type of ["softpos-ready", "softpos-result", "softpos-error"]) {
-      el.addEventListener(type, (e) => window.seen.push({ type, detail: e.detail ?? null }));
+      document.addEventListener(type, (e) => window.seen.push({ type, detail: e.detail ?? null }));
     }
   });
+  return context;
 }
 
 const seen = (page, type) => page.evaluate((t) => window.seen.filter((e) => e.type === t), type);
@@ -76,7 +78,6 @@ async function openShop(context, url = `${shopOrigin}/index.html`) {
   page.on("pageerror", (e) => page.errors.push(String(e)));
   page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
   await page.goto(url);
-  await recordEvents(page).catch(() => {});
   const frame = await checkoutFrame(page);
   await frame.getByTestId("pay").waitFor({ timeout: 20000 });
   return { page, frame };
@@ -118,7 +119,7 @@ async function laneTotals(frame) {
 
 // One customer's browser for most tests: one lane of the checkout terminal, several orders.
 let customerContext;
-const customer = () => (customerContext ??= browser.newContext({ locale: "en" }));
+const customer = () => (customerContext ??= newContext());
 
 test("r23 the README's storefront steps are the demo shop's page and the merchant's commands", () => {
   const readme = readFileSync(`${root}/README.md`, "utf8");
@@ -226,7 +227,6 @@ test("r23 a message from a third origin is ignored by the frame and by the loade
   popup.errors = [];
   popup.on("pageerror", (e) => popup.errors.push(String(e)));
   await popup.waitForLoadState();
-  await recordEvents(popup);
   const frame = await checkoutFrame(popup);
   await frame.getByTestId("pay").waitFor();
   await evil.evaluate(() => {
@@ -257,7 +257,6 @@ test("r23 the frame refuses a currency that is not its terminal's and says so to
     const el = old.cloneNode();
     el.setAttribute("currency", "USD");
     window.seen = [];
-    el.addEventListener("softpos-error", (e) => window.seen.push({ type: e.type, detail: e.detail }));
     old.replaceWith(el);
   });
   await page.waitForFunction(() => window.seen.length > 0);
@@ -268,15 +267,29 @@ test("r23 the frame refuses a currency that is not its terminal's and says so to
   assert.equal(await frame.getByTestId("pay").count(), 0, "no card form");
 });
 
+test("r18 r23 a second tab of the shop is told the payment is open in the first", async () => {
+  const context = await customer();
+  await openShop(context);
+  const page = await context.newPage();
+  opened.push(page);
+  await page.goto(`${shopOrigin}/index.html`);
+  const frame = await checkoutFrame(page);
+  await page.waitForFunction(() => window.seen.some((e) => e.type === "softpos-error"));
+  const [{ detail }] = await seen(page, "softpos-error");
+  const words = "This shop's payment is open in another tab or window; finish or close it there, then try again";
+  assert.deepEqual(detail, { code: "BUSY", message: words });
+  await frame.getByRole("alert").filter({ hasText: words }).waitFor();
+  assert.equal(await frame.getByTestId("pay").count(), 0, "one tab per lane: no card form in the second");
+});
+
 test("r23 a page on an origin not allowed cannot frame the checkout", async () => {
-  const context = await browser.newContext({ locale: "en" });
+  const context = await newContext();
   // The same page from an origin the merchant did not register: the browser refuses the frame
   // (frame-ancestors), so nothing loads in it and nothing is posted.
   const page = await context.newPage();
   const refused = [];
   page.on("console", (m) => /frame-ancestors/.test(m.text()) && refused.push(m.text()));
   await page.goto(`http://127.0.0.1:${shop.port}/index.html`);
-  await recordEvents(page);
   await page.waitForTimeout(1500);
   assert.equal(refused.length, 1, "Chromium refused to frame it");
   assert.deepEqual(await page.evaluate(() => window.seen), []);
@@ -299,14 +312,13 @@ test("r23 a page on an origin not allowed cannot frame the checkout", async () =
 });
 
 test("r8 r18 a reload of the shop mid-payment: the frame's storage reverses the sale on reopen", async () => {
-  const context = await browser.newContext({ locale: "en" });
+  const context = await newContext();
   let { page, frame } = await openShop(context);
   // This card's answer comes too late: the sale is in flight when the shop reloads.
   await pay(frame, HELD_BACK_CARD);
   await frame.getByTestId("busy").waitFor();
   await page.waitForTimeout(1000);
   await page.reload();
-  await recordEvents(page);
   frame = await checkoutFrame(page);
   await frame.getByTestId("pay").waitFor({ timeout: 40000 });
   // The reversal went before the frame said ready; the next payment goes through.
