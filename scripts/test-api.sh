@@ -40,8 +40,9 @@ fi
 merchant=898310048160001
 password="op01-$RANDOM$RANDOM"
 code=$("$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000001 --currency CNY --db "$db" | tail -n 1)
-# A checkout terminal (R23), so the checkout routes have one to find and make lanes of.
-"$HOST_BIN" terminal add --merchant "$merchant" --terminal 30000002 --checkout-origin http://shop.test \
+# A checkout terminal (R23), so the checkout routes have one to find and make lanes of (the id of
+# the schema's example).
+"$HOST_BIN" terminal add --merchant "$merchant" --terminal 20000001 --checkout-origin http://shop.test \
   --db "$db" >/dev/null
 echo "$password" | "$HOST_BIN" operator add --merchant "$merchant" --operator 01 --db "$db" >/dev/null
 # Rate limits off: the fuzzer activates and signs in hundreds of times a minute, and should
@@ -56,9 +57,15 @@ key=$(post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"300000
   python3 -c 'import json,sys; print(json.load(sys.stdin)["terminal_key"])')
 token=$(post /v1/sign-in "{\"operator\":\"01\",\"password\":\"$password\"}" "$key" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
+# A lane of it, activated: its key is the credential of the checkout sign-in.
+lane_key=$(post /v1/checkout/lanes "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"20000001\"}" |
+  python3 -c 'import json,sys; l=json.load(sys.stdin); print(l["lane_id"], l["activation_code"])' |
+  { read -r lane code; post /v1/activate "{\"merchant_id\":\"$merchant\",\"terminal_id\":\"$lane\",\"activation_code\":\"$code\"}"; } |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["terminal_key"])')
 
-# Each route is called with the credential it takes: sign-in with the terminal key, the rest
-# with the session token. Sign-off ends the session the other calls use, so it runs last.
+# Each route is called with the credential it takes: sign-in with the terminal key, the
+# checkout sign-in with a lane's key, the rest with the session token. Sign-off ends the session
+# the other calls use, so it runs last.
 runs=0
 run() {
   local bearer=$1
@@ -72,8 +79,9 @@ run() {
     -H "Authorization: Bearer $bearer" --no-color "$@" >>"$work/st.out" 2>&1
 }
 status=0
-run "$token" --exclude-path-regex '^/v1/sign-(in|off)$' || status=$?
+run "$token" --exclude-path-regex '^/v1/(checkout/)?sign-(in|off)$' || status=$?
 run "$key" --include-path /v1/sign-in || status=$?
+run "$lane_key" --include-path /v1/checkout/sign-in || status=$?
 run "$token" --include-path /v1/sign-off || status=$?
 grep -E "generated|passed|failed|Selected|⚠️|❌" "$work/st.out" || true
 # How many generated requests got past the host's checks (2xx) and so exercised real paths,
