@@ -7,7 +7,7 @@ import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  launch, openPage, shot, axeCheck, startShop, startCheckoutHost, minor, CARD, DECLINED_CARD, EXPIRY, MERCHANT,
+  launch, openPage, shot, shotDocs, axeCheck, startShop, startCheckoutHost, minor, CARD, DECLINED_CARD, EXPIRY, MERCHANT,
   DEMO_HOST_URL, PARTITIONED_STORAGE,
 } from "./lib.mjs";
 
@@ -150,6 +150,7 @@ test("r23 a payment completes in the frame and the shop receives the result with
   assert.ok(await fits(), "the iframe is as tall as the form");
   await axeCheck(frame, "the checkout frame");
   await shot(page, "checkout-frame-01-ready");
+  await shotDocs(page, "en-1280-checkout-frame-ready");
 
   await pay(frame);
   await page.waitForFunction(() => window.seen.some((e) => e.type === "softpos-result"));
@@ -168,6 +169,7 @@ test("r23 a payment completes in the frame and the shop receives the result with
   for (let i = 0; i < 20 && !(await fits()); i++) await page.waitForTimeout(50);
   assert.ok(await fits(), "the iframe follows the receipt's height");
   await shot(page, "checkout-frame-02-paid");
+  await shotDocs(page, "en-1280-checkout-frame-paid");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
