@@ -117,6 +117,7 @@ fn one_sale(t: &mut Terminal, id: u64) {
             amount: 1250,
             pan: "6212345678901232".into(),
             expiry: "12/30".into(),
+            reference: None,
         },
         NOW,
     )

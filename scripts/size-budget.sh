@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The shipped size, gzipped: wasm plus JS glue must stay within the budget (bytes), for the
-# module with the widget (pkg/) and without it (pkg-headless/, cargo feature `widget` off).
+# module with the widget (pkg/) and without it (pkg-headless/, cargo feature `widget` off), and
+# the storefront's loader of the hosted checkout (www/softpos-checkout.js, no wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# 111 610 bytes on 2026-12-05: the hosted checkout (a lane's sign-in, the order reference sent
+# and read back, SALES_ONLY's texts) added 659 to the 110 951 before it.
 # 110 951 bytes on 2026-12-05: the cashier's screen (the amount in words, the response codes'
 # zh/en table, the refund picker and the host's sales lookup, the keyboard, the session kept
 # across a reload) added 13 573 to the 97 042 of the terminal API, the widget, the tab lock
 # and its IndexedDB lease, the host's clock and the dependents' reversal, and the acquirer's
 # verdict on the slip 328 more (89 251 on 2026-12-03, 102 911 on 2026-11-28, 136 774 before the
 # JS codec); kept tight so it cannot creep back.
-budget=${SOFTPOS_SIZE_BUDGET:-111000}
+budget=${SOFTPOS_SIZE_BUDGET:-111700}
 # 84 182 bytes on 2026-12-05, the first build without the widget: what a storefront with its
-# own UI ships. The performance issue's target is 64 000.
-headless_budget=${SOFTPOS_HEADLESS_SIZE_BUDGET:-84500}
+# own UI ships; 84 840 with the hosted checkout's sign-in and reference. The performance
+# issue's target is 64 000.
+headless_budget=${SOFTPOS_HEADLESS_SIZE_BUDGET:-84900}
 
 check() { # DIR BUDGET
   local wasm js total
@@ -26,7 +30,17 @@ check() { # DIR BUDGET
   fi
 }
 
+# 1 728 bytes on 2026-12-05, the first loader: all a storefront ships to take payments in the
+# host's frame (README.md, "Taking payments in a web shop"). Served as written, unminified.
+loader_budget=${SOFTPOS_LOADER_SIZE_BUDGET:-2500}
+
 status=0
 check pkg "$budget" || status=1
 check pkg-headless "$headless_budget" || status=1
+loader=$(gzip -9c www/softpos-checkout.js | wc -c)
+echo "www/softpos-checkout.js, the storefront's loader (gzip -9): $loader bytes; budget $loader_budget"
+if [ "$loader" -gt "$loader_budget" ]; then
+  echo "the loader is over budget by $((loader - loader_budget)) bytes" >&2
+  status=1
+fi
 exit $status

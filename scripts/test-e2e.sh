@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the demo pages in Debian's headless Chromium (playwright-core) against a real
-# softpos-host. Screenshots of each step land in target/e2e/.
+# softpos-host. Screenshots of each step land in target/e2e/. One file, once the builds below
+# exist: node --test tests/e2e/checkout-frame.test.mjs (the hosted checkout on two sites).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${SOFTPOS_HOST_BIN:-}" ] || cargo build -q -p softpos-host

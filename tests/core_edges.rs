@@ -508,6 +508,7 @@ fn r8_an_answer_carrying_another_request_id_is_no_answer() {
             amount: 1000,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match host.handle(out) {
             Reply::Transaction(mut resp) => {
@@ -844,6 +845,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
             }),
             "/v1/sign-off",
         ),
+        (Call::CheckoutSignIn, "/v1/checkout/sign-in"),
     ];
     for (call, path) in &calls {
         assert_eq!(call.path(), *path);
@@ -856,6 +858,7 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
             Call::Settlement(r) => serde_json::to_value(r),
             Call::Upload(_, r) => serde_json::to_value(r),
             Call::SignOff(r) => serde_json::to_value(r),
+            Call::CheckoutSignIn => Ok(serde_json::json!({})),
         }
         .unwrap();
         assert_eq!(body, inner, "{path}: the body is the request itself");
@@ -927,7 +930,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         );
     }
     // Each call reads its own answer type.
-    let answers: [(Call, &str); 6] = [
+    let answers: [(Call, &str); 7] = [
         (
             Call::Activate(ActivateRequest {
                 merchant_id: MERCHANT.into(),
@@ -942,6 +945,11 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
                 password: PASSWORD.into(),
             }),
             r#"{"session_token":"t","expires_at":"x","operator":"01","business_date":"2026-11-28",
+                "batch_no":1,"next_trace_no":1,"currency":"CNY","closed_batches":[]}"#,
+        ),
+        (
+            Call::CheckoutSignIn,
+            r#"{"session_token":"t","expires_at":"x","operator":"web","business_date":"2026-11-28",
                 "batch_no":1,"next_trace_no":1,"currency":"CNY","closed_batches":[]}"#,
         ),
         (
@@ -978,7 +986,7 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         let ok = matches!(
             (call, &reply),
             (Call::Activate(_), Reply::Activated(_))
-                | (Call::SignIn(_), Reply::SignedIn(_))
+                | (Call::SignIn(_) | Call::CheckoutSignIn, Reply::SignedIn(_))
                 | (Call::Reversal(_), Reply::Reversal(_))
                 | (Call::Settlement(_), Reply::Settlement(_))
                 | (Call::Upload(..), Reply::Upload(_))
@@ -1038,6 +1046,7 @@ fn r4_debug_output_never_shows_a_card_a_password_or_a_token() {
                     amount: 1250,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 }
             ),
             "Sale(1250)",
@@ -1107,6 +1116,7 @@ fn r8_a_reversal_acknowledged_for_another_request_is_not_taken() {
             amount: 300,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match &out.call {
             Call::Reversal(_) => Reply::Reversal(ReversalResponse {
@@ -1268,6 +1278,7 @@ fn r13_no_idle_timer_unless_configured_and_none_fires_while_busy() {
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -1583,6 +1594,7 @@ fn r8_a_refused_reversal_stops_the_operation_at_once_and_stays_queued() {
             amount: 300,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         |out, host| match &out.call {
             Call::Reversal(_) => {

@@ -69,6 +69,7 @@ fn command(b: &Bench, op: &Op) -> Option<Command> {
             amount: *amount,
             pan: if *declined { DECLINED_CARD } else { CARD }.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         Op::Void { pick } => Command::Void {
             trace_no: known.get(pick % known.len().max(1)).map_or(7, |s| s.0),

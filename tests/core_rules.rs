@@ -30,6 +30,7 @@ fn r1_operations_before_sign_in_are_refused_and_nothing_is_sent() {
             amount: 100,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         },
         void(1),
         refund("000000000001", 100),
@@ -84,6 +85,7 @@ fn r2_a_second_operation_while_busy_is_refused() {
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -141,6 +143,7 @@ fn r4_invalid_cards_are_refused_before_sending() {
                 amount: 100,
                 pan: pan.into(),
                 expiry: expiry.into(),
+                reference: None,
             })
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidCard, "{pan} {expiry}");
@@ -167,6 +170,7 @@ fn r4_expiry_is_checked_against_the_month_on_the_hosts_clock() {
         amount: 100,
         pan: CARD.into(),
         expiry: expiry.into(),
+        reference: None,
     };
     let mut b = signed_in_with_host_offset(Some(480), now);
     let sent = b.requests_sent();
@@ -225,6 +229,7 @@ fn r5_approved_sale_counts_declined_sale_is_journaled_and_counts_nowhere() {
             amount: 700,
             pan: DECLINED_CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
         .unwrap());
     assert_eq!(declined.status, TxStatus::Declined);
@@ -282,6 +287,7 @@ fn r6_void_of_an_unknown_trace_is_unknown_transaction() {
             amount: 5,
             pan: DECLINED_CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
         .unwrap());
     assert_eq!(
@@ -395,6 +401,7 @@ fn r7_a_sales_lookup_needs_a_session_no_operation_in_flight_and_a_query_the_host
                 amount: 100,
                 pan: CARD.into(),
                 expiry: EXPIRY.into(),
+                reference: None,
             },
             b.now,
         )
@@ -1160,6 +1167,114 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 // ===== issue 12, money path: R8 dependents, the settle loop, checked restored arithmetic =====
 // (kept in one block so parallel additions above do not collide with it)
 
+// ----- R23 --------------------------------------------------------------------------------
+
+#[test]
+fn r23_a_checkout_lane_signs_in_with_its_key_alone_and_sells() {
+    let mut b = Bench::new();
+    let e = b.run(Command::SignInCheckout).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotActivated);
+    assert_eq!(b.requests_sent(), 0, "nothing sent before activation");
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    let before = b.host.requests.len();
+    let signed_in = match b.run(Command::SignInCheckout).unwrap() {
+        Completion::SignedIn(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signed_in.operator, "web", "the host's unattended operator");
+    let call = &b.host.requests[before];
+    assert_eq!(call.path(), "/v1/checkout/sign-in");
+    assert_eq!(call.body_json(), "{}", "no operator, no password");
+    assert_eq!(b.terminal.state(), State::SignedIn);
+    assert_eq!(b.terminal.operator(), Some("web"));
+    assert_eq!(tx(b.sale(1250).unwrap()).status, TxStatus::Approved);
+    assert_eq!(b.host.totals(1).sale.amount, 1250);
+}
+
+#[test]
+fn r23_a_checkout_sign_in_is_refused_like_a_sign_in_and_leaves_the_terminal_signed_off() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    // The host's answer to a key that is not a lane's.
+    b.terminal.begin(Command::SignInCheckout, b.now).unwrap();
+    let e = b
+        .drive_scripted(1, |_, _| {
+            softpos::terminal::Reply::Refused(ErrorCode::BadCredentials.into())
+        })
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadCredentials);
+    assert_eq!(b.terminal.state(), State::SignedOff);
+    assert_eq!(b.sale(100).unwrap_err().code, ErrorCode::NotSignedIn);
+}
+
+#[test]
+fn r23_a_sales_reference_goes_to_the_host_and_back_in_its_result() {
+    let mut b = Bench::signed_in();
+    let sale = |reference: &str| Command::Sale {
+        amount: 1250,
+        pan: CARD.into(),
+        expiry: EXPIRY.into(),
+        reference: Some(reference.into()),
+    };
+    let before = b.host.requests.len();
+    let paid = tx(b.run(sale("TEA-2026-0001")).unwrap());
+    assert_eq!(paid.reference.as_deref(), Some("TEA-2026-0001"));
+    match &b.host.requests[before] {
+        softpos::terminal::Call::Transaction(req) => {
+            assert_eq!(req.reference.as_deref(), Some("TEA-2026-0001"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // One the host would refuse is refused before anything is sent.
+    let sent = b.requests_sent();
+    for bad in ["", "order 1", "订单", &"R".repeat(65)] {
+        assert_eq!(
+            b.run(sale(bad)).unwrap_err().code,
+            ErrorCode::BadRequest,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(b.requests_sent(), sent);
+    assert_eq!(
+        tx(b.sale(300).unwrap()).reference,
+        None,
+        "none when none is given"
+    );
+}
+
+#[test]
+fn r8_r18_r23_a_frame_reloaded_mid_sale_reverses_it_at_the_checkout_sign_in() {
+    let mut b = Bench::new();
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.run(Command::SignInCheckout).unwrap();
+    b.sale_sent_then_page_died(700);
+    assert_eq!(b.host.totals(1).sale.amount, 700, "the host booked it");
+    // The shop reloads: the frame's terminal comes back from its storage, session and all.
+    assert!(b.reload_tab().unwrap());
+    assert_eq!(b.terminal.pending_reversals(), 1);
+    let before = b.host.requests.len();
+    let signed_in = match b.run(Command::SignInCheckout).unwrap() {
+        Completion::SignedIn(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signed_in.pending_reversals, 0);
+    let calls: Vec<&str> = b.host.requests[before..]
+        .iter()
+        .map(|c| match c {
+            softpos::terminal::Call::CheckoutSignIn => "sign-in",
+            softpos::terminal::Call::Reversal(_) => "reversal",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        ["sign-in", "reversal"],
+        "R8: housekeeping after the sign-in"
+    );
+    assert_eq!(b.host.totals(1).sale.amount, 0, "the host reversed it");
+    assert_eq!(b.terminal.totals().sale.amount, 0);
+}
+
 mod money_path {
     use super::support::*;
     use super::{refund, void};
@@ -1241,6 +1356,7 @@ mod money_path {
                     amount: 200,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 },
                 b.now,
             )

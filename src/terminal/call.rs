@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub enum Auth {
     /// `POST /v1/activate`.
     None,
-    /// The terminal key, for sign-in.
+    /// The terminal key, for sign-in (a lane's for the checkout sign-in).
     TerminalKey(String),
     /// The session token.
     Session(String),
@@ -37,6 +37,8 @@ pub enum Call {
     Activate(ActivateRequest),
     /// `POST /v1/sign-in`
     SignIn(SignInRequest),
+    /// `POST /v1/checkout/sign-in`, body `{}` (R23): answered as a sign-in.
+    CheckoutSignIn,
     /// `POST /v1/transactions`
     Transaction(TransactionRequest),
     /// `POST /v1/reversals`
@@ -55,6 +57,7 @@ impl Call {
         match self {
             Call::Activate(_) => "/v1/activate".into(),
             Call::SignIn(_) => "/v1/sign-in".into(),
+            Call::CheckoutSignIn => "/v1/checkout/sign-in".into(),
             Call::Transaction(_) => "/v1/transactions".into(),
             Call::Reversal(_) => "/v1/reversals".into(),
             Call::Settlement(_) => "/v1/settlements".into(),
@@ -86,7 +89,7 @@ impl Call {
         }
         match self {
             Call::Activate(_) => read(d, Reply::Activated),
-            Call::SignIn(_) => read(d, Reply::SignedIn),
+            Call::SignIn(_) | Call::CheckoutSignIn => read(d, Reply::SignedIn),
             Call::Transaction(_) => read(d, Reply::Transaction),
             Call::Reversal(_) => read(d, Reply::Reversal),
             Call::Settlement(_) => read(d, Reply::Settlement),
@@ -102,6 +105,7 @@ impl Serialize for Call {
         match self {
             Call::Activate(b) => b.serialize(s),
             Call::SignIn(b) => b.serialize(s),
+            Call::CheckoutSignIn => serde::ser::SerializeMap::end(s.serialize_map(Some(0))?),
             Call::Transaction(b) => b.serialize(s),
             Call::Reversal(b) => b.serialize(s),
             Call::Settlement(b) => b.serialize(s),

@@ -94,6 +94,9 @@ pub enum Command {
         /// Never stored.
         password: Secret,
     },
+    /// 签到 of a storefront's lane of a checkout terminal (R23): no operator and no password;
+    /// the host grants the lane's key an unattended session that takes sales only.
+    SignInCheckout,
     /// 消费.
     Sale {
         /// Minor units, already known to be an integer.
@@ -102,6 +105,9 @@ pub enum Command {
         pan: String,
         /// `MM/YY`.
         expiry: String,
+        /// The storefront's order reference, sent with the sale and echoed in its answer
+        /// (R23); 1 to 64 of `A-Z a-z 0-9 . _ : / # -`.
+        reference: Option<String>,
     },
     /// 撤销.
     Void {
@@ -133,6 +139,7 @@ impl std::fmt::Debug for Command {
         match self {
             Command::Activate { .. } => f.write_str("Activate"),
             Command::SignIn { operator, .. } => write!(f, "SignIn({operator})"),
+            Command::SignInCheckout => f.write_str("SignInCheckout"),
             Command::Sale { amount, .. } => write!(f, "Sale({amount})"),
             Command::Void { trace_no, .. } => write!(f, "Void({trace_no})"),
             Command::Refund { rrn, amount, .. } => write!(f, "Refund({rrn}, {amount})"),

@@ -167,6 +167,7 @@ impl Terminal {
             currency,
             masked_pan: original.and_then(|e| e.masked_pan),
             at: now.rfc3339(),
+            reference: a.reference.clone(),
         }))
     }
 }

@@ -53,6 +53,8 @@ pub(super) enum Goal {
         operator: String,
         password: Secret,
     },
+    /// A lane of a checkout terminal signs in with its key alone (R23).
+    SignInCheckout,
     /// The host accepted the operator (the password is spent): housekeeping, then the answer.
     SignedIn(Box<SignInResponse>),
     Tx(Box<TxPlan>),
@@ -74,6 +76,8 @@ pub(super) struct TxPlan {
     pub(super) card: Option<(Pan, Expiry)>,
     pub(super) original: Option<OriginalRef>,
     pub(super) supervisor_password: Option<Secret>,
+    /// A storefront's order reference, sent with a sale (R23).
+    pub(super) reference: Option<String>,
 }
 
 /// How far an operation got.
@@ -195,7 +199,7 @@ impl Op {
     /// housekeeping.
     pub(super) fn new(goal: Goal, open_batch: u32) -> Op {
         let phase = match goal {
-            Goal::Activate { .. } | Goal::SignIn { .. } => Phase::Opening,
+            Goal::Activate { .. } | Goal::SignIn { .. } | Goal::SignInCheckout => Phase::Opening,
             _ => Phase::Housekeeping,
         };
         Op {
@@ -227,7 +231,7 @@ impl Terminal {
         };
         match &op.goal {
             // These send from `Opening` and never reach their goal unanswered.
-            Goal::Activate { .. } | Goal::SignIn { .. } => {
+            Goal::Activate { .. } | Goal::SignIn { .. } | Goal::SignInCheckout => {
                 Next::Done(Err(ErrorCode::Internal.into()))
             }
             Goal::SignedIn(resp) => Next::Done(Ok(Completion::SignedIn(SignInResult {

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::TraceNo;
-use crate::protocol::{EntryKind, EntryStatus, OriginalRef, TxKind};
+use crate::protocol::{check_reference, EntryKind, EntryStatus, OriginalRef, TxKind};
 use crate::secret::Secret;
 use crate::terminal::card::{Expiry, Pan};
 use crate::terminal::money::Amount;
@@ -17,11 +17,18 @@ impl Terminal {
         match command {
             Command::Activate { code } => self.plan_activate(&code),
             Command::SignIn { operator, password } => self.plan_sign_in(operator, password),
+            Command::SignInCheckout => {
+                if self.meta.terminal_key.is_none() {
+                    return Err(ErrorCode::NotActivated.into());
+                }
+                Ok(Goal::SignInCheckout)
+            }
             Command::Sale {
                 amount,
                 pan,
                 expiry,
-            } => self.plan_sale(amount, &pan, &expiry, now),
+                reference,
+            } => self.plan_sale(amount, &pan, &expiry, reference, now),
             Command::Void {
                 trace_no,
                 supervisor_password,
@@ -88,10 +95,15 @@ impl Terminal {
         amount: i64,
         pan: &str,
         expiry: &str,
+        reference: Option<String>,
         now: Timestamp,
     ) -> Result<Goal, Error> {
         self.require_signed_in()?;
         let amount = Amount::new(amount)?.get();
+        // R23: the host would refuse it; refused here, nothing is sent.
+        if let Some(reference) = &reference {
+            check_reference(reference)?;
+        }
         let card = (
             Pan::parse(pan)?,
             Expiry::parse(expiry, now.local(self.meta.utc_offset))?,
@@ -103,6 +115,7 @@ impl Terminal {
             card: Some(card),
             original: None,
             supervisor_password: None,
+            reference,
         })))
     }
 
@@ -119,6 +132,7 @@ impl Terminal {
             card: None,
             original: Some(OriginalRef::Trace { trace_no }),
             supervisor_password: Some(supervisor_password),
+            reference: None,
         })))
     }
 
@@ -140,6 +154,7 @@ impl Terminal {
             card: None,
             original: Some(OriginalRef::Rrn { rrn }),
             supervisor_password: Some(supervisor_password),
+            reference: None,
         })))
     }
 

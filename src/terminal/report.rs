@@ -32,6 +32,9 @@ pub struct TxResult {
     pub masked_pan: Option<String>,
     /// When it completed (RFC 3339).
     pub at: String,
+    /// The storefront's order reference, as the host's answer echoed it (R23).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 /// A finished settlement, kept whole (R11).

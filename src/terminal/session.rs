@@ -56,6 +56,18 @@ impl Terminal {
                     Wait::SignIn,
                 )
             }
+            Some(Goal::SignInCheckout) => {
+                let Some(key) = self.meta.terminal_key.clone() else {
+                    return Next::Done(Err(ErrorCode::NotActivated.into()));
+                };
+                Next::Send(
+                    Outgoing {
+                        call: Call::CheckoutSignIn,
+                        auth: Auth::TerminalKey(key),
+                    },
+                    Wait::SignIn,
+                )
+            }
             // The other goals open with housekeeping.
             _ => Next::Done(Err(ErrorCode::Internal.into())),
         }

@@ -34,7 +34,7 @@ impl TxPlan {
             }),
             original: self.original.clone(),
             supervisor_password: self.supervisor_password.take(),
-            reference: None,
+            reference: self.reference.take(),
         };
         let masked_pan = self.card.take().map(|(pan, _)| pan.masked());
         (req, masked_pan)
@@ -161,6 +161,7 @@ impl Terminal {
             currency: sent.currency,
             masked_pan: in_flight.masked_pan,
             at,
+            reference: resp.reference,
         };
         self.events.push_back(Event::Transaction(result.clone()));
         Ok(Completion::Transaction(result))

@@ -250,7 +250,16 @@ impl Terminal {
         }))
     }
 
-    /// 消费: a sale. A declined sale resolves with `status: "declined"`.
+    /// 签到 of a lane of a checkout terminal (R23, the hosted checkout frame): no operator, no
+    /// password; the host grants the lane's key a session that takes sales only. Followed by
+    /// the housekeeping of any sign-in (R8 reversals, R14 reconciliation).
+    #[wasm_bindgen(js_name = signInCheckout, unchecked_return_type = "Promise<SignInResult>")]
+    pub fn sign_in_checkout(&self) -> Promise {
+        self.run(Ok(Command::SignInCheckout))
+    }
+
+    /// 消费: a sale. A declined sale resolves with `status: "declined"`. Its `reference` (a
+    /// storefront's order number) goes to the host and comes back in `TxResult.reference`.
     #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
     pub fn sale(
         &self,
@@ -277,6 +286,7 @@ impl Terminal {
                 amount,
                 pan: text("pan")?,
                 expiry: text("expiry")?,
+                reference: string_field(&req, "reference"),
             })
         })();
         self.run(command)

@@ -98,7 +98,7 @@ pub fn answer(call: &Call, v: &JsValue) -> Reply {
     }
     match call {
         Call::Activate(_) => read(v, Reply::Activated),
-        Call::SignIn(_) => read(v, Reply::SignedIn),
+        Call::SignIn(_) | Call::CheckoutSignIn => read(v, Reply::SignedIn),
         Call::Transaction(_) => read(v, Reply::Transaction),
         Call::Reversal(_) => read(v, Reply::Reversal),
         Call::Settlement(_) => read(v, Reply::Settlement),
@@ -113,6 +113,7 @@ impl Encode for Call {
         match self {
             Call::Activate(b) => b.encode(),
             Call::SignIn(b) => b.encode(),
+            Call::CheckoutSignIn => V::object(),
             Call::Transaction(b) => b.encode(),
             Call::Reversal(b) => b.encode(),
             Call::Settlement(b) => b.encode(),

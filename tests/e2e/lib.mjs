@@ -3,9 +3,10 @@
 // by playwright-core. Screenshots go to target/e2e/.
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { MERCHANT, launchChromium, provision, spawnHost, terminalKey } from "../../scripts/lib/host.mjs";
+import { extname, join, normalize } from "node:path";
+import { MERCHANT, hostCli, launchChromium, provision, spawnHost, terminalKey } from "../../scripts/lib/host.mjs";
 
 export { MERCHANT, terminalKey };
 
@@ -44,6 +45,16 @@ export async function startHost(extraTerminals = [], { port = 0, allowOrigin = [
     },
   };
 }
+
+/** Chromium's flag that keeps the features playwright-core turns off, but for
+ * ThirdPartyStoragePartitioning (playwright issue 32230). Chromium partitions a third-party
+ * frame's storage by the top-level site; without it, and with third-party cookies blocked as
+ * in playwright's contexts, a frame of another site gets no storage at all. The checkout frame
+ * lives on that storage (docs/browser.md, "The checkout frame"), so its test runs Chromium as
+ * it ships. */
+export const PARTITIONED_STORAGE = "--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,"
+  + "DestroyProfileOnBrowserClose,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,"
+  + "PaintHolding,AvoidCorsURLLoaderRestartOnRedirect,OptimizationHints,NetworkTimeServiceQuerying";
 
 export async function launch(extraArgs = []) {
   mkdirSync(SHOTS, { recursive: true });
@@ -200,6 +211,75 @@ export async function startPeer() {
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The demo shop's pages name the demo host's default address; a shop server puts the real one in. */
+export const DEMO_HOST_URL = "http://127.0.0.1:8080";
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
+
+/** A small static server for a storefront on an origin of its own: `www/shop/` (the demo shop,
+ * written as README.md tells a storefront developer) on 127.0.0.1 only, port 0, with a strict
+ * CSP of its own that allows the host's script and frame and nothing inline. `setHost(url)`
+ * names the host; the pages' DEMO_HOST_URL becomes it. `extra` maps more paths to HTML. */
+export async function startShop(extra = {}) {
+  const dir = join(root, "www/shop");
+  let hostUrl = DEMO_HOST_URL;
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://shop").pathname.replace(/^\/$/, "/index.html");
+    let body = extra[path];
+    if (body === undefined) {
+      const file = normalize(join(dir, path));
+      try {
+        if (!file.startsWith(`${dir}/`)) throw new Error("outside");
+        body = readFileSync(file, "utf8");
+      } catch {
+        res.writeHead(404).end();
+        return;
+      }
+    }
+    res.writeHead(200, {
+      "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+      "cache-control": "no-store",
+      "content-security-policy": `default-src 'self'; script-src 'self' ${hostUrl}; frame-src ${hostUrl}; `
+        + "style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'",
+    });
+    res.end(body.replaceAll(DEMO_HOST_URL, hostUrl));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: server.address().port,
+    address: server.address().address,
+    setHost(url) {
+      hostUrl = url;
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A host as README.md's storefront steps set it up: `terminal add --checkout-origin SHOP` for
+ * the checkout terminal, then `serve --allow-origin SHOP` (on a fresh SQLite file, a free
+ * loopback port, serving www/ and pkg/). Resolves with its URL, what `terminal add` printed,
+ * and its logs. */
+export async function startCheckoutHost(shopOrigin, terminalId = "20000001", args = []) {
+  const dir = mkdtempSync(join(tmpdir(), "softpos-e2e-"));
+  const db = `sqlite://${dir}/host.db`;
+  const added = hostCli(HOST_BIN, db, ["terminal", "add", "--merchant", MERCHANT, "--terminal", terminalId,
+    "--checkout-origin", shopOrigin]);
+  const host = await spawnHost(HOST_BIN, ["serve", "--db", db, "--www", join(root, "www"),
+    "--allow-origin", shopOrigin, ...args], process.env, 0);
+  return {
+    url: host.url,
+    added,
+    logs: host.logs,
+    async stop() {
+      await host.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -261,6 +261,36 @@ impl ModelHost {
         }
     }
 
+    /// A new session for `operator`, as the host's sign-in answers it.
+    fn signed_in(&mut self, operator: &str) -> Reply {
+        self.tokens += 1;
+        let token = format!("token-{}", self.tokens);
+        self.sessions.insert(token.clone());
+        let closed_batches = self
+            .batches
+            .iter()
+            .filter(|(_, s)| **s == HostBatch::ClosedByHost)
+            .map(|(b, _)| ClosedBatch {
+                batch_no: bn(*b),
+                business_date: "2026-11-28".into(),
+                host_totals: self.totals(*b),
+            })
+            .collect();
+        Reply::SignedIn(SignInResponse {
+            session_token: token,
+            expires_at: "2026-11-28T15:00:00Z".into(),
+            operator: operator.to_owned(),
+            business_date: self.business_date.clone(),
+            batch_no: bn(self.open_batch),
+            next_trace_no: tn(self.next_trace),
+            currency: "CNY".into(),
+            closed_batches,
+            confirm_above: self.confirm_above,
+            timezone: None,
+            utc_offset_minutes: self.utc_offset_minutes,
+        })
+    }
+
     pub fn handle(&mut self, out: &Outgoing) -> Reply {
         self.requests.push(out.call.clone());
         match &out.call {
@@ -284,32 +314,14 @@ impl ModelHost {
                 if !ok {
                     return refuse(ErrorCode::BadCredentials);
                 }
-                self.tokens += 1;
-                let token = format!("token-{}", self.tokens);
-                self.sessions.insert(token.clone());
-                let closed_batches = self
-                    .batches
-                    .iter()
-                    .filter(|(_, s)| **s == HostBatch::ClosedByHost)
-                    .map(|(b, _)| ClosedBatch {
-                        batch_no: bn(*b),
-                        business_date: "2026-11-28".into(),
-                        host_totals: self.totals(*b),
-                    })
-                    .collect();
-                Reply::SignedIn(SignInResponse {
-                    session_token: token,
-                    expires_at: "2026-11-28T15:00:00Z".into(),
-                    operator: req.operator.clone(),
-                    business_date: self.business_date.clone(),
-                    batch_no: bn(self.open_batch),
-                    next_trace_no: tn(self.next_trace),
-                    currency: "CNY".into(),
-                    closed_batches,
-                    confirm_above: self.confirm_above,
-                    timezone: None,
-                    utc_offset_minutes: self.utc_offset_minutes,
-                })
+                self.signed_in(&req.operator)
+            }
+            // A lane of a checkout terminal: its key alone, and the session's operator "web".
+            Call::CheckoutSignIn => {
+                if out.auth != Auth::TerminalKey("terminal-key".into()) || self.key.is_none() {
+                    return refuse(ErrorCode::BadCredentials);
+                }
+                self.signed_in("web")
             }
             Call::Transaction(req) => {
                 if let Some(r) = self.session_refusal(&out.auth) {
@@ -622,6 +634,7 @@ impl Bench {
             amount,
             pan: CARD.into(),
             expiry: EXPIRY.into(),
+            reference: None,
         })
     }
 
@@ -634,6 +647,7 @@ impl Bench {
                     amount,
                     pan: CARD.into(),
                     expiry: EXPIRY.into(),
+                    reference: None,
                 },
                 self.now,
             )

@@ -30,6 +30,7 @@ shapes! {
         currency: String,
         masked_pan: Option<String>,
         at: String,
+        reference: Option<String>,
     }
     SettlementResult {
         batch_no: u32,

@@ -244,18 +244,21 @@ fn command_of(
                 amount: keypad_amount(u),
                 pan: value("pan"),
                 expiry: value("expiry"),
+                reference: None,
             }),
             T::sale,
         ),
         "pay" => {
-            let Mode::Checkout { amount, .. } = u.mode else {
+            let Mode::Checkout { amount, reference } = &u.mode else {
                 return None;
             };
             (
                 Ok(Command::Sale {
-                    amount,
+                    amount: *amount,
                     pan: value("pan"),
                     expiry: value("expiry"),
+                    // The cart's order number goes to the host with the sale (R23).
+                    reference: (!reference.is_empty()).then(|| reference.clone()),
                 }),
                 T::pay,
             )
