@@ -14,6 +14,7 @@ mod answers;
 mod batches;
 mod columns;
 mod console;
+mod console_charts;
 mod cutoff;
 mod fresh;
 mod jobs;

@@ -14,6 +14,7 @@
 
 mod admin;
 mod console;
+mod console_charts;
 mod cutoff;
 mod lookup;
 mod operator;
