@@ -142,7 +142,12 @@ export function dailyPicture(daily, { width, text, money, tickMoney }) {
       svg.append(rect);
     });
     if ((dates.length - 1 - i) % every === 0) {
-      svg.append(svgEl("text", { x: x + bar / 2, y: HEIGHT - 8, "text-anchor": "middle", "font-size": FONT, fill: "#5b6570" }, d.slice(5)));
+      // The last label ends at the edge rather than running past it.
+      const half = (5 * FONT * 0.6) / 2;
+      const end = x + bar / 2 + half > width;
+      svg.append(svgEl("text", {
+        x: end ? width - 1 : x + bar / 2, y: HEIGHT - 8, "text-anchor": end ? "end" : "middle", "font-size": FONT, fill: "#5b6570",
+      }, d.slice(5)));
     }
   });
   const legend = htmlEl("ul", { class: "legend" }, ...terminals.map((t, k) => {
