@@ -780,12 +780,22 @@ fn r22_signed_off_remotely_signs_the_terminal_off_as_an_ended_session_does() {
         }
     }
     assert_eq!(reasons, [SignOffReason::SessionExpired]);
+    // Its operator never signed off: the recovery banner says so, with the batch left.
+    let left = b.terminal.recovery().cloned().expect("a recovery banner");
+    assert_eq!(left.kind, RecoveryKind::NotSignedOff);
+    assert_eq!(left.operator.as_deref(), Some("01"));
+    assert_eq!(left.totals, totals);
     b.sign_in().unwrap();
     b.sale(100).unwrap();
     assert_eq!(
         b.terminal.totals().sale.count,
         2,
         "it trades again once signed in"
+    );
+    b.run(Command::SignOff { settle: true }).unwrap();
+    assert!(
+        b.terminal.recovery().is_none(),
+        "settled and signed off: clean again"
     );
 }
 

@@ -3,8 +3,9 @@
 
 use crate::api::{bearer, no_store, AppState};
 use crate::console::{
-    is_console_token, settlements_csv, ConsoleSettlements, ConsoleSignInRequest,
-    ConsoleSignInResponse, ConsoleSignOffResponse, ConsoleTerminals, SettlementsQuery,
+    is_console_token, settlements_csv, ConsoleDaily, ConsoleHourly, ConsoleSettlements,
+    ConsoleSignInRequest, ConsoleSignInResponse, ConsoleSignOffResponse, ConsoleTerminals,
+    DailyQuery, HourlyQuery, SettlementsQuery,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
@@ -112,6 +113,36 @@ pub(crate) async fn console_settlements(
     Ok(no_store(Json(history)).into_response())
 }
 
+/// The net amount per business day and terminal, for the console's picture (R22).
+#[utoipa::path(get, path = "/v1/console/daily", security(("bearer" = [])),
+    params(("days" = Option<u32>, Query, minimum = 1, maximum = 366,
+        description = "Business days up to the host's business date; default 30.")),
+    responses((status = 200, body = ConsoleDaily), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn console_daily(
+    State(st): State<AppState>,
+    ConsoleAuth(s): ConsoleAuth,
+    query: Result<Query<DailyQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(q) = query.map_err(|_| ApiError::bad_request("the query could not be read"))?;
+    Ok(no_store(Json(st.store.console_daily(&s, &q).await?)))
+}
+
+/// Approved sales per local hour of a day (the host's time zone), for the console (R22).
+#[utoipa::path(get, path = "/v1/console/hourly", security(("bearer" = [])),
+    params(("date" = Option<String>, Query, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        description = "The local date; default today in the host's time zone.")),
+    responses((status = 200, body = ConsoleHourly), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn console_hourly(
+    State(st): State<AppState>,
+    ConsoleAuth(s): ConsoleAuth,
+    query: Result<Query<HourlyQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(q) = query.map_err(|_| ApiError::bad_request("the query could not be read"))?;
+    Ok(no_store(Json(st.store.console_hourly(&s, &q).await?)))
+}
+
 /// The console's routes; its sign-in rate limited per client address as terminal sign-ins are.
 pub(crate) fn console_routes(limiter: Limiter) -> Router<AppState> {
     Router::new()
@@ -125,4 +156,6 @@ pub(crate) fn console_routes(limiter: Limiter) -> Router<AppState> {
             post(console_sign_off),
         )
         .route("/v1/console/settlements", get(console_settlements))
+        .route("/v1/console/daily", get(console_daily))
+        .route("/v1/console/hourly", get(console_hourly))
 }

@@ -194,6 +194,78 @@ pub struct SettlementsQuery {
     pub format: Option<String>,
 }
 
+/// The query of `GET /v1/console/daily`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DailyQuery {
+    /// Business days up to the host's business date, 1 to 366; default 30.
+    pub days: Option<String>,
+}
+
+/// One terminal's net amount on one business day.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DailyNet {
+    /// The business date, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// The terminal.
+    pub terminal_id: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// Approved sales − voids − refunds of that day's batches, minor units.
+    pub net_amount: i64,
+}
+
+/// Answer to `GET /v1/console/daily`: the net amount per business day and terminal.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConsoleDaily {
+    /// First business date, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last business date (the host's business date), `YYYY-MM-DD`.
+    pub to: String,
+    /// By business date and terminal; a terminal without approved transactions on a day
+    /// has no entry for it.
+    pub nets: Vec<DailyNet>,
+}
+
+/// The query of `GET /v1/console/hourly`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct HourlyQuery {
+    /// The local date, `YYYY-MM-DD`; default today in the host's time zone.
+    pub date: Option<String>,
+}
+
+/// Approved sales of one hour in one currency.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HourSales {
+    /// ISO 4217.
+    pub currency: String,
+    /// Approved sales (voided ones included, as in the totals).
+    pub count: u64,
+    /// Their amount, minor units.
+    pub amount: i64,
+}
+
+/// One hour of the local day.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConsoleHour {
+    /// The local hour, 0 to 23 (twice on the day daylight saving ends).
+    pub hour: u8,
+    /// When it starts, RFC 3339 with the local offset.
+    pub starts_at: String,
+    /// Its sales per currency; empty when none.
+    pub sales: Vec<HourSales>,
+}
+
+/// Answer to `GET /v1/console/hourly`: approved sales per local hour of one day.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConsoleHourly {
+    /// The local date, `YYYY-MM-DD`.
+    pub date: String,
+    /// The host's time zone (`--timezone`), IANA name.
+    pub timezone: Option<String>,
+    /// Every hour of that day in order (23 or 25 on a daylight-saving change).
+    pub hours: Vec<ConsoleHour>,
+}
+
 /// A CSV field: quoted when it holds a comma, quote or line break.
 fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {

@@ -44,6 +44,8 @@ impl utoipa::Modify for BearerAuth {
         api_console::console_terminals,
         api_console::console_sign_off,
         api_console::console_settlements,
+        api_console::console_daily,
+        api_console::console_hourly,
         merchant::http::payments
     )
 )]
@@ -177,6 +179,8 @@ mod tests {
             "/v1/console/terminals",
             "/v1/console/terminals/{terminal_id}/sign-off",
             "/v1/console/settlements",
+            "/v1/console/daily",
+            "/v1/console/hourly",
         ] {
             let route = path.replace('~', "~0").replace('/', "~1");
             assert!(doc.pointer(&format!("/paths/{route}")).is_some(), "{path}");

@@ -59,6 +59,11 @@ impl Store {
         (self.tz.iana_name().map(str::to_owned), offset)
     }
 
+    /// The merchants' time zone (`--timezone`).
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
     /// The same store with another fingerprint key (`serve --fingerprint-key-file`).
     pub fn with_fingerprint_key(mut self, key: FingerprintKey) -> Store {
         self.fingerprint_key = Arc::new(key);

@@ -481,3 +481,259 @@ fn r22_console_sign_in_is_rate_limited_per_address() {
     );
     assert_eq!((st, code(&body)), (401, "BAD_CREDENTIALS"), "{body}");
 }
+
+fn void_of(c: &Counter, original: u32, amount: i64) -> Value {
+    let body = json!({"request_id": rid(), "kind": "void", "trace_no": c.trace(), "amount": amount,
+        "currency": "CNY", "original": {"trace_no": original}, "supervisor_password": SUPERVISOR_PW});
+    let (st, answer) = c.tx(&body);
+    assert_eq!(
+        (st, answer["status"].as_str()),
+        (200, Some("approved")),
+        "{answer}"
+    );
+    answer
+}
+
+fn refund_of(c: &Counter, rrn: &str, amount: i64) -> Value {
+    let body = json!({"request_id": rid(), "kind": "refund", "trace_no": c.trace(), "amount": amount,
+        "currency": "CNY", "original": {"rrn": rrn}, "supervisor_password": SUPERVISOR_PW});
+    let (st, answer) = c.tx(&body);
+    assert_eq!(
+        (st, answer["status"].as_str()),
+        (200, Some("approved")),
+        "{answer}"
+    );
+    answer
+}
+
+/// An approved sale of the counter: its trace number and RRN.
+fn approved_sale(c: &Counter, amount: i64) -> (u32, String) {
+    let trace = c.trace();
+    let (st, answer) = c.tx(&sale_body(&rid(), trace, amount, CARD));
+    assert_eq!(
+        (st, answer["status"].as_str()),
+        (200, Some("approved")),
+        "{answer}"
+    );
+    (trace, answer["rrn"].as_str().unwrap().to_owned())
+}
+
+fn nets(body: &Value) -> Vec<(String, String, i64)> {
+    body["nets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            assert_eq!(n["currency"], "CNY", "{n}");
+            (
+                n["business_date"].as_str().unwrap().to_owned(),
+                n["terminal_id"].as_str().unwrap().to_owned(),
+                n["net_amount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn r22_daily_net_is_scoped_to_the_merchant() {
+    each_backend(|b| {
+        let mut c = Counter::new(b);
+        add_user(&c.db, MERCHANT, OWNER, OWNER_PW);
+        add_user(&c.db, OTHER_MERCHANT, OWNER, OWNER_PW);
+        // Merchant A, terminal 10000001: 1200 + 300 sold, the 300 voided, 200 refunded, one
+        // declined: net 1000.
+        let (_, rrn) = approved_sale(&c, 1200);
+        let (voided, _) = approved_sale(&c, 300);
+        void_of(&c, voided, 300);
+        refund_of(&c, &rrn, 200);
+        let (st, body) = c.sale(5000, "4000000000000002");
+        assert_eq!(
+            (st, body["status"].as_str()),
+            (200, Some("declined")),
+            "{body}"
+        );
+        // Merchant A's second terminal sells 450; merchant B's terminal sells 900.
+        let (_, a2) = second_terminal(&c, MERCHANT, "10000002");
+        let (st, body) = c.host.post(
+            "/v1/transactions",
+            Some(&a2),
+            &sale_body(&rid(), 1, 450, CARD),
+        );
+        assert_eq!(st, 200, "{body}");
+        let (_, b1) = second_terminal(&c, OTHER_MERCHANT, "20000001");
+        let (st, body) = c.host.post(
+            "/v1/transactions",
+            Some(&b1),
+            &sale_body(&rid(), 1, 900, CARD),
+        );
+        assert_eq!(st, 200, "{body}");
+
+        let a = console(&c.host, MERCHANT);
+        let (st, day1) = c.host.get("/v1/console/daily?days=30", Some(&a));
+        assert_eq!(st, 200, "{day1}");
+        let today = c.current()["business_date"].as_str().unwrap().to_owned();
+        assert_eq!(day1["to"], today.as_str(), "{day1}");
+        assert_eq!(
+            nets(&day1),
+            [
+                (today.clone(), TERMINAL.to_owned(), 1000),
+                (today.clone(), "10000002".to_owned(), 450)
+            ],
+            "merchant A's own terminals only"
+        );
+        let bt = console(&c.host, OTHER_MERCHANT);
+        let (_, other) = c.host.get("/v1/console/daily", Some(&bt));
+        assert_eq!(nets(&other), [(today.clone(), "20000001".to_owned(), 900)]);
+
+        // After the cut-off the next business day has its own net; the closed batch keeps
+        // its day's.
+        c.db.cutoff();
+        c.resign_in();
+        let (_, rrn2) = approved_sale(&c, 700);
+        refund_of(&c, &rrn2, 700);
+        approved_sale(&c, 80);
+        let (_, day2) = c.host.get("/v1/console/daily", Some(&a));
+        let tomorrow = day2["to"].as_str().unwrap().to_owned();
+        assert!(tomorrow > today, "{day2}");
+        assert_eq!(
+            nets(&day2),
+            [
+                (today.clone(), TERMINAL.to_owned(), 1000),
+                (today.clone(), "10000002".to_owned(), 450),
+                (tomorrow.clone(), TERMINAL.to_owned(), 80)
+            ]
+        );
+        let (_, one) = c.host.get("/v1/console/daily?days=1", Some(&a));
+        assert_eq!(
+            (&one["from"], &one["to"]),
+            (&day2["to"], &day2["to"]),
+            "{one}"
+        );
+        assert_eq!(nets(&one), [(tomorrow, TERMINAL.to_owned(), 80)]);
+        for bad in ["0", "367", "x", "-1"] {
+            let (st, body) = c
+                .host
+                .get(&format!("/v1/console/daily?days={bad}"), Some(&a));
+            assert_eq!((st, code(&body)), (422, "BAD_REQUEST"), "{bad}: {body}");
+        }
+        let (st, body) = c.host.get("/v1/console/daily", Some(&c.token));
+        assert_eq!((st, code(&body)), (401, "BAD_CREDENTIALS"), "{body}");
+    });
+}
+
+/// The hours' sales of an hourly answer: (local hour, count, amount) of the hours with any.
+fn busy_hours(body: &Value) -> Vec<(u64, u64, i64)> {
+    let mut out = Vec::new();
+    for h in body["hours"].as_array().unwrap() {
+        for s in h["sales"].as_array().unwrap() {
+            assert_eq!(s["currency"], "CNY", "{h}");
+            out.push((
+                h["hour"].as_u64().unwrap(),
+                s["count"].as_u64().unwrap(),
+                s["amount"].as_i64().unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn r22_hourly_sales_in_local_time() {
+    each_backend(|b| {
+        // Kathmandu is UTC+05:45: no local hour starts on a UTC hour.
+        let zone = "Asia/Kathmandu";
+        let c = Counter::with_args(b, &["--timezone", zone]);
+        add_user(&c.db, MERCHANT, OWNER, OWNER_PW);
+        add_user(&c.db, OTHER_MERCHANT, OWNER, OWNER_PW);
+        let tz = jiff::tz::TimeZone::get(zone).unwrap();
+        let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+        let midnight = today.to_zoned(tz.clone()).unwrap().start_of_day().unwrap();
+        let at = |h: i64, m: i64| midnight.timestamp().as_millisecond() + (h * 60 + m) * 60_000;
+        // Three sales, moved to 00:10, 00:50 and 13:05 local; one to 23:59 the day before;
+        // a declined one, a refund, and merchant B's sale count nowhere here.
+        let mut moved = Vec::new();
+        for (amount, when) in [
+            (100, at(0, 10)),
+            (250, at(0, 50)),
+            (4000, at(13, 5)),
+            (9, at(-1, 59)),
+        ] {
+            let (trace, rrn) = approved_sale(&c, amount);
+            moved.push((trace, rrn.clone(), when));
+        }
+        let (st, body) = c.sale(5000, "4000000000000002");
+        assert_eq!(
+            (st, body["status"].as_str()),
+            (200, Some("declined")),
+            "{body}"
+        );
+        refund_of(&c, &moved[2].1, 1000);
+        let (_, b1) = second_terminal(&c, OTHER_MERCHANT, "20000001");
+        let (st, body) = c.host.post(
+            "/v1/transactions",
+            Some(&b1),
+            &sale_body(&rid(), 1, 900, CARD),
+        );
+        assert_eq!(st, 200, "{body}");
+        for (trace, _, when) in &moved {
+            c.db.exec(&format!(
+                "UPDATE transactions SET created_at = {when} WHERE trace_no = {trace} \
+                 AND kind = 'sale' AND merchant_id = '{MERCHANT}'"
+            ))
+            .unwrap();
+        }
+        // The refund and the declined sale stay at now, and count nowhere in the picture.
+        let a = console(&c.host, MERCHANT);
+        let (st, body) = c
+            .host
+            .get(&format!("/v1/console/hourly?date={today}"), Some(&a));
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["date"], today.to_string());
+        assert_eq!(body["timezone"], zone);
+        let hours = body["hours"].as_array().unwrap();
+        assert_eq!(hours.len(), 24, "{body}");
+        assert_eq!(hours[0]["hour"], 0);
+        assert_eq!(hours[13]["starts_at"], format!("{today}T13:00:00+05:45"));
+        assert_eq!(busy_hours(&body), [(0, 2, 350), (13, 1, 4000)], "{body}");
+        let (_, default) = c.host.get("/v1/console/hourly", Some(&a));
+        assert_eq!(default["date"], today.to_string(), "today by default");
+        let yesterday = today.yesterday().unwrap();
+        let (_, before) = c
+            .host
+            .get(&format!("/v1/console/hourly?date={yesterday}"), Some(&a));
+        assert_eq!(busy_hours(&before), [(23, 1, 9)], "{before}");
+        // Merchant B sees its own sale only.
+        let bt = console(&c.host, OTHER_MERCHANT);
+        let (_, other) = c.host.get("/v1/console/hourly", Some(&bt));
+        let now_hour = jiff::Timestamp::now().to_zoned(tz.clone()).hour() as u64;
+        assert_eq!(busy_hours(&other), [(now_hour, 1, 900)], "{other}");
+        for bad in ["2026-13-01", "today", "2026-1-1"] {
+            let (st, body) = c
+                .host
+                .get(&format!("/v1/console/hourly?date={bad}"), Some(&a));
+            assert_eq!((st, code(&body)), (422, "BAD_REQUEST"), "{bad}: {body}");
+        }
+    });
+}
+
+#[test]
+fn r22_hourly_day_of_a_daylight_saving_change_has_its_hours() {
+    let db = Db::new(Backend::Sqlite);
+    db.add_terminal(MERCHANT, TERMINAL);
+    add_user(&db, MERCHANT, OWNER, OWNER_PW);
+    let host = Host::start(&db, &["--timezone", "America/New_York"]);
+    let token = console(&host, MERCHANT);
+    let (_, fall) = host.get("/v1/console/hourly?date=2026-11-01", Some(&token));
+    let hours: Vec<u64> = fall["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hour"].as_u64().unwrap())
+        .collect();
+    assert_eq!(hours.len(), 25, "{fall}");
+    assert_eq!(&hours[..3], [0, 1, 1], "01:00 twice");
+    assert_eq!(fall["hours"][1]["starts_at"], "2026-11-01T01:00:00-04:00");
+    assert_eq!(fall["hours"][2]["starts_at"], "2026-11-01T01:00:00-05:00");
+    let (_, spring) = host.get("/v1/console/hourly?date=2026-03-08", Some(&token));
+    assert_eq!(spring["hours"].as_array().unwrap().len(), 23, "{spring}");
+}

@@ -320,14 +320,23 @@ impl Terminal {
         } else {
             return None;
         };
-        Some(Recovery {
+        Some(self.leftover(kind))
+    }
+
+    /// The batch of a session its operator never signed off (R22: ended from the console).
+    pub(super) fn left_signed_in(&self) -> Recovery {
+        self.leftover(RecoveryKind::NotSignedOff)
+    }
+
+    fn leftover(&self, kind: RecoveryKind) -> Recovery {
+        Recovery {
             kind,
             batch_no: self.journal.batch_no(),
             business_date: self.meta.business_date.clone(),
             operator: self.meta.operator.clone(),
             totals: self.totals(),
             pending_reversals: self.meta.reversals.len(),
-        })
+        }
     }
 
     /// Writes the state record ahead (R18).

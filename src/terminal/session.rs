@@ -198,7 +198,16 @@ impl Terminal {
             }
             _ => {}
         }
+        // R22: the merchant closed the terminal from the console; its operator never signed
+        // off, so the recovery banner leads the way back (sign in, settle, sign off).
+        let left = (error.code == ErrorCode::SignedOffRemotely
+            && self.recovery.is_none()
+            && self.journal.has_transactions())
+        .then(|| self.left_signed_in());
         self.end_session(SignOffReason::SessionExpired);
+        if left.is_some() {
+            self.recovery = left;
+        }
         Phase::done(Err(error))
     }
 

@@ -2,9 +2,14 @@
 // /v1/console/* routes (docs/api.md). The console token lives in this tab's sessionStorage
 // only and is sent as a bearer credential; it never goes into a URL or a cookie.
 
+import { dailyPicture, hourlyPicture } from "./charts.js";
+
 const TOKEN_KEY = "softpos.console.token";
 const LOCALE_KEY = "softpos.console.locale";
 const POLL_MS = 5000;
+/** The pictures and the history are read again every this many polls (the pictures also
+ * after a sign-off). */
+const PICTURE_POLLS = 3;
 
 const TEXT = {
   "zh-CN": {
@@ -26,6 +31,14 @@ const TEXT = {
     reversalsOwed: (n) => `${n} 笔冲正待上送`, needFields: "请填写商户号（15 位）、用户名和密码。",
     BAD_CREDENTIALS: "商户号、用户名或密码错误", OPERATOR_LOCKED: "密码错误三次，账户已锁定 15 分钟",
     BUSY: "请求过多，请稍后再试", SESSION_EXPIRED: "登录已过期，请重新登录", offline: "无法连接主机，稍后自动重试",
+    pictures: "营业图表", asTable: "以表格查看", total: "合计", hour: "时段", salesCount: "消费笔数", amount: "金额",
+    count: (n) => `${n} 笔`,
+    dailyTitle: (n) => `近 ${n} 个营业日净额（按终端叠加）`,
+    dailyDesc: (from, to, n, total, best, bestAmount) => `${from} 至 ${to}，${n} 个终端，净额合计 ${total}；最高为 ${best}，${bestAmount}。`,
+    dailyNone: (from, to) => `${from} 至 ${to} 没有成功的交易。`,
+    hourlyTitle: (date) => `今日（${date}）每小时消费`,
+    hourlyDesc: (date, n, total, hour, count, amount) => `${date} 共 ${n} 笔消费，${total}；最多在 ${hour} 点：${count} 笔，${amount}。`,
+    hourlyNone: (date) => `${date} 还没有成功的消费。`,
   },
   en: {
     title: "Merchant console", otherLanguage: "中文", signOut: "Sign out", signInTitle: "Sign in",
@@ -49,6 +62,14 @@ const TEXT = {
     BAD_CREDENTIALS: "Wrong merchant id, user or password", OPERATOR_LOCKED: "Locked for 15 minutes after 3 wrong passwords",
     BUSY: "Too many attempts; try again shortly", SESSION_EXPIRED: "Your sign-in has run out; sign in again",
     offline: "The host cannot be reached; retrying",
+    pictures: "Pictures", asTable: "Show as a table", total: "Total", hour: "Hour", salesCount: "Sales", amount: "Amount",
+    count: (n) => `${n} ${n === 1 ? "sale" : "sales"}`,
+    dailyTitle: (n) => `Net amount of the last ${n} business days, stacked by terminal`,
+    dailyDesc: (from, to, n, total, best, bestAmount) => `${from} to ${to}, ${n} terminals, net ${total} in all; the highest day ${best} with ${bestAmount}.`,
+    dailyNone: (from, to) => `No approved transactions from ${from} to ${to}.`,
+    hourlyTitle: (date) => `Sales per hour today (${date})`,
+    hourlyDesc: (date, n, total, hour, count, amount) => `${date}: ${n} sales, ${total}; the busiest hour ${hour}:00 with ${count} sales, ${amount}.`,
+    hourlyNone: (date) => `No approved sales on ${date} yet.`,
   },
 };
 
@@ -58,6 +79,9 @@ let timer = null;
 let polling = false;
 let lastTerminals = null;
 let lastHistory = null;
+let lastDaily = null;
+let lastHourly = null;
+let polls = 0;
 
 function pickLocale() {
   const asked = new URLSearchParams(location.search).get("locale");
@@ -77,6 +101,7 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   if (lastTerminals) renderTerminals(lastTerminals);
   if (lastHistory) renderHistory(lastHistory);
+  renderPictures();
 }
 
 /** Minor units as the currency writes them, exactly (no floats). */
@@ -87,6 +112,12 @@ function money(minor, currency) {
   const whole = exponent ? digits.slice(0, -exponent) : digits;
   const frac = exponent ? `.${digits.slice(-exponent)}` : "";
   return `${sign}${currency} ${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}${frac}`;
+}
+
+/** An axis label: the amount without its currency (the caption names it), whole units bare. */
+function tickMoney(minor, currency) {
+  const bare = money(Math.abs(minor), currency).slice(currency.length + 1).replace(/\.0+$/, "");
+  return minor < 0 ? `-${bare}` : bare;
 }
 
 function when(rfc3339) {
@@ -134,17 +165,29 @@ function showSignedIn(signedIn) {
   $("signin").hidden = signedIn;
   $("now").hidden = !signedIn;
   $("history").hidden = !signedIn;
+  $("pictures").hidden = !signedIn;
   $("signout").hidden = !signedIn;
   if (signedIn) {
     refresh();
     loadHistory();
+    loadPictures();
     clearInterval(timer);
-    timer = setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+    timer = setInterval(() => {
+      if (document.hidden) return;
+      refresh();
+      if (++polls % PICTURE_POLLS === 0) {
+        loadPictures();
+        // The history too, unless the merchant is editing its filter.
+        if (!$("history-filter").contains(document.activeElement)) loadHistory();
+      }
+    }, POLL_MS);
   } else {
     clearInterval(timer);
     timer = null;
     lastTerminals = null;
     lastHistory = null;
+    lastDaily = null;
+    lastHourly = null;
   }
 }
 
@@ -252,6 +295,7 @@ async function signOffTerminal(terminalId, button) {
   try {
     await api(`/v1/console/terminals/${encodeURIComponent(terminalId)}/sign-off`, { method: "POST", body: "{}" });
     await refresh();
+    loadPictures();
     say(t("signedOff", terminalId));
   } catch (e) {
     if (e.status === 401) signedOut(e.message);
@@ -306,6 +350,40 @@ function renderHistory(history) {
   $("cutoffs").textContent = cutoffs ? `${t("cutoffs")}${cutoffs}` : "";
 }
 
+async function loadPictures() {
+  try {
+    const [daily, hourly] = await Promise.all([
+      api("/v1/console/daily?days=30").then((r) => r.json()),
+      api("/v1/console/hourly").then((r) => r.json()),
+    ]);
+    const same = JSON.stringify([daily, hourly]) === JSON.stringify([lastDaily, lastHourly]);
+    lastDaily = daily;
+    lastHourly = hourly;
+    if (!same) renderPictures();
+  } catch (e) {
+    if (e.status === 401) signedOut(e.message);
+    else say(e.code ? e.message : t("offline"));
+  }
+}
+
+/** Draws both pictures at the width their box has now (text stays 12 px on a phone). */
+function renderPictures() {
+  if (!lastDaily || !lastHourly) return;
+  const words = TEXT[locale];
+  const text = { ...words, currency: lastTerminals?.[0]?.open_batch?.totals.currency ?? "CNY" };
+  const width = (id) => Math.max(260, Math.min(1100, Math.floor($(id).clientWidth || 320)));
+  const daily = dailyPicture(lastDaily, { width: width("daily-chart"), text, money, tickMoney });
+  // The axes give bare amounts: the caption names their currency.
+  $("daily-caption").textContent = `${words.dailyTitle(30)} · ${daily.currency}`;
+  $("daily-chart").replaceChildren(daily.svg);
+  $("daily-legend").replaceChildren(...daily.legend.children);
+  $("daily-table").replaceChildren(daily.table);
+  const hourly = hourlyPicture(lastHourly, { width: width("hourly-chart"), text, money, tickMoney, currency: text.currency });
+  $("hourly-caption").textContent = `${words.hourlyTitle(lastHourly.date)} · ${hourly.currency}`;
+  $("hourly-chart").replaceChildren(hourly.svg);
+  $("hourly-table").replaceChildren(hourly.table);
+}
+
 async function exportCsv() {
   try {
     const res = await api(historyQuery("csv"));
@@ -333,6 +411,11 @@ function start() {
     applyLanguage();
   });
   $("now-title").tabIndex = -1;
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(renderPictures, 150);
+  });
   showSignedIn(Boolean(sessionStorage.getItem(TOKEN_KEY)));
 }
 

@@ -15,6 +15,7 @@ mod batches;
 mod checkout;
 mod columns;
 mod console;
+mod console_charts;
 mod cutoff;
 mod fresh;
 mod jobs;

@@ -15,6 +15,7 @@
 mod admin;
 mod checkout;
 mod console;
+mod console_charts;
 mod cutoff;
 mod lookup;
 mod operator;
