@@ -11,6 +11,8 @@ import re
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DIRS = ["tests", "host/tests", "src", "host/src"]
 TEST_FN = re.compile(r"^\s*(?:async\s+)?fn\s+(r\d+(?:_r\d+)*_\w+)\s*\(", re.M)
+# The browser tests (node:test in Chromium) are named by a sentence that starts with its rules.
+TEST_JS = re.compile(r'^test\("((?:r\d+ )+[^"]*)"', re.M)
 
 
 def label(path: str) -> str:
@@ -33,6 +35,13 @@ def tests_by_rule() -> dict[int, dict[str, list[str]]]:
                     names = by_file.setdefault(label(rel), [])
                     if name not in names:
                         names.append(name)
+    for f in sorted((ROOT / "tests/e2e").glob("*.test.mjs")):
+        rel = f.relative_to(ROOT).as_posix()
+        for name in TEST_JS.findall(f.read_text(encoding="utf-8")):
+            for n in re.findall(r"r(\d+) ", re.match(r"((?:r\d+ )+)", name).group(1)):
+                names = found.setdefault(int(n), {}).setdefault(f"`{rel}` (Chromium)", [])
+                if name not in names:
+                    names.append(name)
     return found
 
 
@@ -53,7 +62,7 @@ def main() -> None:
         if line == "- Tests:" and rule is not None:
             out.append(line)
             i += 1
-            while i < len(lines) and lines[i].startswith("  - "):
+            while i < len(lines) and lines[i].startswith(("  - ", "    ")):
                 i += 1
             for where, names in found.get(rule, {}).items():
                 out.append(f"  - {where}: " + ", ".join(f"`{n}`" for n in names))

@@ -51,6 +51,9 @@ pub enum TerminalState {
     SignedOff,
     /// Never activated (no terminal key).
     Unactivated,
+    /// A checkout terminal (R23): never signed in itself; each customer browser trades in a
+    /// lane of its own, unattended, sales only. Nothing to sign off, so never flagged.
+    Checkout,
 }
 
 /// A risk the console flags (docs/rules.md, R22, defines each).

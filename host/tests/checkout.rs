@@ -503,3 +503,64 @@ fn r23_the_demo_shop_is_served_on_its_own_origin_and_frames_the_checkout() {
     let (st, _) = answer(host.http.get(format!("{shop}/")).send().unwrap());
     assert_eq!(st, 404);
 }
+
+/// R22 with R23: the console shows a web shop as its checkout terminal, not as one terminal per
+/// customer browser. A lane never signs off and its batch is closed by the cut-off, so lanes
+/// listed one by one would flood the merchant's page with false "not signed off" alarms.
+#[test]
+fn r22_r23_the_console_shows_the_checkout_terminal_for_its_lanes() {
+    each_backend(|b| {
+        let c = shop(b, &[]);
+        let out = c.db.cli(
+            &["admin", "add", "--merchant", MERCHANT, "--user", "owner"],
+            Some("console-Secret-42\n"),
+        );
+        assert!(out.contains("saved"), "{out}");
+        let (lane_id, key) = lane(&c.host);
+        let token = lane_session(&c.host, &key)["session_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (st, sale) = c.host.post(
+            "/v1/transactions",
+            Some(&token),
+            &sale_body(&rid(), 1, 4200, CARD),
+        );
+        assert_eq!(
+            (st, sale["status"].as_str()),
+            (200, Some("approved")),
+            "{sale}"
+        );
+
+        let (st, signed) = c.host.post(
+            "/v1/console/sign-in",
+            None,
+            &json!({"merchant_id": MERCHANT, "user": "owner", "password": "console-Secret-42"}),
+        );
+        assert_eq!(st, 200, "{signed}");
+        let console = signed["console_token"].as_str().unwrap();
+        let (st, now) = c.host.get("/v1/console/terminals", Some(console));
+        assert_eq!(st, 200, "{now}");
+        let list = now["terminals"].as_array().unwrap();
+        assert!(
+            list.iter().all(|t| t["terminal_id"] != lane_id.as_str()),
+            "a lane is not listed: {now}"
+        );
+        let checkout = list
+            .iter()
+            .find(|t| t["terminal_id"] == CHECKOUT)
+            .unwrap_or_else(|| panic!("the checkout terminal is listed: {now}"));
+        assert_eq!(checkout["state"], "checkout", "{checkout}");
+        assert_eq!(checkout["flags"], json!([]), "{checkout}");
+        assert!(
+            checkout["last_seen"].is_string(),
+            "its lanes' last sale: {checkout}"
+        );
+
+        let (st, daily) = c.host.get("/v1/console/daily?days=1", Some(console));
+        assert_eq!(st, 200, "{daily}");
+        let text = daily.to_string();
+        assert!(!text.contains(&lane_id), "no bar per lane: {daily}");
+        assert!(text.contains(CHECKOUT) && text.contains("4200"), "{daily}");
+    });
+}

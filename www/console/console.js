@@ -21,6 +21,7 @@ const TEXT = {
     to: "截止营业日", show: "查询", exportCsv: "导出 CSV", businessDate: "营业日", batch: "批次",
     outcome: "对账结果", terminalTotals: "终端合计", hostTotals: "主机合计", discrepancies: "差异",
     signed_in: "已签到", signed_off: "已签退", unactivated: "未激活",
+    checkout: "网店收银（每位顾客一个通道，无人值守）",
     not_signed_off: "未签退", not_settled_past_cutoff: "未结算", pending_reversals: "冲正未完成",
     unbalanced_last_settlement: "对账不平", none: "无", balanced: "平", unbalanced: "不平",
     awaitingUpload: "待批上送", signOffTerminal: "签退", signOffLabel: (t) => `将终端 ${t} 签退`,
@@ -50,6 +51,7 @@ const TEXT = {
     businessDate: "Business day", batch: "Batch", outcome: "Outcome", terminalTotals: "Terminal totals",
     hostTotals: "Host totals", discrepancies: "Discrepancies",
     signed_in: "Signed in", signed_off: "Signed off", unactivated: "Not activated",
+    checkout: "Web shop checkout (a lane per customer, unattended)",
     not_signed_off: "Not signed off", not_settled_past_cutoff: "Not settled past cut-off",
     pending_reversals: "Pending reversals", unbalanced_last_settlement: "Last settlement unbalanced",
     none: "none", balanced: "balanced", unbalanced: "unbalanced", awaitingUpload: "awaiting upload",
@@ -262,7 +264,8 @@ function terminalRow(term) {
     ? `#${term.last_settlement.batch_no} · ${t(term.last_settlement.outcome)} · ${when(term.last_settlement.settled_at)}`
     : "—";
   const button = el("button", { type: "button", class: "quiet", "aria-label": t("signOffLabel", term.terminal_id), text: t("signOffTerminal") });
-  button.disabled = term.state === "unactivated";
+  // A checkout terminal is never signed in itself: its lanes sell unattended (R23).
+  button.disabled = term.state === "unactivated" || term.state === "checkout";
   button.addEventListener("click", () => signOffTerminal(term.terminal_id, button));
   return el(
     "tr", { class: term.flags.length ? "flagged" : "" },

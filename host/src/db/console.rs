@@ -31,6 +31,8 @@ pub struct ConsoleTerminalRow {
     pub currency: String,
     /// Whether it has a terminal key.
     pub activated: bool,
+    /// A checkout terminal (R23): the storefront origin it is bound to.
+    pub checkout_origin: Option<String>,
 }
 
 /// A terminal's newest session.
@@ -157,15 +159,17 @@ impl Db {
         }))
     }
 
-    /// The merchant's terminals, by terminal id.
+    /// The merchant's terminals, by terminal id; a checkout terminal's lanes (R23), one per
+    /// customer browser, are not among them: the console shows the checkout terminal instead.
     pub async fn merchant_terminals(
         &self,
         merchant_id: &str,
     ) -> ApiResult<Vec<ConsoleTerminalRow>> {
         let rows = sqlx::query(
             "SELECT id, terminal_id, currency, \
-             CAST(CASE WHEN key_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS activated \
-             FROM terminals WHERE merchant_id = $1 ORDER BY terminal_id",
+             CAST(CASE WHEN key_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS activated, \
+             checkout_origin \
+             FROM terminals WHERE merchant_id = $1 AND lane_of IS NULL ORDER BY terminal_id",
         )
         .bind(merchant_id)
         .fetch_all(self.reader())
@@ -177,6 +181,7 @@ impl Db {
                     terminal_id: row.try_get("terminal_id")?,
                     currency: row.try_get("currency")?,
                     activated: row.try_get::<i64, _>("activated")? != 0,
+                    checkout_origin: row.try_get("checkout_origin")?,
                 })
             })
             .collect()
@@ -208,6 +213,21 @@ impl Db {
         Ok(sqlx::query(
             "SELECT created_at FROM transactions WHERE merchant_id = $1 AND terminal_ref = $2 \
              ORDER BY id DESC LIMIT 1",
+        )
+        .bind(t.merchant_id)
+        .bind(t.id)
+        .fetch_optional(self.reader())
+        .await?
+        .map(|row| row.try_get("created_at"))
+        .transpose()?)
+    }
+
+    /// When the newest transaction of any lane of the checkout terminal was booked (R23).
+    pub async fn newest_lane_transaction_at(&self, t: TerminalRef<'_>) -> ApiResult<Option<i64>> {
+        Ok(sqlx::query(
+            "SELECT x.created_at FROM transactions x \
+             JOIN terminals l ON l.merchant_id = x.merchant_id AND l.id = x.terminal_ref \
+             WHERE x.merchant_id = $1 AND l.lane_of = $2 ORDER BY x.id DESC LIMIT 1",
         )
         .bind(t.merchant_id)
         .bind(t.id)

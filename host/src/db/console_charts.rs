@@ -34,7 +34,8 @@ pub struct HourSalesRow {
 
 impl Db {
     /// The merchant's net amount per business date `from..=to` and terminal, by date then
-    /// terminal; a terminal without approved transactions on a date has no row for it.
+    /// terminal; a terminal without approved transactions on a date has no row for it. A
+    /// checkout lane's (R23) counts for its checkout terminal, one bar for the web shop.
     pub async fn daily_nets(
         &self,
         merchant_id: &str,
@@ -42,16 +43,18 @@ impl Db {
         to: &str,
     ) -> ApiResult<Vec<DailyNetRow>> {
         let rows = sqlx::query(
-            "SELECT b.business_date, t.terminal_id, t.currency, \
+            "SELECT b.business_date, COALESCE(p.terminal_id, t.terminal_id) AS terminal_id, \
+             t.currency, \
              CAST(SUM(CASE WHEN x.kind = 'sale' THEN x.amount ELSE -x.amount END) AS BIGINT) \
                AS net_amount \
              FROM transactions x \
              JOIN batches b ON b.merchant_id = x.merchant_id AND b.id = x.batch_id \
              JOIN terminals t ON t.merchant_id = x.merchant_id AND t.id = x.terminal_ref \
+             LEFT JOIN terminals p ON p.merchant_id = t.merchant_id AND p.id = t.lane_of \
              WHERE x.merchant_id = $1 AND x.status = 'approved' \
              AND b.business_date >= $2 AND b.business_date <= $3 \
-             GROUP BY b.business_date, t.terminal_id, t.currency \
-             ORDER BY b.business_date, t.terminal_id, t.currency",
+             GROUP BY b.business_date, COALESCE(p.terminal_id, t.terminal_id), t.currency \
+             ORDER BY b.business_date, COALESCE(p.terminal_id, t.terminal_id), t.currency",
         )
         .bind(merchant_id)
         .bind(from)

@@ -185,6 +185,30 @@ impl Store {
         Ok(ConsoleTerminals { terminals })
     }
 
+    /// A checkout terminal (R23) as the console shows it: the web shop as one row. Its lanes
+    /// trade unattended and are not listed; it has no session to sign off and no flag.
+    async fn checkout_terminal_row(
+        &self,
+        key: TerminalRef<'_>,
+        terminal_id: &str,
+    ) -> ApiResult<ConsoleTerminal> {
+        Ok(ConsoleTerminal {
+            terminal_id: terminal_id.to_owned(),
+            state: TerminalState::Checkout,
+            operator: None,
+            since: None,
+            last_seen: self
+                .db()
+                .newest_lane_transaction_at(key)
+                .await?
+                .map(rfc3339),
+            open_batch: None,
+            pending_reversals: 0,
+            last_settlement: None,
+            flags: Vec::new(),
+        })
+    }
+
     /// One terminal as the console shows it, read on readers (a poll never waits for the
     /// writer): its newest session, open batch, owed batches and reversals, last settlement.
     async fn console_terminal(
@@ -199,6 +223,9 @@ impl Store {
             id: t.id,
         };
         let db = self.db();
+        if t.checkout_origin.is_some() {
+            return self.checkout_terminal_row(key, &t.terminal_id).await;
+        }
         let session = db.newest_session(key).await?;
         let open_batch = match db.open_batch_lines(key).await? {
             Some((b, lines)) => Some(OpenBatch {
