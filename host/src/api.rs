@@ -8,6 +8,7 @@ use crate::json::ApiJson;
 use crate::ledger::{Answer, Session, TerminalAuth};
 use crate::limits::{self, Limiter};
 use crate::merchant::{self, http::API_KEY_PREFIX};
+use crate::serve::DEMO_HOST_URL;
 use crate::store::Store;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -410,19 +411,43 @@ fn with_pages(mut app: Router, store: Store, config: &HttpConfig) -> Router {
 }
 
 /// The demo shop (`demo`, R23): the files of `shop`, else the API's 404, with no CORS and no
-/// API of its own. It is a storefront: its pages decide their own policy.
-pub fn shop_router(shop: Option<PathBuf>) -> Router {
+/// API of its own. It is a storefront: its pages decide their own policy. Its page names the
+/// host at `host_url` (`http://ADDR` of the host's listener) where the file says
+/// [`DEMO_HOST_URL`], so the demo on another `--listen` still loads the host's checkout.
+pub fn shop_router(shop: Option<PathBuf>, host_url: &str) -> Router {
     let nf = tower::service_fn(|_req: Request<Body>| async {
         Ok::<_, Infallible>(not_found_error().into_response())
     });
     let app = match shop {
-        Some(dir) => Router::new().fallback_service(ServeDir::new(dir).not_found_service(nf)),
+        Some(dir) => {
+            let page = Arc::new((dir.join("index.html"), host_url.to_owned()));
+            let index = move || {
+                let page = page.clone();
+                async move { shop_page(&page.0, &page.1).await }
+            };
+            Router::new()
+                .route("/", get(index.clone()))
+                .route("/index.html", get(index))
+                .fallback_service(ServeDir::new(dir).not_found_service(nf))
+        }
         None => Router::new().fallback(not_found),
     };
     app.layer(SetResponseHeaderLayer::if_not_present(
         X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     ))
+}
+
+/// The demo shop's page with the host's address in place of [`DEMO_HOST_URL`].
+async fn shop_page(file: &std::path::Path, host_url: &str) -> Response {
+    match tokio::fs::read_to_string(file).await {
+        Ok(page) => (
+            [(CONTENT_TYPE, "text/html; charset=utf-8")],
+            page.replace(DEMO_HOST_URL, host_url),
+        )
+            .into_response(),
+        Err(_) => not_found_error().into_response(),
+    }
 }
 
 /// The whole application.

@@ -55,6 +55,10 @@ fn acquirer_of(args: &AcquirerArgs) -> Result<Arc<dyn Acquirer>, String> {
     })
 }
 
+/// Where the demo shop's page (`www/shop/index.html`) names the host: `make demo`'s default
+/// address, which the shop's listener replaces with the host's own.
+pub(crate) const DEMO_HOST_URL: &str = "http://127.0.0.1:8080";
+
 /// The demo shop's listener: a storefront on an origin of its own (R23).
 pub(crate) struct Shop {
     listener: tokio::net::TcpListener,
@@ -98,9 +102,10 @@ impl Shop {
         })
     }
 
-    /// Serves `<www>/shop/` (the API's 404 for anything else, or for everything without it).
-    fn spawn(self, www: Option<&std::path::Path>) -> tokio::task::JoinHandle<()> {
-        let app = api::shop_router(www.map(|w| w.join("shop")));
+    /// Serves `<www>/shop/` (the API's 404 for anything else, or for everything without it),
+    /// its page naming the host at `host`.
+    fn spawn(self, www: Option<&std::path::Path>, host: SocketAddr) -> tokio::task::JoinHandle<()> {
+        let app = api::shop_router(www.map(|w| w.join("shop")), &format!("http://{host}"));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(self.listener, app).await {
                 tracing::warn!(error = %e, "the demo shop stopped");
@@ -155,7 +160,7 @@ pub(crate) async fn serve(args: ServeArgs, prepared: Option<Demo>) -> Result<(),
     });
 
     announce(banner, addr, shop.as_ref())?;
-    let shop = shop.map(|shop| shop.spawn(args.www.as_deref()));
+    let shop = shop.map(|shop| shop.spawn(args.www.as_deref(), addr));
     let listener = TimedListener::new(
         listener,
         Timeouts {

@@ -433,7 +433,8 @@ fn r23_the_demo_shop_is_served_on_its_own_origin_and_frames_the_checkout() {
     std::fs::create_dir(pages.path().join("shop")).unwrap();
     std::fs::write(
         pages.path().join("shop/index.html"),
-        "<!doctype html><title>shop</title>",
+        "<!doctype html><title>shop</title>\n\
+         <script src=\"http://127.0.0.1:8080/softpos-checkout.js\"></script>",
     )
     .unwrap();
     let dir = pages.path().to_str().unwrap().to_owned();
@@ -450,7 +451,17 @@ fn r23_the_demo_shop_is_served_on_its_own_origin_and_frames_the_checkout() {
         );
         let page = host.http.get(format!("{shop}/")).send().unwrap();
         assert_eq!(page.status(), 200);
-        assert!(page.text().unwrap().contains("<title>shop</title>"));
+        let page = page.text().unwrap();
+        assert!(page.contains("<title>shop</title>"));
+        // The page names the host where it listens, not at `make demo`'s default address.
+        assert!(
+            page.contains(&format!(
+                "<script src=\"{}/softpos-checkout.js\">",
+                host.base
+            )),
+            "{page}"
+        );
+        assert!(!page.contains("127.0.0.1:8080"), "{page}");
         let (st, body) = answer(
             host.http
                 .get(format!("{shop}/v1/checkout/lanes"))

@@ -5,7 +5,9 @@
 // (http://127.0.0.1:S) play the attacker. node --test tests/e2e/checkout-frame.test.mjs
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import {
   launch, openPage, shot, shotDocs, axeCheck, startShop, startCheckoutHost, minor, CARD, DECLINED_CARD, EXPIRY, MERCHANT,
   DEMO_HOST_URL, PARTITIONED_STORAGE,
@@ -354,4 +356,116 @@ test("r23 setAmount before the payment changes the amount charged, and is refuse
   assert.equal(error.message, "The payment has started; its amount can no longer be changed");
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+/** A port free on 127.0.0.1 now (the receiver takes it later; another program could take it in
+ * between, which the test would report as a receiver that cannot listen). */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** README.md's shop server, docs/examples/webhook-receiver.mjs, run as a shop would run it (its
+ * secret and port from the environment); its stdout so far in `lines()`, stopped by its PID. */
+async function startReceiver(secret, port) {
+  const child = spawn(process.execPath, [`${root}/docs/examples/webhook-receiver.mjs`],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SOFTPOS_WEBHOOK_SECRET: secret, PORT: String(port) } });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  await new Promise((resolve, reject) => {
+    child.stdout.on("data", () => out.includes(`listening on ${port}\n`) && resolve());
+    child.on("exit", (code) => reject(new Error(`the receiver exited (${code}): ${out}`)));
+  });
+  return {
+    lines: () => out.split("\n").filter(Boolean),
+    async stop() {
+      process.kill(child.pid, "SIGTERM");
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on("exit", r)));
+    },
+  };
+}
+
+/** Waits until `found()` gives something truthy (polled every 50 ms, `ms` at most). */
+async function until(found, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = found();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("r23 the shop's server finds the payment by reference and its webhook receiver verifies the event once", async () => {
+  const readme = readFileSync(`${root}/README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("## Verifying a payment from the shop's server"));
+  assert.ok(section.includes(`softpos-host apikey add --merchant ${MERCHANT}`));
+  assert.ok(section.includes(`softpos-host webhook set --merchant ${MERCHANT} --webhook-url`));
+  // A host and a shop of this test's own: the webhook is set before the host starts, as the
+  // README has it. The shop's page is the demo shop's with an order number of this run.
+  const reference = `TEA-${Date.now()}-${process.pid}`;
+  const page = readFileSync(`${root}/www/shop/index.html`, "utf8");
+  assert.ok(page.includes('reference="TEA-2026-0001"'));
+  const ownShop = await startShop({ "/index.html": page.replace('reference="TEA-2026-0001"', `reference="${reference}"`) });
+  const origin = `http://localhost:${ownShop.port}`;
+  const hookPort = await freePort();
+  // Retries after 300 ms, 600 ms … rather than 5 s, 10 s …: the hidden serve option.
+  const ownHost = await startCheckoutHost(origin, TERMINAL, ["--webhook-first-retry-ms", "300"], [
+    ["apikey", "add", "--merchant", MERCHANT],
+    ["webhook", "set", "--merchant", MERCHANT, "--webhook-url", `http://127.0.0.1:${hookPort}/softpos`],
+  ]);
+  const context = await newContext();
+  let receiver;
+  try {
+    ownShop.setHost(ownHost.url);
+    const [apiKey, secret] = ownHost.ran.map((out) => out.trim().split("\n").pop().trim());
+    assert.match(apiKey, /^sk_\S+$/);
+    assert.match(secret, /^whsec_\S+$/);
+
+    const { page: shopPage, frame } = await openShop(context, `${origin}/index.html`);
+    await pay(frame);
+    await shopPage.waitForFunction(() => window.seen.some((e) => e.type === "softpos-result"));
+    const [{ detail: result }] = await seen(shopPage, "softpos-result");
+    assert.equal(result.status, "approved", JSON.stringify(result));
+    assert.equal(result.reference, reference);
+
+    // The first delivery fails: the receiver is started only once the host has posted the
+    // event to its port and found nothing listening (simpler than a proxy answering 500, and
+    // the same to the host: no 2xx, so it posts again later).
+    const failed = await until(() => ownHost.logs().match(/webhook not delivered.*event_id=(evt_[0-9a-f-]+)/)
+      ?? ownHost.logs().match(/event_id=(evt_[0-9a-f-]+).*webhook not delivered/), 20000,
+      `the host's first post of the event failing:\n${ownHost.logs()}`);
+    const eventId = failed[1];
+    receiver = await startReceiver(secret, hookPort);
+
+    // The shop's server asks, as README.md says: GET /v1/merchant/payments?reference=… with its key.
+    const asked = await fetch(`${ownHost.url}/v1/merchant/payments?reference=${encodeURIComponent(reference)}`,
+      { headers: { Authorization: `Bearer ${apiKey}` } });
+    assert.equal(asked.status, 200, await asked.clone().text());
+    const { payments } = await asked.json();
+    assert.equal(payments.length, 1, JSON.stringify(payments));
+    assert.equal(payments[0].reference, reference);
+    assert.equal(payments[0].status, "approved");
+    assert.equal(payments[0].amount, 12800);
+    assert.equal(payments[0].currency, "CNY");
+    assert.equal(payments[0].rrn, result.rrn, "the RRN the frame showed the shop");
+
+    // Told: the receiver verified the signature (it answers 400 and prints nothing otherwise)
+    // and printed the event once, though its first post failed.
+    const line = `payment.approved ${eventId} ${reference} approved`;
+    await until(() => receiver.lines().includes(line), 20000, `"${line}" from the receiver: ${receiver.lines()}`);
+    // Longer than the next retries would take: a second post of the event would show.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(receiver.lines().filter((l) => l.includes(eventId)), [line], "once per event id");
+    assert.deepEqual(receiver.lines().filter((l) => l.startsWith("payment.")), [line], "one event, the sale's");
+    assert.match(ownHost.logs(), new RegExp(`event_id=${eventId}.*webhook delivered|webhook delivered.*event_id=${eventId}`));
+  } finally {
+    await receiver?.stop();
+    await context.close();
+    await ownHost.stop();
+    await ownShop.stop();
+  }
 });

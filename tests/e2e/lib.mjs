@@ -265,18 +265,22 @@ export async function startShop(extra = {}) {
 
 /** A host as README.md's storefront steps set it up: `terminal add --checkout-origin SHOP` for
  * the checkout terminal, then `serve --allow-origin SHOP` (on a fresh SQLite file, a free
- * loopback port, serving www/ and pkg/). Resolves with its URL, what `terminal add` printed,
- * and its logs. */
-export async function startCheckoutHost(shopOrigin, terminalId = "20000001", args = []) {
+ * loopback port, serving www/ and pkg/). `args` are more options of `serve`; `commands` are
+ * more `softpos-host` commands run on its database between the two (README.md's `apikey add`,
+ * `webhook set`), each an array of arguments without `--db`. Resolves with its URL, what
+ * `terminal add` printed, what each of `commands` printed (`ran`), and its logs. */
+export async function startCheckoutHost(shopOrigin, terminalId = "20000001", args = [], commands = []) {
   const dir = mkdtempSync(join(tmpdir(), "softpos-e2e-"));
   const db = `sqlite://${dir}/host.db`;
   const added = hostCli(HOST_BIN, db, ["terminal", "add", "--merchant", MERCHANT, "--terminal", terminalId,
     "--checkout-origin", shopOrigin]);
+  const ran = commands.map((command) => hostCli(HOST_BIN, db, command));
   const host = await spawnHost(HOST_BIN, ["serve", "--db", db, "--www", join(root, "www"),
     "--allow-origin", shopOrigin, ...args], process.env, 0);
   return {
     url: host.url,
     added,
+    ran,
     logs: host.logs,
     async stop() {
       await host.stop();
