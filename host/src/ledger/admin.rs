@@ -115,11 +115,7 @@ impl Store {
     ) -> ApiResult<()> {
         check_merchant_id(merchant_id)?;
         check_operator_id(operator)?;
-        if password.chars().count() < 4 {
-            return Err(ApiError::bad_request(
-                "a password has at least 4 characters",
-            ));
-        }
+        super::operator::check_new_password(&password)?;
         let hash = secrets::hash_password(password).await?;
         let mut tx = self.begin().await?;
         tx.ensure_merchant(merchant_id).await?;

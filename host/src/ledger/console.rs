@@ -3,7 +3,9 @@
 //! settlement history. Every read is of the console session's own merchant.
 
 use super::host_totals;
-use super::operator::{LOCK_AFTER_FAILURES, LOCK_MS, UNKNOWN_OPERATOR_HASH};
+use super::operator::{
+    check_new_password, locked, LOCK_AFTER_FAILURES, LOCK_MS, UNKNOWN_OPERATOR_HASH,
+};
 use super::session::SESSION_MS;
 use crate::console::{
     ConsoleCutoff, ConsoleSettlement, ConsoleSettlements, ConsoleSignInRequest,
@@ -17,7 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
 use jiff::civil::Date;
-use softpos::ids::MerchantId;
+use softpos::ids::{MerchantId, TerminalId};
 use softpos::protocol::{AcquirerVerdict, BatchTotals, Discrepancy, Outcome};
 use softpos::terminal::time::Timestamp;
 use softpos::ErrorCode;
@@ -54,19 +56,11 @@ fn check_user_name(user: &str) -> ApiResult<()> {
 
 /// A terminal id as `terminal add` takes it: 8 letters or digits.
 fn is_terminal_id(terminal_id: &str) -> bool {
-    terminal_id.len() == 8 && terminal_id.bytes().all(|b| b.is_ascii_alphanumeric())
+    TerminalId::parse(terminal_id).is_ok()
 }
 
 fn rfc3339(ms: i64) -> String {
     Timestamp(ms).rfc3339()
-}
-
-fn locked(ms_left: i64) -> ApiError {
-    let seconds = (ms_left + 999) / 1000;
-    ApiError::detail(
-        ErrorCode::OperatorLocked,
-        format_args!("try again in {seconds} s"),
-    )
 }
 
 impl Store {
@@ -80,11 +74,7 @@ impl Store {
     ) -> ApiResult<()> {
         MerchantId::parse(merchant_id).map_err(ApiError::bad_request)?;
         check_user_name(user)?;
-        if password.chars().count() < 4 {
-            return Err(ApiError::bad_request(
-                "a password has at least 4 characters",
-            ));
-        }
+        check_new_password(&password)?;
         let hash = secrets::hash_password(password).await?;
         let mut tx = self.begin().await?;
         tx.ensure_merchant(merchant_id).await?;

@@ -16,12 +16,24 @@ pub(super) const LOCK_MS: i64 = 15 * 60 * 1000;
 pub(super) const UNKNOWN_OPERATOR_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$QuQQpA9cJSDVzyUhkxgAwg$hd4anJ89Ds26jWtX/BtB/fJfHfxExS4GOAm750HalrU";
 
-fn locked(ms_left: i64) -> ApiError {
+/// `OPERATOR_LOCKED` with the seconds left, for an operator (R16) or a console user (R22).
+pub(super) fn locked(ms_left: i64) -> ApiError {
     let seconds = (ms_left + 999) / 1000;
     ApiError::detail(
         ErrorCode::OperatorLocked,
         format_args!("try again in {seconds} s"),
     )
+}
+
+/// The rule of a new password, an operator's (R16) or a console user's (R22): at least 4
+/// characters.
+pub(super) fn check_new_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < 4 {
+        return Err(ApiError::bad_request(
+            "a password has at least 4 characters",
+        ));
+    }
+    Ok(())
 }
 
 impl Store {
