@@ -101,6 +101,15 @@ error_codes! {
     /// R23: a checkout lane trades sales only.
     SalesOnly = "SALES_ONLY", 403, "网店收银终端只能消费；撤销和退货请在柜台办理",
         "This checkout terminal takes sales only; voids and refunds are made at the counter";
+    /// R20: no approved, unreleased hold has this RRN and auth code.
+    PreauthNotFound = "PREAUTH_NOT_FOUND", 404, "原预授权不存在或已撤销",
+        "No such pre-authorisation, or it was released";
+    /// R20: the hold was completed already (once per hold).
+    PreauthCompleted = "PREAUTH_COMPLETED", 409, "原预授权已完成",
+        "This pre-authorisation has already been completed";
+    /// R20: the hold is more than 30 days old.
+    PreauthExpired = "PREAUTH_EXPIRED", 409, "原预授权已过期（超过30天）",
+        "This pre-authorisation has expired (older than 30 days)";
     /// The request is malformed.
     BadRequest = "BAD_REQUEST", 422, "请求无效", "Bad request";
     /// A fault on our side.

@@ -32,7 +32,12 @@ fn every_declaration_names_one_type_once() {
 fn keys_are_camel_case_and_optional_fields_are_marked() {
     let decls: Vec<&str> = softpos::protocol::typescript().collect();
     assert!(decls.contains(&"export interface Totals { count: number; amount: number; }"));
-    assert!(decls.contains(&"export type TxKind = \"sale\" | \"void\" | \"refund\";"));
+    assert!(decls.contains(
+        &"export type TxKind = \"sale\" | \"void\" | \"refund\" | \"preauth\" | \"preauth_void\" | \"completion\" | \"completion_void\";"
+    ));
+    assert!(decls.contains(
+        &"export type OriginalRef = { traceNo: number } | { rrn: string; authCode: string } | { rrn: string };"
+    ));
     let sign_in = decls
         .iter()
         .find(|d| d.starts_with("export interface SignInResponse "))

@@ -103,6 +103,16 @@ impl TransactionRequest {
                     return Err(ErrorCode::UnknownTransaction.into());
                 }
             }
+            // R20 is on the wire; the host and the terminal take it in a later step.
+            (
+                TxKind::Preauth | TxKind::PreauthVoid | TxKind::Completion | TxKind::CompletionVoid,
+                _,
+            ) => {
+                return Err(Error::with_detail(
+                    ErrorCode::BadRequest,
+                    "pre-authorisation is not offered yet",
+                ))
+            }
             _ => {
                 return Err(Error::with_detail(
                     ErrorCode::BadRequest,

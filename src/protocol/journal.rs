@@ -14,6 +14,14 @@ wire! {
         Void = "void",
         /// 退货
         Refund = "refund",
+        /// 预授权 (R20): a hold; counts in no total.
+        Preauth = "preauth",
+        /// 预授权撤销 (R20): releases a hold; counts in no total.
+        PreauthVoid = "preauth_void",
+        /// 预授权完成 (R20): turns a hold into a sale; counts in `completion`.
+        Completion = "completion",
+        /// 预授权完成撤销 (R20): voids a completion; counts in `void`.
+        CompletionVoid = "completion_void",
     }
 
     /// Whether the issuer approved a transaction.
@@ -101,6 +109,14 @@ wire! {
         Void = "void",
         /// 退货
         Refund = "refund",
+        /// 预授权 (R20).
+        Preauth = "preauth",
+        /// 预授权撤销 (R20).
+        PreauthVoid = "preauth_void",
+        /// 预授权完成 (R20).
+        Completion = "completion",
+        /// 预授权完成撤销 (R20).
+        CompletionVoid = "completion_void",
         /// 冲正 acknowledged by the host; `request_id` names the transaction it undid.
         Reversal = "reversal",
     }
@@ -214,6 +230,10 @@ impl From<TxKind> for EntryKind {
             TxKind::Sale => EntryKind::Sale,
             TxKind::Void => EntryKind::Void,
             TxKind::Refund => EntryKind::Refund,
+            TxKind::Preauth => EntryKind::Preauth,
+            TxKind::PreauthVoid => EntryKind::PreauthVoid,
+            TxKind::Completion => EntryKind::Completion,
+            TxKind::CompletionVoid => EntryKind::CompletionVoid,
         }
     }
 }

@@ -206,7 +206,15 @@ mod tests {
             BatchStatus::ClosedByHost,
             BatchStatus::ClosedByHost.as_str(),
         );
-        for v in [TxKind::Sale, TxKind::Void, TxKind::Refund] {
+        for v in [
+            TxKind::Sale,
+            TxKind::Void,
+            TxKind::Refund,
+            TxKind::Preauth,
+            TxKind::PreauthVoid,
+            TxKind::Completion,
+            TxKind::CompletionVoid,
+        ] {
             same(v, v.as_str());
         }
         for v in [

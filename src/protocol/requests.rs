@@ -232,6 +232,15 @@ pub enum OriginalRef {
         #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
         trace_no: TraceNo,
     },
+    /// A pre-auth void or a completion names the hold by its RRN and auth code (R20).
+    Hold {
+        /// The pre-authorisation's RRN.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-Za-z]{12}$"))]
+        rrn: String,
+        /// The pre-authorisation's auth code.
+        #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-Za-z]{6}$"))]
+        auth_code: String,
+    },
     /// A refund names the sale by its RRN.
     Rrn {
         /// The sale's RRN.
@@ -240,15 +249,18 @@ pub enum OriginalRef {
     },
 }
 
-/// Untagged: `{trace_no}` for a void, `{rrn}` for a refund.
+/// Untagged: `{trace_no}` for a void, `{rrn, auth_code}` for a pre-auth void or a
+/// completion, `{rrn}` for a refund.
 impl Decode for OriginalRef {
     fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
-        match field(v, "trace_no") {
-            Ok(trace_no) => Ok(OriginalRef::Trace { trace_no }),
-            Err(_) => Ok(OriginalRef::Rrn {
-                rrn: field(v, "rrn")?,
-            }),
+        if let Ok(trace_no) = field(v, "trace_no") {
+            return Ok(OriginalRef::Trace { trace_no });
         }
+        let rrn = field(v, "rrn")?;
+        Ok(match field(v, "auth_code") {
+            Ok(auth_code) => OriginalRef::Hold { rrn, auth_code },
+            Err(_) => OriginalRef::Rrn { rrn },
+        })
     }
     fn stand_in() -> Self {
         OriginalRef::Trace {
@@ -261,6 +273,10 @@ impl Encode for OriginalRef {
         let mut o = V::object();
         match self {
             OriginalRef::Trace { trace_no } => o.set("trace_no", trace_no.encode()),
+            OriginalRef::Hold { rrn, auth_code } => {
+                o.set("rrn", rrn.encode());
+                o.set("auth_code", auth_code.encode());
+            }
             OriginalRef::Rrn { rrn } => o.set("rrn", rrn.encode()),
         }
         o
@@ -271,7 +287,7 @@ impl TsRef for OriginalRef {
 }
 impl Declared for OriginalRef {
     const DECLARATION: Ts =
-        Ts::new().push("export type OriginalRef = { traceNo: number } | { rrn: string };");
+        Ts::new().push("export type OriginalRef = { traceNo: number } | { rrn: string; authCode: string } | { rrn: string };");
 }
 crate::protocol::shape::typescript_section!(OriginalRef);
 

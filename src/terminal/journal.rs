@@ -66,6 +66,10 @@ pub(crate) fn tx_kind(k: EntryKind) -> Option<TxKind> {
         EntryKind::Sale => Some(TxKind::Sale),
         EntryKind::Void => Some(TxKind::Void),
         EntryKind::Refund => Some(TxKind::Refund),
+        EntryKind::Preauth => Some(TxKind::Preauth),
+        EntryKind::PreauthVoid => Some(TxKind::PreauthVoid),
+        EntryKind::Completion => Some(TxKind::Completion),
+        EntryKind::CompletionVoid => Some(TxKind::CompletionVoid),
         EntryKind::Reversal => None,
     }
 }

@@ -62,7 +62,9 @@ impl Terminal {
         let (req, masked_pan) = plan.request(new_id(), trace_no, currency);
         let (original_trace_no, original_rrn) = match &req.original {
             Some(OriginalRef::Trace { trace_no }) => (Some(*trace_no), None),
-            Some(OriginalRef::Rrn { rrn }) => (None, Some(rrn.clone())),
+            Some(OriginalRef::Rrn { rrn } | OriginalRef::Hold { rrn, .. }) => {
+                (None, Some(rrn.clone()))
+            }
             None => (None, None),
         };
         // R18: the request id and what it would be journaled as are written before the

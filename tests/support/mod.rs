@@ -503,6 +503,10 @@ impl ModelHost {
                 }
                 orig.refunded += req.amount;
             }
+            // The terminal offers no pre-authorisation yet (R20 is on the host only).
+            TxKind::Preauth | TxKind::PreauthVoid | TxKind::Completion | TxKind::CompletionVoid => {
+                return refuse(ErrorCode::BadRequest);
+            }
         }
         self.next_trace = req.trace_no.next().get();
         self.txs.push(HostTx {

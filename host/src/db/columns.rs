@@ -114,6 +114,10 @@ pub fn tx_kind(text: &str) -> ApiResult<TxKind> {
         "sale" => Ok(TxKind::Sale),
         "void" => Ok(TxKind::Void),
         "refund" => Ok(TxKind::Refund),
+        "preauth" => Ok(TxKind::Preauth),
+        "preauth_void" => Ok(TxKind::PreauthVoid),
+        "completion" => Ok(TxKind::Completion),
+        "completion_void" => Ok(TxKind::CompletionVoid),
         other => Err(bad_row("transactions.kind", other)),
     }
 }

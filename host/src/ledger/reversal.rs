@@ -149,7 +149,12 @@ async fn undo_effect_on_original(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> A
             tx.set_voided(merchant_id, original, false).await?;
         }
         TxKind::Refund => tx.take_refund_back(merchant_id, original, t.amount).await?,
-        TxKind::Sale => {}
+        // R20 is refused before anything is booked (a later step books it).
+        TxKind::Sale
+        | TxKind::Preauth
+        | TxKind::PreauthVoid
+        | TxKind::Completion
+        | TxKind::CompletionVoid => {}
     }
     Ok(())
 }

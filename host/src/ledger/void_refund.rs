@@ -154,6 +154,7 @@ impl Store {
                 void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
             }
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
+            OriginalRef::Hold { .. } => return Err(misnamed_original()),
         };
         let id = tx.next_transaction_id().await?;
         let request = self

@@ -94,6 +94,10 @@ fn entry_kind_str(k: EntryKind) -> &'static str {
         EntryKind::Sale => "sale",
         EntryKind::Void => "void",
         EntryKind::Refund => "refund",
+        EntryKind::Preauth => "preauth",
+        EntryKind::PreauthVoid => "preauth_void",
+        EntryKind::Completion => "completion",
+        EntryKind::CompletionVoid => "completion_void",
         EntryKind::Reversal => "reversal",
     }
 }

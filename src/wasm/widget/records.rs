@@ -17,6 +17,10 @@ fn kind_label(v: &View, kind: EntryKind) -> &'static str {
         EntryKind::Void => v.t(T::void),
         EntryKind::Refund => v.t(T::refund),
         EntryKind::Reversal => v.t(T::reversal),
+        EntryKind::Preauth => v.t(T::preauth),
+        EntryKind::PreauthVoid => v.t(T::preauth_void),
+        EntryKind::Completion => v.t(T::completion),
+        EntryKind::CompletionVoid => v.t(T::completion_void),
     }
 }
 
@@ -132,6 +136,10 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
         TxKind::Sale => v.t(T::sale),
         TxKind::Void => v.t(T::void),
         TxKind::Refund => v.t(T::refund),
+        TxKind::Preauth => v.t(T::preauth),
+        TxKind::PreauthVoid => v.t(T::preauth_void),
+        TxKind::Completion => v.t(T::completion),
+        TxKind::CompletionVoid => v.t(T::completion_void),
     };
     let _ = write!(
         h,

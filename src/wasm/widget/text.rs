@@ -82,6 +82,10 @@ texts! {
     status => "状态", "Status";
     void => "撤销", "Void";
     reversal => "冲正", "Reversal";
+    preauth => "预授权", "Pre-authorisation";
+    preauth_void => "预授权撤销", "Pre-authorisation void";
+    completion => "预授权完成", "Completion";
+    completion_void => "预授权完成撤销", "Completion void";
     supervisor_password => "主管密码", "Supervisor password";
     confirm => "确认", "Confirm";
     cancel => "取消", "Cancel";

@@ -255,6 +255,14 @@ fn batch_upload(b: &BatchUpload) -> Result<Message, Unwritable> {
                     TxKind::Sale => kind::SALE,
                     TxKind::Void => kind::VOID,
                     TxKind::Refund => kind::REFUND,
+                    TxKind::Preauth
+                    | TxKind::PreauthVoid
+                    | TxKind::Completion
+                    | TxKind::CompletionVoid => {
+                        return Err(Unwritable(
+                            "pre-authorisation is not carried over ISO 8583 yet".into(),
+                        ))
+                    }
                 },
                 trace: r.trace.get(),
                 amount: u64::try_from(r.amount)
