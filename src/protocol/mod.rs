@@ -152,6 +152,16 @@ mod tests {
                 rrn: "000000000001".into()
             }
         );
+        // R20: a pre-auth void or a completion names the hold by RRN and auth code.
+        let h: OriginalRef =
+            serde_json::from_str(r#"{"rrn": "000000000001", "auth_code": "123456"}"#).unwrap();
+        assert_eq!(
+            h,
+            OriginalRef::Hold {
+                rrn: "000000000001".into(),
+                auth_code: "123456".into()
+            }
+        );
     }
 
     #[test]
