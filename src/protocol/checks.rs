@@ -17,6 +17,24 @@ fn check_currency(code: &str) -> Result<(), Error> {
     crate::terminal::money::Currency::parse(code).map(|_| ())
 }
 
+/// A merchant and terminal id pair that names a terminal, or the caller's refusal when either
+/// is of the wrong shape: the same answer as an unknown terminal, so it tells nothing about
+/// which terminals exist.
+fn terminal_ids(
+    merchant_id: &str,
+    terminal_id: &str,
+    refusal: ErrorCode,
+    detail: &str,
+) -> Result<(MerchantId, TerminalId), Error> {
+    match (
+        MerchantId::parse(merchant_id),
+        TerminalId::parse(terminal_id),
+    ) {
+        (Ok(merchant), Ok(terminal)) => Ok((merchant, terminal)),
+        _ => Err(Error::with_detail(refusal, detail)),
+    }
+}
+
 impl ActivateRequest {
     /// Ids of the wrong shape match no terminal: the same `BAD_CREDENTIALS` as a wrong code,
     /// so the answer tells nothing about which terminals exist. Refusing them before the query
@@ -24,16 +42,12 @@ impl ActivateRequest {
     /// The two ids stay strings on the wire and are parsed here, not by serde: a shape error
     /// there is `BAD_REQUEST`, which would tell a malformed id from an unknown one.
     pub fn check(&self) -> Result<(MerchantId, TerminalId), Error> {
-        match (
-            MerchantId::parse(&self.merchant_id),
-            TerminalId::parse(&self.terminal_id),
-        ) {
-            (Ok(merchant), Ok(terminal)) => Ok((merchant, terminal)),
-            _ => Err(Error::with_detail(
-                ErrorCode::BadCredentials,
-                "unknown, used or expired activation code",
-            )),
-        }
+        terminal_ids(
+            &self.merchant_id,
+            &self.terminal_id,
+            ErrorCode::BadCredentials,
+            "unknown, used or expired activation code",
+        )
     }
 }
 
@@ -55,16 +69,12 @@ pub fn check_reference(reference: &str) -> Result<(), Error> {
 impl LaneRequest {
     /// Ids of the wrong shape name no checkout terminal: `NOT_ACTIVATED`, as an unknown one.
     pub fn check(&self) -> Result<(MerchantId, TerminalId), Error> {
-        match (
-            MerchantId::parse(&self.merchant_id),
-            TerminalId::parse(&self.terminal_id),
-        ) {
-            (Ok(merchant), Ok(terminal)) => Ok((merchant, terminal)),
-            _ => Err(Error::with_detail(
-                ErrorCode::NotActivated,
-                "no such checkout terminal",
-            )),
-        }
+        terminal_ids(
+            &self.merchant_id,
+            &self.terminal_id,
+            ErrorCode::NotActivated,
+            "no such checkout terminal",
+        )
     }
 }
 
