@@ -85,6 +85,9 @@ fn totals(sale: (u64, i64), void: (u64, i64), refund: (u64, i64)) -> BatchTotals
         void: t(void),
         refund: t(refund),
         net_amount: sale.1 - void.1 - refund.1,
+        completion: None,
+        domestic: None,
+        foreign: None,
     }
 }
 

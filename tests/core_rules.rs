@@ -1177,6 +1177,73 @@ fn r12_a_settlement_refused_for_an_ended_session_is_not_left_pending() {
 // ===== issue 12, money path: R8 dependents, the settle loop, checked restored arithmetic =====
 // (kept in one block so parallel additions above do not collide with it)
 
+// ----- R21 --------------------------------------------------------------------------------
+
+/// A Visa card: a foreign card for the split of totals.
+const FOREIGN_CARD: &str = "4111111111111111";
+
+fn foreign_sale(b: &mut Bench, amount: i64) -> softpos::terminal::TxResult {
+    tx(b.run(Command::Sale {
+        amount,
+        pan: FOREIGN_CARD.into(),
+        expiry: EXPIRY.into(),
+        reference: None,
+    })
+    .unwrap())
+}
+
+#[test]
+fn r21_totals_are_split_by_card_origin_and_the_halves_sum_to_the_lines() {
+    let mut b = Bench::signed_in();
+    let domestic = tx(b.sale(1000).unwrap());
+    let foreign = foreign_sale(&mut b, 500);
+    // A void and a refund name no card: each counts in its sale's half.
+    b.run(void(foreign.trace_no)).unwrap();
+    b.run(refund(&domestic.rrn.unwrap(), 300)).unwrap();
+    let t = b.terminal.totals();
+    let (d, f) = (t.domestic.unwrap(), t.foreign.unwrap());
+    assert_eq!(
+        (d.sale.amount, d.void.count, d.refund.amount),
+        (1000, 0, 300)
+    );
+    assert_eq!(
+        (f.sale.amount, f.void.amount, f.refund.count),
+        (500, 500, 0)
+    );
+    assert_eq!((d.net_amount, f.net_amount), (700, 0));
+    assert_eq!(t.sale.amount, d.sale.amount + f.sale.amount);
+    assert_eq!(t.net_amount, d.net_amount + f.net_amount);
+    // The host split them alike.
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Balanced);
+    assert_eq!(s.host_totals.foreign, s.terminal_totals.foreign);
+}
+
+#[test]
+fn r21_a_refund_of_an_earlier_batchs_sale_counts_in_its_cards_half() {
+    let mut b = Bench::signed_in();
+    let sale = foreign_sale(&mut b, 800);
+    b.run(Command::Settle).unwrap();
+    // The terminal's new batch does not hold the sale: the host's answer names its card.
+    let r = tx(b.run(refund(&sale.rrn.unwrap(), 200)).unwrap());
+    assert_eq!(r.masked_pan.as_deref(), Some("411111******1111"));
+    let t = b.terminal.totals();
+    assert_eq!(t.foreign.unwrap().refund.amount, 200);
+    assert_eq!(t.domestic.unwrap().refund.count, 0);
+    let s = settled(b.run(Command::Settle).unwrap());
+    assert_eq!(s.outcome, Outcome::Balanced);
+}
+
+#[test]
+fn r21_a_void_without_an_answer_still_counts_in_its_sales_half() {
+    let mut b = Bench::signed_in();
+    let sale = foreign_sale(&mut b, 400);
+    b.fault(&[Some(Fault::LoseAnswer)]);
+    b.run(void(sale.trace_no)).unwrap_err();
+    let unknown = b.terminal.journal().entries().last().unwrap().clone();
+    assert_eq!(unknown.masked_pan.as_deref(), Some("411111******1111"));
+}
+
 // ----- R23 --------------------------------------------------------------------------------
 
 #[test]

@@ -55,12 +55,46 @@ wire! {
         pub currency: String,
         /// Approved sales, voided ones included.
         pub sale: Totals,
-        /// Approved voids.
+        /// Approved voids, completion voids included (R20).
         pub void: Totals,
         /// Approved refunds.
         pub refund: Totals,
-        /// `sale − void − refund`.
+        /// `sale + completion − void − refund`.
+        pub net_amount: i64;
+        /// Approved pre-authorisation completions, voided ones included (R20). Absent only in
+        /// totals recorded before completions existed, and then zero.
+        pub completion: Option<Totals>,
+        /// The same lines for domestic cards (UnionPay, BIN 62) (R21). Absent only in totals
+        /// recorded before the split, and then not compared.
+        pub domestic: Option<SchemeTotals>,
+        /// The same lines for foreign cards (Visa, Mastercard, Amex, JCB, any other) (R21).
+        pub foreign: Option<SchemeTotals>,
+    }
+
+    /// One half of a batch's totals, by where the card comes from (R21); the two halves sum to
+    /// the batch's lines.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub struct SchemeTotals {
+        /// Approved sales, voided ones included.
+        pub sale: Totals,
+        /// Approved completions, voided ones included.
+        pub completion: Totals,
+        /// Approved voids and completion voids.
+        pub void: Totals,
+        /// Approved refunds.
+        pub refund: Totals,
+        /// `sale + completion − void − refund`.
         pub net_amount: i64,
+    }
+
+    /// Where a card comes from, for the split of totals a bank POS prints (R21).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub enum CardOrigin {
+        /// UnionPay, BIN 62 [内卡].
+        #[default]
+        Domestic = "domestic",
+        /// Visa, Mastercard, Amex, JCB and any other [外卡].
+        Foreign = "foreign",
     }
 
     /// Where a batch is on the host.
@@ -221,6 +255,18 @@ wire! {
         pub trace_no: TraceNo,
         /// How the records differ.
         pub kind: DiscrepancyKind,
+    }
+}
+
+impl CardOrigin {
+    /// From a card number, whole or masked (its first digits are kept): `62…` is domestic,
+    /// any other number foreign. A line without a card (a void or refund journaled before the
+    /// host named the card) counts as domestic, on both sides alike (docs/rules.md, R21).
+    pub fn of_pan(pan: Option<&str>) -> CardOrigin {
+        match pan {
+            Some(p) if !p.starts_with("62") && !p.is_empty() => CardOrigin::Foreign,
+            _ => CardOrigin::Domestic,
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::{RequestId, TraceNo};
-use crate::protocol::{BatchTotals, EntryKind, EntryStatus, JournalEntry, TxKind};
+use crate::protocol::{BatchTotals, CardOrigin, EntryKind, EntryStatus, JournalEntry, TxKind};
 use crate::terminal::money::Amount;
 use crate::terminal::settlement::{LedgerLine, LineStatus, Tally};
 use std::collections::HashMap;
@@ -119,6 +119,7 @@ pub fn ledger_lines(entries: &[JournalEntry]) -> Vec<LedgerLine> {
                 trace_no: e.trace_no,
                 amount: e.amount,
                 status,
+                origin: CardOrigin::of_pan(e.masked_pan.as_deref()),
             })
         })
         .collect()
@@ -283,7 +284,8 @@ impl Journal {
     /// other transactions; `at` is the entry the indexes point to. All or nothing.
     fn count(&mut self, kind: TxKind, e: &JournalEntry, at: usize) -> Result<(), Error> {
         let mut tally = self.tally;
-        tally.add(kind, e.amount, line_status(e.status))?;
+        let origin = CardOrigin::of_pan(e.masked_pan.as_deref());
+        tally.add(kind, e.amount, line_status(e.status), origin)?;
         let approved = e.status == EntryStatus::Approved;
         match (kind, approved) {
             (TxKind::Sale, true) => {
@@ -517,7 +519,7 @@ mod tests {
         let mut sale = draft("s", EntryKind::Sale, 1, 3000, EntryStatus::Unknown);
         sale.rrn = None;
         j.append(sale).unwrap();
-        assert_eq!(j.tally().sale.count, 0);
+        assert_eq!(j.tally().lines().sale.count, 0);
         j.append(kept("s", 1, 3000, EntryStatus::Approved)).unwrap();
         let t = j.totals("CNY");
         assert_eq!((t.sale.count, t.sale.amount), (1, 3000));

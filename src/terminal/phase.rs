@@ -78,6 +78,9 @@ pub(super) struct TxPlan {
     pub(super) supervisor_password: Option<Secret>,
     /// A storefront's order reference, sent with a sale (R23).
     pub(super) reference: Option<String>,
+    /// The masked card of the transaction it undoes, when the journal holds it: a void or
+    /// refund journaled without an answer still counts in its sale's half (R21).
+    pub(super) original_pan: Option<String>,
 }
 
 /// How far an operation got.

@@ -116,6 +116,7 @@ impl Terminal {
             original: None,
             supervisor_password: None,
             reference,
+            original_pan: None,
         })))
     }
 
@@ -133,6 +134,10 @@ impl Terminal {
             original: Some(OriginalRef::Trace { trace_no }),
             supervisor_password: Some(supervisor_password),
             reference: None,
+            original_pan: self
+                .journal
+                .by_trace(trace_no.get())
+                .and_then(|e| e.masked_pan.clone()),
         })))
     }
 
@@ -148,6 +153,10 @@ impl Terminal {
         let rrn = rrn.trim().to_owned();
         self.check_refund(&rrn, amount)?;
         self.require_room()?;
+        let original_pan = self
+            .journal
+            .sale_by_rrn(&rrn)
+            .and_then(|e| e.masked_pan.clone());
         Ok(Goal::Tx(Box::new(TxPlan {
             kind: TxKind::Refund,
             amount,
@@ -155,6 +164,7 @@ impl Terminal {
             original: Some(OriginalRef::Rrn { rrn }),
             supervisor_password: Some(supervisor_password),
             reference: None,
+            original_pan,
         })))
     }
 

@@ -4,7 +4,9 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::{RequestId, TraceNo};
-use crate::protocol::{BatchTotals, Discrepancy, DiscrepancyKind, Outcome, Totals, TxKind};
+use crate::protocol::{
+    BatchTotals, CardOrigin, Discrepancy, DiscrepancyKind, Outcome, SchemeTotals, Totals, TxKind,
+};
 use std::collections::BTreeMap;
 
 /// Whether a transaction counts, as each side records it at settlement.
@@ -31,17 +33,76 @@ pub struct LedgerLine {
     pub amount: i64,
     /// Whether it counts.
     pub status: LineStatus,
+    /// Which half of the totals it counts in (R21).
+    pub origin: CardOrigin,
 }
 
-/// Running sums of one batch; adding a line is O(1), and the result equals [`fold`].
+/// Running sums of one batch, by card origin; adding a line is O(1), and the result equals
+/// [`fold`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Tally {
+    /// Domestic cards' lines (R21).
+    pub domestic: Lines,
+    /// Foreign cards' lines (R21).
+    pub foreign: Lines,
+}
+
+/// The lines of one half of a tally.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Lines {
     /// Approved sales, voided ones included (R6).
     pub sale: Totals,
-    /// Approved voids.
+    /// Approved completions, voided ones included (R20).
+    pub completion: Totals,
+    /// Approved voids and completion voids.
     pub void: Totals,
     /// Approved refunds.
     pub refund: Totals,
+}
+
+impl Lines {
+    fn checked_net(&self) -> Option<i64> {
+        self.sale
+            .amount
+            .checked_add(self.completion.amount)?
+            .checked_sub(self.void.amount)?
+            .checked_sub(self.refund.amount)
+    }
+
+    fn checked_sum(&self, other: &Lines) -> Option<Lines> {
+        let add = |a: Totals, b: Totals| {
+            Some(Totals {
+                count: a.count.checked_add(b.count)?,
+                amount: a.amount.checked_add(b.amount)?,
+            })
+        };
+        Some(Lines {
+            sale: add(self.sale, other.sale)?,
+            completion: add(self.completion, other.completion)?,
+            void: add(self.void, other.void)?,
+            refund: add(self.refund, other.refund)?,
+        })
+    }
+
+    /// `sale + completion − void − refund`. Exact for every tally [`Tally::add`] built; one
+    /// built by hand past i64 saturates.
+    pub fn net_amount(&self) -> i64 {
+        self.sale
+            .amount
+            .saturating_add(self.completion.amount)
+            .saturating_sub(self.void.amount)
+            .saturating_sub(self.refund.amount)
+    }
+
+    fn to_scheme_totals(self) -> SchemeTotals {
+        SchemeTotals {
+            sale: self.sale,
+            completion: self.completion,
+            void: self.void,
+            refund: self.refund,
+            net_amount: self.net_amount(),
+        }
+    }
 }
 
 impl Tally {
@@ -49,57 +110,67 @@ impl Tally {
     /// batch at most a million entries, far from i64's 9.2e18, so only a forged journal or
     /// database row gets here with sums past it: that is `JOURNAL_TAMPERED`, and the tally is
     /// left as it was, never wrapped or saturated (R10).
-    pub fn add(&mut self, kind: TxKind, amount: i64, status: LineStatus) -> Result<(), Error> {
+    pub fn add(
+        &mut self,
+        kind: TxKind,
+        amount: i64,
+        status: LineStatus,
+        origin: CardOrigin,
+    ) -> Result<(), Error> {
         if status != LineStatus::Approved {
             return Ok(());
         }
         let mut next = *self;
+        let half = match origin {
+            CardOrigin::Domestic => &mut next.domestic,
+            CardOrigin::Foreign => &mut next.foreign,
+        };
         let bucket = match kind {
-            TxKind::Sale => &mut next.sale,
-            TxKind::Void => &mut next.void,
-            TxKind::Refund => &mut next.refund,
+            TxKind::Sale => &mut half.sale,
+            TxKind::Completion => &mut half.completion,
+            // R20: a completion void undoes a completion as a void undoes a sale.
+            TxKind::Void | TxKind::CompletionVoid => &mut half.void,
+            TxKind::Refund => &mut half.refund,
             // R20: a hold and its release count in no total.
             TxKind::Preauth | TxKind::PreauthVoid => return Ok(()),
-            // R20's `completion` line is not counted yet: refused rather than miscounted.
-            TxKind::Completion | TxKind::CompletionVoid => {
-                return Err(Error::with_detail(
-                    ErrorCode::BadRequest,
-                    "completions are not counted in totals yet",
-                ))
-            }
         };
         bucket.count = bucket.count.checked_add(1).ok_or_else(overflow)?;
         bucket.amount = bucket.amount.checked_add(amount).ok_or_else(overflow)?;
-        next.checked_net().ok_or_else(overflow)?;
+        half.checked_net().ok_or_else(overflow)?;
+        next.sum()
+            .and_then(|all| all.checked_net())
+            .ok_or_else(overflow)?;
         *self = next;
         Ok(())
     }
 
-    fn checked_net(&self) -> Option<i64> {
-        self.sale
-            .amount
-            .checked_sub(self.void.amount)?
-            .checked_sub(self.refund.amount)
+    fn sum(&self) -> Option<Lines> {
+        self.domestic.checked_sum(&self.foreign)
     }
 
-    /// `sale − void − refund`. Exact for every tally [`Tally::add`] built; one built by hand
-    /// past i64 saturates.
+    /// Both halves summed: the batch's lines. Exact for every tally [`Tally::add`] built.
+    pub fn lines(&self) -> Lines {
+        self.sum().unwrap_or_default()
+    }
+
+    /// `sale + completion − void − refund` over both halves.
     pub fn net_amount(&self) -> i64 {
-        self.sale
-            .amount
-            .saturating_sub(self.void.amount)
-            .saturating_sub(self.refund.amount)
+        self.lines().net_amount()
     }
 
     /// The wire form for one batch.
     pub fn to_batch_totals(&self, batch_no: u32, currency: &str) -> BatchTotals {
+        let all = self.lines();
         BatchTotals {
             batch_no,
             currency: currency.to_owned(),
-            sale: self.sale,
-            void: self.void,
-            refund: self.refund,
-            net_amount: self.net_amount(),
+            sale: all.sale,
+            void: all.void,
+            refund: all.refund,
+            net_amount: all.net_amount(),
+            completion: Some(all.completion),
+            domestic: Some(self.domestic.to_scheme_totals()),
+            foreign: Some(self.foreign.to_scheme_totals()),
         }
     }
 }
@@ -115,18 +186,29 @@ fn overflow() -> Error {
 pub fn fold<'a>(lines: impl IntoIterator<Item = &'a LedgerLine>) -> Result<Tally, Error> {
     let mut tally = Tally::default();
     for line in lines {
-        tally.add(line.kind, line.amount, line.status)?;
+        tally.add(line.kind, line.amount, line.status, line.origin)?;
     }
     Ok(tally)
 }
 
-/// R11: balanced when both sides counted the same sales, voids and refunds.
+/// R11: balanced when both sides counted the same sales, completions, voids and refunds, and
+/// split them alike between domestic and foreign cards (R21). Totals recorded before the split
+/// carry no halves; then the sums alone decide.
 pub fn outcome(terminal: &BatchTotals, host: &BatchTotals) -> Outcome {
+    let halves_agree = match (
+        (&terminal.domestic, &terminal.foreign),
+        (&host.domestic, &host.foreign),
+    ) {
+        ((Some(td), Some(tf)), (Some(hd), Some(hf))) => td == hd && tf == hf,
+        _ => true,
+    };
     let same = terminal.sale == host.sale
+        && terminal.completion.unwrap_or_default() == host.completion.unwrap_or_default()
         && terminal.void == host.void
         && terminal.refund == host.refund
         && terminal.net_amount == host.net_amount
-        && terminal.currency == host.currency;
+        && terminal.currency == host.currency
+        && halves_agree;
     if same {
         Outcome::Balanced
     } else {
@@ -159,7 +241,8 @@ pub fn compare(terminal: &[LedgerLine], host: &[LedgerLine]) -> Vec<Discrepancy>
             None if t.status != LineStatus::Reversed => push(t, DiscrepancyKind::MissingOnHost),
             None => {}
             Some(h) if h.status != t.status => push(t, DiscrepancyKind::StatusMismatch),
-            Some(h) if h.amount != t.amount || h.kind != t.kind => {
+            // A line counted in the other half of the totals (R21) is a misplaced amount.
+            Some(h) if h.amount != t.amount || h.kind != t.kind || h.origin != t.origin => {
                 push(t, DiscrepancyKind::AmountMismatch)
             }
             Some(_) => {}
@@ -192,6 +275,7 @@ mod tests {
             trace_no: TraceNo::try_from(trace_no).unwrap(),
             amount,
             status,
+            origin: CardOrigin::Domestic,
         }
     }
 
@@ -277,20 +361,124 @@ mod tests {
     fn r10_a_total_past_i64_is_journal_tampered_and_the_tally_stays() {
         use LineStatus::Approved;
         let mut t = Tally::default();
-        t.add(TxKind::Sale, i64::MAX, Approved).unwrap();
+        t.add(TxKind::Sale, i64::MAX, Approved, CardOrigin::Domestic)
+            .unwrap();
         let before = t;
-        let e = t.add(TxKind::Sale, 1, Approved).unwrap_err();
+        let e = t
+            .add(TxKind::Sale, 1, Approved, CardOrigin::Domestic)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::JournalTampered);
         assert_eq!(t, before, "never wrapped, never saturated");
         // Each part fits, but the net would not: sale 0 − void MAX − refund MAX.
         let mut t = Tally::default();
-        t.add(TxKind::Void, i64::MAX, Approved).unwrap();
-        let e = t.add(TxKind::Refund, i64::MAX, Approved).unwrap_err();
+        t.add(TxKind::Void, i64::MAX, Approved, CardOrigin::Domestic)
+            .unwrap();
+        let e = t
+            .add(TxKind::Refund, i64::MAX, Approved, CardOrigin::Domestic)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::JournalTampered);
         let lines = [
             line("a", TxKind::Refund, 1, i64::MAX, Approved),
             line("b", TxKind::Refund, 2, i64::MAX, Approved),
         ];
         assert_eq!(fold(&lines).unwrap_err().code, ErrorCode::JournalTampered);
+    }
+
+    fn foreign(mut l: LedgerLine) -> LedgerLine {
+        l.origin = CardOrigin::Foreign;
+        l
+    }
+
+    #[test]
+    fn r20_completions_count_in_their_line_and_their_voids_in_void() {
+        use LineStatus::*;
+        use TxKind::*;
+        let lines = [
+            line("hold", Preauth, 1, 10_000, Approved),
+            line("c", Completion, 2, 11_000, Approved),
+            line("cv", CompletionVoid, 3, 11_000, Approved),
+            line("c2", Completion, 4, 9_000, Approved),
+            line("release", PreauthVoid, 5, 5_000, Approved),
+            line("declined", Completion, 6, 1, Declined),
+        ];
+        let t = fold(&lines).unwrap().to_batch_totals(1, "CNY");
+        assert_eq!(
+            t.completion,
+            Some(Totals {
+                count: 2,
+                amount: 20_000
+            })
+        );
+        assert_eq!(
+            t.void,
+            Totals {
+                count: 1,
+                amount: 11_000
+            }
+        );
+        assert_eq!(t.sale, Totals::default(), "a hold is no sale");
+        assert_eq!(t.net_amount, 9_000);
+    }
+
+    #[test]
+    fn r21_the_halves_sum_to_the_lines() {
+        use LineStatus::*;
+        use TxKind::*;
+        let lines = [
+            line("d", Sale, 1, 1_000, Approved),
+            foreign(line("f", Sale, 2, 700, Approved)),
+            foreign(line("fv", Void, 3, 700, Approved)),
+            foreign(line("fc", Completion, 4, 50, Approved)),
+            line("dr", Refund, 5, 100, Approved),
+        ];
+        let t = fold(&lines).unwrap().to_batch_totals(1, "CNY");
+        let (d, f) = (t.domestic.unwrap(), t.foreign.unwrap());
+        assert_eq!(
+            (d.sale.amount, d.refund.amount, d.net_amount),
+            (1_000, 100, 900)
+        );
+        assert_eq!((f.sale.amount, f.void.amount, f.net_amount), (700, 700, 50));
+        assert_eq!(t.net_amount, d.net_amount + f.net_amount);
+        assert_eq!(t.sale.count, d.sale.count + f.sale.count);
+    }
+
+    #[test]
+    fn r21_same_sums_in_other_halves_are_unbalanced_and_listed() {
+        let terminal = [line("a", TxKind::Sale, 1, 10, LineStatus::Approved)];
+        let host = [foreign(line(
+            "a",
+            TxKind::Sale,
+            1,
+            10,
+            LineStatus::Approved,
+        ))];
+        let (t, h) = (
+            fold(&terminal).unwrap().to_batch_totals(1, "CNY"),
+            fold(&host).unwrap().to_batch_totals(1, "CNY"),
+        );
+        assert_eq!((t.sale, t.net_amount), (h.sale, h.net_amount));
+        assert_eq!(outcome(&t, &h), Outcome::Unbalanced);
+        let d = compare(&terminal, &host);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].kind, DiscrepancyKind::AmountMismatch);
+        // Totals recorded before the split carry no halves: the sums alone decide.
+        let old = BatchTotals {
+            domestic: None,
+            foreign: None,
+            ..h.clone()
+        };
+        assert_eq!(outcome(&t, &old), Outcome::Balanced);
+    }
+
+    #[test]
+    fn r21_a_card_is_domestic_by_its_unionpay_bin() {
+        assert_eq!(
+            CardOrigin::of_pan(Some("621234******1232")),
+            CardOrigin::Domestic
+        );
+        for foreign in ["411111******1111", "550000******0004", "353011******0000"] {
+            assert_eq!(CardOrigin::of_pan(Some(foreign)), CardOrigin::Foreign);
+        }
+        assert_eq!(CardOrigin::of_pan(None), CardOrigin::Domestic);
     }
 }

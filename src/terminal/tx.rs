@@ -36,7 +36,10 @@ impl TxPlan {
             supervisor_password: self.supervisor_password.take(),
             reference: self.reference.take(),
         };
-        let masked_pan = self.card.take().map(|(pan, _)| pan.masked());
+        let masked_pan = match self.card.take() {
+            Some((pan, _)) => Some(pan.masked()),
+            None => self.original_pan.take(),
+        };
         (req, masked_pan)
     }
 }
@@ -126,6 +129,8 @@ impl Terminal {
             TxStatus::Declined => EntryStatus::Declined,
         };
         let at = now.rfc3339();
+        // A void or refund of a sale this journal does not hold learns its card from the host.
+        let masked_pan = in_flight.masked_pan.clone().or(resp.masked_pan);
         let journaled = self.append(EntryDraft {
             request_id: sent.request_id.clone(),
             kind: sent.kind.into(),
@@ -136,7 +141,7 @@ impl Terminal {
             response_code: Some(resp.response_code.clone()),
             rrn: resp.rrn.clone(),
             auth_code: resp.auth_code.clone(),
-            masked_pan: in_flight.masked_pan.clone(),
+            masked_pan: masked_pan.clone(),
             original_trace_no: in_flight.original_trace_no,
             original_rrn: in_flight.original_rrn.clone(),
             operator: in_flight.operator.clone(),
@@ -161,7 +166,7 @@ impl Terminal {
             auth_code: resp.auth_code,
             amount: sent.amount,
             currency: sent.currency,
-            masked_pan: in_flight.masked_pan,
+            masked_pan,
             at,
             reference: resp.reference,
         };

@@ -68,6 +68,8 @@ struct HostTx {
     voided: bool,
     refunded: i64,
     original: Option<OriginalRef>,
+    /// As the host keeps it: the card's, or for a void or refund its sale's (R21).
+    masked_pan: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +160,7 @@ impl ModelHost {
                 trace_no: tn(t.trace_no),
                 amount: t.amount,
                 status: t.status,
+                origin: CardOrigin::of_pan(t.masked_pan.as_deref()),
             })
             .collect()
     }
@@ -199,6 +202,7 @@ impl ModelHost {
             voided: false,
             refunded: 0,
             original: None,
+            masked_pan: Some("621234******1232".into()),
         });
     }
 
@@ -230,6 +234,7 @@ impl ModelHost {
         let original = Some(OriginalRef::Rrn {
             rrn: sale.rrn.clone(),
         });
+        let masked_pan = sale.masked_pan.clone();
         self.rrn += 1;
         self.txs.push(HostTx {
             request_id: format!("22222222-0000-4000-8000-{:012}", self.rrn),
@@ -242,6 +247,7 @@ impl ModelHost {
             voided: false,
             refunded: 0,
             original,
+            masked_pan,
         });
     }
 
@@ -456,6 +462,7 @@ impl ModelHost {
         let rrn = format!("{:012}", self.rrn);
         let mut status = LineStatus::Approved;
         let mut code = "00";
+        let mut original_pan = None;
         match req.kind {
             TxKind::Sale => {
                 if req.card.as_ref().map(|c| c.pan.as_str()) == Some(DECLINED_CARD) {
@@ -480,6 +487,7 @@ impl ModelHost {
                     return refuse(ErrorCode::AlreadyVoided);
                 }
                 orig.voided = true;
+                original_pan = orig.masked_pan.clone();
             }
             TxKind::Refund => {
                 if req.supervisor_password.as_ref().map(|p| p.expose()) != Some(SUPERVISOR) {
@@ -502,6 +510,7 @@ impl ModelHost {
                     return refuse(ErrorCode::RefundExceedsOriginal);
                 }
                 orig.refunded += req.amount;
+                original_pan = orig.masked_pan.clone();
             }
             // The terminal offers no pre-authorisation yet (R20 is on the host only).
             TxKind::Preauth | TxKind::PreauthVoid | TxKind::Completion | TxKind::CompletionVoid => {
@@ -509,6 +518,10 @@ impl ModelHost {
             }
         }
         self.next_trace = req.trace_no.next().get();
+        let masked_pan = match &req.card {
+            Some(c) => Some(softpos::terminal::card::mask_digits(&c.pan)),
+            None => original_pan,
+        };
         self.txs.push(HostTx {
             request_id: req.request_id.to_string(),
             batch_no: self.open_batch,
@@ -520,6 +533,7 @@ impl ModelHost {
             voided: false,
             refunded: 0,
             original: req.original.clone(),
+            masked_pan: masked_pan.clone(),
         });
         let approved = status == LineStatus::Approved;
         Reply::Transaction(TransactionResponse {
@@ -540,10 +554,7 @@ impl ModelHost {
             auth_code: approved.then(|| "A1B2C3".into()),
             batch_no: bn(self.open_batch),
             trace_no: req.trace_no,
-            masked_pan: req
-                .card
-                .as_ref()
-                .map(|c| softpos::terminal::card::mask_digits(&c.pan)),
+            masked_pan,
             host_time: "2026-11-28T02:00:00Z".into(),
             reference: req.reference.clone(),
         })

@@ -58,7 +58,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT b.id, b.batch_no, b.business_date, b.status, b.upstream_batch_no, \
              t.request_id, t.kind, \
-             t.trace_no, t.amount, t.status AS tx_status FROM batches b \
+             t.trace_no, t.amount, t.masked_pan, t.status AS tx_status FROM batches b \
              LEFT JOIN transactions t ON t.merchant_id = b.merchant_id AND t.batch_id = b.id \
              WHERE b.merchant_id = $2 AND b.terminal_ref = $1 AND b.status = 'open' \
              ORDER BY t.id",
@@ -301,7 +301,7 @@ impl Tx {
         batch_id: i64,
     ) -> ApiResult<Vec<LedgerLine>> {
         let rows = sqlx::query(
-            "SELECT request_id, kind, trace_no, amount, status FROM transactions \
+            "SELECT request_id, kind, trace_no, amount, masked_pan, status FROM transactions \
              WHERE merchant_id = $2 AND batch_id = $1 ORDER BY id",
         )
         .bind(batch_id)

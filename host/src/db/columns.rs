@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use softpos::ids::{BadId, BatchNo, RequestId, TraceNo};
-use softpos::protocol::TxKind;
+use softpos::protocol::{CardOrigin, TxKind};
 use softpos::terminal::settlement::{LedgerLine, LineStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -256,8 +256,8 @@ impl BatchRow {
     }
 }
 
-/// A ledger line from `request_id, kind, trace_no, amount` and the transaction's status in
-/// column `status`.
+/// A ledger line from `request_id, kind, trace_no, amount, masked_pan` and the transaction's
+/// status in column `status`.
 pub fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
     let status = match TxState::parse(&row.try_get::<String, _>(status)?)? {
         TxState::Approved => LineStatus::Approved,
@@ -271,5 +271,6 @@ pub fn ledger_line(row: &AnyRow, status: &str) -> ApiResult<LedgerLine> {
         trace_no: number_column::<TraceNo>(row, "trace_no")?,
         amount: row.try_get("amount")?,
         status,
+        origin: CardOrigin::of_pan(row.try_get::<Option<String>, _>("masked_pan")?.as_deref()),
     })
 }
