@@ -66,9 +66,9 @@ wire! {
         pub completion: Option<Totals>,
         /// The same lines for domestic cards (UnionPay, BIN 62) (R21). Absent only in totals
         /// recorded before the split, and then not compared.
-        pub domestic: Option<SchemeTotals>,
+        pub domestic: Option<Box<SchemeTotals>>,
         /// The same lines for foreign cards (Visa, Mastercard, Amex, JCB, any other) (R21).
-        pub foreign: Option<SchemeTotals>,
+        pub foreign: Option<Box<SchemeTotals>>,
     }
 
     /// One half of a batch's totals, by where the card comes from (R21); the two halves sum to

@@ -101,6 +101,9 @@ ts_primitive!(String => "string", bool => "boolean", u32 => "number", u64 => "nu
 impl<T: TsRef> TsRef for Option<T> {
     const TS: Ts = T::TS.push(" | null");
 }
+impl<T: TsRef> TsRef for Box<T> {
+    const TS: Ts = T::TS;
+}
 impl<T: TsRef> TsRef for Vec<T> {
     const TS: Ts = T::TS.push("[]");
 }

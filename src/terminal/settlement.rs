@@ -169,8 +169,8 @@ impl Tally {
             refund: all.refund,
             net_amount: all.net_amount(),
             completion: Some(all.completion),
-            domestic: Some(self.domestic.to_scheme_totals()),
-            foreign: Some(self.foreign.to_scheme_totals()),
+            domestic: Some(Box::new(self.domestic.to_scheme_totals())),
+            foreign: Some(Box::new(self.foreign.to_scheme_totals())),
         }
     }
 }

@@ -165,6 +165,21 @@ macro_rules! integer {
 integer!(u32, u64, i64, i32, usize);
 
 /// `null` or absent is `None`, as serde reads an `Option` field.
+/// A boxed field reads and writes as its content: boxing only keeps a rarely large field from
+/// growing every value that carries it.
+impl<T: Decode> Decode for Box<T> {
+    fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+        T::decode(v).map(Box::new)
+    }
+    fn stand_in() -> Self {
+        Box::new(T::stand_in())
+    }
+}
+impl<T: Encode> Encode for Box<T> {
+    fn encode<V: Value>(&self) -> V {
+        (**self).encode()
+    }
+}
 impl<T: Decode> Decode for Option<T> {
     fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
         if v.is_absent() {
