@@ -297,26 +297,35 @@ async fn run_level(args: &Args, db: &str, terminals: usize) -> Level {
 /// Connections of the reader flood.
 const FLOOD_READERS: usize = 50;
 
-/// One terminal sells for `--seconds` alone, then again while `FLOOD_READERS` connections of
-/// another terminal ask for its open batch in a loop: a read must never queue a sale.
+/// Terminals selling in the reader-flood table.
+const FLOOD_SELLERS: usize = 8;
+
+/// `FLOOD_SELLERS` terminals sell for `--seconds` alone, then again while `FLOOD_READERS`
+/// connections of another terminal ask for its open batch in a loop: a read must never queue a
+/// sale.
 async fn flood_table(args: &Args, backends: &[(&str, Option<String>)], dir: &std::path::Path) {
-    println!("| database | beside the sales | sale p50 ms | sale p99 ms | sales/s | reads/s |");
+    println!("| database | beside {FLOOD_SELLERS} selling terminals | sale p50 ms | sale p99 ms | sales/s | reads/s |");
     println!("|---|---|---:|---:|---:|---:|");
     for (name, admin) in backends {
         let db = match admin {
             None => format!("sqlite://{}", dir.join("flood.db").display()),
             Some(a) => pg_database(a, "softpos_bench_flood", true).await,
         };
-        let ids = ["40000001".to_owned(), "40000002".to_owned()];
+        // The sellers, then the reader.
+        let ids: Vec<String> = (0..=FLOOD_SELLERS)
+            .map(|i| format!("4000{:04}", i + 1))
+            .collect();
         let codes = provision(args, &db, &ids);
         let (_host, base) = start_host(&args.bin, &db);
         let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(FLOOD_READERS + 4)
+            .pool_max_idle_per_host(FLOOD_READERS + FLOOD_SELLERS + 4)
             .build()
             .unwrap();
-        let seller = signed_in(&http, &base, &ids[0], &codes[0]).await;
-        let reader = signed_in(&http, &base, &ids[1], &codes[1]).await;
-        let mut trace = 1;
+        let mut sellers = Vec::new();
+        for (id, code) in ids.iter().zip(&codes).take(FLOOD_SELLERS) {
+            sellers.push((signed_in(&http, &base, id, code).await, 1));
+        }
+        let reader = signed_in(&http, &base, &ids[FLOOD_SELLERS], &codes[FLOOD_SELLERS]).await;
         for flood in [false, true] {
             let deadline = Instant::now() + Duration::from_secs(args.seconds);
             let readers: Vec<_> = (0..if flood { FLOOD_READERS } else { 0 })
@@ -336,9 +345,25 @@ async fn flood_table(args: &Args, backends: &[(&str, Option<String>)], dir: &std
                 })
                 .collect();
             let started = Instant::now();
-            let (approved, mut latencies, next) =
-                sell_until(http.clone(), base.clone(), seller.clone(), deadline, trace).await;
-            trace = next;
+            let selling: Vec<_> = sellers
+                .iter()
+                .map(|(token, trace)| {
+                    tokio::spawn(sell_until(
+                        http.clone(),
+                        base.clone(),
+                        token.clone(),
+                        deadline,
+                        *trace,
+                    ))
+                })
+                .collect();
+            let (mut approved, mut latencies) = (0, Vec::new());
+            for (seller, task) in sellers.iter_mut().zip(selling) {
+                let (n, mut l, next) = task.await.unwrap();
+                approved += n;
+                latencies.append(&mut l);
+                seller.1 = next;
+            }
             let mut reads = 0;
             for r in readers {
                 reads += r.await.unwrap();
@@ -346,7 +371,7 @@ async fn flood_table(args: &Args, backends: &[(&str, Option<String>)], dir: &std
             let seconds = started.elapsed().as_secs_f64();
             latencies.sort();
             let beside = if flood {
-                format!("{FLOOD_READERS} connections reading the batch")
+                format!("{FLOOD_READERS} connections reading a batch")
             } else {
                 "nothing".to_owned()
             };
