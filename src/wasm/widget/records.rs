@@ -3,21 +3,16 @@
 //! reads back or prints.
 
 use super::render::{esc, View};
-use super::text::T;
+use super::text::{kind_name, T};
 use crate::protocol::{
-    AcquirerVerdict, BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind,
+    AcquirerVerdict, BatchTotals, Discrepancy, DiscrepancyKind, EntryKind, EntryStatus, Outcome,
     TxStatus,
 };
 use crate::terminal::{SettlementResult, Terminal as Machine, TxResult};
 use std::fmt::Write as _;
 
-fn kind_label(v: &View, kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Sale => v.t(T::sale),
-        EntryKind::Void => v.t(T::void),
-        EntryKind::Refund => v.t(T::refund),
-        EntryKind::Reversal => v.t(T::reversal),
-    }
+fn kind_label<'a>(v: &View, kind: EntryKind) -> &'a str {
+    kind_name(v.ui.locale, kind.as_str())
 }
 
 fn status_label(v: &View, status: EntryStatus) -> &'static str {
@@ -128,14 +123,10 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     } else {
         ("sp-bad", v.t(T::declined))
     };
-    let kind = match r.kind {
-        TxKind::Sale => v.t(T::sale),
-        TxKind::Void => v.t(T::void),
-        TxKind::Refund => v.t(T::refund),
-    };
+    let kind = kind_name(v.ui.locale, r.kind.as_str());
     let _ = write!(
         h,
-        r#"<section class="sp-panel sp-receipt sp-print {class}" data-testid="result" data-status="{}"><h2>{kind} · {title}</h2><p class="sp-big">{}</p><dl><dt>{}</dt><dd>{} {}</dd>"#,
+        r#"<section class="sp-panel sp-receipt {class}" data-testid="result" data-status="{}"><h2>{kind} · {title}</h2><p class="sp-big">{}</p><dl><dt>{}</dt><dd>{} {}</dd>"#,
         if approved { "approved" } else { "declined" },
         v.money(r.amount),
         v.t(T::status),
@@ -163,7 +154,7 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     );
     let _ = write!(
         h,
-        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button><button type="button" class="sp-close" data-action="dismiss" data-testid="dismiss" aria-label="{}">×</button></section>"#,
+        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print" data-arg="tx" data-testid="print-slip">{}</button><button type="button" class="sp-close" data-action="dismiss" data-testid="dismiss" aria-label="{}">×</button></section>"#,
         esc(&v.local_time(&r.at)),
         v.t(T::print),
         v.t(T::close)
@@ -177,7 +168,7 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     };
     let _ = write!(
         h,
-        r#"<section class="sp-panel sp-slip sp-print {class}" data-testid="slip" data-outcome="{}"><h2>{} · {} {:06}</h2><p class="sp-big">{outcome}</p><div class="sp-columns"><div><h3>{}</h3>"#,
+        r#"<section class="sp-panel sp-slip {class}" data-testid="slip" data-outcome="{}"><h2>{} · {} {:06}</h2><p class="sp-big">{outcome}</p><div class="sp-columns"><div><h3>{}</h3>"#,
         if s.outcome == Outcome::Balanced {
             "balanced"
         } else {
@@ -192,32 +183,11 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     let _ = write!(h, "</div><div><h3>{}</h3>", v.t(T::host_side));
     totals_table(v, &s.host_totals, h);
     h.push_str("</div></div>");
-    if !s.discrepancies.is_empty() {
-        let _ = write!(
-            h,
-            "<h3>{}</h3><ul data-testid=\"discrepancies\">",
-            v.t(T::discrepancies)
-        );
-        for d in &s.discrepancies {
-            let kind = match d.kind {
-                DiscrepancyKind::MissingOnTerminal => v.t(T::missing_on_terminal),
-                DiscrepancyKind::MissingOnHost => v.t(T::missing_on_host),
-                DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
-                DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
-            };
-            let _ = write!(
-                h,
-                "<li>{} {:06} · {kind}</li>",
-                v.t(T::trace),
-                d.trace_no.get()
-            );
-        }
-        h.push_str("</ul>");
-    }
+    discrepancy_list(v, &s.discrepancies, h);
     acquirer_line(v, s, h);
     let _ = write!(
         h,
-        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print">{}</button></section>"#,
+        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print" data-arg="slip" data-testid="print-settlement">{}</button></section>"#,
         v.t(T::next_batch),
         s.next_batch_no,
         esc(&v.local_time(&s.settled_at)),
@@ -225,9 +195,36 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     );
 }
 
+/// Every discrepancy of a settlement, by trace number (R11), on screen and on paper.
+pub(super) fn discrepancy_list(v: &View, list: &[Discrepancy], h: &mut String) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<h3>{}</h3><ul data-testid=\"discrepancies\">",
+        v.t(T::discrepancies)
+    );
+    for d in list {
+        let kind = match d.kind {
+            DiscrepancyKind::MissingOnTerminal => v.t(T::missing_on_terminal),
+            DiscrepancyKind::MissingOnHost => v.t(T::missing_on_host),
+            DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
+            DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
+        };
+        let _ = write!(
+            h,
+            "<li>{} {:06} · {kind}</li>",
+            v.t(T::trace),
+            d.trace_no.get()
+        );
+    }
+    h.push_str("</ul>");
+}
+
 /// R11's second level, when the host's answer told it: the acquirer's verdict on the host's
 /// record of the batch, one line (softpos.css marks a mismatch by its `data-acquirer`).
-fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
+pub(super) fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
     let Some(verdict) = s.acquirer_outcome else {
         return;
     };
