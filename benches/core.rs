@@ -71,6 +71,8 @@ fn terminal_with(n: u32) -> Terminal {
         journal_len: n,
         utc_offset: Default::default(),
         confirm_above: Default::default(),
+        merchant_name: None,
+        history: Default::default(),
     };
     let snapshot = Snapshot {
         meta,

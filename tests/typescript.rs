@@ -77,3 +77,34 @@ fn every_declaration_is_in_the_built_package() {
         "the Terminal's confirmAbove getter"
     );
 }
+
+/// R21: the slips' and reports' API, as storefronts and counters compile against it.
+#[test]
+fn r21_slip_and_history_api_is_declared() {
+    let decls: Vec<&str> = softpos::protocol::typescript().collect();
+    for name in ["export interface Slip ", "export interface SettledBatch "] {
+        assert!(decls.iter().any(|d| d.starts_with(name)), "{name}");
+    }
+    let sign_in = decls
+        .iter()
+        .find(|d| d.starts_with("export interface SignInResponse "))
+        .expect("SignInResponse");
+    assert!(
+        sign_in.contains(" merchantName?: string | null;"),
+        "{sign_in}"
+    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/pkg/softpos.d.ts");
+    let Ok(dts) = std::fs::read_to_string(path) else {
+        assert!(std::env::var_os("SOFTPOS_REQUIRE_PKG").is_none(), "{path}");
+        return;
+    };
+    for method in [
+        "slip(trace_no?: number | null): Slip | null;",
+        "settledBatches(): SettlementResult[];",
+        "settlementHistory(since?: string | null): Promise<SettledBatch[]>;",
+        "readonly merchantName: string | undefined;",
+        "paper?: \"58mm\" | \"80mm\" | \"a4\"",
+    ] {
+        assert!(dts.contains(method), "softpos.d.ts lacks {method}");
+    }
+}

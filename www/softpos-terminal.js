@@ -6,7 +6,8 @@
 //
 // Attributes: host-url (default: this page's origin), merchant-id, terminal-id, locale
 // ("zh-CN" | "en"), mode ("counter" | "checkout"), amount (minor units), reference, storage
-// ("browser" | "memory"), timeout-ms (how long a request may go unanswered before the terminal
+// ("browser" | "memory"), paper (the counter printer's: "58mm" | "80mm" | "a4", for slips and
+// reports, R21; default "80mm"), timeout-ms (how long a request may go unanswered before the terminal
 // treats it as lost, R8; default 15000). The element fires `softpos-ready` (detail: the Terminal) once open,
 // `softpos-error` (detail: the Error) if it cannot open, and, in checkout mode,
 // `softpos-result` (detail: the TxResult) when a payment is answered.
@@ -27,7 +28,7 @@ class SoftposTerminal extends HTMLElement {
         storage: attr("storage", "browser"),
         ...(this.hasAttribute("timeout-ms") ? { timeoutMs: Number(this.getAttribute("timeout-ms")) } : {}),
       });
-      const opts = { locale: attr("locale", "zh-CN"), mode: attr("mode", "counter") };
+      const opts = { locale: attr("locale", "zh-CN"), mode: attr("mode", "counter"), paper: attr("paper", "80mm") };
       if (opts.mode === "checkout") {
         opts.amount = Number(attr("amount", "0"));
         opts.reference = attr("reference", "");

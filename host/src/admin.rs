@@ -10,6 +10,8 @@ use std::io::BufRead;
 
 const DEMO_MERCHANT: &str = "898310048160001";
 const DEMO_TERMINAL: &str = "10000001";
+/// What the demo merchant's slips print (R21).
+const DEMO_MERCHANT_NAME: &str = "示例茶叶店 Demo Tea Shop";
 /// The demo storefront's own terminal (www/checkout.html): a web shop is a terminal too.
 const DEMO_CHECKOUT_TERMINAL: &str = "10000002";
 /// The demo shop's checkout terminal (www/shop/, R23): each customer browser a lane of it.
@@ -46,6 +48,18 @@ pub(crate) async fn add_terminal(
     );
     println!("activation code, single use, valid 24 h:");
     println!("{code}");
+    Ok(())
+}
+
+/// `terminal add --merchant-name`: the merchant's name on its slips (R21), the merchant made
+/// if it is new.
+pub(crate) async fn set_merchant_name(db: &str, merchant: &str, name: &str) -> Result<(), String> {
+    let store = Store::open(db, &CutoffClock::default_clock()).await?;
+    store
+        .set_merchant_name(merchant, name)
+        .await
+        .map_err(|e| e.message)?;
+    println!("merchant {merchant} prints as {name}");
     Ok(())
 }
 
@@ -187,6 +201,10 @@ pub(crate) async fn demo_setup(store: &Store, shop_origin: &str) -> Result<Strin
         .await
         .map_err(|e| e.message)?;
     let (code, currency) = (demo.code, demo.currency);
+    store
+        .set_merchant_name(DEMO_MERCHANT, DEMO_MERCHANT_NAME)
+        .await
+        .map_err(|e| e.message)?;
     let checkout_code = store
         .add_terminal(DEMO_MERCHANT, DEMO_CHECKOUT_TERMINAL, Currency::Cny, None)
         .await

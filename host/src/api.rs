@@ -368,7 +368,7 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
         .route("/v1/reversals", post(reversals))
         .route("/v1/batches/current", get(current_batch))
         .route("/v1/sales", get(sales))
-        .route("/v1/settlements", post(settlements))
+        .route("/v1/settlements", super::api_history::route())
         .route(
             "/v1/settlements/{batch_no}/upload",
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),

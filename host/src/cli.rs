@@ -286,6 +286,10 @@ pub(crate) enum TerminalCommand {
             value_parser = clap::value_parser!(i64).range(1..=MAX_AMOUNT)
         )]
         confirm_above: Option<i64>,
+        /// The merchant's name as its slips print it (R21), 1 to 40 characters; one per
+        /// merchant, so it names every terminal of the merchant. Given again, it replaces it.
+        #[arg(long, value_name = "NAME")]
+        merchant_name: Option<String>,
         /// A checkout terminal for the storefront at this origin (`https://shop.example`,
         /// scheme, host and port only): each customer browser that opens its checkout frame
         /// becomes a lane of it. Given again, it replaces the origin.

@@ -26,6 +26,7 @@ mod acquirer;
 mod admin;
 mod api;
 mod api_console;
+mod api_history;
 mod checkout;
 mod cli;
 mod conn;
@@ -107,9 +108,14 @@ async fn add_terminal(command: TerminalCommand) -> Result<(), String> {
         terminal,
         currency,
         confirm_above,
+        merchant_name,
         checkout_origin,
         db,
     } = command;
+    // The name first: a refused name leaves no terminal half made.
+    if let Some(name) = &merchant_name {
+        admin::set_merchant_name(&db, &merchant, name).await?;
+    }
     match checkout_origin {
         Some(origin) => {
             let t = admin::NewTerminal {

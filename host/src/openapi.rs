@@ -2,7 +2,7 @@
 //! handlers' annotations in [`crate::api`], with one schema per kind of transaction added by
 //! hand. docs/api.md is rendered from it (host/tests/api_doc.rs keeps the two equal).
 
-use crate::{api, api_console, checkout, merchant};
+use crate::{api, api_console, api_history, checkout, merchant};
 use utoipa::OpenApi;
 
 /// Declares the bearer credential: the terminal key for sign-in, the session token after.
@@ -34,6 +34,7 @@ impl utoipa::Modify for BearerAuth {
         api::current_batch,
         api::sales,
         api::settlements,
+        api_history::settlement_history,
         api::upload,
         api::sign_off,
         checkout::checkout_terminal,

@@ -64,6 +64,10 @@ wire! {
         /// terminal shows or compares is on this clock (R4, R14, R21). Absent from older hosts.
         #[cfg_attr(feature = "openapi", schema(minimum = -1080, maximum = 1080, example = 480))]
         pub utc_offset_minutes: Option<i32>,
+        /// The merchant's name as its slips print it (R21; `terminal add --merchant-name`).
+        /// Absent when none was given, and from older hosts.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 40, example = "示例茶叶店"))]
+        pub merchant_name: Option<String>,
     }
 
     /// Answer to `POST /v1/transactions`.
@@ -175,6 +179,33 @@ wire! {
     pub struct SalesResponse {
         /// The sales found.
         pub sales: Vec<SaleFound>,
+    }
+
+    /// A batch the terminal settled, as `GET /v1/settlements` lists it: its Z report (R21).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SettledBatch {
+        /// The batch number.
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
+        /// Its business date, `YYYY-MM-DD`.
+        pub business_date: String,
+        /// Balanced or not, after the batch upload when there was one.
+        pub outcome: Outcome,
+        /// How many differences the batch upload found.
+        pub discrepancy_count: u64;
+        /// What the terminal counted.
+        pub terminal_totals: Option<BatchTotals>,
+        /// What the host counted; this stands.
+        pub host_totals: Option<BatchTotals>,
+        /// When the terminal settled it (RFC 3339).
+        pub settled_at: Option<String>,
+    }
+
+    /// Answer to `GET /v1/settlements`: the terminal's settled batches, oldest first.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SettlementsResponse {
+        /// Its Z reports.
+        pub settlements: Vec<SettledBatch>,
     }
 
     /// Answer to `POST /v1/settlements`.

@@ -58,10 +58,17 @@ impl Pan {
 
     /// The brand, from the BIN.
     pub fn scheme(&self) -> Scheme {
-        // `get`, not indexing: a Pan is 13–19 ASCII digits, and no panic path is compiled in.
+        Scheme::of(&self.0)
+    }
+}
+
+impl Scheme {
+    /// The brand of a card number or its masked form (the BIN, its first digits, is kept
+    /// in clear): what a slip prints beside the masked number (R21).
+    pub fn of(card: &str) -> Scheme {
+        // `get`, not indexing: no panic path is compiled in.
         let prefix = |n: usize| {
-            self.0
-                .get(..n)
+            card.get(..n)
                 .and_then(|p| p.parse::<u32>().ok())
                 .unwrap_or(0)
         };
@@ -70,7 +77,7 @@ impl Pan {
             (34 | 37, _) => Scheme::Amex,
             (51..=55, _) | (_, 2221..=2720) => Scheme::Mastercard,
             (_, 3528..=3589) => Scheme::Jcb,
-            _ if self.0.starts_with('4') => Scheme::Visa,
+            _ if card.starts_with('4') => Scheme::Visa,
             _ => Scheme::Other,
         }
     }

@@ -7,8 +7,9 @@ use crate::error::{Error, ErrorCode};
 use crate::protocol::SaleQuery;
 use crate::terminal::{Auth, Terminal};
 
-/// A lookup to send: `GET` this path with this credential; the answer is a
-/// [`SalesResponse`](crate::protocol::SalesResponse).
+/// A read to send: `GET` this path with this credential; the answer is a
+/// [`SalesResponse`](crate::protocol::SalesResponse) or, for [`Terminal::history_lookup`], a
+/// [`SettlementsResponse`](crate::protocol::SettlementsResponse).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SalesLookup {
     /// Path and query under the host URL.
@@ -34,4 +35,37 @@ impl Terminal {
             auth,
         })
     }
+
+    /// R21: the read of the terminal's settled batches from business date `since`
+    /// (`YYYY-MM-DD`; the host's last 30 days without it), refused as [`Terminal::sales_lookup`]
+    /// is, and `BAD_REQUEST` for what is not a date.
+    pub fn history_lookup(&self, since: Option<&str>) -> Result<SalesLookup, Error> {
+        if self.op.is_some() {
+            return Err(ErrorCode::Busy.into());
+        }
+        let auth = self.session_auth().ok_or(ErrorCode::NotSignedIn)?;
+        let path = match since {
+            None | Some("") => "/v1/settlements".to_owned(),
+            Some(d) if is_date(d) => format!("/v1/settlements?since={d}"),
+            Some(_) => {
+                return Err(Error::with_detail(
+                    ErrorCode::BadRequest,
+                    "since is a date, YYYY-MM-DD",
+                ))
+            }
+        };
+        Ok(SalesLookup { path, auth })
+    }
+}
+
+/// `YYYY-MM-DD` in digits (the host checks the calendar).
+fn is_date(d: &str) -> bool {
+    d.len() == 10
+        && d.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
 }

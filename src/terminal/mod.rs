@@ -39,6 +39,7 @@
 //! | `lookup.rs` | R7: the lookup of the sales a refund may name, beside the operations |
 //! | `tx.rs` | R5–R8, R18: sale, void, refund, and a lost answer's reversal |
 //! | `settle.rs` | R6, R10–R12: settlement and batch upload |
+//! | `slip.rs` | R21: what a transaction's slip prints, from the journal |
 
 pub mod card;
 pub mod journal;
@@ -59,6 +60,7 @@ mod report;
 mod resume;
 mod session;
 mod settle;
+mod slip;
 mod tx;
 
 pub use call::{Auth, Call, Outgoing, Reply, Step};
@@ -67,12 +69,13 @@ pub use housekeeping::REVERSAL_TRIES;
 pub use lookup::SalesLookup;
 pub use persist::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
-    SettledRange, Snapshot, Write, SNAPSHOT_VERSION,
+    SettledHistory, SettledRange, Snapshot, Write, SNAPSHOT_VERSION,
 };
 pub use report::{
     Completion, Event, SettlementResult, SignInResult, SignOffReason, SignOffResult, TxResult,
 };
 pub use resume::ResumedSession;
+pub use slip::Slip;
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::RequestId;
@@ -191,6 +194,16 @@ impl Terminal {
     /// The last settlement finished.
     pub fn last_settlement(&self) -> Option<&SettlementResult> {
         self.meta.last_settlement.as_ref()
+    }
+
+    /// The settlements kept for reprinting, oldest first (R21).
+    pub fn settled_history(&self) -> impl DoubleEndedIterator<Item = &SettlementResult> {
+        self.meta.history.0.iter()
+    }
+
+    /// The merchant's name for its slips, as the host told it at the last sign-in (R21).
+    pub fn merchant_name(&self) -> Option<&str> {
+        self.meta.merchant_name.as_deref()
     }
 
     /// The host's offset from UTC, as of the last sign-in: show dates on this clock.

@@ -185,6 +185,34 @@ pub struct Meta {
     /// default (¥10 000.00) in snapshots written before it was kept.
     #[serde(default)]
     pub confirm_above: ConfirmAbove,
+    /// The merchant's name as its slips print it, as the host told it at the last sign-in
+    /// (R21); `None` when the host has none.
+    #[serde(default)]
+    pub merchant_name: Option<String>,
+    /// The last settlements, oldest first, whole, for reprinting their slips (R21).
+    #[serde(default)]
+    pub history: SettledHistory,
+}
+
+/// The settlements a terminal keeps for reprinting (R21): the last [`SettledHistory::KEPT`],
+/// oldest first. Bounded, so the state record rewritten at each change stays small (R18).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SettledHistory(pub VecDeque<SettlementResult>);
+
+impl SettledHistory {
+    /// How many settlements are kept.
+    pub const KEPT: usize = 10;
+
+    /// Keeps `result`, replacing an earlier record of its batch (a reconciliation again).
+    pub(super) fn keep(&mut self, result: &SettlementResult) {
+        self.0
+            .retain(|r| !(r.batch_no == result.batch_no && r.settled_at == result.settled_at));
+        self.0.push_back(result.clone());
+        while self.0.len() > Self::KEPT {
+            self.0.pop_front();
+        }
+    }
 }
 
 /// Everything needed to bring a terminal back after a reload.
@@ -239,6 +267,8 @@ impl Meta {
             journal_len: 0,
             utc_offset: UtcOffset::UTC,
             confirm_above: ConfirmAbove::DEFAULT,
+            merchant_name: None,
+            history: SettledHistory::default(),
         }
     }
 

@@ -118,6 +118,7 @@ impl Terminal {
             self.meta.utc_offset = offset;
         }
         self.meta.confirm_above = resp.confirm_above;
+        self.meta.merchant_name = resp.merchant_name.clone();
         self.meta.operator = Some(resp.operator.clone());
         self.meta.next_trace_no = resp.next_trace_no.get();
         self.queue_reconciliations(resp);

@@ -210,6 +210,7 @@ impl Terminal {
             }
         }
         self.meta.last_settlement = Some(result.clone());
+        self.meta.history.keep(&result);
         self.push_meta();
         self.events.push_back(Event::Settled(result.clone()));
         if let Some(op) = self.op.as_mut() {

@@ -4,7 +4,7 @@
 //!
 //! - `api`: the `#[wasm_bindgen]` surface — the `Terminal` class, `errorMessage`, the
 //!   `Terminal.open` configuration. Each method converts its arguments and hands a command to
-//!   the driver.
+//!   the driver; `api_slips` its slips and settled batches (R21).
 //! - `driver`: runs the sans-IO terminal (`src/terminal/`) to the end of an operation —
 //!   step, store what it wrote, send what it asks, feed it the answer — and tells the
 //!   subscribers its events; arms the idle sign-off timer (R13).
@@ -24,6 +24,7 @@
 //! second call while one is pending gets the terminal's `BUSY`, not a borrow panic.
 
 mod api;
+mod api_slips;
 mod client;
 pub mod codec;
 mod driver;

@@ -101,6 +101,8 @@ pub struct ModelHost {
     pub utc_offset_minutes: Option<i32>,
     /// The terminal's confirmation threshold it tells at sign-in.
     pub confirm_above: ConfirmAbove,
+    /// The merchant's name it tells at sign-in (R21); `None` as a host without one.
+    pub merchant_name: Option<String>,
     pub requests: Vec<Call>,
     /// The acquirer's verdict its settlement and upload answers carry; `None` as an older host.
     pub acquirer: Option<AcquirerVerdict>,
@@ -124,6 +126,7 @@ impl Default for ModelHost {
             business_date: "2026-11-28".into(),
             utc_offset_minutes: None,
             confirm_above: ConfirmAbove::DEFAULT,
+            merchant_name: None,
             requests: Vec::new(),
             acquirer: None,
         }
@@ -294,6 +297,7 @@ impl ModelHost {
             confirm_above: self.confirm_above,
             timezone: None,
             utc_offset_minutes: self.utc_offset_minutes,
+            merchant_name: self.merchant_name.clone(),
         })
     }
 

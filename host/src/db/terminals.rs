@@ -151,6 +151,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets the merchant's name as its slips print it (R21).
+    pub async fn set_merchant_name(&mut self, merchant_id: &str, name: &str) -> ApiResult<()> {
+        sqlx::query("UPDATE merchants SET merchant_name = $1 WHERE merchant_id = $2")
+            .bind(name)
+            .bind(merchant_id)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
+
+    /// The merchant's name, when one was given (R21).
+    pub async fn merchant_name(&mut self, merchant_id: &str) -> ApiResult<Option<String>> {
+        Ok(
+            sqlx::query("SELECT merchant_name FROM merchants WHERE merchant_id = $1")
+                .bind(merchant_id)
+                .fetch_optional(&mut **self)
+                .await?
+                .map(|row| row.try_get("merchant_name"))
+                .transpose()?
+                .flatten(),
+        )
+    }
+
     /// A terminal of the merchant: its row id and currency.
     pub async fn find_terminal(
         &mut self,

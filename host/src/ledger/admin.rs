@@ -105,6 +105,23 @@ impl Store {
         })
     }
 
+    /// `terminal add --merchant-name`: the merchant's name as its slips print it (R21), 1 to
+    /// 40 characters without control characters; the merchant is made if it is new.
+    pub async fn set_merchant_name(&self, merchant_id: &str, name: &str) -> ApiResult<()> {
+        check_merchant_id(merchant_id)?;
+        let name = name.trim();
+        if !(1..=40).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "a merchant name is 1 to 40 characters, without control characters",
+            ));
+        }
+        let mut tx = self.begin().await?;
+        tx.ensure_merchant(merchant_id).await?;
+        tx.set_merchant_name(merchant_id, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// `operator add`: creates or replaces an operator's password (and lifts its lockouts on
     /// every terminal).
     pub async fn add_operator(

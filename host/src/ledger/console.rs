@@ -28,7 +28,7 @@ use std::str::FromStr;
 /// How long a console session lives: short, as the console can end any terminal's session.
 const CONSOLE_SESSION_MS: i64 = 30 * 60 * 1000;
 /// The longest history one request reads.
-const MAX_HISTORY_DAYS: i64 = 366;
+pub(super) const MAX_HISTORY_DAYS: i64 = 366;
 
 /// A live console session: a merchant user signed in.
 #[derive(Debug, Clone)]
@@ -444,7 +444,7 @@ fn final_outcome(b: &SettledBatchRow) -> ApiResult<Outcome> {
     Ok(parse_json::<StoredOutcome>(answer)?.outcome)
 }
 
-fn settlement_of(b: SettledBatchRow) -> ApiResult<ConsoleSettlement> {
+pub(super) fn settlement_of(b: SettledBatchRow) -> ApiResult<ConsoleSettlement> {
     let awaiting_upload = settled_status(&b.status)? == "awaiting_upload";
     let outcome = final_outcome(&b)?;
     let discrepancies = match &b.upload_answer {

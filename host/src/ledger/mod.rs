@@ -17,6 +17,7 @@ mod checkout;
 mod console;
 mod console_charts;
 mod cutoff;
+mod history;
 mod lookup;
 mod operator;
 mod reversal;

@@ -200,6 +200,7 @@ impl Store {
             .map_or(TraceNo::FIRST, TraceNo::next);
         let closed_batches = closed_batches(&mut tx, terminal).await?;
         let confirm_above = tx.confirm_above(key).await?;
+        let merchant_name = tx.merchant_name(key.merchant_id).await?;
         tx.commit().await?;
         let (timezone, utc_offset_minutes) = self.wall_clock();
         Ok(SignInResponse {
@@ -214,6 +215,7 @@ impl Store {
             confirm_above,
             timezone,
             utc_offset_minutes: Some(utc_offset_minutes),
+            merchant_name,
         })
     }
 

@@ -5,11 +5,13 @@
 
 use crate::protocol::codec::{codec_enum, codec_struct, Decode, Encode, Unreadable, Value, BAD};
 use crate::protocol::shape::{shapes, ts_union, typescript_section};
-use crate::protocol::{AcquirerVerdict, BatchTotals, Discrepancy, Outcome, TxKind, TxStatus};
+use crate::protocol::{
+    AcquirerVerdict, BatchTotals, Discrepancy, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+};
 use crate::terminal::time::UtcOffset;
 use crate::terminal::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
-    SettledRange, SettlementResult, SignInResult, SignOffResult, TxResult,
+    SettledHistory, SettledRange, SettlementResult, SignInResult, SignOffResult, Slip, TxResult,
 };
 
 codec_enum!(RecoveryKind { NotSignedOff = "not_signed_off", NotSettled = "not_settled" });
@@ -53,6 +55,25 @@ shapes! {
     SignOffResult {
         signed_off_at: String,
         settlement: Option<SettlementResult>,
+    }
+    Slip {
+        merchant_name: Option<String>,
+        merchant_id: String,
+        terminal_id: String,
+        operator: String,
+        kind: EntryKind,
+        status: EntryStatus,
+        response_code: Option<String>,
+        masked_pan: Option<String>,
+        batch_no: u32,
+        trace_no: u32,
+        auth_code: Option<String>,
+        rrn: Option<String>,
+        amount: i64,
+        currency: String,
+        at: String,
+        original_trace_no: Option<u32>,
+        original_rrn: Option<String>,
     }
     Recovery {
         kind: RecoveryKind,
@@ -116,7 +137,28 @@ codec_struct!(Meta {
     journal_len,
     utc_offset,
     confirm_above,
+    merchant_name,
+    history,
 });
+
+/// Absent, as in a state record written before the terminal kept it, is empty: serde's
+/// default.
+impl Decode for SettledHistory {
+    fn decode<V: Value>(v: &V) -> Result<Self, Unreadable> {
+        if v.is_absent() {
+            return Ok(SettledHistory::default());
+        }
+        Decode::decode(v).map(SettledHistory)
+    }
+    fn stand_in() -> Self {
+        SettledHistory::default()
+    }
+}
+impl Encode for SettledHistory {
+    fn encode<V: Value>(&self) -> V {
+        self.0.encode()
+    }
+}
 
 /// Absent, as in a state record written before the terminal kept it, is UTC: serde's default.
 impl Decode for UtcOffset {

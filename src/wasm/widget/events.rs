@@ -5,9 +5,10 @@
 
 use super::answer::show;
 use super::keys::{focus_amount, keypad, on_key};
+use super::paper::Paper;
 use super::render::{keypad_amount, render};
 use super::text::{tr, T};
-use super::{Held, Mode, Running, Tab, Ui};
+use super::{Held, Mode, Notice, Running, Tab, Ui};
 use crate::error::{Error, ErrorCode};
 use crate::terminal::card::{Expiry, Pan, Scheme};
 use crate::terminal::time::UtcOffset;
@@ -122,6 +123,11 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.result = None;
             u.slip = None;
             u.notice = None;
+            u.paper = None;
+            if u.tab == Tab::Totals {
+                drop(u);
+                super::history::fetch(ui);
+            }
         }
         "ask-void" => {
             let mut u = ui.borrow_mut();
@@ -138,12 +144,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
         "confirm-held" => return confirm_held(ui),
         "cancel-held" => return cancel_held(ui),
         "pick" | "unpick" | "refund-from" => return super::refund::click(ui, action, arg),
-        "print" => {
-            if let Some(w) = web_sys::window() {
-                let _ = w.print();
-            }
-            return;
-        }
+        "print" => return print(ui, arg),
         "settle" => return run(ui, Ok(Command::Settle), T::settle),
         "sign-off" => return run(ui, Ok(Command::SignOff { settle: true }), T::sign_off),
         _ => return,
@@ -168,9 +169,72 @@ pub(super) fn focus(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
     }
 }
 
+/// R21: puts the paper asked for in place (hidden on screen) and opens the print dialog:
+/// `tx` the last answer's slip, `x` the X report, `slip` the settlement slip shown, `l…`/`h…`
+/// a settled batch of the history (src/wasm/widget/history.rs).
+fn print(ui: &Rc<RefCell<Ui>>, arg: &str) {
+    {
+        let mut u = ui.borrow_mut();
+        let paper = {
+            let Ok(term) = u.term.try_borrow() else {
+                return;
+            };
+            let m = &term.machine;
+            match arg {
+                "tx" => u
+                    .result
+                    .as_ref()
+                    .and_then(|r| m.slip(Some(r.trace_no)))
+                    .map(|s| Paper::Tx(Box::new(s), false)),
+                "x" => Some(Paper::XReport(now().local(m.utc_offset()).date_time())),
+                "slip" => u
+                    .slip
+                    .clone()
+                    .map(|s| Paper::Settlement(Box::new(s), false)),
+                _ => super::history::reprint(&u, m, arg),
+            }
+        };
+        u.paper = paper;
+    }
+    print_now(ui);
+}
+
+/// Renders the paper in place and opens the browser's print dialog.
+fn print_now(ui: &Rc<RefCell<Ui>>) {
+    render(ui);
+    if ui.borrow().paper.is_some() {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    }
+}
+
+/// R21: reprint [重打印] the open batch's slip of this trace number, or its last one.
+fn reprint(ui: &Rc<RefCell<Ui>>, trace: &str) {
+    {
+        let mut u = ui.borrow_mut();
+        let trace = trace.trim();
+        let slip = match u.term.try_borrow() {
+            Ok(t) if trace.is_empty() => t.machine.slip(None),
+            Ok(t) => trace.parse().ok().and_then(|n| t.machine.slip(Some(n))),
+            Err(_) => return,
+        };
+        u.paper = slip.map(|s| Paper::Tx(Box::new(s), true));
+        u.notice = if u.paper.is_some() {
+            None
+        } else {
+            Notice::refusal(tr(u.locale, T::no_slip).to_owned())
+        };
+    }
+    print_now(ui);
+}
+
 fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
     if action == "find" {
         return super::refund::find(ui, &input_value(form, "q"));
+    }
+    if action == "reprint" {
+        return reprint(ui, &input_value(form, "trace"));
     }
     let command = command_of(&ui.borrow(), action, arg, form);
     let Some((command, doing)) = command else {

@@ -7,12 +7,15 @@
 //! shows each refusal's reason in the operator's language.
 //!
 //! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
-//! what the terminal recorded: journal, totals, receipt, settlement slip) and `events` (what a
+//! what the terminal recorded: journal, totals, receipt, settlement slip), `paper` (what is
+//! printed: slips and reports, R21), `history` (the settled batches, R21) and `events` (what a
 //! click, a key or a form does).
 
 mod answer;
 mod events;
+mod history;
 mod keys;
+mod paper;
 mod records;
 mod refund;
 mod render;
@@ -87,6 +90,12 @@ struct Ui {
     picked: Option<Sold>,
     /// What the refund tab's search found.
     found: Option<Found>,
+    /// What is to be printed (R21), hidden on screen.
+    paper: Option<paper::Paper>,
+    /// The printer's paper.
+    paper_size: paper::Size,
+    /// The host's settled batches, once read: `None` while not; its refusal in words.
+    history: Option<Result<Vec<crate::protocol::SettledBatch>, String>>,
     handlers: Vec<(&'static str, Handler)>,
     /// Keys typed while nothing in the page has focus (counter only).
     page_keys: Option<Handler>,
@@ -164,7 +173,8 @@ impl WidgetHandle {
 }
 
 /// Mounts the terminal's screens into `el`. `opts`: `{locale?: "zh-CN" | "en", mode?:
-/// "counter" | "checkout", amount?: number, reference?: string}`; checkout mode takes the
+/// "counter" | "checkout", amount?: number, reference?: string, paper?: "58mm" | "80mm" |
+/// "a4"}`; `paper` is the printer's, for slips and reports (R21; default 80 mm); checkout mode takes the
 /// amount (minor units) and reference from the cart and dispatches a `softpos-result`
 /// event (detail: the `TxResult`) on `el` when the payment is answered.
 #[wasm_bindgen(js_name = mountWidget)]
@@ -172,23 +182,12 @@ pub fn mount_widget(
     el: HtmlElement,
     terminal: &super::api::Terminal,
     #[wasm_bindgen(
-        unchecked_param_type = "{ locale?: \"zh-CN\" | \"en\"; mode?: \"counter\" | \"checkout\"; amount?: number; reference?: string }"
+        unchecked_param_type = "{ locale?: \"zh-CN\" | \"en\"; mode?: \"counter\" | \"checkout\"; amount?: number; reference?: string; paper?: \"58mm\" | \"80mm\" | \"a4\" }"
     )]
     opts: JsValue,
 ) -> Result<WidgetHandle, JsValue> {
     let locale = locale_of(&opts);
-    let mode = match string_field(&opts, "mode").as_deref() {
-        Some("checkout") => {
-            let amount = amount_field(&opts, "amount")
-                .and_then(Amount::new)
-                .map_err(|e| js_error(&e))?;
-            Mode::Checkout {
-                amount: amount.get(),
-                reference: string_field(&opts, "reference").unwrap_or_default(),
-            }
-        }
-        _ => Mode::Counter,
-    };
+    let mode = mode_of(&opts)?;
     let ui = Rc::new(RefCell::new(Ui {
         root: el.clone(),
         term: terminal.inner.clone(),
@@ -204,6 +203,9 @@ pub fn mount_widget(
         held: None,
         picked: None,
         found: None,
+        paper: None,
+        paper_size: paper::Size::parse(string_field(&opts, "paper").as_deref()),
+        history: None,
         handlers: Vec::new(),
         page_keys: None,
         unsubscribe: None,
@@ -253,6 +255,22 @@ fn listen_to_page(ui: &Rc<RefCell<Ui>>, el: &HtmlElement) -> Result<Option<Handl
     });
     document.add_event_listener_with_callback("keydown", handler.as_ref().unchecked_ref())?;
     Ok(Some(handler))
+}
+
+/// Checkout mode takes the cart's amount and reference; anything else is the counter.
+fn mode_of(opts: &JsValue) -> Result<Mode, JsValue> {
+    Ok(match string_field(opts, "mode").as_deref() {
+        Some("checkout") => {
+            let amount = amount_field(opts, "amount")
+                .and_then(Amount::new)
+                .map_err(|e| js_error(&e))?;
+            Mode::Checkout {
+                amount: amount.get(),
+                reference: string_field(opts, "reference").unwrap_or_default(),
+            }
+        }
+        _ => Mode::Counter,
+    })
 }
 
 fn locale_of(opts: &JsValue) -> Locale {

@@ -3,25 +3,16 @@
 //! reads back or prints.
 
 use super::render::{esc, View};
-use super::text::T;
+use super::text::{kind_name, T};
 use crate::protocol::{
-    AcquirerVerdict, BatchTotals, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind,
-    TxStatus,
+    AcquirerVerdict, BatchTotals, Discrepancy, DiscrepancyKind, EntryKind, EntryStatus, Outcome,
+    SchemeTotals, TxStatus,
 };
 use crate::terminal::{SettlementResult, Terminal as Machine, TxResult};
 use std::fmt::Write as _;
 
-fn kind_label(v: &View, kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Sale => v.t(T::sale),
-        EntryKind::Void => v.t(T::void),
-        EntryKind::Refund => v.t(T::refund),
-        EntryKind::Reversal => v.t(T::reversal),
-        EntryKind::Preauth => v.t(T::preauth),
-        EntryKind::PreauthVoid => v.t(T::preauth_void),
-        EntryKind::Completion => v.t(T::completion),
-        EntryKind::CompletionVoid => v.t(T::completion_void),
-    }
+fn kind_label<'a>(v: &View, kind: EntryKind) -> &'a str {
+    kind_name(v.ui.locale, kind.as_str())
 }
 
 fn status_label(v: &View, status: EntryStatus) -> &'static str {
@@ -97,6 +88,9 @@ fn void_cell(v: &View, trace_no: u32, h: &mut String) {
     }
 }
 
+/// A batch's totals as a bank POS prints them (R10, R21): the lines summed, then the domestic
+/// (UnionPay) and the foreign cards' halves, one section under the other so that a 58 mm roll
+/// holds them. Totals recorded before the split print their sums alone.
 pub(super) fn totals_table(v: &View, t: &BatchTotals, h: &mut String) {
     let _ = write!(
         h,
@@ -104,22 +98,48 @@ pub(super) fn totals_table(v: &View, t: &BatchTotals, h: &mut String) {
         v.t(T::count),
         v.t(T::amount)
     );
-    for (key, totals, name) in [
-        (T::sale, t.sale, "sale"),
-        (T::void, t.void, "void"),
-        (T::refund, t.refund, "refund"),
+    let sums = SchemeTotals {
+        sale: t.sale,
+        completion: t.completion.unwrap_or_default(),
+        void: t.void,
+        refund: t.refund,
+        net_amount: t.net_amount,
+    };
+    totals_rows(v, &sums, "", h);
+    for (half, title, prefix) in [
+        (&t.domestic, T::domestic_cards, "domestic-"),
+        (&t.foreign, T::foreign_cards, "foreign-"),
+    ] {
+        if let Some(half) = half {
+            let _ = write!(
+                h,
+                r#"<tr class="sp-half" data-half="{prefix}"><th colspan="3">{}</th></tr>"#,
+                v.t(title)
+            );
+            totals_rows(v, half, prefix, h);
+        }
+    }
+    h.push_str("</tbody></table>");
+}
+
+fn totals_rows(v: &View, t: &SchemeTotals, prefix: &str, h: &mut String) {
+    for (totals, name) in [
+        (t.sale, "sale"),
+        (t.completion, "completion"),
+        (t.void, "void"),
+        (t.refund, "refund"),
     ] {
         let _ = write!(
             h,
-            r#"<tr data-row="{name}"><th>{}</th><td data-testid="{name}-count">{}</td><td data-testid="{name}-amount">{}</td></tr>"#,
-            v.t(key),
+            r#"<tr data-row="{prefix}{name}"><th>{}</th><td data-testid="{prefix}{name}-count">{}</td><td data-testid="{prefix}{name}-amount">{}</td></tr>"#,
+            kind_name(v.ui.locale, name),
             totals.count,
             v.money(totals.amount)
         );
     }
     let _ = write!(
         h,
-        r#"<tr><th>{}</th><td></td><td data-testid="net-amount">{}</td></tr></tbody></table>"#,
+        r#"<tr class="sp-net"><th>{}</th><td></td><td data-testid="{prefix}net-amount">{}</td></tr>"#,
         v.t(T::net),
         v.money(t.net_amount)
     );
@@ -132,18 +152,10 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     } else {
         ("sp-bad", v.t(T::declined))
     };
-    let kind = match r.kind {
-        TxKind::Sale => v.t(T::sale),
-        TxKind::Void => v.t(T::void),
-        TxKind::Refund => v.t(T::refund),
-        TxKind::Preauth => v.t(T::preauth),
-        TxKind::PreauthVoid => v.t(T::preauth_void),
-        TxKind::Completion => v.t(T::completion),
-        TxKind::CompletionVoid => v.t(T::completion_void),
-    };
+    let kind = kind_name(v.ui.locale, r.kind.as_str());
     let _ = write!(
         h,
-        r#"<section class="sp-panel sp-receipt sp-print {class}" data-testid="result" data-status="{}"><h2>{kind} · {title}</h2><p class="sp-big">{}</p><dl><dt>{}</dt><dd>{} {}</dd>"#,
+        r#"<section class="sp-panel sp-receipt {class}" data-testid="result" data-status="{}"><h2>{kind} · {title}</h2><p class="sp-big">{}</p><dl><dt>{}</dt><dd>{} {}</dd>"#,
         if approved { "approved" } else { "declined" },
         v.money(r.amount),
         v.t(T::status),
@@ -171,7 +183,7 @@ pub(super) fn result_panel(v: &View, r: &TxResult, h: &mut String) {
     );
     let _ = write!(
         h,
-        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print">{}</button><button type="button" class="sp-close" data-action="dismiss" data-testid="dismiss" aria-label="{}">×</button></section>"#,
+        r#"<dt></dt><dd data-testid="at">{}</dd></dl><button type="button" data-action="print" data-arg="tx" data-testid="print-slip">{}</button><button type="button" class="sp-close" data-action="dismiss" data-testid="dismiss" aria-label="{}">×</button></section>"#,
         esc(&v.local_time(&r.at)),
         v.t(T::print),
         v.t(T::close)
@@ -185,7 +197,7 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     };
     let _ = write!(
         h,
-        r#"<section class="sp-panel sp-slip sp-print {class}" data-testid="slip" data-outcome="{}"><h2>{} · {} {:06}</h2><p class="sp-big">{outcome}</p><div class="sp-columns"><div><h3>{}</h3>"#,
+        r#"<section class="sp-panel sp-slip {class}" data-testid="slip" data-outcome="{}"><h2>{} · {} {:06}</h2><p class="sp-big">{outcome}</p><div class="sp-columns"><div><h3>{}</h3>"#,
         if s.outcome == Outcome::Balanced {
             "balanced"
         } else {
@@ -200,32 +212,11 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     let _ = write!(h, "</div><div><h3>{}</h3>", v.t(T::host_side));
     totals_table(v, &s.host_totals, h);
     h.push_str("</div></div>");
-    if !s.discrepancies.is_empty() {
-        let _ = write!(
-            h,
-            "<h3>{}</h3><ul data-testid=\"discrepancies\">",
-            v.t(T::discrepancies)
-        );
-        for d in &s.discrepancies {
-            let kind = match d.kind {
-                DiscrepancyKind::MissingOnTerminal => v.t(T::missing_on_terminal),
-                DiscrepancyKind::MissingOnHost => v.t(T::missing_on_host),
-                DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
-                DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
-            };
-            let _ = write!(
-                h,
-                "<li>{} {:06} · {kind}</li>",
-                v.t(T::trace),
-                d.trace_no.get()
-            );
-        }
-        h.push_str("</ul>");
-    }
+    discrepancy_list(v, &s.discrepancies, h);
     acquirer_line(v, s, h);
     let _ = write!(
         h,
-        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print">{}</button></section>"#,
+        r#"<p>{} {:06} · <span data-testid="settled-at">{}</span></p><button type="button" data-action="print" data-arg="slip" data-testid="print-settlement">{}</button></section>"#,
         v.t(T::next_batch),
         s.next_batch_no,
         esc(&v.local_time(&s.settled_at)),
@@ -233,9 +224,36 @@ pub(super) fn slip(v: &View, s: &SettlementResult, h: &mut String) {
     );
 }
 
+/// Every discrepancy of a settlement, by trace number (R11), on screen and on paper.
+pub(super) fn discrepancy_list(v: &View, list: &[Discrepancy], h: &mut String) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<h3>{}</h3><ul data-testid=\"discrepancies\">",
+        v.t(T::discrepancies)
+    );
+    for d in list {
+        let kind = match d.kind {
+            DiscrepancyKind::MissingOnTerminal => v.t(T::missing_on_terminal),
+            DiscrepancyKind::MissingOnHost => v.t(T::missing_on_host),
+            DiscrepancyKind::AmountMismatch => v.t(T::amount_mismatch),
+            DiscrepancyKind::StatusMismatch => v.t(T::status_mismatch),
+        };
+        let _ = write!(
+            h,
+            "<li>{} {:06} · {kind}</li>",
+            v.t(T::trace),
+            d.trace_no.get()
+        );
+    }
+    h.push_str("</ul>");
+}
+
 /// R11's second level, when the host's answer told it: the acquirer's verdict on the host's
 /// record of the batch, one line (softpos.css marks a mismatch by its `data-acquirer`).
-fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
+pub(super) fn acquirer_line(v: &View, s: &SettlementResult, h: &mut String) {
     let Some(verdict) = s.acquirer_outcome else {
         return;
     };

@@ -36,11 +36,15 @@ pub(super) struct View<'a> {
     pub(super) ui: &'a Ui,
     state: State,
     currency: Currency,
-    operator: Option<String>,
+    pub(super) operator: Option<String>,
     batch_no: Option<u32>,
     pending_reversals: usize,
     recovery: Option<Recovery>,
-    totals: BatchTotals,
+    pub(super) totals: BatchTotals,
+    /// Whose terminal, as its slips print it (R21).
+    pub(super) merchant_name: Option<String>,
+    pub(super) merchant_id: String,
+    pub(super) terminal_id: String,
     /// The host's clock, for every date and time shown.
     utc_offset: UtcOffset,
 }
@@ -100,14 +104,23 @@ pub(super) fn render(ui: &Rc<RefCell<Ui>>) {
             pending_reversals: machine.pending_reversals(),
             recovery: machine.recovery().cloned(),
             totals: machine.totals(),
+            merchant_name: machine.merchant_name().map(str::to_owned),
+            merchant_id: machine.config().merchant_id.clone(),
+            terminal_id: machine.config().terminal_id.clone(),
             utc_offset: machine.utc_offset(),
         };
         // The tabs that read the journal are drawn while the terminal is borrowed.
         let journal = match (view.state, ui.tab, &ui.mode) {
-            (State::SignedIn, Tab::Journal, Mode::Counter) => Some(journal_html(&view, machine)),
-            (State::SignedIn, Tab::Refund, Mode::Counter) => {
+            (State::SignedIn, tab, Mode::Counter) if tab != Tab::Sale => {
                 let mut h = String::new();
-                refund_tab(&view, machine.journal(), &mut h);
+                match tab {
+                    Tab::Journal => {
+                        super::paper::reprint_form(&view, &mut h);
+                        h.push_str(&journal_html(&view, machine));
+                    }
+                    Tab::Totals => super::history::history_html(&view, machine, &mut h),
+                    _ => refund_tab(&view, machine.journal(), &mut h),
+                }
                 Some(h)
             }
             _ => None,
@@ -134,6 +147,7 @@ fn page(v: &View, journal: Option<String>) -> String {
         Mode::Counter => counter(v, journal, &mut h),
         Mode::Checkout { amount, reference } => checkout(v, *amount, reference, &mut h),
     }
+    super::paper::paper_html(v, &mut h);
     h.push_str("</div>");
     h
 }
@@ -292,15 +306,17 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
         Tab::Totals => {
             let _ = write!(
                 h,
-                r#"<section class="sp-panel sp-print" data-testid="totals"><h2>{}</h2>"#,
+                r#"<section class="sp-panel" data-testid="totals"><h2>{}</h2>"#,
                 v.t(T::x_report)
             );
             totals_table(v, &v.totals, h);
             let _ = write!(
                 h,
-                r#"<button type="button" data-action="print">{}</button></section>"#,
+                r#"<button type="button" data-action="print" data-arg="x" data-testid="print-x">{}</button></section>"#,
                 v.t(T::print)
             );
+            // The settled batches, drawn while the terminal was borrowed.
+            h.push_str(&journal.unwrap_or_default());
         }
     }
     let _ = write!(

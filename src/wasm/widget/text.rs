@@ -81,17 +81,14 @@ texts! {
     kind => "类型", "Type";
     status => "状态", "Status";
     void => "撤销", "Void";
-    reversal => "冲正", "Reversal";
-    preauth => "预授权", "Pre-authorisation";
-    preauth_void => "预授权撤销", "Pre-authorisation void";
-    completion => "预授权完成", "Completion";
-    completion_void => "预授权完成撤销", "Completion void";
     supervisor_password => "主管密码", "Supervisor password";
     confirm => "确认", "Confirm";
     cancel => "取消", "Cancel";
     close => "关闭", "Close";
     count => "笔数", "Count";
     net => "净额", "Net";
+    domestic_cards => "内卡", "Domestic cards (UnionPay)";
+    foreign_cards => "外卡", "Foreign cards";
     print => "打印", "Print";
     empty_journal => "本批次暂无交易", "No transactions in this batch yet";
     x_report => "本批次汇总", "Batch totals (X report)";
@@ -153,6 +150,32 @@ texts! {
     refundable => "可退金额", "Refundable";
     change_sale => "重新选择", "Choose another sale";
     refund_amount => "退货金额", "Refund amount";
+    slip_title => "签购单", "Card slip";
+    merchant_copy => "商户存根 MERCHANT COPY", "MERCHANT COPY";
+    cardholder_copy => "持卡人存根 CARDHOLDER COPY", "CARDHOLDER COPY";
+    reprint_mark => "重打印 REPRINT", "REPRINT";
+    merchant_name => "商户名称", "Merchant";
+    merchant_id => "商户编号", "Merchant ID";
+    terminal_id => "终端编号", "Terminal ID";
+    scheme => "发卡组织", "Card scheme";
+    voucher => "凭证号", "Trace no.";
+    date_time => "日期时间", "Date/time";
+    original_trace => "原凭证号", "Original trace";
+    original_rrn => "原参考号", "Original RRN";
+    signature => "持卡人签名", "Cardholder signature";
+    acknowledge => "本人确认以上交易，同意将其记入本卡账户", "I acknowledge the transaction above and agree to its being charged to my card";
+    printed_at => "打印时间", "Printed";
+    business_date => "营业日", "Business date";
+    discrepancy_count => "差错笔数", "Discrepancies";
+    reprint => "重打印", "Reprint";
+    reprint_hint => "凭证号（空为最后一笔）", "Trace no. (empty: the last one)";
+    no_slip => "本批次没有这笔交易", "No such transaction in this batch";
+    z_history => "结算历史", "Settled batches (Z reports)";
+    no_history => "暂无结算记录", "No settled batches yet";
+    history_unreachable => "主机暂不可达，仅显示本机保存的记录", "The host cannot be reached: showing what this browser kept";
+    unionpay => "银联", "UnionPay";
+    amex => "美国运通", "American Express";
+    other_scheme => "其他", "Other";
     open_elsewhere => "此终端已在另一个标签页或窗口中打开，请先在那里关闭，再刷新本页", "This terminal is open in another tab or window; close it there, then reload this page";
 }
 
@@ -171,4 +194,27 @@ pub(super) fn error_text(locale: Locale, e: &Error) -> String {
 pub(super) fn response_text(locale: Locale, code: &str) -> &'static str {
     crate::terminal::response::response_text(code, locale == Locale::Zh)
         .unwrap_or_else(|| tr(locale, T::unknown_response))
+}
+
+/// The name of a transaction's kind (its wire name, `sale`, `void` …) in the operator's
+/// language, on screen and on slips (R21): one line per kind. An unknown kind shows as its
+/// wire name.
+pub(super) fn kind_name(locale: Locale, kind: &str) -> &str {
+    const KINDS: &[(&str, &str, &str)] = &[
+        ("sale", "消费", "Sale"),
+        ("void", "撤销", "Void"),
+        ("refund", "退货", "Refund"),
+        ("reversal", "冲正", "Reversal"),
+        ("preauth", "预授权", "Pre-authorisation"),
+        ("preauth_void", "预授权撤销", "Pre-authorisation void"),
+        ("completion", "预授权完成", "Pre-authorisation completion"),
+        ("completion_void", "预授权完成撤销", "Completion void"),
+    ];
+    KINDS
+        .iter()
+        .find(|(wire, _, _)| *wire == kind)
+        .map_or(kind, |(_, zh, en)| match locale {
+            Locale::Zh => zh,
+            Locale::En => en,
+        })
 }

@@ -1,0 +1,66 @@
+//! R21 slips and reports in the terminal core: a slip is read from the journal, so printed at
+//! once or reprinted by trace number it says the same; the merchant's name is the host's; the
+//! settlements kept for reprinting are bounded.
+
+mod support;
+
+use softpos::protocol::{EntryKind, EntryStatus};
+use softpos::terminal::{Command, SettledHistory};
+use support::*;
+
+#[test]
+fn r21_slip_reads_the_journal_with_the_hosts_merchant_name() {
+    let mut b = Bench::new();
+    b.host.merchant_name = Some("示例茶叶店".into());
+    b.run(Command::Activate { code: CODE.into() }).unwrap();
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.merchant_name(), Some("示例茶叶店"));
+    assert_eq!(b.terminal.slip(None), None, "no transaction, no slip");
+    let first = tx(b.sale(1250).unwrap());
+    let second = tx(b.sale(800).unwrap());
+    let last = b.terminal.slip(None).expect("the last slip");
+    assert_eq!((last.trace_no, last.amount), (second.trace_no, 800));
+    let again = b.terminal.slip(Some(first.trace_no)).expect("by trace");
+    assert_eq!(again.kind, EntryKind::Sale);
+    assert_eq!(again.status, EntryStatus::Approved);
+    assert_eq!(again.rrn, first.rrn);
+    assert_eq!(again.auth_code, first.auth_code);
+    assert_eq!(again.masked_pan, first.masked_pan);
+    assert_eq!(again.batch_no, first.batch_no);
+    assert_eq!(again.operator, OPERATOR);
+    assert_eq!(again.merchant_name.as_deref(), Some("示例茶叶店"));
+    assert_eq!(again.at, first.at);
+    assert_eq!(b.terminal.slip(Some(999)), None, "not in this batch");
+    // A void's slip names its sale.
+    let void = tx(b.run(void(first.trace_no)).unwrap());
+    let slip = b.terminal.slip(Some(void.trace_no)).expect("void slip");
+    assert_eq!(slip.kind, EntryKind::Void);
+    assert_eq!(slip.original_trace_no, Some(first.trace_no));
+    // Settled, the batch's slips go with it; its settlement is kept for reprinting.
+    b.run(Command::Settle).unwrap();
+    assert_eq!(b.terminal.slip(Some(first.trace_no)), None);
+    assert_eq!(b.terminal.settled_history().count(), 1);
+    // A host that names no merchant takes the name away at the next sign-in.
+    b.host.merchant_name = None;
+    b.sign_in().unwrap();
+    assert_eq!(b.terminal.merchant_name(), None);
+}
+
+#[test]
+fn r21_settlements_kept_for_reprinting_are_the_last_ten_and_survive_a_reload() {
+    let mut b = Bench::signed_in();
+    for i in 0..12 {
+        b.sale(100 + i).unwrap();
+        b.run(Command::Settle).unwrap();
+    }
+    let kept: Vec<u32> = b.terminal.settled_history().map(|s| s.batch_no).collect();
+    assert_eq!(kept.len(), SettledHistory::KEPT);
+    assert_eq!(
+        kept,
+        (3..=12).collect::<Vec<_>>(),
+        "the newest, oldest first"
+    );
+    b.reload().unwrap();
+    let after: Vec<u32> = b.terminal.settled_history().map(|s| s.batch_no).collect();
+    assert_eq!(after, kept);
+}
