@@ -230,6 +230,8 @@ mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
 #[cfg(test)]
+mod tests_preauth;
+#[cfg(test)]
 mod tests_rrn;
 #[cfg(test)]
 mod tests_settlement_owed;
