@@ -328,3 +328,107 @@ async fn r20_a_completion_the_acquirer_declines_leaves_the_hold_open() {
         drop_pg(store, drop).await;
     }
 }
+
+/// MTI, 3, 25, 38, 60.1 and 61 of each request the peer received.
+type Seen = (String, String, String, String, String, String);
+
+fn seen(peer: &crate::peer_process::Peer) -> Vec<Seen> {
+    let text = |f: &serde_json::Value, n: &str| f[n].as_str().unwrap_or_default().to_owned();
+    peer.requests()
+        .into_iter()
+        .map(|(mti, f)| {
+            let kind = text(&f, "60").get(..2).unwrap_or_default().to_owned();
+            (
+                mti,
+                text(&f, "3"),
+                text(&f, "25"),
+                text(&f, "38"),
+                kind,
+                text(&f, "61"),
+            )
+        })
+        .collect()
+}
+
+/// What the peer should see, by the profile's table: a hold, a completion (61.3 the hold's
+/// settlement day), its void, a completion again, a second hold and its release.
+fn profile_rows(auth: &str, done_auth: &str, second_auth: &str) -> Vec<Seen> {
+    let t = |s: &str| s.to_owned();
+    let day = crate::acquirer::mmdd(&crate::peer_process::peer_today());
+    let of_hold = format!("000001000001{day}");
+    vec![
+        (t("0100"), t("030000"), t("06"), t(""), t("10"), t("")),
+        (
+            t("0200"),
+            t("000000"),
+            t("06"),
+            t(auth),
+            t("20"),
+            of_hold.clone(),
+        ),
+        (
+            t("0200"),
+            t("200000"),
+            t("06"),
+            t(done_auth),
+            t("21"),
+            t("000001000001"),
+        ),
+        (t("0200"), t("000000"), t("06"), t(auth), t("20"), of_hold),
+        (t("0100"), t("030000"), t("06"), t(""), t("10"), t("")),
+        (
+            t("0100"),
+            t("200000"),
+            t("06"),
+            t(second_auth),
+            t("11"),
+            t("000001000002"),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn r20_upstream_each_kind_goes_as_the_profile_says_and_the_peer_approves_it() {
+    use crate::acquirer::{IsoAcquirer, LinkMode};
+    use crate::peer_process::Peer;
+    let dir = tempfile::tempdir().unwrap();
+    for (store, s, pg) in stores(dir.path()).await {
+        // A peer each: the two databases' terminals would share its books.
+        let peer = Peer::start(&[]);
+        let acquirer = IsoAcquirer::new(peer.config(), LinkMode::PerRequest);
+        with_supervisor(&store).await;
+        let other = counter_terminal(&store, &s).await;
+        let ask = |s: &Session, req| {
+            let (store, s) = (store.clone(), s.clone());
+            let acquirer = &acquirer;
+            async move { body(&store.transaction(&s, req, acquirer).await.unwrap()) }
+        };
+        let held = ask(&s, preauth(1, HOLD)).await;
+        assert_eq!(held["status"], "approved", "{held}");
+        let hold = hold_of(&held);
+        let auth = held["auth_code"].as_str().unwrap().to_owned();
+        // Completed at the other counter, voided there, completed again there.
+        let done = ask(&other, completion(1, &hold, 11_500)).await;
+        assert_eq!(done["status"], "approved", "{done}");
+        let void = ask(&other, completion_void(2, 1, 11_500)).await;
+        assert_eq!(void["status"], "approved", "{void}");
+        let again = ask(&other, completion(3, &hold, 10_000)).await;
+        assert_eq!(again["status"], "approved", "{again}");
+        let second = hold_of(&ask(&s, preauth(2, 500)).await);
+        let released = ask(&s, preauth_void(3, &second, 500)).await;
+        assert_eq!(released["status"], "approved", "{released}");
+        let second_auth = match &second {
+            OriginalRef::Hold { auth_code, .. } => auth_code.clone(),
+            _ => unreachable!(),
+        };
+        let done_auth = done["auth_code"].as_str().unwrap();
+        let want = profile_rows(&auth, done_auth, &second_auth);
+        let got: Vec<Seen> = seen(&peer)
+            .into_iter()
+            .filter(|(mti, ..)| mti == "0100" || mti == "0200")
+            .collect();
+        assert_eq!(got, want);
+        drop(peer);
+        drop_pg(store, pg).await;
+    }
+}
