@@ -237,7 +237,10 @@ impl Store {
     ) -> ApiResult<Ahead> {
         let s = sale.s;
         let ahead = next_operation(self, tx, s, ahead).await?;
-        if let Some(OriginalRef::Hold { rrn, auth_code }) = &sale.req.original {
+        // Only a completion names a hold; a sale or a hold ignores any original it carries.
+        if let (TxKind::Completion, Some(OriginalRef::Hold { rrn, auth_code })) =
+            (sale.req.kind, &sale.req.original)
+        {
             let hold = completion_target(tx, s, rrn, auth_code, sale.amount, id).await?;
             let original = self
                 .original(tx, &s.terminal.merchant_id, batch, &hold)

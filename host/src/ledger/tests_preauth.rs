@@ -135,6 +135,14 @@ async fn r20_hold_completed_once() {
         assert_eq!(ask(&store, &s, first).await.unwrap(), done);
         let again = refused(&store, &s, completion(3, &hold, 9_000)).await;
         assert_eq!(again.code, ErrorCode::PreauthCompleted);
+        // A sale or a hold naming the hold completes nothing.
+        for kind in [TxKind::Sale, TxKind::Preauth] {
+            let other = TransactionRequest {
+                kind,
+                ..completion(10 + u32::from(kind == TxKind::Preauth), &hold, 9_000)
+            };
+            assert_eq!(approved(&store, &s, other).await["status"], "approved");
+        }
         let unknown = OriginalRef::Hold {
             rrn: done["rrn"].as_str().unwrap().into(),
             auth_code: "ZZZZZZ".into(),
