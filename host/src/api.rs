@@ -200,7 +200,7 @@ pub(crate) async fn sign_in(
     Ok(no_store(Json(answer)))
 }
 
-/// Sale, void or refund (R5–R7, R9).
+/// Sale, void, refund (R5–R7, R9) and pre-authorisation with its voids and completion (R20).
 #[utoipa::path(post, path = "/v1/transactions", security(("bearer" = [])), request_body = TransactionRequest,
     responses((status = 200, body = TransactionResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

@@ -61,11 +61,29 @@ pub fn openapi_json() -> String {
     doc.to_string()
 }
 
+/// The variant of the derived `OriginalRef` whose properties are exactly `names`.
+fn original(doc_original: Option<&serde_json::Value>, names: &[&str]) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let exactly = |v: &&Value| {
+        v.get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.len() == names.len() && names.iter().all(|n| p.contains_key(*n)))
+    };
+    doc_original
+        .and_then(|o| o.get("oneOf"))
+        .and_then(Value::as_array)
+        .and_then(|variants| variants.iter().find(exactly))
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object", "required": names}))
+}
+
 /// The derived `TransactionRequest` leaves `card`, `original` and `supervisor_password`
 /// optional whatever the kind, but the host requires them by kind (`TransactionRequest::check`):
 /// a sale a card, a void `original.trace_no` and a refund `original.rrn`, both with the
-/// supervisor's password. One schema per kind says so, so that clients (and schemathesis)
-/// send what the host takes instead of sales without cards.
+/// supervisor's password; R20's pre-authorisation a card, a completion a card and
+/// `original.{rrn, auth_code}`, a pre-auth void the same original and a completion void
+/// `original.trace_no`, both with the supervisor's password. One schema per kind says so, so
+/// that clients (and schemathesis) send what the host takes instead of sales without cards.
 fn transaction_per_kind(doc: &mut serde_json::Value) {
     use serde_json::{json, Value};
     let Some(base) = doc
@@ -73,19 +91,6 @@ fn transaction_per_kind(doc: &mut serde_json::Value) {
         .cloned()
     else {
         return;
-    };
-    let original = |doc_original: Option<&Value>, name: &str| -> Value {
-        // The variant of the derived `OriginalRef` whose one property is `name`.
-        doc_original
-            .and_then(|o| o.get("oneOf"))
-            .and_then(Value::as_array)
-            .and_then(|variants| {
-                variants
-                    .iter()
-                    .find(|v| v.pointer(&format!("/properties/{name}")).is_some())
-            })
-            .cloned()
-            .unwrap_or_else(|| json!({"type": "object", "required": [name]}))
     };
     let refs = doc.pointer("/components/schemas/OriginalRef").cloned();
     let variant = |kind: &str, required: &[&str], fields: Value| -> Value {
@@ -104,21 +109,37 @@ fn transaction_per_kind(doc: &mut serde_json::Value) {
         v
     };
     let password = json!({"type": "string", "minLength": 1});
+    let card = json!({"$ref": "#/components/schemas/CardData"});
+    let by_trace = original(refs.as_ref(), &["trace_no"]);
+    let by_hold = original(refs.as_ref(), &["rrn", "auth_code"]);
+    let supervised = ["original", "supervisor_password"];
     let one_of = json!([
-        variant(
-            "sale",
-            &["card"],
-            json!({"card": {"$ref": "#/components/schemas/CardData"}})
-        ),
+        variant("sale", &["card"], json!({ "card": card })),
         variant(
             "void",
-            &["original", "supervisor_password"],
-            json!({"original": original(refs.as_ref(), "trace_no"), "supervisor_password": password}),
+            &supervised,
+            json!({"original": by_trace, "supervisor_password": password}),
         ),
         variant(
             "refund",
-            &["original", "supervisor_password"],
-            json!({"original": original(refs.as_ref(), "rrn"), "supervisor_password": password}),
+            &supervised,
+            json!({"original": original(refs.as_ref(), &["rrn"]), "supervisor_password": password}),
+        ),
+        variant("preauth", &["card"], json!({ "card": card })),
+        variant(
+            "preauth_void",
+            &supervised,
+            json!({"original": by_hold, "supervisor_password": password}),
+        ),
+        variant(
+            "completion",
+            &["card", "original"],
+            json!({"card": card, "original": by_hold}),
+        ),
+        variant(
+            "completion_void",
+            &supervised,
+            json!({"original": by_trace, "supervisor_password": password}),
         ),
     ]);
     if let Some(slot) = doc.pointer_mut("/components/schemas/TransactionRequest") {
@@ -159,7 +180,10 @@ mod tests {
             serde_json::from_value(v["required"].clone()).expect("required")
         };
         assert!(needs("sale").contains(&"card".to_owned()));
-        for kind in ["void", "refund"] {
+        assert!(needs("preauth").contains(&"card".to_owned()));
+        assert!(needs("completion").contains(&"card".to_owned()));
+        assert!(!needs("completion").contains(&"supervisor_password".to_owned()));
+        for kind in ["void", "refund", "preauth_void", "completion_void"] {
             assert!(needs(kind).contains(&"original".to_owned()), "{kind}");
             assert!(
                 needs(kind).contains(&"supervisor_password".to_owned()),

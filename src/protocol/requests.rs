@@ -72,7 +72,7 @@ wire! {
             )
         )]
         pub request_id: RequestId,
-        /// Sale, void or refund.
+        /// Sale, void, refund, or R20's preauth, preauth_void, completion, completion_void.
         pub kind: TxKind,
         /// The terminal's trace number for this transaction.
         #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
@@ -86,11 +86,11 @@ wire! {
             schema(pattern = r"^(CNY|HKD|USD|EUR|GBP|JPY|KRW|KWD)$", example = "CNY")
         )]
         pub currency: String;
-        /// For a sale.
+        /// For a sale, a pre-authorisation and a completion.
         pub card: Option<CardData>,
-        /// For a void or refund.
+        /// For a void, refund, pre-auth void, completion or completion void.
         pub original: Option<OriginalRef>,
-        /// For a void or refund.
+        /// For a void, refund, pre-auth void or completion void.
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1))]
         pub supervisor_password: Option<Secret>,
         /// The storefront's order reference (R23): stored with the transaction and echoed in

@@ -28,7 +28,8 @@ use tokio::sync::oneshot;
 /// Records a batch upload carries at most (0320 field 48).
 const RECORDS_PER_UPLOAD: usize = 8;
 
-/// Field 48's halves: debit = sales less their voids, credit = refunds.
+/// Field 48's halves: debit = sales less their voids, credit = refunds. (R20: completions join
+/// the debit once the totals have their `completion` line; a completion void is among the voids.)
 fn debit_credit(t: &BatchTotals) -> (Totals, Totals) {
     let debit = Totals {
         count: t.sale.count.saturating_sub(t.void.count),
