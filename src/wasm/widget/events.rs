@@ -113,6 +113,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.tab = match arg {
                 "journal" => Tab::Journal,
                 "refund" => Tab::Refund,
+                "preauth" => Tab::PreAuth,
                 "totals" => Tab::Totals,
                 _ => Tab::Sale,
             };
@@ -138,6 +139,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
         "confirm-held" => return confirm_held(ui),
         "cancel-held" => return cancel_held(ui),
         "pick" | "unpick" | "refund-from" => return super::refund::click(ui, action, arg),
+        "preauth-op" => return super::preauth::click(ui, arg),
         "print" => {
             if let Some(w) = web_sys::window() {
                 let _ = w.print();
@@ -273,7 +275,7 @@ fn command_of(
             T::void,
         ),
         "refund" => (super::refund::command(u, &value("supervisor")), T::refund),
-        _ => return None,
+        _ => return super::preauth::command(u, action, form),
     })
 }
 

@@ -7,12 +7,13 @@
 //! shows each refusal's reason in the operator's language.
 //!
 //! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
-//! what the terminal recorded: journal, totals, receipt, settlement slip) and `events` (what a
-//! click, a key or a form does).
+//! what the terminal recorded: journal, totals, receipt, settlement slip), `events` (what a
+//! click, a key or a form does), `refund` (R7's search) and `preauth` (R20's tab).
 
 mod answer;
 mod events;
 mod keys;
+mod preauth;
 mod records;
 mod refund;
 mod render;
@@ -41,6 +42,8 @@ enum Tab {
     Sale,
     Journal,
     Refund,
+    /// R20: pre-authorisation, its release, completion and completion void.
+    PreAuth,
     Totals,
 }
 
@@ -87,6 +90,8 @@ struct Ui {
     picked: Option<Sold>,
     /// What the refund tab's search found.
     found: Option<Found>,
+    /// Which form the pre-authorisation tab shows (R20).
+    preauth_op: preauth::PreAuthOp,
     handlers: Vec<(&'static str, Handler)>,
     /// Keys typed while nothing in the page has focus (counter only).
     page_keys: Option<Handler>,
@@ -204,6 +209,7 @@ pub fn mount_widget(
         held: None,
         picked: None,
         found: None,
+        preauth_op: preauth::PreAuthOp::Hold,
         handlers: Vec::new(),
         page_keys: None,
         unsubscribe: None,

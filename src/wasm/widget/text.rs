@@ -86,6 +86,14 @@ texts! {
     preauth_void => "预授权撤销", "Pre-authorisation void";
     completion => "预授权完成", "Completion";
     completion_void => "预授权完成撤销", "Completion void";
+    preauth_tab => "预授权", "Pre-auth";
+    preauth_rrn => "原预授权参考号", "RRN of the pre-authorisation";
+    preauth_auth_code => "原预授权授权码", "Auth code of the pre-authorisation";
+    held_amount => "预授权金额", "Amount held";
+    completion_amount => "完成金额", "Completion amount";
+    completion_hint => "不超过预授权金额的115%", "At most 115 % of the amount held";
+    completion_trace => "原完成交易流水号", "Trace of the completion";
+    lost_preauth => "主机无应答：本笔预授权将自动冲正，顾客资金不会被冻结", "No answer from the host: the pre-authorisation will be reversed automatically; nothing stays held on the card";
     supervisor_password => "主管密码", "Supervisor password";
     confirm => "确认", "Confirm";
     cancel => "取消", "Cancel";
