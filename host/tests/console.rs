@@ -209,7 +209,7 @@ fn r22_console_token_refused_on_terminal_routes() {
             );
         }
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (0, 0), (0, 0), (0, 0))
         );
     });

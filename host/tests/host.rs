@@ -220,7 +220,10 @@ fn r5_approved_sales_count_and_declined_ones_do_not() {
         assert_eq!((st, ok2["status"].as_str()), (200, Some("approved")));
         let cur = c.current();
         assert_eq!(cur["status"], "open");
-        assert_eq!(cur["host_totals"], totals(1, (2, 2000), (0, 0), (0, 0)));
+        assert_eq!(
+            sums(&cur["host_totals"]),
+            totals(1, (2, 2000), (0, 0), (0, 0))
+        );
     });
 }
 
@@ -401,7 +404,10 @@ fn r6_void_needs_the_supervisor_the_full_amount_and_the_open_batch() {
         // A voided sale stays in the sale totals and adds to the void totals.
         let (_, other) = c.sale(700, CARD);
         let cur = c.current();
-        assert_eq!(cur["host_totals"], totals(1, (2, 3700), (1, 3000), (0, 0)));
+        assert_eq!(
+            sums(&cur["host_totals"]),
+            totals(1, (2, 3700), (1, 3000), (0, 0))
+        );
         // A voided sale cannot be refunded.
         let rrn = sale["rrn"].as_str().unwrap();
         let (st, body) = c.tx(&refund_body(c.trace(), rrn, 100, Some(SUPERVISOR_PW)));
@@ -540,7 +546,7 @@ fn r8_reversal_undoes_and_a_tombstone_refuses_the_late_original() {
         );
         assert_eq!(rev(&id2).1["reversed"], true, "idempotent");
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (0, 0), (0, 0), (0, 0))
         );
 
@@ -555,7 +561,7 @@ fn r8_reversal_undoes_and_a_tombstone_refuses_the_late_original() {
         assert_eq!(c.tx(&v).0, 200);
         assert_eq!(rev(v["request_id"].as_str().unwrap()).1["reversed"], true);
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (1, 400), (0, 0), (0, 0))
         );
         let (st, body) = c.tx(&void_body(
@@ -600,7 +606,7 @@ fn r8_reversal_wins_the_race_with_the_held_back_card() {
             assert_eq!((st, code(&late)), (409, "BAD_REQUEST"), "{late}");
         });
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (1, 100), (0, 0), (0, 0)),
             "the reversed sale counts nowhere"
         );
@@ -635,6 +641,46 @@ fn entry(
             at: "2026-11-28T08:00:00.000Z".into(),
         })
         .expect("an entry in range");
+}
+
+#[test]
+fn r21_the_host_splits_its_totals_by_card_origin_and_settles_on_both_halves() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        c.sale(1000, "6212345678901232");
+        let (_, visa) = c.sale(600, CARD);
+        // The void names no card: it counts in its sale's half.
+        let t = visa["trace_no"].as_u64().unwrap();
+        let (st, v) = c.tx(&void_body(c.trace(), t, 600, Some(SUPERVISOR_PW)));
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["masked_pan"], "411111******1111");
+        let host = c.current()["host_totals"].clone();
+        assert_eq!(
+            host["domestic"]["sale"],
+            json!({"count": 1, "amount": 1000})
+        );
+        assert_eq!(host["domestic"]["void"], json!({"count": 0, "amount": 0}));
+        assert_eq!(host["foreign"]["sale"], json!({"count": 1, "amount": 600}));
+        assert_eq!(host["foreign"]["void"], json!({"count": 1, "amount": 600}));
+        assert_eq!(
+            (
+                host["domestic"]["net_amount"].as_i64(),
+                host["foreign"]["net_amount"].as_i64()
+            ),
+            (Some(1000), Some(0))
+        );
+        // The same sums with the halves swapped are unbalanced.
+        let mut swapped = host.clone();
+        swapped["domestic"] = host["foreign"].clone();
+        swapped["foreign"] = host["domestic"].clone();
+        let (st, s) = c.host.post(
+            "/v1/settlements",
+            Some(&c.token),
+            &json!({"request_id": rid(), "batch_no": 1, "terminal_totals": swapped}),
+        );
+        assert_eq!(st, 200, "{s}");
+        assert_eq!(s["outcome"], "unbalanced", "{s}");
+    });
 }
 
 #[test]
@@ -682,7 +728,10 @@ fn r11_settlement_balanced_then_unbalanced_with_batch_upload() {
         let (st, s2) = settle(2, totals(2, (2, 700), (0, 0), (0, 0)));
         assert_eq!(st, 200, "{s2}");
         assert_eq!(s2["outcome"], "unbalanced");
-        assert_eq!(s2["host_totals"], totals(2, (2, 800), (0, 0), (0, 0)));
+        assert_eq!(
+            sums(&s2["host_totals"]),
+            totals(2, (2, 800), (0, 0), (0, 0))
+        );
         assert_eq!(s2["next_batch_no"], 3);
         assert_eq!(s2["acquirer_outcome"], "balanced", "{s2}");
 
@@ -720,7 +769,7 @@ fn r11_settlement_balanced_then_unbalanced_with_batch_upload() {
         assert_eq!(st, 200, "{up}");
         assert_eq!(up["outcome"], "unbalanced");
         assert_eq!(
-            up["host_totals"],
+            sums(&up["host_totals"]),
             totals(2, (2, 800), (0, 0), (0, 0)),
             "the host's record stands"
         );
@@ -810,9 +859,13 @@ fn r15_cutoff_closes_batches_ends_sessions_and_reports_them_at_sign_in() {
         let signed = c.resign_in();
         assert_eq!(signed["batch_no"], 2);
         assert_ne!(signed["business_date"], first_date);
+        let closed = signed["closed_batches"].as_array().unwrap();
+        assert_eq!(closed.len(), 1, "{signed}");
+        let mut batch = closed[0].clone();
+        batch["host_totals"] = sums(&batch["host_totals"]);
         assert_eq!(
-            signed["closed_batches"],
-            json!([{"batch_no": 1, "business_date": first_date, "host_totals": totals(1, (1, 1500), (0, 0), (0, 0))}])
+            batch,
+            json!({"batch_no": 1, "business_date": first_date, "host_totals": totals(1, (1, 1500), (0, 0), (0, 0))})
         );
         // A sale in a batch closed by the host cannot be voided any more.
         let (st, body) = c.tx(&void_body(
@@ -1247,11 +1300,11 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
         assert_eq!(ack["transaction"], sale, "the sale's own answer stands");
         assert_eq!(rev(&id), (200, ack), "idempotent");
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (1, 3000), (0, 0), (0, 0)),
             "the sale still counts"
         );
-        assert_eq!(totals2(), totals(1, (0, 0), (0, 0), (1, 3000)));
+        assert_eq!(sums(&totals2()), totals(1, (0, 0), (0, 0), (1, 3000)));
 
         // A voided sale: the same; the void itself has no dependents and is reversed.
         let id2 = rid();
@@ -1265,7 +1318,7 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
             (json!(false), sale2)
         );
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (2, 3500), (1, 500), (0, 0))
         );
         let (_, ack) = rev(v["request_id"].as_str().unwrap());
@@ -1285,7 +1338,7 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
         assert_eq!(rev(r["request_id"].as_str().unwrap()).1["reversed"], true);
         assert_eq!(rev(&id3).1["reversed"], true);
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, (2, 3500), (0, 0), (0, 0))
         );
 
@@ -1313,10 +1366,10 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
             }
         }
         assert_eq!(
-            c.current()["host_totals"],
+            sums(&c.current()["host_totals"]),
             totals(1, expected1, (0, 0), (0, 0))
         );
-        assert_eq!(totals2(), totals(1, (0, 0), (0, 0), expected2));
+        assert_eq!(sums(&totals2()), totals(1, (0, 0), (0, 0), expected2));
 
         // Both batches settle balanced with what each terminal was told.
         for (token, t) in [

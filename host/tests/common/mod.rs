@@ -518,12 +518,34 @@ pub fn sale_body(request_id: &str, trace_no: u32, amount: i64, pan: &str) -> Val
     })
 }
 
+/// A terminal's totals as its sums alone: a settlement that sends them is compared on its sums
+/// (totals without halves, as before the split, R21); an answer's totals compare with them
+/// through [`sums`].
 pub fn totals(batch_no: u64, sale: (u64, i64), void: (u64, i64), refund: (u64, i64)) -> Value {
     json!({
         "batch_no": batch_no, "currency": "CNY",
         "sale": {"count": sale.0, "amount": sale.1},
+        "completion": {"count": 0, "amount": 0},
         "void": {"count": void.0, "amount": void.1},
         "refund": {"count": refund.0, "amount": refund.1},
         "net_amount": sale.1 - void.1 - refund.1
     })
+}
+
+/// An answer's totals without their domestic/foreign halves (R21), after checking that the
+/// halves sum to the lines.
+pub fn sums(totals: &Value) -> Value {
+    let mut t = totals.clone();
+    if let Some(o) = t.as_object_mut() {
+        let (d, f) = (o.remove("domestic"), o.remove("foreign"));
+        if let (Some(d), Some(f)) = (d, f) {
+            for line in ["sale", "completion", "void", "refund"] {
+                for part in ["count", "amount"] {
+                    let sum = d[line][part].as_i64().unwrap() + f[line][part].as_i64().unwrap();
+                    assert_eq!(o[line][part].as_i64(), Some(sum), "{line}.{part}: {totals}");
+                }
+            }
+        }
+    }
+    t
 }
