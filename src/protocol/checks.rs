@@ -86,6 +86,21 @@ impl SignInRequest {
     }
 }
 
+/// `n` ASCII letters or digits: the form of an RRN (12) and an auth code (6).
+fn is_code(text: &str, n: usize) -> bool {
+    text.len() == n && text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// R20: a hold is named by its RRN and auth code; any other form names none (and a NUL never
+/// reaches a query).
+fn check_hold(rrn: &str, auth_code: &str) -> Result<(), Error> {
+    if is_code(rrn, 12) && is_code(auth_code, 6) {
+        Ok(())
+    } else {
+        Err(ErrorCode::PreauthNotFound.into())
+    }
+}
+
 impl TransactionRequest {
     /// R3 and R4 on the request alone (its ids, R9, were checked as it was read). The expiry is checked for its form only: whether it
     /// is past depends on the clock, and a retried sale must get its stored answer (R9) even
@@ -94,7 +109,9 @@ impl TransactionRequest {
         crate::terminal::money::Amount::new(self.amount)?;
         check_currency(&self.currency)?;
         match (self.kind, &self.original) {
-            (TxKind::Sale, _) => {
+            // A sale and a hold take a card; so does a completion, with the hold it completes.
+            (TxKind::Sale | TxKind::Preauth, _)
+            | (TxKind::Completion, Some(OriginalRef::Hold { .. })) => {
                 let card = self.card.as_ref().ok_or_else(|| {
                     Error::with_detail(ErrorCode::InvalidCard, "a sale needs a card")
                 })?;
@@ -104,36 +121,33 @@ impl TransactionRequest {
                     &card.expiry,
                     crate::terminal::time::Timestamp(0),
                 )?;
+                if let Some(OriginalRef::Hold { rrn, auth_code }) = &self.original {
+                    check_hold(rrn, auth_code)?;
+                }
             }
-            (TxKind::Void, Some(OriginalRef::Trace { .. })) => {}
+            (TxKind::Void | TxKind::CompletionVoid, Some(OriginalRef::Trace { .. })) => {}
+            (TxKind::PreauthVoid, Some(OriginalRef::Hold { rrn, auth_code })) => {
+                check_hold(rrn, auth_code)?;
+            }
             (TxKind::Refund, Some(OriginalRef::Rrn { rrn })) => {
                 // An RRN is 12 ASCII letters or digits (the host's rrn_of); anything else names
                 // no sale, and a NUL, which PostgreSQL answers with a 500, never reaches a query.
-                if rrn.len() != 12 || !rrn.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                if !is_code(rrn, 12) {
                     return Err(ErrorCode::UnknownTransaction.into());
                 }
-            }
-            // R20 is on the wire; the host and the terminal take it in a later step.
-            (
-                TxKind::Preauth | TxKind::PreauthVoid | TxKind::Completion | TxKind::CompletionVoid,
-                _,
-            ) => {
-                return Err(Error::with_detail(
-                    ErrorCode::BadRequest,
-                    "pre-authorisation is not offered yet",
-                ))
             }
             _ => {
                 return Err(Error::with_detail(
                     ErrorCode::BadRequest,
-                    "a void names original.trace_no, a refund original.rrn",
+                    "a void or completion void names original.trace_no, a refund original.rrn, \
+                     a pre-auth void or completion original.rrn and original.auth_code",
                 ))
             }
         }
         if let Some(reference) = &self.reference {
             check_reference(reference)?;
         }
-        if self.kind != TxKind::Sale && self.supervisor_password.is_none() {
+        if self.kind.needs_supervisor() && self.supervisor_password.is_none() {
             return Err(ErrorCode::SupervisorRequired.into());
         }
         Ok(())

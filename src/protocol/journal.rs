@@ -283,3 +283,14 @@ impl From<TxKind> for EntryKind {
         }
     }
 }
+
+impl TxKind {
+    /// R6, R7, R20: a void, a refund, a pre-auth void and a completion void are authorised
+    /// with the supervisor's password; a sale, a hold and a completion are not.
+    pub fn needs_supervisor(self) -> bool {
+        matches!(
+            self,
+            TxKind::Void | TxKind::Refund | TxKind::PreauthVoid | TxKind::CompletionVoid
+        )
+    }
+}

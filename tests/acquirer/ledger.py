@@ -41,6 +41,11 @@ DELIVERY = {HELD: "hold", NO_41: "omit41", DROP: "drop", BYTEWISE: "bytewise"}
 SALE, VOID, REFUND, PREAUTH, PREAUTH_VOID, COMPLETION, COMPLETION_VOID = "22", "23", "25", "10", "11", "20", "21"
 VOIDS = {VOID: SALE, PREAUTH_VOID: PREAUTH, COMPLETION_VOID: COMPLETION}
 DEBITS = {SALE, COMPLETION}
+# Pre-authorisation (R20): the MTI each kind travels in; field 25 is 06 for all four.
+PREAUTH_KINDS = {PREAUTH: "0100", PREAUTH_VOID: "0100", COMPLETION: "0200", COMPLETION_VOID: "0200"}
+PREAUTH_CONDITION = "06"
+# What a completion may take of its hold, in percent.
+COMPLETION_PERCENT = 115
 
 FINANCIAL = {"0100", "0200", "0220"}
 
@@ -57,10 +62,12 @@ class Txn:
     auth: str
     date: str  # its settlement day (field 15 of its answer), MMDD: what a refund's 61.3 names
     code: str
+    merchant: str = ""
     reversed: bool = False
     voided_by: str | None = None  # trace of the void standing against it
     refunded: int = 0
-    original: tuple[str, str] | None = None  # (batch, trace) of what a void, completion or refund refers to
+    completed_by: str | None = None  # a hold: trace of the completion standing against it
+    original: tuple[str, str, str] | None = None  # (terminal, batch, trace) of what a void, completion or refund refers to
 
 
 @dataclasses.dataclass
@@ -185,6 +192,8 @@ class Ledger:
         fields = {**self._echo(req, 3, 4, 11, 25, 49, 60, 61), **self._now()}
         if key in self.txns:
             return Answer(mti, {**fields, "39": "94"})
+        if not self._well_formed(req, kind):
+            return Answer(mti, {**fields, "39": "30"})
         original = self._original(req, kind)
         pan = req.get(2) or (original.pan if isinstance(original, Txn) else "")
         code = original if isinstance(original, str) else self._decide(pan)
@@ -202,6 +211,17 @@ class Ledger:
         return ans
 
     @staticmethod
+    def _well_formed(req: Message, kind: str) -> bool:
+        """Pre-authorisation's own form: its MTI, field 25 = 06, and 38 (the hold's or the
+        completion's auth code) on what names a hold or a completion; else 30 format error."""
+        condition = req.get(25)
+        if kind not in PREAUTH_KINDS:
+            return condition in (None, "00")
+        if req.mti != PREAUTH_KINDS[kind] or condition != PREAUTH_CONDITION:
+            return False
+        return kind == PREAUTH or bool(req.get(38))
+
+    @staticmethod
     def _decide(pan: str) -> str:
         return SCENARIO_CODES.get(pan) or DECLINED.get(pan) or "00"
 
@@ -211,39 +231,59 @@ class Ledger:
             return None
         tid = req.get(41, "")
         obatch, otrace, odate = split61(req.get(61, ""))
-        orig = self.txns.get((tid, obatch, otrace))
         want = VOIDS.get(kind) or (PREAUTH if kind == COMPLETION else SALE)
+        if want == PREAUTH:
+            # A hold is the merchant's: a hotel completes it at another counter's terminal,
+            # so it is found by merchant, 61.1-61.2 and its auth code (38), not by terminal.
+            orig = next((t for t in self.txns.values() if t.kind == PREAUTH and t.merchant == req.get(42)
+                         and (t.batch, t.trace, t.auth) == (obatch, otrace, req.get(38))), None)
+        else:
+            orig = self.txns.get((tid, obatch, otrace))
         if orig is None or orig.reversed or orig.code != "00" or orig.kind != want:
             return "25"
         amount = int(req.get(4, "0"))
+        if want == PREAUTH and orig.voided_by:
+            return "25"  # released
+        if want == PREAUTH and orig.completed_by:
+            return "12"  # a hold completes once
+        if kind == COMPLETION_VOID and req.get(38) != orig.auth:
+            return "25"
         if kind in VOIDS:
             if req.get(37) not in (None, orig.rrn) or amount != orig.amount:
                 return "25"
             return "12" if orig.voided_by else orig
         if kind == COMPLETION:
-            return orig if req.get(38) == orig.auth and amount <= orig.amount else "25"
+            # At most 115 % of the hold, in whole minor units.
+            return orig if amount * 100 <= orig.amount * COMPLETION_PERCENT else "61"
         if req.get(37) != orig.rrn or (odate and odate != orig.date) or orig.voided_by:
             return "25"
         return orig if amount <= orig.amount - orig.refunded else "61"
 
     def _book(self, req: Message, kind: str, batch: str, pan: str, rrn: str, auth: str, orig: Txn | None) -> None:
         tid, trace = req.get(41, ""), req.get(11, "")
-        txn = Txn(tid, batch, trace, kind, int(req.get(4, "0")), pan, rrn, auth, self._settlement_day(), "00")
+        txn = Txn(tid, batch, trace, kind, int(req.get(4, "0")), pan, rrn, auth, self._settlement_day(), "00",
+                  merchant=req.get(42, ""))
         key = (tid, batch, trace)
         txn.reversed = key in self.reversed
         if orig is not None:
-            txn.original = (orig.batch, orig.trace)
+            txn.original = (orig.terminal, orig.batch, orig.trace)
             if not txn.reversed:
                 self._apply(txn, orig, +1)
         self.txns[key] = txn
 
-    @staticmethod
-    def _apply(txn: Txn, orig: Txn, sign: int) -> None:
-        """What a void or refund does to its original; sign -1 takes it back (its reversal)."""
+    def _apply(self, txn: Txn, orig: Txn, sign: int) -> None:
+        """What a void, completion or refund does to its original; sign -1 takes it back (its
+        reversal). A completion completes its hold; its void opens the hold again."""
         if txn.kind in VOIDS:
             orig.voided_by = txn.trace if sign > 0 else None
         elif txn.kind == REFUND:
             orig.refunded += sign * txn.amount
+        elif txn.kind == COMPLETION:
+            orig.completed_by = txn.trace if sign > 0 else None
+        if txn.kind == COMPLETION_VOID and orig.original:
+            hold = self.txns.get(orig.original)
+            if hold is not None:
+                hold.completed_by = None if sign > 0 else orig.trace
 
     def _reversal(self, req: Message, mti: str) -> Answer:
         tid = req.get(41, "")
@@ -254,7 +294,7 @@ class Ledger:
             self.reversed.add(key)
         elif not txn.reversed:
             txn.reversed = True
-            orig = self.txns.get((tid, *txn.original)) if txn.original else None
+            orig = self.txns.get(txn.original) if txn.original else None
             if orig is not None:
                 self._apply(txn, orig, -1)
         # Always 0410 with 00: a reversal is acknowledged however often it comes.

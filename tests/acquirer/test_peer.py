@@ -66,6 +66,28 @@ def refund(trace: str, of: Message, answer: Message, amount: int, date: str | No
         "49": "156", "60": field60("25", BATCH), "61": field61(BATCH, of.fields["11"], date or answer.fields["15"])})
 
 
+def preauth_void(trace: str, of: Message, answer: Message, amount: int | None = None) -> Message:
+    """R20: 0100, 25 = 06, 38 and 61 of the hold, no 37."""
+    return request("0100", {
+        "3": "200000", "4": f"{amount or int(of.fields['4']):012d}", "11": trace, "22": "012", "25": "06",
+        "38": answer.fields["38"], "49": "156", "60": field60("11", BATCH), "61": field61(BATCH, of.fields["11"])})
+
+
+def completion(trace: str, of: Message, answer: Message, amount: int, tid: str = TID, auth: str | None = None) -> Message:
+    """R20: as a sale, 25 = 06, 60.1 = 20, plus 38 and 61 (with 61.3) of the hold."""
+    msg = sale(trace, amount=amount, tid=tid)
+    msg.fields.update({"25": "06", "38": auth or answer.fields["38"], "60": field60("20", BATCH),
+                       "61": field61(BATCH, of.fields["11"], answer.fields["15"])})
+    return msg
+
+
+def completion_void(trace: str, of: Message, answer: Message) -> Message:
+    """R20: 0200/200000, 25 = 06, 37, 38 and 61 of the completion."""
+    return request("0200", {
+        "3": "200000", "4": of.fields["4"], "11": trace, "22": "012", "25": "06", "37": answer.fields["37"],
+        "38": answer.fields["38"], "49": "156", "60": field60("21", BATCH), "61": field61(BATCH, of.fields["11"])})
+
+
 def reversal(of: Message, reason: str = "98") -> Message:
     keep = {k: v for k, v in of.fields.items() if k in ("2", "3", "4", "11", "14", "22", "25", "49", "60", "61")}
     return request("0400", {**keep, "39": reason})
@@ -362,6 +384,68 @@ class VoidsAndRefunds(PeerTest):
         self.assertEqual((close.mti, close.get(39)), ("0330", "00"))
         notes = [line for line in self.journal_lines() if line["dir"] == "out" and line["mti"] == "0330"]
         self.assertEqual((notes[0]["unknown"], notes[1]["not_uploaded"]), ([], []))
+
+
+class PreAuthorisation(PeerTest):
+    """R20 upstream: 0100 for a hold and its void, 0200 for a completion and its void, each with
+    25 = 06; what names a hold carries its 38 and 61."""
+
+    def hold(self, trace: str, amount: int = 10000, tid: str = TID) -> tuple[Message, Message]:
+        req = sale(trace, amount=amount, tid=tid, mti="0100")
+        ans = self.ask(req)
+        self.assertEqual((ans.mti, ans.get(39), ans.get(25)), ("0110", "00", "06"))
+        return req, ans
+
+    def test_completion_over_115_percent_is_61_and_a_hold_completes_once(self) -> None:
+        req, ans = self.hold("000200")
+        self.assertEqual(self.ask(completion("000201", req, ans, 11501)).get(39), "61")
+        done = self.ask(completion("000202", req, ans, 11500))
+        self.assertEqual((done.mti, done.get(39), done.get(25)), ("0210", "00", "06"))
+        self.assertEqual(self.ask(completion("000203", req, ans, 100)).get(39), "12")
+        # Debit: the completion, not the hold.
+        self.assertSettles(Totals(11500, 1, 0, 0), SETTLEMENT_BALANCED)
+
+    def test_completion_void_and_reversals_give_the_hold_back(self) -> None:
+        req, ans = self.hold("000210")
+        first = completion("000211", req, ans, 9000)
+        first_ans = self.ask(first)
+        void = completion_void("000212", first, first_ans)
+        self.assertEqual(self.ask(void).get(39), "00")
+        second = completion("000213", req, ans, 9500)
+        self.assertEqual(self.ask(second).get(39), "00")
+        self.assertEqual(self.ask(reversal(second)).get(39), "00")
+        # The reversed completion reopened the hold; reversing the void would not leave two.
+        third = completion("000214", req, ans, 9800)
+        self.assertEqual(self.ask(third).get(39), "00")
+        self.assertSettles(Totals(9800, 1, 0, 0), SETTLEMENT_BALANCED)
+
+    def test_pre_auth_void_releases_the_hold(self) -> None:
+        req, ans = self.hold("000220")
+        self.assertEqual(self.ask(preauth_void("000221", req, ans, 9999)).get(39), "25", "full amount only")
+        released = self.ask(preauth_void("000222", req, ans))
+        self.assertEqual((released.mti, released.get(39), released.get(38)), ("0110", "00", ans.get(38)))
+        self.assertEqual(self.ask(completion("000223", req, ans, 100)).get(39), "25")
+        self.assertEqual(self.ask(reversal(preauth_void("000222", req, ans))).get(39), "00")
+        self.assertEqual(self.ask(completion("000224", req, ans, 100)).get(39), "00")
+
+    def test_a_hold_is_completed_at_another_terminal_of_the_merchant_by_its_auth_code(self) -> None:
+        req, ans = self.hold("000230")
+        wrong = completion("000231", req, ans, 100, tid="30000009", auth="999999")
+        self.assertEqual(self.ask(wrong).get(39), "25")
+        other = self.ask(completion("000232", req, ans, 100, tid="30000009"))
+        self.assertEqual((other.get(39), other.get(41)), ("00", "30000009"))
+
+    def test_field_25_and_38_are_checked(self) -> None:
+        req, ans = self.hold("000240")
+        bad = completion("000241", req, ans, 100)
+        bad.fields["25"] = "00"
+        self.assertEqual(self.ask(bad).get(39), "30")
+        no_38 = completion("000242", req, ans, 100)
+        del no_38.fields["38"]
+        self.assertEqual(self.ask(no_38).get(39), "30")
+        wrong_mti = sale("000243", mti="0100")
+        wrong_mti.mti = "0200"
+        self.assertEqual(self.ask(wrong_mti).get(39), "30")
 
 
 class Journal(PeerTest):

@@ -98,6 +98,16 @@ pub struct Undo {
     pub reference: i64,
 }
 
+/// A completion of a pre-authorisation (0200, 60.1 `20`): the card presented again, and the
+/// hold it completes (38 and 61), which may be another terminal's of the same merchant (R20).
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The completion itself, as a sale is sent.
+    pub sale: Sale,
+    /// The pre-authorisation it completes.
+    pub hold: Original,
+}
+
 /// Why a message is reversed (field 39 of the 0400).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReversalReason {
@@ -188,6 +198,14 @@ pub enum Request {
     Void(Undo),
     /// A refund.
     Refund(Undo),
+    /// A pre-authorisation (0100, R20).
+    Preauth(Sale),
+    /// A pre-authorisation void (0100), naming its hold.
+    PreauthVoid(Undo),
+    /// A completion (0200) of a hold.
+    Completion(Completion),
+    /// A completion void (0200), naming its completion.
+    CompletionVoid(Undo),
     /// A reversal.
     Reversal(Reversal),
     /// A batch's totals.
@@ -198,6 +216,28 @@ pub enum Request {
     SignOff(Management),
     /// Whether the link is alive.
     Echo(Management),
+}
+
+impl Request {
+    /// The card-present part of a sale, a pre-authorisation or a completion.
+    pub fn with_card(&self) -> Option<&Sale> {
+        match self {
+            Request::Sale(s) | Request::Preauth(s) => Some(s),
+            Request::Completion(c) => Some(&c.sale),
+            _ => None,
+        }
+    }
+
+    /// A void, refund, pre-auth void or completion void: what names its original.
+    pub fn undo(&self) -> Option<&Undo> {
+        match self {
+            Request::Void(u)
+            | Request::Refund(u)
+            | Request::PreauthVoid(u)
+            | Request::CompletionVoid(u) => Some(u),
+            _ => None,
+        }
+    }
 }
 
 /// The acquirer's verdict on the host's totals of a batch (0510 field 48).

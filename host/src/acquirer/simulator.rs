@@ -1,13 +1,14 @@
 //! The acquirer simulator (docs/rules.md, R5: the simulator's cards): the default acquirer,
 //! answering every operation inside the host.
 
-use super::{Acquirer, AcquirerOutcome, Answer, AnswerFuture, Request};
+use super::{Acquirer, AcquirerOutcome, Answer, AnswerFuture, Completion, Request};
 use crate::secrets;
 use std::time::Duration;
 
-/// The acquirer simulator. It approves every void, refund, reversal, sign-in and sign-off,
-/// settles every batch balanced (its totals are the host's: it has no books of its own), and
-/// decides a sale by its card number (R5).
+/// The acquirer simulator. It approves every void, refund, pre-auth void, completion void,
+/// reversal, sign-in and sign-off, settles every batch balanced (its totals are the host's: it
+/// has no books of its own), and decides a sale, a pre-authorisation and a completion by its
+/// card number (R5, R20), each approval with an auth code.
 #[derive(Debug, Clone)]
 pub struct AcquirerSimulator {
     /// How long the answer for `4000000000003220` is held back.
@@ -63,9 +64,9 @@ impl Acquirer for AcquirerSimulator {
             }
             // A timer, not a blocking sleep: the other requests go on meanwhile.
             tokio::time::sleep(self.slow_card_delay).await;
-            match &request {
-                Request::Sale(sale) => transaction_answer("00", sale.reference),
-                _ => Answer::Unknown,
+            match request.with_card() {
+                Some(sale) => transaction_answer("00", sale.reference),
+                None => Answer::Unknown,
             }
         })
     }
@@ -74,7 +75,10 @@ impl Acquirer for AcquirerSimulator {
     /// on the slow path so a reversal can still overtake it (R8).
     fn decide_now(&self, request: &Request) -> Option<Answer> {
         Some(match request {
-            Request::Sale(sale) => {
+            // R20: a hold and a completion are decided on their card as a sale is.
+            Request::Sale(sale)
+            | Request::Preauth(sale)
+            | Request::Completion(Completion { sale, .. }) => {
                 let code = match sale.pan.digits() {
                     HELD_BACK_CARD => return None,
                     "4000000000000002" => "05",
@@ -84,7 +88,10 @@ impl Acquirer for AcquirerSimulator {
                 };
                 transaction_answer(code, sale.reference)
             }
-            Request::Void(undo) | Request::Refund(undo) => transaction_answer("00", undo.reference),
+            Request::Void(undo)
+            | Request::Refund(undo)
+            | Request::PreauthVoid(undo)
+            | Request::CompletionVoid(undo) => transaction_answer("00", undo.reference),
             Request::Settlement(_) => Answer::Answered {
                 code: "00".to_owned(),
                 rrn: None,

@@ -184,12 +184,14 @@ pub struct TxRow {
     pub auth_code: Option<String>,
     /// The acquirer's settlement date, `MMDD`, when approved and the acquirer gave one.
     pub settlement_date: Option<String>,
+    /// A hold (R20): the completion that completed it.
+    pub completed_by: Option<i64>,
 }
 
 /// The columns `TxRow::from_row` reads.
 pub const TX_COLUMNS: &str = "id, kind, amount, status, voided, refunded_amount, masked_pan, \
                               original_id, created_at, terminal_ref, batch_id, trace_no, rrn, \
-                              auth_code, settlement_date";
+                              auth_code, settlement_date, completed_by";
 
 impl TxRow {
     /// Reads the [`TX_COLUMNS`].
@@ -210,6 +212,7 @@ impl TxRow {
             rrn: row.try_get("rrn")?,
             auth_code: row.try_get("auth_code")?,
             settlement_date: row.try_get("settlement_date")?,
+            completed_by: row.try_get("completed_by")?,
         })
     }
 }

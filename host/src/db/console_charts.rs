@@ -5,8 +5,8 @@ use super::Db;
 use crate::error::ApiResult;
 use sqlx::Row;
 
-/// The net amount (sales − voids − refunds, approved only) of one terminal on one business
-/// date, in minor units.
+/// The net amount (sales + completions − voids − refunds, approved only; R20's holds and
+/// their releases move no money) of one terminal on one business date, in minor units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyNetRow {
     /// `YYYY-MM-DD`: the business date of the transactions' batch.
@@ -45,8 +45,9 @@ impl Db {
         let rows = sqlx::query(
             "SELECT b.business_date, COALESCE(p.terminal_id, t.terminal_id) AS terminal_id, \
              t.currency, \
-             CAST(SUM(CASE WHEN x.kind = 'sale' THEN x.amount ELSE -x.amount END) AS BIGINT) \
-               AS net_amount \
+             CAST(SUM(CASE WHEN x.kind IN ('sale', 'completion') THEN x.amount \
+               WHEN x.kind IN ('void', 'refund', 'completion_void') THEN -x.amount \
+               ELSE 0 END) AS BIGINT) AS net_amount \
              FROM transactions x \
              JOIN batches b ON b.merchant_id = x.merchant_id AND b.id = x.batch_id \
              JOIN terminals t ON t.merchant_id = x.merchant_id AND t.id = x.terminal_ref \

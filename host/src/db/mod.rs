@@ -18,6 +18,7 @@ mod console;
 mod console_charts;
 mod cutoff;
 mod fresh;
+mod holds;
 mod jobs;
 mod merchant;
 mod outbox;

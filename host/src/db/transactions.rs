@@ -206,39 +206,48 @@ impl Tx {
         Ok(())
     }
 
-    /// The sale with this trace number in a batch, locked (on PostgreSQL).
+    /// The sale (or completion: `kind`) with this trace number in a batch, locked (on
+    /// PostgreSQL).
     pub async fn sale_in_batch(
         &mut self,
         merchant_id: &str,
         batch_id: i64,
         trace_no: TraceNo,
+        kind: TxKind,
     ) -> ApiResult<Option<TxRow>> {
         let sql = format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $3 AND batch_id = $1 \
-             AND trace_no = $2 AND kind = 'sale'{}",
+             AND trace_no = $2 AND kind = $4{}",
             self.lock()
         );
         let row = sqlx::query(&sql)
             .bind(batch_id)
             .bind(i64::from(trace_no.get()))
             .bind(merchant_id)
+            .bind(kind.as_str())
             .fetch_optional(&mut **self)
             .await?;
         row.map(|r| TxRow::from_row(&r)).transpose()
     }
 
-    /// Whether the terminal has an approved sale with this trace number in a batch no longer
-    /// open.
-    pub async fn settled_sale(&mut self, t: TerminalRef<'_>, trace_no: TraceNo) -> ApiResult<bool> {
+    /// Whether the terminal has an approved sale (or completion: `kind`) with this trace
+    /// number in a batch no longer open.
+    pub async fn settled_sale(
+        &mut self,
+        t: TerminalRef<'_>,
+        trace_no: TraceNo,
+        kind: TxKind,
+    ) -> ApiResult<bool> {
         Ok(sqlx::query(
             "SELECT t.id FROM transactions t \
              JOIN batches b ON b.merchant_id = t.merchant_id AND b.id = t.batch_id \
              WHERE t.merchant_id = $3 AND t.terminal_ref = $1 AND t.trace_no = $2 \
-             AND t.kind = 'sale' AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
+             AND t.kind = $4 AND t.status = 'approved' AND b.status <> 'open' LIMIT 1",
         )
         .bind(t.id)
         .bind(i64::from(trace_no.get()))
         .bind(t.merchant_id)
+        .bind(kind.as_str())
         .fetch_optional(&mut **self)
         .await?
         .is_some())

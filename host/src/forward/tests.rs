@@ -128,3 +128,39 @@ fn r4_r8_upstream_a_kept_message_holds_no_card_and_comes_back_whole() {
     );
     assert!(stored::rebuild("{\"op\":\"sale\"}", None).is_err());
 }
+
+#[test]
+fn r20_r8_upstream_a_kept_completion_holds_no_card_and_comes_back_with_its_hold() {
+    let (Request::Sale(sale), Request::Refund(refund)) = (a_sale(), a_refund()) else {
+        panic!()
+    };
+    let completion = Request::Completion(crate::acquirer::Completion {
+        sale: sale.clone(),
+        hold: refund.original.clone(),
+    });
+    let (json, card) = stored::keep(&completion).unwrap();
+    assert!(!json.contains("4111111111111111"), "{json}");
+    let Request::Completion(back) = stored::rebuild(&json, card.as_deref()).unwrap() else {
+        panic!("{json}")
+    };
+    assert_eq!(back.hold, refund.original);
+    assert_eq!(
+        (back.sale.pan.digits(), back.sale.amount.get()),
+        ("4111111111111111", 1250)
+    );
+    let (json, card) = stored::keep(&Request::Preauth(sale)).unwrap();
+    assert!(card.is_some());
+    assert!(matches!(
+        stored::rebuild(&json, card.as_deref()),
+        Ok(Request::Preauth(_))
+    ));
+    for undo in [
+        Request::PreauthVoid(refund.clone()),
+        Request::CompletionVoid(refund),
+    ] {
+        let (json, card) = stored::keep(&undo).unwrap();
+        assert!(card.is_none());
+        let back = stored::rebuild(&json, None).unwrap();
+        assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&undo));
+    }
+}

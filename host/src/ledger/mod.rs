@@ -1,5 +1,6 @@
 //! The host's side of the terminal rules (docs/rules.md), one room each: sign-in and sessions
 //! (R12, R16: `session`, `operator`), sales (R5: `sale`), voids and refunds (R6, R7:
+//! `void_refund`), pre-authorisation (R20: `preauth`, its holds; booked by `sale` and
 //! `void_refund`), the sales a refund may name (R7: `lookup`), reversals (R8: `reversal`),
 //! settlement and batch upload (R10, R11: `settlement`), the cut-off (R15: `cutoff`) and the
 //! operator's commands (`admin`), and the merchant's console (R22: `console`). What the acquirer's answer makes of a sale, void or refund is
@@ -19,6 +20,7 @@ mod console_charts;
 mod cutoff;
 mod lookup;
 mod operator;
+mod preauth;
 mod reversal;
 mod sale;
 mod session;
@@ -187,7 +189,7 @@ impl Store {
     ) -> ApiResult<Answer> {
         let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
         let terminal = s.terminal.key();
-        if req.kind != TxKind::Sale {
+        if req.kind.needs_supervisor() {
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
             if let Some(a) = self
                 .stored_answer(terminal, Scope::Tx, &req.request_id, &fp)
@@ -198,7 +200,7 @@ impl Store {
             let amount = check_transaction(s, &req)?;
             return self.void_or_refund(s, req, amount, &fp, acquirer).await;
         }
-        // A sale takes the write transaction anyway, and the freshness check finds a stored
+        // A sale (so a hold and a completion, R20) takes the write transaction anyway, and the freshness check finds a stored
         // answer inside it, so no read goes ahead of it. When the sale is refused the stored
         // answer is looked up after all: a retry gets the first answer (R9) even when its
         // card has expired since or the sale was reversed after it was answered.
@@ -227,6 +229,8 @@ mod tests_events;
 mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
+#[cfg(test)]
+mod tests_preauth;
 #[cfg(test)]
 mod tests_rrn;
 #[cfg(test)]

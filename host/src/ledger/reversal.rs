@@ -110,12 +110,26 @@ async fn reverse(
 /// refunds. Undoing a void brings its sale back, so the void's dependents are the sale's
 /// refunds since (none while the void stands: a voided sale cannot be refunded; checked
 /// all the same). A refund has none: it only lowers what its sale has refunded.
+///
+/// R20: a hold's dependents are its release and its completion; a completion's, its void. A
+/// completion void opened its hold again, so its dependents are what was done to the hold
+/// since (completed again, or released): undone, the completion would count against a hold
+/// that moved on. A pre-auth void has none: a released hold takes nothing.
 async fn has_approved_dependents(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> ApiResult<bool> {
     if t.status != TxState::Approved {
         return Ok(false);
     }
     match (t.kind, t.original_id) {
-        (TxKind::Sale, _) => Ok(t.voided || t.refunded_amount > 0),
+        (TxKind::Sale | TxKind::Completion, _) => Ok(t.voided || t.refunded_amount > 0),
+        (TxKind::Preauth, _) => Ok(t.voided || t.completed_by.is_some()),
+        (TxKind::CompletionVoid, Some(completion)) => {
+            let completion = tx.transaction(merchant_id, completion).await?;
+            let Some(hold) = completion.original_id else {
+                return Ok(false);
+            };
+            let hold = tx.lock_transaction(merchant_id, hold).await?;
+            Ok(hold.voided || hold.completed_by.is_some())
+        }
         (TxKind::Void, Some(sale)) => Ok(tx
             .lock_transaction(merchant_id, sale)
             .await?
@@ -140,21 +154,30 @@ async fn standing_answer(
         .map_err(ApiError::internal)
 }
 
+/// What `t` (approved, or pending with its effect already taken) did to what it names, undone:
+/// a void's sale and a pre-auth void's hold are no longer voided or released; a refund's sale
+/// gets the amount back; a completion's hold is open for completion again; a completion void's
+/// completion stands again and, when the void was approved (which opened the hold), completes
+/// its hold again. A reversed sale or hold is simply gone (its status).
 async fn undo_effect_on_original(tx: &mut Tx, merchant_id: &str, t: &TxRow) -> ApiResult<()> {
     let Some(original) = t.original_id else {
         return Ok(());
     };
     match t.kind {
-        TxKind::Void => {
+        TxKind::Void | TxKind::PreauthVoid => {
             tx.set_voided(merchant_id, original, false).await?;
         }
         TxKind::Refund => tx.take_refund_back(merchant_id, original, t.amount).await?,
-        // R20 is refused before anything is booked (a later step books it).
-        TxKind::Sale
-        | TxKind::Preauth
-        | TxKind::PreauthVoid
-        | TxKind::Completion
-        | TxKind::CompletionVoid => {}
+        TxKind::Completion => tx.reopen_hold(merchant_id, original, t.id).await?,
+        TxKind::CompletionVoid => {
+            tx.set_voided(merchant_id, original, false).await?;
+            let completion = tx.transaction(merchant_id, original).await?;
+            if let (TxState::Approved, Some(hold)) = (t.status, completion.original_id) {
+                // No dependents (checked by the caller): the hold is still open.
+                tx.complete_hold(merchant_id, hold, original).await?;
+            }
+        }
+        TxKind::Sale | TxKind::Preauth => {}
     }
     Ok(())
 }

@@ -1,14 +1,18 @@
-//! R5 sale \[消费\], and the questions every transaction request asks before it is booked.
+//! R5 sale \[消费\], and the questions every transaction request asks before it is booked; R20's
+//! pre-authorisation \[预授权\] and completion \[预授权完成\] are booked the same way (a card, no
+//! supervisor), a completion with its hold marked completed.
 
+use super::preauth::completion_target;
 use super::upstream::{awaited, next_operation, terminal_of, Route, Verdict};
 use super::{busy, refused_reversed, replay, Answer, Session};
 use crate::acquirer::{self, Acquirer, Request};
 use crate::db::{BatchRow, Checked, Fresh, NewEvent, NewTransaction, Scope, Tx, TxState};
 use crate::error::{ApiError, ApiResult};
+use crate::forward::Ahead;
 use crate::merchant::{self, EventType};
 use crate::store::{now_ms, Store};
 use softpos::ids::BatchNo;
-use softpos::protocol::{TransactionRequest, TxKind};
+use softpos::protocol::{OriginalRef, TransactionRequest, TxKind};
 use softpos::terminal::card::{Expiry, Pan};
 use softpos::terminal::money::Amount;
 use softpos::terminal::time::{Timestamp, UtcOffset};
@@ -59,12 +63,14 @@ struct Sale<'a> {
     /// The request's fingerprint (R9).
     fp: &'a str,
     masked_pan: &'a str,
+    /// R20: a completion's hold (its row id) as the acquirer knows it.
+    hold: Option<(i64, acquirer::Original)>,
 }
 
 impl<'a> Sale<'a> {
-    /// What the acquirer is asked.
+    /// What the acquirer is asked: a sale, a hold or a completion.
     fn request(&self, batch: &BatchRow, id: i64, pan: Pan, expiry: Expiry) -> Request {
-        Request::Sale(acquirer::Sale {
+        let sale = acquirer::Sale {
             terminal: terminal_of(self.s),
             trace: self.req.trace_no,
             batch: batch.upstream_no(),
@@ -73,7 +79,24 @@ impl<'a> Sale<'a> {
             pan,
             expiry,
             reference: id,
-        })
+        };
+        match (self.req.kind, &self.hold) {
+            (TxKind::Preauth, _) => Request::Preauth(sale),
+            (TxKind::Completion, Some((_, hold))) => Request::Completion(acquirer::Completion {
+                sale,
+                hold: hold.clone(),
+            }),
+            _ => Request::Sale(sale),
+        }
+    }
+
+    /// A completion not approved gives its hold back (R20).
+    async fn release(&self, tx: &mut Tx, id: i64) -> ApiResult<()> {
+        if let Some((hold, _)) = &self.hold {
+            tx.reopen_hold(&self.s.terminal.merchant_id, *hold, id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The merchant's `payment.approved` event when `row` (row id `id`, in batch `batch_no`)
@@ -95,7 +118,7 @@ impl<'a> Sale<'a> {
             merchant_id: &self.s.terminal.merchant_id,
             batch_id,
             request_id: &self.req.request_id,
-            kind: TxKind::Sale,
+            kind: self.req.kind,
             trace_no: self.req.trace_no,
             amount: self.amount.get(),
             status: TxState::Pending,
@@ -104,7 +127,7 @@ impl<'a> Sale<'a> {
             settlement_date: None,
             rrn: None,
             masked_pan: Some(self.masked_pan),
-            original_id: None,
+            original_id: self.hold.as_ref().map(|(hold, _)| *hold),
             operator: &self.s.operator,
             created_at: now_ms(),
             reference: self.req.reference.as_deref(),
@@ -127,23 +150,15 @@ impl Store {
         fp: &str,
         acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
-        let Some(card) = &req.card else {
-            return Err(ApiError::detail(
-                ErrorCode::InvalidCard,
-                "a sale needs a card",
-            ));
-        };
-        let pan = Pan::parse(&card.pan)?;
-        // The card's month on the merchants' clock, as the terminal checked it.
-        let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
-        let expiry = Expiry::parse(&card.expiry, Timestamp(now_ms()).local(offset))?;
+        let (pan, expiry) = self.card(&req)?;
         let masked = pan.masked();
-        let sale = Sale {
+        let mut sale = Sale {
             s,
             req: &req,
             amount,
             fp,
             masked_pan: &masked,
+            hold: None,
         };
         // R8 upstream: what the terminal still owes the acquirer goes first.
         let ahead = self
@@ -153,7 +168,10 @@ impl Store {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
         };
-        let ahead = match next_operation(self, &mut tx, s, ahead).await {
+        let ahead = match self
+            .ahead_and_hold(&mut tx, &mut sale, ahead, &batch, id)
+            .await
+        {
             Ok(ahead) => ahead,
             Err(e) => {
                 tx.rollback().await.ok();
@@ -167,6 +185,9 @@ impl Store {
         };
         let known = match Route::of(ahead, acquirer, &request) {
             Route::Decided(verdict) => {
+                if !verdict.approved() {
+                    sale.release(&mut tx, id).await?;
+                }
                 let answer = verdict.answer(&req, &batch, Some(&masked))?;
                 let row = verdict.row(row);
                 let event = sale.event(&row, id, batch.batch_no)?;
@@ -187,6 +208,43 @@ impl Store {
         tx.commit().await?;
         let answer = awaited(known, acquirer, &request).await;
         self.answer_pending(&sale, id, answer, &request).await
+    }
+
+    /// The request's card (R4): a sale, a hold and a completion take one.
+    fn card(&self, req: &TransactionRequest) -> ApiResult<(Pan, Expiry)> {
+        let Some(card) = &req.card else {
+            return Err(ApiError::detail(
+                ErrorCode::InvalidCard,
+                "a sale needs a card",
+            ));
+        };
+        let pan = Pan::parse(&card.pan)?;
+        // The card's month on the merchants' clock, as the terminal checked it.
+        let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+        let expiry = Expiry::parse(&card.expiry, Timestamp(now_ms()).local(offset))?;
+        Ok((pan, expiry))
+    }
+
+    /// [`next_operation`], and R20: the hold a completion (row id `id`) completes, marked
+    /// completed, with what its message names of it.
+    async fn ahead_and_hold(
+        &self,
+        tx: &mut Tx,
+        sale: &mut Sale<'_>,
+        ahead: Ahead,
+        batch: &BatchRow,
+        id: i64,
+    ) -> ApiResult<Ahead> {
+        let s = sale.s;
+        let ahead = next_operation(self, tx, s, ahead).await?;
+        if let Some(OriginalRef::Hold { rrn, auth_code }) = &sale.req.original {
+            let hold = completion_target(tx, s, rrn, auth_code, sale.amount, id).await?;
+            let original = self
+                .original(tx, &s.terminal.merchant_id, batch, &hold)
+                .await?;
+            sale.hold = Some((hold.id, original));
+        }
+        Ok(ahead)
     }
 
     /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9) and the
@@ -242,6 +300,9 @@ impl Store {
             return Err(refused_reversed());
         }
         let verdict = Verdict::of(answer);
+        if !verdict.approved() {
+            sale.release(&mut tx, id).await?;
+        }
         let answer = verdict.answer(sale.req, &open, Some(sale.masked_pan))?;
         // A batch closed (cut-off, settlement) while the acquirer was deciding: the answer
         // goes into the batch open now, so it is counted exactly once.
@@ -250,7 +311,7 @@ impl Store {
         let stored = answer.stored(sale.fp);
         tx.store_answer(row.terminal(), Scope::Tx, row.request_id, &stored, now_ms())
             .await?;
-        if verdict.approved() {
+        if verdict.approved() && sale.req.kind == TxKind::Sale {
             // Read back: the row keeps the time it was booked at, before the acquirer answered.
             merchant::record_event(&mut tx, EventType::Approved, terminal.merchant_id, id, id)
                 .await?;

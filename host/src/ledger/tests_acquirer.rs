@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SUPERVISOR_PW: &str = "supervisor-pw";
+pub(super) const SUPERVISOR_PW: &str = "supervisor-pw";
 
 /// What the test acquirer answers.
 #[derive(Debug, Clone, Copy)]
@@ -59,10 +59,7 @@ impl Recording {
 
     fn answer(&self, request: &Request) -> Upstream {
         self.asked.lock().unwrap().push(request.clone());
-        if !matches!(
-            request,
-            Request::Sale(_) | Request::Void(_) | Request::Refund(_)
-        ) {
+        if request.with_card().is_none() && request.undo().is_none() {
             return Upstream::Answered {
                 code: "00".into(),
                 rrn: None,
@@ -115,7 +112,12 @@ pub(super) fn body(a: &Answer) -> serde_json::Value {
     serde_json::from_str(&a.body).unwrap()
 }
 
-fn undo(kind: TxKind, trace_no: u32, amount: i64, original: OriginalRef) -> TransactionRequest {
+pub(super) fn undo(
+    kind: TxKind,
+    trace_no: u32,
+    amount: i64,
+    original: OriginalRef,
+) -> TransactionRequest {
     TransactionRequest {
         request_id: RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         kind,

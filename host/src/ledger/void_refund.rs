@@ -1,5 +1,8 @@
-//! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor.
+//! R6 void \[撤销\] and R7 refund \[退货\], authorised by the supervisor; and the same way,
+//! R20's pre-auth void \[预授权撤销\] (of a hold) and completion void \[预授权完成撤销\] (of a
+//! completion, as a void of a sale).
 
+use super::preauth::release_target;
 use super::sale::open_batch_checked;
 use super::upstream::{awaited, next_operation, terminal_of, Route, Verdict};
 use super::{refused_reversed, Answer, Session};
@@ -22,7 +25,10 @@ pub(super) const REFUND_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
 const SUPERVISOR: &str = "00";
 
 fn misnamed_original() -> ApiError {
-    ApiError::bad_request("a void names original.trace_no, a refund original.rrn")
+    ApiError::bad_request(
+        "a void or completion void names original.trace_no, a refund original.rrn, a pre-auth \
+         void original.rrn and original.auth_code",
+    )
 }
 
 /// A void or refund being booked: the request, and the sale it undoes.
@@ -60,20 +66,31 @@ impl<'a> Undoing<'a> {
         }
     }
 
-    /// Gives the sale back what booking this took from it (its void mark, or the amount
-    /// refunded), when the acquirer did not approve.
+    /// Gives the sale back what booking this took from it (its void mark, the amount
+    /// refunded, a hold's release), when the acquirer did not approve.
     async fn release(&self, tx: &mut Tx) -> ApiResult<()> {
         let merchant_id = &self.s.terminal.merchant_id;
         match self.req.kind {
-            TxKind::Void => {
-                tx.set_voided(merchant_id, self.sale.id, false).await?;
-            }
-            _ => {
+            TxKind::Refund => {
                 tx.take_refund_back(merchant_id, self.sale.id, self.amount.get())
                     .await?;
             }
+            _ => {
+                tx.set_voided(merchant_id, self.sale.id, false).await?;
+            }
         }
         Ok(())
+    }
+
+    /// What only an approval does: a completion voided opens its hold for completion again
+    /// (R20). Not while the void is pending, so no other completion takes the hold before the
+    /// acquirer has said yes.
+    async fn approved(&self, tx: &mut Tx, id: i64) -> ApiResult<()> {
+        if let (TxKind::CompletionVoid, Some(hold)) = (self.req.kind, self.sale.original_id) {
+            tx.reopen_hold(&self.s.terminal.merchant_id, hold, self.sale.id)
+                .await?;
+        }
+        self.record_event(tx, id).await
     }
 
     /// Books it with the acquirer's decision and its answer (R9); a decline gives the sale
@@ -100,17 +117,19 @@ impl<'a> Undoing<'a> {
         )
         .await?;
         if verdict.approved() {
-            self.record_event(tx, id).await?;
+            self.approved(tx, id).await?;
         }
         Ok(answer)
     }
 
     /// The merchant's `payment.voided` or `payment.refunded` event for the approved void or
     /// refund `id`, showing the sale as it now stands (R23).
+    /// R20's kinds tell the shop nothing: a checkout lane trades sales only.
     async fn record_event(&self, tx: &mut Tx, id: i64) -> ApiResult<()> {
         let kind = match self.req.kind {
             TxKind::Void => EventType::Voided,
-            _ => EventType::Refunded,
+            TxKind::Refund => EventType::Refunded,
+            _ => return Ok(()),
         };
         merchant::record_event(tx, kind, &self.s.terminal.merchant_id, self.sale.id, id).await
     }
@@ -151,10 +170,17 @@ impl Store {
         let batch = checked.batch;
         let sale = match &original {
             OriginalRef::Trace { trace_no } => {
-                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount).await?
+                // A completion void voids a completion as a void does a sale (R20).
+                let of = match req.kind {
+                    TxKind::CompletionVoid => TxKind::Completion,
+                    _ => TxKind::Sale,
+                };
+                void_target(&mut tx, s.terminal.key(), &batch, *trace_no, amount, of).await?
             }
             OriginalRef::Rrn { rrn } => refund_target(&mut tx, s, rrn, amount).await?,
-            OriginalRef::Hold { .. } => return Err(misnamed_original()),
+            OriginalRef::Hold { rrn, auth_code } => {
+                release_target(&mut tx, s, &batch, rrn, auth_code, amount).await?
+            }
         };
         let id = tx.next_transaction_id().await?;
         let request = self
@@ -188,8 +214,9 @@ impl Store {
     async fn supervised(&self, s: &Session, req: &TransactionRequest) -> ApiResult<OriginalRef> {
         let original = req.original.clone().ok_or_else(misnamed_original)?;
         match (req.kind, &original) {
-            (TxKind::Void, OriginalRef::Trace { .. })
-            | (TxKind::Refund, OriginalRef::Rrn { .. }) => {}
+            (TxKind::Void | TxKind::CompletionVoid, OriginalRef::Trace { .. })
+            | (TxKind::Refund, OriginalRef::Rrn { .. })
+            | (TxKind::PreauthVoid, OriginalRef::Hold { .. }) => {}
             _ => return Err(misnamed_original()),
         }
         let Some(password) = req.supervisor_password.as_ref().map(Secret::expose) else {
@@ -224,37 +251,51 @@ impl Store {
         sale: &TxRow,
         id: i64,
     ) -> ApiResult<Request> {
-        // A void's sale is in the open batch; a refund's anywhere. Both as the acquirer
-        // knows them: the batch's number upstream, the sale's settlement date upstream.
-        let sale_batch = if sale.batch_id == batch.id {
-            batch.upstream_no()
-        } else {
-            tx.upstream_batch_no_of(&s.terminal.merchant_id, sale.batch_id)
-                .await?
-        };
-        let date = sale.settlement_date.clone().unwrap_or_else(|| {
-            // An acquirer that gave none (the simulator), or a row from before it was kept.
-            let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
-            acquirer::mmdd(&Timestamp(sale.created_at).local(offset).date())
-        });
         let undo = acquirer::Undo {
             terminal: terminal_of(s),
             trace: req.trace_no,
             batch: batch.upstream_no(),
             amount,
             currency: req.currency.clone(),
-            original: acquirer::Original {
-                rrn: sale.rrn.clone(),
-                auth_code: sale.auth_code.clone(),
-                batch: sale_batch,
-                trace: sale.trace_no,
-                date,
-            },
+            original: self
+                .original(tx, &s.terminal.merchant_id, batch, sale)
+                .await?,
             reference: id,
         };
         Ok(match req.kind {
             TxKind::Void => Request::Void(undo),
+            TxKind::PreauthVoid => Request::PreauthVoid(undo),
+            TxKind::CompletionVoid => Request::CompletionVoid(undo),
             _ => Request::Refund(undo),
+        })
+    }
+
+    /// A transaction another one names, as the acquirer knows it (37, 38, 61): a void's sale
+    /// is in the open batch `batch`; a refund's sale or a completion's hold may be in any
+    /// batch. The batch's number upstream, the settlement date upstream.
+    pub(super) async fn original(
+        &self,
+        tx: &mut Tx,
+        merchant_id: &str,
+        batch: &BatchRow,
+        sale: &TxRow,
+    ) -> ApiResult<acquirer::Original> {
+        let sale_batch = if sale.batch_id == batch.id {
+            batch.upstream_no()
+        } else {
+            tx.upstream_batch_no_of(merchant_id, sale.batch_id).await?
+        };
+        let date = sale.settlement_date.clone().unwrap_or_else(|| {
+            // An acquirer that gave none (the simulator), or a row from before it was kept.
+            let offset = UtcOffset::from_minutes(self.wall_clock().1).unwrap_or(UtcOffset::UTC);
+            acquirer::mmdd(&Timestamp(sale.created_at).local(offset).date())
+        });
+        Ok(acquirer::Original {
+            rrn: sale.rrn.clone(),
+            auth_code: sale.auth_code.clone(),
+            batch: sale_batch,
+            trace: sale.trace_no,
+            date,
         })
     }
 
@@ -297,26 +338,28 @@ impl Store {
         )
         .await?;
         if verdict.approved() {
-            undoing.record_event(&mut tx, id).await?;
+            undoing.approved(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(answer)
     }
 }
 
-/// R6: the approved, unvoided sale with this trace number in the open batch, marked voided.
+/// R6: the approved, unvoided sale (R20: completion, `kind`) with this trace number in the
+/// open batch, marked voided.
 async fn void_target(
     tx: &mut Tx,
     terminal: TerminalRef<'_>,
     batch: &BatchRow,
     trace_no: TraceNo,
     amount: Amount,
+    kind: TxKind,
 ) -> ApiResult<TxRow> {
     let Some(sale) = tx
-        .sale_in_batch(terminal.merchant_id, batch.id, trace_no)
+        .sale_in_batch(terminal.merchant_id, batch.id, trace_no, kind)
         .await?
     else {
-        return Err(if tx.settled_sale(terminal, trace_no).await? {
+        return Err(if tx.settled_sale(terminal, trace_no, kind).await? {
             ApiError::new(ErrorCode::VoidNotAllowedSettled)
         } else {
             ApiError::new(ErrorCode::UnknownTransaction)

@@ -3,8 +3,8 @@
 //! back as what the host needs of it. Pure: no IO, no clock.
 
 use super::super::{
-    AcquirerOutcome, Answer, BatchUpload, Management, Original, Request, ReversalReason, Sale,
-    Settlement, Terminal, Undo,
+    AcquirerOutcome, Answer, BatchUpload, Completion, Management, Original, Request,
+    ReversalReason, Sale, Settlement, Terminal, Undo,
 };
 use softpos::ids::BatchNo;
 use softpos::protocol::{Totals, TxKind};
@@ -17,10 +17,13 @@ use softpos_iso8583::{Message, Mti, Value};
 /// Processing codes (field 3).
 const PURCHASE: &str = "000000";
 const CANCEL: &str = "200000";
+const PREAUTHORISE: &str = "030000";
 /// Manual key entry, no PIN (field 22).
 const KEY_ENTRY: &str = "012";
 /// Normal presentment (field 25).
 const NORMAL: &str = "00";
+/// Pre-authorisation and what names a hold (field 25, R20).
+const PREAUTH_CONDITION: &str = "06";
 
 /// An MTI of the table, checked when the host is compiled.
 const fn must(value: u16) -> Mti {
@@ -30,6 +33,7 @@ const fn must(value: u16) -> Mti {
     }
 }
 
+const AUTHORISATION: Mti = must(100);
 const SIGN_IN: Mti = must(800);
 const SIGN_OFF_OR_ECHO: Mti = must(820);
 const FINANCIAL: Mti = must(200);
@@ -106,9 +110,19 @@ pub(super) fn message(request: &Request) -> Result<Message, Unwritable> {
         Request::SignIn(m) => management(SIGN_IN, m, network::SIGN_IN)?,
         Request::SignOff(m) => management(SIGN_OFF_OR_ECHO, m, network::SIGN_OFF)?,
         Request::Echo(m) => management(SIGN_OFF_OR_ECHO, m, network::ECHO)?,
-        Request::Sale(s) => sale(s)?,
-        Request::Void(u) => undo(u, false)?,
-        Request::Refund(u) => undo(u, true)?,
+        Request::Sale(s) => sale(s, FINANCIAL, PURCHASE, kind::SALE, NORMAL)?,
+        Request::Preauth(s) => sale(
+            s,
+            AUTHORISATION,
+            PREAUTHORISE,
+            kind::PREAUTH,
+            PREAUTH_CONDITION,
+        )?,
+        Request::Completion(c) => completion(c)?,
+        Request::Void(u) => undo(u, UndoKind::Void)?,
+        Request::Refund(u) => undo(u, UndoKind::Refund)?,
+        Request::PreauthVoid(u) => undo(u, UndoKind::PreauthVoid)?,
+        Request::CompletionVoid(u) => undo(u, UndoKind::CompletionVoid)?,
         Request::Reversal(r) => {
             let original = message(&r.original)?;
             let reason = match r.reason {
@@ -142,17 +156,83 @@ fn management(mti: Mti, m: &Management, code: u16) -> Result<Message, Unwritable
     Ok(msg)
 }
 
-fn sale(s: &Sale) -> Result<Message, Unwritable> {
-    Ok(addressed(FINANCIAL, &s.terminal)
+/// A card-present message: a sale (0200/000000, 25 `00`, 60.1 `22`), a pre-authorisation
+/// (0100/030000, 25 `06`, 60.1 `10`) or the card part of a completion.
+fn sale(
+    s: &Sale,
+    mti: Mti,
+    processing: &str,
+    kind: u8,
+    condition: &str,
+) -> Result<Message, Unwritable> {
+    Ok(addressed(mti, &s.terminal)
         .with(2, text(s.pan.digits()))
-        .with(3, text(PURCHASE))
+        .with(3, text(processing))
         .with(4, amount(s.amount.get()))
         .with(11, trace(s.trace.get()))
         .with(14, text(yymm(&s.expiry.to_mm_yy())))
         .with(22, text(KEY_ENTRY))
-        .with(25, text(NORMAL))
+        .with(25, text(condition))
         .with(49, currency(&s.currency)?)
-        .with(60, field60(kind::SALE, s.batch.get(), None)?))
+        .with(60, field60(kind, s.batch.get(), None)?))
+}
+
+/// A completion (0200/000000, 25 `06`, 60.1 `20`): as a sale, plus the hold's auth code (38)
+/// and its batch, trace and settlement date (61): the hold may be days old, so 61.3 is sent.
+fn completion(c: &Completion) -> Result<Message, Unwritable> {
+    let hold = &c.hold;
+    let f61 = Field61 {
+        batch: hold.batch.get(),
+        trace: hold.trace.get(),
+        date: Some(hold.date.clone()),
+    };
+    let mut msg = sale(
+        &c.sale,
+        FINANCIAL,
+        PURCHASE,
+        kind::COMPLETION,
+        PREAUTH_CONDITION,
+    )?
+    .with(61, text(f61.to_text()?));
+    if let Some(code) = &hold.auth_code {
+        msg = msg.with(38, text(code.clone()));
+    }
+    Ok(msg)
+}
+
+/// What an [`Undo`] is, for its row of the profile's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UndoKind {
+    Void,
+    Refund,
+    PreauthVoid,
+    CompletionVoid,
+}
+
+impl UndoKind {
+    /// MTI, 60.1, field 25, and whether 37, 38 and 61.3 of the original go.
+    fn row(self) -> (Mti, u8, &'static str, bool, bool, bool) {
+        match self {
+            UndoKind::Void => (FINANCIAL, kind::VOID, NORMAL, true, true, false),
+            UndoKind::Refund => (ADVICE, kind::REFUND, NORMAL, true, false, true),
+            UndoKind::PreauthVoid => (
+                AUTHORISATION,
+                kind::PREAUTH_VOID,
+                PREAUTH_CONDITION,
+                false,
+                true,
+                false,
+            ),
+            UndoKind::CompletionVoid => (
+                FINANCIAL,
+                kind::COMPLETION_VOID,
+                PREAUTH_CONDITION,
+                true,
+                true,
+                false,
+            ),
+        }
+    }
 }
 
 /// `MM/YY` → `YYMM` (field 14).
@@ -161,9 +241,11 @@ fn yymm(mm_yy: &str) -> String {
     format!("{yy}{mm}")
 }
 
-/// A void (0200/200000, 61.1–61.2) or a refund (0220/200000, 61 with the sale's settlement
-/// date); the card is not presented again, so no 2 or 14.
-fn undo(u: &Undo, refund: bool) -> Result<Message, Unwritable> {
+/// A void (0200/200000, 61.1–61.2), a refund (0220/200000, 61 with the sale's settlement
+/// date, no 38), a pre-auth void (0100/200000, 25 `06`, 38 and 61.1–61.2 of the hold, no 37)
+/// or a completion void (0200/200000, 25 `06`, 37, 38 and 61.1–61.2 of the completion); the
+/// card is not presented again, so no 2 or 14.
+fn undo(u: &Undo, what: UndoKind) -> Result<Message, Unwritable> {
     let Original {
         rrn,
         auth_code,
@@ -171,30 +253,25 @@ fn undo(u: &Undo, refund: bool) -> Result<Message, Unwritable> {
         trace: original_trace,
         date,
     } = &u.original;
-    let (mti, kind) = if refund {
-        (ADVICE, kind::REFUND)
-    } else {
-        (FINANCIAL, kind::VOID)
-    };
+    let (mti, kind, condition, with_rrn, with_auth, with_date) = what.row();
     let f61 = Field61 {
         batch: batch.get(),
         trace: original_trace.get(),
-        // 61.3, on a refund only.
-        date: refund.then(|| date.clone()),
+        date: with_date.then(|| date.clone()),
     };
     let mut msg = addressed(mti, &u.terminal)
         .with(3, text(CANCEL))
         .with(4, amount(u.amount.get()))
         .with(11, trace(u.trace.get()))
         .with(22, text(KEY_ENTRY))
-        .with(25, text(NORMAL))
+        .with(25, text(condition))
         .with(49, currency(&u.currency)?)
         .with(60, field60(kind, u.batch.get(), None)?)
         .with(61, text(f61.to_text()?));
-    if let Some(rrn) = rrn {
+    if let (Some(rrn), true) = (rrn, with_rrn) {
         msg = msg.with(37, text(rrn.clone()));
     }
-    if let (Some(code), false) = (auth_code, refund) {
+    if let (Some(code), true) = (auth_code, with_auth) {
         msg = msg.with(38, text(code.clone()));
     }
     Ok(msg)
@@ -255,14 +332,10 @@ fn batch_upload(b: &BatchUpload) -> Result<Message, Unwritable> {
                     TxKind::Sale => kind::SALE,
                     TxKind::Void => kind::VOID,
                     TxKind::Refund => kind::REFUND,
-                    TxKind::Preauth
-                    | TxKind::PreauthVoid
-                    | TxKind::Completion
-                    | TxKind::CompletionVoid => {
-                        return Err(Unwritable(
-                            "pre-authorisation is not carried over ISO 8583 yet".into(),
-                        ))
-                    }
+                    TxKind::Preauth => kind::PREAUTH,
+                    TxKind::PreauthVoid => kind::PREAUTH_VOID,
+                    TxKind::Completion => kind::COMPLETION,
+                    TxKind::CompletionVoid => kind::COMPLETION_VOID,
                 },
                 trace: r.trace.get(),
                 amount: u64::try_from(r.amount)
@@ -312,11 +385,11 @@ pub(super) fn answer(request: &Request, reply: &Message) -> Answer {
             .and_then(|f| BatchNo::try_from(f.batch).ok()),
         _ => None,
     };
-    // A void's or refund's answer may echo the sale's RRN in 37 (the request carried it):
-    // that is the sale's reference, not one of its own.
-    let rrn = owned(37).filter(|rrn| match request {
-        Request::Void(u) | Request::Refund(u) => u.original.rrn.as_deref() != Some(rrn.as_str()),
-        _ => true,
+    // A void's, refund's or completion void's answer may echo its original's RRN in 37 (the
+    // request carried it): that is the original's reference, not one of its own.
+    let rrn = owned(37).filter(|rrn| match request.undo() {
+        Some(u) => u.original.rrn.as_deref() != Some(rrn.as_str()),
+        None => true,
     });
     Answer::Answered {
         code: code.to_owned(),

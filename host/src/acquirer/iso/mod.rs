@@ -287,8 +287,13 @@ fn carries_mac(request: &Request) -> bool {
 fn batch_of(request: &Request) -> Option<BatchNo> {
     match request {
         Request::SignIn(m) | Request::SignOff(m) | Request::Echo(m) => m.batch,
-        Request::Sale(s) => Some(s.batch),
-        Request::Void(u) | Request::Refund(u) => Some(u.batch),
+        Request::Sale(_) | Request::Preauth(_) | Request::Completion(_) => {
+            request.with_card().map(|s| s.batch)
+        }
+        Request::Void(u)
+        | Request::Refund(u)
+        | Request::PreauthVoid(u)
+        | Request::CompletionVoid(u) => Some(u.batch),
         Request::Reversal(r) => batch_of(&r.original),
         Request::Settlement(s) => Some(s.batch),
         Request::BatchUpload(b) => Some(b.batch),
@@ -299,8 +304,13 @@ fn batch_of(request: &Request) -> Option<BatchNo> {
 fn terminal_of(request: &Request) -> Option<&Terminal> {
     Some(match request {
         Request::SignIn(m) | Request::SignOff(m) | Request::Echo(m) => &m.terminal,
-        Request::Sale(s) => &s.terminal,
-        Request::Void(u) | Request::Refund(u) => &u.terminal,
+        Request::Sale(_) | Request::Preauth(_) | Request::Completion(_) => {
+            return request.with_card().map(|s| &s.terminal)
+        }
+        Request::Void(u)
+        | Request::Refund(u)
+        | Request::PreauthVoid(u)
+        | Request::CompletionVoid(u) => &u.terminal,
         Request::Reversal(r) => return terminal_of(&r.original),
         Request::Settlement(s) => &s.terminal,
         Request::BatchUpload(b) => &b.terminal,

@@ -353,3 +353,46 @@ async fn mac_another_master_key_brings_no_working_key_and_no_message_goes_withou
     );
     assert_eq!(peer.received(), ["0800", "0800"], "the sale was never sent");
 }
+
+#[tokio::test]
+async fn r20_r11_upload_records_carry_their_60_1_kinds() {
+    let peer = Peer::start(&[]);
+    let acq = acquirer(&peer, LinkMode::PerRequest);
+    acq.ask(Request::SignIn(management(Some("01")))).await;
+    let Request::Sale(held) = sale(1, "4111111111111111", 1000) else {
+        unreachable!()
+    };
+    let answer = acq.ask(Request::Preauth(held)).await;
+    let Answer::Answered { rrn: Some(rrn), .. } = &answer else {
+        panic!("approved: {answer:?}")
+    };
+    let record = |kind, trace| UploadRecord {
+        kind,
+        trace: TraceNo::clamped(trace),
+        amount: 1000,
+        rrn: rrn.clone(),
+    };
+    let records = vec![
+        record(TxKind::Preauth, 1),
+        record(TxKind::PreauthVoid, 2),
+        record(TxKind::Completion, 3),
+        record(TxKind::CompletionVoid, 4),
+    ];
+    let upload = Request::BatchUpload(BatchUpload {
+        terminal: terminal(),
+        trace: host_trace(),
+        batch: BatchNo::clamped(1),
+        records,
+        closing: false,
+    });
+    assert!(acq.ask(upload).await.approved());
+    let sent = peer.requests();
+    let (mti, fields) = sent.last().unwrap();
+    assert_eq!(mti, "0320");
+    let kinds: Vec<String> = softpos_iso8583::fields::parse_upload(fields["48"].as_str().unwrap())
+        .unwrap()
+        .iter()
+        .map(|r| format!("{:02}", r.kind))
+        .collect();
+    assert_eq!(kinds, ["10", "11", "20", "21"]);
+}
