@@ -1963,7 +1963,11 @@ mod preauth_rules {
         for (command, code) in [
             (complete(&rrn, &auth, 12_000), ErrorCode::InvalidAmount),
             (complete(&rrn, "ZZZZZZ", 100), ErrorCode::PreauthNotFound),
-            (preauth_void(&rrn, &auth, 9_000), ErrorCode::InvalidAmount),
+            // Released only in its own open batch (the host's rule): complete it or let it lapse.
+            (
+                preauth_void(&rrn, &auth, 10_000),
+                ErrorCode::VoidNotAllowedSettled,
+            ),
         ] {
             let sent = b.requests_sent();
             assert_eq!(b.run(command).unwrap_err().code, code);

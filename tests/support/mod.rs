@@ -544,6 +544,7 @@ impl ModelHost {
         let i = self
             .hold_of(&req.original)
             .ok_or(ErrorCode::PreauthNotFound)?;
+        let open = self.open_batch;
         let hold = &mut self.txs[i];
         if hold.released {
             return Err(ErrorCode::PreauthNotFound);
@@ -551,10 +552,16 @@ impl ModelHost {
         if hold.completed {
             return Err(ErrorCode::PreauthCompleted);
         }
+        if hold.expired {
+            return Err(ErrorCode::PreauthExpired);
+        }
         match verb {
+            // Only a hold of the open batch is released; an older one is completed or lapses.
+            HoldUse::Release if hold.batch_no != open => {
+                return Err(ErrorCode::VoidNotAllowedSettled)
+            }
             HoldUse::Release if req.amount != hold.amount => return Err(ErrorCode::InvalidAmount),
             HoldUse::Release => hold.released = true,
-            HoldUse::Complete if hold.expired => return Err(ErrorCode::PreauthExpired),
             HoldUse::Complete if req.amount * 100 > hold.amount * 115 => {
                 return Err(ErrorCode::InvalidAmount)
             }
