@@ -1636,3 +1636,449 @@ mod money_path {
         }
     }
 }
+
+// ----- R20 --------------------------------------------------------------------------------
+// (kept in one block at the end so parallel additions above do not collide with it)
+
+mod preauth_rules {
+    use super::support::*;
+    use softpos::protocol::{CardOrigin, EntryKind, EntryStatus, Outcome, TxKind, TxStatus};
+    use softpos::terminal::settlement::fold;
+    use softpos::terminal::{Command, TxResult};
+    use softpos::ErrorCode;
+
+    /// A hold of `amount`, approved: its RRN and auth code.
+    fn hold(b: &mut Bench, amount: i64) -> (String, String) {
+        let r = tx(b.run(preauth(amount)).unwrap());
+        assert_eq!((r.kind, r.status), (TxKind::Preauth, TxStatus::Approved));
+        (r.rrn.unwrap(), r.auth_code.unwrap())
+    }
+
+    /// Refused with `code` before anything was sent.
+    fn refused_locally(b: &mut Bench, command: Command, code: ErrorCode) -> String {
+        let sent = b.requests_sent();
+        let e = b.run(command).unwrap_err();
+        assert_eq!(e.code, code, "{e:?}");
+        assert_eq!(b.requests_sent(), sent, "nothing is sent");
+        e.message
+    }
+
+    fn completed(b: &mut Bench, rrn: &str, auth: &str, amount: i64) -> TxResult {
+        let r = tx(b.run(complete(rrn, auth, amount)).unwrap());
+        assert_eq!((r.kind, r.status), (TxKind::Completion, TxStatus::Approved));
+        r
+    }
+
+    fn assert_totals_are_the_fold(b: &Bench) {
+        let journal = b.terminal.journal();
+        assert_eq!(journal.tally(), fold(&journal.ledger()).unwrap());
+    }
+
+    #[test]
+    fn r20_preauth_counts_in_no_total() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let (rrn2, auth2) = hold(&mut b, 5_000);
+        let r = tx(b.run(preauth_void(&rrn2, &auth2, 5_000)).unwrap());
+        assert_eq!(
+            (r.kind, r.status),
+            (TxKind::PreauthVoid, TxStatus::Approved)
+        );
+        assert_eq!(r.masked_pan.as_deref(), Some("621234******1232"));
+        let t = b.terminal.totals();
+        assert_eq!(t.sale.count + t.void.count + t.refund.count, 0);
+        assert_eq!(t.completion.unwrap().count, 0);
+        assert_eq!(t.net_amount, 0);
+        assert_totals_are_the_fold(&b);
+        // The journal keeps them as their kinds; the released hold shows `voided`.
+        let journal = b.terminal.journal();
+        let kinds: Vec<EntryKind> = journal.entries().iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EntryKind::Preauth,
+                EntryKind::Preauth,
+                EntryKind::PreauthVoid
+            ]
+        );
+        let status: Vec<EntryStatus> = journal
+            .entries()
+            .iter()
+            .map(|e| journal.current_status(e))
+            .collect();
+        assert_eq!(
+            status,
+            [
+                EntryStatus::Approved,
+                EntryStatus::Voided,
+                EntryStatus::Approved
+            ]
+        );
+        assert_eq!(journal.hold_by_rrn(&rrn).map(|e| e.amount), Some(10_000));
+        assert_eq!(journal.hold_by_rrn(&rrn).unwrap().auth_code, Some(auth));
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.host_totals.net_amount, 0);
+    }
+
+    #[test]
+    fn r20_preauth_is_checked_like_a_sale_and_a_decline_counts_nowhere() {
+        let mut b = Bench::new();
+        b.run(Command::Activate { code: CODE.into() }).unwrap();
+        refused_locally(&mut b, preauth(100), ErrorCode::NotSignedIn);
+        b.sign_in().unwrap();
+        for amount in [0, -1, 100_000_000_000] {
+            refused_locally(&mut b, preauth(amount), ErrorCode::InvalidAmount);
+        }
+        let bad_card = Command::PreAuth {
+            amount: 100,
+            pan: "6212345678901233".into(),
+            expiry: EXPIRY.into(),
+        };
+        refused_locally(&mut b, bad_card, ErrorCode::InvalidCard);
+        let declined = Command::PreAuth {
+            amount: 100,
+            pan: DECLINED_CARD.into(),
+            expiry: EXPIRY.into(),
+        };
+        let r = tx(b.run(declined).unwrap());
+        assert_eq!((r.kind, r.status), (TxKind::Preauth, TxStatus::Declined));
+        // A declined hold is no hold.
+        assert!(b.terminal.journal().hold_by_rrn(&r.rrn.unwrap()).is_none());
+        assert_eq!(b.terminal.totals().net_amount, 0);
+    }
+
+    #[test]
+    fn r20_completion_over_115_percent_is_refused_before_sending() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let message = refused_locally(
+            &mut b,
+            complete(&rrn, &auth, 11_501),
+            ErrorCode::InvalidAmount,
+        );
+        assert!(message.contains("11500"), "the limit is named: {message}");
+        completed(&mut b, &rrn, &auth, 11_500);
+        // Integer arithmetic, rounded down: 115 % of 999 is 1148.85.
+        let (rrn, auth) = hold(&mut b, 999);
+        assert_eq!(softpos::terminal::completion_limit(999), 1148);
+        refused_locally(
+            &mut b,
+            complete(&rrn, &auth, 1149),
+            ErrorCode::InvalidAmount,
+        );
+        completed(&mut b, &rrn, &auth, 1148);
+    }
+
+    #[test]
+    fn r20_completion_counts_in_completion_and_net() {
+        let mut b = Bench::signed_in();
+        b.sale(2_000).unwrap();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let r = completed(&mut b, &rrn, &auth, 11_000);
+        assert_eq!(r.masked_pan.as_deref(), Some("621234******1232"));
+        let t = b.terminal.totals();
+        let c = t.completion.unwrap();
+        assert_eq!((c.count, c.amount), (1, 11_000));
+        assert_eq!((t.sale.count, t.sale.amount), (1, 2_000));
+        assert_eq!(t.net_amount, 13_000);
+        assert_eq!(t.domestic.unwrap().completion.amount, 11_000);
+        assert_totals_are_the_fold(&b);
+        // The entry names its hold's RRN.
+        let entry = b.terminal.journal().by_trace(r.trace_no).unwrap().clone();
+        assert_eq!(entry.original_rrn.as_deref(), Some(rrn.as_str()));
+        assert_eq!(
+            b.terminal.journal().current_status(&entry),
+            EntryStatus::Approved
+        );
+    }
+
+    #[test]
+    fn r20_a_released_or_completed_hold_is_refused_locally() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        // A release is for the whole hold.
+        let message = refused_locally(
+            &mut b,
+            preauth_void(&rrn, &auth, 9_999),
+            ErrorCode::InvalidAmount,
+        );
+        assert!(message.contains("10000"), "{message}");
+        // Another auth code names no hold: RRNs are unique per merchant.
+        refused_locally(
+            &mut b,
+            complete(&rrn, "ZZZZZZ", 100),
+            ErrorCode::PreauthNotFound,
+        );
+        // Not an RRN and an auth code at all.
+        refused_locally(&mut b, complete("", "", 100), ErrorCode::PreauthNotFound);
+        refused_locally(
+            &mut b,
+            preauth_void("12345", &auth, 10_000),
+            ErrorCode::PreauthNotFound,
+        );
+        // No supervisor password.
+        let no_supervisor = Command::PreAuthVoid {
+            rrn: rrn.clone(),
+            auth_code: auth.clone(),
+            amount: 10_000,
+            supervisor_password: "".into(),
+        };
+        refused_locally(&mut b, no_supervisor, ErrorCode::SupervisorRequired);
+
+        completed(&mut b, &rrn, &auth, 10_000);
+        refused_locally(
+            &mut b,
+            complete(&rrn, &auth, 10_000),
+            ErrorCode::PreauthCompleted,
+        );
+        refused_locally(
+            &mut b,
+            preauth_void(&rrn, &auth, 10_000),
+            ErrorCode::PreauthCompleted,
+        );
+
+        let (rrn, auth) = hold(&mut b, 3_000);
+        b.run(preauth_void(&rrn, &auth, 3_000)).unwrap();
+        refused_locally(
+            &mut b,
+            complete(&rrn, &auth, 3_000),
+            ErrorCode::PreauthNotFound,
+        );
+        refused_locally(
+            &mut b,
+            preauth_void(&rrn, &auth, 3_000),
+            ErrorCode::PreauthNotFound,
+        );
+    }
+
+    #[test]
+    fn r20_completion_void_needs_the_supervisor_and_the_open_batch() {
+        let mut b = Bench::signed_in();
+        let sale = tx(b.sale(500).unwrap());
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let c = completed(&mut b, &rrn, &auth, 10_500);
+        let no_supervisor = Command::CompletionVoid {
+            trace_no: c.trace_no,
+            supervisor_password: "".into(),
+        };
+        refused_locally(&mut b, no_supervisor, ErrorCode::SupervisorRequired);
+        // A completion void voids completions only; a sale's void, sales only.
+        refused_locally(
+            &mut b,
+            completion_void(sale.trace_no),
+            ErrorCode::UnknownTransaction,
+        );
+        refused_locally(&mut b, void(c.trace_no), ErrorCode::UnknownTransaction);
+        refused_locally(&mut b, completion_void(999), ErrorCode::UnknownTransaction);
+        // The host checks the password too.
+        let wrong = Command::CompletionVoid {
+            trace_no: c.trace_no,
+            supervisor_password: "wrong".into(),
+        };
+        assert_eq!(
+            b.run(wrong).unwrap_err().code,
+            ErrorCode::SupervisorRequired
+        );
+
+        let v = tx(b.run(completion_void(c.trace_no)).unwrap());
+        assert_eq!(
+            (v.kind, v.status),
+            (TxKind::CompletionVoid, TxStatus::Approved)
+        );
+        assert_eq!(v.amount, 10_500);
+        let t = b.terminal.totals();
+        // The completion stays in `completion` and adds to `void`.
+        assert_eq!(t.completion.unwrap().count, 1);
+        assert_eq!((t.void.count, t.void.amount), (1, 10_500));
+        assert_eq!(t.net_amount, 500);
+        assert_totals_are_the_fold(&b);
+        let entry = b.terminal.journal().by_trace(c.trace_no).unwrap().clone();
+        assert_eq!(
+            b.terminal.journal().current_status(&entry),
+            EntryStatus::Voided
+        );
+        refused_locally(
+            &mut b,
+            completion_void(c.trace_no),
+            ErrorCode::AlreadyVoided,
+        );
+        // The void opened the hold again: it completes once more.
+        let again = completed(&mut b, &rrn, &auth, 9_000);
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        // Settled: no longer the open batch's to void.
+        refused_locally(
+            &mut b,
+            completion_void(again.trace_no),
+            ErrorCode::VoidNotAllowedSettled,
+        );
+    }
+
+    #[test]
+    fn r20_a_lost_completion_answer_is_reversed() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        let e = b.run(complete(&rrn, &auth, 10_000)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::HostUnreachable);
+        assert_eq!(b.terminal.pending_reversals(), 1);
+        let lost = b.terminal.journal().entries().last().unwrap().clone();
+        assert_eq!(
+            (lost.kind, lost.status),
+            (EntryKind::Completion, EntryStatus::Unknown)
+        );
+        // Written ahead with its hold and card (R18): the masked card only (R4).
+        assert_eq!(lost.original_rrn.as_deref(), Some(rrn.as_str()));
+        assert_eq!(lost.masked_pan.as_deref(), Some("621234******1232"));
+        assert_eq!(b.terminal.totals().completion.unwrap().count, 0);
+        // An unknown completion does not complete the hold here; the next one reverses it first,
+        // and the host, which had completed the hold, opens it again.
+        let r = completed(&mut b, &rrn, &auth, 10_000);
+        assert_eq!(b.terminal.pending_reversals(), 0);
+        let t = b.terminal.totals();
+        assert_eq!(t.completion.unwrap().count, 1);
+        assert_eq!(t.net_amount, 10_000);
+        assert_totals_are_the_fold(&b);
+        assert_ne!(r.trace_no, lost.trace_no.get());
+        // A lost pre-authorisation and a lost completion void are reversed alike.
+        b.fault(&[Some(Fault::LoseAnswer)]);
+        b.run(completion_void(r.trace_no)).unwrap_err();
+        // The void's reversal goes first and is answered; the hold's answer is lost.
+        b.fault(&[None, Some(Fault::LoseAnswer)]);
+        b.run(preauth(700)).unwrap_err();
+        assert_eq!(b.terminal.pending_reversals(), 1, "the void's went first");
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.terminal_totals.net_amount, 10_000);
+    }
+
+    #[test]
+    fn r20_a_hold_of_an_earlier_batch_is_the_hosts_to_judge() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let (old_rrn, old_auth) = hold(&mut b, 2_000);
+        b.run(Command::Settle).unwrap();
+        // The new batch does not hold them: sent, and the host refuses.
+        for (command, code) in [
+            (complete(&rrn, &auth, 12_000), ErrorCode::InvalidAmount),
+            (complete(&rrn, "ZZZZZZ", 100), ErrorCode::PreauthNotFound),
+            // Released only in its own open batch (the host's rule): complete it or let it lapse.
+            (
+                preauth_void(&rrn, &auth, 10_000),
+                ErrorCode::VoidNotAllowedSettled,
+            ),
+        ] {
+            let sent = b.requests_sent();
+            assert_eq!(b.run(command).unwrap_err().code, code);
+            assert_eq!(b.requests_sent(), sent + 1, "the host decided");
+        }
+        completed(&mut b, &rrn, &auth, 11_000);
+        assert_eq!(
+            b.run(complete(&rrn, &auth, 100)).unwrap_err().code,
+            ErrorCode::PreauthCompleted
+        );
+        b.host.age_holds();
+        assert_eq!(
+            b.run(complete(&old_rrn, &old_auth, 100)).unwrap_err().code,
+            ErrorCode::PreauthExpired
+        );
+        // Nothing refused was journaled; the completion counts in this batch.
+        assert_eq!(b.terminal.journal().len(), 1);
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.terminal_totals.completion.unwrap().amount, 11_000);
+    }
+
+    #[test]
+    fn r20_settlement_with_completions_is_balanced() {
+        let mut b = Bench::signed_in();
+        b.sale(1_000).unwrap();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let c = completed(&mut b, &rrn, &auth, 11_000);
+        let (rrn2, auth2) = hold(&mut b, 4_000);
+        b.run(preauth_void(&rrn2, &auth2, 4_000)).unwrap();
+        // A foreign card's hold and completion count in the foreign half.
+        let foreign = Command::PreAuth {
+            amount: 3_000,
+            pan: "4111111111111111".into(),
+            expiry: EXPIRY.into(),
+        };
+        let f = tx(b.run(foreign).unwrap());
+        let fc = Command::Complete {
+            rrn: f.rrn.unwrap(),
+            auth_code: f.auth_code.unwrap(),
+            amount: 3_000,
+            pan: "4111111111111111".into(),
+            expiry: EXPIRY.into(),
+        };
+        let fc = tx(b.run(fc).unwrap());
+        b.run(completion_void(fc.trace_no)).unwrap();
+        let t = b.terminal.totals();
+        let (d, fo) = (t.domestic.unwrap(), t.foreign.unwrap());
+        assert_eq!((d.completion.amount, d.void.amount), (11_000, 0));
+        assert_eq!((fo.completion.amount, fo.void.amount), (3_000, 3_000));
+        assert_eq!(t.net_amount, 1_000 + 11_000);
+        assert_totals_are_the_fold(&b);
+        let lines = b.terminal.journal().ledger();
+        assert!(lines
+            .iter()
+            .any(|l| l.kind == TxKind::CompletionVoid && l.origin == CardOrigin::Foreign));
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Balanced);
+        assert_eq!(s.host_totals, s.terminal_totals);
+        assert!(s.discrepancies.is_empty());
+        let _ = c;
+    }
+
+    #[test]
+    fn r20_r11_an_unbalanced_batch_with_completions_uploads_and_compares_them() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        completed(&mut b, &rrn, &auth, 10_000);
+        b.host.inject_sale(100);
+        let s = settled(b.run(Command::Settle).unwrap());
+        assert_eq!(s.outcome, Outcome::Unbalanced);
+        // Only the injected sale differs: holds and completions compared alike.
+        assert_eq!(s.discrepancies.len(), 1);
+    }
+
+    #[test]
+    fn r20_r18_a_restored_journal_rebuilds_the_holds() {
+        let mut b = Bench::signed_in();
+        let (rrn, auth) = hold(&mut b, 10_000);
+        let c = completed(&mut b, &rrn, &auth, 10_000);
+        let (rrn2, auth2) = hold(&mut b, 2_000);
+        b.run(preauth_void(&rrn2, &auth2, 2_000)).unwrap();
+        let (rrn3, auth3) = hold(&mut b, 3_000);
+        let c3 = completed(&mut b, &rrn3, &auth3, 3_000);
+        b.run(completion_void(c3.trace_no)).unwrap();
+        let before = b.terminal.totals();
+        b.reload().unwrap();
+        assert!(b.reload_tab().is_ok());
+        b.sign_in().unwrap();
+        assert_eq!(b.terminal.totals(), before);
+        refused_locally(
+            &mut b,
+            complete(&rrn, &auth, 100),
+            ErrorCode::PreauthCompleted,
+        );
+        refused_locally(
+            &mut b,
+            complete(&rrn2, &auth2, 100),
+            ErrorCode::PreauthNotFound,
+        );
+        refused_locally(
+            &mut b,
+            completion_void(c3.trace_no),
+            ErrorCode::AlreadyVoided,
+        );
+        refused_locally(
+            &mut b,
+            complete(&rrn3, &auth3, 3_451),
+            ErrorCode::InvalidAmount,
+        );
+        completed(&mut b, &rrn3, &auth3, 3_450);
+        let _ = c;
+    }
+}

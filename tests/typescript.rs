@@ -71,6 +71,16 @@ fn every_declaration_is_in_the_built_package() {
     for decl in softpos::protocol::typescript() {
         assert!(dts.contains(decl), "missing from softpos.d.ts: {decl}");
     }
+    // R20's methods, named as the contract names them, with their request types.
+    for method in [
+        "preAuth(req: PreAuthRequest): Promise<TxResult>;",
+        "preAuthVoid(req: PreAuthVoidRequest): Promise<TxResult>;",
+        "complete(req: CompletionRequest): Promise<TxResult>;",
+        "completionVoid(req: CompletionVoidRequest): Promise<TxResult>;",
+        "export type PreAuthVoidRequest = { rrn: string; authCode: string; amount: number; supervisorPassword: string };",
+    ] {
+        assert!(dts.contains(method), "missing from softpos.d.ts: {method}");
+    }
     // The terminal's getters that are not wire shapes: a number, never a BigInt (i64).
     assert!(
         dts.contains("readonly confirmAbove: number;"),

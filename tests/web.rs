@@ -725,3 +725,97 @@ async fn totals_match_the_hosts_current_batch() {
         assert_eq!(num(&host, h), num(&mine, m), "{h}");
     }
 }
+
+fn hold_req(amount: i64) -> JsValue {
+    json(&format!(
+        r#"{{"amount":{amount},"card":{{"pan":"{CARD}","expiry":"{EXPIRY}"}}}}"#
+    ))
+}
+
+fn completion_req(hold: &JsValue, amount: i64) -> JsValue {
+    json(&format!(
+        r#"{{"rrn":"{}","authCode":"{}","amount":{amount},"card":{{"pan":"{CARD}","expiry":"{EXPIRY}"}}}}"#,
+        text(hold, "rrn"),
+        text(hold, "authCode")
+    ))
+}
+
+fn release_req(hold: &JsValue, amount: i64) -> JsValue {
+    json(&format!(
+        r#"{{"rrn":"{}","authCode":"{}","amount":{amount},"supervisorPassword":"{SUPERVISOR_PASSWORD}"}}"#,
+        text(hold, "rrn"),
+        text(hold, "authCode")
+    ))
+}
+
+#[wasm_bindgen_test]
+async fn r20_preauth_complete_at_110_percent_then_refused_then_completion_void_against_the_host() {
+    let t = signed_in(&fresh_terminal().await, r#","storage":"memory""#).await;
+    let a = ok(t.pre_auth(hold_req(10_000))).await;
+    assert_eq!(
+        (text(&a, "kind"), text(&a, "status")),
+        ("preauth".into(), "approved".into())
+    );
+    let b = ok(t.pre_auth(hold_req(2_000))).await;
+    // The open batch holds them: the terminal refuses 120 % itself.
+    assert_eq!(
+        refused(t.complete(completion_req(&a, 12_000))).await,
+        "INVALID_AMOUNT"
+    );
+    // A release is for the whole hold, with the supervisor.
+    let c = ok(t.pre_auth(hold_req(500))).await;
+    assert_eq!(
+        refused(t.pre_auth_void(release_req(&c, 400))).await,
+        "INVALID_AMOUNT"
+    );
+    let r = ok(t.pre_auth_void(release_req(&c, 500))).await;
+    assert_eq!(text(&r, "kind"), "preauth_void");
+    assert_eq!(
+        num(&t.totals(), "netAmount"),
+        0.0,
+        "holds count in no total"
+    );
+    assert_eq!(text(&ok(t.settle()).await, "outcome"), "balanced");
+
+    // A new batch: the holds are the host's to judge.
+    let done = ok(t.complete(completion_req(&a, 11_000))).await;
+    assert_eq!(
+        (text(&done, "kind"), text(&done, "status")),
+        ("completion".into(), "approved".into())
+    );
+    assert_eq!(
+        refused(t.complete(completion_req(&a, 12_000))).await,
+        "PREAUTH_COMPLETED"
+    );
+    assert_eq!(
+        refused(t.complete(completion_req(&b, 2_400))).await,
+        "INVALID_AMOUNT"
+    );
+    let totals = t.totals();
+    assert_eq!(num(&totals, "completion.amount"), 11_000.0);
+    assert_eq!(num(&totals, "netAmount"), 11_000.0);
+
+    let cv = json(&format!(
+        r#"{{"traceNo":{},"supervisorPassword":"{SUPERVISOR_PASSWORD}"}}"#,
+        num(&done, "traceNo")
+    ));
+    let v = ok(t.completion_void(cv)).await;
+    assert_eq!(
+        (text(&v, "kind"), text(&v, "status")),
+        ("completion_void".into(), "approved".into())
+    );
+    let totals = t.totals();
+    assert_eq!(num(&totals, "void.amount"), 11_000.0);
+    assert_eq!(num(&totals, "netAmount"), 0.0);
+    // The void opened the hold again; 115 % of it is the most.
+    ok(t.complete(completion_req(&a, 11_500))).await;
+    let kinds: Vec<String> = Array::from(&t.journal())
+        .iter()
+        .map(|e| text(&e, "kind"))
+        .collect();
+    assert_eq!(kinds, ["completion", "completion_void", "completion"]);
+    let s = ok(t.settle()).await;
+    assert_eq!(text(&s, "outcome"), "balanced");
+    assert_eq!(num(&s, "hostTotals.completion.amount"), 22_500.0);
+    assert_eq!(num(&s, "hostTotals.netAmount"), 11_500.0);
+}

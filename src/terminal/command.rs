@@ -125,6 +125,46 @@ pub enum Command {
         /// Never stored.
         supervisor_password: Secret,
     },
+    /// 预授权 (R20): holds an amount on a card; counts in no total.
+    PreAuth {
+        /// Minor units.
+        amount: i64,
+        /// As typed.
+        pan: String,
+        /// `MM/YY`.
+        expiry: String,
+    },
+    /// 预授权撤销 (R20): releases a hold, for its whole amount.
+    PreAuthVoid {
+        /// The hold's RRN.
+        rrn: String,
+        /// The hold's auth code.
+        auth_code: String,
+        /// Minor units: the held amount.
+        amount: i64,
+        /// Never stored.
+        supervisor_password: Secret,
+    },
+    /// 预授权完成 (R20): turns a hold into a sale of at most 115 % of it.
+    Complete {
+        /// The hold's RRN.
+        rrn: String,
+        /// The hold's auth code.
+        auth_code: String,
+        /// Minor units.
+        amount: i64,
+        /// As typed.
+        pan: String,
+        /// `MM/YY`.
+        expiry: String,
+    },
+    /// 预授权完成撤销 (R20): voids a completion of the open batch.
+    CompletionVoid {
+        /// The completion's trace number in the open batch.
+        trace_no: u32,
+        /// Never stored.
+        supervisor_password: Secret,
+    },
     /// 结算.
     Settle,
     /// 签退.
@@ -143,6 +183,10 @@ impl std::fmt::Debug for Command {
             Command::Sale { amount, .. } => write!(f, "Sale({amount})"),
             Command::Void { trace_no, .. } => write!(f, "Void({trace_no})"),
             Command::Refund { rrn, amount, .. } => write!(f, "Refund({rrn}, {amount})"),
+            Command::PreAuth { amount, .. } => write!(f, "PreAuth({amount})"),
+            Command::PreAuthVoid { rrn, amount, .. } => write!(f, "PreAuthVoid({rrn}, {amount})"),
+            Command::Complete { rrn, amount, .. } => write!(f, "Complete({rrn}, {amount})"),
+            Command::CompletionVoid { trace_no, .. } => write!(f, "CompletionVoid({trace_no})"),
             Command::Settle => f.write_str("Settle"),
             Command::SignOff { settle } => write!(f, "SignOff(settle: {settle})"),
         }

@@ -138,10 +138,18 @@ pub struct Journal {
     by_request: HashMap<String, usize>,
     /// Approved sales by RRN.
     by_rrn: HashMap<String, usize>,
-    /// Trace numbers of sales undone by an approved void, to the void's entry. (Maps rather
-    /// than sets: the same two map types as above, so the browser module carries no extra
-    /// copy of the hash table code.)
+    /// Trace numbers of sales and completions undone by an approved void or completion void
+    /// (R6, R20), to the void's entry. (Maps rather than sets: the same two map types as
+    /// above, so the browser module carries no extra copy of the hash table code.)
     voided: HashMap<u32, usize>,
+    /// R20: approved pre-authorisations [预授权] by RRN (unique per merchant); a lookup also
+    /// matches the auth code.
+    holds: HashMap<String, usize>,
+    /// R20: RRNs of holds released by an approved pre-auth void, to the void's entry.
+    released: HashMap<String, usize>,
+    /// R20: RRNs of holds with an approved completion, to the newest completion's entry; the
+    /// hold is open again once that completion is voided (its trace in `voided`).
+    completed: HashMap<String, usize>,
     /// Request ids a reversal entry answered, to that entry: undone (`reversed`), or standing
     /// as the entry's status says (R8, dependents).
     reversed: HashMap<String, usize>,
@@ -161,6 +169,9 @@ impl Journal {
             by_request: HashMap::new(),
             by_rrn: HashMap::new(),
             voided: HashMap::new(),
+            holds: HashMap::new(),
+            released: HashMap::new(),
+            completed: HashMap::new(),
             reversed: HashMap::new(),
             refunded: HashMap::new(),
         }
@@ -266,6 +277,7 @@ impl Journal {
                         let resolved = JournalEntry {
                             status: answer,
                             rrn: entry.rrn.clone(),
+                            auth_code: entry.auth_code.clone(),
                             ..original.clone()
                         };
                         self.count(kind, &resolved, j)?;
@@ -293,9 +305,24 @@ impl Journal {
                     self.by_rrn.insert(rrn.clone(), at);
                 }
             }
-            (TxKind::Void, true) => {
+            (TxKind::Void | TxKind::CompletionVoid, true) => {
                 if let Some(t) = e.original_trace_no {
                     self.voided.insert(t.get(), at);
+                }
+            }
+            (TxKind::Preauth, true) => {
+                if let Some(rrn) = &e.rrn {
+                    self.holds.insert(rrn.clone(), at);
+                }
+            }
+            (TxKind::PreauthVoid, true) => {
+                if let Some(rrn) = &e.original_rrn {
+                    self.released.insert(rrn.clone(), at);
+                }
+            }
+            (TxKind::Completion, true) => {
+                if let Some(rrn) = &e.original_rrn {
+                    self.completed.insert(rrn.clone(), at);
                 }
             }
             (TxKind::Refund, true) => {
@@ -373,9 +400,27 @@ impl Journal {
         self.by_trace.contains_key(&trace_no)
     }
 
-    /// Whether the sale with this trace number was voided.
+    /// Whether the sale or completion with this trace number was voided.
     pub fn is_voided(&self, trace_no: u32) -> bool {
         self.voided.contains_key(&trace_no)
+    }
+
+    /// R20: the approved pre-authorisation with this RRN, whatever its auth code.
+    pub fn hold_by_rrn(&self, rrn: &str) -> Option<&JournalEntry> {
+        self.holds.get(rrn).map(|&i| &self.entries[i])
+    }
+
+    /// R20: whether the hold with this RRN was released by an approved pre-auth void.
+    pub fn is_released(&self, rrn: &str) -> bool {
+        self.released.contains_key(rrn)
+    }
+
+    /// R20: the approved, unvoided completion of the hold with this RRN: a hold completes once.
+    pub fn completion_of(&self, rrn: &str) -> Option<&JournalEntry> {
+        self.completed
+            .get(rrn)
+            .map(|&i| &self.entries[i])
+            .filter(|c| !self.is_voided(c.trace_no.get()))
     }
 
     /// Sum of approved refunds of the sale with this RRN, inside this batch.
@@ -383,9 +428,9 @@ impl Journal {
         self.refunded.get(rrn).copied().unwrap_or(0)
     }
 
-    /// The status of an entry as it stands now: a voided sale shows `voided`, a reversed
-    /// transaction `reversed`, an unknown one the host kept its final answer (R8). A reversal
-    /// entry shows what it recorded.
+    /// The status of an entry as it stands now: a voided sale or completion and a released
+    /// hold show `voided`, a reversed transaction `reversed`, an unknown one the host kept its
+    /// final answer (R8). A reversal entry shows what it recorded.
     pub fn current_status(&self, entry: &JournalEntry) -> EntryStatus {
         if entry.kind == EntryKind::Reversal {
             return entry.status;
@@ -397,10 +442,13 @@ impl Journal {
         // `append` lets a reversal entry name only an unknown transaction, so its verdict is
         // the transaction's status.
         let status = answered.unwrap_or(entry.status);
-        if entry.kind == EntryKind::Sale
-            && status == EntryStatus::Approved
-            && self.voided.contains_key(&entry.trace_no.get())
-        {
+        // Undone: a voided sale or completion, a released hold (R6, R20).
+        let undone = match entry.kind {
+            EntryKind::Sale | EntryKind::Completion => self.is_voided(entry.trace_no.get()),
+            EntryKind::Preauth => entry.rrn.as_deref().is_some_and(|r| self.is_released(r)),
+            _ => false,
+        };
+        if status == EntryStatus::Approved && undone {
             EntryStatus::Voided
         } else {
             status

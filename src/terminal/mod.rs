@@ -37,7 +37,8 @@
 //! | `resume.rs` | R14: the session a reload of the same tab resumes |
 //! | `housekeeping.rs` | R8, R11, R14: reversals, a settlement cut off, reconciliation |
 //! | `lookup.rs` | R7: the lookup of the sales a refund may name, beside the operations |
-//! | `tx.rs` | R5–R8, R18: sale, void, refund, and a lost answer's reversal |
+//! | `preauth.rs` | R20: the checks before a hold, its release, completion or completion void |
+//! | `tx.rs` | R5–R8, R18, R20: sale, void, refund, pre-authorisation, and a lost answer's reversal |
 //! | `settle.rs` | R6, R10–R12: settlement and batch upload |
 //! | `slip.rs` | R21: what a transaction's slip prints, from the journal |
 
@@ -56,6 +57,7 @@ mod lookup;
 mod persist;
 mod phase;
 mod plan;
+mod preauth;
 mod report;
 mod resume;
 mod session;
@@ -71,6 +73,7 @@ pub use persist::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
     SettledHistory, SettledRange, Snapshot, Write, SNAPSHOT_VERSION,
 };
+pub use preauth::completion_limit;
 pub use report::{
     Completion, Event, SettlementResult, SignInResult, SignOffReason, SignOffResult, TxResult,
 };

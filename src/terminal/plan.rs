@@ -38,6 +38,28 @@ impl Terminal {
                 amount,
                 supervisor_password,
             } => self.plan_refund(&rrn, amount, supervisor_password),
+            Command::PreAuth {
+                amount,
+                pan,
+                expiry,
+            } => self.plan_preauth(amount, &pan, &expiry, now),
+            Command::PreAuthVoid {
+                rrn,
+                auth_code,
+                amount,
+                supervisor_password,
+            } => self.plan_preauth_void(&rrn, &auth_code, amount, supervisor_password),
+            Command::Complete {
+                rrn,
+                auth_code,
+                amount,
+                pan,
+                expiry,
+            } => self.plan_complete(&rrn, &auth_code, amount, (&pan, &expiry), now),
+            Command::CompletionVoid {
+                trace_no,
+                supervisor_password,
+            } => self.plan_completion_void(trace_no, supervisor_password),
             Command::Settle => {
                 self.require_signed_in()?;
                 Ok(Goal::Settle {
@@ -123,7 +145,7 @@ impl Terminal {
     fn plan_void(&self, trace_no: u32, supervisor_password: Secret) -> Result<Goal, Error> {
         self.require_signed_in()?;
         let supervisor_password = require_supervisor(supervisor_password)?;
-        let amount = self.check_void(trace_no)?;
+        let amount = self.check_void(trace_no, EntryKind::Sale)?;
         // A trace the journal holds is in range; the conversion only types it.
         let trace_no = TraceNo::try_from(trace_no).map_err(|_| ErrorCode::UnknownTransaction)?;
         self.require_room()?;
@@ -168,7 +190,7 @@ impl Terminal {
         })))
     }
 
-    fn require_signed_in(&self) -> Result<(), Error> {
+    pub(super) fn require_signed_in(&self) -> Result<(), Error> {
         if self.meta.terminal_key.is_none() {
             return Err(ErrorCode::NotActivated.into());
         }
@@ -179,7 +201,7 @@ impl Terminal {
     }
 
     /// R11: a full batch takes no more transactions until it is settled.
-    fn require_room(&self) -> Result<(), Error> {
+    pub(super) fn require_room(&self) -> Result<(), Error> {
         let max = usize::try_from(self.config.max_batch_entries).unwrap_or(usize::MAX);
         if self.journal.len() >= max {
             return Err(Error::with_detail(
@@ -190,20 +212,26 @@ impl Terminal {
         Ok(())
     }
 
-    /// R6: a void names an approved, unvoided sale of the open batch; returns its amount.
-    fn check_void(&self, trace_no: u32) -> Result<i64, Error> {
+    /// R6: a void names an approved, unvoided sale of the open batch; R20: a completion void
+    /// the same of a completion (`kind`). Returns its amount.
+    pub(super) fn check_void(&self, trace_no: u32, kind: EntryKind) -> Result<i64, Error> {
+        let what = if kind == EntryKind::Completion {
+            "completion"
+        } else {
+            "sale"
+        };
         match self.journal.by_trace(trace_no) {
-            Some(e) if e.kind == EntryKind::Sale => match self.journal.current_status(e) {
+            Some(e) if e.kind == kind => match self.journal.current_status(e) {
                 EntryStatus::Approved => Ok(e.amount),
                 EntryStatus::Voided => Err(ErrorCode::AlreadyVoided.into()),
                 _ => Err(Error::with_detail(
                     ErrorCode::UnknownTransaction,
-                    format_args!("trace {trace_no} is not an approved sale"),
+                    format_args!("trace {trace_no} is not an approved {what}"),
                 )),
             },
             Some(_) => Err(Error::with_detail(
                 ErrorCode::UnknownTransaction,
-                format_args!("trace {trace_no} is not a sale"),
+                format_args!("trace {trace_no} is not a {what}"),
             )),
             None if self
                 .meta
@@ -253,7 +281,7 @@ impl Terminal {
     }
 }
 
-fn require_supervisor(password: Secret) -> Result<Secret, Error> {
+pub(super) fn require_supervisor(password: Secret) -> Result<Secret, Error> {
     if password.is_empty() {
         Err(ErrorCode::SupervisorRequired.into())
     } else {

@@ -1,5 +1,6 @@
-//! Sale, void and refund (R5–R8, R18): the one request, written ahead, and its answer
-//! journaled; a transaction without a definite answer is queued for reversal.
+//! Sale, void, refund and pre-authorisation (R5–R8, R18, R20): the one request, written
+//! ahead, and its answer journaled; a transaction without a definite answer is queued for
+//! reversal.
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::{RequestId, TraceNo, MAX_SEQUENCE};

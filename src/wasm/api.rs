@@ -8,7 +8,8 @@ use super::client;
 use super::codec::{self, field as read_field, ToJs};
 use super::driver::{schedule_idle, start, Inner};
 use super::js::{
-    amount_field, camelize, completion_to_js, field, js_error, state_name, string_field, to_js,
+    amount_field, camelize, card_field, completion_to_js, field, hold_fields, js_error, state_name,
+    string_field, supervisor_field, to_js, trace_field,
 };
 use super::scope::now;
 use super::storage::Storage;
@@ -267,25 +268,11 @@ impl Terminal {
     ) -> Promise {
         let command = (|| {
             let amount = amount_field(&req, "amount")?;
-            let card = field(&req, "card");
-            if !card.is_object() {
-                return Err(Error::with_detail(
-                    ErrorCode::InvalidCard,
-                    "card is required",
-                ));
-            }
-            let text = |k: &str| {
-                string_field(&card, k).ok_or_else(|| {
-                    Error::with_detail(
-                        ErrorCode::InvalidCard,
-                        format_args!("card.{k} must be a string"),
-                    )
-                })
-            };
+            let (pan, expiry) = card_field(&req)?;
             Ok(Command::Sale {
                 amount,
-                pan: text("pan")?,
-                expiry: text("expiry")?,
+                pan,
+                expiry,
                 reference: string_field(&req, "reference"),
             })
         })();
@@ -298,25 +285,10 @@ impl Terminal {
         &self,
         #[wasm_bindgen(unchecked_param_type = "VoidRequest")] req: JsValue,
     ) -> Promise {
-        let command = (|| {
-            let trace = field(&req, "traceNo");
-            let trace_no = trace
-                .as_f64()
-                .filter(|_| js_sys::Number::is_safe_integer(&trace))
-                .and_then(|t| u32::try_from(t as i64).ok())
-                .ok_or_else(|| {
-                    Error::with_detail(
-                        ErrorCode::UnknownTransaction,
-                        "traceNo must be a trace number",
-                    )
-                })?;
-            Ok(Command::Void {
-                trace_no,
-                supervisor_password: string_field(&req, "supervisorPassword")
-                    .unwrap_or_default()
-                    .into(),
-            })
-        })();
+        let command = trace_field(&req).map(|trace_no| Command::Void {
+            trace_no,
+            supervisor_password: supervisor_field(&req),
+        });
         self.run(command)
     }
 
@@ -331,11 +303,79 @@ impl Terminal {
                 amount: amount_field(&req, "amount")?,
                 rrn: string_field(&req, "rrn")
                     .ok_or_else(|| bad_request("rrn must be a string"))?,
-                supervisor_password: string_field(&req, "supervisorPassword")
-                    .unwrap_or_default()
-                    .into(),
+                supervisor_password: supervisor_field(&req),
             })
         })();
+        self.run(command)
+    }
+
+    /// 预授权 (R20): holds an amount on a card, counting in no total; its `rrn` and `authCode`
+    /// name the hold. A declined one resolves with `status: "declined"`.
+    #[wasm_bindgen(js_name = preAuth, unchecked_return_type = "Promise<TxResult>")]
+    pub fn pre_auth(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PreAuthRequest")] req: JsValue,
+    ) -> Promise {
+        let command = amount_field(&req, "amount").and_then(|amount| {
+            let (pan, expiry) = card_field(&req)?;
+            Ok(Command::PreAuth {
+                amount,
+                pan,
+                expiry,
+            })
+        });
+        self.run(command)
+    }
+
+    /// 预授权撤销 (R20): releases a hold, for its whole amount, with the supervisor password.
+    #[wasm_bindgen(js_name = preAuthVoid, unchecked_return_type = "Promise<TxResult>")]
+    pub fn pre_auth_void(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PreAuthVoidRequest")] req: JsValue,
+    ) -> Promise {
+        let command = (|| {
+            let (rrn, auth_code) = hold_fields(&req)?;
+            Ok(Command::PreAuthVoid {
+                rrn,
+                auth_code,
+                amount: amount_field(&req, "amount")?,
+                supervisor_password: supervisor_field(&req),
+            })
+        })();
+        self.run(command)
+    }
+
+    /// 预授权完成 (R20): a hold becomes a sale of at most 115 % of it, once (in `completion`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<TxResult>")]
+    pub fn complete(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CompletionRequest")] req: JsValue,
+    ) -> Promise {
+        let command = (|| {
+            let (rrn, auth_code) = hold_fields(&req)?;
+            let amount = amount_field(&req, "amount")?;
+            let (pan, expiry) = card_field(&req)?;
+            Ok(Command::Complete {
+                rrn,
+                auth_code,
+                amount,
+                pan,
+                expiry,
+            })
+        })();
+        self.run(command)
+    }
+
+    /// 预授权完成撤销 (R20): voids a completion of the open batch by trace number (in `void`).
+    #[wasm_bindgen(js_name = completionVoid, unchecked_return_type = "Promise<TxResult>")]
+    pub fn completion_void(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CompletionVoidRequest")] req: JsValue,
+    ) -> Promise {
+        let command = trace_field(&req).map(|trace_no| Command::CompletionVoid {
+            trace_no,
+            supervisor_password: supervisor_field(&req),
+        });
         self.run(command)
     }
 

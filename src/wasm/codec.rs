@@ -142,6 +142,10 @@ export type SoftposError = Error & { code: ErrorCode };
 export type SaleRequest = { amount: number; card: { pan: string; expiry: string }; reference?: string };
 export type VoidRequest = { traceNo: number; supervisorPassword: string };
 export type RefundRequest = { rrn: string; amount: number; supervisorPassword: string };
+export type PreAuthRequest = { amount: number; card: { pan: string; expiry: string } };
+export type PreAuthVoidRequest = { rrn: string; authCode: string; amount: number; supervisorPassword: string };
+export type CompletionRequest = { rrn: string; authCode: string; amount: number; card: { pan: string; expiry: string } };
+export type CompletionVoidRequest = { traceNo: number; supervisorPassword: string };
 /** As `journal()` hands it out: `status` is the entry's status now (a voided sale shows
  *  "voided"); `recordedStatus` is the one its hash covers. */
 export interface JournalEntry { recordedStatus: Exclude<EntryStatus, "voided"> }

@@ -31,6 +31,58 @@ pub(crate) fn amount_field(obj: &JsValue, key: &str) -> Result<i64, Error> {
     Ok(v.as_f64().unwrap_or(0.0) as i64)
 }
 
+/// A request's `card: {pan, expiry}` (R4 is the terminal's to check).
+pub(crate) fn card_field(req: &JsValue) -> Result<(String, String), Error> {
+    let card = field(req, "card");
+    if !card.is_object() {
+        return Err(Error::with_detail(
+            ErrorCode::InvalidCard,
+            "card is required",
+        ));
+    }
+    let text = |k: &str| {
+        string_field(&card, k).ok_or_else(|| {
+            Error::with_detail(
+                ErrorCode::InvalidCard,
+                format_args!("card.{k} must be a string"),
+            )
+        })
+    };
+    Ok((text("pan")?, text("expiry")?))
+}
+
+/// A request's `traceNo`, a trace number.
+pub(crate) fn trace_field(req: &JsValue) -> Result<u32, Error> {
+    let trace = field(req, "traceNo");
+    trace
+        .as_f64()
+        .filter(|_| js_sys::Number::is_safe_integer(&trace))
+        .and_then(|t| u32::try_from(t as i64).ok())
+        .ok_or_else(|| {
+            Error::with_detail(
+                ErrorCode::UnknownTransaction,
+                "traceNo must be a trace number",
+            )
+        })
+}
+
+/// A request's `supervisorPassword`; missing is empty, which the terminal refuses.
+pub(crate) fn supervisor_field(req: &JsValue) -> crate::secret::Secret {
+    string_field(req, "supervisorPassword")
+        .unwrap_or_default()
+        .into()
+}
+
+/// R20: a request's `rrn` and `authCode`, naming a hold.
+pub(crate) fn hold_fields(req: &JsValue) -> Result<(String, String), Error> {
+    let text = |k: &str| {
+        string_field(req, k).ok_or_else(|| {
+            Error::with_detail(ErrorCode::BadRequest, format_args!("{k} must be a string"))
+        })
+    };
+    Ok((text("rrn")?, text("authCode")?))
+}
+
 /// The contract's error as a JS `Error` with a `code`.
 pub(crate) fn js_error(e: &Error) -> JsValue {
     let err = js_sys::Error::new(&e.message);

@@ -47,6 +47,44 @@ pub fn refund(rrn: &str, amount: i64) -> Command {
     }
 }
 
+/// A pre-authorisation of `amount` on the test card (R20).
+pub fn preauth(amount: i64) -> Command {
+    Command::PreAuth {
+        amount,
+        pan: CARD.into(),
+        expiry: EXPIRY.into(),
+    }
+}
+
+/// The release of the hold `rrn`/`auth_code` for `amount`, with the supervisor's password.
+pub fn preauth_void(rrn: &str, auth_code: &str, amount: i64) -> Command {
+    Command::PreAuthVoid {
+        rrn: rrn.into(),
+        auth_code: auth_code.into(),
+        amount,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
+/// The completion of the hold `rrn`/`auth_code` for `amount`, on the test card.
+pub fn complete(rrn: &str, auth_code: &str, amount: i64) -> Command {
+    Command::Complete {
+        rrn: rrn.into(),
+        auth_code: auth_code.into(),
+        amount,
+        pan: CARD.into(),
+        expiry: EXPIRY.into(),
+    }
+}
+
+/// The void of the completion with `trace_no`, with the supervisor's password.
+pub fn completion_void(trace_no: u32) -> Command {
+    Command::CompletionVoid {
+        trace_no,
+        supervisor_password: SUPERVISOR.into(),
+    }
+}
+
 /// What happens to the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -70,6 +108,21 @@ struct HostTx {
     original: Option<OriginalRef>,
     /// As the host keeps it: the card's, or for a void or refund its sale's (R21).
     masked_pan: Option<String>,
+    /// The auth code of an approved transaction (R20 names a hold by RRN and auth code).
+    auth_code: String,
+    /// R20, a hold: released by a pre-auth void.
+    released: bool,
+    /// R20, a hold: completed (a completion void opens it again).
+    completed: bool,
+    /// R20, a hold: more than 30 days old (`ModelHost::age_holds`).
+    expired: bool,
+}
+
+/// R20: which holds the model host answers for, and what a refused one is refused with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HoldUse {
+    Release,
+    Complete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +259,10 @@ impl ModelHost {
             refunded: 0,
             original: None,
             masked_pan: Some("621234******1232".into()),
+            auth_code: "A1B2C3".into(),
+            released: false,
+            completed: false,
+            expired: false,
         });
     }
 
@@ -213,9 +270,13 @@ impl ModelHost {
     /// its answer stands.
     fn standing(&self, i: usize) -> Option<TransactionResponse> {
         let t = &self.txs[i];
-        let has_dependents = t.kind == TxKind::Sale
-            && t.status == LineStatus::Approved
-            && (t.voided || t.refunded > 0);
+        let has_dependents = t.status == LineStatus::Approved
+            && match t.kind {
+                TxKind::Sale => t.voided || t.refunded > 0,
+                TxKind::Completion => t.voided,
+                TxKind::Preauth => t.released || t.completed,
+                _ => false,
+            };
         match self.answers.get(&t.request_id) {
             Some(Reply::Transaction(answer)) if has_dependents => Some(answer.clone()),
             _ => None,
@@ -251,6 +312,10 @@ impl ModelHost {
             refunded: 0,
             original,
             masked_pan,
+            auth_code: "A1B2C3".into(),
+            released: false,
+            completed: false,
+            expired: false,
         });
     }
 
@@ -376,6 +441,7 @@ impl ModelHost {
                                 _ => {}
                             }
                         }
+                        self.undo_hold_use(&t);
                         true
                     }
                     None => {
@@ -458,6 +524,97 @@ impl ModelHost {
         }
     }
 
+    /// R20: the hold a pre-auth void or completion names, by RRN and auth code, approved and
+    /// not reversed, in any batch.
+    fn hold_of(&self, original: &Option<OriginalRef>) -> Option<usize> {
+        let Some(OriginalRef::Hold { rrn, auth_code }) = original else {
+            return None;
+        };
+        self.txs.iter().position(|t| {
+            t.kind == TxKind::Preauth
+                && t.status == LineStatus::Approved
+                && &t.rrn == rrn
+                && &t.auth_code == auth_code
+        })
+    }
+
+    /// R20 as the host rules it: releases or completes the hold the request names, or says
+    /// why not; the hold's card on success.
+    fn use_hold(
+        &mut self,
+        req: &TransactionRequest,
+        verb: HoldUse,
+    ) -> Result<Option<String>, ErrorCode> {
+        let i = self
+            .hold_of(&req.original)
+            .ok_or(ErrorCode::PreauthNotFound)?;
+        let open = self.open_batch;
+        let hold = &mut self.txs[i];
+        if hold.released {
+            return Err(ErrorCode::PreauthNotFound);
+        }
+        if hold.completed {
+            return Err(ErrorCode::PreauthCompleted);
+        }
+        if hold.expired {
+            return Err(ErrorCode::PreauthExpired);
+        }
+        match verb {
+            // Only a hold of the open batch is released; an older one is completed or lapses.
+            HoldUse::Release if hold.batch_no != open => {
+                return Err(ErrorCode::VoidNotAllowedSettled)
+            }
+            HoldUse::Release if req.amount != hold.amount => return Err(ErrorCode::InvalidAmount),
+            HoldUse::Release => hold.released = true,
+            HoldUse::Complete if req.amount * 100 > hold.amount * 115 => {
+                return Err(ErrorCode::InvalidAmount)
+            }
+            HoldUse::Complete => hold.completed = true,
+        }
+        Ok(hold.masked_pan.clone())
+    }
+
+    /// R8: a reversed pre-auth void or completion gives its hold back as it was; a reversed
+    /// completion void completes the hold again.
+    fn undo_hold_use(&mut self, t: &HostTx) {
+        match t.kind {
+            TxKind::PreauthVoid | TxKind::Completion => {
+                if let Some(h) = self.hold_of(&t.original) {
+                    let hold = &mut self.txs[h];
+                    if t.kind == TxKind::PreauthVoid {
+                        hold.released = false;
+                    } else {
+                        hold.completed = false;
+                    }
+                }
+            }
+            TxKind::CompletionVoid => {
+                let Some(OriginalRef::Trace { trace_no }) = t.original else {
+                    return;
+                };
+                let found = self.txs.iter().position(|c| {
+                    c.kind == TxKind::Completion
+                        && c.batch_no == t.batch_no
+                        && c.trace_no == trace_no.get()
+                });
+                if let Some(c) = found {
+                    self.txs[c].voided = false;
+                    if let Some(h) = self.hold_of(&self.txs[c].original.clone()) {
+                        self.txs[h].completed = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// R20: every hold booked so far is now more than 30 days old.
+    pub fn age_holds(&mut self) {
+        for t in self.txs.iter_mut().filter(|t| t.kind == TxKind::Preauth) {
+            t.expired = true;
+        }
+    }
+
     fn transaction(&mut self, req: &TransactionRequest) -> Reply {
         if self.tombstones.contains(req.request_id.as_str()) {
             return refuse(ErrorCode::UnknownTransaction);
@@ -516,9 +673,49 @@ impl ModelHost {
                 orig.refunded += req.amount;
                 original_pan = orig.masked_pan.clone();
             }
-            // The terminal offers no pre-authorisation yet (R20 is on the host only).
-            TxKind::Preauth | TxKind::PreauthVoid | TxKind::Completion | TxKind::CompletionVoid => {
-                return refuse(ErrorCode::BadRequest);
+            TxKind::Preauth => {
+                if req.card.as_ref().map(|c| c.pan.as_str()) == Some(DECLINED_CARD) {
+                    status = LineStatus::Declined;
+                    code = "05";
+                }
+            }
+            TxKind::PreauthVoid | TxKind::Completion => {
+                let (verb, password) = match req.kind {
+                    TxKind::PreauthVoid => (HoldUse::Release, req.supervisor_password.as_ref()),
+                    _ => (HoldUse::Complete, None),
+                };
+                if verb == HoldUse::Release && password.map(|p| p.expose()) != Some(SUPERVISOR) {
+                    return refuse(ErrorCode::SupervisorRequired);
+                }
+                match self.use_hold(req, verb) {
+                    Ok(pan) => original_pan = pan,
+                    Err(e) => return refuse(e),
+                }
+            }
+            TxKind::CompletionVoid => {
+                if req.supervisor_password.as_ref().map(|p| p.expose()) != Some(SUPERVISOR) {
+                    return refuse(ErrorCode::SupervisorRequired);
+                }
+                let Some(OriginalRef::Trace { trace_no }) = &req.original else {
+                    return refuse(ErrorCode::BadRequest);
+                };
+                let open = self.open_batch;
+                let Some(i) = self.txs.iter().position(|t| {
+                    t.batch_no == open
+                        && t.trace_no == *trace_no
+                        && t.kind == TxKind::Completion
+                        && t.status == LineStatus::Approved
+                }) else {
+                    return refuse(ErrorCode::UnknownTransaction);
+                };
+                if self.txs[i].voided {
+                    return refuse(ErrorCode::AlreadyVoided);
+                }
+                self.txs[i].voided = true;
+                original_pan = self.txs[i].masked_pan.clone();
+                if let Some(h) = self.hold_of(&self.txs[i].original.clone()) {
+                    self.txs[h].completed = false;
+                }
             }
         }
         self.next_trace = req.trace_no.next().get();
@@ -538,8 +735,13 @@ impl ModelHost {
             refunded: 0,
             original: req.original.clone(),
             masked_pan: masked_pan.clone(),
+            auth_code: format!("A{:05}", self.rrn % 100_000),
+            released: false,
+            completed: false,
+            expired: false,
         });
         let approved = status == LineStatus::Approved;
+        let auth_code = approved.then(|| format!("A{:05}", self.rrn % 100_000));
         Reply::Transaction(TransactionResponse {
             request_id: req.request_id.clone(),
             status: if approved {
@@ -555,7 +757,7 @@ impl ModelHost {
             }
             .into(),
             rrn: Some(rrn),
-            auth_code: approved.then(|| "A1B2C3".into()),
+            auth_code,
             batch_no: bn(self.open_batch),
             trace_no: req.trace_no,
             masked_pan,

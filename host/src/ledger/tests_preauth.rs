@@ -436,6 +436,23 @@ async fn r20_upstream_each_kind_goes_as_the_profile_says_and_the_peer_approves_i
             .filter(|(mti, ..)| mti == "0100" || mti == "0200")
             .collect();
         assert_eq!(got, want);
+        // R11 with R20: the other counter's batch settles with the peer; field 48's debit counts
+        // its completions less their void, as the peer's own books do.
+        let b = store.current_batch(&other).await.unwrap();
+        let completions = b.host_totals.completion.unwrap_or_default();
+        assert_eq!((completions.count, completions.amount), (2, 21_500));
+        assert_eq!(b.host_totals.net_amount, 10_000);
+        let req = softpos::protocol::SettlementRequest {
+            request_id: softpos::ids::RequestId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
+            batch_no: b.batch_no,
+            terminal_totals: b.host_totals,
+        };
+        // The same peer, per request, behind the settlement's handle.
+        let link: std::sync::Arc<dyn crate::acquirer::Acquirer> =
+            std::sync::Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
+        let settled = body(&store.settle(&other, &req, &link).await.unwrap());
+        assert_eq!(settled["outcome"], "balanced", "{settled}");
+        assert_eq!(settled["acquirer_outcome"], "balanced", "{settled}");
         drop(peer);
         drop_pg(store, pg).await;
     }

@@ -28,12 +28,13 @@ use tokio::sync::oneshot;
 /// Records a batch upload carries at most (0320 field 48).
 const RECORDS_PER_UPLOAD: usize = 8;
 
-/// Field 48's halves: debit = sales less their voids, credit = refunds. (R20: completions join
-/// the debit once the totals have their `completion` line; a completion void is among the voids.)
+/// Field 48's halves: debit = sales and completions less their voids (a completion void is
+/// among the voids, R20), credit = refunds.
 fn debit_credit(t: &BatchTotals) -> (Totals, Totals) {
+    let completion = t.completion.unwrap_or_default();
     let debit = Totals {
-        count: t.sale.count.saturating_sub(t.void.count),
-        amount: t.sale.amount.saturating_sub(t.void.amount),
+        count: (t.sale.count + completion.count).saturating_sub(t.void.count),
+        amount: (t.sale.amount + completion.amount).saturating_sub(t.void.amount),
     };
     (debit, t.refund)
 }

@@ -69,14 +69,17 @@ fn refusal(
 ) -> String {
     let doing = running.map(|r| r.doing);
     let is = |t: T| doing == Some(t);
-    let transaction = is(T::sale) || is(T::pay) || is(T::void) || is(T::refund);
+    let preauth = doing.is_some_and(super::preauth::is_preauth);
+    let transaction = is(T::sale) || is(T::pay) || is(T::void) || is(T::refund) || preauth;
     match e.code {
         ErrorCode::HostUnreachable => {
             let before = running.map_or(0, |r| r.reversals_before);
             if transaction && reversals_now > before {
                 // R8: this one was sent and not answered; the terminal queued its reversal.
-                let lost = if is(T::sale) || is(T::pay) {
+                let lost = if is(T::sale) || is(T::pay) || is(T::completion) {
                     T::lost_sale
+                } else if is(T::preauth) {
+                    T::lost_preauth
                 } else {
                     T::lost_other
                 };

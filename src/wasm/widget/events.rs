@@ -114,6 +114,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
             u.tab = match arg {
                 "journal" => Tab::Journal,
                 "refund" => Tab::Refund,
+                "preauth" => Tab::PreAuth,
                 "totals" => Tab::Totals,
                 _ => Tab::Sale,
             };
@@ -144,6 +145,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
         "confirm-held" => return confirm_held(ui),
         "cancel-held" => return cancel_held(ui),
         "pick" | "unpick" | "refund-from" => return super::refund::click(ui, action, arg),
+        "preauth-op" => return super::preauth::click(ui, arg),
         "print" => return print(ui, arg),
         "settle" => return run(ui, Ok(Command::Settle), T::settle),
         "sign-off" => return run(ui, Ok(Command::SignOff { settle: true }), T::sign_off),
@@ -337,7 +339,7 @@ fn command_of(
             T::void,
         ),
         "refund" => (super::refund::command(u, &value("supervisor")), T::refund),
-        _ => return None,
+        _ => return super::preauth::command(u, action, form),
     })
 }
 

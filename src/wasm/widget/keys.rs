@@ -76,7 +76,8 @@ pub(super) fn on_page(ui: &Rc<RefCell<Ui>>, e: &Event) {
     }
 }
 
-/// Whether the amount keypad is on screen: signed in, on the sale or refund tab.
+/// Whether the amount keypad is on screen: signed in, on the sale or refund tab, or a
+/// pre-authorisation form with an amount.
 fn keypad_shown(ui: &Rc<RefCell<Ui>>) -> bool {
     let u = ui.borrow();
     let signed_in = u
@@ -85,7 +86,9 @@ fn keypad_shown(ui: &Rc<RefCell<Ui>>) -> bool {
         .is_ok_and(|t| t.machine.state() == State::SignedIn);
     signed_in
         && matches!(u.mode, super::Mode::Counter)
-        && (u.tab == Tab::Sale || (u.tab == Tab::Refund && u.picked.is_some()))
+        && (u.tab == Tab::Sale
+            || (u.tab == Tab::Refund && u.picked.is_some())
+            || (u.tab == Tab::PreAuth && u.preauth_op.has_amount()))
 }
 
 fn is_text_field(target: &Element) -> bool {

@@ -8,14 +8,15 @@
 //!
 //! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
 //! what the terminal recorded: journal, totals, receipt, settlement slip), `paper` (what is
-//! printed: slips and reports, R21), `history` (the settled batches, R21) and `events` (what a
-//! click, a key or a form does).
+//! printed: slips and reports, R21), `history` (the settled batches, R21), `events` (what a
+//! click, a key or a form does), `refund` (R7's search) and `preauth` (R20's tab).
 
 mod answer;
 mod events;
 mod history;
 mod keys;
 mod paper;
+mod preauth;
 mod records;
 mod refund;
 mod render;
@@ -44,6 +45,8 @@ enum Tab {
     Sale,
     Journal,
     Refund,
+    /// R20: pre-authorisation, its release, completion and completion void.
+    PreAuth,
     Totals,
 }
 
@@ -96,6 +99,8 @@ struct Ui {
     paper_size: paper::Size,
     /// The host's settled batches, once read: `None` while not; its refusal in words.
     history: Option<Result<Vec<crate::protocol::SettledBatch>, String>>,
+    /// Which form the pre-authorisation tab shows (R20).
+    preauth_op: preauth::PreAuthOp,
     handlers: Vec<(&'static str, Handler)>,
     /// Keys typed while nothing in the page has focus (counter only).
     page_keys: Option<Handler>,
@@ -206,6 +211,7 @@ pub fn mount_widget(
         paper: None,
         paper_size: paper::Size::parse(string_field(&opts, "paper").as_deref()),
         history: None,
+        preauth_op: preauth::PreAuthOp::Hold,
         handlers: Vec::new(),
         page_keys: None,
         unsubscribe: None,

@@ -195,7 +195,10 @@ fn recovery(v: &View, h: &mut String) {
         r.batch_no,
         esc(r.business_date.as_deref().unwrap_or("")),
         v.t(T::count),
-        r.totals.sale.count + r.totals.void.count + r.totals.refund.count,
+        r.totals.sale.count
+            + r.totals.completion.map_or(0, |c| c.count)
+            + r.totals.void.count
+            + r.totals.refund.count,
         v.t(T::net),
         v.money(r.totals.net_amount)
     );
@@ -286,6 +289,7 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
         (Tab::Sale, T::sale, "sale"),
         (Tab::Journal, T::journal, "journal"),
         (Tab::Refund, T::refund, "refund"),
+        (Tab::PreAuth, T::preauth_tab, "preauth"),
         (Tab::Totals, T::totals, "totals"),
     ] {
         let selected = v.ui.tab == tab;
@@ -303,6 +307,7 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
             None => sale_form(v, h),
         },
         Tab::Journal | Tab::Refund => h.push_str(&journal.unwrap_or_default()),
+        Tab::PreAuth => super::preauth::tab(v, h),
         Tab::Totals => {
             let _ = write!(
                 h,
@@ -348,7 +353,7 @@ fn sign_in_form(v: &View, h: &mut String) {
     );
 }
 
-fn card_fields(v: &View, h: &mut String) {
+pub(super) fn card_fields(v: &View, h: &mut String) {
     let _ = write!(
         h,
         r#"<label>{} <input name="pan" inputmode="numeric" autocomplete="cc-number" required aria-describedby="sp-pan-hint" data-testid="pan"></label><span class="sp-hint" id="sp-pan-hint" data-hint="pan"></span><label>{} <input name="expiry" placeholder="MM/YY" inputmode="numeric" maxlength="5" autocomplete="cc-exp" required aria-describedby="sp-exp-hint" data-testid="expiry"></label><span class="sp-hint" id="sp-exp-hint" data-hint="expiry"></span>"#,
