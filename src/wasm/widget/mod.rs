@@ -9,7 +9,7 @@
 //! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
 //! what the terminal recorded: journal, totals, receipt, settlement slip), `paper` (what is
 //! printed: slips and reports, R21), `history` (the settled batches, R21), `events` (what a
-//! click, a key or a form does), `refund` (R7's search) and `preauth` (R20's tab).
+//! click, a key or a form does), `refund` (R7's search), `preauth` (R20's tab) and `storefront` (R23's checkout).
 
 mod answer;
 mod events;
@@ -20,6 +20,7 @@ mod preauth;
 mod records;
 mod refund;
 mod render;
+mod storefront;
 mod text;
 
 use super::driver::Inner;

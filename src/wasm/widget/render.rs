@@ -4,13 +4,12 @@
 
 use super::records::{journal_html, result_panel, slip, totals_table};
 use super::refund::refund_tab;
-use super::text::{response_text, tr, Locale, T};
+use super::text::{tr, Locale, T};
 use super::{Mode, Tab, Ui};
 use crate::protocol::BatchTotals;
-use crate::protocol::TxStatus;
 use crate::terminal::money::Currency;
 use crate::terminal::time::{Timestamp, UtcOffset};
-use crate::terminal::{Recovery, RecoveryKind, State, TxResult};
+use crate::terminal::{Recovery, RecoveryKind, State};
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -34,7 +33,7 @@ pub(super) fn esc(s: &str) -> String {
 /// What one rendering shows: the widget's state and the terminal's, read once.
 pub(super) struct View<'a> {
     pub(super) ui: &'a Ui,
-    state: State,
+    pub(super) state: State,
     currency: Currency,
     pub(super) operator: Option<String>,
     batch_no: Option<u32>,
@@ -145,7 +144,9 @@ fn page(v: &View, journal: Option<String>) -> String {
     notices(v, &mut h);
     match &v.ui.mode {
         Mode::Counter => counter(v, journal, &mut h),
-        Mode::Checkout { amount, reference } => checkout(v, *amount, reference, &mut h),
+        Mode::Checkout { amount, reference } => {
+            super::storefront::checkout(v, *amount, reference, &mut h)
+        }
     }
     super::paper::paper_html(v, &mut h);
     h.push_str("</div>");
@@ -429,74 +430,5 @@ fn confirm_amount(v: &View, amount: i64, h: &mut String) {
         r#"<p class="sp-buttons"><button type="button" class="sp-primary" data-action="confirm-held" data-testid="confirm-held">{}</button><button type="button" data-action="cancel-held" data-testid="cancel-held">{}</button></p></section>"#,
         v.t(T::confirm_charge),
         v.t(T::cancel)
-    );
-}
-
-fn checkout(v: &View, amount: i64, reference: &str, h: &mut String) {
-    let _ = write!(
-        h,
-        r#"<div class="sp-panel"><p class="sp-due">{} <strong class="sp-big" data-testid="due">{}</strong></p>"#,
-        v.t(T::checkout_total),
-        v.money(amount)
-    );
-    if !reference.is_empty() {
-        let _ = write!(h, "<p>{} {}</p>", v.t(T::order), esc(reference));
-    }
-    h.push_str("</div>");
-    match (v.state, &v.ui.result) {
-        (_, Some(r)) => checkout_receipt(v, r, h),
-        (State::SignedIn, None) => {
-            h.push_str(r#"<form class="sp-panel" data-action="pay">"#);
-            card_fields(v, h);
-            let _ = write!(
-                h,
-                r#"<button class="sp-primary" data-testid="pay">{} {}</button></form>"#,
-                v.t(T::pay),
-                v.money(amount)
-            );
-        }
-        (State::Busy, None) => {
-            let _ = write!(
-                h,
-                r#"<div class="sp-panel sp-busy" aria-busy="true" data-testid="busy"><span class="sp-spinner" aria-hidden="true"></span> {}</div>"#,
-                v.t(T::processing)
-            );
-        }
-        _ => {
-            let _ = write!(
-                h,
-                r#"<p class="sp-panel" data-testid="not-ready">{}</p>"#,
-                v.t(T::checkout_not_ready)
-            );
-        }
-    }
-}
-
-/// The shopper's answer: paid, or not and a way to try another card.
-fn checkout_receipt(v: &View, r: &TxResult, h: &mut String) {
-    let approved = r.status == TxStatus::Approved;
-    let _ = write!(
-        h,
-        r#"<section class="sp-panel sp-receipt sp-print {}" data-testid="result" data-status="{}"><h2>{}</h2><p>{} · {} {}</p><p>{} {}</p>{}</section>"#,
-        if approved { "sp-ok" } else { "sp-bad" },
-        if approved { "approved" } else { "declined" },
-        if approved {
-            v.t(T::paid)
-        } else {
-            v.t(T::not_paid)
-        },
-        v.money(r.amount),
-        esc(&r.response_code),
-        response_text(v.ui.locale, &r.response_code),
-        v.t(T::rrn),
-        esc(r.rrn.as_deref().unwrap_or("")),
-        if approved {
-            String::new()
-        } else {
-            format!(
-                r#"<button type="button" data-action="retry" data-testid="retry">{}</button>"#,
-                v.t(T::try_again)
-            )
-        }
     );
 }
