@@ -57,7 +57,7 @@ mod lookup;
 mod persist;
 mod phase;
 mod plan;
-mod preauth;
+pub mod preauth;
 mod report;
 mod resume;
 mod session;

@@ -8,13 +8,11 @@ use crate::db::{BatchRow, TerminalRef, Tx, TxRow, TxState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::now_ms;
 use softpos::terminal::money::Amount;
+use softpos::terminal::preauth::completion_limit;
 use softpos::ErrorCode;
 
 /// A hold lapses 30 days after it was booked.
 pub(super) const HOLD_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
-
-/// A completion is for at most 115 % of its hold.
-const COMPLETION_PERCENT: i64 = 115;
 
 /// The merchant's hold with this RRN and auth code, as it stands: approved and not released
 /// (else `PREAUTH_NOT_FOUND`), not completed (`PREAUTH_COMPLETED`), at most 30 days old
@@ -66,9 +64,9 @@ pub(super) async fn completion_target(
 ) -> ApiResult<TxRow> {
     let merchant_id = &s.terminal.merchant_id;
     let hold = live_hold(tx, merchant_id, rrn, auth_code).await?;
-    // Integer money: amount × 100 ≤ hold × 115 (both below 2^53, no overflow).
-    if amount.get() * 100 > hold.amount * COMPLETION_PERCENT {
-        let limit = hold.amount * COMPLETION_PERCENT / 100;
+    // The terminal's own limit (115 %, rounded down), so both sides refuse the same amounts.
+    let limit = completion_limit(hold.amount);
+    if amount.get() > limit {
         return Err(ApiError::detail(
             ErrorCode::InvalidAmount,
             format_args!("a completion is for at most {limit} minor units (115 % of the hold)"),
