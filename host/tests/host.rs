@@ -1387,25 +1387,6 @@ fn r8_a_sale_with_an_approved_refund_or_void_is_not_reversed() {
     });
 }
 
-/// `terminal add` and what `softpos-host` says on its standard error, failing.
-fn terminal_add_refused(db: &Db, extra: &[&str]) -> String {
-    let out = std::process::Command::new(BIN)
-        .args([
-            "terminal",
-            "add",
-            "--merchant",
-            MERCHANT,
-            "--terminal",
-            TERMINAL,
-        ])
-        .args(extra)
-        .args(["--db", &db.url])
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "{extra:?} was taken");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// `terminal add --confirm-above`: the amount above which the terminal asks the cashier to
 /// confirm a sale, told at every sign-in; a terminal added without it gets ¥10 000.00, one
 /// re-added without it keeps its own, and the CLI refuses a threshold outside 1..=MAX_AMOUNT.

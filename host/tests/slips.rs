@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::process::Command;
 
 const NAME: &str = "示例茶叶店 Tea & Co";
 const OTHER_TERMINAL: &str = "10000009";
@@ -58,19 +57,7 @@ fn r21_merchant_name_from_terminal_add_is_in_every_sign_in_of_the_merchant() {
         assert_eq!(c.resign_in()["merchant_name"], "Tea House");
         // Too long, or with a control character: refused, nothing changed.
         for bad in ["x".repeat(41), "Tea\u{7}House".to_owned(), "   ".to_owned()] {
-            let out = Command::new(BIN)
-                .args([
-                    "terminal",
-                    "add",
-                    "--merchant",
-                    MERCHANT,
-                    "--terminal",
-                    TERMINAL,
-                ])
-                .args(["--merchant-name", &bad, "--db", &c.db.url])
-                .output()
-                .unwrap();
-            assert!(!out.status.success(), "{bad:?} was taken");
+            terminal_add_refused(&c.db, &["--merchant-name", &bad]);
         }
         assert_eq!(c.resign_in()["merchant_name"], "Tea House");
     });

@@ -549,3 +549,22 @@ pub fn sums(totals: &Value) -> Value {
     }
     t
 }
+
+/// `terminal add` and what `softpos-host` says on its standard error, failing.
+pub fn terminal_add_refused(db: &Db, extra: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "terminal",
+            "add",
+            "--merchant",
+            MERCHANT,
+            "--terminal",
+            TERMINAL,
+        ])
+        .args(extra)
+        .args(["--db", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{extra:?} was taken");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
