@@ -310,21 +310,7 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
         },
         Tab::Journal | Tab::Refund | Tab::Query => h.push_str(&journal.unwrap_or_default()),
         Tab::PreAuth => super::preauth::tab(v, h),
-        Tab::Totals => {
-            let _ = write!(
-                h,
-                r#"<section class="sp-panel" data-testid="totals"><h2>{}</h2>"#,
-                v.t(T::x_report)
-            );
-            totals_table(v, &v.totals, h);
-            let _ = write!(
-                h,
-                r#"<button type="button" data-action="print" data-arg="x" data-testid="print-x">{}</button></section>"#,
-                v.t(T::print)
-            );
-            // The settled batches, drawn while the terminal was borrowed.
-            h.push_str(&journal.unwrap_or_default());
-        }
+        Tab::Totals => super::history::totals_tab(v, journal, h),
     }
     let _ = write!(
         h,
