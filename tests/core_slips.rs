@@ -64,3 +64,37 @@ fn r21_settlements_kept_for_reprinting_are_the_last_ten_and_survive_a_reload() {
     let after: Vec<u32> = b.terminal.settled_history().map(|s| s.batch_no).collect();
     assert_eq!(after, kept);
 }
+
+#[test]
+fn r21_a_query_is_a_trace_an_rrn_the_last_four_or_an_amount_in_minor_units() {
+    use softpos::protocol::SaleQuery;
+    use softpos::terminal::money::Currency;
+    use softpos::terminal::TxQuery;
+    let q = |t: &str| TxQuery::parse(t, Currency::Cny);
+    assert_eq!(q("12.50"), TxQuery::Amount(1250));
+    assert_eq!(q(" 12.5 "), TxQuery::Amount(1250));
+    assert_eq!(q("0.01"), TxQuery::Amount(1));
+    assert_eq!(q("1,250.00"), TxQuery::Amount(125_000));
+    for bad in ["12.505", "4111111111111111", "abc", "12.5.0", "."] {
+        assert_eq!(q(bad), TxQuery::Bad, "{bad:?}");
+    }
+    assert!(matches!(
+        q("000000000042"),
+        TxQuery::Sales(SaleQuery::Rrn(_))
+    ));
+    let sale = |q: &TxQuery| q.hits("000000000042", 7, "401288******1881", 1250);
+    for hit in ["", "7", "000007", "1881", "000000000042", "12.50", "12.5"] {
+        assert!(sale(&q(hit)), "{hit:?}");
+    }
+    for miss in ["12.51", "8", "1250", "000000000043", "4111111111111111"] {
+        assert!(!sale(&q(miss)), "{miss:?}");
+    }
+    // An amount is never a trace number: the host's lookup is asked for its newest sales,
+    // matched by amount in the terminal; anything else goes as typed.
+    assert_eq!(q("12.50").host_query("12.50"), "");
+    assert_eq!(q("1881").host_query("1881"), "1881");
+    assert_eq!(
+        TxQuery::parse("1250", Currency::Jpy).host_query("1250"),
+        "1250"
+    );
+}

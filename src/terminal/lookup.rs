@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::protocol::SaleQuery;
+use crate::terminal::money::Currency;
 use crate::terminal::{Auth, Terminal};
 
 /// A read to send: `GET` this path with this credential; the answer is a
@@ -16,6 +17,57 @@ pub struct SalesLookup {
     pub path: String,
     /// The session's credential.
     pub auth: Auth,
+}
+
+/// R21: what the transaction query's box asks for (the widget's query and refund tabs read it;
+/// the host's lookup takes [`SaleQuery`] only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxQuery {
+    /// What the host's sales lookup takes: everything (empty), an RRN, a trace number or the
+    /// last four digits ([`SaleQuery`]).
+    Sales(SaleQuery),
+    /// An amount, typed with its decimal point (`12.50`, `12.5`), in minor units: digits alone
+    /// are a trace number or the last four.
+    Amount(i64),
+    /// Neither: it matches nothing (a card number typed in the box is one).
+    Bad,
+}
+
+impl TxQuery {
+    /// Reads the box in the terminal's currency, exactly (no floats).
+    pub fn parse(text: &str, currency: Currency) -> TxQuery {
+        let text = text.trim();
+        if text.contains('.') {
+            currency
+                .parse_amount(text)
+                .map_or(TxQuery::Bad, TxQuery::Amount)
+        } else {
+            SaleQuery::parse(text).map_or(TxQuery::Bad, TxQuery::Sales)
+        }
+    }
+
+    /// The `q` the host's lookup is asked: an amount it does not take, so the newest sales
+    /// (empty), matched here; anything else as typed (the terminal refuses what the host would).
+    pub fn host_query<'a>(&self, text: &'a str) -> &'a str {
+        match self {
+            TxQuery::Amount(_) => "",
+            _ => text,
+        }
+    }
+
+    /// Whether a transaction matches: every one for an empty query, by RRN, by trace number,
+    /// by the card's last four (4 digits), by amount.
+    pub fn hits(&self, rrn: &str, trace_no: u32, masked_pan: &str, amount: i64) -> bool {
+        match self {
+            TxQuery::Sales(SaleQuery::Newest) => true,
+            TxQuery::Sales(SaleQuery::Rrn(r)) => r == rrn,
+            TxQuery::Sales(SaleQuery::Digits { trace_no: t, last4 }) => {
+                *t == trace_no || last4.as_ref().is_some_and(|l| masked_pan.ends_with(l))
+            }
+            TxQuery::Amount(a) => *a == amount,
+            TxQuery::Bad => false,
+        }
+    }
 }
 
 impl Terminal {

@@ -68,7 +68,7 @@ mod tx;
 pub use call::{Auth, Call, Outgoing, Reply, Step};
 pub use command::{Command, Config, State, DEFAULT_MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES};
 pub use housekeeping::REVERSAL_TRIES;
-pub use lookup::SalesLookup;
+pub use lookup::{SalesLookup, TxQuery};
 pub use persist::{
     InFlight, Meta, PendingSettlement, PendingUpload, QueuedReversal, Recovery, RecoveryKind,
     SettledHistory, SettledRange, Snapshot, Write, SNAPSHOT_VERSION,

@@ -115,6 +115,7 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
                 "journal" => Tab::Journal,
                 "refund" => Tab::Refund,
                 "preauth" => Tab::PreAuth,
+                "query" => Tab::Query,
                 "totals" => Tab::Totals,
                 _ => Tab::Sale,
             };
@@ -146,6 +147,9 @@ fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
         "cancel-held" => return cancel_held(ui),
         "pick" | "unpick" | "refund-from" => return super::refund::click(ui, action, arg),
         "preauth-op" => return super::preauth::click(ui, arg),
+        "q-void" | "q-cvoid" | "q-refund" | "q-complete" | "q-reprint" => {
+            return super::query::click(ui, action, arg)
+        }
         "print" => return print(ui, arg),
         "settle" => return run(ui, Ok(Command::Settle), T::settle),
         "sign-off" => return run(ui, Ok(Command::SignOff { settle: true }), T::sign_off),
@@ -212,7 +216,7 @@ fn print_now(ui: &Rc<RefCell<Ui>>) {
 }
 
 /// R21: reprint [重打印] the open batch's slip of this trace number, or its last one.
-fn reprint(ui: &Rc<RefCell<Ui>>, trace: &str) {
+pub(super) fn reprint(ui: &Rc<RefCell<Ui>>, trace: &str) {
     {
         let mut u = ui.borrow_mut();
         let trace = trace.trim();
@@ -233,7 +237,11 @@ fn reprint(ui: &Rc<RefCell<Ui>>, trace: &str) {
 
 fn submit(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str, form: &Element) {
     if action == "find" {
-        return super::refund::find(ui, &input_value(form, "q"));
+        let focus = ["[data-action=\"pick\"]", "[data-testid=\"find-query\"]"];
+        return super::refund::find(ui, &input_value(form, "q"), &focus);
+    }
+    if action == "query" {
+        return super::query::find(ui, &input_value(form, "q"));
     }
     if action == "reprint" {
         return reprint(ui, &input_value(form, "trace"));

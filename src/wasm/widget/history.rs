@@ -14,6 +14,23 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
+/// The totals tab: the X report [交易汇总] and its Print, then the settled batches (`settled`,
+/// drawn while the terminal was borrowed).
+pub(super) fn totals_tab(v: &View, settled: Option<String>, h: &mut String) {
+    let _ = write!(
+        h,
+        r#"<section class="sp-panel" data-testid="totals"><h2>{}</h2>"#,
+        v.t(T::x_report)
+    );
+    super::records::totals_table(v, &v.totals, h);
+    let _ = write!(
+        h,
+        r#"<button type="button" data-action="print" data-arg="x" data-testid="print-x">{}</button></section>"#,
+        v.t(T::print)
+    );
+    h.push_str(&settled.unwrap_or_default());
+}
+
 /// Reads the host's list into the widget, then renders again.
 pub(super) fn fetch(ui: &Rc<RefCell<Ui>>) {
     let read = {

@@ -9,7 +9,8 @@
 //! Its rooms: `text` (every word, zh and en), `render` (state → HTML), `records` (the HTML of
 //! what the terminal recorded: journal, totals, receipt, settlement slip), `paper` (what is
 //! printed: slips and reports, R21), `history` (the settled batches, R21), `events` (what a
-//! click, a key or a form does), `refund` (R7's search), `preauth` (R20's tab) and `storefront` (R23's checkout).
+//! click, a key or a form does), `refund` (R7's search), `preauth` (R20's tab), `query` (R21's
+//! transaction query) and `storefront` (R23's checkout).
 
 mod answer;
 mod events;
@@ -17,6 +18,7 @@ mod history;
 mod keys;
 mod paper;
 mod preauth;
+mod query;
 mod records;
 mod refund;
 mod render;
@@ -48,6 +50,8 @@ enum Tab {
     Refund,
     /// R20: pre-authorisation, its release, completion and completion void.
     PreAuth,
+    /// R21: the transaction query [查询], over the open batch and the host's history.
+    Query,
     Totals,
 }
 
@@ -137,9 +141,11 @@ struct Sold {
     refundable: Option<i64>,
     masked_pan: String,
     at: String,
+    /// Voided (the host's history lists voided sales too).
+    voided: bool,
 }
 
-/// The refund tab's search: the open batch's sales that match are read from the journal at
+/// The refund tab's and the query tab's search: the open batch's sales that match are read from the journal at
 /// each rendering; the host's history (the merchant's earlier batches) when it answers.
 #[derive(Default)]
 struct Found {

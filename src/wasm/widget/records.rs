@@ -15,7 +15,7 @@ fn kind_label<'a>(v: &View, kind: EntryKind) -> &'a str {
     kind_name(v.ui.locale, kind.as_str())
 }
 
-fn status_label(v: &View, status: EntryStatus) -> &'static str {
+pub(super) fn status_label(v: &View, status: EntryStatus) -> &'static str {
     match status {
         EntryStatus::Approved => v.t(T::approved),
         EntryStatus::Declined => v.t(T::declined),

@@ -1,15 +1,17 @@
 //! A refund names its sale by picking it, not by typing a 12-digit RRN: the refund tab searches
 //! the open batch's journal (at once) and the merchant's earlier sales on the host (R7) by trace
 //! number, RRN or the card's last four digits; the amount is then keyed on the same keypad as
-//! a sale, in minor units.
+//! a sale, in minor units. The query tab (src/wasm/widget/query.rs) shares the search.
 
 use super::render::{esc, keypad_amount, render, View};
 use super::text::{error_text, T};
 use super::{Found, Sold, Ui};
 use crate::error::{Error, ErrorCode};
-use crate::protocol::{EntryKind, EntryStatus, SaleQuery};
+use crate::protocol::{EntryKind, EntryStatus};
 use crate::terminal::journal::Journal;
+use crate::terminal::money::Currency;
 use crate::terminal::Command;
+use crate::terminal::TxQuery as Query;
 use crate::wasm::client;
 use crate::wasm::js::{field, string_field};
 use js_sys::Array;
@@ -18,22 +20,10 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
-/// Whether a sale matches a query, read as the host reads it ([`SaleQuery`]): every sale
-/// (empty), one RRN (12 digits), a trace number or the card's last four digits (up to 6
-/// digits). A query the host would refuse matches nothing here either.
-fn matches(query: &str, s: &Sold) -> bool {
-    match SaleQuery::parse(query) {
-        Ok(SaleQuery::Newest) => true,
-        Ok(SaleQuery::Rrn(rrn)) => s.rrn == rrn,
-        Ok(SaleQuery::Digits { trace_no, last4 }) => {
-            trace_no == s.trace_no || last4.is_some_and(|l| s.masked_pan.ends_with(&l))
-        }
-        Err(_) => false,
-    }
-}
-
-/// The open batch's approved sales that match, newest first, with what is left to refund.
-pub(super) fn local_sales(journal: &Journal, query: &str) -> Vec<Sold> {
+/// The open batch's approved sales that match (src/wasm/widget/query.rs reads the query),
+/// newest first, with what is left to refund.
+pub(super) fn local_sales(journal: &Journal, currency: Currency, query: &str) -> Vec<Sold> {
+    let query = Query::parse(query, currency);
     journal
         .entries()
         .iter()
@@ -49,16 +39,18 @@ pub(super) fn local_sales(journal: &Journal, query: &str) -> Vec<Sold> {
                 refundable: Some(left),
                 masked_pan: e.masked_pan.clone().unwrap_or_default(),
                 at: e.at.clone(),
+                voided: false,
                 rrn,
             })
         })
-        .filter(|s| matches(query, s))
+        .filter(|s| query.hits(&s.rrn, s.trace_no, &s.masked_pan, s.amount))
         .collect()
 }
 
-/// A search of the refund tab: the journal's matches show at once, the host's history (the
-/// merchant's earlier sales, R7) when it answers.
-pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
+/// A search of the refund tab or the query tab: the journal's matches show at once, the host's
+/// history (the merchant's earlier sales, R7) when it answers; then the focus goes to the first
+/// of `focus` on screen.
+pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str, focus: &[&str]) {
     let query = query.trim().to_owned();
     let lookup = {
         let mut u = ui.borrow_mut();
@@ -69,8 +61,10 @@ pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
         u.notice = None;
         let term = u.term.try_borrow().ok();
         term.map(|t| {
+            let currency = t.machine.currency().unwrap_or(Currency::Cny);
             (
-                t.machine.sales_lookup(&query),
+                t.machine
+                    .sales_lookup(Query::parse(&query, currency).host_query(&query)),
                 t.host_url.clone(),
                 t.timeout_ms,
                 t.machine.config().terminal_id.clone(),
@@ -79,10 +73,7 @@ pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
         })
     };
     render(ui);
-    super::keys::focus_first(
-        ui,
-        &["[data-action=\"pick\"]", "[data-testid=\"find-query\"]"],
-    );
+    super::keys::focus_first(ui, focus);
     let Some((lookup, url, timeout, terminal, batch)) = lookup else {
         return;
     };
@@ -105,12 +96,27 @@ pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str) {
                     .map_err(|e| error_text(locale, &e)),
             );
         }
+        // The list is drawn again: the focus stays where the cashier has it.
+        let focused = focused_id(&ui);
         render(&ui);
+        if let Some(id) = focused {
+            super::keys::focus_first(&ui, &[&format!("[data-testid=\"{id}\"]")]);
+        }
     });
 }
 
-/// The host's answer as sales a refund may still name, without the open batch's own (listed
-/// from the journal above them).
+/// The `data-testid` of the widget's element that has the focus.
+fn focused_id(ui: &Rc<RefCell<Ui>>) -> Option<String> {
+    let root = ui.borrow().root.clone();
+    let active = root.owner_document()?.active_element()?;
+    if !root.contains(Some(&active)) {
+        return None;
+    }
+    active.get_attribute("data-testid")
+}
+
+/// The host's answer as the merchant's earlier sales, without the open batch's own (listed
+/// from the journal above them); the refund tab lists those a refund may still name.
 fn earlier_sales(answer: &JsValue, terminal: &str, open_batch: u32) -> Vec<Sold> {
     let sales = field(answer, "sales");
     let number = |v: &JsValue, k: &str| field(v, k).as_f64().unwrap_or(0.0) as i64;
@@ -119,7 +125,7 @@ fn earlier_sales(answer: &JsValue, terminal: &str, open_batch: u32) -> Vec<Sold>
         .filter(|s| {
             let ours = string_field(s, "terminal_id").as_deref() == Some(terminal)
                 && number(s, "batch_no") == i64::from(open_batch);
-            !ours && number(s, "refundable") > 0 && field(s, "voided").as_bool() != Some(true)
+            !ours
         })
         .map(|s| Sold {
             rrn: string_field(&s, "rrn").unwrap_or_default(),
@@ -129,6 +135,7 @@ fn earlier_sales(answer: &JsValue, terminal: &str, open_batch: u32) -> Vec<Sold>
             refundable: Some(number(&s, "refundable")),
             masked_pan: string_field(&s, "masked_pan").unwrap_or_default(),
             at: string_field(&s, "at").unwrap_or_default(),
+            voided: field(&s, "voided").as_bool() == Some(true),
         })
         .collect()
 }
@@ -154,7 +161,8 @@ fn picked(u: &Ui, arg: &str) -> Option<Sold> {
     if let Some(trace) = arg.strip_prefix('l') {
         let trace: u32 = trace.parse().ok()?;
         let term = u.term.try_borrow().ok()?;
-        return local_sales(term.machine.journal(), query)
+        let currency = term.machine.currency().unwrap_or(Currency::Cny);
+        return local_sales(term.machine.journal(), currency, query)
             .into_iter()
             .find(|s| s.trace_no == trace);
     }
@@ -213,7 +221,7 @@ fn search(v: &View, journal: &Journal, h: &mut String) {
         v.t(T::find_hint),
         v.t(T::find)
     );
-    let local = local_sales(journal, query);
+    let local = local_sales(journal, v.currency, query);
     let _ = write!(
         h,
         r#"<section class="sp-panel" data-testid="found-local"><h2>{}</h2>"#,
@@ -230,7 +238,10 @@ fn search(v: &View, journal: &Journal, h: &mut String) {
         match history {
             Ok(list) => sale_list(
                 v,
-                list.iter().enumerate().map(|(i, s)| (format!("h{i}"), s)),
+                list.iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.refundable.unwrap_or(0) > 0 && !s.voided)
+                    .map(|(i, s)| (format!("h{i}"), s)),
                 h,
             ),
             Err(text) => {

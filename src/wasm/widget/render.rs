@@ -34,7 +34,7 @@ pub(super) fn esc(s: &str) -> String {
 pub(super) struct View<'a> {
     pub(super) ui: &'a Ui,
     pub(super) state: State,
-    currency: Currency,
+    pub(super) currency: Currency,
     pub(super) operator: Option<String>,
     batch_no: Option<u32>,
     pending_reversals: usize,
@@ -118,6 +118,7 @@ pub(super) fn render(ui: &Rc<RefCell<Ui>>) {
                         h.push_str(&journal_html(&view, machine));
                     }
                     Tab::Totals => super::history::history_html(&view, machine, &mut h),
+                    Tab::Query => super::query::tab(&view, machine, &mut h),
                     _ => refund_tab(&view, machine.journal(), &mut h),
                 }
                 Some(h)
@@ -291,6 +292,7 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
         (Tab::Journal, T::journal, "journal"),
         (Tab::Refund, T::refund, "refund"),
         (Tab::PreAuth, T::preauth_tab, "preauth"),
+        (Tab::Query, T::query_tab, "query"),
         (Tab::Totals, T::totals, "totals"),
     ] {
         let selected = v.ui.tab == tab;
@@ -307,23 +309,9 @@ fn signed_in_screen(v: &View, journal: Option<String>, h: &mut String) {
             Some(held) => confirm_amount(v, held.amount, h),
             None => sale_form(v, h),
         },
-        Tab::Journal | Tab::Refund => h.push_str(&journal.unwrap_or_default()),
+        Tab::Journal | Tab::Refund | Tab::Query => h.push_str(&journal.unwrap_or_default()),
         Tab::PreAuth => super::preauth::tab(v, h),
-        Tab::Totals => {
-            let _ = write!(
-                h,
-                r#"<section class="sp-panel" data-testid="totals"><h2>{}</h2>"#,
-                v.t(T::x_report)
-            );
-            totals_table(v, &v.totals, h);
-            let _ = write!(
-                h,
-                r#"<button type="button" data-action="print" data-arg="x" data-testid="print-x">{}</button></section>"#,
-                v.t(T::print)
-            );
-            // The settled batches, drawn while the terminal was borrowed.
-            h.push_str(&journal.unwrap_or_default());
-        }
+        Tab::Totals => super::history::totals_tab(v, journal, h),
     }
     let _ = write!(
         h,
