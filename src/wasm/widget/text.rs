@@ -81,7 +81,6 @@ texts! {
     kind => "类型", "Type";
     status => "状态", "Status";
     void => "撤销", "Void";
-    reversal => "冲正", "Reversal";
     preauth => "预授权", "Pre-authorisation";
     preauth_void => "预授权撤销", "Pre-authorisation void";
     completion => "预授权完成", "Completion";
