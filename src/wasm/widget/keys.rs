@@ -1,6 +1,7 @@
 //! The keyboard at the counter: digits typed anywhere on the sale or refund tab go to the
 //! amount, Backspace takes one off, Esc starts over, the keypad is one tab stop whose keys the
-//! arrows walk, and Enter on the amount moves on to what is asked next.
+//! arrows walk, the focus follows typed digits to the amount, and Enter on the amount moves on
+//! to what is asked next.
 
 use super::render::keypad_amount;
 use super::{Tab, Ui};
@@ -54,6 +55,13 @@ pub(super) fn on_key(ui: &Rc<RefCell<Ui>>, e: &Event, target: &Element) {
         k if !typing && k.len() == 1 && k.as_bytes()[0].is_ascii_digit() => {
             e.prevent_default();
             keypad(ui, k);
+            // The focus follows the digits to the amount (from a tab, a button, the bare page),
+            // so the Enter after them moves on to the card rather than pressing that button.
+            if !target.class_list().contains("sp-amount")
+                && target.closest(".sp-keypad").ok().flatten().is_none()
+            {
+                focus_first(ui, &[".sp-amount"]);
+            }
         }
         _ => {}
     }
