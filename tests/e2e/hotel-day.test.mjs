@@ -157,6 +157,9 @@ async function hotelDay(locale) {
     await page.setViewportSize({ width: 390, height: 844 });
     await chooseOp(page, "preauth", "amount");
     await keys(page, "100000", "Enter", UNIONPAY, "Tab", EXPIRY);
+    // The card field's hint names the scheme in the cashier's language.
+    const hint = await page.locator('[data-hint="pan"]').first().textContent();
+    assert.ok(hint.includes(text.unionpay), `the card hint says ${text.unionpay}: ${hint}`);
     assert.deepEqual(await wideElements(page), [], "nothing wider than the phone");
     await axeCheck(page, "pre-auth tab on a phone");
     mkdirSync(SCREENS, { recursive: true });

@@ -7,7 +7,7 @@ use super::answer::show;
 use super::keys::{focus_amount, keypad, on_key};
 use super::paper::Paper;
 use super::render::{keypad_amount, render};
-use super::text::{tr, T};
+use super::text::{scheme_name, tr, T};
 use super::{Held, Mode, Notice, Running, Tab, Ui};
 use crate::error::{Error, ErrorCode};
 use crate::terminal::card::{Expiry, Pan, Scheme};
@@ -80,15 +80,11 @@ fn live_check(ui: &Rc<RefCell<Ui>>, target: &Element) {
     let (valid, text) = match name.as_str() {
         "pan" => match Pan::parse(&value) {
             Ok(pan) => {
-                let scheme = match pan.scheme() {
-                    Scheme::UnionPay => " · UnionPay",
-                    Scheme::Visa => " · Visa",
-                    Scheme::Mastercard => " · Mastercard",
-                    Scheme::Amex => " · Amex",
-                    Scheme::Jcb => " · JCB",
-                    Scheme::Other => "",
+                let text = match pan.scheme() {
+                    Scheme::Other => tr(locale, T::card_ok).to_owned(),
+                    s => format!("{} · {}", tr(locale, T::card_ok), scheme_name(locale, s)),
                 };
-                (true, format!("{}{scheme}", tr(locale, T::card_ok)))
+                (true, text)
             }
             Err(_) => (false, tr(locale, T::card_bad).to_owned()),
         },

@@ -113,14 +113,7 @@ fn line(v: &View, label: T, value: &str, h: &mut String) {
 }
 
 fn scheme_name(v: &View, masked_pan: &str) -> &'static str {
-    match Scheme::of(masked_pan) {
-        Scheme::UnionPay => v.t(T::unionpay),
-        Scheme::Visa => "Visa",
-        Scheme::Mastercard => "Mastercard",
-        Scheme::Amex => v.t(T::amex),
-        Scheme::Jcb => "JCB",
-        Scheme::Other => v.t(T::other_scheme),
-    }
+    super::text::scheme_name(v.ui.locale, Scheme::of(masked_pan))
 }
 
 /// One copy of a transaction's slip.

@@ -2,6 +2,7 @@
 //! refusal's reason is the contract's message for its code (src/error.rs).
 
 use crate::error::Error;
+use crate::terminal::card::Scheme;
 
 /// The operator's language.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -235,4 +236,16 @@ pub(super) fn kind_name(locale: Locale, kind: &str) -> &str {
             Locale::Zh => zh,
             Locale::En => en,
         })
+}
+
+/// A card scheme's name as the slip and the card field's hint say it (银联 in Chinese).
+pub(super) fn scheme_name(locale: Locale, scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::UnionPay => tr(locale, T::unionpay),
+        Scheme::Visa => "Visa",
+        Scheme::Mastercard => "Mastercard",
+        Scheme::Amex => tr(locale, T::amex),
+        Scheme::Jcb => "JCB",
+        Scheme::Other => tr(locale, T::other_scheme),
+    }
 }
