@@ -89,12 +89,17 @@ fn r21_a_query_is_a_trace_an_rrn_the_last_four_or_an_amount_in_minor_units() {
     for miss in ["12.51", "8", "1250", "000000000043", "4111111111111111"] {
         assert!(!sale(&q(miss)), "{miss:?}");
     }
-    // An amount is never a trace number: the host's lookup is asked for its newest sales,
-    // matched by amount in the terminal; anything else goes as typed.
-    assert_eq!(q("12.50").host_query("12.50"), "");
-    assert_eq!(q("1881").host_query("1881"), "1881");
+    // An amount is never a trace number: the host is asked for it in minor units (`amount=`);
+    // anything else goes as typed, and what the host would refuse is never sent.
+    let b = Bench::signed_in();
+    let path = |q: &TxQuery, text: &str| b.terminal.tx_lookup(q, text).map(|l| l.path);
+    assert_eq!(path(&q("12.50"), "12.50").unwrap(), "/v1/sales?amount=1250");
+    assert_eq!(path(&q("1881"), " 1881 ").unwrap(), "/v1/sales?q=1881");
+    let jpy = TxQuery::parse("1250", Currency::Jpy);
+    assert_eq!(path(&jpy, "1250").unwrap(), "/v1/sales?q=1250");
+    let card = "4111111111111111";
     assert_eq!(
-        TxQuery::parse("1250", Currency::Jpy).host_query("1250"),
-        "1250"
+        path(&q(card), card).unwrap_err().code,
+        softpos::ErrorCode::BadRequest
     );
 }

@@ -11,8 +11,7 @@ use crate::merchant::{self, http::API_KEY_PREFIX};
 use crate::serve::DEMO_HOST_URL;
 use crate::store::Store;
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
@@ -25,9 +24,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use softpos::protocol::{
     check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
-    ReversalRequest, ReversalResponse, SalesResponse, SettlementRequest, SettlementResponse,
-    SignInRequest, SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest,
-    TransactionResponse, TxKind, UploadRequest, UploadResponse,
+    ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
+    SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse,
+    TxKind, UploadRequest, UploadResponse,
 };
 use softpos::ErrorCode;
 use std::convert::Infallible;
@@ -249,31 +248,6 @@ pub(crate) async fn current_batch(
     Ok(Json(st.store.current_batch(&s).await?))
 }
 
-/// The query of `GET /v1/sales`.
-#[derive(serde::Deserialize)]
-pub(crate) struct SalesQuery {
-    #[serde(default)]
-    q: String,
-}
-
-/// The merchant's sales a refund may name (R7): by RRN, trace number or the card's last 4.
-#[utoipa::path(get, path = "/v1/sales", security(("bearer" = [])),
-    params(("q" = Option<String>, Query, pattern = "^([0-9]{1,6}|[0-9]{12})?$",
-        description = "12 digits: the RRN. 1 to 6 digits: the trace number; 4 digits also the \
-            card's last 4. Empty or absent: the newest sales.")),
-    responses((status = 200, body = SalesResponse), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn sales(
-    State(st): State<AppState>,
-    SessionAuth(s): SessionAuth,
-    query: Result<Query<SalesQuery>, QueryRejection>,
-) -> ApiResult<impl IntoResponse> {
-    s.sales_only()?;
-    // Neither the rejection nor the query is repeated: `q` may be a card number.
-    let Query(query) = query.map_err(|_| ApiError::bad_request("the query could not be read"))?;
-    Ok(no_store(Json(st.store.find_sales(&s, &query.q).await?)))
-}
-
 /// Settle a batch [结算] (R11, R14).
 #[utoipa::path(post, path = "/v1/settlements", security(("bearer" = [])), request_body = SettlementRequest,
     responses((status = 200, body = SettlementResponse), (status = 401, body = ErrorBody),
@@ -367,7 +341,7 @@ fn api_routes(state: AppState, limiter: Limiter) -> Router {
         .route("/v1/transactions", post(transactions))
         .route("/v1/reversals", post(reversals))
         .route("/v1/batches/current", get(current_batch))
-        .route("/v1/sales", get(sales))
+        .route("/v1/sales", get(super::api_history::sales))
         .route("/v1/settlements", super::api_history::route())
         .route(
             "/v1/settlements/{batch_no}/upload",

@@ -32,7 +32,7 @@ impl utoipa::Modify for BearerAuth {
         api::transactions,
         api::reversals,
         api::current_batch,
-        api::sales,
+        api_history::sales,
         api::settlements,
         api_history::settlement_history,
         api::upload,

@@ -216,3 +216,32 @@ fn r7_a_sales_lookup_with_a_bad_query_or_no_session_is_refused() {
         assert_eq!((st, code(&body)), (401, "SESSION_EXPIRED"), "{body}");
     });
 }
+
+#[test]
+fn r21_r7_a_sales_lookup_finds_by_amount_in_minor_units() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        let (first, _) = approved(&c, 1250, VISA);
+        approved(&c, 3400, MASTERCARD);
+        let (second, _) = approved(&c, 1250, MASTERCARD);
+        let (st, declined) = c.sale(1250, DECLINED_CARD);
+        assert_eq!((st, declined["status"].as_str()), (200, Some("declined")));
+        // Only the approved sales of exactly that amount, newest first.
+        let (st, body) = c.host.get("/v1/sales?amount=1250", Some(&c.token));
+        assert_eq!(st, 200, "{body}");
+        let found = body["sales"].as_array().unwrap();
+        assert_eq!(rrns(found), [second.as_str(), first.as_str()]);
+        let (_, none) = c.host.get("/v1/sales?q=&amount=1251", Some(&c.token));
+        assert_eq!(none["sales"], json!([]), "{none}");
+        // A query and an amount at once, or an amount outside R3, are refused.
+        for (path, want) in [
+            ("/v1/sales?q=1234&amount=1250", "BAD_REQUEST"),
+            ("/v1/sales?amount=0", "INVALID_AMOUNT"),
+            ("/v1/sales?amount=100000000000", "INVALID_AMOUNT"),
+            ("/v1/sales?amount=12.50", "BAD_REQUEST"),
+        ] {
+            let (st, body) = c.host.get(path, Some(&c.token));
+            assert_eq!((st, code(&body)), (422, want), "{path}: {body}");
+        }
+    });
+}

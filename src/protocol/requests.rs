@@ -307,6 +307,8 @@ pub enum SaleQuery {
         /// The digits themselves when there are 4 of them.
         last4: Option<String>,
     },
+    /// The sales of exactly this amount, minor units (`amount=`, R21's query).
+    Amount(i64),
 }
 
 /// The JSON Schema pattern of `q`: what [`SaleQuery::parse`] takes.

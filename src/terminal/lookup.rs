@@ -46,15 +46,6 @@ impl TxQuery {
         }
     }
 
-    /// The `q` the host's lookup is asked: an amount it does not take, so the newest sales
-    /// (empty), matched here; anything else as typed (the terminal refuses what the host would).
-    pub fn host_query<'a>(&self, text: &'a str) -> &'a str {
-        match self {
-            TxQuery::Amount(_) => "",
-            _ => text,
-        }
-    }
-
     /// Whether a transaction matches: every one for an empty query, by RRN, by trace number,
     /// by the card's last four (4 digits), by amount.
     pub fn hits(&self, rrn: &str, trace_no: u32, masked_pan: &str, amount: i64) -> bool {
@@ -64,7 +55,7 @@ impl TxQuery {
             TxQuery::Sales(SaleQuery::Digits { trace_no: t, last4 }) => {
                 *t == trace_no || last4.as_ref().is_some_and(|l| masked_pan.ends_with(l))
             }
-            TxQuery::Amount(a) => *a == amount,
+            TxQuery::Amount(a) | TxQuery::Sales(SaleQuery::Amount(a)) => *a == amount,
             TxQuery::Bad => false,
         }
     }
@@ -76,16 +67,28 @@ impl Terminal {
     /// call), `NOT_SIGNED_IN` without a session (R1), `BAD_REQUEST` for a query the host
     /// would refuse (so a card number typed into the box never leaves in a URL).
     pub fn sales_lookup(&self, q: &str) -> Result<SalesLookup, Error> {
+        self.lookup_path(q, format!("/v1/sales?q={q}"))
+    }
+
+    /// The host's part of the query box (R21): an amount is asked as `amount=` in minor
+    /// units, anything else as [`Terminal::sales_lookup`] asks `text`.
+    pub fn tx_lookup(&self, query: &TxQuery, text: &str) -> Result<SalesLookup, Error> {
+        match query {
+            TxQuery::Amount(a) => self.lookup_path("", format!("/v1/sales?amount={a}")),
+            _ => self.sales_lookup(text.trim()),
+        }
+    }
+
+    /// A lookup of `path` once `q` is one the host takes, refused as [`Terminal::sales_lookup`]
+    /// says.
+    fn lookup_path(&self, q: &str, path: String) -> Result<SalesLookup, Error> {
         if self.op.is_some() {
             return Err(ErrorCode::Busy.into());
         }
         let auth = self.session_auth().ok_or(ErrorCode::NotSignedIn)?;
         SaleQuery::parse(q)?;
         // Only digits pass the parse: nothing in `q` needs escaping.
-        Ok(SalesLookup {
-            path: format!("/v1/sales?q={q}"),
-            auth,
-        })
+        Ok(SalesLookup { path, auth })
     }
 
     /// R21: the read of the terminal's settled batches from business date `since`

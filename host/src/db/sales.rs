@@ -70,6 +70,7 @@ impl Db {
         let filter = match query {
             SaleQuery::Newest => "",
             SaleQuery::Rrn(_) => " AND t.rrn = $4",
+            SaleQuery::Amount(_) => " AND t.amount = $4",
             SaleQuery::Digits { last4: None, .. } => " AND t.trace_no = $4",
             SaleQuery::Digits { last4: Some(_), .. } => {
                 " AND (t.trace_no = $4 OR t.masked_pan LIKE $5)"
@@ -90,6 +91,7 @@ impl Db {
         match query {
             SaleQuery::Newest => {}
             SaleQuery::Rrn(rrn) => q = q.bind(rrn.as_str()),
+            SaleQuery::Amount(amount) => q = q.bind(*amount),
             SaleQuery::Digits { trace_no, last4 } => {
                 q = q.bind(i64::from(*trace_no));
                 if let Some(last4) = last4 {

@@ -4,9 +4,10 @@
 use super::void_refund::REFUND_WINDOW_MS;
 use super::Session;
 use crate::db::SaleRow;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::{now_ms, Store};
 use softpos::protocol::{SaleFound, SaleQuery, SalesResponse};
+use softpos::terminal::money::Amount;
 use softpos::terminal::time::Timestamp;
 
 /// At most this many sales in one answer: a screen of them.
@@ -14,10 +15,24 @@ pub const MAX_SALES_FOUND: u32 = 20;
 
 impl Store {
     /// `GET /v1/sales?q=`: the session's merchant's approved sales of the refund window
-    /// (any terminal, any batch) that match `q`, newest first. A read that changes nothing,
-    /// so it takes a reader and never the writer.
-    pub async fn find_sales(&self, s: &Session, q: &str) -> ApiResult<SalesResponse> {
-        let query = SaleQuery::parse(q)?;
+    /// (any terminal, any batch) that match `q`, or with an empty `q` are of `amount` (R21's
+    /// query by amount), newest first. A read that changes nothing, so it takes a reader and
+    /// never the writer.
+    pub async fn find_sales(
+        &self,
+        s: &Session,
+        q: &str,
+        amount: Option<i64>,
+    ) -> ApiResult<SalesResponse> {
+        let query = match (SaleQuery::parse(q)?, amount) {
+            (query, None) => query,
+            (SaleQuery::Newest, Some(amount)) => SaleQuery::Amount(Amount::new(amount)?.get()),
+            (_, Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "search by a query or by an amount, not both",
+                ))
+            }
+        };
         let since = now_ms() - REFUND_WINDOW_MS;
         let rows = self
             .db()

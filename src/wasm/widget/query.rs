@@ -60,13 +60,6 @@ pub(super) fn tab(v: &View, machine: &Machine, h: &mut String) {
         r#"<section class="sp-panel sp-journal sp-query" data-testid="query-history"><h2>{}</h2>"#,
         v.t(T::history)
     );
-    if let Query::Amount(_) = query {
-        let _ = write!(
-            h,
-            r#"<p class="sp-hint">{}</p>"#,
-            v.t(T::query_history_hint)
-        );
-    }
     match history {
         Ok(list) => {
             let mut rows = String::new();

@@ -63,8 +63,7 @@ pub(super) fn find(ui: &Rc<RefCell<Ui>>, query: &str, focus: &[&str]) {
         term.map(|t| {
             let currency = t.machine.currency().unwrap_or(Currency::Cny);
             (
-                t.machine
-                    .sales_lookup(Query::parse(&query, currency).host_query(&query)),
+                t.machine.tx_lookup(&Query::parse(&query, currency), &query),
                 t.host_url.clone(),
                 t.timeout_ms,
                 t.machine.config().terminal_id.clone(),

@@ -166,7 +166,6 @@ texts! {
     query_tab => "查询", "Query";
     query_label => "查询交易", "Find a transaction";
     query_hint => "凭证号、参考号、金额（如 12.50）或卡号后四位", "Trace, RRN, amount (like 12.50) or the card's last 4 digits";
-    query_history_hint => "按金额查询历史交易时，只查最近 20 笔消费", "By amount, earlier batches are searched among the newest 20 sales";
     query_bad => "请输入凭证号、12 位参考号、金额或卡号后四位", "Enter a trace number, a 12-digit RRN, an amount or the card's last 4 digits";
     complete => "完成", "Complete";
     slip_title => "签购单", "Card slip";
