@@ -102,26 +102,34 @@ fn live_check(ui: &Rc<RefCell<Ui>>, target: &Element) {
     }
 }
 
+/// Shows `tab` afresh: an amount, a pick, an answer or a print meant for one purpose never
+/// carries over to another.
+pub(super) fn open_tab(u: &mut Ui, tab: Tab) {
+    u.tab = tab;
+    u.digits.clear();
+    u.picked = None;
+    u.result = None;
+    u.slip = None;
+    u.notice = None;
+    u.paper = None;
+}
+
 fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
     match action {
         "key" => return keypad(ui, arg),
         "tab" => {
             let mut u = ui.borrow_mut();
-            u.tab = match arg {
-                "journal" => Tab::Journal,
-                "refund" => Tab::Refund,
-                "preauth" => Tab::PreAuth,
-                "query" => Tab::Query,
-                "totals" => Tab::Totals,
-                _ => Tab::Sale,
-            };
-            // An amount typed for one purpose never carries over to another.
-            u.digits.clear();
-            u.picked = None;
-            u.result = None;
-            u.slip = None;
-            u.notice = None;
-            u.paper = None;
+            open_tab(
+                &mut u,
+                match arg {
+                    "journal" => Tab::Journal,
+                    "refund" => Tab::Refund,
+                    "preauth" => Tab::PreAuth,
+                    "query" => Tab::Query,
+                    "totals" => Tab::Totals,
+                    _ => Tab::Sale,
+                },
+            );
             if u.tab == Tab::Totals {
                 drop(u);
                 super::history::fetch(ui);

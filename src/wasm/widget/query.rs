@@ -245,18 +245,15 @@ pub(super) fn click(ui: &Rc<RefCell<Ui>>, action: &str, arg: &str) {
     }
     {
         let mut u = ui.borrow_mut();
-        u.tab = match action {
-            "q-void" => Tab::Journal,
-            "q-refund" => Tab::Refund,
-            _ => Tab::PreAuth,
-        };
         // As a tab's button does: nothing typed for one purpose carries over.
-        u.digits.clear();
-        u.picked = None;
-        u.result = None;
-        u.slip = None;
-        u.notice = None;
-        u.paper = None;
+        super::events::open_tab(
+            &mut u,
+            match action {
+                "q-void" => Tab::Journal,
+                "q-refund" => Tab::Refund,
+                _ => Tab::PreAuth,
+            },
+        );
         u.void_trace = None;
     }
     match action {
