@@ -5,6 +5,7 @@
 // softpos-host on 127.0.0.1 (a fresh SQLite file) in Debian's headless Chromium.
 //
 //   node scripts/bench-browser.mjs [--host target/host/softpos-host] [--loads 20] [--fill 20000]
+//                                  [--settle 10000] [--only size,start,fill,settle]
 //
 // A benchmark program: any failure throws, nothing here asserts on time.
 import { execFileSync } from "node:child_process";
@@ -23,6 +24,9 @@ const HOST_BIN = arg("--host", join(root, "target/host/softpos-host"));
 const LOADS = Number(arg("--loads", 20));
 const FILL = Number(arg("--fill", 20000));
 const SETTLE = Number(arg("--settle", 10000));
+// The sections to run (all unless named): size, start, fill (per-sale and round-trip), settle.
+const ONLY = arg("--only", "size,start,fill,settle").split(",");
+const run = (name) => ONLY.includes(name);
 const PASSWORD = "bench-pw-01";
 const log = (...a) => console.error(new Date().toISOString().slice(11, 19), ...a);
 
@@ -89,12 +93,16 @@ async function startHost(terminals) {
   writeFileSync(join(www, "bench.html"),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>softpos bench</title><div id="w"></div>\n');
   const host = await spawnHost(HOST_BIN, ["serve", "--db", db, "--www", www, "--pkg", join(root, "pkg")],
-    { ...process.env, RUST_LOG: "warn" });
+    { ...process.env, RUST_LOG: process.env.SOFTPOS_BENCH_RUST_LOG ?? "warn" });
   return {
     url: host.url,
     codes,
     async stop() {
       await host.stop();
+      // With SOFTPOS_BENCH_RUST_LOG set, the host's lines about settlements go to stderr.
+      if (process.env.SOFTPOS_BENCH_RUST_LOG) {
+        for (const l of host.logs().split("\n")) if (/settlements|TIMING/.test(l)) log(l);
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -307,8 +315,13 @@ async function settleRuns(browser, host) {
     const r = await page.evaluate(async () => {
       const t0 = performance.now();
       const s = await window.t.settle();
-      return { ms: performance.now() - t0, outcome: s.outcome, discrepancies: s.discrepancies.length };
+      const ms = performance.now() - t0;
+      const calls = performance.getEntriesByType("resource")
+        .filter((e) => e.name.includes("/v1/settlements") && e.startTime >= t0)
+        .map((e) => `${new URL(e.name).pathname} ${(e.responseEnd - e.startTime).toFixed(1)} ms`);
+      return { ms, outcome: s.outcome, discrepancies: s.discrepancies.length, calls };
     });
+    log(`settle ${r.outcome}: ${r.ms.toFixed(1)} ms; requests: ${r.calls.join(", ")}`);
     await context.close();
     rows.push(`| ${SETTLE} | ${r.outcome} | ${r.discrepancies} | ${ms(r.ms)} |`);
   }
@@ -319,23 +332,31 @@ async function settleRuns(browser, host) {
 
 const started = Date.now();
 const sections = [];
-log("sizes");
-sections.push(["size", sizeTable()]);
+if (run("size")) {
+  log("sizes");
+  sections.push(["size", sizeTable()]);
+}
 const host = await startHost(["20000001", "20000002", "20000003", "29999999"]);
 const browser = await launch();
 try {
-  log(`${LOADS} cold starts`);
-  sections.push(["start", await coldStarts(browser, host)]);
-  log(`filling a batch of ${FILL}`);
-  const fill = await fillAndMeasure(browser, host);
-  sections.push(["per-sale", fill.perSale]);
-  sections.push(["round-trip", fill.roundTrip]);
-  log(`settling ${SETTLE}-entry batches`);
-  sections.push(["settle", [
-    "| entries | outcome | discrepancies | `settle()` ms, JS call to resolved promise |",
-    "|---:|---|---:|---:|",
-    ...(await settleRuns(browser, host)),
-  ].join("\n")]);
+  if (run("start")) {
+    log(`${LOADS} cold starts`);
+    sections.push(["start", await coldStarts(browser, host)]);
+  }
+  if (run("fill")) {
+    log(`filling a batch of ${FILL}`);
+    const fill = await fillAndMeasure(browser, host);
+    sections.push(["per-sale", fill.perSale]);
+    sections.push(["round-trip", fill.roundTrip]);
+  }
+  if (run("settle")) {
+    log(`settling ${SETTLE}-entry batches`);
+    sections.push(["settle", [
+      "| entries | outcome | discrepancies | `settle()` ms, JS call to resolved promise |",
+      "|---:|---|---:|---:|",
+      ...(await settleRuns(browser, host)),
+    ].join("\n")]);
+  }
 } finally {
   await browser.close();
   await host.stop();

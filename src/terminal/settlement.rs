@@ -120,6 +120,20 @@ impl Tally {
         if status != LineStatus::Approved {
             return Ok(());
         }
+        self.add_group(kind, 1, amount, origin)
+    }
+
+    /// `count` approved lines of one kind and origin summing to `amount`, added at once: the
+    /// host folds its rows grouped in SQL (one statement per batch). Amounts are positive
+    /// (R1), so the result is the one [`Tally::add`] reaches line by line, and a group whose
+    /// sums pass i64 is refused as there.
+    pub fn add_group(
+        &mut self,
+        kind: TxKind,
+        count: u64,
+        amount: i64,
+        origin: CardOrigin,
+    ) -> Result<(), Error> {
         let mut next = *self;
         let half = match origin {
             CardOrigin::Domestic => &mut next.domestic,
@@ -134,7 +148,7 @@ impl Tally {
             // R20: a hold and its release count in no total.
             TxKind::Preauth | TxKind::PreauthVoid => return Ok(()),
         };
-        bucket.count = bucket.count.checked_add(1).ok_or_else(overflow)?;
+        bucket.count = bucket.count.checked_add(count).ok_or_else(overflow)?;
         bucket.amount = bucket.amount.checked_add(amount).ok_or_else(overflow)?;
         half.checked_net().ok_or_else(overflow)?;
         next.sum()

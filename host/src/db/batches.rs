@@ -1,12 +1,13 @@
 //! Batches, their ledger lines, and the host's business date.
 
 use super::columns::{ledger_line, number_column, tx_kind, BATCH_COLUMNS};
-use super::{BatchRow, BatchState, Db, TerminalRef, Tx};
+use super::{BatchRow, BatchState, Db, TerminalRef, Tx, TxState};
 use crate::acquirer::UploadRecord;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::now_ms;
 use softpos::ids::{BatchNo, TraceNo};
-use softpos::terminal::settlement::LedgerLine;
+use softpos::protocol::CardOrigin;
+use softpos::terminal::settlement::{LedgerLine, Tally};
 use sqlx::{AnyConnection, Row};
 
 /// The SQL of the number toward the acquirer after a batch's `upstream_batch_no`, wrapping
@@ -309,6 +310,40 @@ impl Tx {
         .fetch_all(&mut **self)
         .await?;
         rows.iter().map(|row| ledger_line(row, "status")).collect()
+    }
+
+    /// R10 on the host's rows of one batch, folded by the database: its approved rows grouped
+    /// by kind and card origin (R21, `CardOrigin::of_pan`), one statement however many rows.
+    pub async fn batch_tally(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<Tally> {
+        let rows = sqlx::query(
+            "SELECT kind, CASE WHEN masked_pan IS NULL OR masked_pan = '' \
+             OR masked_pan LIKE '62%' THEN 'domestic' ELSE 'foreign' END AS origin, COUNT(*) AS n, \
+             CAST(SUM(amount) AS BIGINT) AS total FROM transactions \
+             WHERE merchant_id = $2 AND batch_id = $1 AND status = $3 GROUP BY 1, 2",
+        )
+        .bind(batch_id)
+        .bind(merchant_id)
+        .bind(TxState::Approved.as_str())
+        .fetch_all(&mut **self)
+        .await?;
+        let mut tally = Tally::default();
+        for row in &rows {
+            let origin = if row.try_get::<String, _>("origin")? == "foreign" {
+                CardOrigin::Foreign
+            } else {
+                CardOrigin::Domestic
+            };
+            let count = u64::try_from(row.try_get::<i64, _>("n")?).map_err(ApiError::internal)?;
+            tally
+                .add_group(
+                    tx_kind(&row.try_get::<String, _>("kind")?)?,
+                    count,
+                    row.try_get("total")?,
+                    origin,
+                )
+                .map_err(ApiError::internal)?;
+        }
+        Ok(tally)
     }
 
     /// Whether a batch holds any transaction.

@@ -52,8 +52,8 @@ pub(super) async fn batch_totals(
     terminal: &TerminalAuth,
     b: &BatchRow,
 ) -> ApiResult<BatchTotals> {
-    let lines = tx.ledger_lines(&terminal.merchant_id, b.id).await?;
-    host_totals(&lines, b.batch_no, &terminal.currency)
+    let tally = tx.batch_tally(&terminal.merchant_id, b.id).await?;
+    Ok(tally.to_batch_totals(b.batch_no.get(), &terminal.currency))
 }
 
 impl Store {
