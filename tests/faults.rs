@@ -656,6 +656,62 @@ async fn r8_the_host_killed_while_a_sale_is_inside_it_gets_it_reversed_after_res
     settle_balanced(&t, 2, 400).await;
 }
 
+/// Arms the proxy's host to end right after its next group commit of two units or more,
+/// before any of them is answered (docs/architecture.md, "Group commit").
+async fn exit_after_group_commit() {
+    JsFuture::from(fault_js(
+        PROXY,
+        json(r#"{"action":"exit_after_group_commit"}"#),
+    ))
+    .await
+    .expect("the proxy armed its host");
+}
+
+#[wasm_bindgen_test]
+async fn r8_the_host_ended_between_a_group_commit_and_its_answers_counts_the_answered_and_reverses_the_rest(
+) {
+    const TERMINALS: usize = 6;
+    let mut terminals = Vec::new();
+    for _ in 0..TERMINALS {
+        terminals.push(signed_in(&fresh_terminal().await, "memory").await);
+    }
+    // What each terminal was told was approved: (count, amount).
+    let mut approved = [(0u32, 0u64); TERMINALS];
+    exit_after_group_commit().await;
+    // The terminals sell at once, round after round, until sales arriving together are
+    // committed as one group and the host ends before answering them.
+    let mut lost = 0;
+    for round in 0..50u64 {
+        let sales = js_sys::Array::new();
+        for (i, t) in terminals.iter().enumerate() {
+            sales.push(&t.sale(sale_req(100 + round * 10 + i as u64)));
+        }
+        let settled = JsFuture::from(Promise::all_settled(&sales)).await.unwrap();
+        for (i, r) in js_sys::Array::from(&settled).iter().enumerate() {
+            if text(&r, "status") == "fulfilled" {
+                approved[i].0 += 1;
+                approved[i].1 += 100 + round * 10 + i as u64;
+            } else {
+                assert_eq!(text(&r, "reason.code"), "HOST_UNREACHABLE");
+                assert_eq!(terminals[i].pending_reversals(), 1, "terminal {i}");
+                lost += 1;
+            }
+        }
+        if lost > 0 {
+            break;
+        }
+    }
+    assert!(lost > 0, "no group of sales was committed in 50 rounds");
+    // The restarted host has every sale of the group on disk; the unanswered ones are
+    // reversed before each terminal's next sale, and every total agrees with what the
+    // terminals were told.
+    for (i, t) in terminals.iter().enumerate() {
+        ok(t.sale(sale_req(7))).await;
+        assert_eq!(t.pending_reversals(), 0, "terminal {i}");
+        settle_balanced(t, approved[i].0 + 1, approved[i].1 + 7).await;
+    }
+}
+
 #[wasm_bindgen_test]
 async fn r11_the_host_killed_mid_settlement_settles_once_on_retry() {
     let t = signed_in(&fresh_terminal().await, "memory").await;

@@ -24,6 +24,11 @@
 //! - `bare_status`: forward, let the host commit, then answer `status` with an empty body (a
 //!   proxy's own 404/408/429/499), keeping the host's CORS headers so the page can read it.
 //!
+//! And one for the host itself, not for a request: `exit_after_group_commit` (own host only)
+//! arms the host's fault hook (`SOFTPOS_FAULT_GROUP_EXIT_FILE`, debug builds), so its next
+//! group commit of two sales or more ends the process before any of them is answered. A host
+//! found gone when a request fails is restarted on the same port and database.
+//!
 //! It works on raw HTTP/1.1 bytes, not through an HTTP library, so a fault can happen at any
 //! byte: one request per client connection, `Connection: close` both ways. CORS passes
 //! through untouched (the host decides; preflights are never faulted), except for `/__fault`
@@ -66,6 +71,8 @@ struct OwnHost {
     origin: String,
     addr: String,
     child: Option<std::process::Child>,
+    /// The file whose presence arms the host's group-commit exit.
+    group_exit: std::path::PathBuf,
 }
 
 impl OwnHost {
@@ -80,6 +87,7 @@ impl OwnHost {
         let mut child = std::process::Command::new(&self.bin)
             .args(["serve", "--db", &self.db, "--listen", &listen])
             .args(["--allow-origin", &self.origin])
+            .env("SOFTPOS_FAULT_GROUP_EXIT_FILE", &self.group_exit)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
@@ -107,10 +115,24 @@ impl OwnHost {
         Ok(())
     }
 
+    /// Restarts the host if it ended by itself (the group-commit exit).
+    fn restart_if_gone(&mut self) -> std::io::Result<()> {
+        let gone = match self.child.as_mut() {
+            Some(child) => child.try_wait()?.is_some(),
+            None => true,
+        };
+        if gone {
+            eprintln!("fault_proxy: the host is gone; restarting it");
+            self.kill_and_restart()?;
+        }
+        Ok(())
+    }
+
     /// SIGKILL, as a power cut: no shutdown handler runs. Then the same port and database.
     fn kill_and_restart(&mut self) -> std::io::Result<()> {
         if let Some(mut child) = self.child.take() {
-            child.kill()?;
+            // An error here is a host that already ended by itself.
+            child.kill().ok();
             child.wait()?;
         }
         // The port may linger for a moment after the kill; the database does not.
@@ -142,6 +164,7 @@ impl Drop for OwnHost {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = std::fs::remove_file(&self.group_exit);
     }
 }
 
@@ -171,6 +194,8 @@ async fn main() -> std::io::Result<()> {
             origin,
             addr: String::new(),
             child: None,
+            group_exit: std::env::temp_dir()
+                .join(format!("softpos-fault-group-exit-{}", std::process::id())),
         };
         host.start()?;
         eprintln!("fault_proxy: own host at {}", host.addr);
@@ -300,7 +325,7 @@ async fn serve(
     let mut parts = line.split(' ');
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if path == "/__fault" {
-        return control(client, method, &request, rules).await;
+        return control(client, method, &request, rules, own).await;
     }
     let request = close_after(&request);
     // A CORS preflight passes untouched: a fault is for the request itself, and a preflight
@@ -360,7 +385,12 @@ async fn serve(
     let answer = match answer {
         Ok(a) => close_after(&a),
         // The host is down: the terminal sees a broken connection, as it would without us.
-        Err(_) => return Ok(()),
+        Err(_) => {
+            if let Some(h) = &mut *own.lock().await {
+                h.restart_if_gone()?;
+            }
+            return Ok(());
+        }
     };
     match action {
         "drop_answer" => Ok(()),
@@ -406,14 +436,26 @@ async fn control(
     method: &str,
     request: &[u8],
     rules: &Rules,
+    own: &Own,
 ) -> std::io::Result<()> {
     let body = &request[find(request, b"\r\n\r\n").map_or(request.len(), |e| e + 4)..];
     let (status, reply) = if method == "OPTIONS" {
         ("204 No Content", String::new())
     } else {
         match serde_json::from_slice::<Rule>(body) {
+            Ok(r) if r.action == "exit_after_group_commit" => match &*own.lock().await {
+                Some(h) => {
+                    std::fs::write(&h.group_exit, b"")?;
+                    ("200 OK", r#"{"ok":true}"#.to_owned())
+                }
+                None => ("400 Bad Request", r#"{"ok":false}"#.to_owned()),
+            },
             Ok(r) if r.action == "clear" => {
                 rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                if let Some(h) = &*own.lock().await {
+                    // Disarmed too, if no group came.
+                    let _ = std::fs::remove_file(&h.group_exit);
+                }
                 ("200 OK", r#"{"ok":true}"#.to_owned())
             }
             Ok(r)

@@ -96,10 +96,7 @@ impl Tx {
     ) -> ApiResult<()> {
         if self.by_hand() {
             return match sqlite::book_and_commit(&mut self, row, answer, event).await {
-                Ok(()) => {
-                    self.committed();
-                    Ok(())
-                }
+                Ok(()) => Ok(self.committed().await?),
                 Err(e) => {
                     // A ROLLBACK that fails leaves the writer marked as inside a transaction,
                     // and whoever takes it next cleans up.

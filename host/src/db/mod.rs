@@ -52,8 +52,7 @@ pub use writer::Tx;
 use sqlx::{AnyPool, Connection};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::Mutex;
-use writer::Writer;
+use writer::WriterLock;
 
 /// Which database a [`Db`] or a [`Tx`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +72,7 @@ pub struct Db {
     pool: AnyPool,
     /// SQLite: the one connection that writes. SQLite has a single writer anyway, and one
     /// connection never waits on itself.
-    writer: Option<Arc<Mutex<Writer>>>,
+    writer: Option<WriterLock>,
     /// Write transactions begun, so a test can see how many a request took.
     writes: Arc<AtomicU64>,
 }
@@ -87,7 +86,7 @@ impl Db {
             (postgres::open(url).await?, None)
         } else if url.starts_with("sqlite:") {
             let (pool, writer) = sqlite::open(url).await?;
-            (pool, Some(Arc::new(Mutex::new(writer))))
+            (pool, Some(WriterLock::new(writer)))
         } else {
             return Err(format!(
                 "--db {url:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"
@@ -127,6 +126,8 @@ impl Db {
         self.pool.close().await;
         if let Some(writer) = &self.writer {
             if let Ok(mut w) = writer::lock_writer(writer).await {
+                // Units waiting for their group's commit get it before the connection goes.
+                w.commit_group().await;
                 if let Some(conn) = w.conn.take() {
                     conn.close().await.ok();
                 }
@@ -153,7 +154,7 @@ impl Db {
     /// `COMMIT` share their trips to the worker thread with other statements: sqlx's SQLite
     /// driver runs every statement of one query string in one trip, binding `$n` to the n-th
     /// argument in each. The first string run on it must begin with `BEGIN IMMEDIATE`
-    /// ([`Tx::begin_prefix`]); after a string ending in `COMMIT` ran without error, call
+    /// ([`Tx::begin_prefix`]); after a string ending in [`Tx::end_sql`] ran without error, call
     /// [`Tx::committed`]; on an error, [`Tx::rollback`] (or just drop it). SQLite only.
     pub async fn begin_by_hand(&self) -> Result<Tx, sqlx::Error> {
         let Some(writer) = &self.writer else {

@@ -47,11 +47,7 @@ pub async fn open(url: &str) -> Result<(AnyPool, Writer), String> {
         .connect(&url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let writer = Writer {
-        conn: Some(conn),
-        in_tx: false,
-        url,
-    };
+    let writer = Writer::new(conn, url);
     Ok((pool, writer))
 }
 
@@ -144,14 +140,18 @@ pub async fn book_and_commit(
     answer: &StoredAnswer,
     event: Option<&NewEvent>,
 ) -> ApiResult<()> {
-    let event_sql = match event {
-        Some(_) => format!("{}; ", insert_event_sql(3, 23)),
-        None => String::new(),
-    };
-    let sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17); {event_sql}COMMIT",
+    let mut sql = format!(
+        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17)",
         insert_sql(NEW_ID)
     );
+    if event.is_some() {
+        sql = format!("{sql}; {}", insert_event_sql(3, 23));
+    }
+    // `COMMIT`, or what leaves the sale for its group's commit (docs/architecture.md).
+    let end = tx.end_sql();
+    if !end.is_empty() {
+        sql = format!("{sql}; {end}");
+    }
     let query = row
         .bind(sqlx::query(&sql))
         .bind(Scope::Tx.as_str())

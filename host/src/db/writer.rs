@@ -1,15 +1,26 @@
-//! The write transaction, and SQLite's one writer connection behind it.
+//! The write transaction, and SQLite's one writer connection behind it, with its group commit
+//! (docs/architecture.md, "Group commit").
 
 use super::Dialect;
 use sqlx::{Any, AnyConnection, Connection, Transaction};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-/// A write transaction. On PostgreSQL sqlx's own, on a pooled connection. On SQLite the
-/// host's one writer connection, held from `BEGIN IMMEDIATE` to `COMMIT` and begun and ended
-/// by hand: no pool stands between a request and the writer, because lending out and taking
-/// back a pooled SQLite connection costs trips to its worker thread (sqlx pings every
-/// connection given back) on the path every sale waits for.
+/// Most units one commit carries: a unit that would make the group bigger commits it itself,
+/// so no answer waits behind an unbounded line.
+const GROUP_MAX: usize = 64;
+
+/// What a unit waiting for its group's commit is told: committed, or why not.
+type GroupResult = Result<(), String>;
+
+/// A write transaction. On PostgreSQL sqlx's own, on a pooled connection. On SQLite a unit of
+/// work on the host's one writer connection: begun and ended by hand, and committed with the
+/// units of other requests that were waiting for the writer meanwhile (group commit, one
+/// fsync for all of them). Its `commit` returns only once its unit is durable. No pool stands
+/// between a request and the writer, because lending out and taking back a pooled SQLite
+/// connection costs trips to its worker thread (sqlx pings every connection given back) on
+/// the path every sale waits for.
 ///
 /// Dereferences to the connection, for the statements of the transaction.
 #[derive(Debug)]
@@ -28,24 +39,156 @@ enum TxInner {
     Writer(WriterGuard),
 }
 
+/// SQLite's writer behind its lock, and how many requests wait for that lock.
+#[derive(Debug, Clone)]
+pub(super) struct WriterLock {
+    mutex: Arc<Mutex<Writer>>,
+    /// Requests waiting for the writer: while any does, a unit leaves its transaction open
+    /// for them to join instead of committing alone.
+    queued: Arc<AtomicUsize>,
+}
+
+impl WriterLock {
+    pub(super) fn new(writer: Writer) -> WriterLock {
+        WriterLock {
+            mutex: Arc::new(Mutex::new(writer)),
+            queued: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
 /// SQLite's writer connection. sqlx does not know about the transactions begun on it by
-/// hand, so it would never roll one back: `in_tx` says one may be open, and whoever takes the
-/// writer next rolls it back first ([`lock_writer`]).
+/// hand, so it would never roll one back: `in_tx` says a unit may be open, and whoever takes
+/// the writer next undoes it first ([`lock_writer`]).
 #[derive(Debug)]
 pub(super) struct Writer {
     /// `None` only after [`Db::close`](super::Db::close).
     pub(super) conn: Option<AnyConnection>,
-    /// A transaction may be open: set before `BEGIN`, cleared once `COMMIT` or `ROLLBACK` ran.
+    /// A unit may be open: set before it begins, cleared once it ended (committed, kept for
+    /// its group, or rolled back).
     pub(super) in_tx: bool,
     /// To open a fresh connection when a `ROLLBACK` fails.
     pub(super) url: String,
+    /// The open group: units done but not yet committed, each holder waiting for the commit.
+    /// Not empty exactly when a transaction stays open between holders of the writer.
+    group: Vec<oneshot::Sender<GroupResult>>,
+    /// A task waits for the writer to commit the open group ([`commit_group`]).
+    committer: bool,
+    /// Commits made, for the tests to count.
+    commits: u64,
 }
 
-/// The writer, held by one transaction.
+impl Writer {
+    pub(super) fn new(conn: AnyConnection, url: String) -> Writer {
+        Writer {
+            conn: Some(conn),
+            in_tx: false,
+            url,
+            group: Vec::new(),
+            committer: false,
+            commits: 0,
+        }
+    }
+
+    /// Runs one string on the connection.
+    async fn run(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        match self.conn.as_mut() {
+            Some(conn) => sqlx::query(sql).execute(conn).await.map(drop),
+            None => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    /// Commits the open group, if any, and tells its units.
+    pub(super) async fn commit_group(&mut self) {
+        if self.group.is_empty() {
+            return;
+        }
+        match self.run("COMMIT").await {
+            Ok(()) => self.group_committed(),
+            Err(e) => {
+                self.fail_group(&e.to_string());
+                // Whatever is left is rolled back now, or by the next holder.
+                self.in_tx = true;
+                self.clean().await.ok();
+            }
+        }
+    }
+
+    /// Undoes a unit a previous holder left open: its savepoint when it had joined a group,
+    /// else its transaction. A `ROLLBACK` that fails (no transaction was open after all, its
+    /// `BEGIN` having failed, or the connection is broken) is answered with a fresh
+    /// connection: closing the old one rolls back whatever it still had open. A group that
+    /// cannot be kept is failed, and its units told.
+    async fn clean(&mut self) -> Result<(), sqlx::Error> {
+        if self.conn.is_none() {
+            self.fail_group("the database is closed");
+            return Err(sqlx::Error::PoolClosed);
+        }
+        if !self.in_tx {
+            return Ok(());
+        }
+        if !self.group.is_empty() {
+            if self.run("ROLLBACK TO unit; RELEASE unit").await.is_ok() {
+                self.in_tx = false;
+                return Ok(());
+            }
+            self.fail_group("a failed write could not be undone alone");
+        }
+        if self.run("ROLLBACK").await.is_err() {
+            // Still marked, so the next holder tries again if this fails.
+            let fresh = connect_writer(&self.url).await?;
+            if let Some(old) = self.conn.replace(fresh) {
+                old.close().await.ok();
+            }
+        }
+        self.in_tx = false;
+        Ok(())
+    }
+
+    /// The open group's `COMMIT` ran: its units are durable.
+    fn group_committed(&mut self) {
+        self.commits += 1;
+        fault::after_group_commit(self.group.len());
+        for unit in self.group.drain(..) {
+            unit.send(Ok(())).ok();
+        }
+    }
+
+    /// The open group is lost (its `COMMIT` failed, or a unit could not be undone alone): its
+    /// units are told, and answer an error, so their terminals reverse them (R8).
+    fn fail_group(&mut self, why: &str) {
+        if !self.group.is_empty() {
+            tracing::warn!(
+                units = self.group.len(),
+                error = why,
+                "a group commit failed"
+            );
+        }
+        for unit in self.group.drain(..) {
+            unit.send(Err(why.to_owned())).ok();
+        }
+    }
+}
+
+/// How a writer unit ends, decided when its last statement is written ([`Tx::end_sql`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Not decided yet.
+    Open,
+    /// Its statements end with `COMMIT`: durable once they ran, with the group before it.
+    Commit,
+    /// Left in the open transaction for the group's committer.
+    Kept,
+}
+
+/// The writer, held by one unit.
 #[derive(Debug)]
 struct WriterGuard {
     guard: OwnedMutexGuard<Writer>,
-    writer: Arc<Mutex<Writer>>,
+    lock: WriterLock,
+    /// Joined an open group: runs inside savepoint `unit` (so it fails alone).
+    joined: bool,
+    ending: Ending,
 }
 
 impl WriterGuard {
@@ -57,31 +200,97 @@ impl WriterGuard {
             .expect("a locked writer has its connection")
     }
 
-    /// Ends the transaction begun by hand with `COMMIT` or `ROLLBACK`; the writer stays marked
-    /// as inside it when that fails, so the next holder rolls back.
-    async fn end(mut self, statement: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(statement).execute(self.conn()).await?;
+    /// The statements that end this unit as done, in the order they must run; decides whether
+    /// it commits now or stays for the group. Alone, with nobody waiting for the writer, it
+    /// commits as a transaction always did; while others wait, it stays open for them.
+    fn end_sql(&mut self) -> &'static str {
+        let waiting = self.lock.queued.load(Ordering::Acquire) > 0;
+        let (sql, ending) = match (self.joined, waiting) {
+            (false, false) => ("COMMIT", Ending::Commit),
+            (false, true) => ("", Ending::Kept),
+            (true, _) if self.guard.group.len() + 1 >= GROUP_MAX => {
+                ("RELEASE unit; COMMIT", Ending::Commit)
+            }
+            (true, _) => ("RELEASE unit", Ending::Kept),
+        };
+        self.ending = ending;
+        sql
+    }
+
+    /// The unit's end statements ran: it is committed, or it waits for its group's commit.
+    async fn finish(mut self) -> Result<(), sqlx::Error> {
         self.guard.in_tx = false;
+        match self.ending {
+            Ending::Commit => {
+                self.guard.group_committed();
+                Ok(())
+            }
+            Ending::Open | Ending::Kept => wait_for_group(self).await,
+        }
+    }
+
+    /// Undoes this unit only: the whole transaction when it began it, its savepoint when it
+    /// joined a group (the units before it stay). Then waits for the group like any unit: what
+    /// it answers may rest on what they wrote.
+    async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        if !self.joined {
+            sqlx::query("ROLLBACK").execute(self.conn()).await?;
+            self.guard.in_tx = false;
+            return Ok(());
+        }
+        sqlx::query("ROLLBACK TO unit; RELEASE unit")
+            .execute(self.conn())
+            .await?;
+        self.guard.in_tx = false;
+        wait_for_group(self).await.ok();
         Ok(())
+    }
+}
+
+/// Puts a unit's holder in the open group, frees the writer for the next unit and waits for
+/// the group's commit.
+async fn wait_for_group(mut w: WriterGuard) -> Result<(), sqlx::Error> {
+    if w.guard.group.is_empty() && !w.guard.in_tx && w.ending != Ending::Kept {
+        return Ok(());
+    }
+    let (told, told_rx) = oneshot::channel();
+    w.guard.group.push(told);
+    drop(w); // queues the committer
+    match told_rx.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(why)) => Err(sqlx::Error::Protocol(format!(
+            "the write was not committed: {why}"
+        ))),
+        Err(_) => Err(sqlx::Error::Protocol(
+            "the write's commit was never reported".into(),
+        )),
     }
 }
 
 impl Drop for WriterGuard {
     fn drop(&mut self) {
-        if self.guard.in_tx {
-            // Cancelled, refused or failed inside its transaction: roll it back now rather than
-            // when the next write comes, so SQLite's write lock is not held meanwhile (another
-            // process, a `cutoff` run, may be waiting for it). The lock taken in the task does
-            // the rollback; if a request takes the writer first, it does.
+        // A group left open, or a unit cancelled, refused or failed inside its transaction:
+        // a task queues for the writer to finish them (`lock_writer` undoes the unit, then
+        // the group is committed), so SQLite's write lock is not held until the next request
+        // (another process, a `cutoff` run, may be waiting for it), and no answer waits for a
+        // request that may never come.
+        let w = &mut *self.guard;
+        if (w.in_tx || !w.group.is_empty()) && !w.committer {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let writer = self.writer.clone();
-                rt.spawn(async move {
-                    if let Err(e) = lock_writer(&writer).await {
-                        tracing::warn!(error = %e, "cannot roll back the writer's transaction");
-                    }
-                });
+                w.committer = true;
+                rt.spawn(commit_group(self.lock.clone()));
             }
         }
+    }
+}
+
+/// Takes the writer when its turn comes, and commits the group open on it.
+async fn commit_group(lock: WriterLock) {
+    let mut w = take_writer(&lock).await;
+    w.committer = false;
+    match w.clean().await {
+        Ok(()) => w.commit_group().await,
+        Err(e) => tracing::warn!(error = %e, "cannot finish the writer's transaction"),
     }
 }
 
@@ -120,24 +329,33 @@ impl Tx {
         }
     }
 
-    /// SQLite's writer, marked as inside a transaction: begun already with `BEGIN IMMEDIATE`
-    /// (`by_hand` false), or to be begun by the first statement run on it.
-    pub(super) async fn writer(
-        writer: &Arc<Mutex<Writer>>,
-        by_hand: bool,
-    ) -> Result<Tx, sqlx::Error> {
+    /// A unit on SQLite's writer. With no group open it begins a transaction: at once with
+    /// `BEGIN IMMEDIATE` (`by_hand` false), or with the first statement run on it. With a
+    /// group open it joins it, in savepoint `unit` (so it fails alone).
+    pub(super) async fn writer(lock: &WriterLock, by_hand: bool) -> Result<Tx, sqlx::Error> {
         let mut w = WriterGuard {
-            guard: lock_writer(writer).await?,
-            writer: writer.clone(),
+            guard: lock_writer(lock).await?,
+            lock: lock.clone(),
+            joined: false,
+            ending: Ending::Open,
         };
-        w.guard.in_tx = true;
-        if !by_hand {
+        w.joined = !w.guard.group.is_empty();
+        let first = match (w.joined, by_hand) {
+            (true, _) => Some("SAVEPOINT unit"),
             // `IMMEDIATE` takes the writer lock up front instead of failing to upgrade a read.
-            sqlx::query("BEGIN IMMEDIATE").execute(w.conn()).await?;
+            (false, false) => Some("BEGIN IMMEDIATE"),
+            (false, true) => None,
+        };
+        if let Some(first) = first {
+            sqlx::query(first).execute(w.conn()).await?;
         }
+        // Only now: a unit marked open is undone by `ROLLBACK TO`, which needs the savepoint.
+        // A transaction begun by hand that never ran its first string is rolled back, which
+        // fails and replaces the connection (as a broken one is).
+        w.guard.in_tx = true;
         Ok(Tx {
             inner: TxInner::Writer(w),
-            unbegun: by_hand,
+            unbegun: first.is_none(),
             fused: by_hand,
         })
     }
@@ -167,6 +385,16 @@ impl Tx {
         }
     }
 
+    /// On a transaction begun by hand: the statements that end it, to run last in its final
+    /// string (`COMMIT`, or what leaves it for its group; possibly nothing). After that string
+    /// ran, [`Tx::committed`].
+    pub fn end_sql(&mut self) -> &'static str {
+        match &mut self.inner {
+            TxInner::Writer(w) => w.end_sql(),
+            TxInner::Pooled(_) => "",
+        }
+    }
+
     /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock covers it).
     pub fn lock(&self) -> &'static str {
         match self.dialect() {
@@ -175,54 +403,66 @@ impl Tx {
         }
     }
 
-    /// Commits.
+    /// Commits: returns once what this transaction wrote is durable.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await,
-            TxInner::Writer(w) => w.end("COMMIT").await,
+            TxInner::Writer(mut w) => {
+                let sql = w.end_sql();
+                if !sql.is_empty() {
+                    sqlx::query(sql).execute(w.conn()).await?;
+                }
+                w.finish().await
+            }
         }
     }
 
-    /// Rolls back.
+    /// Rolls back what this transaction wrote (on SQLite, only its own unit).
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.inner {
             TxInner::Pooled(tx) => tx.rollback().await,
-            TxInner::Writer(w) => w.end("ROLLBACK").await,
+            TxInner::Writer(w) => w.rollback().await,
         }
     }
 
-    /// A transaction from [`Db::begin_by_hand`](super::Db::begin_by_hand) ran a string ending in `COMMIT` without
-    /// error: the writer is outside any transaction again.
-    pub fn committed(self) {
-        if let TxInner::Writer(mut w) = self.inner {
-            w.guard.in_tx = false;
+    /// A transaction from [`Db::begin_by_hand`](super::Db::begin_by_hand) ran its last string,
+    /// ending in [`Tx::end_sql`], without error: returns once what it wrote is durable.
+    pub async fn committed(self) -> Result<(), sqlx::Error> {
+        match self.inner {
+            TxInner::Writer(w) => w.finish().await,
+            TxInner::Pooled(_) => Ok(()),
         }
     }
 }
 
-/// Takes SQLite's writer, first rolling back a transaction a previous holder left open. A
-/// `ROLLBACK` that fails (no transaction was open after all, its `BEGIN` having failed, or the
-/// connection is broken) is answered with a fresh connection: closing the old one rolls back
-/// whatever it still had open.
-pub(super) async fn lock_writer(
-    writer: &Arc<Mutex<Writer>>,
-) -> Result<OwnedMutexGuard<Writer>, sqlx::Error> {
-    let mut guard = writer.clone().lock_owned().await;
-    // Through a plain `&mut`, so the connection and the flag can be borrowed apart.
-    let w = &mut *guard;
-    let Some(conn) = w.conn.as_mut() else {
-        return Err(sqlx::Error::PoolClosed);
-    };
-    if w.in_tx {
-        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-            let fresh = connect_writer(&w.url).await?;
-            if let Some(old) = w.conn.replace(fresh) {
-                old.close().await.ok();
-            }
-        }
-        w.in_tx = false;
+/// Counts a request waiting for the writer while it waits, even when its task is cancelled.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(queued: &'a AtomicUsize) -> Queued<'a> {
+        queued.fetch_add(1, Ordering::AcqRel);
+        Queued(queued)
     }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Takes SQLite's writer when its turn comes, first undoing a unit a previous holder left open
+/// ([`Writer::clean`]).
+pub(super) async fn lock_writer(lock: &WriterLock) -> Result<OwnedMutexGuard<Writer>, sqlx::Error> {
+    let mut guard = take_writer(lock).await;
+    guard.clean().await?;
     Ok(guard)
+}
+
+/// Waits for the writer, counted in `queued` meanwhile.
+async fn take_writer(lock: &WriterLock) -> OwnedMutexGuard<Writer> {
+    let _queued = Queued::new(&lock.queued);
+    lock.mutex.clone().lock_owned().await
 }
 
 /// Opens SQLite's writer connection. WAL lets readers go on while a write commits;
@@ -236,83 +476,27 @@ pub(super) async fn connect_writer(url: &str) -> Result<AnyConnection, sqlx::Err
     Ok(conn)
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::db::Db;
-    use sqlx::Row;
-
-    async fn sqlite_store(dir: &std::path::Path) -> Db {
-        let url = format!("sqlite://{}", dir.join("host.db").display());
-        Db::open(&url, "2026-01-01").await.unwrap()
+/// Fault injection for the fault suite, in debug builds only: with
+/// `SOFTPOS_FAULT_GROUP_EXIT_FILE` naming a file, the first group commit of two units or more
+/// after that file appears removes it and ends the process before any of them is answered.
+mod fault {
+    #[cfg(debug_assertions)]
+    pub(super) fn after_group_commit(units: usize) {
+        if units < 2 {
+            return;
+        }
+        if let Some(path) = std::env::var_os("SOFTPOS_FAULT_GROUP_EXIT_FILE") {
+            if std::fs::remove_file(path).is_ok() {
+                eprintln!("fault: exiting after a group commit of {units} units");
+                std::process::exit(70);
+            }
+        }
     }
 
-    /// Merchants visible to a new write transaction, which `BEGIN IMMEDIATE` could not start
-    /// on a connection still inside another.
-    async fn merchants(store: &Db) -> i64 {
-        let mut tx = store.begin().await.unwrap();
-        let n = sqlx::query("SELECT COUNT(*) AS n FROM merchants")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap()
-            .try_get("n")
-            .unwrap();
-        tx.commit().await.unwrap();
-        n
-    }
-
-    #[tokio::test]
-    async fn test_writer_dropped_inside_its_transaction_rolls_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(dir.path()).await;
-        let mut tx = store.begin_by_hand().await.unwrap();
-        sqlx::query(
-            "BEGIN IMMEDIATE; \
-             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        // As when a request's task is cancelled between the two trips of a sale.
-        drop(tx);
-        assert_eq!(merchants(&store).await, 0);
-        store.close().await;
-    }
-
-    #[tokio::test]
-    async fn test_writer_rolled_back_after_a_failed_statement_is_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(dir.path()).await;
-        let mut tx = store.begin_by_hand().await.unwrap();
-        let twice = sqlx::query(
-            "BEGIN IMMEDIATE; \
-             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
-             INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1); \
-             COMMIT",
-        )
-        .execute(&mut *tx)
-        .await;
-        assert!(twice.is_err(), "the second insert breaks the primary key");
-        tx.rollback().await.unwrap();
-        assert_eq!(merchants(&store).await, 0, "COMMIT never ran");
-        store.close().await;
-    }
-
-    #[tokio::test]
-    async fn test_writer_marked_in_a_transaction_that_never_began_reconnects() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = sqlite_store(dir.path()).await;
-        // Dropped before its first string ran: the ROLLBACK finds no transaction and fails,
-        // so the writer is replaced by a fresh connection.
-        drop(store.begin_by_hand().await.unwrap());
-        let mut tx = store.begin().await.unwrap();
-        sqlx::query(
-            "INSERT INTO merchants (merchant_id, created_at) VALUES ('111111111111111', 1)",
-        )
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(merchants(&store).await, 1);
-        store.close().await;
-    }
+    #[cfg(not(debug_assertions))]
+    pub(super) fn after_group_commit(_units: usize) {}
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
