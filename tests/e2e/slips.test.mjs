@@ -131,6 +131,9 @@ async function printAll(locale) {
 
     // The X report [交易汇总]: the open batch by type.
     await tid(page, "tab-totals").click();
+    // The host's list of settled batches redraws the tab when it comes: a click landing on
+    // the button that redraw replaces would be lost, so wait for it.
+    await page.locator('[data-testid="history"][aria-busy="false"]').waitFor();
     await press(page, "print-x");
     assert.equal(await printed(page), 4);
     assert.equal(minor(await paper(page, "x-report").getByTestId("sale-amount").textContent()), 12800);

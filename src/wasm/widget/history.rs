@@ -46,6 +46,8 @@ pub(super) fn fetch(ui: &Rc<RefCell<Ui>>) {
         })
     };
     let Some((Ok(lookup), url, timeout)) = read else {
+        // Nothing to ask the host (no session): the list is only the browser's, and done.
+        ui.borrow_mut().history = Some(Ok(Vec::new()));
         return;
     };
     let ui = ui.clone();
@@ -90,7 +92,9 @@ pub(super) fn reprint(u: &Ui, machine: &Machine, arg: &str) -> Option<Paper> {
 pub(super) fn history_html(v: &View, machine: &Machine, h: &mut String) {
     let _ = write!(
         h,
-        r#"<section class="sp-panel" data-testid="history"><h2>{}</h2><ul class="sp-found">"#,
+        r#"<section class="sp-panel" data-testid="history" aria-busy="{}"><h2>{}</h2><ul class="sp-found">"#,
+        // Busy while the host's list is on its way: the list is drawn again when it comes.
+        v.ui.history.is_none(),
         v.t(T::z_history)
     );
     let kept: Vec<&SettlementResult> = machine.settled_history().collect();
