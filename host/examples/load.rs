@@ -562,8 +562,8 @@ async fn cutoff_seconds(args: &Args, db: &str, batches: u32) -> f64 {
     .await
     .unwrap();
     sqlx::query(
-        "INSERT INTO batches (terminal_ref, batch_no, business_date, status, opened_at) \
-         SELECT id, 1, $1, 'open', $2 FROM terminals",
+        "INSERT INTO batches (merchant_id, terminal_ref, batch_no, business_date, status, \
+         opened_at) SELECT merchant_id, id, 1, $1, 'open', $2 FROM terminals",
     )
     .bind(&date)
     .bind(now)
