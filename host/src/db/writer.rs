@@ -26,9 +26,9 @@ type GroupResult = Result<(), String>;
 #[derive(Debug)]
 pub struct Tx {
     inner: TxInner,
-    /// Begun by hand and no statement run yet: the first one must begin with
-    /// `BEGIN IMMEDIATE` ([`Tx::begin_prefix`]).
-    unbegun: bool,
+    /// Begun by hand and no statement run yet: what the first one must begin with
+    /// ([`Tx::begin_prefix`]), else nothing.
+    unbegun: &'static str,
     /// Begun and ended by hand (SQLite): `COMMIT` may share a trip with other statements.
     fused: bool,
 }
@@ -129,6 +129,13 @@ impl Writer {
         }
         if !self.group.is_empty() {
             if self.run("ROLLBACK TO unit; RELEASE unit").await.is_ok() {
+                self.in_tx = false;
+                return Ok(());
+            }
+            // No savepoint: the unit never ran its first string (and so wrote nothing), or
+            // the whole transaction is gone (SQLite rolls back on some errors). `BEGIN` tells:
+            // it fails inside a transaction.
+            if self.run("BEGIN").await.is_err() {
                 self.in_tx = false;
                 return Ok(());
             }
@@ -324,7 +331,7 @@ impl Tx {
     pub(super) fn pooled(tx: Transaction<'static, Any>) -> Tx {
         Tx {
             inner: TxInner::Pooled(tx),
-            unbegun: false,
+            unbegun: "",
             fused: false,
         }
     }
@@ -340,22 +347,24 @@ impl Tx {
             ending: Ending::Open,
         };
         w.joined = !w.guard.group.is_empty();
-        let first = match (w.joined, by_hand) {
-            (true, _) => Some("SAVEPOINT unit"),
-            // `IMMEDIATE` takes the writer lock up front instead of failing to upgrade a read.
-            (false, false) => Some("BEGIN IMMEDIATE"),
-            (false, true) => None,
+        // `IMMEDIATE` takes the writer lock up front instead of failing to upgrade a read.
+        let first = if w.joined {
+            "SAVEPOINT unit; "
+        } else {
+            "BEGIN IMMEDIATE; "
         };
-        if let Some(first) = first {
-            sqlx::query(first).execute(w.conn()).await?;
+        if !by_hand {
+            sqlx::query(first.trim_end_matches("; "))
+                .execute(w.conn())
+                .await?;
         }
-        // Only now: a unit marked open is undone by `ROLLBACK TO`, which needs the savepoint.
-        // A transaction begun by hand that never ran its first string is rolled back, which
-        // fails and replaces the connection (as a broken one is).
+        // Only now: a transaction begun by hand that never ran its first string is rolled
+        // back, which fails and replaces the connection (as a broken one is); a unit of a
+        // group that never did is found without its savepoint ([`Writer::clean`]).
         w.guard.in_tx = true;
         Ok(Tx {
             inner: TxInner::Writer(w),
-            unbegun: first.is_none(),
+            unbegun: if by_hand { first } else { "" },
             fused: by_hand,
         })
     }
@@ -375,14 +384,11 @@ impl Tx {
         self.fused
     }
 
-    /// `"BEGIN IMMEDIATE; "` for the first statement of a transaction begun by hand, else
-    /// nothing: the caller puts it in front of that statement, so both take one trip.
+    /// `"BEGIN IMMEDIATE; "` (or `"SAVEPOINT unit; "` in a group) for the first statement of
+    /// a transaction begun by hand, else nothing: the caller puts it in front of that
+    /// statement, so both take one trip.
     pub fn begin_prefix(&mut self) -> &'static str {
-        if std::mem::take(&mut self.unbegun) {
-            "BEGIN IMMEDIATE; "
-        } else {
-            ""
-        }
+        std::mem::take(&mut self.unbegun)
     }
 
     /// On a transaction begun by hand: the statements that end it, to run last in its final

@@ -195,3 +195,27 @@ async fn test_group_commit_a_unit_cancelled_inside_the_group_is_undone_alone() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn test_group_commit_a_unit_begun_by_hand_dropped_before_its_first_string_costs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    let holder = store.begin().await.unwrap();
+    let before = tokio::spawn(insert_merchant(store.clone(), 1));
+    let dropped = tokio::spawn({
+        let store = store.clone();
+        // Joins the group with `SAVEPOINT unit; ` still to send, and never sends it.
+        async move { drop(store.begin_by_hand().await.unwrap()) }
+    });
+    let lock = store.writer.as_ref().unwrap();
+    while lock.queued.load(std::sync::atomic::Ordering::Acquire) < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let after = tokio::spawn(insert_merchant(store.clone(), 2));
+    holder.commit().await.unwrap();
+    dropped.await.unwrap();
+    before.await.unwrap().unwrap();
+    after.await.unwrap().unwrap();
+    assert_eq!(merchants(&store).await, 2, "the group kept merchant 1");
+    store.close().await;
+}
