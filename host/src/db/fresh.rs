@@ -20,7 +20,8 @@ pub(super) const FRESH_COLUMNS: &str = "\
     (SELECT status FROM transactions \
       WHERE merchant_id = $4 AND terminal_ref = $1 AND request_id = $2) AS existing, \
     (SELECT request_id FROM transactions \
-      WHERE merchant_id = $4 AND batch_id = b.id AND trace_no = $3 LIMIT 1) AS used";
+      WHERE merchant_id = $4 AND batch_id = b.id AND trace_no = $3 LIMIT 1) AS used, \
+    (SELECT MIN(id) FROM upstream_jobs WHERE terminal_ref = $1) AS job";
 
 /// What the store knows of a transaction request, in the order the rules ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,10 @@ pub struct Checked {
     pub fresh: Fresh,
     /// The id the transaction will have, when asked for and [`Fresh::New`].
     pub next_id: Option<i64>,
+    /// The terminal has jobs queued for the acquirer (R8 upstream), due or not: a sale must
+    /// let them go first (`Store::forward_terminal`). Asked here so that a terminal owing
+    /// nothing, nearly always, costs no trip of its own.
+    pub jobs: bool,
 }
 
 impl Tx {

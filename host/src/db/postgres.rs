@@ -44,7 +44,7 @@ pub async fn open_batch_checked(
     let batch = tx.open_batch(t).await?;
     let sql = if draw_id {
         format!(
-            "SELECT f.tomb, f.existing, f.used, \
+            "SELECT f.tomb, f.existing, f.used, f.job, \
              CASE WHEN f.tomb IS NULL AND f.existing IS NULL AND f.used IS NULL \
              THEN nextval(pg_get_serial_sequence('transactions', 'id')) END AS next_id \
              FROM (SELECT {FRESH_COLUMNS} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5) f"
@@ -70,5 +70,6 @@ pub async fn open_batch_checked(
         batch,
         fresh,
         next_id,
+        jobs: row.try_get::<Option<i64>, _>("job")?.is_some(),
     })
 }

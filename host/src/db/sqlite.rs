@@ -127,6 +127,7 @@ pub async fn open_batch_checked(
         batch: BatchRow::from_row(&row)?,
         fresh: Fresh::from_row(&row)?,
         next_id: Some(row.try_get::<i64, _>("last_id")? + 1),
+        jobs: row.try_get::<Option<i64>, _>("job")?.is_some(),
     })
 }
 

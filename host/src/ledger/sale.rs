@@ -160,11 +160,7 @@ impl Store {
             masked_pan: &masked,
             hold: None,
         };
-        // R8 upstream: what the terminal still owes the acquirer goes first.
-        let ahead = self
-            .forward_terminal(s.terminal.terminal_ref, acquirer)
-            .await?;
-        let (mut tx, batch, id) = match self.begin_sale(s, &req, fp).await? {
+        let (mut tx, batch, id, ahead) = match self.begin_sale(s, &req, fp, acquirer).await? {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
         };
@@ -250,32 +246,46 @@ impl Store {
         Ok(ahead)
     }
 
-    /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9) and the
-    /// sale's id drawn; or the answer that stands for the request. In as few trips as the
-    /// database allows (on SQLite the first one begins it and asks everything).
+    /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9), the
+    /// sale's id drawn and what the terminal owed upstream sent first (R8 upstream); or the
+    /// answer that stands for the request. In as few trips as the database allows (on SQLite
+    /// the first one begins it and asks everything, whether anything is owed included).
     async fn begin_sale(
         &self,
         s: &Session,
         req: &TransactionRequest,
         fp: &str,
-    ) -> ApiResult<Result<(Tx, BatchRow, i64), Answer>> {
-        let mut tx = self.db().begin_fused().await?;
-        match open_batch_checked(&mut tx, s, req, fp, true).await {
-            Ok((_, Some(answer))) => {
-                tx.commit().await?;
-                Ok(Err(answer))
-            }
-            Ok((checked, None)) => match checked.next_id {
-                Some(id) => Ok(Ok((tx, checked.batch, id))),
-                None => {
-                    tx.rollback().await.ok();
-                    Err(ApiError::internal("no transaction id was drawn"))
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<Result<(Tx, BatchRow, i64, Ahead), Answer>> {
+        let mut ahead = None;
+        loop {
+            let mut tx = self.db().begin_fused().await?;
+            let checked = match open_batch_checked(&mut tx, s, req, fp, true).await {
+                Ok((_, Some(answer))) => {
+                    tx.commit().await?;
+                    return Ok(Err(answer));
                 }
-            },
-            Err(e) => {
+                Ok((checked, None)) => checked,
+                Err(e) => {
+                    tx.rollback().await.ok();
+                    return Err(e);
+                }
+            };
+            if checked.jobs && ahead.is_none() {
+                // R8 upstream: what the terminal still owes the acquirer goes first, outside
+                // any transaction (the acquirer may be slow); then the checks again.
                 tx.rollback().await.ok();
-                Err(e)
+                ahead = Some(
+                    self.forward_terminal(s.terminal.terminal_ref, acquirer)
+                        .await?,
+                );
+                continue;
             }
+            let Some(id) = checked.next_id else {
+                tx.rollback().await.ok();
+                return Err(ApiError::internal("no transaction id was drawn"));
+            };
+            return Ok(Ok((tx, checked.batch, id, ahead.unwrap_or(Ahead::Clear))));
         }
     }
 
