@@ -571,6 +571,31 @@ async fn r14_a_reload_of_the_same_tab_keeps_the_session_in_sessionstorage_only()
 }
 
 #[wasm_bindgen_test]
+async fn r13_r14_the_kept_session_moves_its_clock_in_10_s_steps_so_sales_in_a_row_write_it_once() {
+    let tid = &fresh_terminal().await;
+    let key = format!("softpos:session:{MERCHANT}/{tid}");
+    let t = signed_in(tid, r#","storage":"browser""#).await;
+    ok(t.sale(sale_req("1000", CARD))).await;
+    let kept = tab_session(&key).expect("kept in the tab's sessionStorage");
+    // The last activity, at 10..26 of the record (src/wasm/tab_session.rs).
+    let clock = |k: &str| k[10..26].parse::<i64>().expect("digits");
+    assert_eq!(clock(&kept) % 10_000, 0, "kept to the 10 s below: {kept}");
+    assert!(
+        clock(&kept) <= js_sys::Date::now() as i64,
+        "never ahead of the terminal"
+    );
+    ok(t.sale(sale_req("1000", CARD))).await;
+    let after = tab_session(&key).expect("still kept");
+    // The same record, unless the two sales fell either side of a 10 s step.
+    assert!(
+        after == kept || clock(&after) == clock(&kept) + 10_000,
+        "{kept} then {after}"
+    );
+    ok(t.sign_off(json(r#"{"settle":false}"#))).await;
+    assert_eq!(tab_session(&key), None, "dropped at sign-off");
+}
+
+#[wasm_bindgen_test]
 async fn r18_a_reload_with_a_request_in_flight_queues_its_reversal() {
     let tid = &fresh_terminal().await;
     let t = signed_in(tid, r#","storage":"browser""#).await;
