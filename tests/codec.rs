@@ -6,6 +6,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 use softpos::error::ErrorCode;
+use softpos::protocol::codec::text::JsonText;
 use softpos::protocol::codec::{Decode, Encode, Unreadable};
 use softpos::protocol::*;
 use softpos::terminal::{Meta, Recovery, SettlementResult, SignInResult, SignOffResult, TxResult};
@@ -69,6 +70,14 @@ fn agrees<T: Serialize + DeserializeOwned + Decode + Encode + PartialEq>(json: &
     assert_eq!(
         ours, theirs,
         "{name}: the codec wrote other JSON than serde"
+    );
+    // The same writers straight to text, as a request body leaves the browser.
+    let text = value.encode::<JsonText>().0;
+    let ours: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}: {text}"));
+    assert_eq!(
+        ours, theirs,
+        "{name}: the codec wrote other JSON text than serde"
     );
 }
 

@@ -7,9 +7,11 @@
 //! unanswered transaction into a queued reversal (docs/browser.md, "What counts as an answer").
 
 use crate::error::{Error, ErrorCode};
+use crate::protocol::codec::text::JsonText;
+use crate::protocol::codec::Encode;
 use crate::protocol::ErrorBody;
 use crate::terminal::{Auth, Outgoing, Reply};
-use crate::wasm::codec::{self, FromJs, ToJs};
+use crate::wasm::codec::{self, FromJs};
 use crate::wasm::scope::{self, Timeout};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -17,9 +19,8 @@ use web_sys::{AbortController, Headers, Request, RequestInit, Response};
 
 /// Sends one request and waits at most `timeout_ms` for its answer.
 pub async fn send(host_url: &str, out: &Outgoing, timeout_ms: u32) -> Reply {
-    let Ok(body) = js_sys::JSON::stringify(&out.call.to_js()) else {
-        return Reply::NoAnswer;
-    };
+    // Written straight as JSON text (src/protocol/codec/text.rs): one crossing however big.
+    let body = js_sys::JsString::from(out.call.encode::<JsonText>().0);
     let url = format!("{}{}", host_url.trim_end_matches('/'), out.call.path());
     let Some((status, json)) = exchange(&url, Some(&body), &out.auth, timeout_ms).await else {
         return Reply::NoAnswer;

@@ -7,6 +7,7 @@
 //! src/protocol/codec/mod.rs. `tests/codec.rs` checks every type against serde_json, both
 //! ways, and `fuzz/fuzz_targets/codec_vs_serde.rs` runs the same readers natively.
 
+use crate::protocol::codec::text::JsonText;
 pub use crate::protocol::codec::Unreadable;
 use crate::protocol::codec::{Decode, Encode, Value};
 use crate::terminal::{Call, Reply};
@@ -80,8 +81,10 @@ pub trait ToJs {
     fn to_js(&self) -> JsValue;
 }
 impl<T: Encode + ?Sized> ToJs for T {
+    /// Written as JSON text and parsed by the browser: one crossing for the whole value
+    /// instead of one per field and string (src/protocol/codec/text.rs).
     fn to_js(&self) -> JsValue {
-        self.encode()
+        js_sys::JSON::parse(&self.encode::<JsonText>().0).unwrap_or(JsValue::NULL)
     }
 }
 

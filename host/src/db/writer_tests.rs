@@ -111,6 +111,14 @@ async fn insert_merchant(store: Db, n: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Returns once `n` requests wait for the writer.
+async fn until_queued(store: &Db, n: usize) {
+    let lock = store.writer.as_ref().expect("an SQLite store has a writer");
+    while lock.queued.load(std::sync::atomic::Ordering::Acquire) < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Holds the writer while `n` units queue for it, so they find each other when it goes.
 async fn queue_behind_a_holder(store: &Db, units: Vec<u64>) -> Vec<Result<(), String>> {
     let holder = store.begin().await.unwrap();
@@ -118,11 +126,7 @@ async fn queue_behind_a_holder(store: &Db, units: Vec<u64>) -> Vec<Result<(), St
         .into_iter()
         .map(|n| tokio::spawn(insert_merchant(store.clone(), n)))
         .collect();
-    // Every task is waiting for the writer once the count says so.
-    let lock = store.writer.as_ref().unwrap();
-    while lock.queued.load(std::sync::atomic::Ordering::Acquire) < tasks.len() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_queued(store, tasks.len()).await;
     holder.commit().await.unwrap();
     let mut results = Vec::new();
     for task in tasks {
@@ -179,10 +183,7 @@ async fn test_group_commit_a_unit_cancelled_inside_the_group_is_undone_alone() {
             drop(tx);
         }
     });
-    let lock = store.writer.as_ref().unwrap();
-    while lock.queued.load(std::sync::atomic::Ordering::Acquire) < 2 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_queued(&store, 2).await;
     let after = tokio::spawn(insert_merchant(store.clone(), 2));
     holder.commit().await.unwrap();
     cancelled.await.unwrap();
@@ -207,10 +208,7 @@ async fn test_group_commit_a_unit_begun_by_hand_dropped_before_its_first_string_
         // Joins the group with `SAVEPOINT unit; ` still to send, and never sends it.
         async move { drop(store.begin_by_hand().await.unwrap()) }
     });
-    let lock = store.writer.as_ref().unwrap();
-    while lock.queued.load(std::sync::atomic::Ordering::Acquire) < 2 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_queued(&store, 2).await;
     let after = tokio::spawn(insert_merchant(store.clone(), 2));
     holder.commit().await.unwrap();
     dropped.await.unwrap();

@@ -5,7 +5,8 @@
 //! model, serde_wasm_bindgen and the float formatting its error messages pull in cost about
 //! 40 KB of the gzipped module, a third of it. So each shape's reader and writer are generated
 //! by the same declaration as its serde type ([`wire!`](crate::protocol)), generic over a
-//! [`Value`]: `JsValue` in the browser (src/wasm/codec.rs), `serde_json::Value` natively
+//! [`Value`]: in the browser `JsValue` to read (src/wasm/codec.rs) and JSON text to write
+//! ([`text`], then `JSON.parse` or the request body as it is), `serde_json::Value` natively
 //! ([`json`]), so the fuzz target `fuzz/fuzz_targets/codec_vs_serde.rs` runs the very reader the
 //! browser ships against serde's answer.
 
@@ -13,6 +14,7 @@
 pub mod differential;
 pub mod json;
 mod terminal;
+pub mod text;
 
 pub(crate) use terminal::TYPESCRIPT;
 
