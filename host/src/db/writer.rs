@@ -155,7 +155,7 @@ impl Writer {
     /// The open group's `COMMIT` ran: its units are durable.
     fn group_committed(&mut self) {
         self.commits += 1;
-        fault::after_group_commit(self.group.len());
+        fault_after_group_commit(self.group.len());
         for unit in self.group.drain(..) {
             unit.send(Ok(())).ok();
         }
@@ -444,13 +444,6 @@ impl Tx {
 /// Counts a request waiting for the writer while it waits, even when its task is cancelled.
 struct Queued<'a>(&'a AtomicUsize);
 
-impl<'a> Queued<'a> {
-    fn new(queued: &'a AtomicUsize) -> Queued<'a> {
-        queued.fetch_add(1, Ordering::AcqRel);
-        Queued(queued)
-    }
-}
-
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
@@ -467,7 +460,8 @@ pub(super) async fn lock_writer(lock: &WriterLock) -> Result<OwnedMutexGuard<Wri
 
 /// Waits for the writer, counted in `queued` meanwhile.
 async fn take_writer(lock: &WriterLock) -> OwnedMutexGuard<Writer> {
-    let _queued = Queued::new(&lock.queued);
+    lock.queued.fetch_add(1, Ordering::AcqRel);
+    let _queued = Queued(&lock.queued);
     lock.mutex.clone().lock_owned().await
 }
 
@@ -485,22 +479,18 @@ pub(super) async fn connect_writer(url: &str) -> Result<AnyConnection, sqlx::Err
 /// Fault injection for the fault suite, in debug builds only: with
 /// `SOFTPOS_FAULT_GROUP_EXIT_FILE` naming a file, the first group commit of two units or more
 /// after that file appears removes it and ends the process before any of them is answered.
-mod fault {
+fn fault_after_group_commit(units: usize) {
     #[cfg(debug_assertions)]
-    pub(super) fn after_group_commit(units: usize) {
-        if units < 2 {
-            return;
-        }
-        if let Some(path) = std::env::var_os("SOFTPOS_FAULT_GROUP_EXIT_FILE") {
-            if std::fs::remove_file(path).is_ok() {
-                eprintln!("fault: exiting after a group commit of {units} units");
-                std::process::exit(70);
-            }
+    if let (true, Some(path)) = (
+        units >= 2,
+        std::env::var_os("SOFTPOS_FAULT_GROUP_EXIT_FILE"),
+    ) {
+        if std::fs::remove_file(path).is_ok() {
+            eprintln!("fault: exiting after a group commit of {units} units");
+            std::process::exit(70);
         }
     }
-
-    #[cfg(not(debug_assertions))]
-    pub(super) fn after_group_commit(_units: usize) {}
+    let _ = units;
 }
 
 #[cfg(test)]
