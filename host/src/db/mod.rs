@@ -70,6 +70,10 @@ pub struct Db {
     /// (sessions, keys, stored answers); WAL lets them read while the writer commits, so
     /// checking a session never queues behind a sale.
     pool: AnyPool,
+    /// The lookup every request starts with, of its session or terminal key. SQLite: two
+    /// connections of its own, so a flood of other reads (a dashboard polling batches) never
+    /// queues a sale's session check behind it. PostgreSQL: the same pool.
+    credentials: AnyPool,
     /// SQLite: the one connection that writes. SQLite has a single writer anyway, and one
     /// connection never waits on itself.
     writer: Option<WriterLock>,
@@ -82,18 +86,21 @@ impl Db {
     /// the host's one `host_state` row.
     pub async fn open(url: &str, business_date: &str) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
-        let (pool, writer) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (postgres::open(url).await?, None)
-        } else if url.starts_with("sqlite:") {
-            let (pool, writer) = sqlite::open(url).await?;
-            (pool, Some(WriterLock::new(writer)))
-        } else {
-            return Err(format!(
-                "--db {url:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"
-            ));
-        };
+        let (pool, credentials, writer) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                let pool = postgres::open(url).await?;
+                (pool.clone(), pool, None)
+            } else if url.starts_with("sqlite:") {
+                let (pool, credentials, writer) = sqlite::open(url).await?;
+                (pool, credentials, Some(WriterLock::new(writer)))
+            } else {
+                return Err(format!(
+                    "--db {url:?}: use sqlite://FILE or postgres://USER:PASSWORD@HOST/DB"
+                ));
+            };
         let db = Db {
             pool,
+            credentials,
             writer,
             writes: Arc::new(AtomicU64::new(0)),
         };
@@ -112,6 +119,11 @@ impl Db {
         &self.pool
     }
 
+    /// The pool for the session and terminal-key lookups ([`Db::credentials`]).
+    fn credential_reader(&self) -> &AnyPool {
+        &self.credentials
+    }
+
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
         if self.writer.is_some() {
@@ -124,6 +136,7 @@ impl Db {
     /// Closes every connection (SQLite checkpoints its WAL into the file).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.credentials.close().await;
         if let Some(writer) = &self.writer {
             if let Ok(mut w) = writer::lock_writer(writer).await {
                 // Units waiting for their group's commit get it before the connection goes.

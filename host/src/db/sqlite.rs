@@ -23,8 +23,9 @@ pub const NEW_ID: &str = "$1";
 pub const NEXT_ID: &str =
     "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) + 1 AS id";
 
-/// Opens the writer (migrating the schema on it) and the readers.
-pub async fn open(url: &str) -> Result<(AnyPool, Writer), String> {
+/// Opens the writer (migrating the schema on it), the readers, and the credential readers
+/// ([`Db`](super::Db)'s `credentials`).
+pub async fn open(url: &str) -> Result<(AnyPool, AnyPool, Writer), String> {
     // `mode=rwc` creates the file on first use.
     let sep = if url.contains('?') { '&' } else { '?' };
     let url = if url.contains("mode=") {
@@ -38,17 +39,23 @@ pub async fn open(url: &str) -> Result<(AnyPool, Writer), String> {
     migrate(&mut conn)
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(60))
-        // sqlx pings every connection before lending it out: for a connection that lives in
-        // this process and cannot break, a trip to its worker thread for nothing.
-        .test_before_acquire(false)
-        .connect(&url)
+    let readers = |n| {
+        AnyPoolOptions::new()
+            .max_connections(n)
+            .acquire_timeout(Duration::from_secs(60))
+            // sqlx pings every connection before lending it out: for a connection that lives
+            // in this process and cannot break, a trip to its worker thread for nothing.
+            .test_before_acquire(false)
+            .connect(&url)
+    };
+    let pool = readers(4)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let credentials = readers(2)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let writer = Writer::new(conn, url);
-    Ok((pool, writer))
+    Ok((pool, credentials, writer))
 }
 
 /// Brings an SQLite database's schema up to date. A migration that rebuilds a table (to add a
