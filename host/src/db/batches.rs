@@ -313,11 +313,11 @@ impl Tx {
     }
 
     /// R10 on the host's rows of one batch, folded by the database: its approved rows grouped
-    /// by kind and card origin (R21, `CardOrigin::of_pan`), one statement however many rows.
+    /// by kind and the card's first two digits, one statement however many rows. The two
+    /// digits are all `CardOrigin::of_pan` looks at (R21), so the origin is still its call.
     pub async fn batch_tally(&mut self, merchant_id: &str, batch_id: i64) -> ApiResult<Tally> {
         let rows = sqlx::query(
-            "SELECT kind, CASE WHEN masked_pan IS NULL OR masked_pan = '' \
-             OR masked_pan LIKE '62%' THEN 'domestic' ELSE 'foreign' END AS origin, COUNT(*) AS n, \
+            "SELECT kind, SUBSTR(COALESCE(masked_pan, ''), 1, 2) AS prefix, COUNT(*) AS n, \
              CAST(SUM(amount) AS BIGINT) AS total FROM transactions \
              WHERE merchant_id = $2 AND batch_id = $1 AND status = $3 GROUP BY 1, 2",
         )
@@ -328,11 +328,7 @@ impl Tx {
         .await?;
         let mut tally = Tally::default();
         for row in &rows {
-            let origin = if row.try_get::<String, _>("origin")? == "foreign" {
-                CardOrigin::Foreign
-            } else {
-                CardOrigin::Domestic
-            };
+            let origin = CardOrigin::of_pan(Some(&row.try_get::<String, _>("prefix")?));
             let count = u64::try_from(row.try_get::<i64, _>("n")?).map_err(ApiError::internal)?;
             tally
                 .add_group(

@@ -72,6 +72,11 @@ pub struct Checked {
     pub jobs: bool,
 }
 
+/// Reads the [`FRESH_COLUMNS`]' `job`: whether the terminal owes the acquirer anything.
+pub(super) fn owes_jobs(row: &AnyRow) -> ApiResult<bool> {
+    Ok(row.try_get::<Option<i64>, _>("job")?.is_some())
+}
+
 impl Tx {
     /// The terminal's open batch, locked (R15: a cut-off waits for us), and what is known of
     /// the request on it; with `draw_id`, also the id its row will have.

@@ -119,11 +119,6 @@ impl Db {
         &self.pool
     }
 
-    /// The pool for the session and terminal-key lookups ([`Db::credentials`]).
-    fn credential_reader(&self) -> &AnyPool {
-        &self.credentials
-    }
-
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
         if self.writer.is_some() {

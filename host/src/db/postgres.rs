@@ -1,7 +1,7 @@
 //! What is PostgreSQL's own: a pool shared by many host processes, row locks, and the
 //! transaction ids drawn from the table's sequence.
 
-use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
+use super::fresh::{owes_jobs, Checked, Fresh, FRESH_COLUMNS};
 use super::{TerminalRef, Tx};
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
@@ -70,6 +70,6 @@ pub async fn open_batch_checked(
         batch,
         fresh,
         next_id,
-        jobs: row.try_get::<Option<i64>, _>("job")?.is_some(),
+        jobs: owes_jobs(&row)?,
     })
 }

@@ -31,7 +31,7 @@ impl Db {
              WHERE s.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(self.credential_reader())
+        .fetch_optional(&self.credentials)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let ended_by = row.try_get::<Option<String>, _>("ended_by")?;

@@ -3,7 +3,7 @@
 //! to sqlx's worker thread with `BEGIN` and `COMMIT`.
 
 use super::answers::{StoredAnswer, INSERT_ANSWER};
-use super::fresh::{Checked, Fresh, FRESH_COLUMNS};
+use super::fresh::{owes_jobs, Checked, Fresh, FRESH_COLUMNS};
 use super::outbox::{insert_event_sql, NewEvent};
 use super::transactions::insert_sql;
 use super::writer::{connect_writer, Writer};
@@ -134,7 +134,7 @@ pub async fn open_batch_checked(
         batch: BatchRow::from_row(&row)?,
         fresh: Fresh::from_row(&row)?,
         next_id: Some(row.try_get::<i64, _>("last_id")? + 1),
-        jobs: row.try_get::<Option<i64>, _>("job")?.is_some(),
+        jobs: owes_jobs(&row)?,
     })
 }
 

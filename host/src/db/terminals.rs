@@ -62,7 +62,7 @@ impl Db {
              WHERE key_hash = $1",
         )
         .bind(key_hash)
-        .fetch_optional(self.credential_reader())
+        .fetch_optional(&self.credentials)
         .await?;
         Ok(row.map(|r| TerminalRow::from_row(&r)).transpose()?)
     }

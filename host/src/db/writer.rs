@@ -257,7 +257,8 @@ impl WriterGuard {
 /// Puts a unit's holder in the open group, frees the writer for the next unit and waits for
 /// the group's commit.
 async fn wait_for_group(mut w: WriterGuard) -> Result<(), sqlx::Error> {
-    if w.guard.group.is_empty() && !w.guard.in_tx && w.ending != Ending::Kept {
+    // Alone and committed already (a leader that rolled back has no group to wait for).
+    if w.guard.group.is_empty() && w.ending != Ending::Kept {
         return Ok(());
     }
     let (told, told_rx) = oneshot::channel();

@@ -163,57 +163,49 @@ async fn test_group_commit_a_failing_unit_fails_alone() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn test_group_commit_a_unit_cancelled_inside_the_group_is_undone_alone() {
+/// A group of merchant 1, then `odd` (a unit that ends without committing), then merchant 2,
+/// queued behind a holder; the merchants the store keeps afterwards.
+async fn group_around<F>(odd: impl FnOnce(Db) -> F) -> i64
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path()).await;
     let holder = store.begin().await.unwrap();
     let before = tokio::spawn(insert_merchant(store.clone(), 1));
-    let cancelled = tokio::spawn({
-        let store = store.clone();
-        async move {
-            let mut tx = store.begin().await.unwrap();
-            sqlx::query(
-                "INSERT INTO merchants (merchant_id, created_at) VALUES ('199999999999999', 1)",
-            )
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            // Cancelled here, as a request whose client went away.
-            drop(tx);
-        }
-    });
+    let odd = tokio::spawn(odd(store.clone()));
     until_queued(&store, 2).await;
     let after = tokio::spawn(insert_merchant(store.clone(), 2));
     holder.commit().await.unwrap();
-    cancelled.await.unwrap();
+    odd.await.unwrap();
     before.await.unwrap().unwrap();
     after.await.unwrap().unwrap();
-    assert_eq!(
-        merchants(&store).await,
-        2,
-        "merchants 1 and 2, not the cancelled one"
-    );
+    let kept = merchants(&store).await;
     store.close().await;
+    kept
+}
+
+#[tokio::test]
+async fn test_group_commit_a_unit_cancelled_inside_the_group_is_undone_alone() {
+    let kept = group_around(|store| async move {
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO merchants (merchant_id, created_at) VALUES ('199999999999999', 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // Cancelled here, as a request whose client went away.
+        drop(tx);
+    })
+    .await;
+    assert_eq!(kept, 2, "merchants 1 and 2, not the cancelled one");
 }
 
 #[tokio::test]
 async fn test_group_commit_a_unit_begun_by_hand_dropped_before_its_first_string_costs_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(dir.path()).await;
-    let holder = store.begin().await.unwrap();
-    let before = tokio::spawn(insert_merchant(store.clone(), 1));
-    let dropped = tokio::spawn({
-        let store = store.clone();
-        // Joins the group with `SAVEPOINT unit; ` still to send, and never sends it.
-        async move { drop(store.begin_by_hand().await.unwrap()) }
-    });
-    until_queued(&store, 2).await;
-    let after = tokio::spawn(insert_merchant(store.clone(), 2));
-    holder.commit().await.unwrap();
-    dropped.await.unwrap();
-    before.await.unwrap().unwrap();
-    after.await.unwrap().unwrap();
-    assert_eq!(merchants(&store).await, 2, "the group kept merchant 1");
-    store.close().await;
+    // Joins the group with `SAVEPOINT unit; ` still to send, and never sends it.
+    let kept =
+        group_around(|store| async move { drop(store.begin_by_hand().await.unwrap()) }).await;
+    assert_eq!(kept, 2, "the group kept merchant 1");
 }
