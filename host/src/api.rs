@@ -1,22 +1,22 @@
-//! The HTTP API (docs/api.md): one router, one handler per route, extractors for the two
-//! kinds of credentials, and every failure as `{"error":{"code","message"}}`.
+//! The HTTP API (docs/api.md): one router, one handler per route (the extractors for the
+//! credentials in `api_auth.rs`), and every failure as `{"error":{"code","message"}}`.
 
 use crate::acquirer::Acquirer;
+pub(crate) use crate::api_auth::{bearer, BearerToken, SessionAuth, SignOffAuth, TerminalKey};
 use crate::checkout;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::ledger::{Answer, Session, TerminalAuth};
+use crate::ledger::Answer;
 use crate::limits::{self, Limiter};
-use crate::merchant::{self, http::API_KEY_PREFIX};
+use crate::merchant;
 use crate::serve::DEMO_HOST_URL;
 use crate::store::Store;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,6 @@ use softpos::protocol::{
     SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse,
     TxKind, UploadRequest, UploadResponse,
 };
-use softpos::ErrorCode;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,76 +95,6 @@ impl IntoResponse for Answer {
     }
 }
 
-pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?;
-    let token = token.trim();
-    (!token.is_empty()).then_some(token)
-}
-
-/// The bearer token of a terminal route. The other kinds of credential open no terminal
-/// route, whatever the route would say of an unknown token: a console token (R22) and a
-/// merchant API key (R23) are `BAD_CREDENTIALS`.
-fn terminal_bearer(parts: &Parts) -> ApiResult<Option<&str>> {
-    match bearer(parts) {
-        Some(token) if crate::console::is_console_token(token) => Err(ApiError::detail(
-            ErrorCode::BadCredentials,
-            "a console token opens the console's routes only",
-        )),
-        Some(token) if token.starts_with(API_KEY_PREFIX) => Err(ApiError::detail(
-            ErrorCode::BadCredentials,
-            "a merchant API key is for the merchant API only",
-        )),
-        token => Ok(token),
-    }
-}
-
-/// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`, ended from the
-/// console → `SIGNED_OFF_REMOTELY` (R22).
-pub struct SessionAuth(pub Session);
-
-impl FromRequestParts<AppState> for SessionAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
-        Ok(SessionAuth(state.store.session(token, false).await?))
-    }
-}
-
-/// Like [`SessionAuth`], but a session ended by sign-off passes too, so a retried sign-off
-/// gets its stored answer (R9).
-pub struct SignOffAuth(pub Session);
-
-impl FromRequestParts<AppState> for SignOffAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
-        Ok(SignOffAuth(state.store.session(token, true).await?))
-    }
-}
-
-/// The terminal key of sign-in: missing or unknown → `BAD_CREDENTIALS`.
-pub struct TerminalKey(pub TerminalAuth);
-
-impl FromRequestParts<AppState> for TerminalKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let bad = || ApiError::detail(ErrorCode::BadCredentials, "unknown terminal key");
-        let key = terminal_bearer(parts)?.ok_or_else(bad)?;
-        state
-            .store
-            .terminal_by_key(key)
-            .await?
-            .map(TerminalKey)
-            .ok_or_else(bad)
-    }
-}
-
 /// Activate a terminal with its single-use code.
 #[utoipa::path(post, path = "/v1/activate", request_body = ActivateRequest,
     responses((status = 200, body = ActivateResponse), (status = 401, body = ErrorBody),
@@ -207,24 +136,63 @@ pub(crate) async fn sign_in(
         (status = 503, body = ErrorBody)))]
 pub(crate) async fn transactions(
     State(st): State<AppState>,
-    SessionAuth(s): SessionAuth,
-    ApiJson(req): ApiJson<TransactionRequest>,
+    BearerToken(token): BearerToken,
+    body: Result<ApiJson<TransactionRequest>, ApiError>,
 ) -> ApiResult<Answer> {
-    if req.kind != TxKind::Sale {
-        s.sales_only()?;
-    }
-    req.check()?;
-    let (request_id, kind, trace_no) = (req.request_id.clone(), req.kind, req.trace_no);
-    let answer = st.store.transaction(&s, req, st.acquirer.as_ref()).await;
-    match &answer {
-        Ok(_) => {
-            tracing::info!(%request_id, kind = kind.as_str(), trace_no = trace_no.get(), "transaction answered")
+    let acquirer = st.acquirer.as_ref();
+    match body {
+        // A well-formed sale checks its session in its first trip (docs/architecture.md,
+        // "Scale"): no trip of its own.
+        Ok(ApiJson(req)) if req.kind == TxKind::Sale && req.check().is_ok() => {
+            let said = Said::of(&req);
+            said.log(st.store.sale_by_token(&token, req, acquirer).await)
         }
-        Err(e) => {
-            tracing::info!(%request_id, kind = kind.as_str(), trace_no = trace_no.get(), code = %e.code, "transaction refused")
+        body => {
+            // R1 first: a request without a live session is told so, whatever its body says.
+            let s = st.store.session(&token, false).await?;
+            let ApiJson(req) = body?;
+            if req.kind != TxKind::Sale {
+                s.sales_only()?;
+            }
+            req.check()?;
+            let said = Said::of(&req);
+            said.log(st.store.transaction(&s, req, acquirer).await)
         }
     }
-    answer
+}
+
+/// What the log says of a transaction request: never its card or amount.
+struct Said {
+    request_id: softpos::ids::RequestId,
+    kind: TxKind,
+    trace_no: u32,
+}
+
+impl Said {
+    fn of(req: &TransactionRequest) -> Said {
+        Said {
+            request_id: req.request_id.clone(),
+            kind: req.kind,
+            trace_no: req.trace_no.get(),
+        }
+    }
+
+    fn log(self, answer: ApiResult<Answer>) -> ApiResult<Answer> {
+        let Said {
+            request_id,
+            kind,
+            trace_no,
+        } = self;
+        match &answer {
+            Ok(_) => {
+                tracing::info!(%request_id, kind = kind.as_str(), trace_no, "transaction answered")
+            }
+            Err(e) => {
+                tracing::info!(%request_id, kind = kind.as_str(), trace_no, code = %e.code, "transaction refused")
+            }
+        }
+        answer
+    }
 }
 
 /// Reverse a transaction that got no definite answer (R8).

@@ -25,6 +25,7 @@
 mod acquirer;
 mod admin;
 mod api;
+mod api_auth;
 mod api_console;
 mod api_history;
 mod checkout;

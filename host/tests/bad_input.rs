@@ -257,3 +257,41 @@ fn r9_r17_a_malformed_id_is_refused_as_the_body_is_read_naming_the_field_not_the
         );
     });
 }
+
+/// A sale checks its session inside its first trip to the database (docs/architecture.md,
+/// "Scale"); what the terminal is told, and in which order, is as before: a dead session is
+/// told so whatever the body says, and a live one's refused sale leaves nothing held.
+#[test]
+fn r1_r9_a_sale_is_told_its_session_is_dead_before_anything_about_its_body() {
+    each_backend(|b| {
+        let mut c = Counter::new(b);
+        let dead = c.token.clone();
+        c.resign_in();
+        let with = |field: &str, value: Value| {
+            let mut body = sale_body(&rid(), 7, 100, CARD);
+            body[field] = value;
+            body
+        };
+        let bodies = [
+            sale_body(&rid(), 7, 100, CARD),
+            json!({"kind": "sale"}),
+            with("amount", json!(0)),
+            with("currency", json!("USD")),
+            with("card", json!({"pan": "4111111111111112", "expiry": "0120"})),
+        ];
+        for body in &bodies {
+            let (st, res) = c.host.post("/v1/transactions", Some(&dead), body);
+            assert_eq!((st, code(&res)), (401, "SESSION_EXPIRED"), "{body}: {res}");
+        }
+        // The live session's sale in the wrong currency is refused after its first trip, which
+        // is rolled back: the next sale, with the same trace number, goes through.
+        let (st, res) = c.host.post("/v1/transactions", Some(&c.token), &bodies[3]);
+        assert_eq!((st, code(&res)), (422, "BAD_REQUEST"), "{res}");
+        let (st, res) = c.tx(&sale_body(&rid(), 7, 100, CARD));
+        assert_eq!(
+            (st, res["status"].as_str()),
+            (200, Some("approved")),
+            "{res}"
+        );
+    });
+}

@@ -2,26 +2,34 @@
 //! of a sale the issuer decided at once: in as few trips as each database allows.
 
 use super::answers::StoredAnswer;
+use super::sessions::SessionRow;
 use super::{
     postgres, sqlite, BatchRow, Dialect, NewEvent, NewTransaction, Scope, TerminalRef, Tx, TxState,
 };
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::Any;
 use sqlx::Row;
 
 /// Was the request id reversed (`tomb`), is it booked already (`existing`), is its trace
-/// number is used in the batch `b` (`used`), in one round trip. Binds `$1` terminal ref, `$2`
-/// request id, `$3` trace number, `$4` merchant id. Each sub-select is a lookup on a unique or
-/// covering index; text columns keep the result's types the same on both databases.
-pub(super) const FRESH_COLUMNS: &str = "\
-    (SELECT request_id FROM reversals \
-      WHERE merchant_id = $4 AND terminal_ref = $1 AND request_id = $2) AS tomb, \
-    (SELECT status FROM transactions \
-      WHERE merchant_id = $4 AND terminal_ref = $1 AND request_id = $2) AS existing, \
-    (SELECT request_id FROM transactions \
-      WHERE merchant_id = $4 AND batch_id = b.id AND trace_no = $3 LIMIT 1) AS used, \
-    (SELECT MIN(id) FROM upstream_jobs WHERE terminal_ref = $1) AS job";
+/// number used in the batch `b` (`used`), does the terminal owe the acquirer anything
+/// (`job`), in one round trip; `terminal` and `merchant` are the SQL of the terminal's row id
+/// and merchant id (binds, or columns of a join). Binds `$2` request id, `$3` trace number.
+/// Each sub-select is a lookup on a unique or covering index; text columns keep the result's
+/// types the same on both databases.
+pub(super) fn fresh_columns(terminal: &str, merchant: &str) -> String {
+    format!(
+        "(SELECT request_id FROM reversals \
+          WHERE merchant_id = {merchant} AND terminal_ref = {terminal} AND request_id = $2) AS tomb, \
+        (SELECT status FROM transactions \
+          WHERE merchant_id = {merchant} AND terminal_ref = {terminal} AND request_id = $2) AS existing, \
+        (SELECT request_id FROM transactions \
+          WHERE merchant_id = {merchant} AND batch_id = b.id AND trace_no = $3 LIMIT 1) AS used, \
+        (SELECT MIN(id) FROM upstream_jobs WHERE terminal_ref = {terminal}) AS job"
+    )
+}
 
 /// What the store knows of a transaction request, in the order the rules ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +47,7 @@ pub enum Fresh {
 }
 
 impl Fresh {
-    /// Reads the [`FRESH_COLUMNS`].
+    /// Reads the [`fresh_columns`].
     pub(super) fn from_row(row: &AnyRow) -> ApiResult<Fresh> {
         if row.try_get::<Option<String>, _>("tomb")?.is_some() {
             return Ok(Fresh::Reversed);
@@ -72,7 +80,7 @@ pub struct Checked {
     pub jobs: bool,
 }
 
-/// Reads the [`FRESH_COLUMNS`]' `job`: whether the terminal owes the acquirer anything.
+/// Reads the [`fresh_columns`]' `job`: whether the terminal owes the acquirer anything.
 pub(super) fn owes_jobs(row: &AnyRow) -> ApiResult<bool> {
     Ok(row.try_get::<Option<i64>, _>("job")?.is_some())
 }
@@ -95,9 +103,33 @@ impl Tx {
         }
     }
 
+    /// The session whose token hashes to `token_hash` and its terminal, and
+    /// [`Tx::open_batch_checked`]'s answers on the terminal's open batch with the new row's id
+    /// drawn: the first trip of a sale asked for with a bearer token (docs/architecture.md,
+    /// "Scale"), the session checked inside it rather than in a trip of its own. `None` when
+    /// no session has the token; no [`Checked`] when the terminal has no open batch to lock
+    /// (the caller goes the long way, which repairs it). The session is not judged here: the
+    /// caller rolls back when it is not live.
+    pub async fn session_checked(
+        &mut self,
+        token_hash: &str,
+        request_id: &RequestId,
+        trace_no: TraceNo,
+    ) -> ApiResult<Option<(SessionRow, Option<Checked>)>> {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                sqlite::session_checked(self, token_hash, request_id, trace_no).await
+            }
+            Dialect::Postgres => {
+                postgres::session_checked(self, token_hash, request_id, trace_no).await
+            }
+        }
+    }
+
     /// Books a transaction, the answer to it (R9) and the event it makes for the merchant's
-    /// webhook, if any, and commits: in one trip on a transaction begun by hand. On an error
-    /// the transaction is rolled back.
+    /// webhook, if any, and commits: in one trip with the commit on a transaction begun by hand
+    /// (SQLite), in one statement and the commit on PostgreSQL. On an error the transaction is
+    /// rolled back.
     pub async fn book_and_commit(
         mut self,
         row: &NewTransaction<'_>,
@@ -115,19 +147,50 @@ impl Tx {
                 }
             };
         }
-        self.insert_transaction(row).await?;
-        self.store_answer(
-            row.terminal(),
-            Scope::Tx,
-            row.request_id,
-            answer,
-            row.created_at,
-        )
-        .await?;
-        if let Some(event) = event {
-            self.insert_event(event).await?;
+        match self.dialect() {
+            Dialect::Postgres => postgres::book(&mut self, row, answer, event).await?,
+            Dialect::Sqlite => {
+                self.insert_transaction(row).await?;
+                self.store_answer(
+                    row.terminal(),
+                    Scope::Tx,
+                    row.request_id,
+                    answer,
+                    row.created_at,
+                )
+                .await?;
+                if let Some(event) = event {
+                    self.insert_event(event).await?;
+                }
+            }
         }
         self.commit().await?;
         Ok(())
+    }
+}
+
+/// The answer's values in a booking: the row's `$3` merchant, `$2` terminal, `$5` request id
+/// and `$17` time ([`insert_sql`](super::transactions::insert_sql)'s), then its own `$19`
+/// scope, `$20` fingerprint, `$21` status, `$22` body.
+pub(super) const BOOKED_ANSWER: &str = "VALUES ($3, $2, $19, $5, $20, $21, $22, $17)";
+
+/// Binds a booking's `sql`: the row's `$1`..`$18`, the answer's `$19`..`$22`
+/// ([`BOOKED_ANSWER`]), the event's from `$23` (`insert_event_sql(3, 23)`, which takes the
+/// row's `$3` merchant).
+pub(super) fn booking<'q>(
+    sql: &'q str,
+    row: &'q NewTransaction<'_>,
+    answer: &'q StoredAnswer,
+    event: Option<&'q NewEvent>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let query = row
+        .bind(sqlx::query(sql))
+        .bind(Scope::Tx.as_str())
+        .bind(&answer.fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body);
+    match event {
+        Some(event) => event.bind(query),
+        None => query,
     }
 }

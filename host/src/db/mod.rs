@@ -45,6 +45,7 @@ pub use merchant::PaymentRow;
 pub use outbox::{due_events, DueEvent, NewEvent};
 pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};
 pub use sales::SaleRow;
+pub use sessions::SessionRow;
 pub use terminals::{TerminalRef, TerminalRow};
 pub use transactions::NewTransaction;
 pub use writer::Tx;

@@ -1,8 +1,12 @@
 //! What is PostgreSQL's own: a pool shared by many host processes, row locks, and the
 //! transaction ids drawn from the table's sequence.
 
-use super::fresh::{owes_jobs, Checked, Fresh, FRESH_COLUMNS};
-use super::{TerminalRef, Tx};
+use super::answers::{StoredAnswer, INSERT_ANSWER};
+use super::fresh::{booking, fresh_columns, owes_jobs, Checked, Fresh, BOOKED_ANSWER};
+use super::outbox::{insert_event_sql, NewEvent};
+use super::sessions::{SessionRow, SESSION_COLUMNS, SESSION_JOIN};
+use super::transactions::insert_sql;
+use super::{BatchRow, NewTransaction, TerminalRef, Tx};
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
@@ -42,15 +46,28 @@ pub async fn open_batch_checked(
     draw_id: bool,
 ) -> ApiResult<Checked> {
     let batch = tx.open_batch(t).await?;
+    checked_on(tx, t, batch, request_id, trace_no, draw_id).await
+}
+
+/// The questions of [`open_batch_checked`] on `batch`, locked already.
+async fn checked_on(
+    tx: &mut Tx,
+    t: TerminalRef<'_>,
+    batch: BatchRow,
+    request_id: &RequestId,
+    trace_no: TraceNo,
+    draw_id: bool,
+) -> ApiResult<Checked> {
+    let fresh = fresh_columns("$1", "$4");
     let sql = if draw_id {
         format!(
             "SELECT f.tomb, f.existing, f.used, f.job, \
              CASE WHEN f.tomb IS NULL AND f.existing IS NULL AND f.used IS NULL \
              THEN nextval(pg_get_serial_sequence('transactions', 'id')) END AS next_id \
-             FROM (SELECT {FRESH_COLUMNS} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5) f"
+             FROM (SELECT {fresh} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5) f"
         )
     } else {
-        format!("SELECT {FRESH_COLUMNS} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5")
+        format!("SELECT {fresh} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5")
     };
     let row = sqlx::query(&sql)
         .bind(t.id)
@@ -72,4 +89,74 @@ pub async fn open_batch_checked(
         next_id,
         jobs: owes_jobs(&row)?,
     })
+}
+
+/// [`Tx::session_checked`](super::Tx::session_checked): the session behind the token, its
+/// terminal and the terminal's open batch, locked, in one statement; then
+/// [`open_batch_checked`]'s questions, with the new row's id drawn. A session whose terminal
+/// has no open batch, or whose batch closed while we waited for its lock, comes back without
+/// [`Checked`].
+pub async fn session_checked(
+    tx: &mut Tx,
+    token_hash: &str,
+    request_id: &RequestId,
+    trace_no: TraceNo,
+) -> ApiResult<Option<(SessionRow, Option<Checked>)>> {
+    // The batch's columns are `BatchRow::from_row`'s (`BATCH_COLUMNS` of `b`).
+    let locked = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS}, \
+         b.id, b.batch_no, b.business_date, b.status, b.upstream_batch_no FROM {SESSION_JOIN} \
+         JOIN batches b \
+           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
+         WHERE s.token_hash = $1 FOR UPDATE OF b"
+    ))
+    .bind(token_hash)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = locked else {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM {SESSION_JOIN} WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+        return row
+            .map(|row| Ok((SessionRow::from_row(&row)?, None)))
+            .transpose();
+    };
+    let session = SessionRow::from_row(&row)?;
+    let batch = BatchRow::from_row(&row)?;
+    let checked = checked_on(
+        tx,
+        session.terminal.key(),
+        batch,
+        request_id,
+        trace_no,
+        true,
+    )
+    .await?;
+    Ok(Some((session, Some(checked))))
+}
+
+/// The transaction row, its answer (R9) and its webhook event if any
+/// ([`booking`](super::fresh::booking)) in one statement, so one trip: the first two as
+/// data-modifying `WITH` parts, which run to completion whether read or not. The event's
+/// foreign key to the row is checked at the statement's end, when the row is there.
+pub async fn book(
+    tx: &mut Tx,
+    row: &NewTransaction<'_>,
+    answer: &StoredAnswer,
+    event: Option<&NewEvent>,
+) -> ApiResult<()> {
+    let booked = insert_sql(NEW_ID);
+    let answered = format!("{INSERT_ANSWER} {BOOKED_ANSWER}");
+    let sql = match event {
+        None => format!("WITH booked AS ({booked}) {answered}"),
+        Some(_) => format!(
+            "WITH booked AS ({booked}), answered AS ({answered}) {}",
+            insert_event_sql(3, 23)
+        ),
+    };
+    booking(&sql, row, answer, event).execute(&mut **tx).await?;
+    Ok(())
 }

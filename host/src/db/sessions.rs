@@ -3,6 +3,7 @@
 use super::{number_column, Db, SessionEnd, TerminalRef, TerminalRow, Tx};
 use crate::error::ApiResult;
 use softpos::ids::TraceNo;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A session as stored.
@@ -20,28 +21,42 @@ pub struct SessionRow {
     pub ended: bool,
 }
 
-impl Db {
-    /// The session whose token hashes to `token_hash`. The token is what tells the merchant, so
-    /// this lookup alone (with the terminal key's) does not name one.
-    pub async fn session(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
-        let row = sqlx::query(
-            "SELECT s.operator, s.expires_at, s.ended_at, s.ended_by, t.id, t.merchant_id, \
-             t.terminal_id, t.currency, t.lane_of FROM sessions s \
-             JOIN terminals t ON t.merchant_id = s.merchant_id AND t.id = s.terminal_ref \
-             WHERE s.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.credentials)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+/// A session's columns and its terminal's, from `sessions s JOIN terminals t`
+/// ([`SESSION_JOIN`]); the terminal's row id as `terminal_ref`.
+pub(super) const SESSION_COLUMNS: &str = "s.operator, s.expires_at, s.ended_at, s.ended_by, \
+     t.id AS terminal_ref, t.merchant_id AS merchant_id, t.terminal_id, t.currency, t.lane_of";
+
+/// A session with its terminal; the one asked for is `WHERE s.token_hash = $1`.
+pub(super) const SESSION_JOIN: &str = "sessions s \
+     JOIN terminals t ON t.merchant_id = s.merchant_id AND t.id = s.terminal_ref";
+
+impl SessionRow {
+    /// Reads the [`SESSION_COLUMNS`].
+    pub(super) fn from_row(row: &AnyRow) -> ApiResult<SessionRow> {
         let ended_by = row.try_get::<Option<String>, _>("ended_by")?;
-        Ok(Some(SessionRow {
-            terminal: TerminalRow::from_row(&row)?,
+        Ok(SessionRow {
+            terminal: TerminalRow::read(row, "terminal_ref")?,
             operator: row.try_get("operator")?,
             expires_at: row.try_get("expires_at")?,
             ended_by: ended_by.as_deref().map(SessionEnd::parse).transpose()?,
             ended: row.try_get::<Option<i64>, _>("ended_at")?.is_some(),
-        }))
+        })
+    }
+}
+
+impl Db {
+    /// The session whose token hashes to `token_hash`. The token is what tells the merchant, so
+    /// this lookup alone (with the terminal key's) does not name one.
+    pub async fn session(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM {SESSION_JOIN} WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.credentials)
+        .await?
+        .as_ref()
+        .map(SessionRow::from_row)
+        .transpose()
     }
 
     /// When an operator's lock on a terminal runs out, if it has a row.

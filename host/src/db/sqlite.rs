@@ -3,11 +3,13 @@
 //! to sqlx's worker thread with `BEGIN` and `COMMIT`.
 
 use super::answers::{StoredAnswer, INSERT_ANSWER};
-use super::fresh::{owes_jobs, Checked, Fresh, FRESH_COLUMNS};
+use super::fresh::{booking, BOOKED_ANSWER};
+use super::fresh::{fresh_columns, owes_jobs, Checked, Fresh};
 use super::outbox::{insert_event_sql, NewEvent};
+use super::sessions::{SessionRow, SESSION_COLUMNS, SESSION_JOIN};
 use super::transactions::insert_sql;
 use super::writer::{connect_writer, Writer};
-use super::{BatchRow, NewTransaction, Scope, TerminalRef, Tx};
+use super::{BatchRow, NewTransaction, TerminalRef, Tx};
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
@@ -86,17 +88,72 @@ async fn migrate(conn: &mut AnyConnection) -> Result<(), String> {
     Ok(())
 }
 
-/// The terminal's open batch, [`FRESH_COLUMNS`] on it, and the id the next transaction row
-/// will get ([`NEXT_ID`]), in one statement: the writer lock taken at `BEGIN IMMEDIATE`
-/// orders it after every other write. Binds `$1` terminal ref, `$2` request id, `$3` trace
-/// number, `$4` merchant id.
+/// The open batch `b`'s columns, the freshness questions on it ([`fresh_columns`] of the
+/// terminal `terminal` of merchant `merchant`) and the row id the last transaction got (the
+/// next is one past it, [`NEXT_ID`]).
+fn checked_columns(terminal: &str, merchant: &str) -> String {
+    format!(
+        "b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
+         b.status AS status, b.upstream_batch_no AS upstream_batch_no, {}, \
+         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) AS last_id",
+        fresh_columns(terminal, merchant)
+    )
+}
+
+/// The terminal's open batch, [`fresh_columns`] on it, and the id the next transaction
+/// row will get, in one statement: the writer lock taken at `BEGIN IMMEDIATE` orders it after
+/// every other write. Binds `$1` terminal ref, `$2` request id, `$3` trace number, `$4`
+/// merchant id.
 fn batch_checked() -> String {
     format!(
-        "SELECT b.id AS id, b.batch_no AS batch_no, b.business_date AS business_date, \
-         b.status AS status, b.upstream_batch_no AS upstream_batch_no, {FRESH_COLUMNS}, \
-         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'transactions'), 0) AS last_id \
-         FROM batches b WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'"
+        "SELECT {} FROM batches b \
+         WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'",
+        checked_columns("$1", "$4")
     )
+}
+
+/// [`Checked`] from a row of [`checked_columns`], `None` when the terminal had no open batch
+/// (the columns of an outer join left empty).
+fn checked_of(row: &sqlx::any::AnyRow) -> ApiResult<Option<Checked>> {
+    if row.try_get::<Option<i64>, _>("id")?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Checked {
+        batch: BatchRow::from_row(row)?,
+        fresh: Fresh::from_row(row)?,
+        next_id: Some(row.try_get::<i64, _>("last_id")? + 1),
+        jobs: owes_jobs(row)?,
+    }))
+}
+
+/// [`Tx::session_checked`](super::Tx::session_checked) in one trip, `BEGIN IMMEDIATE`
+/// included: the session behind the token and its terminal, and [`batch_checked`]'s answers
+/// on the terminal's open batch, when it has one. Binds `$1` token hash, `$2` request id, `$3`
+/// trace number.
+pub async fn session_checked(
+    tx: &mut Tx,
+    token_hash: &str,
+    request_id: &RequestId,
+    trace_no: TraceNo,
+) -> ApiResult<Option<(SessionRow, Option<Checked>)>> {
+    let sql = format!(
+        "{}SELECT {SESSION_COLUMNS}, {} FROM {SESSION_JOIN} \
+         LEFT JOIN batches b \
+           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
+         WHERE s.token_hash = $1",
+        tx.begin_prefix(),
+        checked_columns("t.id", "t.merchant_id")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(request_id.as_str())
+        .bind(i64::from(trace_no.get()))
+        .fetch_all(&mut **tx)
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some((SessionRow::from_row(row)?, checked_of(row)?)))
 }
 
 /// [`Tx::open_batch_checked`] in one trip, `BEGIN IMMEDIATE` included on a transaction begun
@@ -130,28 +187,19 @@ pub async fn open_batch_checked(
                 .await?
         }
     };
-    Ok(Checked {
-        batch: BatchRow::from_row(&row)?,
-        fresh: Fresh::from_row(&row)?,
-        next_id: Some(row.try_get::<i64, _>("last_id")? + 1),
-        jobs: owes_jobs(&row)?,
-    })
+    checked_of(&row)?.ok_or_else(|| super::bad_row("batches", "no open batch"))
 }
 
-/// One string, so one trip: the transaction row, its answer (R9), its webhook event if any,
-/// `COMMIT`. The worker stops at the first statement that fails, so `COMMIT` runs only when
-/// every insert did. The answer takes the row's `$3` merchant, `$2` terminal, `$5` request id
-/// and `$17` time; the event the row's `$3` merchant and its own `$23`..`$27`.
+/// One string, so one trip: the transaction row, its answer (R9), its webhook event if any
+/// ([`booking`](super::fresh::booking)), `COMMIT`. The worker stops at the first statement
+/// that fails, so `COMMIT` runs only when every insert did.
 pub async fn book_and_commit(
     tx: &mut Tx,
     row: &NewTransaction<'_>,
     answer: &StoredAnswer,
     event: Option<&NewEvent>,
 ) -> ApiResult<()> {
-    let mut sql = format!(
-        "{}; {INSERT_ANSWER} VALUES ($3, $2, $19, $5, $20, $21, $22, $17)",
-        insert_sql(NEW_ID)
-    );
+    let mut sql = format!("{}; {INSERT_ANSWER} {BOOKED_ANSWER}", insert_sql(NEW_ID));
     if event.is_some() {
         sql = format!("{sql}; {}", insert_event_sql(3, 23));
     }
@@ -160,16 +208,6 @@ pub async fn book_and_commit(
     if !end.is_empty() {
         sql = format!("{sql}; {end}");
     }
-    let query = row
-        .bind(sqlx::query(&sql))
-        .bind(Scope::Tx.as_str())
-        .bind(&answer.fingerprint)
-        .bind(i64::from(answer.status))
-        .bind(&answer.body);
-    let query = match event {
-        Some(event) => event.bind(query),
-        None => query,
-    };
-    query.execute(&mut **tx).await?;
+    booking(&sql, row, answer, event).execute(&mut **tx).await?;
     Ok(())
 }

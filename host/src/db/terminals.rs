@@ -43,8 +43,13 @@ impl TerminalRow {
 
     /// Reads `id, merchant_id, terminal_id, currency, lane_of`.
     pub fn from_row(row: &AnyRow) -> Result<TerminalRow, sqlx::Error> {
+        TerminalRow::read(row, "id")
+    }
+
+    /// Reads `merchant_id, terminal_id, currency, lane_of` and the row id from column `id`.
+    pub fn read(row: &AnyRow, id: &str) -> Result<TerminalRow, sqlx::Error> {
         Ok(TerminalRow {
-            terminal_ref: row.try_get("id")?,
+            terminal_ref: row.try_get(id)?,
             merchant_id: row.try_get("merchant_id")?,
             terminal_id: row.try_get("terminal_id")?,
             currency: row.try_get("currency")?,

@@ -188,9 +188,9 @@ impl Store {
         req: TransactionRequest,
         acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
-        let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
-        let terminal = s.terminal.key();
         if req.kind.needs_supervisor() {
+            let fp = tx_fingerprint(self.fingerprint_key(), &req)?;
+            let terminal = s.terminal.key();
             // Looked up first so a retried void or refund skips the supervisor's Argon2 check.
             if let Some(a) = self
                 .stored_answer(terminal, Scope::Tx, &req.request_id, &fp)
@@ -201,18 +201,83 @@ impl Store {
             let amount = check_transaction(s, &req)?;
             return self.void_or_refund(s, req, amount, &fp, acquirer).await;
         }
-        // A sale (so a hold and a completion, R20) takes the write transaction anyway, and the freshness check finds a stored
-        // answer inside it, so no read goes ahead of it. When the sale is refused the stored
-        // answer is looked up after all: a retry gets the first answer (R9) even when its
-        // card has expired since or the sale was reversed after it was answered.
+        self.sale_of(s, req, acquirer, None).await
+    }
+
+    /// `POST /v1/transactions` for a sale whose bearer token is not checked yet: the session
+    /// is checked in the sale's first trip (docs/architecture.md, "Scale") and, when it is not
+    /// live, refused as [`Store::session`] refuses it.
+    pub async fn sale_by_token(
+        &self,
+        token: &str,
+        req: TransactionRequest,
+        acquirer: &dyn Acquirer,
+    ) -> ApiResult<Answer> {
+        let token_hash = secrets::sha256_hex(token);
+        let mut tx = self.db().begin_fused().await?;
+        let found = match tx
+            .session_checked(&token_hash, &req.request_id, req.trace_no)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                tx.rollback().await.ok();
+                return Err(e);
+            }
+        };
+        let (row, checked) = found.map_or((None, None), |(row, c)| (Some(row), c));
+        let s = match Session::judge(row, token_hash, false) {
+            Ok(s) => s,
+            Err(e) => {
+                tx.rollback().await.ok();
+                return Err(e);
+            }
+        };
+        let first = match checked {
+            Some(checked) => Some((tx, checked)),
+            None => {
+                // No open batch to lock: the long way repairs that.
+                tx.rollback().await.ok();
+                None
+            }
+        };
+        self.sale_of(&s, req, acquirer, first).await
+    }
+
+    /// A sale (so a hold and a completion, R20): it takes the write transaction anyway, and
+    /// the freshness check finds a stored answer inside it, so no read goes ahead of it. When
+    /// the sale is refused the stored answer is looked up after all: a retry gets the first
+    /// answer (R9) even when its card has expired since or the sale was reversed after it was
+    /// answered.
+    async fn sale_of(
+        &self,
+        s: &Session,
+        req: TransactionRequest,
+        acquirer: &dyn Acquirer,
+        first: sale::FirstTrip,
+    ) -> ApiResult<Answer> {
+        let fp = match tx_fingerprint(self.fingerprint_key(), &req) {
+            Ok(fp) => fp,
+            Err(e) => {
+                sale::drop_first(first).await;
+                return Err(e);
+            }
+        };
         let request_id = req.request_id.clone();
-        let result = match check_transaction(s, &req) {
-            Ok(amount) => self.sale(s, req, amount, &fp, acquirer).await,
-            Err(e) => Err(e),
+        let asked = check_transaction(s, &req).and_then(|amount| {
+            let (pan, expiry) = self.card(&req)?;
+            Ok((amount, pan, expiry))
+        });
+        let result = match asked {
+            Ok(asked) => self.sale(s, req, asked, &fp, acquirer, first).await,
+            Err(e) => {
+                sale::drop_first(first).await;
+                Err(e)
+            }
         };
         match result {
             Err(e) => Ok(self
-                .stored_answer(terminal, Scope::Tx, &request_id, &fp)
+                .stored_answer(s.terminal.key(), Scope::Tx, &request_id, &fp)
                 .await?
                 .ok_or(e)?),
             answered => answered,

@@ -28,10 +28,21 @@ pub(super) async fn open_batch_checked(
     fp: &str,
     draw_id: bool,
 ) -> ApiResult<(Checked, Option<Answer>)> {
-    let terminal = s.terminal.key();
     let checked = tx
-        .open_batch_checked(terminal, &req.request_id, req.trace_no, draw_id)
+        .open_batch_checked(s.terminal.key(), &req.request_id, req.trace_no, draw_id)
         .await?;
+    judged(tx, s, req, fp, checked).await
+}
+
+/// [`open_batch_checked`]'s verdict on what the store found.
+async fn judged(
+    tx: &mut Tx,
+    s: &Session,
+    req: &TransactionRequest,
+    fp: &str,
+    checked: Checked,
+) -> ApiResult<(Checked, Option<Answer>)> {
+    let terminal = s.terminal.key();
     let answer = match checked.fresh {
         Fresh::Reversed => return Err(refused_reversed()),
         Fresh::Pending => return Err(busy()),
@@ -53,6 +64,17 @@ pub(super) async fn open_batch_checked(
         Fresh::New => None,
     };
     Ok((checked, answer))
+}
+
+/// A sale's first trip, made before its session was known (`Store::sale_by_token`): its
+/// transaction, begun, and what the store found of the request on the open batch.
+pub(super) type FirstTrip = Option<(Tx, Checked)>;
+
+/// Rolls back a first trip that will not be used.
+pub(super) async fn drop_first(first: FirstTrip) {
+    if let Some((tx, _)) = first {
+        tx.rollback().await.ok();
+    }
 }
 
 /// A sale being booked: the request, and what the rules made of it.
@@ -146,11 +168,11 @@ impl Store {
         &self,
         s: &Session,
         req: TransactionRequest,
-        amount: Amount,
+        (amount, pan, expiry): (Amount, Pan, Expiry),
         fp: &str,
         acquirer: &dyn Acquirer,
+        first: FirstTrip,
     ) -> ApiResult<Answer> {
-        let (pan, expiry) = self.card(&req)?;
         let masked = pan.masked();
         let mut sale = Sale {
             s,
@@ -160,7 +182,8 @@ impl Store {
             masked_pan: &masked,
             hold: None,
         };
-        let (mut tx, batch, id, ahead) = match self.begin_sale(s, &req, fp, acquirer).await? {
+        let (mut tx, batch, id, ahead) = match self.begin_sale(s, &req, fp, acquirer, first).await?
+        {
             Ok(begun) => begun,
             Err(answer) => return Ok(answer),
         };
@@ -207,7 +230,7 @@ impl Store {
     }
 
     /// The request's card (R4): a sale, a hold and a completion take one.
-    fn card(&self, req: &TransactionRequest) -> ApiResult<(Pan, Expiry)> {
+    pub(super) fn card(&self, req: &TransactionRequest) -> ApiResult<(Pan, Expiry)> {
         let Some(card) = &req.card else {
             return Err(ApiError::detail(
                 ErrorCode::InvalidCard,
@@ -249,18 +272,30 @@ impl Store {
     /// The sale's transaction, begun, with the terminal's open batch checked (R8, R9), the
     /// sale's id drawn and what the terminal owed upstream sent first (R8 upstream); or the
     /// answer that stands for the request. In as few trips as the database allows (on SQLite
-    /// the first one begins it and asks everything, whether anything is owed included).
+    /// the first one begins it and asks everything, whether anything is owed included); the
+    /// `first` trip may have been made already, with the session's check.
     async fn begin_sale(
         &self,
         s: &Session,
         req: &TransactionRequest,
         fp: &str,
         acquirer: &dyn Acquirer,
+        mut first: FirstTrip,
     ) -> ApiResult<Result<(Tx, BatchRow, i64, Ahead), Answer>> {
         let mut ahead = None;
         loop {
-            let mut tx = self.db().begin_fused().await?;
-            let checked = match open_batch_checked(&mut tx, s, req, fp, true).await {
+            let (tx, judged) = match first.take() {
+                Some((mut tx, checked)) => {
+                    let judged = judged(&mut tx, s, req, fp, checked).await;
+                    (tx, judged)
+                }
+                None => {
+                    let mut tx = self.db().begin_fused().await?;
+                    let judged = open_batch_checked(&mut tx, s, req, fp, true).await;
+                    (tx, judged)
+                }
+            };
+            let checked = match judged {
                 Ok((_, Some(answer))) => {
                     tx.commit().await?;
                     return Ok(Err(answer));

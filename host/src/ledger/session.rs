@@ -3,7 +3,7 @@
 
 use super::{fingerprint, host_totals, Answer, TerminalAuth};
 use crate::acquirer::{self, host_trace, Acquirer, Management, Request};
-use crate::db::{BatchRow, BatchState, Scope, SessionEnd, TerminalRef, Tx};
+use crate::db::{BatchRow, BatchState, Scope, SessionEnd, SessionRow, TerminalRef, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
 use crate::store::{now_ms, Store};
@@ -36,6 +36,34 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session of a stored row ([`Store::session`]): `SESSION_EXPIRED` when there is none
+    /// or it ended or ran out, `SIGNED_OFF_REMOTELY` when the merchant's console ended it
+    /// (R22). With `allow_signed_off`, a session ended by sign-off comes back marked `ended`.
+    pub(super) fn judge(
+        row: Option<SessionRow>,
+        token_hash: String,
+        allow_signed_off: bool,
+    ) -> ApiResult<Session> {
+        let expired = || ApiError::new(ErrorCode::SessionExpired);
+        let row = row.ok_or_else(expired)?;
+        // R22: the terminal is told the merchant ended it, in its own language.
+        if row.ended && row.ended_by == Some(SessionEnd::Console) {
+            return Err(ApiError::new(ErrorCode::SignedOffRemotely));
+        }
+        if row.ended && !(allow_signed_off && row.ended_by == Some(SessionEnd::SignOff)) {
+            return Err(expired());
+        }
+        if !row.ended && row.expires_at <= now_ms() {
+            return Err(expired());
+        }
+        Ok(Session {
+            terminal: row.terminal,
+            operator: row.operator,
+            token_hash,
+            ended: row.ended,
+        })
+    }
+
     /// R23: a checkout lane's session trades sales only (with their reversals, its batch's
     /// settlement and its sign-off); what else it asks for is `SALES_ONLY`.
     pub fn sales_only(&self) -> ApiResult<()> {
@@ -99,24 +127,8 @@ impl Store {
     /// sign-off can replay its answer).
     pub async fn session(&self, token: &str, allow_signed_off: bool) -> ApiResult<Session> {
         let token_hash = secrets::sha256_hex(token);
-        let expired = || ApiError::new(ErrorCode::SessionExpired);
-        let row = self.db().session(&token_hash).await?.ok_or_else(expired)?;
-        // R22: the terminal is told the merchant ended it, in its own language.
-        if row.ended && row.ended_by == Some(SessionEnd::Console) {
-            return Err(ApiError::new(ErrorCode::SignedOffRemotely));
-        }
-        if row.ended && !(allow_signed_off && row.ended_by == Some(SessionEnd::SignOff)) {
-            return Err(expired());
-        }
-        if !row.ended && row.expires_at <= now_ms() {
-            return Err(expired());
-        }
-        Ok(Session {
-            terminal: row.terminal,
-            operator: row.operator,
-            token_hash,
-            ended: row.ended,
-        })
+        let row = self.db().session(&token_hash).await?;
+        Session::judge(row, token_hash, allow_signed_off)
     }
 
     /// `POST /v1/sign-in` (R16). A checkout lane has no cashier: its key signs in only at
