@@ -209,3 +209,76 @@ async fn test_group_commit_a_unit_begun_by_hand_dropped_before_its_first_string_
         group_around(|store| async move { drop(store.begin_by_hand().await.unwrap()) }).await;
     assert_eq!(kept, 2, "the group kept merchant 1");
 }
+
+#[tokio::test]
+async fn test_group_commit_takes_at_most_group_max_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    let before = commits(&store).await;
+    // The holder and 100 units: a group of 64, then one of the 37 left.
+    let results = queue_behind_a_holder(&store, (1..=100).collect()).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(merchants(&store).await, 100);
+    assert_eq!(
+        commits(&store).await - before,
+        3,
+        "two groups and the count's own commit"
+    );
+    store.close().await;
+}
+
+/// Runs `sql` in a unit of its own; `Ok` once its `commit` returned.
+async fn unit(store: Db, sql: &'static str) -> Result<(), String> {
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    if let Err(e) = sqlx::query(sql).execute(&mut *tx).await {
+        tx.rollback().await.map_err(|e| e.to_string())?;
+        return Err(e.to_string());
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn test_group_commit_a_failed_commit_fails_every_unit_of_its_group_and_keeps_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    // A key checked only at COMMIT: each unit's statement succeeds, the group's COMMIT fails.
+    unit(
+        store.clone(),
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY); \
+         CREATE TABLE children (parent INTEGER \
+           REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .await
+    .unwrap();
+    let holder = store.begin().await.unwrap();
+    let units = [
+        "INSERT INTO parents (id) VALUES (1)",
+        "INSERT INTO children (parent) VALUES (2)",
+        "INSERT INTO parents (id) VALUES (3)",
+    ];
+    let tasks: Vec<_> = units
+        .into_iter()
+        .map(|sql| tokio::spawn(unit(store.clone(), sql)))
+        .collect();
+    until_queued(&store, tasks.len()).await;
+    holder.commit().await.unwrap_err();
+    for task in tasks {
+        let told = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("every unit is told its group's fate")
+            .unwrap();
+        assert!(told.is_err(), "the group's COMMIT failed: {told:?}");
+    }
+    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM parents")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(kept, 0, "nothing of the failed group is kept");
+    // The writer is clean for the next unit.
+    unit(store.clone(), "INSERT INTO parents (id) VALUES (4)")
+        .await
+        .unwrap();
+    store.close().await;
+}
