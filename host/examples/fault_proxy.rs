@@ -73,6 +73,8 @@ struct OwnHost {
     child: Option<std::process::Child>,
     /// The file whose presence arms the host's group-commit exit.
     group_exit: std::path::PathBuf,
+    /// The proxy armed that exit and has not seen the host take it yet.
+    armed: bool,
 }
 
 impl OwnHost {
@@ -115,9 +117,20 @@ impl OwnHost {
         Ok(())
     }
 
-    /// Restarts the host if it ended by itself (the group-commit exit).
+    /// Restarts the host if it ended by itself (the group-commit exit). The host removes the
+    /// arming file as it takes the exit, and its sockets close before the process can be
+    /// waited for: a host that took it is waited for, so that the requests it dropped are
+    /// the only ones that fail.
     fn restart_if_gone(&mut self) -> std::io::Result<()> {
+        let exiting = self.armed && !self.group_exit.exists();
+        if exiting {
+            self.armed = false;
+        }
         let gone = match self.child.as_mut() {
+            Some(child) if exiting => {
+                child.wait()?;
+                true
+            }
             Some(child) => child.try_wait()?.is_some(),
             None => true,
         };
@@ -196,6 +209,7 @@ async fn main() -> std::io::Result<()> {
             child: None,
             group_exit: std::env::temp_dir()
                 .join(format!("softpos-fault-group-exit-{}", std::process::id())),
+            armed: false,
         };
         host.start()?;
         eprintln!("fault_proxy: own host at {}", host.addr);
@@ -443,18 +457,20 @@ async fn control(
         ("204 No Content", String::new())
     } else {
         match serde_json::from_slice::<Rule>(body) {
-            Ok(r) if r.action == "exit_after_group_commit" => match &*own.lock().await {
+            Ok(r) if r.action == "exit_after_group_commit" => match &mut *own.lock().await {
                 Some(h) => {
                     std::fs::write(&h.group_exit, b"")?;
+                    h.armed = true;
                     ("200 OK", r#"{"ok":true}"#.to_owned())
                 }
                 None => ("400 Bad Request", r#"{"ok":false}"#.to_owned()),
             },
             Ok(r) if r.action == "clear" => {
                 rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                if let Some(h) = &*own.lock().await {
+                if let Some(h) = &mut *own.lock().await {
                     // Disarmed too, if no group came.
                     let _ = std::fs::remove_file(&h.group_exit);
+                    h.armed = false;
                 }
                 ("200 OK", r#"{"ok":true}"#.to_owned())
             }
