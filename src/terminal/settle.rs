@@ -215,10 +215,7 @@ impl Terminal {
         };
         if upload.sent == Some(received) {
             // The host took nothing of the chunk and would be asked the same again: a loop.
-            return self.housekeeping_failed(Error::with_detail(
-                ErrorCode::Internal,
-                "the host did not take the journal's next entries",
-            ));
+            return self.housekeeping_failed(ErrorCode::Internal.into());
         }
         // Written before the next chunk goes, so a reload goes on from here; the host's count
         // is the one that stands, less than what was sent or not.
