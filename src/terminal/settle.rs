@@ -129,15 +129,15 @@ impl Terminal {
                     &[]
                 };
                 // From where the host said it holds the journal up to, one chunk (R11).
-                let from = (u.sent.unwrap_or(0) as usize).min(all.len());
-                let end = all.len().min(from + UPLOAD_CHUNK);
+                let from = u.sent.unwrap_or(0);
+                let rest = all.get(from as usize..).unwrap_or_default();
                 Call::Upload(
                     s.batch_no,
                     UploadRequest {
                         request_id: s.upload_request_id.clone(),
-                        entries: all[from..end].to_vec(),
-                        from: (from > 0).then_some(from as u32),
-                        more: (end < all.len()).then_some(true),
+                        entries: rest.get(..UPLOAD_CHUNK).unwrap_or(rest).to_vec(),
+                        from: Some(from).filter(|f| *f > 0),
+                        more: (rest.len() > UPLOAD_CHUNK).then_some(true),
                     },
                 )
             }
@@ -178,7 +178,7 @@ impl Terminal {
                 stage.resume()
             }
             Reply::UploadProgress(p) if p.batch_no.get() == pending.batch_no => {
-                self.on_chunk_taken(stage, pending, p.received)
+                self.on_chunk_taken(stage, p.received)
             }
             Reply::Upload(resp) if resp.batch_no == pending.batch_no => {
                 // The upload's answer is the later one: its verdict is the newer.
@@ -209,24 +209,22 @@ impl Terminal {
     }
 
     /// R11: the host holds the journal up to `received`; the next chunk goes on from there.
-    fn on_chunk_taken(&mut self, stage: Stage, pending: PendingSettlement, received: u32) -> Phase {
-        let Some(upload) = pending.upload else {
-            return stage.resume();
-        };
-        if upload.sent == Some(received) {
-            // The host took nothing of the chunk and would be asked the same again: a loop.
-            return self.housekeeping_failed(ErrorCode::Internal.into());
+    fn on_chunk_taken(&mut self, stage: Stage, received: u32) -> Phase {
+        let upload = self
+            .meta
+            .settlement
+            .as_mut()
+            .and_then(|s| s.upload.as_mut());
+        if let Some(u) = upload {
+            if u.sent == Some(received) {
+                // The host took nothing of the chunk and would be asked the same again: a loop.
+                return self.housekeeping_failed(ErrorCode::Internal.into());
+            }
+            // Written before the next chunk goes, so a reload goes on from here; the host's
+            // count is the one that stands, less than what was sent or not.
+            u.sent = Some(received);
+            self.push_meta();
         }
-        // Written before the next chunk goes, so a reload goes on from here; the host's count
-        // is the one that stands, less than what was sent or not.
-        self.meta.settlement = Some(PendingSettlement {
-            upload: Some(PendingUpload {
-                sent: Some(received),
-                ..upload
-            }),
-            ..pending
-        });
-        self.push_meta();
         stage.resume()
     }
 
