@@ -137,6 +137,15 @@ fn codec_reads_and_writes_every_request_as_serde_json_does() {
         entry("sale", "approved", ENTRY_SOME),
         entry("reversal", "reversed", ENTRY_NONE)
     ));
+    // A chunk of the journal (R11): where it starts, and that more follow.
+    agrees::<UploadRequest>(&format!(
+        r#"{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","entries":[{}],"from":1000,"more":true}}"#,
+        entry("sale", "approved", ENTRY_SOME),
+    ));
+    agrees::<UploadRequest>(&format!(
+        r#"{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","entries":[{}],"from":2000}}"#,
+        entry("sale", "approved", ENTRY_NONE),
+    ));
     agrees::<SignOffRequest>("{}");
     agrees::<SignOffRequest>(
         r#"{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","settle":false}"#,
@@ -196,6 +205,8 @@ fn codec_reads_and_writes_every_host_answer_as_serde_json_does() {
         r#"{{"batch_no":7,"outcome":"unbalanced","host_totals":{TOTALS},
         "discrepancies":{DISCREPANCIES},"next_batch_no":8}}"#
     ));
+    // To a chunk of the batch upload (R11).
+    agrees::<UploadProgress>(r#"{"batch_no":7,"received":1000}"#);
     for verdict in ["balanced", "unbalanced", "error", "pending"] {
         agrees::<SettlementResponse>(&format!(
             r#"{{"batch_no":7,"outcome":"balanced","host_totals":{TOTALS},"next_batch_no":8,
@@ -235,7 +246,7 @@ fn codec_reads_and_writes_the_stored_state_and_the_results_as_serde_json_does() 
         "in_flight":{{"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","kind":"refund","trace_no":12,"amount":5,
           "masked_pan":null,"original_trace_no":null,"original_rrn":"000000000001","operator":"01"}},
         "settlement":{{"batch_no":7,"terminal_totals":{TOTALS},"request_id":"0f8fad5b-d9cb-469f-a165-70867728950e",
-          "upload_request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","upload":{{"host_totals":{TOTALS},"next_batch_no":8}}}},
+          "upload_request_id":"0f8fad5b-d9cb-469f-a165-70867728950e","upload":{{"host_totals":{TOTALS},"next_batch_no":8,"sent":3000}}}},
         "reconcile":[5,6],"recent_settled":[{{"batch_no":6,"first_trace":1,"last_trace":10}}],
         "last_settlement":{},"journal_len":12,"utc_offset":480}}"#,
         settlement(DISCREPANCIES)

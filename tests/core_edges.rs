@@ -12,7 +12,7 @@ use softpos::protocol::{
     ActivateRequest, BatchTotals, EntryKind, EntryStatus, JournalEntry, OriginalRef, Outcome,
     ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
     SignOffRequest, SignOffResponse, Totals, TransactionRequest, TransactionResponse, TxKind,
-    TxStatus, UploadRequest, UploadResponse,
+    TxStatus, UploadProgress, UploadRequest, UploadResponse,
 };
 use softpos::terminal::card::{mask_digits, Expiry, Pan};
 use softpos::terminal::journal::{
@@ -837,6 +837,8 @@ fn r17_each_call_goes_to_its_path_with_its_body() {
                 UploadRequest {
                     request_id: tx.request_id.clone(),
                     entries: Vec::new(),
+                    from: None,
+                    more: None,
                 },
             ),
             "/v1/settlements/3/upload",
@@ -975,6 +977,8 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
                 UploadRequest {
                     request_id: RequestId::from_random([3; 16]),
                     entries: Vec::new(),
+                    from: None,
+                    more: None,
                 },
             ),
             &UPLOAD_ANSWER,
@@ -998,6 +1002,16 @@ fn r8_an_answer_that_cannot_be_read_is_no_answer() {
         assert!(ok, "{}: {reply:?}", call.path());
         assert_eq!(call.parse_answer("[]"), Reply::NoAnswer, "{}", call.path());
     }
+    // R11: a chunk of the upload is answered with how much of the journal the host holds.
+    let chunk = &answers[5].0;
+    assert!(matches!(chunk, Call::Upload(..)));
+    assert_eq!(
+        chunk.parse_answer(r#"{"batch_no":1,"received":1000}"#),
+        Reply::UploadProgress(UploadProgress {
+            batch_no: bn(1),
+            received: 1000
+        })
+    );
 }
 
 static SETTLEMENT_ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {

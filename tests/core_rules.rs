@@ -6,14 +6,15 @@ mod support;
 
 use softpos::protocol::{
     AcquirerVerdict, DiscrepancyKind, EntryKind, EntryStatus, Outcome, TxKind, TxStatus,
+    UploadProgress,
 };
 use softpos::terminal::journal::ledger_lines;
 use softpos::terminal::money::ConfirmAbove;
 use softpos::terminal::settlement::fold;
 use softpos::terminal::time::Timestamp;
 use softpos::terminal::{
-    Auth, Command, Completion, Config, Event, RecoveryKind, SignOffReason, Snapshot, State,
-    Terminal,
+    Auth, Call, Command, Completion, Config, Event, RecoveryKind, Reply, SignOffReason, Snapshot,
+    State, Terminal,
 };
 use softpos::ErrorCode;
 use support::*;
@@ -661,6 +662,101 @@ fn r11_a_settlement_cut_off_by_a_reload_is_finished_first() {
     assert_eq!(signed_in.reconciled[0].outcome, Outcome::Unbalanced);
     assert_eq!(b.terminal.batch_no(), Some(2));
     assert_eq!(b.terminal.meta().settlement, None);
+}
+
+#[test]
+fn r11_a_journal_longer_than_a_chunk_is_uploaded_in_chunks_and_a_reload_goes_on_where_the_host_is()
+{
+    let mut b = Bench::signed_in();
+    for _ in 0..2500 {
+        b.sale(100).unwrap();
+    }
+    b.host.inject_sale(1);
+    // The settlement is answered unbalanced, the first chunk acknowledged, the second cut off.
+    b.fault(&[None, None, Some(Fault::Unreachable)]);
+    b.run(Command::Settle).unwrap_err();
+    let upload = b.store.meta.as_ref().and_then(|m| m.settlement.as_ref());
+    let upload = upload
+        .and_then(|s| s.upload.as_ref())
+        .expect("written ahead");
+    assert_eq!(upload.sent, Some(1000), "the acknowledged count is kept");
+    b.reload().unwrap();
+    let before = b.host.requests.len();
+    let signed_in = match b.sign_in().unwrap() {
+        Completion::SignedIn(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        uploads(&b.host.requests[before..]),
+        [(Some(1000), 1000, Some(true)), (Some(2000), 500, None)],
+        "on from the acknowledged count, never the first chunk again"
+    );
+    let r = &signed_in.reconciled[0];
+    assert_eq!(r.outcome, Outcome::Unbalanced);
+    assert_eq!(r.discrepancies.len(), 1, "{:?}", r.discrepancies);
+    assert_eq!(r.terminal_totals.sale.count, 2500);
+    assert_eq!(b.terminal.meta().settlement, None);
+}
+
+#[test]
+fn r11_the_hosts_count_of_the_journal_stands_and_a_short_journal_goes_whole() {
+    let mut b = Bench::signed_in();
+    for _ in 0..1500 {
+        b.sale(100).unwrap();
+    }
+    b.host.inject_sale(1);
+    // The host answers the last chunk with "I hold none" (as after losing what it held): the
+    // terminal goes back to the start; the host then says 1000 and the terminal goes on there.
+    let mut lost = false;
+    b.terminal.begin(Command::Settle, b.now).unwrap();
+    let settled = b
+        .drive_scripted(10, |out, host| match &out.call {
+            Call::Upload(n, u) if u.from == Some(1000) && !lost => {
+                lost = true;
+                Reply::UploadProgress(UploadProgress {
+                    batch_no: bn(*n),
+                    received: 0,
+                })
+            }
+            _ => host.handle(out),
+        })
+        .unwrap();
+    assert_eq!(settled_of(settled).outcome, Outcome::Unbalanced);
+    // What reached the host (the answer "none" stood in for it once): the first chunk, again
+    // after "none", and after "1000" the last one.
+    assert_eq!(
+        uploads(&b.host.requests),
+        [
+            (None, 1000, Some(true)),
+            (None, 1000, Some(true)),
+            (Some(1000), 500, None)
+        ]
+    );
+    assert!(lost);
+    // A journal of one chunk or less goes in one body, without `from` and `more`.
+    b.sale(100).unwrap();
+    b.host.inject_sale(1);
+    b.host.requests.clear();
+    b.run(Command::Settle).unwrap();
+    assert_eq!(uploads(&b.host.requests), [(None, 1, None)]);
+}
+
+/// Each batch upload request: its `from`, its number of entries, its `more`.
+fn uploads(requests: &[Call]) -> Vec<(Option<u32>, usize, Option<bool>)> {
+    requests
+        .iter()
+        .filter_map(|c| match c {
+            Call::Upload(_, u) => Some((u.from, u.entries.len(), u.more)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn settled_of(c: Completion) -> softpos::terminal::SettlementResult {
+    match c {
+        Completion::Settled(r) => r,
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

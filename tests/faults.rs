@@ -52,6 +52,30 @@ export async function browserStorageText() {
   }
   return out.join('\n');
 }
+export async function terminalKey(name) {
+  // The key a terminal keeps in its state record: a second device with it is a clone.
+  const db = await new Promise((resolve, reject) => {
+    const o = indexedDB.open('softpos');
+    o.onsuccess = () => resolve(o.result);
+    o.onerror = () => reject(o.error);
+  });
+  const meta = await new Promise((resolve) => {
+    const r = db.transaction(['meta']).objectStore('meta').get(name);
+    r.onsuccess = () => resolve(r.result);
+  });
+  db.close();
+  return meta.terminal_key;
+}
+export async function hostPost(url, path, token, body) {
+  const r = await fetch(url + path, { method: 'POST', body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token } });
+  return { status: r.status, body: await r.json() };
+}
+export async function proxyUploads(url) {
+  const r = await fetch(url + '/__fault', { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: '{"action":"uploads"}' });
+  return await r.json();
+}
 export async function fault(url, rule) {
   const r = await fetch(url + '/__fault', { method: 'POST',
     headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
@@ -65,6 +89,12 @@ extern "C" {
     fn fault_js(url: &str, rule: JsValue) -> Promise;
     #[wasm_bindgen(js_name = lockFree)]
     fn lock_free(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = terminalKey)]
+    fn terminal_key(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = hostPost)]
+    fn host_post(url: &str, path: &str, token: &str, body: JsValue) -> Promise;
+    #[wasm_bindgen(js_name = proxyUploads)]
+    fn proxy_uploads(url: &str) -> Promise;
 }
 
 /// Tells the proxy to break the next `times` requests to `path` with `action`.
@@ -815,6 +845,104 @@ async fn r11_a_reload_after_the_settlement_answer_was_lost_finishes_it_first_exa
 async fn r11_a_reload_after_the_settlement_request_was_lost_finishes_it_first_exactly_once() {
     // The host never saw the settlement: the reopened terminal makes it.
     settlement_cut_off_by_a_reload(&fresh_terminal().await, "drop_request").await;
+}
+
+/// The batch uploads that reached the host since last asked, as `from/entries/more` each.
+async fn uploads_seen() -> Vec<String> {
+    let seen = js_sys::Array::from(&ok(proxy_uploads(PROXY)).await);
+    seen.iter()
+        .map(|u| {
+            let field = |k: &str| {
+                js_sys::JSON::stringify(&get(&u, k))
+                    .ok()
+                    .and_then(|s| s.as_string())
+                    .unwrap_or_default()
+            };
+            format!("{}/{}/{}", field("from"), field("entries"), field("more"))
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn r11_an_upload_cut_off_after_a_chunk_goes_on_after_a_reload_from_what_the_host_holds() {
+    let tid = &fresh_terminal().await;
+    let t = signed_in(tid, "browser").await;
+    // One entry more than a chunk: the journal goes in two.
+    for _ in 0..1001 {
+        ok(t.sale(sale_req(100))).await;
+    }
+    let batch = t.batch_no().expect("an open batch");
+    // A clone of the terminal (a second device with its key) books a sale it never sees: the
+    // host counts it, the terminal does not.
+    let key = ok(terminal_key(&format!("{MERCHANT}/{tid}")))
+        .await
+        .as_string()
+        .expect("the stored key");
+    let body = json(&format!(
+        r#"{{"operator":"01","password":"{OPERATOR_PASSWORD}"}}"#
+    ));
+    let signed = ok(host_post(PROXY, "/v1/sign-in", &key, body)).await;
+    let token = text(&signed, "body.session_token");
+    let trace = num(&signed, "body.next_trace_no") + 50.0;
+    let clone_sale = "7f0c7e3e-3f8e-4d3a-9c55-0a4b1c2d3e50";
+    let sale = json(&format!(
+        r#"{{"request_id":"{clone_sale}","kind":"sale","trace_no":{trace},"amount":555,
+            "currency":"CNY","card":{{"pan":"{CARD}","expiry":"{EXPIRY}"}}}}"#
+    ));
+    assert_eq!(
+        num(
+            &ok(host_post(PROXY, "/v1/transactions", &token, sale)).await,
+            "status"
+        ),
+        200.0
+    );
+    // That sign-in ended the terminal's own session; it signs in again.
+    assert_eq!(
+        outcome(t.sale(sale_req(1))).await.err().as_deref(),
+        Some("SESSION_EXPIRED")
+    );
+    ok(t.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    // The first chunk reaches the host and is acknowledged; the second never arrives.
+    uploads_seen().await;
+    let rule = json(&format!(
+        r#"{{"path":"/v1/settlements/{batch}/upload","action":"drop_request","times":1,"after":1}}"#
+    ));
+    JsFuture::from(fault_js(PROXY, rule))
+        .await
+        .expect("the proxy took the rule");
+    assert_eq!(
+        outcome(t.settle()).await.err().as_deref(),
+        Some("HOST_UNREACHABLE"),
+        "no answer, no result"
+    );
+    assert_eq!(uploads_seen().await, ["null/1000/true"]);
+    drop(t); // the page reloads
+    clear_faults().await;
+    let again = open(tid, "browser").await.expect("reopens");
+    assert_eq!(again.batch_no(), Some(batch), "still the unsettled batch");
+    let signed = ok(again.sign_in("01".into(), OPERATOR_PASSWORD.into())).await;
+    // On from the count the host acknowledged: the first chunk is not sent again.
+    assert_eq!(uploads_seen().await, ["1000/1/null"]);
+    let reconciled = js_sys::Array::from(&get(&signed, "reconciled"));
+    assert_eq!(reconciled.length(), 1, "the cut-off upload, finished first");
+    let s = reconciled.get(0);
+    assert_eq!(num(&s, "batchNo"), f64::from(batch));
+    assert_eq!(text(&s, "outcome"), "unbalanced");
+    assert_eq!(num(&s, "terminalTotals.sale.count"), 1001.0);
+    assert_eq!(
+        num(&s, "hostTotals.sale.count"),
+        1002.0,
+        "each sale counted once"
+    );
+    assert_eq!(num(&s, "hostTotals.sale.amount"), 100_655.0);
+    let d = js_sys::Array::from(&get(&s, "discrepancies"));
+    assert_eq!(d.length(), 1, "the clone's sale alone");
+    assert_eq!(text(&d.get(0), "kind"), "missing_on_terminal");
+    assert_eq!(text(&d.get(0), "requestId"), clone_sale);
+    // The batch closed once: the next one holds only what comes after.
+    ok(again.sale(sale_req(50))).await;
+    let s = settle_balanced(&again, 1, 50).await;
+    assert_ne!(num(&s, "batchNo"), f64::from(batch));
 }
 
 /// What the widget shows in place of a terminal that did not open, read back as the visible

@@ -24,6 +24,10 @@
 //! - `bare_status`: forward, let the host commit, then answer `status` with an empty body (a
 //!   proxy's own 404/408/429/499), keeping the host's CORS headers so the page can read it.
 //!
+//! A rule with `after` lets that many matching requests through before it starts.
+//! `POST /__fault {"action":"uploads"}` answers what each batch upload that reached the host
+//! was (`path`, `from`, `more`, number of `entries`) since it was last asked, and forgets it.
+//!
 //! And one for the host itself, not for a request: `exit_after_group_commit` (own host only)
 //! arms the host's fault hook (`SOFTPOS_FAULT_GROUP_EXIT_FILE`, debug builds), so its next
 //! group commit of two sales or more ends the process before any of them is answered. A host
@@ -54,6 +58,29 @@ struct Rule {
     /// The status `bare_status` answers with.
     #[serde(default)]
     status: u16,
+    /// Matching requests let through untouched before the rule starts.
+    #[serde(default)]
+    after: u32,
+}
+
+/// What each batch upload that reached the host was: its path, `from`, `more` and number of
+/// entries (R11's chunks), until `{"action":"uploads"}` reads and empties the list.
+static UPLOADS: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
+
+/// Notes a batch upload the host is about to see.
+fn note_upload(path: &str, request: &[u8]) {
+    if !path.ends_with("/upload") {
+        return;
+    }
+    let body = &request[find(request, b"\r\n\r\n").map_or(request.len(), |e| e + 4)..];
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let seen = serde_json::json!({
+        "path": path,
+        "from": body["from"],
+        "more": body["more"],
+        "entries": body["entries"].as_array().map(Vec::len),
+    });
+    UPLOADS.lock().unwrap_or_else(|p| p.into_inner()).push(seen);
 }
 
 fn one() -> u32 {
@@ -318,6 +345,10 @@ fn take_rule(rules: &Rules, path: &str) -> Option<Rule> {
     let i = rules
         .iter()
         .position(|r| r.times > 0 && path.starts_with(&r.path))?;
+    if rules[i].after > 0 {
+        rules[i].after -= 1;
+        return None;
+    }
     rules[i].times -= 1;
     let rule = rules[i].clone();
     if rules[i].times == 0 {
@@ -366,6 +397,9 @@ async fn serve(
             }
         }
         _ => {}
+    }
+    if method == "POST" {
+        note_upload(path, &request);
     }
     if action == "kill_host_mid" {
         // The host's side of the call stays open until the kill, so the host is killed inside
@@ -465,6 +499,10 @@ async fn control(
                 }
                 None => ("400 Bad Request", r#"{"ok":false}"#.to_owned()),
             },
+            Ok(r) if r.action == "uploads" => {
+                let seen = std::mem::take(&mut *UPLOADS.lock().unwrap_or_else(|p| p.into_inner()));
+                ("200 OK", serde_json::Value::from(seen).to_string())
+            }
             Ok(r) if r.action == "clear" => {
                 rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
                 if let Some(h) = &mut *own.lock().await {

@@ -26,7 +26,7 @@ use softpos::protocol::{
     check_upload_path, ActivateRequest, ActivateResponse, CurrentBatchResponse, ErrorBody, Health,
     ReversalRequest, ReversalResponse, SettlementRequest, SettlementResponse, SignInRequest,
     SignInResponse, SignOffRequest, SignOffResponse, TransactionRequest, TransactionResponse,
-    TxKind, UploadRequest, UploadResponse,
+    TxKind, UploadRequest,
 };
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -229,10 +229,12 @@ pub(crate) async fn settlements(
     st.store.settle(&s, &req, &st.acquirer).await
 }
 
-/// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19).
+/// Upload the batch journal after an unbalanced settlement [批上送] (R11, R19): whole, or in
+/// chunks (`from`, `more`) that the host keeps until the last one, each answered with how much
+/// of the journal it holds.
 #[utoipa::path(post, path = "/v1/settlements/{batch_no}/upload", security(("bearer" = [])), request_body = UploadRequest,
     params(("batch_no" = u32, Path, description = "The batch settled unbalanced", minimum = 1, maximum = 999_999)),
-    responses((status = 200, body = UploadResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::UploadAnswer), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn upload(
     State(st): State<AppState>,

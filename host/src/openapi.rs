@@ -52,6 +52,19 @@ impl utoipa::Modify for BearerAuth {
 )]
 struct ApiDoc;
 
+/// The answer to `POST /v1/settlements/{batch_no}/upload` (R11): the upload's, or, to a chunk
+/// that does not end the journal (and to one that does not start where the host's part ends),
+/// how much of the journal the host holds.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum UploadAnswer {
+    /// The upload's answer, to the body that ends the journal.
+    Done(softpos::protocol::UploadResponse),
+    /// How far the host holds the journal: the next chunk's `from`.
+    Progress(softpos::protocol::UploadProgress),
+}
+
 /// The OpenAPI document, generated from the wire types.
 pub fn openapi_json() -> String {
     let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {

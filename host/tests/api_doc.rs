@@ -162,6 +162,12 @@ fn render_schema(out: &mut String, name: &str, schema: &Value) {
                 .filter(|d| Some(*d) != schema["description"].as_str())
                 .map(|d| format!(": {}", one_line(d)))
                 .unwrap_or_default();
+            if v.get("$ref").is_some() {
+                // A variant that is a schema of its own: named, not repeated.
+                let what = v["description"].as_str().map(one_line).unwrap_or_default();
+                writeln!(out, "**Variant {}**: {}. {what}\n", n + 1, ty(v)).unwrap();
+                continue;
+            }
             writeln!(out, "**Variant {}**{kind}{what}\n", n + 1).unwrap();
             render_object(out, v);
         }

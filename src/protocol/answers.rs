@@ -249,6 +249,17 @@ wire! {
         pub acquirer_outcome: Option<AcquirerVerdict>,
     }
 
+    /// Answer to a chunk of the batch upload that does not end it (R11): how much of the
+    /// journal the host holds. The terminal goes on from `received`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UploadProgress {
+        /// The batch.
+        #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 1, maximum = 999_999))]
+        pub batch_no: BatchNo,
+        /// Entries of the journal the host holds, from the first: the next chunk's `from`.
+        pub received: u32,
+    }
+
     /// Answer to `GET /v1/checkout/terminals/{merchant_id}/{terminal_id}` (R23).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct CheckoutTerminal {

@@ -150,8 +150,15 @@ wire! {
             )
         )]
         pub request_id: RequestId,
-        /// The whole batch journal, oldest first, with hashes.
-        pub entries: Vec<JournalEntry>,
+        /// The batch journal, oldest first, with hashes: the whole of it, or one chunk of it
+        /// (R11: `from` and `more`).
+        pub entries: Vec<JournalEntry>;
+        /// Where in the journal this chunk's first entry is (0-based). Absent: 0.
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1_000_000))]
+        pub from: Option<u32>,
+        /// More chunks follow this one. Absent: `false`, this chunk ends the journal; a body
+        /// without `from` and `more` is the whole journal.
+        pub more: Option<bool>,
     }
 
     /// `POST /v1/checkout/lanes` (R23): a lane of this checkout terminal for one customer

@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::protocol::{
     ActivateRequest, ActivateResponse, ReversalRequest, ReversalResponse, SettlementRequest,
     SettlementResponse, SignInRequest, SignInResponse, SignOffRequest, SignOffResponse,
-    TransactionRequest, TransactionResponse, UploadRequest, UploadResponse,
+    TransactionRequest, TransactionResponse, UploadProgress, UploadRequest, UploadResponse,
 };
 use crate::terminal::Completion;
 use serde::{Deserialize, Serialize};
@@ -93,8 +93,26 @@ impl Call {
             Call::Transaction(_) => read(d, Reply::Transaction),
             Call::Reversal(_) => read(d, Reply::Reversal),
             Call::Settlement(_) => read(d, Reply::Settlement),
-            Call::Upload(..) => read(d, Reply::Upload),
+            Call::Upload(..) => read(d, UploadAnswer::reply),
             Call::SignOff(_) => read(d, Reply::SignedOff),
+        }
+    }
+}
+
+/// The answer to a chunk of the batch upload (R11): how far the host holds the journal, or,
+/// to the last chunk, the upload's answer.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UploadAnswer {
+    Progress(UploadProgress),
+    Done(UploadResponse),
+}
+
+impl UploadAnswer {
+    fn reply(self) -> Reply {
+        match self {
+            UploadAnswer::Progress(p) => Reply::UploadProgress(p),
+            UploadAnswer::Done(r) => Reply::Upload(r),
         }
     }
 }
@@ -137,8 +155,10 @@ pub enum Reply {
     Reversal(ReversalResponse),
     /// 2xx to a settlement.
     Settlement(SettlementResponse),
-    /// 2xx to a batch upload.
+    /// 2xx to a batch upload: its answer.
     Upload(UploadResponse),
+    /// 2xx to a chunk of a batch upload: how much of the journal the host holds (R11).
+    UploadProgress(UploadProgress),
     /// 2xx to a sign-off.
     SignedOff(SignOffResponse),
     /// A 4xx with the contract's error: a definite "no"; nothing happened on the host.

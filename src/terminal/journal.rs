@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 mod chain;
 
-pub use chain::{entry_hash, genesis_hash, verify_chain};
+pub use chain::{entry_hash, genesis_hash, verify_chain, verify_links};
 
 /// A journal entry before it is chained: everything but `seq`, `prev_hash` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -116,6 +116,11 @@ pub struct PendingUpload {
     pub host_totals: BatchTotals,
     /// The host's next batch.
     pub next_batch_no: u32,
+    /// Entries of the journal the host acknowledged holding, as its last chunk answer said
+    /// (R11): the next chunk starts there. Absent until one was acknowledged, and in records
+    /// stored before the upload went in chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u32>,
 }
 
 /// A batch settled recently, by its range of trace numbers (R6: "refund instead").

@@ -105,6 +105,8 @@ pub fn answer(call: &Call, v: &JsValue) -> Reply {
         Call::Transaction(_) => read(v, Reply::Transaction),
         Call::Reversal(_) => read(v, Reply::Reversal),
         Call::Settlement(_) => read(v, Reply::Settlement),
+        // A chunk's answer says how much the host holds; the last one's is the upload's.
+        Call::Upload(..) if !v.get("received").is_absent() => read(v, Reply::UploadProgress),
         Call::Upload(..) => read(v, Reply::Upload),
         Call::SignOff(_) => read(v, Reply::SignedOff),
     }

@@ -159,6 +159,8 @@ pub struct ModelHost {
     pub requests: Vec<Call>,
     /// The acquirer's verdict its settlement and upload answers carry; `None` as an older host.
     pub acquirer: Option<AcquirerVerdict>,
+    /// R11: the entries of a chunked upload received so far, by its request id.
+    chunks: HashMap<String, Vec<JournalEntry>>,
 }
 
 impl Default for ModelHost {
@@ -182,6 +184,7 @@ impl Default for ModelHost {
             merchant_name: None,
             requests: Vec::new(),
             acquirer: None,
+            chunks: HashMap::new(),
         }
     }
 }
@@ -492,12 +495,28 @@ impl ModelHost {
                 if let Some(r) = self.answers.get(req.request_id.as_str()) {
                     return r.clone();
                 }
+                // R11: a chunk goes on from what is held, or the answer says where to go on.
+                let held = self.chunks.entry(req.request_id.to_string()).or_default();
+                if req.from.unwrap_or(0) as usize != held.len() {
+                    return Reply::UploadProgress(UploadProgress {
+                        batch_no: bn(*batch_no),
+                        received: held.len() as u32,
+                    });
+                }
+                held.extend(req.entries.iter().cloned());
+                if req.more == Some(true) {
+                    return Reply::UploadProgress(UploadProgress {
+                        batch_no: bn(*batch_no),
+                        received: held.len() as u32,
+                    });
+                }
+                let entries = std::mem::take(held);
                 let genesis =
                     softpos::terminal::journal::genesis_hash(MERCHANT, TERMINAL, *batch_no);
-                if let Err(e) = softpos::terminal::journal::verify_chain(&genesis, &req.entries) {
+                if let Err(e) = softpos::terminal::journal::verify_chain(&genesis, &entries) {
                     return Reply::Refused(e);
                 }
-                let discrepancies = compare(&ledger_lines(&req.entries), &self.lines(*batch_no));
+                let discrepancies = compare(&ledger_lines(&entries), &self.lines(*batch_no));
                 self.batches.insert(*batch_no, HostBatch::Settled);
                 let r = Reply::Upload(UploadResponse {
                     batch_no: bn(*batch_no),

@@ -29,6 +29,7 @@ mod sessions;
 mod sqlite;
 mod terminals;
 mod transactions;
+mod upload_chunks;
 mod writer;
 
 pub use answers::stored_answer;

@@ -26,6 +26,7 @@ mod reversal;
 mod sale;
 mod session;
 mod settlement;
+mod upload;
 mod upstream;
 mod upstream_settlement;
 mod void_refund;

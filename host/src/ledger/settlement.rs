@@ -1,5 +1,6 @@
-//! R11 settlement \[结算\] and batch upload \[批上送\] (R14, R19); the totals are the fold the
-//! terminal makes too (`softpos::terminal::settlement`).
+//! R11 settlement \[结算\] and the reconciliation of the uploaded journal \[批上送\] (R14; the
+//! upload itself in `upload.rs`); the totals are the fold the terminal makes too
+//! (`softpos::terminal::settlement`).
 
 use super::session::batch_totals;
 use super::upstream_settlement::{settle_body, verdict_of, OwedSettlement};
@@ -11,14 +12,14 @@ use crate::forward::ms;
 use crate::store::{now_ms, Store};
 use softpos::ids::BatchNo;
 use softpos::protocol::{
-    AcquirerVerdict, BatchTotals, Outcome, SettlementRequest, SettlementResponse, UploadRequest,
+    AcquirerVerdict, BatchTotals, JournalEntry, Outcome, SettlementRequest, SettlementResponse,
     UploadResponse,
 };
-use softpos::terminal::journal::{genesis_hash, ledger_lines, verify_chain};
+use softpos::terminal::journal::ledger_lines;
 use softpos::terminal::settlement::{compare, outcome};
 use std::sync::Arc;
 
-fn no_batch(batch_no: u32) -> ApiError {
+pub(super) fn no_batch(batch_no: u32) -> ApiError {
     ApiError::bad_request(format_args!("this terminal has no batch {batch_no}"))
 }
 
@@ -90,60 +91,6 @@ impl Store {
             }),
         }
     }
-
-    /// `POST /v1/settlements/{batch_no}/upload` (R11, R19).
-    pub async fn upload(
-        &self,
-        s: &Session,
-        batch_no: u32,
-        req: &UploadRequest,
-    ) -> ApiResult<Answer> {
-        let terminal = s.terminal.key();
-        let genesis = genesis_hash(&s.terminal.merchant_id, &s.terminal.terminal_id, batch_no);
-        verify_chain(&genesis, &req.entries)?;
-        // R9 on a verified chain (R19): its last hash covers every entry before it, so the
-        // request id, the count and that hash identify the body without hashing it again.
-        let last = req.entries.last().map_or(genesis.as_str(), |e| &e.hash);
-        let fp = fingerprint(&(batch_no, &req.request_id, req.entries.len(), last))?;
-        if let Some(a) = self
-            .stored_answer(terminal, Scope::Upload, &req.request_id, &fp)
-            .await?
-        {
-            return Ok(a);
-        }
-        let mut tx = self.begin().await?;
-        let open = tx.open_batch(terminal).await?;
-        // A number out of range in the path names no batch, as an unknown one does.
-        let batch = match BatchNo::try_from(batch_no) {
-            Ok(n) => tx.batch_by_no(terminal, n).await?,
-            Err(_) => None,
-        }
-        .ok_or_else(|| no_batch(batch_no))?;
-        let (terminal_totals, upload_answer) =
-            tx.upload_state(terminal.merchant_id, batch.id).await?;
-        let answer = if let Some(body) = upload_answer {
-            Answer { status: 200, body }
-        } else if batch.status == BatchState::AwaitingUpload {
-            let terminal_totals: BatchTotals =
-                serde_json::from_str(&terminal_totals.unwrap_or_default())
-                    .map_err(ApiError::internal)?;
-            reconcile(&mut tx, s, req, &batch, &terminal_totals, open.batch_no).await?
-        } else {
-            return Err(ApiError::bad_request(format_args!(
-                "batch {batch_no} is not waiting for an upload"
-            )));
-        };
-        tx.store_batch_answer(
-            terminal,
-            Scope::Upload,
-            &req.request_id,
-            &answer.stored(&fp),
-            batch.id,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(answer)
-    }
 }
 
 /// Settles a batch open or closed at the cut-off: the host's totals against the terminal's,
@@ -197,17 +144,17 @@ async fn settle_batch(
 
 /// R11: the terminal's journal against the host's rows of a batch settled unbalanced; the
 /// batch is settled either way, with the discrepancies in the answer.
-async fn reconcile(
+pub(super) async fn reconcile(
     tx: &mut Tx,
     s: &Session,
-    req: &UploadRequest,
+    entries: &[JournalEntry],
     batch: &BatchRow,
     terminal_totals: &BatchTotals,
     next_batch_no: BatchNo,
 ) -> ApiResult<Answer> {
     let host_lines = tx.ledger_lines(&s.terminal.merchant_id, batch.id).await?;
     let host_totals = host_totals(&host_lines, batch.batch_no, &s.terminal.currency)?;
-    let discrepancies = compare(&ledger_lines(&req.entries), &host_lines);
+    let discrepancies = compare(&ledger_lines(entries), &host_lines);
     let acquirer = tx.acquirer_state(&s.terminal.merchant_id, batch.id).await?;
     let result = if discrepancies.is_empty()
         && outcome(terminal_totals, &host_totals) == Outcome::Balanced

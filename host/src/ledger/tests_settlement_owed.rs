@@ -97,6 +97,8 @@ async fn r11_r8_an_acquirer_down_at_settlement_is_pending_then_settled_in_the_ba
         let upload = UploadRequest {
             request_id: request_id(),
             entries: Vec::new(),
+            from: None,
+            more: None,
         };
         let uploaded = body(&store.upload(&s, 1, &upload).await.unwrap());
         assert_eq!(uploaded["acquirer_outcome"], "pending", "{uploaded}");

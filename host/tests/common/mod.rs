@@ -175,6 +175,39 @@ impl Db {
 }
 
 impl Db {
+    /// The one integer `sql` selects (as `n`), read straight from the database.
+    pub fn count(&self, sql: &str) -> i64 {
+        use sqlx::{Connection, Row};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match self.backend {
+                Backend::Sqlite => {
+                    let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                    let n = sqlx::query(sql)
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap()
+                        .get("n");
+                    conn.close().await.unwrap();
+                    n
+                }
+                Backend::Postgres => {
+                    let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                    let n = sqlx::query(sql)
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap()
+                        .get("n");
+                    conn.close().await.unwrap();
+                    n
+                }
+            }
+        })
+    }
+
     /// Every row of every host table as text (PostgreSQL), to search for secrets.
     pub fn pg_dump_text(&self) -> String {
         use sqlx::{Connection, Row};

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 type Check = fn(&Json) -> Result<bool, String>;
 
 /// Every type the browser reads, from the host or from its own storage, with its name.
-pub const TYPES: [(&str, Check); 10] = [
+pub const TYPES: [(&str, Check); 11] = [
     (
         "ActivateResponse",
         agree::<crate::protocol::ActivateResponse>,
@@ -37,6 +37,7 @@ pub const TYPES: [(&str, Check); 10] = [
     ("ErrorBody", agree::<crate::protocol::ErrorBody>),
     ("JournalEntry", agree::<crate::protocol::JournalEntry>),
     ("Meta", agree::<crate::terminal::Meta>),
+    ("UploadProgress", agree::<crate::protocol::UploadProgress>),
 ];
 
 /// `data`: a byte that picks one of [`TYPES`] (`0` the first, as text), then JSON. `Ok(true)`

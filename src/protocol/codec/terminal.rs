@@ -105,7 +105,7 @@ codec_struct!(QueuedReversal {
 codec_struct!(PendingUpload {
     host_totals,
     next_batch_no
-});
+}; sent);
 codec_struct!(PendingSettlement {
     batch_no,
     terminal_totals,

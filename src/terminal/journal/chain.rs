@@ -49,13 +49,20 @@ pub fn entry_hash(e: &JournalEntry) -> String {
 /// R19: checks that `entries` form one unbroken chain from `genesis`, numbered from 1.
 /// The error names the first entry that does not fit.
 pub fn verify_chain(genesis: &str, entries: &[JournalEntry]) -> Result<(), Error> {
-    let mut prev = genesis;
-    for (i, e) in entries.iter().enumerate() {
-        let expected_seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if e.seq != expected_seq || e.prev_hash != prev || entry_hash(e) != e.hash {
+    verify_links(genesis, 0, entries)
+}
+
+/// R19 on a piece of a journal (R11's chunked upload): `entries` are its entries from
+/// position `from` on (0-based), the first one chained to `prev`.
+pub fn verify_links(prev: &str, from: u32, entries: &[JournalEntry]) -> Result<(), Error> {
+    let mut prev = prev;
+    let mut seq = from;
+    for e in entries {
+        seq = seq.saturating_add(1);
+        if e.seq != seq || e.prev_hash != prev || entry_hash(e) != e.hash {
             return Err(Error::with_detail(
                 ErrorCode::JournalTampered,
-                format_args!("the chain breaks at entry {}", i + 1),
+                format_args!("the chain breaks at entry {seq}"),
             ));
         }
         prev = &e.hash;
