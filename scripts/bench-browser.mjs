@@ -313,12 +313,14 @@ async function settleRuns(browser, host) {
   const rows = [];
   for (const { context, page } of [bal, unb]) {
     const r = await page.evaluate(async () => {
+      // The sales filled the resource-timing buffer; the settlement's requests get one fresh.
+      performance.clearResourceTimings();
       const t0 = performance.now();
       const s = await window.t.settle();
       const ms = performance.now() - t0;
       const calls = performance.getEntriesByType("resource")
         .filter((e) => e.name.includes("/v1/settlements") && e.startTime >= t0)
-        .map((e) => `${new URL(e.name).pathname} ${(e.responseEnd - e.startTime).toFixed(1)} ms`);
+        .map((e) => `${new URL(e.name).pathname} @${(e.startTime - t0).toFixed(0)} ${(e.responseEnd - e.startTime).toFixed(1)} ms`);
       return { ms, outcome: s.outcome, discrepancies: s.discrepancies.length, calls };
     });
     log(`settle ${r.outcome}: ${r.ms.toFixed(1)} ms; requests: ${r.calls.join(", ")}`);

@@ -9,16 +9,20 @@
 //   node scripts/profile-browser.mjs target/named 600
 //
 // The first argument is the folder served as /pkg (default pkg/, names stripped), the second
-// the sales profiled (after 200 unprofiled). Prints numbers; asserts nothing.
+// the sales profiled (after 200 unprofiled). With a third, `settle`, what is profiled is
+// instead the unbalanced settlement of a batch of that many sales (one sale booked on the host
+// behind the terminal's back, so the journal is uploaded), per settlement. Prints numbers;
+// asserts nothing.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync as ex } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERCHANT, hostCli, launchChromium, provision, spawnHost } from "./lib/host.mjs";
+import { MERCHANT, hostCli, launchChromium, provision, spawnHost, terminalKey } from "./lib/host.mjs";
 const root = new URL("..", import.meta.url).pathname;
 const HOST_BIN = process.env.SOFTPOS_HOST_BIN ?? join(root, "target/host/softpos-host");
 const PKG = process.argv[2] ?? join(root, "pkg");
 const N = Number(process.argv[3] ?? 600);
+const SETTLE = process.argv[4] === "settle";
 const dir = mkdtempSync(join(tmpdir(), "softpos-prof-"));
 const db = `sqlite://${dir}/host.db`;
 const codes = provision(HOST_BIN, db, ["20000001"]);
@@ -42,13 +46,35 @@ const sell = (n) => page.evaluate(async (n) => {
   }
 }, n);
 await sell(200);
+if (SETTLE) {
+  await sell(N);
+  // A sale the terminal never saw: the totals differ, so the settlement uploads the journal.
+  const post = async (token, path, body) => {
+    const r = await fetch(`${host.url}${path}`, { method: "POST", body: JSON.stringify(body),
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` } });
+    if (!r.ok) throw new Error(`${path}: ${await r.text()}`);
+    return r.json();
+  };
+  const key = await terminalKey(page, "20000001");
+  const { session_token } = await post(key, "/v1/sign-in", { operator: "01", password: "bench-pw-01" });
+  await post(session_token, "/v1/transactions", { request_id: crypto.randomUUID(), kind: "sale",
+    trace_no: 999000, amount: 4242, currency: "CNY", card: { pan: "4111111111111111", expiry: "12/30" } });
+  await page.evaluate(() => window.t.signIn("01", "bench-pw-01"));
+}
 const cdp = await context.newCDPSession(page);
 await cdp.send("Profiler.enable");
 await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
 await cdp.send("Profiler.start");
 const t0 = Date.now();
-await sell(N);
+if (SETTLE) {
+  const s = await page.evaluate(() => window.t.settle());
+  if (s.outcome !== "unbalanced") throw new Error(`settled ${s.outcome}`);
+} else {
+  await sell(N);
+}
 const wall = Date.now() - t0;
+// Per sale, or per settlement: one.
+const per = SETTLE ? 1 : N;
 const { profile } = await cdp.send("Profiler.stop");
 const self = new Map();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -59,9 +85,10 @@ for (let i = 0; i < profile.samples.length; i++) {
   self.set(name, (self.get(name) || 0) + (dt[i] || 0));
 }
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-console.log(`wall ${wall} ms for ${N} sales = ${(wall / N).toFixed(3)} ms/sale; sampled ${(total / 1000).toFixed(0)} ms`);
+const unit = SETTLE ? "settlement" : "sale";
+console.log(`wall ${wall} ms for ${SETTLE ? "one settlement of" : ""} ${N} sales = ${(wall / per).toFixed(3)} ms/${unit}; sampled ${(total / 1000).toFixed(0)} ms`);
 for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 45)) {
-  console.log(`${(v / 1000 / N).toFixed(4)} ms/sale  ${(100 * v / total).toFixed(1)}%  ${k.slice(0, 110)}`);
+  console.log(`${(v / 1000 / per).toFixed(4)} ms/${unit}  ${(100 * v / total).toFixed(1)}%  ${k.slice(0, 110)}`);
 }
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n);
@@ -76,7 +103,7 @@ for (const want of ["decode", "setItem", "put", "transaction", "Request", "(prog
     by.set(key, (by.get(key) || 0) + (dt[i] || 0));
   }
   console.log(`== ${want}`);
-  for (const [k, v] of [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`  ${(v / 1000 / N).toFixed(4)} ms/sale  ${k}`);
+  for (const [k, v] of [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`  ${(v / 1000 / per).toFixed(4)} ms/${unit}  ${k}`);
 }
 await browser.close();
 await host.stop();
