@@ -5,9 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use softpos::ids::{RequestId, TraceNo};
 use softpos::protocol::{EntryKind, EntryStatus};
-use softpos::terminal::journal::{EntryDraft, Journal};
+use softpos::terminal::journal::Journal;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -613,34 +612,6 @@ fn r8_reversal_wins_the_race_with_the_held_back_card() {
         let (st, body) = c.tx(&slow);
         assert_eq!((st, code(&body)), (409, "BAD_REQUEST"), "{body}");
     });
-}
-
-fn entry(
-    journal: &mut Journal,
-    id: &str,
-    kind: EntryKind,
-    trace: u32,
-    amount: i64,
-    status: EntryStatus,
-) {
-    journal
-        .append(EntryDraft {
-            request_id: RequestId::parse(id).expect("a UUID"),
-            kind,
-            trace_no: TraceNo::try_from(trace).expect("a trace number"),
-            amount,
-            currency: "CNY".into(),
-            status,
-            response_code: Some("00".into()),
-            rrn: None,
-            auth_code: None,
-            masked_pan: Some("411111******1111".into()),
-            original_trace_no: None,
-            original_rrn: None,
-            operator: "01".into(),
-            at: "2026-11-28T08:00:00.000Z".into(),
-        })
-        .expect("an entry in range");
 }
 
 #[test]

@@ -6,9 +6,8 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use softpos::ids::{RequestId, TraceNo};
 use softpos::protocol::{EntryKind, EntryStatus, JournalEntry};
-use softpos::terminal::journal::{EntryDraft, Journal};
+use softpos::terminal::journal::Journal;
 
 /// A fixed request id, the same in every host of a test.
 fn id(n: u32) -> String {
@@ -20,24 +19,15 @@ fn id(n: u32) -> String {
 fn journal(changed: Option<u32>) -> Vec<JournalEntry> {
     let mut journal = Journal::new(MERCHANT, TERMINAL, 1);
     for n in 1..=8 {
-        journal
-            .append(EntryDraft {
-                request_id: RequestId::parse(&id(n)).unwrap(),
-                kind: EntryKind::Sale,
-                trace_no: TraceNo::try_from(n).unwrap(),
-                amount: if changed == Some(n) { 101 } else { 100 },
-                currency: "CNY".into(),
-                status: EntryStatus::Approved,
-                response_code: Some("00".into()),
-                rrn: None,
-                auth_code: None,
-                masked_pan: Some("411111******1111".into()),
-                original_trace_no: None,
-                original_rrn: None,
-                operator: "01".into(),
-                at: "2026-11-28T08:00:00.000Z".into(),
-            })
-            .unwrap();
+        let amount = if changed == Some(n) { 101 } else { 100 };
+        entry(
+            &mut journal,
+            &id(n),
+            EntryKind::Sale,
+            n,
+            amount,
+            EntryStatus::Approved,
+        );
     }
     journal.entries().to_vec()
 }

@@ -601,3 +601,32 @@ pub fn terminal_add_refused(db: &Db, extra: &[&str]) -> String {
     assert!(!out.status.success(), "{extra:?} was taken");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Appends an approved-card entry of `kind` to a terminal's journal, as the terminal would.
+pub fn entry(
+    journal: &mut softpos::terminal::journal::Journal,
+    id: &str,
+    kind: softpos::protocol::EntryKind,
+    trace: u32,
+    amount: i64,
+    status: softpos::protocol::EntryStatus,
+) {
+    journal
+        .append(softpos::terminal::journal::EntryDraft {
+            request_id: softpos::ids::RequestId::parse(id).expect("a UUID"),
+            kind,
+            trace_no: softpos::ids::TraceNo::try_from(trace).expect("a trace number"),
+            amount,
+            currency: "CNY".into(),
+            status,
+            response_code: Some("00".into()),
+            rrn: None,
+            auth_code: None,
+            masked_pan: Some("411111******1111".into()),
+            original_trace_no: None,
+            original_rrn: None,
+            operator: "01".into(),
+            at: "2026-11-28T08:00:00.000Z".into(),
+        })
+        .expect("an entry in range");
+}
