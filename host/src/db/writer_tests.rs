@@ -215,14 +215,15 @@ async fn test_group_commit_takes_at_most_group_max_units() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path()).await;
     let before = commits(&store).await;
-    // The holder and 100 units: a group of 64, then one of the 37 left.
-    let results = queue_behind_a_holder(&store, (1..=100).collect()).await;
+    // The holder and 64 units: one past the cap, so a group of 64 and then the last unit
+    // on its own.
+    let results = queue_behind_a_holder(&store, (1..=64).collect()).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    assert_eq!(merchants(&store).await, 100);
+    assert_eq!(merchants(&store).await, 64);
     assert_eq!(
         commits(&store).await - before,
         3,
-        "two groups and the count's own commit"
+        "two commits and the count's own"
     );
     store.close().await;
 }
