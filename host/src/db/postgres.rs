@@ -4,13 +4,14 @@
 use super::answers::{StoredAnswer, INSERT_ANSWER};
 use super::fresh::{booking, fresh_columns, owes_jobs, Checked, Fresh, BOOKED_ANSWER};
 use super::outbox::{insert_event_sql, NewEvent};
-use super::sessions::{SessionRow, SESSION_COLUMNS, SESSION_JOIN};
+use super::sessions::{SessionRow, SESSION_BY_TOKEN, SESSION_COLUMNS, SESSION_JOIN};
 use super::transactions::insert_sql;
 use super::{BatchRow, NewTransaction, TerminalRef, Tx};
 use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// The id of a new transaction row: NULL draws the next one from the sequence.
@@ -49,6 +50,39 @@ pub async fn open_batch_checked(
     checked_on(tx, t, batch, request_id, trace_no, draw_id).await
 }
 
+/// [`fresh_columns`] on the batch `$5` of the terminal `$1` of merchant `$4`. Written once:
+/// every void and refund asks it.
+static CHECKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5",
+        fresh_columns("$1", "$4")
+    )
+});
+
+/// [`CHECKED`], and the new row's id drawn when the request is new. Written once: every sale
+/// asks it.
+static CHECKED_DRAWING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT f.tomb, f.existing, f.used, f.job, \
+         CASE WHEN f.tomb IS NULL AND f.existing IS NULL AND f.used IS NULL \
+         THEN nextval(pg_get_serial_sequence('transactions', 'id')) END AS next_id \
+         FROM ({}) f",
+        *CHECKED
+    )
+});
+
+/// The session behind the token `$1`, its terminal and the terminal's open batch, locked.
+/// The batch's columns are `BatchRow::from_row`'s (`BATCH_COLUMNS` of `b`).
+static SESSION_LOCKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_COLUMNS}, \
+         b.id, b.batch_no, b.business_date, b.status, b.upstream_batch_no FROM {SESSION_JOIN} \
+         JOIN batches b \
+           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
+         WHERE s.token_hash = $1 FOR UPDATE OF b"
+    )
+});
+
 /// The questions of [`open_batch_checked`] on `batch`, locked already.
 async fn checked_on(
     tx: &mut Tx,
@@ -58,18 +92,8 @@ async fn checked_on(
     trace_no: TraceNo,
     draw_id: bool,
 ) -> ApiResult<Checked> {
-    let fresh = fresh_columns("$1", "$4");
-    let sql = if draw_id {
-        format!(
-            "SELECT f.tomb, f.existing, f.used, f.job, \
-             CASE WHEN f.tomb IS NULL AND f.existing IS NULL AND f.used IS NULL \
-             THEN nextval(pg_get_serial_sequence('transactions', 'id')) END AS next_id \
-             FROM (SELECT {fresh} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5) f"
-        )
-    } else {
-        format!("SELECT {fresh} FROM batches b WHERE b.merchant_id = $4 AND b.id = $5")
-    };
-    let row = sqlx::query(&sql)
+    let sql: &str = if draw_id { &CHECKED_DRAWING } else { &CHECKED };
+    let row = sqlx::query(sql)
         .bind(t.id)
         .bind(request_id.as_str())
         .bind(i64::from(trace_no.get()))
@@ -102,24 +126,15 @@ pub async fn session_checked(
     request_id: &RequestId,
     trace_no: TraceNo,
 ) -> ApiResult<Option<(SessionRow, Option<Checked>)>> {
-    // The batch's columns are `BatchRow::from_row`'s (`BATCH_COLUMNS` of `b`).
-    let locked = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS}, \
-         b.id, b.batch_no, b.business_date, b.status, b.upstream_batch_no FROM {SESSION_JOIN} \
-         JOIN batches b \
-           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
-         WHERE s.token_hash = $1 FOR UPDATE OF b"
-    ))
-    .bind(token_hash)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = locked else {
-        let row = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM {SESSION_JOIN} WHERE s.token_hash = $1"
-        ))
+    let locked = sqlx::query(&SESSION_LOCKED)
         .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
+    let Some(row) = locked else {
+        let row = sqlx::query(&SESSION_BY_TOKEN)
+            .bind(token_hash)
+            .fetch_optional(&mut **tx)
+            .await?;
         return row
             .map(|row| Ok((SessionRow::from_row(&row)?, None)))
             .transpose();
@@ -138,6 +153,23 @@ pub async fn session_checked(
     Ok(Some((session, Some(checked))))
 }
 
+/// [`book`]'s statement without an event. Written once: every sale makes it.
+static BOOK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH booked AS ({}) {INSERT_ANSWER} {BOOKED_ANSWER}",
+        insert_sql(NEW_ID)
+    )
+});
+
+/// [`book`]'s statement with the merchant's webhook event.
+static BOOK_WITH_EVENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH booked AS ({}), answered AS ({INSERT_ANSWER} {BOOKED_ANSWER}) {}",
+        insert_sql(NEW_ID),
+        insert_event_sql(3, 23)
+    )
+});
+
 /// The transaction row, its answer (R9) and its webhook event if any
 /// ([`booking`](super::fresh::booking)) in one statement, so one trip: the first two as
 /// data-modifying `WITH` parts, which run to completion whether read or not. The event's
@@ -148,15 +180,11 @@ pub async fn book(
     answer: &StoredAnswer,
     event: Option<&NewEvent>,
 ) -> ApiResult<()> {
-    let booked = insert_sql(NEW_ID);
-    let answered = format!("{INSERT_ANSWER} {BOOKED_ANSWER}");
-    let sql = match event {
-        None => format!("WITH booked AS ({booked}) {answered}"),
-        Some(_) => format!(
-            "WITH booked AS ({booked}), answered AS ({answered}) {}",
-            insert_event_sql(3, 23)
-        ),
+    let sql: &str = if event.is_some() {
+        &BOOK_WITH_EVENT
+    } else {
+        &BOOK
     };
-    booking(&sql, row, answer, event).execute(&mut **tx).await?;
+    booking(sql, row, answer, event).execute(&mut **tx).await?;
     Ok(())
 }

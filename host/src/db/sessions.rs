@@ -5,6 +5,7 @@ use crate::error::ApiResult;
 use softpos::ids::TraceNo;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::LazyLock;
 
 /// A session as stored.
 #[derive(Debug, Clone)]
@@ -30,6 +31,12 @@ pub(super) const SESSION_COLUMNS: &str = "s.operator, s.expires_at, s.ended_at, 
 pub(super) const SESSION_JOIN: &str = "sessions s \
      JOIN terminals t ON t.merchant_id = s.merchant_id AND t.id = s.terminal_ref";
 
+/// The session behind the token `$1`, with its terminal. Written once: every request with a
+/// session asks it.
+pub(super) static SESSION_BY_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SESSION_COLUMNS} FROM {SESSION_JOIN} WHERE s.token_hash = $1")
+});
+
 impl SessionRow {
     /// Reads the [`SESSION_COLUMNS`].
     pub(super) fn from_row(row: &AnyRow) -> ApiResult<SessionRow> {
@@ -48,15 +55,13 @@ impl Db {
     /// The session whose token hashes to `token_hash`. The token is what tells the merchant, so
     /// this lookup alone (with the terminal key's) does not name one.
     pub async fn session(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
-        sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM {SESSION_JOIN} WHERE s.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.credentials)
-        .await?
-        .as_ref()
-        .map(SessionRow::from_row)
-        .transpose()
+        sqlx::query(&SESSION_BY_TOKEN)
+            .bind(token_hash)
+            .fetch_optional(&self.credentials)
+            .await?
+            .as_ref()
+            .map(SessionRow::from_row)
+            .transpose()
     }
 
     /// When an operator's lock on a terminal runs out, if it has a row.

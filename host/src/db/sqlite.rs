@@ -3,8 +3,7 @@
 //! to sqlx's worker thread with `BEGIN` and `COMMIT`.
 
 use super::answers::{StoredAnswer, INSERT_ANSWER};
-use super::fresh::{booking, BOOKED_ANSWER};
-use super::fresh::{fresh_columns, owes_jobs, Checked, Fresh};
+use super::fresh::{booking, fresh_columns, owes_jobs, Checked, Fresh, BOOKED_ANSWER};
 use super::outbox::{insert_event_sql, NewEvent};
 use super::sessions::{SessionRow, SESSION_COLUMNS, SESSION_JOIN};
 use super::transactions::insert_sql;
@@ -14,6 +13,7 @@ use crate::error::ApiResult;
 use softpos::ids::{RequestId, TraceNo};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Row};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// The id of a new transaction row: NULL draws the next one.
@@ -103,14 +103,27 @@ fn checked_columns(terminal: &str, merchant: &str) -> String {
 /// The terminal's open batch, [`fresh_columns`] on it, and the id the next transaction
 /// row will get, in one statement: the writer lock taken at `BEGIN IMMEDIATE` orders it after
 /// every other write. Binds `$1` terminal ref, `$2` request id, `$3` trace number, `$4`
-/// merchant id.
-fn batch_checked() -> String {
+/// merchant id. Written once: every sale asks it.
+static BATCH_CHECKED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM batches b \
          WHERE b.merchant_id = $4 AND b.terminal_ref = $1 AND b.status = 'open'",
         checked_columns("$1", "$4")
     )
-}
+});
+
+/// The session behind the token `$1` and its terminal, and [`BATCH_CHECKED`]'s answers on
+/// the terminal's open batch when it has one (`$2` request id, `$3` trace number). Written
+/// once: every sale asks it.
+static SESSION_CHECKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_COLUMNS}, {} FROM {SESSION_JOIN} \
+         LEFT JOIN batches b \
+           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
+         WHERE s.token_hash = $1",
+        checked_columns("t.id", "t.merchant_id")
+    )
+});
 
 /// [`Checked`] from a row of [`checked_columns`], `None` when the terminal had no open batch
 /// (the columns of an outer join left empty).
@@ -127,23 +140,14 @@ fn checked_of(row: &sqlx::any::AnyRow) -> ApiResult<Option<Checked>> {
 }
 
 /// [`Tx::session_checked`](super::Tx::session_checked) in one trip, `BEGIN IMMEDIATE`
-/// included: the session behind the token and its terminal, and [`batch_checked`]'s answers
-/// on the terminal's open batch, when it has one. Binds `$1` token hash, `$2` request id, `$3`
-/// trace number.
+/// included ([`SESSION_CHECKED`]).
 pub async fn session_checked(
     tx: &mut Tx,
     token_hash: &str,
     request_id: &RequestId,
     trace_no: TraceNo,
 ) -> ApiResult<Option<(SessionRow, Option<Checked>)>> {
-    let sql = format!(
-        "{}SELECT {SESSION_COLUMNS}, {} FROM {SESSION_JOIN} \
-         LEFT JOIN batches b \
-           ON b.merchant_id = t.merchant_id AND b.terminal_ref = t.id AND b.status = 'open' \
-         WHERE s.token_hash = $1",
-        tx.begin_prefix(),
-        checked_columns("t.id", "t.merchant_id")
-    );
+    let sql = format!("{}{}", tx.begin_prefix(), *SESSION_CHECKED);
     let rows = sqlx::query(&sql)
         .bind(token_hash)
         .bind(request_id.as_str())
@@ -164,7 +168,7 @@ pub async fn open_batch_checked(
     request_id: &RequestId,
     trace_no: TraceNo,
 ) -> ApiResult<Checked> {
-    let checked = batch_checked();
+    let checked: &str = &BATCH_CHECKED;
     let first = format!("{}{checked}", tx.begin_prefix());
     let rows = sqlx::query(&first)
         .bind(t.id)
@@ -178,7 +182,7 @@ pub async fn open_batch_checked(
         None => {
             // No open batch: `open_batch` repairs that (rare, so a few more trips).
             tx.open_batch(t).await?;
-            sqlx::query(&checked)
+            sqlx::query(checked)
                 .bind(t.id)
                 .bind(request_id.as_str())
                 .bind(i64::from(trace_no.get()))

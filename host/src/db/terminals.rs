@@ -46,7 +46,8 @@ impl TerminalRow {
         TerminalRow::read(row, "id")
     }
 
-    /// Reads `merchant_id, terminal_id, currency, lane_of` and the row id from column `id`.
+    /// Reads `merchant_id, terminal_id, currency, lane_of`, and the row id from the column named
+    /// `id`.
     pub fn read(row: &AnyRow, id: &str) -> Result<TerminalRow, sqlx::Error> {
         Ok(TerminalRow {
             terminal_ref: row.try_get(id)?,

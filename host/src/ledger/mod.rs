@@ -216,30 +216,24 @@ impl Store {
     ) -> ApiResult<Answer> {
         let token_hash = secrets::sha256_hex(token);
         let mut tx = self.db().begin_fused().await?;
-        let found = match tx
-            .session_checked(&token_hash, &req.request_id, req.trace_no)
-            .await
-        {
-            Ok(found) => found,
-            Err(e) => {
-                tx.rollback().await.ok();
-                return Err(e);
-            }
-        };
-        let (row, checked) = found.map_or((None, None), |(row, c)| (Some(row), c));
-        let s = match Session::judge(row, token_hash, false) {
-            Ok(s) => s,
-            Err(e) => {
-                tx.rollback().await.ok();
-                return Err(e);
-            }
-        };
-        let first = match checked {
-            Some(checked) => Some((tx, checked)),
-            None => {
+        let found = async {
+            let found = tx
+                .session_checked(&token_hash, &req.request_id, req.trace_no)
+                .await?;
+            let (row, checked) = found.map_or((None, None), |(row, c)| (Some(row), c));
+            Ok::<_, ApiError>((Session::judge(row, token_hash, false)?, checked))
+        }
+        .await;
+        let (s, first) = match found {
+            Ok((s, Some(checked))) => (s, Some((tx, checked))),
+            Ok((s, None)) => {
                 // No open batch to lock: the long way repairs that.
                 tx.rollback().await.ok();
-                None
+                (s, None)
+            }
+            Err(e) => {
+                tx.rollback().await.ok();
+                return Err(e);
             }
         };
         self.sale_of(&s, req, acquirer, first).await
