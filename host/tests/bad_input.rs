@@ -295,3 +295,17 @@ fn r1_r9_a_sale_is_told_its_session_is_dead_before_anything_about_its_body() {
         );
     });
 }
+
+/// A session that outlived its 12 hours without being ended is dead (R1): a sale, which checks
+/// it in its first trip, and a read, which checks it on its own, are both told so.
+#[test]
+fn r1_a_session_past_its_time_is_expired_for_a_sale_and_for_a_read() {
+    each_backend(|b| {
+        let c = Counter::new(b);
+        c.db.exec("UPDATE sessions SET expires_at = 1").unwrap();
+        let (st, res) = c.tx(&sale_body(&rid(), 7, 100, CARD));
+        assert_eq!((st, code(&res)), (401, "SESSION_EXPIRED"), "{res}");
+        let (st, res) = c.host.get("/v1/batches/current", Some(&c.token));
+        assert_eq!((st, code(&res)), (401, "SESSION_EXPIRED"), "{res}");
+    });
+}
