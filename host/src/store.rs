@@ -5,6 +5,7 @@
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::forward::Forwarding;
+use crate::ledger::Known;
 use crate::secrets::{FingerprintKey, PasswordChecks};
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
@@ -23,6 +24,8 @@ pub struct Store {
     tz: TimeZone,
     /// The data key and retry wait of the messages owed to the acquirer.
     forwarding: Forwarding,
+    /// What sales learned for the next ones (PostgreSQL's sale in one trip).
+    known: Arc<Known>,
 }
 
 impl Store {
@@ -36,6 +39,7 @@ impl Store {
             fingerprint_key: Arc::new(FingerprintKey::unset()),
             tz: clock.tz.clone(),
             forwarding: Forwarding::default(),
+            known: Arc::default(),
         };
         let key = store
             .stored_fingerprint_key()
@@ -95,6 +99,11 @@ impl Store {
     /// The bound on password checks at once.
     pub fn password_checks(&self) -> &PasswordChecks {
         &self.password_checks
+    }
+
+    /// What sales learned for the next ones.
+    pub(crate) fn known(&self) -> &Known {
+        &self.known
     }
 
     /// The database.

@@ -21,6 +21,7 @@ mod fresh;
 mod holds;
 mod jobs;
 mod merchant;
+mod one_trip;
 mod outbox;
 mod owed_settlements;
 mod postgres;
@@ -43,6 +44,7 @@ pub use console::{settled_status, ConsoleTerminalRow, NewestSession, SettledBatc
 pub use fresh::{Checked, Fresh};
 pub use jobs::{due_jobs, terminal_jobs, JobRow, NewJob, STANDBY};
 pub use merchant::PaymentRow;
+pub use one_trip::OneTrip;
 pub use outbox::{due_events, DueEvent, NewEvent};
 pub use owed_settlements::{owed_settlements, AcquirerState, OwedBatch};
 pub use sales::SaleRow;

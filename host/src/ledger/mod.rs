@@ -20,6 +20,7 @@ mod console_charts;
 mod cutoff;
 mod history;
 mod lookup;
+mod one_trip;
 mod operator;
 mod preauth;
 mod reversal;
@@ -30,6 +31,8 @@ mod upload;
 mod upstream;
 mod upstream_settlement;
 mod void_refund;
+
+pub use one_trip::Known;
 
 use crate::acquirer::Acquirer;
 use crate::db::{Scope, StoredAnswer, TerminalRef};
@@ -215,11 +218,20 @@ impl Store {
         acquirer: &dyn Acquirer,
     ) -> ApiResult<Answer> {
         let token_hash = secrets::sha256_hex(token);
+        let one_trip = self.one_trip_applies(&req);
+        if one_trip {
+            if let Some(answer) = self.sale_in_one_trip(&token_hash, &req, acquirer).await? {
+                return Ok(answer);
+            }
+        }
         let mut tx = self.db().begin_fused().await?;
         let found = async {
             let found = tx
                 .session_checked(&token_hash, &req.request_id, req.trace_no)
                 .await?;
+            if let (true, Some((row, Some(checked)))) = (one_trip, &found) {
+                self.known().learn(&token_hash, row, &checked.batch);
+            }
             let (row, checked) = found.map_or((None, None), |(row, c)| (Some(row), c));
             Ok::<_, ApiError>((Session::judge(row, token_hash, false)?, checked))
         }
@@ -290,6 +302,8 @@ mod tests_events;
 mod tests_forward;
 #[cfg(test)]
 mod tests_forward_restart;
+#[cfg(test)]
+mod tests_one_trip;
 #[cfg(test)]
 mod tests_preauth;
 #[cfg(test)]

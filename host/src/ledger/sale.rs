@@ -78,20 +78,20 @@ pub(super) async fn drop_first(first: FirstTrip) {
 }
 
 /// A sale being booked: the request, and what the rules made of it.
-struct Sale<'a> {
-    s: &'a Session,
-    req: &'a TransactionRequest,
-    amount: Amount,
+pub(super) struct Sale<'a> {
+    pub(super) s: &'a Session,
+    pub(super) req: &'a TransactionRequest,
+    pub(super) amount: Amount,
     /// The request's fingerprint (R9).
-    fp: &'a str,
-    masked_pan: &'a str,
+    pub(super) fp: &'a str,
+    pub(super) masked_pan: &'a str,
     /// R20: a completion's hold (its row id) as the acquirer knows it.
-    hold: Option<(i64, acquirer::Original)>,
+    pub(super) hold: Option<(i64, acquirer::Original)>,
 }
 
 impl<'a> Sale<'a> {
     /// What the acquirer is asked: a sale, a hold or a completion.
-    fn request(&self, batch: &BatchRow, id: i64, pan: Pan, expiry: Expiry) -> Request {
+    pub(super) fn request(&self, batch: &BatchRow, id: i64, pan: Pan, expiry: Expiry) -> Request {
         let sale = acquirer::Sale {
             terminal: terminal_of(self.s),
             trace: self.req.trace_no,
@@ -123,7 +123,7 @@ impl<'a> Sale<'a> {
 
     /// The merchant's `payment.approved` event when `row` (row id `id`, in batch `batch_no`)
     /// is approved, booked with it (R23).
-    fn event(
+    pub(super) fn event(
         &self,
         row: &NewTransaction<'_>,
         id: i64,
@@ -133,7 +133,7 @@ impl<'a> Sale<'a> {
     }
 
     /// The sale's row as booked before the acquirer answers.
-    fn row(&self, batch_id: i64) -> NewTransaction<'a> {
+    pub(super) fn row(&self, batch_id: i64) -> NewTransaction<'a> {
         NewTransaction {
             id: None,
             terminal_ref: self.s.terminal.terminal_ref,
