@@ -90,6 +90,15 @@ figures; each set says when and at which commit it was measured.
 - commands of this run:
 $(for c in "${commands[@]}"; do echo "  - \`$c\`"; done)
 
+## Against the targets
+
+Each figure the performance work aims at, worked out from the sets of figures below (so from
+the run each of them names, with the peers of that run), and its target
+(scripts/lib/bench-targets.mjs):
+
+<!-- targets -->
+<!-- end targets -->
+
 ## Shipped size
 
 Each file compressed on its own (as a server sends it) and summed; the peers measured the same
@@ -156,4 +165,5 @@ MD
 } > "$out/draft.md"
 node scripts/lib/bench-file.mjs BENCHMARKS.md "$out/draft.md" "$stamp" "$commit" > BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
+node scripts/lib/bench-targets.mjs BENCHMARKS.md
 echo "BENCHMARKS.md written"
