@@ -78,10 +78,11 @@ impl Db {
             .bind(event.map(|e| e.body.as_str()))
             .bind(event.map(|e| e.created_at));
         let verdict: String = query.fetch_one(&self.pool).await?.try_get("verdict")?;
-        Ok(if verdict == "booked" {
-            OneTrip::Booked
-        } else {
-            OneTrip::Stale
-        })
+        if verdict == "booked" {
+            return Ok(OneTrip::Booked);
+        }
+        // `batch` or `request`: which of the function's checks sent it the long way.
+        tracing::debug!(%verdict, "a sale goes the long way");
+        Ok(OneTrip::Stale)
     }
 }
