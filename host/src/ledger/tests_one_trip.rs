@@ -2,25 +2,35 @@
 //! have booked, and anything that changed since the token's last sale sends it the long way.
 
 use super::tests::{drop_pg, sale, stores, CARD, MERCHANT};
+use super::tests_standby::signed_in;
 use super::*;
 use crate::acquirer::AcquirerSimulator;
 use crate::db::Dialect;
-use softpos::protocol::{SignInRequest, SignOffRequest};
+use softpos::protocol::SignOffRequest;
 use sqlx::{Connection, Executor, Row};
 use std::time::Duration;
 
-/// Operator 01 signed in: the session token.
-async fn token(store: &Store, s: &Session, issuer: &AcquirerSimulator) -> String {
-    store
-        .add_operator(MERCHANT, "01", "operator-pw".into())
-        .await
-        .unwrap();
-    let req = SignInRequest {
-        operator: "01".into(),
-        password: "operator-pw".into(),
-    };
-    let signed = store.sign_in(&s.terminal, &req, issuer).await.unwrap();
-    signed.session_token
+/// The stores on PostgreSQL (the SQLite ones closed), each with operator 01 signed in and one
+/// sale made the long way, which teaches the next one: the session token and its hash.
+async fn taught(
+    dir: &std::path::Path,
+    issuer: &AcquirerSimulator,
+) -> Vec<(Store, Session, Option<String>, String, String)> {
+    let mut out = Vec::new();
+    for (store, s, drop) in stores(dir).await {
+        if store.db().dialect() == Dialect::Sqlite {
+            drop_pg(store, drop).await;
+            continue;
+        }
+        let token = signed_in(&store, &s, issuer).await;
+        store
+            .sale_by_token(&token, sale(1, CARD), issuer)
+            .await
+            .unwrap();
+        let hash = secrets::sha256_hex(&token);
+        out.push((store, s, drop, token, hash));
+    }
+    out
 }
 
 /// The sales of the terminal's open batch on the host: count and amount.
@@ -35,7 +45,7 @@ async fn r5_r9_a_sessions_second_sale_is_booked_in_one_trip_and_its_retry_gets_t
     let dir = tempfile::tempdir().unwrap();
     let issuer = AcquirerSimulator::default();
     for (store, s, drop) in stores(dir.path()).await {
-        let token = token(&store, &s, &issuer).await;
+        let token = signed_in(&store, &s, &issuer).await;
         let hash = secrets::sha256_hex(&token);
         let second = sale(2, CARD);
         if store.db().dialect() == Dialect::Sqlite {
@@ -97,17 +107,7 @@ async fn lock_waits(conn: &mut sqlx::PgConnection) -> i64 {
 async fn r8_a_reversal_committed_while_a_one_trip_sale_waited_for_the_batch_lock_keeps_it_out() {
     let dir = tempfile::tempdir().unwrap();
     let issuer = AcquirerSimulator::default();
-    for (store, s, drop) in stores(dir.path()).await {
-        if store.db().dialect() == Dialect::Sqlite {
-            drop_pg(store, drop).await;
-            continue;
-        }
-        let token = token(&store, &s, &issuer).await;
-        let hash = secrets::sha256_hex(&token);
-        store
-            .sale_by_token(&token, sale(1, CARD), &issuer)
-            .await
-            .unwrap();
+    for (store, s, drop, token, hash) in taught(dir.path(), &issuer).await {
         let late = sale(2, CARD);
         // Another connection holds the batch's lock, as a reversal does, and tombstones the
         // sale's request id (R8) before it lets go.
@@ -158,17 +158,7 @@ async fn r8_a_reversal_committed_while_a_one_trip_sale_waited_for_the_batch_lock
 async fn r14_r15_a_signed_off_session_or_a_settled_batch_sends_the_next_sale_the_long_way() {
     let dir = tempfile::tempdir().unwrap();
     let issuer = AcquirerSimulator::default();
-    for (store, s, drop) in stores(dir.path()).await {
-        if store.db().dialect() == Dialect::Sqlite {
-            drop_pg(store, drop).await;
-            continue;
-        }
-        let token = token(&store, &s, &issuer).await;
-        let hash = secrets::sha256_hex(&token);
-        store
-            .sale_by_token(&token, sale(1, CARD), &issuer)
-            .await
-            .unwrap();
+    for (store, _, drop, token, hash) in taught(dir.path(), &issuer).await {
         // The batch closes behind the host's back (as a second host process's settlement
         // would): the one trip books nothing, the long way books into the next batch.
         sqlx::query("UPDATE batches SET status = 'closed_by_host' WHERE status = 'open'")

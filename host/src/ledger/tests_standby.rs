@@ -194,8 +194,8 @@ async fn r8_upstream_a_restarted_host_sends_the_terminals_reversal_of_an_approve
     }
 }
 
-/// Operator 01 signed in, with the acquirer too.
-async fn signed_in(store: &Store, s: &Session, acquirer: &Arc<dyn Acquirer>) {
+/// Operator 01 signed in, with the acquirer too: the session token.
+pub(super) async fn signed_in(store: &Store, s: &Session, acquirer: &dyn Acquirer) -> String {
     store
         .add_operator(MERCHANT, "01", "operator-pw".into())
         .await
@@ -205,9 +205,10 @@ async fn signed_in(store: &Store, s: &Session, acquirer: &Arc<dyn Acquirer>) {
         password: "operator-pw".into(),
     };
     store
-        .sign_in(&s.terminal, &sign_in, acquirer.as_ref())
+        .sign_in(&s.terminal, &sign_in, acquirer)
         .await
-        .unwrap();
+        .unwrap()
+        .session_token
 }
 
 #[tokio::test]
@@ -220,7 +221,7 @@ async fn r8_r11_upstream_a_sale_the_terminal_reversed_after_approval_leaves_the_
         let acquirer: Arc<dyn Acquirer> =
             Arc::new(IsoAcquirer::new(peer.config(), LinkMode::PerRequest));
         let store = keyed(store, dir.path());
-        signed_in(&store, &s, &acquirer).await;
+        signed_in(&store, &s, acquirer.as_ref()).await;
         let first = body(
             &store
                 .transaction(&s, sale(1, CARD), acquirer.as_ref())
