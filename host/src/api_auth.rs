@@ -37,6 +37,11 @@ fn terminal_bearer(parts: &Parts) -> ApiResult<Option<&str>> {
     }
 }
 
+/// The bearer token of a route that needs a session: missing → `NOT_SIGNED_IN`.
+fn session_bearer(parts: &Parts) -> ApiResult<&str> {
+    terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))
+}
+
 /// A live session (R1): missing → `NOT_SIGNED_IN`, dead → `SESSION_EXPIRED`, ended from the
 /// console → `SIGNED_OFF_REMOTELY` (R22).
 pub struct SessionAuth(pub Session);
@@ -45,7 +50,7 @@ impl FromRequestParts<AppState> for SessionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = session_bearer(parts)?;
         Ok(SessionAuth(state.store.session(token, false).await?))
     }
 }
@@ -58,7 +63,7 @@ impl FromRequestParts<AppState> for BearerToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = session_bearer(parts)?;
         Ok(BearerToken(token.to_owned()))
     }
 }
@@ -71,7 +76,7 @@ impl FromRequestParts<AppState> for SignOffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = terminal_bearer(parts)?.ok_or_else(|| ApiError::new(ErrorCode::NotSignedIn))?;
+        let token = session_bearer(parts)?;
         Ok(SignOffAuth(state.store.session(token, true).await?))
     }
 }

@@ -174,6 +174,19 @@ impl Tx {
 /// scope, `$20` fingerprint, `$21` status, `$22` body.
 pub(super) const BOOKED_ANSWER: &str = "VALUES ($3, $2, $19, $5, $20, $21, $22, $17)";
 
+/// Binds a transaction's stored answer (R9) after its row: scope, fingerprint, status, body
+/// ([`BOOKED_ANSWER`]'s `$19`..`$22`).
+pub(super) fn tx_answer<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    answer: &'q StoredAnswer,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(Scope::Tx.as_str())
+        .bind(&answer.fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+}
+
 /// Binds a booking's `sql`: the row's `$1`..`$18`, the answer's `$19`..`$22`
 /// ([`BOOKED_ANSWER`]), the event's from `$23` (`insert_event_sql(3, 23)`, which takes the
 /// row's `$3` merchant).
@@ -183,12 +196,7 @@ pub(super) fn booking<'q>(
     answer: &'q StoredAnswer,
     event: Option<&'q NewEvent>,
 ) -> Query<'q, Any, AnyArguments<'q>> {
-    let query = row
-        .bind(sqlx::query(sql))
-        .bind(Scope::Tx.as_str())
-        .bind(&answer.fingerprint)
-        .bind(i64::from(answer.status))
-        .bind(&answer.body);
+    let query = tx_answer(row.bind(sqlx::query(sql)), answer);
     match event {
         Some(event) => event.bind(query),
         None => query,

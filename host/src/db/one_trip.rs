@@ -2,6 +2,7 @@
 //! of migration 0020 (docs/architecture.md, "A sale's trips to the database").
 
 use super::answers::StoredAnswer;
+use super::fresh::tx_answer;
 use super::{BatchRow, Db, Dialect, NewEvent, NewTransaction};
 use crate::error::{ApiError, ApiResult};
 use sqlx::Row;
@@ -67,12 +68,7 @@ impl Db {
             .bind(now)
             .bind(i64::from(batch.batch_no.get()))
             .bind(batch.upstream_batch_no.map(|n| i64::from(n.get())));
-        let query = row
-            .bind(query)
-            .bind(super::Scope::Tx.as_str())
-            .bind(&answer.fingerprint)
-            .bind(i64::from(answer.status))
-            .bind(&answer.body)
+        let query = tx_answer(row.bind(query), answer)
             .bind(event.map(|e| e.event_id.as_str()))
             .bind(event.map(|e| e.kind))
             .bind(event.map(|e| e.body.as_str()))

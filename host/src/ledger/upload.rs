@@ -11,9 +11,7 @@ use softpos::error::ErrorCode;
 use softpos::ids::BatchNo;
 use softpos::protocol::{BatchTotals, JournalEntry, UploadProgress, UploadRequest};
 use softpos::terminal::journal::{genesis_hash, verify_links};
-
-/// The most entries a journal can have: the terminal's largest `maxBatchEntries` (R11).
-const MAX_JOURNAL: u32 = 1_000_000;
+use softpos::terminal::MAX_BATCH_ENTRIES;
 
 /// What a chunk left: the host holds this many entries, or now the whole journal.
 enum Taken {
@@ -40,8 +38,13 @@ fn check(s: &Session, batch_no: u32, req: &UploadRequest) -> ApiResult<Body> {
     let end = u32::try_from(req.entries.len())
         .ok()
         .and_then(|n| n.checked_add(from))
-        .filter(|end| *end <= MAX_JOURNAL)
-        .ok_or_else(|| ApiError::bad_request("a batch journal holds at most 1000000 entries"))?;
+        // The most entries a journal can have: the terminal's largest `maxBatchEntries` (R11).
+        .filter(|end| *end <= MAX_BATCH_ENTRIES)
+        .ok_or_else(|| {
+            ApiError::bad_request(format_args!(
+                "a batch journal holds at most {MAX_BATCH_ENTRIES} entries"
+            ))
+        })?;
     let first_prev = match req.entries.first() {
         Some(e) if from > 0 => e.prev_hash.as_str(),
         None if from > 0 || more => {
@@ -151,7 +154,7 @@ async fn take_chunk(
         held.clear();
     }
     let received = held.last().map_or(0, |c| c.first_index + c.entry_count);
-    // Bounded by MAX_JOURNAL above.
+    // Bounded by MAX_BATCH_ENTRIES above.
     let count = req.entries.len() as u32;
     if from != received {
         if let Some(c) = held.iter().find(|c| c.first_index == from) {

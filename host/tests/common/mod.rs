@@ -183,28 +183,15 @@ impl Db {
             .build()
             .unwrap();
         rt.block_on(async {
-            match self.backend {
-                Backend::Sqlite => {
-                    let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                    let n = sqlx::query(sql)
-                        .fetch_one(&mut conn)
-                        .await
-                        .unwrap()
-                        .get("n");
-                    conn.close().await.unwrap();
-                    n
-                }
-                Backend::Postgres => {
-                    let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                    let n = sqlx::query(sql)
-                        .fetch_one(&mut conn)
-                        .await
-                        .unwrap()
-                        .get("n");
-                    conn.close().await.unwrap();
-                    n
-                }
-            }
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
+            let n = sqlx::query(sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get("n");
+            conn.close().await.unwrap();
+            n
         })
     }
 
