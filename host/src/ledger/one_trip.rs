@@ -45,11 +45,6 @@ impl Known {
         sessions.get(token_hash).cloned()
     }
 
-    fn forget(&self, token_hash: &str) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.remove(token_hash);
-    }
-
     fn take_id(&self) -> Option<i64> {
         self.ids
             .lock()
@@ -125,10 +120,9 @@ impl Store {
             .await?
         {
             OneTrip::Booked => Ok(Some(answer)),
-            OneTrip::Stale => {
-                self.known().forget(token_hash);
-                Ok(None)
-            }
+            // What the token's last sale found is not dropped: the long way that follows
+            // learns what holds now, and a retry's stale answer leaves it true.
+            OneTrip::Stale => Ok(None),
         }
     }
 
@@ -142,5 +136,54 @@ impl Store {
         self.known()
             .take_id()
             .ok_or_else(|| ApiError::internal("no transaction id was drawn"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{BatchState, TerminalRow};
+    use softpos::ids::BatchNo;
+
+    fn session() -> (SessionRow, BatchRow) {
+        let terminal = TerminalRow {
+            terminal_ref: 1,
+            merchant_id: "898310048160001".into(),
+            terminal_id: "10000001".into(),
+            currency: "CNY".into(),
+            lane: false,
+        };
+        let session = SessionRow {
+            terminal,
+            operator: "01".into(),
+            expires_at: i64::MAX,
+            ended_by: None,
+            ended: false,
+        };
+        let batch = BatchRow {
+            id: 1,
+            batch_no: BatchNo::FIRST,
+            business_date: "2026-12-05".into(),
+            status: BatchState::Open,
+            upstream_batch_no: None,
+        };
+        (session, batch)
+    }
+
+    #[test]
+    fn r1_what_sales_learn_is_bounded_and_a_known_token_is_kept_when_full() {
+        let known = Known::default();
+        let (s, b) = session();
+        for i in 0..KNOWN_TOKENS {
+            known.learn(&format!("token {i}"), &s, &b);
+        }
+        assert!(known.recall("token 0").is_some(), "full, not yet cleared");
+        // Learning again a token it holds keeps the others.
+        known.learn("token 1", &s, &b);
+        assert!(known.recall("token 0").is_some());
+        // One more token: the map starts again with it alone.
+        known.learn("token new", &s, &b);
+        assert!(known.recall("token 0").is_none());
+        assert!(known.recall("token new").is_some());
     }
 }
